@@ -1,1 +1,136 @@
-pub fn x(){}
+//! Kezdesu: the server for akims' live public meetings with the population.
+//!
+//! # Design
+//!
+//! The meeting rules live in the `kezdesu-core` crate, which does no IO and reads no clock.
+//! This crate holds the adapters around it:
+//!
+//! - [`http`]: the REST API, the OpenAPI document, the event stream and the web pages;
+//! - [`room`]: one task per live or watched meeting, the only writer of its phase;
+//! - [`store`]: persistence behind a trait, with SQLite as the embedded default;
+//! - [`config`], [`metrics`], [`auth`] and [`bootstrap`]: what a server needs around them.
+//!
+//! [`run`] is the one entry point: `main` calls it with the real signals, and every test calls
+//! it with a listener on `127.0.0.1:0` and a temporary data folder.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod http;
+pub mod listener;
+pub mod metrics;
+pub mod room;
+pub mod store;
+pub mod wire;
+
+use crate::config::Config;
+use crate::http::{AppState, ClientAddress};
+use crate::listener::CountingListener;
+use crate::metrics::Metrics;
+use crate::room::Rooms;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+use crate::wire::Clockface;
+use anyhow::Context;
+use jiff::Timestamp;
+use kezdesu_core::RuleSet;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The shipped rule set, compiled in so that the binary runs without the `config/` folder.
+pub const DECREE_RULES: &str = include_str!("../../config/rules/kz-decree-826-2022.toml");
+
+/// How often expired tokens are swept and rate-limit memory is trimmed.
+const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Loads the rule set named by the configuration, or the shipped one.
+pub fn load_rules(config: &Config) -> anyhow::Result<RuleSet> {
+    let (text, origin) = match &config.rules.file {
+        Some(path) => (
+            std::fs::read_to_string(path).with_context(|| format!("rules.file: cannot read {}", path.display()))?,
+            path.display().to_string(),
+        ),
+        None => (DECREE_RULES.to_owned(), "the shipped decree rules".to_owned()),
+    };
+    let rules: RuleSet = toml::from_str(&text).with_context(|| format!("rules.file: {origin} is not a valid rule set"))?;
+    rules.validate().with_context(|| format!("rules.file: {origin}"))?;
+    Ok(rules)
+}
+
+/// Runs the server on `listener` until `shutdown` completes, then shuts down gracefully: stops
+/// accepting, lets requests in flight finish for up to `server.shutdown_grace_seconds`, ends
+/// event streams, stops the rooms and closes the store.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let rules = Arc::new(load_rules(&config)?);
+    let zone = jiff::tz::TimeZone::get(&config.meetings.time_zone).context("meetings.time_zone")?;
+    let clock = Clockface { zone, zone_name: config.meetings.time_zone.clone() };
+    let metrics = Metrics::new();
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&config.storage.data_dir, metrics.store_latency.clone())
+            .await
+            .with_context(|| format!("opening the store in {}", config.storage.data_dir.display()))?,
+    );
+    bootstrap::first_start(&config, store.as_ref(), &rules).await?;
+
+    let stopping = CancellationToken::new();
+    let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), stopping.clone());
+    let resumed = rooms.resume_live().await.context("resuming live meetings")?;
+    let state = AppState::new(config.clone(), store.clone(), rooms.clone(), rules, clock, metrics.clone(), stopping.clone());
+    let app = http::app(state.clone());
+
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            stopping.cancel();
+        }
+    });
+    tokio::spawn(housekeeping(state, stopping.clone()));
+
+    let address = listener.local_addr()?;
+    tracing::info!(%address, resumed_meetings = resumed, "kezdesu is ready");
+    let server = axum::serve(
+        CountingListener::new(listener, metrics.open_connections.clone()),
+        app.into_make_service_with_connect_info::<ClientAddress>(),
+    )
+    .with_graceful_shutdown(stopping.clone().cancelled_owned())
+    .into_future();
+    let grace = Duration::from_secs(config.server.shutdown_grace_seconds);
+    tokio::select! {
+        result = server => result.context("serving HTTP")?,
+        _ = async { stopping.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight were cut off");
+        }
+    }
+    if !rooms.wait_closed(Duration::from_secs(2)).await {
+        tracing::warn!("some meeting rooms did not stop in time");
+    }
+    store.close().await;
+    tracing::info!("kezdesu stopped");
+    Ok(())
+}
+
+/// Sweeps expired tokens and trims the rate limiters' memory of idle addresses.
+async fn housekeeping(state: AppState, stopping: CancellationToken) {
+    let mut interval = tokio::time::interval(HOUSEKEEPING_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = stopping.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match state.store.delete_expired_tokens(Timestamp::now()).await {
+            Ok(removed) if removed > 0 => tracing::info!(removed, "expired tokens removed"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not remove expired tokens"),
+        }
+        state.sign_in_limiter.retain_recent();
+        state.viewer_limiter.retain_recent();
+    }
+}

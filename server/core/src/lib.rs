@@ -17,6 +17,7 @@ pub mod ids;
 pub mod meeting;
 pub mod roles;
 pub mod rules;
+pub mod territory;
 pub mod text;
 pub mod timer;
 
@@ -24,4 +25,5 @@ pub use ids::{AccountId, MeetingId, TerritoryId, ViewerId};
 pub use meeting::{LocalizedText, MeetingKind, MeetingStatus};
 pub use roles::{Principal, Role};
 pub use rules::{RuleSet, Share};
+pub use territory::TerritoryKind;
 pub use timer::{Compliance, Phase, PhaseChange, PhaseRecord, SessionTimer, TransitionError};

@@ -10,6 +10,7 @@ pub const MAX_TITLE_CHARS: usize = 300;
 
 /// A name or title with a field per language: Kazakh (Cyrillic), Russian and English.
 /// At least one must be given; the others may be empty and the pages fall back.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocalizedText {
@@ -53,6 +54,7 @@ impl LocalizedText {
 }
 
 /// Whether a meeting was in the approved yearly calendar or called when needed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingKind {
@@ -74,6 +76,7 @@ impl MeetingKind {
 }
 
 /// Where a meeting stands, derived from its phase and whether it was cancelled.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingStatus {

@@ -6,6 +6,7 @@ use crate::ids::{AccountId, MeetingId, ViewerId};
 use serde::{Deserialize, Serialize};
 
 /// What a staff account is allowed to do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

@@ -1,0 +1,98 @@
+//! The first start: with an empty data folder, create the first admin and, when enabled, a
+//! demo territory, akim and meeting that a newcomer can open at once.
+//!
+//! Generated passwords are printed once on standard output, never written to the log.
+
+use crate::auth::{hash_password, new_password};
+use crate::config::Config;
+use crate::store::{NewAccount, NewMeeting, NewTerritory, Store};
+use jiff::{SignedDuration, Timestamp};
+use kezdesu_core::{LocalizedText, MeetingId, MeetingKind, Role, RuleSet, TerritoryKind};
+
+/// What the first start created, for the caller to report.
+#[derive(Debug, Default)]
+pub struct FirstStart {
+    /// The demo meeting, when one was created.
+    pub demo_meeting: Option<MeetingId>,
+}
+
+/// Creates the first accounts and the demo, if the store has no account yet.
+pub async fn first_start(config: &Config, store: &dyn Store, rules: &RuleSet) -> anyhow::Result<Option<FirstStart>> {
+    if store.count_accounts().await? > 0 {
+        return Ok(None);
+    }
+    let now = Timestamp::now();
+    let (admin_password, generated) = match &config.admin_password {
+        Some(password) => (password.clone(), false),
+        None => (new_password(), true),
+    };
+    let admin = create_account(store, "admin", "Administrator", Role::Admin, &admin_password, now).await?;
+    tracing::info!(account = %admin, "first start: created the admin account");
+    if generated {
+        println!("\nKezdesu first start: the admin account's password is printed here once.");
+        println!("  login:    admin\n  password: {admin_password}");
+        println!("Set KEZDESU_ADMIN_PASSWORD before the first start to choose it instead.\n");
+    }
+    let mut created = FirstStart::default();
+    if config.demo.enabled {
+        created.demo_meeting = Some(create_demo(config, store, rules, now).await?);
+    }
+    Ok(Some(created))
+}
+
+async fn create_account(
+    store: &dyn Store,
+    login: &str,
+    display_name: &str,
+    role: Role,
+    password: &str,
+    now: Timestamp,
+) -> anyhow::Result<kezdesu_core::AccountId> {
+    let password = password.to_owned();
+    let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await?
+        .map_err(|error| anyhow::anyhow!("hashing a password: {error}"))?;
+    let account = NewAccount { login: login.to_owned(), display_name: display_name.to_owned(), role, password_hash };
+    Ok(store.create_account(account, now).await?.id)
+}
+
+async fn create_demo(config: &Config, store: &dyn Store, rules: &RuleSet, now: Timestamp) -> anyhow::Result<MeetingId> {
+    // Kosshy, a town of Akmola oblast next to Astana, with its real KATO code.
+    let territory = store
+        .create_territory(
+            NewTerritory {
+                kato: "111020000".to_owned(),
+                kind: TerritoryKind::CityOfDistrictSignificance,
+                name: LocalizedText { kk: "Қосшы қаласы".into(), ru: "город Косшы".into(), en: "Kosshy town".into() },
+                parent: None,
+            },
+            now,
+        )
+        .await?;
+    let akim_password = new_password();
+    let akim = create_account(store, "demo-akim", "Demo akim", Role::Akim, &akim_password, now).await?;
+    let planned_start = (now + SignedDuration::from_mins(i64::from(config.demo.starts_in_minutes)))
+        .round(jiff::Unit::Minute)?;
+    let meeting = store
+        .create_meeting(
+            NewMeeting {
+                title: LocalizedText {
+                    kk: "Әкімнің тұрғындармен кездесуі (демо)".into(),
+                    ru: "Встреча акима с населением (демо)".into(),
+                    en: "The akim meets the population (demo)".into(),
+                },
+                territory: territory.id,
+                akim,
+                planned_start,
+                planned_minutes: config.demo.planned_minutes,
+                kind: MeetingKind::Calendar,
+                presentation_share: rules.meeting.presentation_share,
+            },
+            now,
+        )
+        .await?;
+    println!("A demo meeting was created. Open it in a browser:");
+    println!("  http://{}/meetings/{}", config.server.listen, meeting.id);
+    println!("Its akim signs in as demo-akim with the password {akim_password}\n");
+    Ok(meeting.id)
+}

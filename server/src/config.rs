@@ -1,0 +1,270 @@
+//! The server's configuration: one serde struct, loaded in layers and validated at start-up.
+//!
+//! Layers, later ones winning: the compiled-in defaults ([`Config::default`]), then
+//! `config/default.toml` if it exists in the working directory, then the file given with
+//! `--config`, then environment variables `KEZDESU__SECTION__KEY`, then command-line flags.
+//! An unknown key or an invalid value stops start-up with a message that names the key.
+//!
+//! Secrets never come from files: the first admin's password is read from the environment
+//! (`KEZDESU_ADMIN_PASSWORD`) by `main` and carried in a field that no layer can set.
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The file of shipped defaults, read from the working directory when present.
+pub const DEFAULT_FILE: &str = "config/default.toml";
+/// Environment variables with this prefix override the files: `KEZDESU__SERVER__LISTEN`.
+pub const ENV_PREFIX: &str = "KEZDESU__";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+    pub meetings: MeetingsConfig,
+    pub rules: RulesConfig,
+    pub demo: DemoConfig,
+    /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
+    #[serde(skip)]
+    pub admin_password: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Where the HTTP server listens.
+    pub listen: SocketAddr,
+    /// How long a shutdown may wait for requests in flight before it cuts them off.
+    pub shutdown_grace_seconds: u64,
+    /// How long one request may take before it is answered with 408.
+    pub request_timeout_seconds: u64,
+    /// The largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// The folder that holds the SQLite database (`kezdesu.sqlite3`) and its WAL.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Readable lines, for a terminal.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `kezdesu=debug,info`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a staff sign-in lasts.
+    pub session_hours: u32,
+    /// How long a viewer token lasts.
+    pub viewer_token_hours: u32,
+    /// Sign-in attempts allowed per client address per minute, against password guessing.
+    pub sign_in_attempts_per_minute: u32,
+    /// Viewer tokens handed out per client address per minute.
+    pub viewer_tokens_per_minute: u32,
+    /// Mark the session cookie `Secure`; turn off only for plain-HTTP development.
+    pub secure_cookie: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MeetingsConfig {
+    /// The IANA time zone in which meeting times are shown.
+    pub time_zone: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// A rule-set TOML file; when unset, the shipped `config/rules/kz-decree-826-2022.toml`,
+    /// which is compiled into the binary.
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// On the first start with an empty data folder, create a demo territory and meeting.
+    pub enabled: bool,
+    /// How soon after the first start the demo meeting is planned to begin.
+    pub starts_in_minutes: u32,
+    pub planned_minutes: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            log: LogConfig::default(),
+            auth: AuthConfig::default(),
+            meetings: MeetingsConfig::default(),
+            rules: RulesConfig::default(),
+            demo: DemoConfig::default(),
+            admin_password: None,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            shutdown_grace_seconds: 10,
+            request_timeout_seconds: 30,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> StorageConfig {
+        StorageConfig { data_dir: PathBuf::from("data") }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { format: LogFormat::Text, level: "info".to_owned() }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> AuthConfig {
+        AuthConfig {
+            session_hours: 12,
+            viewer_token_hours: 24,
+            sign_in_attempts_per_minute: 10,
+            viewer_tokens_per_minute: 30,
+            secure_cookie: false,
+        }
+    }
+}
+
+impl Default for MeetingsConfig {
+    fn default() -> MeetingsConfig {
+        MeetingsConfig { time_zone: "Asia/Almaty".to_owned() }
+    }
+}
+
+impl Default for DemoConfig {
+    fn default() -> DemoConfig {
+        DemoConfig { enabled: true, starts_in_minutes: 10, planned_minutes: 60 }
+    }
+}
+
+/// Values given on the command line: the last layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Why the configuration could not be loaded; the message names the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads every layer from `working_dir` and the given environment, then validates.
+    pub fn load(
+        working_dir: &Path,
+        environment: impl IntoIterator<Item = (String, String)>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let shipped_defaults = working_dir.join(DEFAULT_FILE);
+        if shipped_defaults.is_file() {
+            figment = figment.merge(Toml::file_exact(shipped_defaults));
+        }
+        if let Some(file) = &overrides.config_file {
+            let file = working_dir.join(file);
+            if !file.is_file() {
+                return Err(ConfigError::MissingFile(file));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        // The environment is passed in rather than read here, so that tests need not change the
+        // process's own. Values are parsed as figment's `Env` provider parses them.
+        for (name, value) in environment {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let key = path.split("__").map(str::to_lowercase).collect::<Vec<_>>().join(".");
+            let value: figment::value::Value = value.parse().unwrap_or_else(|never| match never {});
+            figment = figment.merge((key, value));
+        }
+        if let Some(listen) = overrides.listen {
+            figment = figment.merge(("server.listen", listen.to_string()));
+        }
+        if let Some(data_dir) = &overrides.data_dir {
+            figment = figment.merge(("storage.data_dir", data_dir));
+        }
+        let config: Config = figment.extract().map_err(|error| ConfigError::Invalid(describe(error)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what the types cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if jiff::tz::TimeZone::get(&self.meetings.time_zone).is_err() {
+            return invalid("meetings.time_zone", "not a known IANA time zone");
+        }
+        if self.server.max_body_bytes < 1024 {
+            return invalid("server.max_body_bytes", "must be at least 1024");
+        }
+        if self.server.request_timeout_seconds == 0 {
+            return invalid("server.request_timeout_seconds", "must be at least 1");
+        }
+        if self.auth.session_hours == 0 || self.auth.viewer_token_hours == 0 {
+            return invalid("auth.session_hours / auth.viewer_token_hours", "must be at least 1");
+        }
+        if self.auth.sign_in_attempts_per_minute == 0 || self.auth.viewer_tokens_per_minute == 0 {
+            return invalid("auth.*_per_minute", "must be at least 1");
+        }
+        if self.demo.planned_minutes == 0 {
+            return invalid("demo.planned_minutes", "must be at least 1");
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return invalid("log.level", "not a tracing filter such as `info` or `kezdesu=debug`");
+        }
+        Ok(())
+    }
+}
+
+/// figment's errors carry the key path; put it first so the key at fault is what one reads.
+fn describe(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|error| {
+            let key = error.path.join(".");
+            let source = error.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+            if key.is_empty() { format!("{}{source}", error.kind) } else { format!("{key}: {}{source}", error.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}

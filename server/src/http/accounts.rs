@@ -1,0 +1,176 @@
+//! Staff accounts, managed by admins.
+
+use super::caller::Caller;
+use super::problem::{ApiJson, ApiPath};
+use super::{ApiError, AppState, Problem};
+use crate::auth::{check_new_password, hash_password};
+use crate::store::{AccountChanges, NewAccount};
+use crate::wire::AccountView;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use kezdesu_core::text;
+use kezdesu_core::{AccountId, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountList {
+    pub accounts: Vec<AccountView>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccount {
+    /// 3 to 64 characters: lower-case Latin letters, digits, `.`, `-` and `_`.
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    /// At least 10 characters.
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateAccount {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// A new password; ends every sign-in of the account.
+    pub password: Option<String>,
+    /// Disabling ends every sign-in of the account.
+    pub disabled: Option<bool>,
+}
+
+fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    if caller.principal.may_manage_accounts() { Ok(()) } else { Err(ApiError::Forbidden("only admins manage accounts")) }
+}
+
+fn check_login(login: &str) -> Result<String, ApiError> {
+    let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '-' | '_');
+    if (3..=64).contains(&login.len()) && login.chars().all(valid_char) {
+        Ok(login.to_owned())
+    } else {
+        Err(ApiError::invalid("invalid_login", "login must be 3 to 64 characters of a-z, 0-9, '.', '-' and '_'"))
+    }
+}
+
+fn clean_display_name(raw: &str) -> Result<String, ApiError> {
+    text::clean(raw, MAX_DISPLAY_NAME_CHARS, false)
+        .map_err(|error| ApiError::invalid("invalid_display_name", format!("display_name {error}")))
+}
+
+async fn hash_new_password(password: String) -> Result<String, ApiError> {
+    check_new_password(&password).map_err(|why| ApiError::invalid("weak_password", why))?;
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|error| ApiError::Internal(format!("hashing: {error}")))?
+        .map_err(|error| ApiError::Internal(format!("hashing: {error}")))
+}
+
+/// Lists every account.
+#[utoipa::path(
+    get, path = "/api/accounts", tag = "accounts",
+    responses((status = 200, body = AccountList), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = []))
+)]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<AccountList>, ApiError> {
+    require_admin(&caller)?;
+    let accounts = state.store.accounts().await?;
+    Ok(Json(AccountList { accounts: accounts.iter().map(|a| AccountView::of(a, &state.clock)).collect() }))
+}
+
+/// Creates an account.
+#[utoipa::path(
+    post, path = "/api/accounts", tag = "accounts",
+    request_body = CreateAccount,
+    responses(
+        (status = 201, body = AccountView),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "The login is taken"),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateAccount>,
+) -> Result<(StatusCode, Json<AccountView>), ApiError> {
+    require_admin(&caller)?;
+    let login = check_login(request.login.trim())?;
+    let display_name = clean_display_name(&request.display_name)?;
+    let password_hash = hash_new_password(request.password).await?;
+    let account = state
+        .store
+        .create_account(NewAccount { login, display_name, role: request.role, password_hash }, Timestamp::now())
+        .await?;
+    tracing::info!(account = %account.id, role = account.role.as_str(), "account created");
+    Ok((StatusCode::CREATED, Json(AccountView::of(&account, &state.clock))))
+}
+
+/// Shows one account.
+#[utoipa::path(
+    get, path = "/api/accounts/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = AccountView), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = []))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<AccountView>, ApiError> {
+    require_admin(&caller)?;
+    let account = state.store.account(AccountId(id)).await?;
+    Ok(Json(AccountView::of(&account, &state.clock)))
+}
+
+/// Changes an account's name, role, password or whether it is disabled.
+#[utoipa::path(
+    patch, path = "/api/accounts/{id}", tag = "accounts",
+    params(("id" = i64, Path, description = "Account id")),
+    request_body = UpdateAccount,
+    responses(
+        (status = 200, body = AccountView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "It would leave no enabled admin"),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<UpdateAccount>,
+) -> Result<Json<AccountView>, ApiError> {
+    require_admin(&caller)?;
+    let id = AccountId(id);
+    let target = state.store.account(id).await?;
+    let loses_admin = target.role == Role::Admin
+        && !target.disabled
+        && (request.disabled == Some(true) || request.role.is_some_and(|role| role != Role::Admin));
+    if loses_admin {
+        let enabled_admins =
+            state.store.accounts().await?.iter().filter(|a| a.role == Role::Admin && !a.disabled).count();
+        if enabled_admins <= 1 {
+            return Err(ApiError::conflict("last_admin", "this would leave no enabled admin"));
+        }
+    }
+    let display_name = request.display_name.as_deref().map(clean_display_name).transpose()?;
+    let password_hash = match request.password {
+        Some(password) => Some(hash_new_password(password).await?),
+        None => None,
+    };
+    let ends_sign_ins = password_hash.is_some() || request.disabled == Some(true) || request.role.is_some();
+    let changes = AccountChanges { display_name, role: request.role, password_hash, disabled: request.disabled };
+    let account = state.store.update_account(id, changes, Timestamp::now()).await?;
+    if ends_sign_ins {
+        state.store.delete_staff_sessions_of(id).await?;
+    }
+    tracing::info!(account = %id, "account updated");
+    Ok(Json(AccountView::of(&account, &state.clock)))
+}

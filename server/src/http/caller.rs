@@ -1,0 +1,74 @@
+//! Who is calling: the bearer token or session cookie, resolved to a principal.
+//!
+//! Browsers send the HttpOnly cookie; API clients send `Authorization: Bearer <token>`. Either
+//! way only the token's hash is looked up, and the token itself is never logged.
+
+use super::{ApiError, AppState};
+use crate::auth::token_hash;
+use crate::store::{Account, TokenOwner};
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use axum_extra::extract::CookieJar;
+use jiff::Timestamp;
+use kezdesu_core::Principal;
+
+/// The cookie that carries a staff sign-in for the web pages.
+pub const SESSION_COOKIE: &str = "kezdesu_session";
+
+/// An authenticated caller: staff or a viewer.
+pub struct Caller {
+    pub principal: Principal,
+    /// The staff account, when the caller is staff.
+    pub account: Option<Account>,
+    /// When the caller's sign-in ends.
+    pub expires_at: Timestamp,
+    /// The hash of the token used, so that sign-out can end exactly this sign-in.
+    pub token_hash: String,
+}
+
+impl Caller {
+    /// The staff account, or 403 for a viewer.
+    pub fn staff(&self) -> Result<&Account, ApiError> {
+        self.account.as_ref().ok_or(ApiError::Forbidden("this needs a staff account, not a viewer token"))
+    }
+}
+
+/// The token from `Authorization: Bearer`, else from the session cookie.
+fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
+        let token = value.strip_prefix("Bearer ").ok_or(ApiError::Unauthenticated)?.trim();
+        return if token.is_empty() { Err(ApiError::Unauthenticated) } else { Ok(Some(token.to_owned())) };
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    Ok(jar.get(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty()))
+}
+
+async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+    let Some(token) = presented_token(parts)? else { return Ok(None) };
+    let hash = token_hash(&token);
+    let owner = state.store.token_owner(&hash, Timestamp::now()).await?;
+    Ok(owner.map(|owner| match owner {
+        TokenOwner::Staff { account, expires_at } => Caller {
+            principal: Principal::Staff { account: account.id, role: account.role },
+            account: Some(account),
+            expires_at,
+            token_hash: hash,
+        },
+        TokenOwner::Viewer(viewer) => Caller {
+            principal: Principal::Viewer { viewer: viewer.id, meeting: viewer.meeting },
+            account: None,
+            expires_at: viewer.expires_at,
+            token_hash: hash,
+        },
+    }))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
+        resolve(parts, state).await?.ok_or(ApiError::Unauthenticated)
+    }
+}

@@ -1,0 +1,344 @@
+//! Meetings: planning, the session timer, and the event stream.
+
+use super::caller::Caller;
+use super::problem::{ApiJson, ApiPath, ApiQuery};
+use super::{ApiError, AppState, Problem};
+use crate::store::{Meeting, MeetingFilter, NewMeeting};
+use crate::wire::{MeetingView, PhaseChangedEvent};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{self, Stream, StreamExt};
+use jiff::{SignedDuration, Timestamp};
+use kezdesu_core::meeting::{MAX_TITLE_CHARS, check_planned_minutes};
+use kezdesu_core::{AccountId, LocalizedText, MeetingId, MeetingKind, MeetingStatus, Phase, Role, TerritoryId};
+use serde::{Deserialize, Serialize};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use utoipa::{IntoParams, ToSchema};
+
+/// A meeting may not be planned further back than this: a little slack for slow forms.
+const PLANNED_START_SLACK: SignedDuration = SignedDuration::from_mins(5);
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MeetingList {
+    pub meetings: Vec<MeetingView>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingQuery {
+    /// Only meetings with this status.
+    pub status: Option<MeetingStatus>,
+    /// Only meetings in this territory.
+    pub territory_id: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMeeting {
+    pub title: LocalizedText,
+    pub territory_id: i64,
+    /// The akim who holds the meeting; an akim creating a meeting may leave it out.
+    pub akim_account_id: Option<i64>,
+    /// RFC 3339 with an offset, e.g. `2026-03-02T10:00:00+05:00`.
+    pub planned_start: String,
+    pub planned_minutes: i64,
+    pub kind: MeetingKind,
+}
+
+/// Changes to a meeting. Only the title may change once the meeting has begun.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeeting {
+    pub title: Option<LocalizedText>,
+    pub territory_id: Option<i64>,
+    pub akim_account_id: Option<i64>,
+    pub planned_start: Option<String>,
+    pub planned_minutes: Option<i64>,
+    pub kind: Option<MeetingKind>,
+    /// `cancelled` calls the meeting off; `scheduled` restores a cancelled one.
+    pub status: Option<MeetingStatus>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePhase {
+    pub phase: Phase,
+}
+
+fn parse_instant(field: &str, text: &str) -> Result<Timestamp, ApiError> {
+    text.parse::<Timestamp>().map_err(|_| {
+        ApiError::invalid(
+            "invalid_timestamp",
+            format!("{field} must be RFC 3339 with an offset, such as 2026-03-02T10:00:00+05:00; got {text:?}"),
+        )
+    })
+}
+
+fn clean_title(title: &LocalizedText) -> Result<LocalizedText, ApiError> {
+    title.cleaned(MAX_TITLE_CHARS).map_err(|error| ApiError::invalid("invalid_title", format!("title: {error}")))
+}
+
+fn check_minutes(state: &AppState, minutes: i64) -> Result<u32, ApiError> {
+    check_planned_minutes(&state.rules.meeting, minutes)
+        .map_err(|error| ApiError::invalid("invalid_planned_minutes", error.to_string()))
+}
+
+fn check_planned_start(planned_start: Timestamp, now: Timestamp) -> Result<Timestamp, ApiError> {
+    if planned_start < now - PLANNED_START_SLACK {
+        return Err(ApiError::invalid("planned_start_in_past", "planned_start is in the past"));
+    }
+    Ok(planned_start)
+}
+
+/// The account must exist and be an enabled akim.
+async fn check_akim(state: &AppState, id: i64) -> Result<AccountId, ApiError> {
+    let account = match state.store.account(AccountId(id)).await {
+        Ok(account) => account,
+        Err(crate::store::StoreError::NotFound(_)) => {
+            return Err(ApiError::invalid("missing_reference", "akim account does not exist"));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if account.role != Role::Akim || account.disabled {
+        return Err(ApiError::invalid("not_an_akim", format!("account {id} is not an enabled akim")));
+    }
+    Ok(account.id)
+}
+
+async fn check_territory(state: &AppState, id: i64) -> Result<TerritoryId, ApiError> {
+    match state.store.territory(TerritoryId(id)).await {
+        Ok(territory) => Ok(territory.id),
+        Err(crate::store::StoreError::NotFound(_)) => {
+            Err(ApiError::invalid("missing_reference", "territory does not exist"))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn view(state: &AppState, meeting: &Meeting) -> MeetingView {
+    MeetingView::of(meeting, Timestamp::now(), &state.clock)
+}
+
+/// Lists meetings by planned start. Public.
+#[utoipa::path(
+    get, path = "/api/meetings", tag = "meetings",
+    params(MeetingQuery),
+    responses((status = 200, body = MeetingList), (status = 400, body = Problem))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<MeetingQuery>,
+) -> Result<Json<MeetingList>, ApiError> {
+    let meetings = state.store.meetings(MeetingFilter::All).await?;
+    let meetings = meetings
+        .iter()
+        .filter(|meeting| query.territory_id.is_none_or(|id| meeting.territory.0 == id))
+        .map(|meeting| view(&state, meeting))
+        .filter(|view| query.status.is_none_or(|status| view.status == status))
+        .collect();
+    Ok(Json(MeetingList { meetings }))
+}
+
+/// Plans a meeting. Admins plan any; akims plan their own.
+#[utoipa::path(
+    post, path = "/api/meetings", tag = "meetings",
+    request_body = CreateMeeting,
+    responses(
+        (status = 201, body = MeetingView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateMeeting>,
+) -> Result<(StatusCode, Json<MeetingView>), ApiError> {
+    let account = caller.staff()?;
+    let akim_id = match (request.akim_account_id, account.role) {
+        (Some(id), _) => id,
+        (None, Role::Akim) => account.id.0,
+        (None, _) => return Err(ApiError::invalid("missing_akim", "akim_account_id is required")),
+    };
+    if !caller.principal.may_create_meeting(AccountId(akim_id)) {
+        return Err(ApiError::Forbidden("only admins, and akims for themselves, plan meetings"));
+    }
+    let now = Timestamp::now();
+    let meeting = NewMeeting {
+        title: clean_title(&request.title)?,
+        planned_start: check_planned_start(parse_instant("planned_start", &request.planned_start)?, now)?,
+        planned_minutes: check_minutes(&state, request.planned_minutes)?,
+        kind: request.kind,
+        territory: check_territory(&state, request.territory_id).await?,
+        akim: check_akim(&state, akim_id).await?,
+        presentation_share: state.rules.meeting.presentation_share,
+    };
+    let meeting = state.store.create_meeting(meeting, now).await?;
+    tracing::info!(meeting = %meeting.id, "meeting planned");
+    Ok((StatusCode::CREATED, Json(view(&state, &meeting))))
+}
+
+/// Shows a meeting with its phase, deadlines and, once ended, its compliance record. Public.
+#[utoipa::path(
+    get, path = "/api/meetings/{id}", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses((status = 200, body = MeetingView), (status = 404, body = Problem))
+)]
+pub async fn show(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<MeetingView>, ApiError> {
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    Ok(Json(view(&state, &meeting)))
+}
+
+/// Changes a meeting's plan, or cancels it. By an admin or the meeting's akim.
+#[utoipa::path(
+    patch, path = "/api/meetings/{id}", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = UpdateMeeting,
+    responses(
+        (status = 200, body = MeetingView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The meeting has begun, or was changed meanwhile"),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<UpdateMeeting>,
+) -> Result<Json<MeetingView>, ApiError> {
+    caller.staff()?;
+    let mut meeting = state.store.meeting(MeetingId(id)).await?;
+    if !caller.principal.may_edit_meeting(meeting.akim) {
+        return Err(ApiError::Forbidden("only admins and the meeting's akim edit a meeting"));
+    }
+    let now = Timestamp::now();
+    let current = view(&state, &meeting);
+    let changes_plan = request.territory_id.is_some()
+        || request.akim_account_id.is_some()
+        || request.planned_start.is_some()
+        || request.planned_minutes.is_some()
+        || request.kind.is_some()
+        || request.status.is_some();
+    if changes_plan && current.phase != Phase::Scheduled {
+        return Err(ApiError::conflict("meeting_started", "only the title can change once the meeting has begun"));
+    }
+    if let Some(title) = &request.title {
+        meeting.title = clean_title(title)?;
+    }
+    if let Some(id) = request.territory_id {
+        meeting.territory = check_territory(&state, id).await?;
+    }
+    if let Some(id) = request.akim_account_id {
+        if !caller.principal.is_admin() {
+            return Err(ApiError::Forbidden("only admins hand a meeting to another akim"));
+        }
+        meeting.akim = check_akim(&state, id).await?;
+    }
+    if let Some(text) = &request.planned_start {
+        meeting.planned_start = check_planned_start(parse_instant("planned_start", text)?, now)?;
+    }
+    if let Some(minutes) = request.planned_minutes {
+        meeting.planned_minutes = check_minutes(&state, minutes)?;
+    }
+    if let Some(kind) = request.kind {
+        meeting.kind = kind;
+    }
+    match request.status {
+        None => {}
+        Some(MeetingStatus::Cancelled) => meeting.cancelled_at = meeting.cancelled_at.or(Some(now)),
+        Some(MeetingStatus::Scheduled) => meeting.cancelled_at = None,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid_status",
+                format!("status can be set to cancelled or scheduled, not {other:?}; the phase endpoint runs the meeting"),
+            ));
+        }
+    }
+    let meeting = state.store.update_meeting(&meeting, now).await?;
+    Ok(Json(view(&state, &meeting)))
+}
+
+/// Moves the session timer: `presentation`, `qa` or `ended`. There is no way back, and the
+/// server itself switches to `qa` once the presentation's share of the planned time is spent.
+#[utoipa::path(
+    post, path = "/api/meetings/{id}/phase", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = ChangePhase,
+    responses(
+        (status = 200, body = MeetingView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The phase cannot be entered from the current one"),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn change_phase(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<ChangePhase>,
+) -> Result<Json<MeetingView>, ApiError> {
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    if !caller.principal.may_change_phase(meeting.akim) {
+        return Err(ApiError::Forbidden("only the meeting's akim, moderators and admins run the session timer"));
+    }
+    let meeting = state.rooms.enter_phase(meeting.id, request.phase).await?;
+    Ok(Json(view(&state, &meeting)))
+}
+
+/// Server-Sent Events of a meeting: `snapshot` (a `MeetingView`) on connect, then
+/// `phase_changed` (a `PhaseChangedEvent`) on every change. Public.
+#[utoipa::path(
+    get, path = "/api/meetings/{id}/events", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = PhaseChangedEvent),
+        (status = 404, body = Problem),
+    )
+)]
+pub async fn events(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let subscription = state.rooms.subscribe(MeetingId(id)).await?;
+    let snapshot = serde_json::to_string(&view(&state, &subscription.meeting))
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let first = stream::once(async move { Ok(Event::default().event("snapshot").data(snapshot)) });
+    let changes = BroadcastStream::new(subscription.events).map(|item| {
+        Ok(match item {
+            Ok(event) => Event::default().event(event.name).data(&*event.json),
+            // The client missed events; tell it to fetch the meeting again.
+            Err(BroadcastStreamRecvError::Lagged(missed)) => Event::default().event("lagged").data(missed.to_string()),
+        })
+    });
+    let subscribers = SubscriberCount::new(&state);
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let stream = first.chain(changes).take_until(shutdown).map(move |event| {
+        let _held_until_the_stream_ends = &subscribers;
+        event
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// Counts an open event stream in the metrics for as long as it lives.
+struct SubscriberCount(prometheus_client::metrics::gauge::Gauge);
+
+impl SubscriberCount {
+    fn new(state: &AppState) -> SubscriberCount {
+        state.metrics.event_subscribers.inc();
+        SubscriberCount(state.metrics.event_subscribers.clone())
+    }
+}
+
+impl Drop for SubscriberCount {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

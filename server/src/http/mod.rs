@@ -1,0 +1,226 @@
+//! The HTTP adapter: the REST API, its OpenAPI document, the event stream and the web pages.
+//!
+//! Handlers parse and check input, ask the core whether the caller may act, and call the store
+//! or a room. They hold no meeting state of their own and never write a meeting's phase
+//! directly: that is the room's job.
+
+mod accounts;
+mod caller;
+mod meetings;
+mod problem;
+mod session;
+mod system;
+mod territories;
+mod viewers;
+mod web;
+
+pub use problem::{ApiError, PROBLEM_JSON, Problem};
+
+use crate::config::Config;
+use crate::metrics::{Metrics, RequestLabels};
+use crate::room::Rooms;
+use crate::store::Store;
+use crate::wire::Clockface;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use kezdesu_core::RuleSet;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The client's address, as the connection saw it (no proxy headers are trusted).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::SocketAddr);
+
+/// What every handler can reach. Cloning is cheap: it is one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub rooms: Rooms,
+    pub rules: Arc<RuleSet>,
+    pub clock: Clockface,
+    pub metrics: Metrics,
+    /// Sign-in attempts per client address, against password guessing.
+    pub sign_in_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Viewer tokens per client address, against token farming.
+    pub viewer_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Cancelled when the server begins to shut down; long-lived streams end on it.
+    pub shutdown: CancellationToken,
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        rooms: Rooms,
+        rules: Arc<RuleSet>,
+        clock: Clockface,
+        metrics: Metrics,
+        shutdown: CancellationToken,
+    ) -> AppState {
+        let per_minute = |count: u32| Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN));
+        AppState(Arc::new(Shared {
+            sign_in_limiter: DefaultKeyedRateLimiter::keyed(per_minute(config.auth.sign_in_attempts_per_minute)),
+            viewer_limiter: DefaultKeyedRateLimiter::keyed(per_minute(config.auth.viewer_tokens_per_minute)),
+            config,
+            store,
+            rooms,
+            rules,
+            clock,
+            metrics,
+            shutdown,
+        }))
+    }
+
+    /// Refuses with 429 when `address` has used up its quota on `limiter`.
+    pub fn check_rate(limiter: &DefaultKeyedRateLimiter<IpAddr>, address: IpAddr) -> Result<(), ApiError> {
+        limiter.check_key(&address).map_err(|not_until| {
+            ApiError::RateLimited(not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())))
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Kezdesu",
+        description = "Live meeting broadcast and moderation server for akims' public meetings with the population."
+    ),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "session", description = "Staff sign-in"),
+        (name = "accounts", description = "Staff accounts, managed by admins"),
+        (name = "territories", description = "Administrative-territorial units with KATO codes"),
+        (name = "meetings", description = "Meetings, their session timer and events"),
+        (name = "system", description = "Health and metrics")
+    )
+)]
+struct ApiDoc;
+
+struct BearerSecurity;
+
+impl utoipa::Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole application: API, OpenAPI document, web pages and middleware.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(session::sign_in, session::current, session::sign_out))
+        .routes(routes!(accounts::list, accounts::create))
+        .routes(routes!(accounts::show, accounts::update))
+        .routes(routes!(territories::list, territories::create))
+        .routes(routes!(territories::show))
+        .routes(routes!(meetings::list, meetings::create))
+        .routes(routes!(meetings::show, meetings::update))
+        .routes(routes!(meetings::change_phase))
+        .routes(routes!(meetings::events))
+        .routes(routes!(viewers::create))
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::metrics))
+        .split_for_parts();
+    let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
+    let request_timeout = Duration::from_secs(state.config.server.request_timeout_seconds);
+    let max_body_bytes = state.config.server.max_body_bytes;
+
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || {
+                let json = openapi_json.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], json.to_string()) }
+            }),
+        )
+        .merge(web::routes())
+        .fallback(web::fallback)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(middleware::from_fn(problem_for_bare_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), record_request))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+            // The span is named by the route, never the raw URL, and carries no headers, so
+            // no token reaches the logs.
+            tracing::info_span!("request", method = %request.method(), route)
+        }))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("x-frame-options"),
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(CatchPanicLayer::custom(|_panic| ApiError::Internal("a handler panicked".to_owned()).into_response()))
+        .with_state(state)
+}
+
+/// Counts every request by method, matched route and status, and times it.
+async fn record_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let labels = RequestLabels {
+        method,
+        route: route.unwrap_or_else(|| "unmatched".to_owned()),
+        status: response.status().as_u16(),
+    };
+    state.metrics.requests.get_or_create(&labels).inc();
+    state.metrics.request_seconds.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Errors made by layers (timeouts, body limits, unknown methods) come without a body; give
+/// them a problem document like every other error.
+async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    let error = match status.as_u16() {
+        404 => ApiError::RouteNotFound,
+        405 => ApiError::MethodNotAllowed,
+        408 => ApiError::Timeout,
+        413 => ApiError::BodyTooLarge,
+        415 => ApiError::UnsupportedMediaType,
+        400..=499 => ApiError::BadRequest(status.canonical_reason().unwrap_or("bad request").to_owned()),
+        _ => ApiError::Internal(format!("a layer answered {status}")),
+    };
+    let mut replaced = error.into_response();
+    *replaced.status_mut() = status;
+    replaced
+}

@@ -1,0 +1,42 @@
+//! Health and metrics, for orchestrators and Prometheus.
+
+use super::{ApiError, AppState, Problem};
+use crate::store::MeetingFilter;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// Answers 200 once the server is ready and its store answers; 503 while it shuts down.
+#[utoipa::path(
+    get, path = "/healthz", tag = "system",
+    responses((status = 200, body = Health), (status = 503, body = Problem))
+)]
+pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>, ApiError> {
+    if state.shutdown.is_cancelled() {
+        return Err(ApiError::Unavailable);
+    }
+    state.store.ping().await.map_err(|error| {
+        tracing::warn!(%error, "health check: store does not answer");
+        ApiError::Unavailable
+    })?;
+    Ok(axum::Json(Health { status: "ok".to_owned() }))
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(
+    get, path = "/metrics", tag = "system",
+    responses((status = 200, content_type = "text/plain", body = String))
+)]
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    // Counted at scrape time from the store, which is the truth even across restarts.
+    let live = state.store.meetings(MeetingFilter::Live).await?.len();
+    state.metrics.meetings_live.set(i64::try_from(live).unwrap_or(i64::MAX));
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()))
+}

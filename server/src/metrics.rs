@@ -1,0 +1,107 @@
+//! Prometheus metrics: requests, open connections, meetings live and store latency.
+//!
+//! Each server owns its own registry rather than a process-wide one, so that several servers in
+//! one test process count separately.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub method: String,
+    /// The matched route (`/api/meetings/{id}`), never the raw path, so ids do not explode
+    /// the number of series.
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub operation: &'static str,
+}
+
+fn latency_histogram() -> Histogram {
+    // 100 µs to about 6.5 s.
+    Histogram::new(exponential_buckets(0.0001, 3.0, 11))
+}
+
+/// The store's latency per operation; cheap to clone into the store.
+#[derive(Clone)]
+pub struct StoreLatency {
+    family: Family<OperationLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for StoreLatency {
+    fn default() -> StoreLatency {
+        StoreLatency { family: Family::new_with_constructor(latency_histogram) }
+    }
+}
+
+impl StoreLatency {
+    pub fn observe(&self, operation: &'static str, elapsed: Duration) {
+        self.family.get_or_create(&OperationLabels { operation }).observe(elapsed.as_secs_f64());
+    }
+}
+
+/// The server's metrics. Cloning shares the same series.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    pub requests: Family<RequestLabels, Counter>,
+    pub request_seconds: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    pub open_connections: Gauge,
+    pub meetings_live: Gauge,
+    pub event_subscribers: Gauge,
+    pub store_latency: StoreLatency,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("kezdesu");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("http_requests", "HTTP requests answered", requests.clone());
+        let request_seconds = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", request_seconds.clone());
+        let open_connections = Gauge::default();
+        registry.register("open_connections", "TCP connections open to the HTTP server", open_connections.clone());
+        let meetings_live = Gauge::default();
+        registry.register("meetings_live", "Meetings in their presentation or Q&A", meetings_live.clone());
+        let event_subscribers = Gauge::default();
+        registry.register("event_subscribers", "Open event streams of meetings", event_subscribers.clone());
+        let store_latency = StoreLatency::default();
+        registry.register(
+            "store_operation_duration_seconds",
+            "Time a store operation took",
+            store_latency.family.clone(),
+        );
+        Metrics {
+            registry: Arc::new(registry),
+            requests,
+            request_seconds,
+            open_connections,
+            meetings_live,
+            event_subscribers,
+            store_latency,
+        }
+    }
+
+    /// The text exposition format that Prometheus scrapes.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String");
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics::new()
+    }
+}

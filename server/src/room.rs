@@ -1,0 +1,289 @@
+//! Rooms: one task per meeting that is live or watched, the only writer of its phase.
+//!
+//! Everything that changes a meeting's phase sends the room a command and waits for the
+//! answer; the room applies it through the pure [`SessionTimer`], stores the result, and only
+//! then tells its subscribers. A room also sleeps until its timer's next deadline and applies
+//! the automatic switch to Q&A itself, so the switch happens whether or not anyone is
+//! connected. Subscribers receive events serialized once, as shared bytes.
+//!
+//! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
+//! phase columns in the store directly.
+
+use crate::store::{Meeting, MeetingFilter, Store, StoreError};
+use crate::wire::{Clockface, PhaseChangedEvent};
+use jiff::Timestamp;
+use kezdesu_core::timer::{InconsistentRecord, PhaseChange, SessionTimer, TransitionError};
+use kezdesu_core::{MeetingId, Phase, RuleSet};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How many events a slow subscriber may fall behind before it is told it lagged.
+const EVENT_BUFFER: usize = 64;
+/// A room with nobody watching and nothing live closes after this long.
+const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
+/// Optimistic-concurrency retries when a meeting was edited between read and write.
+const WRITE_ATTEMPTS: usize = 5;
+
+/// An event of a meeting, serialized once for every subscriber.
+#[derive(Debug, Clone)]
+pub struct RoomEvent {
+    /// The event's name on the stream, e.g. `phase_changed`.
+    pub name: &'static str,
+    /// The event's JSON.
+    pub json: Arc<str>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error("the meeting was cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Inconsistent(#[from] InconsistentRecord),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// What a subscriber gets: the meeting as of now and every event after it, with no gap between.
+pub struct Subscription {
+    pub meeting: Meeting,
+    pub events: broadcast::Receiver<RoomEvent>,
+}
+
+enum Command {
+    EnterPhase { target: Phase, reply: oneshot::Sender<Result<Meeting, RoomError>> },
+    Subscribe { reply: oneshot::Sender<Subscription> },
+}
+
+/// The registry of open rooms. Cloning shares it.
+#[derive(Clone)]
+pub struct Rooms {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: Arc<dyn Store>,
+    rules: Arc<RuleSet>,
+    clock: Clockface,
+    inboxes: Mutex<HashMap<MeetingId, mpsc::Sender<Command>>>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Rooms {
+    pub fn new(store: Arc<dyn Store>, rules: Arc<RuleSet>, clock: Clockface, shutdown: CancellationToken) -> Rooms {
+        Rooms {
+            shared: Arc::new(Shared {
+                store,
+                rules,
+                clock,
+                inboxes: Mutex::new(HashMap::new()),
+                shutdown,
+                tasks: TaskTracker::new(),
+            }),
+        }
+    }
+
+    /// Opens a room for every meeting that was live when the server stopped. Each applies at
+    /// once a switch that fell due while the server was down.
+    pub async fn resume_live(&self) -> Result<usize, RoomError> {
+        let live = self.shared.store.meetings(MeetingFilter::Live).await?;
+        for meeting in &live {
+            self.inbox(meeting.id).await?;
+        }
+        Ok(live.len())
+    }
+
+    /// Asks the meeting's room to enter `target` now.
+    pub async fn enter_phase(&self, meeting: MeetingId, target: Phase) -> Result<Meeting, RoomError> {
+        self.ask(meeting, |reply| Command::EnterPhase { target, reply }).await?
+    }
+
+    /// Subscribes to the meeting's events.
+    pub async fn subscribe(&self, meeting: MeetingId) -> Result<Subscription, RoomError> {
+        self.ask(meeting, |reply| Command::Subscribe { reply }).await
+    }
+
+    /// Waits, up to `limit`, for every room task to finish after shutdown was signalled.
+    pub async fn wait_closed(&self, limit: Duration) -> bool {
+        self.shared.tasks.close();
+        tokio::time::timeout(limit, self.shared.tasks.wait()).await.is_ok()
+    }
+
+    async fn ask<T>(&self, meeting: MeetingId, command: impl Fn(oneshot::Sender<T>) -> Command) -> Result<T, RoomError> {
+        // A room may close (idle) between finding its inbox and sending; then open a new one.
+        for _ in 0..2 {
+            let inbox = self.inbox(meeting).await?;
+            let (reply, answer) = oneshot::channel();
+            if inbox.send(command(reply)).await.is_ok()
+                && let Ok(value) = answer.await
+            {
+                return Ok(value);
+            }
+        }
+        Err(RoomError::ShuttingDown)
+    }
+
+    /// The inbox of the meeting's room, opening the room if needed.
+    async fn inbox(&self, id: MeetingId) -> Result<mpsc::Sender<Command>, RoomError> {
+        if self.shared.shutdown.is_cancelled() {
+            return Err(RoomError::ShuttingDown);
+        }
+        if let Some(inbox) = self.open_inbox(id) {
+            return Ok(inbox);
+        }
+        let meeting = self.shared.store.meeting(id).await?;
+        let (sender, receiver) = mpsc::channel(32);
+        let mut room = Room {
+            meeting,
+            shared: self.shared.clone(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+        };
+        // Apply a switch that fell due before anyone could hear it, before anyone asks.
+        room.apply(None).await?;
+        let mut inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");
+        if let Some(existing) = inboxes.get(&id).filter(|inbox| !inbox.is_closed()) {
+            // Another caller opened the room while this one read the store.
+            return Ok(existing.clone());
+        }
+        inboxes.insert(id, sender.clone());
+        drop(inboxes);
+        self.shared.tasks.spawn(room.run(receiver, sender.clone()));
+        Ok(sender)
+    }
+
+    fn open_inbox(&self, id: MeetingId) -> Option<mpsc::Sender<Command>> {
+        let inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");
+        inboxes.get(&id).filter(|inbox| !inbox.is_closed()).cloned()
+    }
+}
+
+/// One meeting's live state, owned by its task.
+struct Room {
+    meeting: Meeting,
+    shared: Arc<Shared>,
+    events: broadcast::Sender<RoomEvent>,
+}
+
+impl Room {
+    async fn run(mut self, mut inbox: mpsc::Receiver<Command>, own_sender: mpsc::Sender<Command>) {
+        let id = self.meeting.id;
+        tracing::debug!(meeting = %id, "room opened");
+        let mut idle_check = tokio::time::interval(IDLE_CLOSE_AFTER);
+        idle_check.tick().await;
+        loop {
+            let deadline = self.timer().ok().and_then(|timer| timer.next_deadline());
+            tokio::select! {
+                biased;
+                _ = self.shared.shutdown.cancelled() => break,
+                command = inbox.recv() => match command {
+                    Some(Command::EnterPhase { target, reply }) => {
+                        let result = self.apply(Some(target)).await.map(|_| self.meeting.clone());
+                        let _ = reply.send(result);
+                    }
+                    Some(Command::Subscribe { reply }) => {
+                        let _ = reply.send(Subscription { meeting: self.meeting.clone(), events: self.events.subscribe() });
+                    }
+                    None => break,
+                },
+                _ = sleep_until(deadline) => {
+                    if let Err(error) = self.apply(None).await {
+                        // Retried on the next turn of the loop; the deadline is still due.
+                        tracing::error!(meeting = %id, %error, "automatic phase switch failed");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+                _ = idle_check.tick() => {
+                    let live = self.timer().map(|timer| timer.phase().is_live()).unwrap_or(false);
+                    if !live && self.events.receiver_count() == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        let mut inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");
+        if inboxes.get(&id).is_some_and(|inbox| inbox.same_channel(&own_sender)) {
+            inboxes.remove(&id);
+        }
+        tracing::debug!(meeting = %id, "room closed");
+    }
+
+    fn timer(&self) -> Result<SessionTimer, InconsistentRecord> {
+        SessionTimer::new(self.meeting.planned_minutes, self.meeting.presentation_share, self.meeting.phases)
+    }
+
+    /// Applies what is due at `now` and, when given, the requested phase; stores the result,
+    /// then publishes each change. Re-reads the meeting first: its plan may have been edited.
+    async fn apply(&mut self, target: Option<Phase>) -> Result<Vec<PhaseChange>, RoomError> {
+        let store = &self.shared.store;
+        for _ in 0..WRITE_ATTEMPTS {
+            let mut fresh = store.meeting(self.meeting.id).await?;
+            let now = now_to_the_millisecond();
+            if target.is_some() && fresh.cancelled_at.is_some() {
+                return Err(RoomError::Cancelled);
+            }
+            if fresh.phases == Default::default() {
+                // The rules in force when the meeting is held are the ones it is held under.
+                fresh.presentation_share = self.shared.rules.meeting.presentation_share;
+            }
+            let mut timer = SessionTimer::new(fresh.planned_minutes, fresh.presentation_share, fresh.phases)?;
+            let changes = match target {
+                Some(target) => timer.enter(target, now)?,
+                None => timer.advance(now).into_iter().collect(),
+            };
+            if changes.is_empty() {
+                self.meeting = fresh;
+                return Ok(changes);
+            }
+            fresh.phases = timer.record();
+            match store.update_meeting(&fresh, now).await {
+                Ok(saved) => {
+                    self.meeting = saved;
+                    for change in &changes {
+                        self.publish(change);
+                    }
+                    return Ok(changes);
+                }
+                Err(StoreError::VersionConflict) => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(StoreError::VersionConflict.into())
+    }
+
+    fn publish(&self, change: &PhaseChange) {
+        tracing::info!(meeting = %self.meeting.id, phase = change.phase.as_str(), cause = ?change.cause, "phase changed");
+        let event = PhaseChangedEvent::of(change, &self.meeting, &self.shared.clock);
+        // Serializing our own plain structs cannot fail.
+        let json = serde_json::to_string(&event).expect("events serialize");
+        // No subscribers is fine: the change is stored, and readers see it there.
+        let _ = self.events.send(RoomEvent { name: "phase_changed", json: json.into() });
+    }
+}
+
+/// The store keeps milliseconds; an instant finer than that would read back differently after
+/// a restart.
+fn now_to_the_millisecond() -> Timestamp {
+    let now = Timestamp::now();
+    Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+}
+
+/// Sleeps until `deadline`, or forever when there is none.
+async fn sleep_until(deadline: Option<Timestamp>) {
+    match deadline {
+        None => std::future::pending().await,
+        Some(deadline) => {
+            let wait = deadline.duration_since(Timestamp::now());
+            let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
+            // One millisecond late rather than early: the wall clock and tokio's clock differ.
+            tokio::time::sleep(wait + Duration::from_millis(1)).await;
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! Persistence: what Kezdesu keeps, behind one interface.
+//!
+//! [`Store`] is the contract; `sqlite` is the embedded implementation. A PostgreSQL one will
+//! satisfy the same trait, so the SQL is kept portable: `$N` parameters, BIGINT instants in
+//! Unix milliseconds, no SQLite-only functions in queries.
+//!
+//! The store knows nothing of HTTP or of permissions. It checks integrity (unique logins,
+//! existing references, the version a meeting update read) and reports violations as
+//! [`StoreError`] values for the caller to map.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use kezdesu_core::timer::PhaseRecord;
+use kezdesu_core::{AccountId, LocalizedText, MeetingId, MeetingKind, Role, Share, TerritoryId, TerritoryKind, ViewerId};
+
+/// A staff account as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    /// argon2id PHC string; never leaves the server.
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub login: String,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+}
+
+/// Fields of an account to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub password_hash: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Territory {
+    pub id: TerritoryId,
+    pub kato: String,
+    pub kind: TerritoryKind,
+    pub name: LocalizedText,
+    pub parent: Option<TerritoryId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTerritory {
+    pub kato: String,
+    pub kind: TerritoryKind,
+    pub name: LocalizedText,
+    pub parent: Option<TerritoryId>,
+}
+
+/// A meeting as stored: its plan, and the instants its phases began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meeting {
+    pub id: MeetingId,
+    pub title: LocalizedText,
+    pub territory: TerritoryId,
+    pub akim: AccountId,
+    pub planned_start: Timestamp,
+    pub planned_minutes: u32,
+    pub kind: MeetingKind,
+    pub presentation_share: Share,
+    pub cancelled_at: Option<Timestamp>,
+    pub phases: PhaseRecord,
+    /// Bumped by every update; an update names the version it read.
+    pub version: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMeeting {
+    pub title: LocalizedText,
+    pub territory: TerritoryId,
+    pub akim: AccountId,
+    pub planned_start: Timestamp,
+    pub planned_minutes: u32,
+    pub kind: MeetingKind,
+    pub presentation_share: Share,
+}
+
+/// Which meetings to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeetingFilter {
+    All,
+    /// In their presentation or Q&A.
+    Live,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    pub id: ViewerId,
+    pub meeting: MeetingId,
+    pub display_name: String,
+    pub expires_at: Timestamp,
+}
+
+/// What a token stands for, once its hash is found and it has not expired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOwner {
+    Staff { account: Account, expires_at: Timestamp },
+    Viewer(Viewer),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A unique value is taken, e.g. a login or a KATO code.
+    #[error("{0} is already taken")]
+    Taken(&'static str),
+    /// A reference points at nothing, e.g. a meeting's territory.
+    #[error("{0} does not exist")]
+    MissingReference(&'static str),
+    /// Somebody else updated the row since it was read.
+    #[error("the record changed since it was read")]
+    VersionConflict,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything Kezdesu keeps. Implementations are shared between tasks, so they are `Sync`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers once the store can serve queries; used by `/healthz`.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Flushes and closes the store; later calls fail.
+    async fn close(&self);
+
+    async fn count_accounts(&self) -> StoreResult<i64>;
+    async fn create_account(&self, account: NewAccount, now: Timestamp) -> StoreResult<Account>;
+    async fn account(&self, id: AccountId) -> StoreResult<Account>;
+    async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>>;
+    async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    async fn update_account(&self, id: AccountId, changes: AccountChanges, now: Timestamp) -> StoreResult<Account>;
+
+    async fn create_staff_session(
+        &self,
+        account: AccountId,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    async fn delete_staff_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// Ends every sign-in of an account, e.g. when it is disabled or its password changes.
+    async fn delete_staff_sessions_of(&self, account: AccountId) -> StoreResult<()>;
+    /// Drops expired sign-ins and viewer tokens; returns how many.
+    async fn delete_expired_tokens(&self, now: Timestamp) -> StoreResult<u64>;
+    /// Finds the live owner of a token by its hash: an enabled account or a viewer.
+    async fn token_owner(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<TokenOwner>>;
+
+    async fn create_territory(&self, territory: NewTerritory, now: Timestamp) -> StoreResult<Territory>;
+    async fn territory(&self, id: TerritoryId) -> StoreResult<Territory>;
+    async fn territories(&self) -> StoreResult<Vec<Territory>>;
+
+    async fn create_meeting(&self, meeting: NewMeeting, now: Timestamp) -> StoreResult<Meeting>;
+    async fn meeting(&self, id: MeetingId) -> StoreResult<Meeting>;
+    async fn meetings(&self, filter: MeetingFilter) -> StoreResult<Vec<Meeting>>;
+    /// Writes every mutable field of `meeting` if its `version` is still the stored one, and
+    /// returns the stored result with the version bumped.
+    async fn update_meeting(&self, meeting: &Meeting, now: Timestamp) -> StoreResult<Meeting>;
+
+    async fn create_viewer(
+        &self,
+        meeting: MeetingId,
+        display_name: &str,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<Viewer>;
+}

@@ -1,0 +1,484 @@
+//! The embedded store: one SQLite file in the data folder, in WAL mode.
+//!
+//! WAL lets readers go on while one writer commits; `synchronous = FULL` makes a commit
+//! survive a power cut, which is what "acknowledged means durable" needs. Migrations are
+//! compiled into the binary and applied at open.
+
+use super::*;
+use crate::metrics::StoreLatency;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::future::Future;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The database file's name inside the data folder.
+pub const DATABASE_FILE: &str = "kezdesu.sqlite3";
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+    /// Where each operation's latency is recorded, for `/metrics`.
+    latency: StoreLatency,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+    pub async fn open(data_dir: &Path, latency: StoreLatency) -> StoreResult<SqliteStore> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|error| StoreError::Corrupt(format!("cannot create {}: {error}", data_dir.display())))?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join(DATABASE_FILE))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(SqliteStore { pool, latency })
+    }
+
+    /// Runs one store operation and records how long it took under `operation`.
+    async fn timed<T>(&self, operation: &'static str, work: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        let started = Instant::now();
+        let result = work.await;
+        self.latency.observe(operation, started.elapsed());
+        result
+    }
+}
+
+fn millis(instant: Timestamp) -> i64 {
+    instant.as_millisecond()
+}
+
+fn instant(row: &SqliteRow, column: &str) -> StoreResult<Timestamp> {
+    let value: i64 = row.try_get(column)?;
+    Timestamp::from_millisecond(value).map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
+}
+
+fn optional_instant(row: &SqliteRow, column: &str) -> StoreResult<Option<Timestamp>> {
+    let value: Option<i64> = row.try_get(column)?;
+    value
+        .map(Timestamp::from_millisecond)
+        .transpose()
+        .map_err(|error| StoreError::Corrupt(format!("{column}: {error}")))
+}
+
+/// Maps constraint violations to the store's own errors, naming what was at fault.
+fn constraint(error: sqlx::Error, unique: &'static str, reference: &'static str) -> StoreError {
+    if let sqlx::Error::Database(database_error) = &error {
+        if database_error.is_unique_violation() {
+            return StoreError::Taken(unique);
+        }
+        if database_error.is_foreign_key_violation() {
+            return StoreError::MissingReference(reference);
+        }
+    }
+    StoreError::Database(error)
+}
+
+fn account_from(row: &SqliteRow) -> StoreResult<Account> {
+    let role: String = row.try_get("role")?;
+    Ok(Account {
+        id: AccountId(row.try_get("id")?),
+        login: row.try_get("login")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        password_hash: row.try_get("password_hash")?,
+        disabled: row.try_get("disabled")?,
+        created_at: instant(row, "created_at")?,
+    })
+}
+
+fn territory_from(row: &SqliteRow) -> StoreResult<Territory> {
+    let kind: String = row.try_get("kind")?;
+    Ok(Territory {
+        id: TerritoryId(row.try_get("id")?),
+        kato: row.try_get("kato")?,
+        kind: TerritoryKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("territory kind {kind:?}")))?,
+        name: LocalizedText { kk: row.try_get("name_kk")?, ru: row.try_get("name_ru")?, en: row.try_get("name_en")? },
+        parent: row.try_get::<Option<i64>, _>("parent_id")?.map(TerritoryId),
+    })
+}
+
+fn meeting_from(row: &SqliteRow) -> StoreResult<Meeting> {
+    let kind: String = row.try_get("kind")?;
+    let share: String = row.try_get("presentation_share")?;
+    let planned_minutes: i64 = row.try_get("planned_minutes")?;
+    Ok(Meeting {
+        id: MeetingId(row.try_get("id")?),
+        title: LocalizedText {
+            kk: row.try_get("title_kk")?,
+            ru: row.try_get("title_ru")?,
+            en: row.try_get("title_en")?,
+        },
+        territory: TerritoryId(row.try_get("territory_id")?),
+        akim: AccountId(row.try_get("akim_account_id")?),
+        planned_start: instant(row, "planned_start")?,
+        planned_minutes: u32::try_from(planned_minutes)
+            .map_err(|_| StoreError::Corrupt(format!("planned_minutes {planned_minutes}")))?,
+        kind: MeetingKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("kind {kind:?}")))?,
+        presentation_share: share.parse().map_err(|error| StoreError::Corrupt(format!("{error}")))?,
+        cancelled_at: optional_instant(row, "cancelled_at")?,
+        phases: PhaseRecord {
+            presentation_started_at: optional_instant(row, "presentation_started_at")?,
+            qa_started_at: optional_instant(row, "qa_started_at")?,
+            ended_at: optional_instant(row, "ended_at")?,
+        },
+        version: row.try_get("version")?,
+        created_at: instant(row, "created_at")?,
+        updated_at: instant(row, "updated_at")?,
+    })
+}
+
+fn viewer_from(row: &SqliteRow) -> StoreResult<Viewer> {
+    Ok(Viewer {
+        id: ViewerId(row.try_get("id")?),
+        meeting: MeetingId(row.try_get("meeting_id")?),
+        display_name: row.try_get("display_name")?,
+        expires_at: instant(row, "expires_at")?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "id, login, display_name, role, password_hash, disabled, created_at";
+const MEETING_COLUMNS: &str = "id, title_kk, title_ru, title_en, territory_id, akim_account_id, planned_start, \
+     planned_minutes, kind, presentation_share, cancelled_at, presentation_started_at, qa_started_at, ended_at, \
+     version, created_at, updated_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.timed("ping", async {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn close(&self) {
+        // Closing the pool waits for connections to be returned and closes each, which lets
+        // SQLite checkpoint the WAL into the main file.
+        self.pool.close().await;
+    }
+
+    async fn count_accounts(&self) -> StoreResult<i64> {
+        self.timed("count_accounts", async {
+            Ok(sqlx::query("SELECT COUNT(*) AS n FROM accounts").fetch_one(&self.pool).await?.try_get("n")?)
+        })
+        .await
+    }
+
+    async fn create_account(&self, account: NewAccount, now: Timestamp) -> StoreResult<Account> {
+        self.timed("create_account", async {
+            let sql = format!(
+                "INSERT INTO accounts (login, display_name, role, password_hash, disabled, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING {ACCOUNT_COLUMNS}"
+            );
+            let row = sqlx::query(&sql)
+                .bind(&account.login)
+                .bind(&account.display_name)
+                .bind(account.role.as_str())
+                .bind(&account.password_hash)
+                .bind(millis(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|error| constraint(error, "login", "account"))?;
+            account_from(&row)
+        })
+        .await
+    }
+
+    async fn account(&self, id: AccountId) -> StoreResult<Account> {
+        self.timed("account", async {
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+            let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await?;
+            account_from(&row.ok_or(StoreError::NotFound("account"))?)
+        })
+        .await
+    }
+
+    async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>> {
+        self.timed("account_by_login", async {
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE login = $1");
+            let row = sqlx::query(&sql).bind(login).fetch_optional(&self.pool).await?;
+            row.as_ref().map(account_from).transpose()
+        })
+        .await
+    }
+
+    async fn accounts(&self) -> StoreResult<Vec<Account>> {
+        self.timed("accounts", async {
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts ORDER BY id");
+            sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(account_from).collect()
+        })
+        .await
+    }
+
+    async fn update_account(&self, id: AccountId, changes: AccountChanges, now: Timestamp) -> StoreResult<Account> {
+        self.timed("update_account", async {
+            let sql = format!(
+                "UPDATE accounts SET display_name = COALESCE($2, display_name), role = COALESCE($3, role), \
+                 password_hash = COALESCE($4, password_hash), disabled = COALESCE($5, disabled), updated_at = $6 \
+                 WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
+            );
+            let row = sqlx::query(&sql)
+                .bind(id.0)
+                .bind(changes.display_name)
+                .bind(changes.role.map(Role::as_str))
+                .bind(changes.password_hash)
+                .bind(changes.disabled)
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await?;
+            account_from(&row.ok_or(StoreError::NotFound("account"))?)
+        })
+        .await
+    }
+
+    async fn create_staff_session(
+        &self,
+        account: AccountId,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.timed("create_staff_session", async {
+            sqlx::query(
+                "INSERT INTO staff_sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(token_hash)
+            .bind(account.0)
+            .bind(millis(now))
+            .bind(millis(expires_at))
+            .execute(&self.pool)
+            .await
+            .map_err(|error| constraint(error, "session", "account"))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_staff_session(&self, token_hash: &str) -> StoreResult<()> {
+        self.timed("delete_staff_session", async {
+            sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_staff_sessions_of(&self, account: AccountId) -> StoreResult<()> {
+        self.timed("delete_staff_sessions_of", async {
+            sqlx::query("DELETE FROM staff_sessions WHERE account_id = $1").bind(account.0).execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_expired_tokens(&self, now: Timestamp) -> StoreResult<u64> {
+        self.timed("delete_expired_tokens", async {
+            let mut transaction = self.pool.begin().await?;
+            let sessions = sqlx::query("DELETE FROM staff_sessions WHERE expires_at <= $1")
+                .bind(millis(now))
+                .execute(&mut *transaction)
+                .await?;
+            // Viewers are kept (their comments will point at them); only the token is voided.
+            let viewers = sqlx::query("UPDATE viewers SET token_hash = 'expired:' || id WHERE expires_at <= $1 AND token_hash NOT LIKE 'expired:%'")
+                .bind(millis(now))
+                .execute(&mut *transaction)
+                .await?;
+            transaction.commit().await?;
+            Ok(sessions.rows_affected() + viewers.rows_affected())
+        })
+        .await
+    }
+
+    async fn token_owner(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<TokenOwner>> {
+        self.timed("token_owner", async {
+            let sql = format!(
+                "SELECT {columns}, s.expires_at AS session_expires_at FROM staff_sessions s \
+                 JOIN accounts a ON a.id = s.account_id \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.disabled = FALSE",
+                columns = ACCOUNT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+            );
+            if let Some(row) = sqlx::query(&sql).bind(token_hash).bind(millis(now)).fetch_optional(&self.pool).await? {
+                let account = account_from(&row)?;
+                return Ok(Some(TokenOwner::Staff { account, expires_at: instant(&row, "session_expires_at")? }));
+            }
+            let row = sqlx::query(
+                "SELECT id, meeting_id, display_name, expires_at FROM viewers WHERE token_hash = $1 AND expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(millis(now))
+            .fetch_optional(&self.pool)
+            .await?;
+            Ok(row.as_ref().map(viewer_from).transpose()?.map(TokenOwner::Viewer))
+        })
+        .await
+    }
+
+    async fn create_territory(&self, territory: NewTerritory, now: Timestamp) -> StoreResult<Territory> {
+        self.timed("create_territory", async {
+            let row = sqlx::query(
+                "INSERT INTO territories (kato, kind, name_kk, name_ru, name_en, parent_id, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                 RETURNING id, kato, kind, name_kk, name_ru, name_en, parent_id",
+            )
+            .bind(&territory.kato)
+            .bind(territory.kind.as_str())
+            .bind(&territory.name.kk)
+            .bind(&territory.name.ru)
+            .bind(&territory.name.en)
+            .bind(territory.parent.map(|p| p.0))
+            .bind(millis(now))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| constraint(error, "KATO code", "parent territory"))?;
+            territory_from(&row)
+        })
+        .await
+    }
+
+    async fn territory(&self, id: TerritoryId) -> StoreResult<Territory> {
+        self.timed("territory", async {
+            let row = sqlx::query(
+                "SELECT id, kato, kind, name_kk, name_ru, name_en, parent_id FROM territories WHERE id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+            territory_from(&row.ok_or(StoreError::NotFound("territory"))?)
+        })
+        .await
+    }
+
+    async fn territories(&self) -> StoreResult<Vec<Territory>> {
+        self.timed("territories", async {
+            sqlx::query("SELECT id, kato, kind, name_kk, name_ru, name_en, parent_id FROM territories ORDER BY kato")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(territory_from)
+                .collect()
+        })
+        .await
+    }
+
+    async fn create_meeting(&self, meeting: NewMeeting, now: Timestamp) -> StoreResult<Meeting> {
+        self.timed("create_meeting", async {
+            let sql = format!(
+                "INSERT INTO meetings (title_kk, title_ru, title_en, territory_id, akim_account_id, planned_start, \
+                 planned_minutes, kind, presentation_share, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10) RETURNING {MEETING_COLUMNS}"
+            );
+            let row = sqlx::query(&sql)
+                .bind(&meeting.title.kk)
+                .bind(&meeting.title.ru)
+                .bind(&meeting.title.en)
+                .bind(meeting.territory.0)
+                .bind(meeting.akim.0)
+                .bind(millis(meeting.planned_start))
+                .bind(i64::from(meeting.planned_minutes))
+                .bind(meeting.kind.as_str())
+                .bind(meeting.presentation_share.to_string())
+                .bind(millis(now))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
+            meeting_from(&row)
+        })
+        .await
+    }
+
+    async fn meeting(&self, id: MeetingId) -> StoreResult<Meeting> {
+        self.timed("meeting", async {
+            let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings WHERE id = $1");
+            let row = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await?;
+            meeting_from(&row.ok_or(StoreError::NotFound("meeting"))?)
+        })
+        .await
+    }
+
+    async fn meetings(&self, filter: MeetingFilter) -> StoreResult<Vec<Meeting>> {
+        self.timed("meetings", async {
+            let condition = match filter {
+                MeetingFilter::All => "",
+                MeetingFilter::Live => {
+                    "WHERE ended_at IS NULL AND (presentation_started_at IS NOT NULL OR qa_started_at IS NOT NULL)"
+                }
+            };
+            let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings {condition} ORDER BY planned_start, id");
+            sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(meeting_from).collect()
+        })
+        .await
+    }
+
+    async fn update_meeting(&self, meeting: &Meeting, now: Timestamp) -> StoreResult<Meeting> {
+        self.timed("update_meeting", async {
+            let sql = format!(
+                "UPDATE meetings SET title_kk = $3, title_ru = $4, title_en = $5, territory_id = $6, \
+                 akim_account_id = $7, planned_start = $8, planned_minutes = $9, kind = $10, \
+                 presentation_share = $11, cancelled_at = $12, presentation_started_at = $13, \
+                 qa_started_at = $14, ended_at = $15, version = version + 1, updated_at = $16 \
+                 WHERE id = $1 AND version = $2 RETURNING {MEETING_COLUMNS}"
+            );
+            let phases = meeting.phases;
+            let row = sqlx::query(&sql)
+                .bind(meeting.id.0)
+                .bind(meeting.version)
+                .bind(&meeting.title.kk)
+                .bind(&meeting.title.ru)
+                .bind(&meeting.title.en)
+                .bind(meeting.territory.0)
+                .bind(meeting.akim.0)
+                .bind(millis(meeting.planned_start))
+                .bind(i64::from(meeting.planned_minutes))
+                .bind(meeting.kind.as_str())
+                .bind(meeting.presentation_share.to_string())
+                .bind(meeting.cancelled_at.map(millis))
+                .bind(phases.presentation_started_at.map(millis))
+                .bind(phases.qa_started_at.map(millis))
+                .bind(phases.ended_at.map(millis))
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
+            match row {
+                Some(row) => meeting_from(&row),
+                None => {
+                    // Tell a meeting that is gone from one that moved on.
+                    self.meeting(meeting.id).await?;
+                    Err(StoreError::VersionConflict)
+                }
+            }
+        })
+        .await
+    }
+
+    async fn create_viewer(
+        &self,
+        meeting: MeetingId,
+        display_name: &str,
+        token_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<Viewer> {
+        self.timed("create_viewer", async {
+            let row = sqlx::query(
+                "INSERT INTO viewers (meeting_id, display_name, token_hash, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id, meeting_id, display_name, expires_at",
+            )
+            .bind(meeting.0)
+            .bind(display_name)
+            .bind(token_hash)
+            .bind(millis(now))
+            .bind(millis(expires_at))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| constraint(error, "viewer token", "meeting"))?;
+            viewer_from(&row)
+        })
+        .await
+    }
+}
