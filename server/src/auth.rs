@@ -3,8 +3,8 @@
 //! A token is 32 random bytes, shown to its owner once. The store keeps only its SHA-256, so a
 //! copy of the database signs nobody in. Tokens are never logged.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};

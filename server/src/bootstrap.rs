@@ -17,7 +17,11 @@ pub struct FirstStart {
 }
 
 /// Creates the first accounts and the demo, if the store has no account yet.
-pub async fn first_start(config: &Config, store: &dyn Store, rules: &RuleSet) -> anyhow::Result<Option<FirstStart>> {
+pub async fn first_start(
+    config: &Config,
+    store: &dyn Store,
+    rules: &RuleSet,
+) -> anyhow::Result<Option<FirstStart>> {
     if store.count_accounts().await? > 0 {
         return Ok(None);
     }
@@ -52,18 +56,28 @@ async fn create_account(
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await?
         .map_err(|error| anyhow::anyhow!("hashing a password: {error}"))?;
-    let account = NewAccount { login: login.to_owned(), display_name: display_name.to_owned(), role, password_hash };
+    let account =
+        NewAccount { login: login.to_owned(), display_name: display_name.to_owned(), role, password_hash };
     Ok(store.create_account(account, now).await?.id)
 }
 
-async fn create_demo(config: &Config, store: &dyn Store, rules: &RuleSet, now: Timestamp) -> anyhow::Result<MeetingId> {
+async fn create_demo(
+    config: &Config,
+    store: &dyn Store,
+    rules: &RuleSet,
+    now: Timestamp,
+) -> anyhow::Result<MeetingId> {
     // Kosshy, a town of Akmola oblast next to Astana, with its real KATO code.
     let territory = store
         .create_territory(
             NewTerritory {
                 kato: "111020000".to_owned(),
                 kind: TerritoryKind::CityOfDistrictSignificance,
-                name: LocalizedText { kk: "Қосшы қаласы".into(), ru: "город Косшы".into(), en: "Kosshy town".into() },
+                name: LocalizedText {
+                    kk: "Қосшы қаласы".into(),
+                    ru: "город Косшы".into(),
+                    en: "Kosshy town".into(),
+                },
                 parent: None,
             },
             now,

@@ -19,7 +19,7 @@ pub const DEFAULT_FILE: &str = "config/default.toml";
 /// Environment variables with this prefix override the files: `KEZDESU__SERVER__LISTEN`.
 pub const ENV_PREFIX: &str = "KEZDESU__";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -109,21 +109,6 @@ pub struct DemoConfig {
     /// How soon after the first start the demo meeting is planned to begin.
     pub starts_in_minutes: u32,
     pub planned_minutes: u32,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            server: ServerConfig::default(),
-            storage: StorageConfig::default(),
-            log: LogConfig::default(),
-            auth: AuthConfig::default(),
-            meetings: MeetingsConfig::default(),
-            rules: RulesConfig::default(),
-            demo: DemoConfig::default(),
-            admin_password: None,
-        }
-    }
 }
 
 impl Default for ServerConfig {
@@ -263,7 +248,11 @@ fn describe(error: figment::Error) -> String {
         .map(|error| {
             let key = error.path.join(".");
             let source = error.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
-            if key.is_empty() { format!("{}{source}", error.kind) } else { format!("{key}: {}{source}", error.kind) }
+            if key.is_empty() {
+                format!("{}{source}", error.kind)
+            } else {
+                format!("{key}: {}{source}", error.kind)
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")

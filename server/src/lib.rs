@@ -50,12 +50,14 @@ const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(600);
 pub fn load_rules(config: &Config) -> anyhow::Result<RuleSet> {
     let (text, origin) = match &config.rules.file {
         Some(path) => (
-            std::fs::read_to_string(path).with_context(|| format!("rules.file: cannot read {}", path.display()))?,
+            std::fs::read_to_string(path)
+                .with_context(|| format!("rules.file: cannot read {}", path.display()))?,
             path.display().to_string(),
         ),
         None => (DECREE_RULES.to_owned(), "the shipped decree rules".to_owned()),
     };
-    let rules: RuleSet = toml::from_str(&text).with_context(|| format!("rules.file: {origin} is not a valid rule set"))?;
+    let rules: RuleSet =
+        toml::from_str(&text).with_context(|| format!("rules.file: {origin} is not a valid rule set"))?;
     rules.validate().with_context(|| format!("rules.file: {origin}"))?;
     Ok(rules)
 }
@@ -82,7 +84,15 @@ pub async fn run(
     let stopping = CancellationToken::new();
     let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), stopping.clone());
     let resumed = rooms.resume_live().await.context("resuming live meetings")?;
-    let state = AppState::new(config.clone(), store.clone(), rooms.clone(), rules, clock, metrics.clone(), stopping.clone());
+    let state = AppState::new(
+        config.clone(),
+        store.clone(),
+        rooms.clone(),
+        rules,
+        clock,
+        metrics.clone(),
+        stopping.clone(),
+    );
     let app = http::app(state.clone());
 
     tokio::spawn({

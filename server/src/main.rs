@@ -3,12 +3,17 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use kezdesu::config::{Config, LogFormat, Overrides};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "kezdesu", version, about = "Live meeting broadcast and moderation server for akims' public meetings")]
+#[command(
+    name = "kezdesu",
+    version,
+    about = "Live meeting broadcast and moderation server for akims' public meetings"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -59,7 +64,9 @@ fn start() -> anyhow::Result<()> {
 fn init_logging(config: &Config) {
     // RUST_LOG, when set, wins over the configured level.
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only on a terminal, so that piped logs stay plain text.
+    let colours = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colours);
     match config.log.format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),

@@ -66,10 +66,19 @@ impl Metrics {
         let mut registry = Registry::with_prefix("kezdesu");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register("http_requests", "HTTP requests answered", requests.clone());
-        let request_seconds = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
-        registry.register("http_request_duration_seconds", "Time to answer an HTTP request", request_seconds.clone());
+        let request_seconds =
+            Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            request_seconds.clone(),
+        );
         let open_connections = Gauge::default();
-        registry.register("open_connections", "TCP connections open to the HTTP server", open_connections.clone());
+        registry.register(
+            "open_connections",
+            "TCP connections open to the HTTP server",
+            open_connections.clone(),
+        );
         let meetings_live = Gauge::default();
         registry.register("meetings_live", "Meetings in their presentation or Q&A", meetings_live.clone());
         let event_subscribers = Gauge::default();

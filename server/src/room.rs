@@ -78,7 +78,12 @@ struct Shared {
 }
 
 impl Rooms {
-    pub fn new(store: Arc<dyn Store>, rules: Arc<RuleSet>, clock: Clockface, shutdown: CancellationToken) -> Rooms {
+    pub fn new(
+        store: Arc<dyn Store>,
+        rules: Arc<RuleSet>,
+        clock: Clockface,
+        shutdown: CancellationToken,
+    ) -> Rooms {
         Rooms {
             shared: Arc::new(Shared {
                 store,
@@ -117,7 +122,11 @@ impl Rooms {
         tokio::time::timeout(limit, self.shared.tasks.wait()).await.is_ok()
     }
 
-    async fn ask<T>(&self, meeting: MeetingId, command: impl Fn(oneshot::Sender<T>) -> Command) -> Result<T, RoomError> {
+    async fn ask<T>(
+        &self,
+        meeting: MeetingId,
+        command: impl Fn(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, RoomError> {
         // A room may close (idle) between finding its inbox and sending; then open a new one.
         for _ in 0..2 {
             let inbox = self.inbox(meeting).await?;
@@ -141,11 +150,8 @@ impl Rooms {
         }
         let meeting = self.shared.store.meeting(id).await?;
         let (sender, receiver) = mpsc::channel(32);
-        let mut room = Room {
-            meeting,
-            shared: self.shared.clone(),
-            events: broadcast::channel(EVENT_BUFFER).0,
-        };
+        let mut room =
+            Room { meeting, shared: self.shared.clone(), events: broadcast::channel(EVENT_BUFFER).0 };
         // Apply a switch that fell due before anyone could hear it, before anyone asks.
         room.apply(None).await?;
         let mut inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");

@@ -54,12 +54,11 @@ impl MeetingView {
     /// Shows `meeting` as of `now`, with any automatic switch already due applied, so a reader
     /// never sees a presentation that has run past its budget.
     pub fn of(meeting: &Meeting, now: Timestamp, clock: &Clockface) -> MeetingView {
-        let timer = SessionTimer::new(meeting.planned_minutes, meeting.presentation_share, meeting.phases).map(
-            |mut timer| {
+        let timer = SessionTimer::new(meeting.planned_minutes, meeting.presentation_share, meeting.phases)
+            .map(|mut timer| {
                 timer.advance(now);
                 timer
-            },
-        );
+            });
         // A stored record is checked when written; should one ever be inconsistent, show the
         // meeting as recorded rather than refuse to show it.
         let (phase, phase_started_at, presentation_ends_at, compliance, budget) = match timer {

@@ -78,7 +78,7 @@ function renderConnection() {
 function renderTimer() {
   if (meeting === null) return;
   const { phase } = meeting;
-  byId('timer-not-started').hidden = phase !== 'scheduled';
+  byId('timer-not-started').hidden = phase !== 'scheduled' || meeting.status === 'cancelled';
   byId('timer-presentation').hidden = phase !== 'presentation';
   byId('timer-qa').hidden = phase !== 'qa';
   byId('compliance').hidden = phase !== 'ended';
@@ -149,6 +149,7 @@ async function requestPhase(action) {
 
 function applyMeeting(next) {
   if (!next || typeof next !== 'object') return;
+  if (meeting !== null && next.phase !== meeting.phase) controlErrorText = ''; // the error was about the old phase
   meeting = next;
   messageKey = null;
   renderAll();
@@ -210,18 +211,16 @@ async function start() {
   }
   loadSession();
   try {
-    const loaded = await api.get(`/api/meetings/${meetingId}`);
-    if (meeting === null) applyMeeting(loaded); // a snapshot that came first is newer
+    // Loaded once up front so a wrong id says "not found" instead of reconnecting forever.
+    applyMeeting(await api.get(`/api/meetings/${meetingId}`));
   } catch (error) {
     if (error.status === 404) {
       messageKey = 'meeting.notFound';
       renderAll();
       return;
     }
-    if (meeting === null) {
-      messageKey = 'common.loadFailed';
-      renderAll();
-    }
+    messageKey = 'common.loadFailed'; // the event stream may still bring the meeting
+    renderAll();
   }
   subscribe();
   setInterval(renderTimer, TIMER_TICK_MS);

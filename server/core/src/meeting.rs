@@ -112,7 +112,11 @@ pub struct PlannedMinutesError {
 
 /// Checks a planned duration against the rule set.
 pub fn check_planned_minutes(rules: &MeetingRules, planned_minutes: i64) -> Result<u32, PlannedMinutesError> {
-    let error = PlannedMinutesError { min: rules.min_planned_minutes, max: rules.max_planned_minutes, got: planned_minutes };
+    let error = PlannedMinutesError {
+        min: rules.min_planned_minutes,
+        max: rules.max_planned_minutes,
+        got: planned_minutes,
+    };
     let minutes = u32::try_from(planned_minutes).map_err(|_| error)?;
     if minutes < rules.min_planned_minutes || minutes > rules.max_planned_minutes {
         return Err(error);
@@ -126,7 +130,11 @@ mod tests {
     use crate::rules::Share;
 
     fn rules() -> MeetingRules {
-        MeetingRules { presentation_share: Share::new(1, 4).expect("valid"), min_planned_minutes: 20, max_planned_minutes: 480 }
+        MeetingRules {
+            presentation_share: Share::new(1, 4).expect("valid"),
+            min_planned_minutes: 20,
+            max_planned_minutes: 480,
+        }
     }
 
     #[test]

@@ -68,7 +68,11 @@ pub struct KatoError(pub String);
 /// Checks a KATO code: nine ASCII digits.
 pub fn check_kato(code: &str) -> Result<&str, KatoError> {
     let code = code.trim();
-    if code.len() == 9 && code.bytes().all(|b| b.is_ascii_digit()) { Ok(code) } else { Err(KatoError(code.to_owned())) }
+    if code.len() == 9 && code.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(code)
+    } else {
+        Err(KatoError(code.to_owned()))
+    }
 }
 
 #[cfg(test)]

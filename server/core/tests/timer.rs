@@ -1,8 +1,8 @@
 //! The session timer, driven with plain instants: `t0 + 31 min`, no sleeps, no clock.
 
 use jiff::{SignedDuration, Timestamp};
-use kezdesu_core::timer::{ChangeCause, Phase, PhaseRecord, SessionTimer, TransitionError};
 use kezdesu_core::Share;
+use kezdesu_core::timer::{ChangeCause, Phase, PhaseRecord, SessionTimer, TransitionError};
 use proptest::prelude::*;
 
 fn t0() -> Timestamp {
@@ -52,7 +52,10 @@ fn requesting_a_phase_applies_a_due_switch_first() {
     let phases: Vec<_> = changes.iter().map(|c| (c.phase, c.at, c.cause)).collect();
     assert_eq!(
         phases,
-        vec![(Phase::Qa, at(15.0), ChangeCause::BudgetSpent), (Phase::Ended, at(61.0), ChangeCause::Requested)]
+        vec![
+            (Phase::Qa, at(15.0), ChangeCause::BudgetSpent),
+            (Phase::Ended, at(61.0), ChangeCause::Requested)
+        ]
     );
     let compliance = timer.compliance().expect("ended");
     assert_eq!(compliance.presentation_seconds, 15.0 * 60.0);
@@ -115,9 +118,11 @@ fn a_clock_that_steps_back_does_not_reorder_the_record() {
 
 #[test]
 fn inconsistent_records_are_refused() {
-    let past_budget = PhaseRecord { presentation_started_at: Some(at(0.0)), qa_started_at: Some(at(16.0)), ended_at: None };
+    let past_budget =
+        PhaseRecord { presentation_started_at: Some(at(0.0)), qa_started_at: Some(at(16.0)), ended_at: None };
     assert!(SessionTimer::new(60, quarter(), past_budget).is_err());
-    let backwards = PhaseRecord { presentation_started_at: Some(at(5.0)), qa_started_at: Some(at(1.0)), ended_at: None };
+    let backwards =
+        PhaseRecord { presentation_started_at: Some(at(5.0)), qa_started_at: Some(at(1.0)), ended_at: None };
     assert!(SessionTimer::new(60, quarter(), backwards).is_err());
     let ended_only = PhaseRecord { ended_at: Some(at(5.0)), ..PhaseRecord::default() };
     assert!(SessionTimer::new(60, quarter(), ended_only).is_err());

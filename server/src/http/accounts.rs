@@ -45,7 +45,11 @@ pub struct UpdateAccount {
 }
 
 fn require_admin(caller: &Caller) -> Result<(), ApiError> {
-    if caller.principal.may_manage_accounts() { Ok(()) } else { Err(ApiError::Forbidden("only admins manage accounts")) }
+    if caller.principal.may_manage_accounts() {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only admins manage accounts"))
+    }
 }
 
 fn check_login(login: &str) -> Result<String, ApiError> {
@@ -53,7 +57,10 @@ fn check_login(login: &str) -> Result<String, ApiError> {
     if (3..=64).contains(&login.len()) && login.chars().all(valid_char) {
         Ok(login.to_owned())
     } else {
-        Err(ApiError::invalid("invalid_login", "login must be 3 to 64 characters of a-z, 0-9, '.', '-' and '_'"))
+        Err(ApiError::invalid(
+            "invalid_login",
+            "login must be 3 to 64 characters of a-z, 0-9, '.', '-' and '_'",
+        ))
     }
 }
 
@@ -105,7 +112,10 @@ pub async fn create(
     let password_hash = hash_new_password(request.password).await?;
     let account = state
         .store
-        .create_account(NewAccount { login, display_name, role: request.role, password_hash }, Timestamp::now())
+        .create_account(
+            NewAccount { login, display_name, role: request.role, password_hash },
+            Timestamp::now(),
+        )
         .await?;
     tracing::info!(account = %account.id, role = account.role.as_str(), "account created");
     Ok((StatusCode::CREATED, Json(AccountView::of(&account, &state.clock))))
@@ -166,7 +176,8 @@ pub async fn update(
         None => None,
     };
     let ends_sign_ins = password_hash.is_some() || request.disabled == Some(true) || request.role.is_some();
-    let changes = AccountChanges { display_name, role: request.role, password_hash, disabled: request.disabled };
+    let changes =
+        AccountChanges { display_name, role: request.role, password_hash, disabled: request.disabled };
     let account = state.store.update_account(id, changes, Timestamp::now()).await?;
     if ends_sign_ins {
         state.store.delete_staff_sessions_of(id).await?;

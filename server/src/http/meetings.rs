@@ -12,7 +12,9 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream, StreamExt};
 use jiff::{SignedDuration, Timestamp};
 use kezdesu_core::meeting::{MAX_TITLE_CHARS, check_planned_minutes};
-use kezdesu_core::{AccountId, LocalizedText, MeetingId, MeetingKind, MeetingStatus, Phase, Role, TerritoryId};
+use kezdesu_core::{
+    AccountId, LocalizedText, MeetingId, MeetingKind, MeetingStatus, Phase, Role, TerritoryId,
+};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::time::Duration;
@@ -74,13 +76,17 @@ fn parse_instant(field: &str, text: &str) -> Result<Timestamp, ApiError> {
     text.parse::<Timestamp>().map_err(|_| {
         ApiError::invalid(
             "invalid_timestamp",
-            format!("{field} must be RFC 3339 with an offset, such as 2026-03-02T10:00:00+05:00; got {text:?}"),
+            format!(
+                "{field} must be RFC 3339 with an offset, such as 2026-03-02T10:00:00+05:00; got {text:?}"
+            ),
         )
     })
 }
 
 fn clean_title(title: &LocalizedText) -> Result<LocalizedText, ApiError> {
-    title.cleaned(MAX_TITLE_CHARS).map_err(|error| ApiError::invalid("invalid_title", format!("title: {error}")))
+    title
+        .cleaned(MAX_TITLE_CHARS)
+        .map_err(|error| ApiError::invalid("invalid_title", format!("title: {error}")))
 }
 
 fn check_minutes(state: &AppState, minutes: i64) -> Result<u32, ApiError> {
@@ -160,6 +166,9 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateMeeting>,
 ) -> Result<(StatusCode, Json<MeetingView>), ApiError> {
     let account = caller.staff()?;
+    if !matches!(account.role, Role::Admin | Role::Akim) {
+        return Err(ApiError::Forbidden("only admins, and akims for themselves, plan meetings"));
+    }
     let akim_id = match (request.akim_account_id, account.role) {
         (Some(id), _) => id,
         (None, Role::Akim) => account.id.0,
@@ -189,7 +198,10 @@ pub async fn create(
     params(("id" = i64, Path, description = "Meeting id")),
     responses((status = 200, body = MeetingView), (status = 404, body = Problem))
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<MeetingView>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<MeetingView>, ApiError> {
     let meeting = state.store.meeting(MeetingId(id)).await?;
     Ok(Json(view(&state, &meeting)))
 }
@@ -227,7 +239,10 @@ pub async fn update(
         || request.kind.is_some()
         || request.status.is_some();
     if changes_plan && current.phase != Phase::Scheduled {
-        return Err(ApiError::conflict("meeting_started", "only the title can change once the meeting has begun"));
+        return Err(ApiError::conflict(
+            "meeting_started",
+            "only the title can change once the meeting has begun",
+        ));
     }
     if let Some(title) = &request.title {
         meeting.title = clean_title(title)?;
@@ -257,7 +272,9 @@ pub async fn update(
         Some(other) => {
             return Err(ApiError::invalid(
                 "invalid_status",
-                format!("status can be set to cancelled or scheduled, not {other:?}; the phase endpoint runs the meeting"),
+                format!(
+                    "status can be set to cancelled or scheduled, not {other:?}; the phase endpoint runs the meeting"
+                ),
             ));
         }
     }
@@ -287,7 +304,9 @@ pub async fn change_phase(
 ) -> Result<Json<MeetingView>, ApiError> {
     let meeting = state.store.meeting(MeetingId(id)).await?;
     if !caller.principal.may_change_phase(meeting.akim) {
-        return Err(ApiError::Forbidden("only the meeting's akim, moderators and admins run the session timer"));
+        return Err(ApiError::Forbidden(
+            "only the meeting's akim, moderators and admins run the session timer",
+        ));
     }
     let meeting = state.rooms.enter_phase(meeting.id, request.phase).await?;
     Ok(Json(view(&state, &meeting)))
@@ -315,7 +334,9 @@ pub async fn events(
         Ok(match item {
             Ok(event) => Event::default().event(event.name).data(&*event.json),
             // The client missed events; tell it to fetch the meeting again.
-            Err(BroadcastStreamRecvError::Lagged(missed)) => Event::default().event("lagged").data(missed.to_string()),
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                Event::default().event("lagged").data(missed.to_string())
+            }
         })
     });
     let subscribers = SubscriberCount::new(&state);

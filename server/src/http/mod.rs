@@ -85,7 +85,9 @@ impl AppState {
     ) -> AppState {
         let per_minute = |count: u32| Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN));
         AppState(Arc::new(Shared {
-            sign_in_limiter: DefaultKeyedRateLimiter::keyed(per_minute(config.auth.sign_in_attempts_per_minute)),
+            sign_in_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
+                config.auth.sign_in_attempts_per_minute,
+            )),
             viewer_limiter: DefaultKeyedRateLimiter::keyed(per_minute(config.auth.viewer_tokens_per_minute)),
             config,
             store,
@@ -100,7 +102,10 @@ impl AppState {
     /// Refuses with 429 when `address` has used up its quota on `limiter`.
     pub fn check_rate(limiter: &DefaultKeyedRateLimiter<IpAddr>, address: IpAddr) -> Result<(), ApiError> {
         limiter.check_key(&address).map_err(|not_until| {
-            ApiError::RateLimited(not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())))
+            ApiError::RateLimited(
+                not_until
+                    .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())),
+            )
         })
     }
 }
@@ -172,18 +177,27 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn(problem_for_bare_errors))
         .layer(middleware::from_fn_with_state(state.clone(), record_request))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+            let route =
+                request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
             // The span is named by the route, never the raw URL, and carries no headers, so
             // no token reaches the logs.
             tracing::info_span!("request", method = %request.method(), route)
         }))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("x-frame-options"),
             HeaderValue::from_static("DENY"),
         ))
-        .layer(CatchPanicLayer::custom(|_panic| ApiError::Internal("a handler panicked".to_owned()).into_response()))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            ApiError::Internal("a handler panicked".to_owned()).into_response()
+        }))
         .with_state(state)
 }
 
@@ -208,7 +222,9 @@ async fn record_request(State(state): State<AppState>, request: Request, next: N
 async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || response.headers().contains_key(header::CONTENT_TYPE) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
         return response;
     }
     let error = match status.as_u16() {

@@ -172,7 +172,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::NotFound(what) => ApiError::NotFound(what),
-            StoreError::Taken(what) => ApiError::conflict("already_taken", format!("{what} is already taken")),
+            StoreError::Taken(what) => {
+                ApiError::conflict("already_taken", format!("{what} is already taken"))
+            }
             StoreError::MissingReference(what) => {
                 ApiError::invalid("missing_reference", format!("{what} does not exist"))
             }
@@ -219,7 +221,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<mime_guess::Mime>().ok())
             .is_some_and(|mime| {
-                mime.type_() == "application" && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+                mime.type_() == "application"
+                    && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
             });
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);

@@ -78,7 +78,11 @@ pub async fn sign_in(
         .path("/")
         .max_age(time::Duration::hours(i64::from(state.config.auth.session_hours)))
         .build();
-    let body = SignedIn { token, expires_at: state.clock.format(expires_at), account: AccountView::of(&account, &state.clock) };
+    let body = SignedIn {
+        token,
+        expires_at: state.clock.format(expires_at),
+        account: AccountView::of(&account, &state.clock),
+    };
     Ok((jar.add(cookie), axum::Json(body)))
 }
 
@@ -92,7 +96,10 @@ pub async fn sign_in(
     ),
     security(("bearer" = []))
 )]
-pub async fn current(State(state): State<AppState>, caller: Caller) -> Result<axum::Json<CurrentSession>, ApiError> {
+pub async fn current(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<CurrentSession>, ApiError> {
     let account = caller.staff()?;
     Ok(axum::Json(CurrentSession {
         expires_at: state.clock.format(caller.expires_at),

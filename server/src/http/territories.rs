@@ -57,7 +57,8 @@ pub async fn create(
     if !caller.principal.may_manage_territories() {
         return Err(ApiError::Forbidden("only admins manage territories"));
     }
-    let kato = check_kato(&request.kato).map_err(|error| ApiError::invalid("invalid_kato", error.to_string()))?;
+    let kato =
+        check_kato(&request.kato).map_err(|error| ApiError::invalid("invalid_kato", error.to_string()))?;
     let name = request
         .name
         .cleaned(MAX_TITLE_CHARS)
@@ -78,7 +79,10 @@ pub async fn create(
     params(("id" = i64, Path, description = "Territory id")),
     responses((status = 200, body = TerritoryView), (status = 404, body = Problem))
 )]
-pub async fn show(State(state): State<AppState>, ApiPath(id): ApiPath<i64>) -> Result<Json<TerritoryView>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<TerritoryView>, ApiError> {
     let territory = state.store.territory(TerritoryId(id)).await?;
     Ok(Json(TerritoryView::from(&territory)))
 }

@@ -61,7 +61,8 @@ pub async fn create(
     }
     let token = new_token();
     let expires_at = now + SignedDuration::from_hours(i64::from(state.config.auth.viewer_token_hours));
-    let viewer = state.store.create_viewer(meeting.id, &display_name, &token_hash(&token), now, expires_at).await?;
+    let viewer =
+        state.store.create_viewer(meeting.id, &display_name, &token_hash(&token), now, expires_at).await?;
     Ok((
         StatusCode::CREATED,
         Json(ViewerToken {

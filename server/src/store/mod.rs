@@ -13,7 +13,9 @@ pub mod sqlite;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use kezdesu_core::timer::PhaseRecord;
-use kezdesu_core::{AccountId, LocalizedText, MeetingId, MeetingKind, Role, Share, TerritoryId, TerritoryKind, ViewerId};
+use kezdesu_core::{
+    AccountId, LocalizedText, MeetingId, MeetingKind, Role, Share, TerritoryId, TerritoryKind, ViewerId,
+};
 
 /// A staff account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +153,12 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: AccountId) -> StoreResult<Account>;
     async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
-    async fn update_account(&self, id: AccountId, changes: AccountChanges, now: Timestamp) -> StoreResult<Account>;
+    async fn update_account(
+        &self,
+        id: AccountId,
+        changes: AccountChanges,
+        now: Timestamp,
+    ) -> StoreResult<Account>;
 
     async fn create_staff_session(
         &self,

@@ -6,7 +6,9 @@
 
 use super::*;
 use crate::metrics::StoreLatency;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 use std::future::Future;
 use std::path::Path;
@@ -41,7 +43,11 @@ impl SqliteStore {
     }
 
     /// Runs one store operation and records how long it took under `operation`.
-    async fn timed<T>(&self, operation: &'static str, work: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        work: impl Future<Output = StoreResult<T>>,
+    ) -> StoreResult<T> {
         let started = Instant::now();
         let result = work.await;
         self.latency.observe(operation, started.elapsed());
@@ -97,8 +103,13 @@ fn territory_from(row: &SqliteRow) -> StoreResult<Territory> {
     Ok(Territory {
         id: TerritoryId(row.try_get("id")?),
         kato: row.try_get("kato")?,
-        kind: TerritoryKind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("territory kind {kind:?}")))?,
-        name: LocalizedText { kk: row.try_get("name_kk")?, ru: row.try_get("name_ru")?, en: row.try_get("name_en")? },
+        kind: TerritoryKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("territory kind {kind:?}")))?,
+        name: LocalizedText {
+            kk: row.try_get("name_kk")?,
+            ru: row.try_get("name_ru")?,
+            en: row.try_get("name_en")?,
+        },
         parent: row.try_get::<Option<i64>, _>("parent_id")?.map(TerritoryId),
     })
 }
@@ -216,7 +227,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn update_account(&self, id: AccountId, changes: AccountChanges, now: Timestamp) -> StoreResult<Account> {
+    async fn update_account(
+        &self,
+        id: AccountId,
+        changes: AccountChanges,
+        now: Timestamp,
+    ) -> StoreResult<Account> {
         self.timed("update_account", async {
             let sql = format!(
                 "UPDATE accounts SET display_name = COALESCE($2, display_name), role = COALESCE($3, role), \
@@ -262,7 +278,10 @@ impl Store for SqliteStore {
 
     async fn delete_staff_session(&self, token_hash: &str) -> StoreResult<()> {
         self.timed("delete_staff_session", async {
-            sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM staff_sessions WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(&self.pool)
+                .await?;
             Ok(())
         })
         .await
@@ -270,7 +289,10 @@ impl Store for SqliteStore {
 
     async fn delete_staff_sessions_of(&self, account: AccountId) -> StoreResult<()> {
         self.timed("delete_staff_sessions_of", async {
-            sqlx::query("DELETE FROM staff_sessions WHERE account_id = $1").bind(account.0).execute(&self.pool).await?;
+            sqlx::query("DELETE FROM staff_sessions WHERE account_id = $1")
+                .bind(account.0)
+                .execute(&self.pool)
+                .await?;
             Ok(())
         })
         .await
@@ -355,12 +377,14 @@ impl Store for SqliteStore {
 
     async fn territories(&self) -> StoreResult<Vec<Territory>> {
         self.timed("territories", async {
-            sqlx::query("SELECT id, kato, kind, name_kk, name_ru, name_en, parent_id FROM territories ORDER BY kato")
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(territory_from)
-                .collect()
+            sqlx::query(
+                "SELECT id, kato, kind, name_kk, name_ru, name_en, parent_id FROM territories ORDER BY kato",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(territory_from)
+            .collect()
         })
         .await
     }

@@ -1,0 +1,178 @@
+//! Bad input always gets a clear 4xx problem document: never a 500, never a panic.
+
+use crate::support::*;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn raw(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, serde_json::Value) {
+    let mut request = reqwest::Client::new().request(method, server.url(path)).body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    read(request.send().await.expect("the server answers")).await
+}
+
+#[tokio::test]
+async fn malformed_and_mistyped_bodies_are_told_apart() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let json_type = Some("application/json");
+    let cases: [(&[u8], StatusCode, &str); 7] = [
+        (b"{\"login\": ", StatusCode::BAD_REQUEST, "malformed_json"),
+        (b"not json", StatusCode::BAD_REQUEST, "malformed_json"),
+        (b"{} {}", StatusCode::BAD_REQUEST, "malformed_json"),
+        (b"", StatusCode::BAD_REQUEST, "malformed_json"),
+        (
+            b"{\"login\": 3, \"display_name\": \"x\", \"role\": \"akim\", \"password\": \"long enough pw\"}",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+        ),
+        (b"[1, 2]", StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        (b"{\"login\": \"x\", \"extra\": true}", StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        let answer =
+            raw(&server, Method::POST, "/api/accounts", Some(&admin), json_type, body.to_vec()).await;
+        assert_problem(&answer, status, code);
+    }
+    // A number where an enum belongs is JSON of the wrong shape, not broken JSON.
+    let answer = raw(
+        &server,
+        Method::POST,
+        "/api/meetings/1/phase",
+        Some(&admin),
+        json_type,
+        b"{\"phase\": 3}".to_vec(),
+    )
+    .await;
+    assert!(answer.0 == StatusCode::UNPROCESSABLE_ENTITY || answer.0 == StatusCode::NOT_FOUND, "{answer:?}");
+    let unsupported =
+        raw(&server, Method::POST, "/api/accounts", Some(&admin), Some("text/plain"), b"{}".to_vec()).await;
+    assert_problem(&unsupported, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    let missing = raw(&server, Method::POST, "/api/accounts", Some(&admin), None, b"{}".to_vec()).await;
+    assert_problem(&missing, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let server = TestServer::start_with(|config| config.server.max_body_bytes = 4096).await;
+    let admin = server.admin().await;
+    let huge = json!({"login": "x".repeat(10_000), "display_name": "x", "role": "akim", "password": "long enough password"});
+    let answer = server.post("/api/accounts", Some(&admin), huge).await;
+    assert_problem(&answer, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    // Nothing was created, and the server goes on answering.
+    let (status, list) = server.get("/api/accounts", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["accounts"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn unknown_ids_routes_and_methods_get_404_and_405() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    for path in [
+        "/api/meetings/424242",
+        "/api/meetings/abc",
+        "/api/meetings/99999999999999999999999",
+        "/api/territories/0",
+    ] {
+        assert_problem(&server.get(path, None).await, StatusCode::NOT_FOUND, "not_found");
+    }
+    assert_problem(
+        &server.post("/api/meetings/424242/phase", Some(&admin), json!({"phase": "qa"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_problem(
+        &server.patch("/api/meetings/424242", Some(&admin), json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_problem(
+        &server.get("/api/meetings/424242/events", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_problem(&server.get("/api/nothing-here", None).await, StatusCode::NOT_FOUND, "route_not_found");
+    assert_problem(
+        &server.call(Method::PUT, "/api/meetings", Some(&admin), Some(json!({}))).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
+    assert_problem(
+        &server.get("/api/meetings?status=bogus", None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+}
+
+#[tokio::test]
+async fn bad_credentials_are_401_not_500() {
+    let server = TestServer::start().await;
+    for header in ["Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "Bearer not-a-token", "Bearer \u{7f}"] {
+        let response = reqwest::Client::new()
+            .get(server.url("/api/accounts"))
+            .header("authorization", header.as_bytes())
+            .send()
+            .await;
+        let Ok(response) = response else { continue };
+        assert_problem(&read(response).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+}
+
+/// Every endpoint, hit with a spread of wrong bodies: each answer is a 4xx problem.
+#[tokio::test]
+async fn no_bad_input_reaches_a_500() {
+    let server = TestServer::start().await;
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    let admin = server.admin().await;
+    let bodies = [
+        json!(null),
+        json!(true),
+        json!("text"),
+        json!(-1),
+        json!([]),
+        json!({}),
+        json!({"phase": null}),
+        json!({"title": {"kk": 1}}),
+        json!({"planned_minutes": 1e300}),
+        json!({"planned_start": "2026-13-45T99:99:99+99:00"}),
+        json!({"display_name": "\u{0}\u{0}"}),
+        json!({"login": "", "password": ""}),
+        json!({"status": "live"}),
+        json!({"kato": "1".repeat(100), "kind": "oblast", "name": {}}),
+    ];
+    let endpoints = [
+        (Method::POST, "/api/session".to_owned()),
+        (Method::POST, "/api/accounts".to_owned()),
+        (Method::PATCH, "/api/accounts/1".to_owned()),
+        (Method::POST, "/api/territories".to_owned()),
+        (Method::POST, "/api/meetings".to_owned()),
+        (Method::PATCH, format!("/api/meetings/{meeting}")),
+        (Method::POST, format!("/api/meetings/{meeting}/phase")),
+        (Method::POST, format!("/api/meetings/{meeting}/viewers")),
+    ];
+    for (method, path) in &endpoints {
+        for token in [Some(admin.as_str()), Some(akim.as_str()), None] {
+            for body in &bodies {
+                let (status, answer) = server.call(method.clone(), path, token, Some(body.clone())).await;
+                assert!(
+                    status.is_client_error() || status.is_success(),
+                    "{method} {path} with {body} answered {status}: {answer}"
+                );
+            }
+        }
+    }
+    let (status, _) = server.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "the server is still healthy");
+}

@@ -1,0 +1,11 @@
+//! Integration tests: each boots the real server with `kezdesu::run` on 127.0.0.1:0 and a
+//! temporary data folder, and talks to it over HTTP as a client would.
+
+mod support;
+
+mod accounts;
+mod binary;
+mod errors;
+mod meetings;
+mod system;
+mod timer;

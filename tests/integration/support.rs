@@ -1,0 +1,313 @@
+//! The test harness: a real server on a free loopback port, and a small HTTP client.
+
+use futures_util::StreamExt;
+use kezdesu::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+
+/// A rule set whose presentation share is 1/60, so a 1-minute meeting has a 1-second budget
+/// and the automatic switch can be watched without long sleeps.
+pub const SHORT_RULES: &str = r#"
+id = "test-short"
+version = 1
+source = "integration tests"
+
+[meeting]
+presentation_share = "1/60"
+min_planned_minutes = 1
+max_planned_minutes = 480
+"#;
+
+/// A running server and what it needs to be restarted on the same data.
+pub struct TestServer {
+    pub base: String,
+    pub config: Config,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    /// Kept so the data folder lives as long as the server (and across restarts).
+    data: std::sync::Arc<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// A server with test defaults: no demo, a known admin password, the shipped rules.
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// A server using [`SHORT_RULES`].
+    pub async fn start_short() -> TestServer {
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("temporary folder"));
+        let rules = data.path().join("short-rules.toml");
+        std::fs::write(&rules, SHORT_RULES).expect("writing the rule set");
+        TestServer::boot(data, move |config| config.rules.file = Some(rules.clone())).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let data = std::sync::Arc::new(tempfile::tempdir().expect("temporary folder"));
+        TestServer::boot(data, adjust).await
+    }
+
+    async fn boot(data: std::sync::Arc<tempfile::TempDir>, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = Config::default();
+        config.storage.data_dir = data.path().join("data");
+        config.demo.enabled = false;
+        config.admin_password = Some(ADMIN_PASSWORD.to_owned());
+        config.server.shutdown_grace_seconds = 3;
+        adjust(&mut config);
+        TestServer::launch(config, data).await
+    }
+
+    async fn launch(mut config: Config, data: std::sync::Arc<tempfile::TempDir>) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a loopback port");
+        let address = listener.local_addr().expect("bound address");
+        config.server.listen = address;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(kezdesu::run(config.clone(), listener, async move {
+            let _ = stopped.await;
+        }));
+        let server = TestServer {
+            base: format!("http://{address}"),
+            config,
+            client: reqwest::Client::builder().cookie_store(true).build().expect("HTTP client"),
+            stop: Some(stop),
+            task: Some(task),
+            data,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(response) = self.client.get(self.url("/healthz")).send().await
+                && response.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the server did not become ready");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.config.storage.data_dir.clone()
+    }
+
+    /// Stops the server gracefully and returns how `run` ended.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("the server is running");
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("shutdown is bounded")
+            .expect("the server task did not panic")
+    }
+
+    /// Stops the server and starts a new one on the same data folder and configuration.
+    pub async fn restart(mut self) -> TestServer {
+        self.stop().await.expect("clean shutdown");
+        self.restart_stopped().await
+    }
+
+    /// Starts a new server on the data folder and configuration of this stopped one.
+    pub async fn restart_stopped(self) -> TestServer {
+        assert!(self.task.is_none(), "stop the server first");
+        TestServer::launch(self.config.clone(), self.data.clone()).await
+    }
+
+    /// Sends a JSON request, with a bearer token when given, and returns status and body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = reqwest::Client::new().request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the server answers");
+        read(response).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+        self.call(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, token, Some(body)).await
+    }
+
+    pub async fn sign_in(&self, login: &str, password: &str) -> String {
+        let (status, body) =
+            self.post("/api/session", None, json!({"login": login, "password": password})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.sign_in("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates an account and returns its id.
+    pub async fn create_account(&self, admin: &str, login: &str, role: &str) -> i64 {
+        let body =
+            json!({"login": login, "display_name": login, "role": role, "password": password_of(login)});
+        let (status, account) = self.post("/api/accounts", Some(admin), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{account}");
+        account["id"].as_i64().expect("an id")
+    }
+
+    pub async fn create_territory(&self, admin: &str, kato: &str) -> i64 {
+        let body =
+            json!({"kato": kato, "kind": "village", "name": {"kk": "Ауыл", "ru": "Село", "en": "Village"}});
+        let (status, territory) = self.post("/api/territories", Some(admin), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{territory}");
+        territory["id"].as_i64().expect("an id")
+    }
+
+    /// A territory, an akim and a meeting of `planned_minutes`; returns (meeting id, akim token).
+    pub async fn meeting_with_akim(&self, planned_minutes: i64) -> (i64, String) {
+        let admin = self.admin().await;
+        let login = format!("akim{}", rand_suffix());
+        let akim = self.create_account(&admin, &login, "akim").await;
+        let territory = self.create_territory(&admin, &format!("75{:07}", rand_suffix() % 10_000_000)).await;
+        let (status, meeting) =
+            self.post("/api/meetings", Some(&admin), meeting_body(territory, akim, planned_minutes)).await;
+        assert_eq!(status, StatusCode::CREATED, "{meeting}");
+        let token = self.sign_in(&login, &password_of(&login)).await;
+        (meeting["id"].as_i64().expect("an id"), token)
+    }
+
+    /// Opens the meeting's event stream.
+    pub async fn events(&self, meeting: i64) -> EventStream {
+        let response = reqwest::Client::new()
+            .get(self.url(&format!("/api/meetings/{meeting}/events")))
+            .send()
+            .await
+            .expect("stream");
+        assert_eq!(response.status(), StatusCode::OK);
+        EventStream { body: Box::pin(response.bytes_stream()), buffer: String::new() }
+    }
+
+    /// A read-only connection to the server's SQLite file, to check what was stored.
+    pub async fn database(&self) -> sqlx::SqlitePool {
+        database_at(&self.data_dir()).await
+    }
+}
+
+pub async fn database_at(data_dir: &Path) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(data_dir.join(kezdesu::store::sqlite::DATABASE_FILE))
+        .read_only(true);
+    sqlx::SqlitePool::connect_with(options).await.expect("opening the database")
+}
+
+pub fn password_of(login: &str) -> String {
+    format!("{login} has a long password")
+}
+
+pub fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed) * 7919 + u64::from(std::process::id() % 1000)
+}
+
+pub fn meeting_body(territory: i64, akim: i64, planned_minutes: i64) -> Value {
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
+    let start = start
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Almaty").expect("tzdata"))
+        .strftime("%Y-%m-%dT%H:%M:%S%:z");
+    json!({
+        "title": {"kk": "Кездесу", "ru": "Встреча", "en": "Meeting"},
+        "territory_id": territory,
+        "akim_account_id": akim,
+        "planned_start": start.to_string(),
+        "planned_minutes": planned_minutes,
+        "kind": "calendar",
+    })
+}
+
+pub async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let text = response.text().await.expect("a body");
+    if status.is_client_error() || status.is_server_error() {
+        assert_eq!(content_type, "application/problem+json", "errors are problems: {status} {text}");
+    }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Asserts an RFC 9457 problem with the given status and code.
+#[track_caller]
+pub fn assert_problem(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
+    let (got_status, body) = answer;
+    assert_eq!(*got_status, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16(), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    assert_eq!(body["type"], format!("urn:kezdesu:problem:{code}"), "{body}");
+}
+
+type ByteStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A Server-Sent Events reader.
+pub struct EventStream {
+    body: ByteStream,
+    buffer: String,
+}
+
+impl EventStream {
+    /// The next event's name and JSON data, skipping keep-alive comments; `None` when the
+    /// stream ends or nothing arrives within `limit`.
+    pub async fn next(&mut self, limit: Duration) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(value) = line.strip_prefix("event:") {
+                        name = value.trim().to_owned();
+                    } else if let Some(value) = line.strip_prefix("data:") {
+                        data.push_str(value.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                return Some((name, serde_json::from_str(&data).unwrap_or(Value::String(data))));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.body.next()).await.ok()??.ok()?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Health, metrics, the OpenAPI document, the web pages and graceful shutdown.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn metrics_expose_requests_connections_live_meetings_and_store_latency() {
+    let server = TestServer::start().await;
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    server
+        .post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "presentation"}))
+        .await;
+    let response = reqwest::get(server.url("/metrics")).await.expect("metrics");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+    let text = response.text().await.expect("text");
+    assert!(
+        text.contains(
+            r#"kezdesu_http_requests_total{method="POST",route="/api/meetings/{id}/phase",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(text.contains("kezdesu_meetings_live 1"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("kezdesu_open_connections ") && !l.ends_with(" 0")), "{text}");
+    assert!(
+        text.contains(r#"kezdesu_store_operation_duration_seconds_count{operation="update_meeting"}"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn healthz_answers_once_ready() {
+    let server = TestServer::start().await;
+    let (status, body) = server.get("/healthz", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"status": "ok"}));
+}
+
+/// Every documented operation is routed, and the documented shape of a meeting is the shape
+/// the server sends.
+#[tokio::test]
+async fn the_openapi_document_is_true() {
+    let server = TestServer::start().await;
+    let (status, document) = server.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let paths = document["paths"].as_object().expect("paths");
+    let mut operations = 0;
+    for (path, item) in paths {
+        for method in ["get", "post", "patch", "delete", "put"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            operations += 1;
+            let concrete = path.replace("{id}", "1");
+            let mut request = reqwest::Client::new()
+                .request(method.to_uppercase().parse().expect("method"), server.url(&concrete));
+            if method != "get" {
+                request = request.json(&json!({}));
+            }
+            let response = tokio::time::timeout(Duration::from_secs(5), request.send())
+                .await
+                .expect("answers promptly")
+                .expect("answers");
+            let status = response.status();
+            let body =
+                if status.is_success() { Value::Null } else { response.json().await.unwrap_or(Value::Null) };
+            assert!(
+                !matches!(body["code"].as_str(), Some("route_not_found" | "method_not_allowed")),
+                "{method} {path} is documented but not routed: {body}"
+            );
+        }
+    }
+    assert!(operations >= 16, "expected every operation, found {operations}");
+
+    let (meeting, _) = server.meeting_with_akim(60).await;
+    let (_, shown) = server.get(&format!("/api/meetings/{meeting}"), None).await;
+    let schema = &document["components"]["schemas"]["MeetingView"];
+    let documented: Vec<&String> = schema["properties"].as_object().expect("properties").keys().collect();
+    let sent: Vec<&String> = shown.as_object().expect("object").keys().collect();
+    for key in &sent {
+        assert!(documented.contains(key), "`{key}` is sent but not documented");
+    }
+    for required in schema["required"].as_array().expect("required") {
+        assert!(
+            shown.get(required.as_str().expect("name")).is_some(),
+            "{required} is documented as required"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_are_served_from_the_binary_with_a_strict_policy() {
+    let server = TestServer::start().await;
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/meetings/7", "text/html"),
+        ("/js/meeting.js", "javascript"),
+        ("/css/app.css", "text/css"),
+    ] {
+        let response = reqwest::get(server.url(path)).await.expect("page");
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let content_type = response.headers()["content-type"].to_str().expect("ascii").to_owned();
+        assert!(content_type.contains(kind), "{path}: {content_type}");
+        if kind == "text/html" {
+            let policy = response.headers()["content-security-policy"].to_str().expect("ascii").to_owned();
+            assert!(policy.contains("script-src 'self'"), "{policy}");
+        }
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    }
+    assert_problem(&server.get("/no-such-page.html", None).await, StatusCode::NOT_FOUND, "route_not_found");
+    assert_problem(&server.get("/../Cargo.toml", None).await, StatusCode::NOT_FOUND, "route_not_found");
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_and_returns_promptly() {
+    let mut server = TestServer::start().await;
+    let (meeting, _) = server.meeting_with_akim(60).await;
+    let mut events = server.events(meeting).await;
+    assert!(events.next(Duration::from_secs(2)).await.is_some(), "the snapshot arrives");
+    let started = Instant::now();
+    server.stop().await.expect("a clean shutdown");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(events.next(Duration::from_secs(2)).await.is_none(), "the stream ended");
+    // The store was closed cleanly: the WAL was checkpointed into the database file.
+    let wal = server.data_dir().join(format!("{}-wal", kezdesu::store::sqlite::DATABASE_FILE));
+    assert!(!wal.exists() || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0) == 0, "WAL left behind");
+}
