@@ -257,3 +257,70 @@ fn describe(error: figment::Error) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repository_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_shipped_file_equals_the_compiled_in_defaults() {
+        let loaded = Config::load(&repository_root(), env(&[]), &Overrides::default()).expect("valid");
+        assert_eq!(loaded, Config::default());
+    }
+
+    #[test]
+    fn later_layers_win() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        std::fs::create_dir(dir.path().join("config")).expect("mkdir");
+        std::fs::write(
+            dir.path().join(DEFAULT_FILE),
+            "[server]\nlisten = \"127.0.0.1:1001\"\nmax_body_bytes = 2000\nrequest_timeout_seconds = 7\n[log]\nlevel = \"debug\"",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("site.toml"), "[server]\nlisten = \"127.0.0.1:1002\"\nmax_body_bytes = 3000\n")
+            .expect("write");
+        let overrides = Overrides {
+            config_file: Some("site.toml".into()),
+            listen: Some("127.0.0.1:1004".parse().expect("address")),
+            data_dir: None,
+        };
+        let environment = env(&[
+            ("KEZDESU__SERVER__LISTEN", "127.0.0.1:1003"),
+            ("KEZDESU__SERVER__MAX_BODY_BYTES", "4000"),
+            ("KEZDESU__DEMO__ENABLED", "false"),
+            ("UNRELATED", "ignored"),
+        ]);
+        let config = Config::load(dir.path(), environment, &overrides).expect("valid");
+        assert_eq!(config.server.listen.port(), 1004, "flags win over everything");
+        assert_eq!(config.server.max_body_bytes, 4000, "the environment wins over files");
+        assert_eq!(config.server.request_timeout_seconds, 7, "config/default.toml wins over built-ins");
+        assert_eq!(config.log.level, "debug");
+        assert!(!config.demo.enabled);
+        assert_eq!(config.storage.data_dir, PathBuf::from("data"), "untouched keys keep their default");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let cases = [
+            (vec![("KEZDESU__SERVER__LISTEN", "not an address")], "server.listen"),
+            (vec![("KEZDESU__SERVER__NOPE", "1")], "nope"),
+            (vec![("KEZDESU__AUTH__SESSION_HOURS", "-3")], "auth.session_hours"),
+            (vec![("KEZDESU__LOG__FORMAT", "xml")], "log.format"),
+            (vec![("KEZDESU__MEETINGS__TIME_ZONE", "Asia/Atlantis")], "meetings.time_zone"),
+            (vec![("KEZDESU__SERVER__MAX_BODY_BYTES", "10")], "server.max_body_bytes"),
+        ];
+        for (environment, key) in cases {
+            let error = Config::load(dir.path(), env(&environment), &Overrides::default()).expect_err("invalid");
+            assert!(error.to_string().contains(key), "{environment:?}: {error}");
+        }
+    }
+}
