@@ -285,8 +285,11 @@ mod tests {
             "[server]\nlisten = \"127.0.0.1:1001\"\nmax_body_bytes = 2000\nrequest_timeout_seconds = 7\n[log]\nlevel = \"debug\"",
         )
         .expect("write");
-        std::fs::write(dir.path().join("site.toml"), "[server]\nlisten = \"127.0.0.1:1002\"\nmax_body_bytes = 3000\n")
-            .expect("write");
+        std::fs::write(
+            dir.path().join("site.toml"),
+            "[server]\nlisten = \"127.0.0.1:1002\"\nmax_body_bytes = 3000\n",
+        )
+        .expect("write");
         let overrides = Overrides {
             config_file: Some("site.toml".into()),
             listen: Some("127.0.0.1:1004".parse().expect("address")),
@@ -319,7 +322,8 @@ mod tests {
             (vec![("KEZDESU__SERVER__MAX_BODY_BYTES", "10")], "server.max_body_bytes"),
         ];
         for (environment, key) in cases {
-            let error = Config::load(dir.path(), env(&environment), &Overrides::default()).expect_err("invalid");
+            let error =
+                Config::load(dir.path(), env(&environment), &Overrides::default()).expect_err("invalid");
             assert!(error.to_string().contains(key), "{environment:?}: {error}");
         }
     }
