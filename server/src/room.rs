@@ -99,7 +99,7 @@ impl Rooms {
     /// Opens a room for every meeting that was live when the server stopped. Each applies at
     /// once a switch that fell due while the server was down.
     pub async fn resume_live(&self) -> Result<usize, RoomError> {
-        let live = self.shared.store.meetings(MeetingFilter::Live).await?;
+        let live = self.shared.store.meetings(MeetingFilter::live()).await?;
         for meeting in &live {
             self.inbox(meeting.id).await?;
         }

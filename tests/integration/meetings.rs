@@ -195,3 +195,62 @@ async fn territories_are_kept_by_admins_and_read_by_anyone() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["name"]["kk"], "Ақмола облысы");
 }
+
+#[tokio::test]
+async fn the_list_narrows_by_status_territory_time_and_limit() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let akim = server.create_account(&admin, "akim.list", "akim").await;
+    let village = server.create_territory(&admin, "111020003").await;
+    let town = server.create_territory(&admin, "111020004").await;
+    let mut ids = Vec::new();
+    for (territory, start) in [
+        (village, "2099-01-10T10:00:00+05:00"),
+        (town, "2099-02-10T10:00:00+05:00"),
+        (village, "2099-03-10T10:00:00+05:00"),
+    ] {
+        let mut body = meeting_body(territory, akim, 60);
+        body["planned_start"] = json!(start);
+        let (status, meeting) = server.post("/api/meetings", Some(&admin), body).await;
+        assert_eq!(status, StatusCode::CREATED);
+        ids.push(meeting["id"].clone());
+    }
+    assert_eq!(listed(&server, "").await, ids);
+    assert_eq!(
+        listed(&server, &format!("?territory_id={village}")).await,
+        vec![ids[0].clone(), ids[2].clone()]
+    );
+    assert_eq!(
+        listed(&server, "?from=2099-02-01T00:00:00%2B05:00&to=2099-03-01T00:00:00%2B05:00").await,
+        vec![ids[1].clone()]
+    );
+    assert_eq!(listed(&server, "?limit=2").await, ids[..2].to_vec());
+    assert_eq!(listed(&server, "?status=cancelled").await, Vec::<serde_json::Value>::new());
+
+    assert_problem(
+        &server.get("/api/meetings?limit=0", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_limit",
+    );
+    assert_problem(
+        &server.get("/api/meetings?limit=501", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_limit",
+    );
+    assert_problem(
+        &server.get("/api/meetings?from=yesterday", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_timestamp",
+    );
+    assert_problem(
+        &server.get("/api/meetings?colour=red", None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    );
+}
+
+async fn listed(server: &TestServer, query: &str) -> Vec<serde_json::Value> {
+    let (status, list) = server.get(&format!("/api/meetings{query}"), None).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {list}");
+    list["meetings"].as_array().expect("list").iter().map(|m| m["id"].clone()).collect()
+}

@@ -30,6 +30,9 @@ pub struct MeetingList {
     pub meetings: Vec<MeetingView>,
 }
 
+/// The longest list one request returns.
+const MAX_LIST_LIMIT: u32 = 500;
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingQuery {
@@ -37,6 +40,12 @@ pub struct MeetingQuery {
     pub status: Option<MeetingStatus>,
     /// Only meetings in this territory.
     pub territory_id: Option<i64>,
+    /// Only meetings planned to start at or after this instant (RFC 3339 with offset).
+    pub from: Option<String>,
+    /// Only meetings planned to start before this instant (RFC 3339 with offset).
+    pub to: Option<String>,
+    /// At most this many, earliest first: 1 to 500, default 100.
+    pub limit: Option<u32>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -140,14 +149,19 @@ pub async fn list(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<MeetingQuery>,
 ) -> Result<Json<MeetingList>, ApiError> {
-    let meetings = state.store.meetings(MeetingFilter::All).await?;
-    let meetings = meetings
-        .iter()
-        .filter(|meeting| query.territory_id.is_none_or(|id| meeting.territory.0 == id))
-        .map(|meeting| view(&state, meeting))
-        .filter(|view| query.status.is_none_or(|status| view.status == status))
-        .collect();
-    Ok(Json(MeetingList { meetings }))
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid("invalid_limit", format!("limit must be 1 to {MAX_LIST_LIMIT}")));
+    }
+    let filter = MeetingFilter {
+        status: query.status,
+        territory: query.territory_id.map(TerritoryId),
+        from: query.from.as_deref().map(|text| parse_instant("from", text)).transpose()?,
+        to: query.to.as_deref().map(|text| parse_instant("to", text)).transpose()?,
+        limit,
+    };
+    let meetings = state.store.meetings(filter).await?;
+    Ok(Json(MeetingList { meetings: meetings.iter().map(|meeting| view(&state, meeting)).collect() }))
 }
 
 /// Plans a meeting. Admins plan any; akims plan their own.

@@ -36,7 +36,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<axum::Json<Health>
 )]
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     // Counted at scrape time from the store, which is the truth even across restarts.
-    let live = state.store.meetings(MeetingFilter::Live).await?.len();
+    let live = state.store.meetings(MeetingFilter::live()).await?.len();
     state.metrics.meetings_live.set(i64::try_from(live).unwrap_or(i64::MAX));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()))
 }

@@ -14,7 +14,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use kezdesu_core::timer::PhaseRecord;
 use kezdesu_core::{
-    AccountId, LocalizedText, MeetingId, MeetingKind, Role, Share, TerritoryId, TerritoryKind, ViewerId,
+    AccountId, LocalizedText, MeetingId, MeetingKind, MeetingStatus, Role, Share, TerritoryId, TerritoryKind,
+    ViewerId,
 };
 
 /// A staff account as stored.
@@ -94,12 +95,30 @@ pub struct NewMeeting {
     pub presentation_share: Share,
 }
 
-/// Which meetings to list.
+/// Which meetings to list; every field narrows the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MeetingFilter {
-    All,
-    /// In their presentation or Q&A.
-    Live,
+pub struct MeetingFilter {
+    pub status: Option<MeetingStatus>,
+    pub territory: Option<TerritoryId>,
+    /// Planned to start at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Planned to start before this instant.
+    pub to: Option<Timestamp>,
+    /// At most this many, earliest planned start first.
+    pub limit: u32,
+}
+
+impl MeetingFilter {
+    /// The meetings in their presentation or Q&A.
+    pub fn live() -> MeetingFilter {
+        MeetingFilter {
+            status: Some(MeetingStatus::Live),
+            territory: None,
+            from: None,
+            to: None,
+            limit: u32::MAX,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

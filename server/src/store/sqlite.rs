@@ -426,14 +426,35 @@ impl Store for SqliteStore {
 
     async fn meetings(&self, filter: MeetingFilter) -> StoreResult<Vec<Meeting>> {
         self.timed("meetings", async {
-            let condition = match filter {
-                MeetingFilter::All => "",
-                MeetingFilter::Live => {
-                    "WHERE ended_at IS NULL AND (presentation_started_at IS NOT NULL OR qa_started_at IS NOT NULL)"
+            // The status is derived from the phase instants exactly as `MeetingStatus::of` does.
+            let status = match filter.status {
+                None => "TRUE",
+                Some(MeetingStatus::Scheduled) => {
+                    "presentation_started_at IS NULL AND qa_started_at IS NULL AND cancelled_at IS NULL"
+                }
+                Some(MeetingStatus::Live) => {
+                    "ended_at IS NULL AND (presentation_started_at IS NOT NULL OR qa_started_at IS NOT NULL)"
+                }
+                Some(MeetingStatus::Ended) => "ended_at IS NOT NULL",
+                Some(MeetingStatus::Cancelled) => {
+                    "presentation_started_at IS NULL AND qa_started_at IS NULL AND cancelled_at IS NOT NULL"
                 }
             };
-            let sql = format!("SELECT {MEETING_COLUMNS} FROM meetings {condition} ORDER BY planned_start, id");
-            sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(meeting_from).collect()
+            let sql = format!(
+                "SELECT {MEETING_COLUMNS} FROM meetings WHERE {status} \
+                 AND ($1 IS NULL OR territory_id = $1) AND ($2 IS NULL OR planned_start >= $2) \
+                 AND ($3 IS NULL OR planned_start < $3) ORDER BY planned_start, id LIMIT $4"
+            );
+            sqlx::query(&sql)
+                .bind(filter.territory.map(|t| t.0))
+                .bind(filter.from.map(millis))
+                .bind(filter.to.map(millis))
+                .bind(i64::from(filter.limit))
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(meeting_from)
+                .collect()
         })
         .await
     }
@@ -504,5 +525,106 @@ impl Store for SqliteStore {
             viewer_from(&row)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::SignedDuration;
+
+    async fn store() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let store = SqliteStore::open(dir.path(), StoreLatency::default()).await.expect("opens");
+        (store, dir)
+    }
+
+    fn t(minutes: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000).expect("valid") + SignedDuration::from_mins(minutes)
+    }
+
+    #[tokio::test]
+    async fn tokens_expire_and_are_swept() {
+        let (store, _dir) = store().await;
+        let account = NewAccount {
+            login: "admin".into(),
+            display_name: "Admin".into(),
+            role: Role::Admin,
+            password_hash: "x".into(),
+        };
+        let account = store.create_account(account, t(0)).await.expect("created");
+        store.create_staff_session(account.id, "hash-a", t(0), t(60)).await.expect("session");
+
+        assert!(matches!(store.token_owner("hash-a", t(59)).await, Ok(Some(TokenOwner::Staff { .. }))));
+        assert!(matches!(store.token_owner("hash-a", t(60)).await, Ok(None)), "expired at its instant");
+        assert!(matches!(store.token_owner("unknown", t(1)).await, Ok(None)));
+
+        let territory = NewTerritory {
+            kato: "111020000".into(),
+            kind: TerritoryKind::Village,
+            name: LocalizedText { ru: "Село".into(), ..LocalizedText::default() },
+            parent: None,
+        };
+        let territory = store.create_territory(territory, t(0)).await.expect("territory");
+        let meeting = NewMeeting {
+            title: LocalizedText { ru: "Встреча".into(), ..LocalizedText::default() },
+            territory: territory.id,
+            akim: account.id,
+            planned_start: t(120),
+            planned_minutes: 60,
+            kind: MeetingKind::Calendar,
+            presentation_share: Share::new(1, 4).expect("valid"),
+        };
+        let meeting = store.create_meeting(meeting, t(0)).await.expect("meeting");
+        store.create_viewer(meeting.id, "Viewer", "hash-v", t(0), t(30)).await.expect("viewer");
+        assert!(matches!(store.token_owner("hash-v", t(29)).await, Ok(Some(TokenOwner::Viewer(_)))));
+
+        assert_eq!(store.delete_expired_tokens(t(61)).await.expect("swept"), 2);
+        assert!(matches!(store.token_owner("hash-v", t(0)).await, Ok(None)), "a swept token is void forever");
+        assert_eq!(
+            store.delete_expired_tokens(t(61)).await.expect("swept"),
+            0,
+            "sweeping twice removes nothing"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_meeting_update_must_name_the_version_it_read() {
+        let (store, _dir) = store().await;
+        let account = NewAccount {
+            login: "akim".into(),
+            display_name: "A".into(),
+            role: Role::Akim,
+            password_hash: "x".into(),
+        };
+        let akim = store.create_account(account, t(0)).await.expect("created").id;
+        let territory = NewTerritory {
+            kato: "111020000".into(),
+            kind: TerritoryKind::Village,
+            name: LocalizedText { ru: "Село".into(), ..LocalizedText::default() },
+            parent: None,
+        };
+        let territory = store.create_territory(territory, t(0)).await.expect("territory").id;
+        let planned = NewMeeting {
+            title: LocalizedText { ru: "Встреча".into(), ..LocalizedText::default() },
+            territory,
+            akim,
+            planned_start: t(120),
+            planned_minutes: 60,
+            kind: MeetingKind::Calendar,
+            presentation_share: Share::new(1, 4).expect("valid"),
+        };
+        let read = store.create_meeting(planned, t(0)).await.expect("meeting");
+        let mut first = read.clone();
+        first.planned_minutes = 90;
+        let saved = store.update_meeting(&first, t(1)).await.expect("first writer wins");
+        assert_eq!(saved.version, read.version + 1);
+        let mut second = read.clone();
+        second.phases.presentation_started_at = Some(t(2));
+        assert!(matches!(store.update_meeting(&second, t(2)).await, Err(StoreError::VersionConflict)));
+        assert_eq!(store.meeting(read.id).await.expect("stored").planned_minutes, 90);
+        let mut gone = read;
+        gone.id = MeetingId(999);
+        assert!(matches!(store.update_meeting(&gone, t(3)).await, Err(StoreError::NotFound(_))));
     }
 }
