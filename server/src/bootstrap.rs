@@ -1,13 +1,15 @@
 //! The first start: with an empty data folder, create the first admin and, when enabled, a
 //! demo territory, akim and meeting that a newcomer can open at once.
 //!
-//! Generated passwords are printed once on standard output, never written to the log.
+//! Generated passwords are printed once on standard error (kept apart from JSON logs on
+//! standard output), never written to the log.
 
 use crate::auth::{hash_password, new_password};
 use crate::config::Config;
 use crate::store::{NewAccount, NewMeeting, NewTerritory, Store};
 use jiff::{SignedDuration, Timestamp};
 use kezdesu_core::{LocalizedText, MeetingId, MeetingKind, Role, RuleSet, TerritoryKind};
+use std::net::SocketAddr;
 
 /// What the first start created, for the caller to report.
 #[derive(Debug, Default)]
@@ -19,6 +21,7 @@ pub struct FirstStart {
 /// Creates the first accounts and the demo, if the store has no account yet.
 pub async fn first_start(
     config: &Config,
+    address: SocketAddr,
     store: &dyn Store,
     rules: &RuleSet,
 ) -> anyhow::Result<Option<FirstStart>> {
@@ -33,15 +36,22 @@ pub async fn first_start(
     let admin = create_account(store, "admin", "Administrator", Role::Admin, &admin_password, now).await?;
     tracing::info!(account = %admin, "first start: created the admin account");
     if generated {
-        println!("\nKezdesu first start: the admin account's password is printed here once.");
-        println!("  login:    admin\n  password: {admin_password}");
-        println!("Set KEZDESU_ADMIN_PASSWORD before the first start to choose it instead.\n");
+        eprintln!("\nKezdesu first start: the admin account's password is printed here once.");
+        eprintln!("  login:    admin\n  password: {admin_password}");
+        eprintln!("Set KEZDESU_ADMIN_PASSWORD before the first start to choose it instead.\n");
     }
     let mut created = FirstStart::default();
     if config.demo.enabled {
-        created.demo_meeting = Some(create_demo(config, store, rules, now).await?);
+        created.demo_meeting = Some(create_demo(config, address, store, rules, now).await?);
     }
     Ok(Some(created))
+}
+
+/// The demo meeting's length, checked against the rule set like any other meeting's. `run`
+/// calls this before the first start, so a bad value stops start-up before anything is created.
+pub fn demo_planned_minutes(config: &Config, rules: &RuleSet) -> anyhow::Result<u32> {
+    kezdesu_core::meeting::check_planned_minutes(&rules.meeting, i64::from(config.demo.planned_minutes))
+        .map_err(|error| anyhow::anyhow!("demo.planned_minutes: {error}"))
 }
 
 async fn create_account(
@@ -63,10 +73,12 @@ async fn create_account(
 
 async fn create_demo(
     config: &Config,
+    address: SocketAddr,
     store: &dyn Store,
     rules: &RuleSet,
     now: Timestamp,
 ) -> anyhow::Result<MeetingId> {
+    let planned_minutes = demo_planned_minutes(config, rules)?;
     // Kosshy, a town of Akmola oblast next to Astana, with its real KATO code.
     let territory = store
         .create_territory(
@@ -98,15 +110,21 @@ async fn create_demo(
                 territory: territory.id,
                 akim,
                 planned_start,
-                planned_minutes: config.demo.planned_minutes,
+                planned_minutes,
                 kind: MeetingKind::Calendar,
                 presentation_share: rules.meeting.presentation_share,
             },
             now,
         )
         .await?;
-    println!("A demo meeting was created. Open it in a browser:");
-    println!("  http://{}/meetings/{}", config.server.listen, meeting.id);
-    println!("Its akim signs in as demo-akim with the password {akim_password}\n");
+    eprintln!("A demo meeting was created. Open it in a browser:");
+    // A wildcard address is not one a browser can open; show the loopback one instead.
+    let host = if address.ip().is_unspecified() {
+        SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), address.port())
+    } else {
+        address
+    };
+    eprintln!("  http://{host}/meetings/{}", meeting.id);
+    eprintln!("Its akim signs in as demo-akim with the password {akim_password}\n");
     Ok(meeting.id)
 }

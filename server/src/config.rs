@@ -45,6 +45,11 @@ pub struct ServerConfig {
     pub request_timeout_seconds: u64,
     /// The largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// The most meeting event streams (SSE) open at once; more get 503.
+    pub max_event_streams: i64,
+    /// Proxies whose `X-Forwarded-For` header is believed. Rate limits are per client address,
+    /// so behind a proxy this must name it, or every client shares the proxy's quota.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,7 +87,8 @@ pub struct AuthConfig {
     pub sign_in_attempts_per_minute: u32,
     /// Viewer tokens handed out per client address per minute.
     pub viewer_tokens_per_minute: u32,
-    /// Mark the session cookie `Secure`; turn off only for plain-HTTP development.
+    /// Mark the session cookie `Secure`, so browsers send it only over HTTPS. Off by default so
+    /// that the quick start works on plain HTTP; turn on in every deployment behind TLS.
     pub secure_cookie: bool,
 }
 
@@ -118,6 +124,8 @@ impl Default for ServerConfig {
             shutdown_grace_seconds: 10,
             request_timeout_seconds: 30,
             max_body_bytes: 64 * 1024,
+            max_event_streams: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -225,8 +233,18 @@ impl Config {
         if self.server.request_timeout_seconds == 0 {
             return invalid("server.request_timeout_seconds", "must be at least 1");
         }
-        if self.auth.session_hours == 0 || self.auth.viewer_token_hours == 0 {
-            return invalid("auth.session_hours / auth.viewer_token_hours", "must be at least 1");
+        // Upper bounds keep instants computed from these far inside the representable range.
+        if !(1..=8760).contains(&self.auth.session_hours) {
+            return invalid("auth.session_hours", "must be 1 to 8760 (a year)");
+        }
+        if !(1..=8760).contains(&self.auth.viewer_token_hours) {
+            return invalid("auth.viewer_token_hours", "must be 1 to 8760 (a year)");
+        }
+        if self.server.max_event_streams < 1 {
+            return invalid("server.max_event_streams", "must be at least 1");
+        }
+        if self.demo.starts_in_minutes > 7 * 24 * 60 {
+            return invalid("demo.starts_in_minutes", "must be at most a week");
         }
         if self.auth.sign_in_attempts_per_minute == 0 || self.auth.viewer_tokens_per_minute == 0 {
             return invalid("auth.*_per_minute", "must be at least 1");

@@ -73,16 +73,23 @@ pub async fn run(
     let rules = Arc::new(load_rules(&config)?);
     let zone = jiff::tz::TimeZone::get(&config.meetings.time_zone).context("meetings.time_zone")?;
     let clock = Clockface { zone, zone_name: config.meetings.time_zone.clone() };
+    if config.demo.enabled {
+        bootstrap::demo_planned_minutes(&config, &rules)?;
+    }
     let metrics = Metrics::new();
     let store: Arc<dyn Store> = Arc::new(
         SqliteStore::open(&config.storage.data_dir, metrics.store_latency.clone())
             .await
             .with_context(|| format!("opening the store in {}", config.storage.data_dir.display()))?,
     );
-    bootstrap::first_start(&config, store.as_ref(), &rules).await?;
+    let address = listener.local_addr()?;
+    bootstrap::first_start(&config, address, store.as_ref(), &rules).await?;
 
+    // Two stages: `stopping` stops accepting and ends event streams; `rooms_stop` comes after
+    // the server has drained, so that a phase change in flight is still applied and answered.
     let stopping = CancellationToken::new();
-    let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), stopping.clone());
+    let rooms_stop = CancellationToken::new();
+    let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), rooms_stop.clone());
     let resumed = rooms.resume_live().await.context("resuming live meetings")?;
     let state = AppState::new(
         config.clone(),
@@ -104,7 +111,6 @@ pub async fn run(
     });
     tokio::spawn(housekeeping(state, stopping.clone()));
 
-    let address = listener.local_addr()?;
     tracing::info!(%address, resumed_meetings = resumed, "kezdesu is ready");
     let server = axum::serve(
         CountingListener::new(listener, metrics.open_connections.clone()),
@@ -119,6 +125,7 @@ pub async fn run(
             tracing::warn!(grace_seconds = grace.as_secs(), "requests still in flight were cut off");
         }
     }
+    rooms_stop.cancel();
     if !rooms.wait_closed(Duration::from_secs(2)).await {
         tracing::warn!("some meeting rooms did not stop in time");
     }

@@ -51,13 +51,18 @@ fn start() -> anyhow::Result<()> {
     let working_dir = std::env::current_dir().context("reading the working directory")?;
     let mut config = Config::load(&working_dir, std::env::vars(), &overrides)?;
     config.admin_password = std::env::var("KEZDESU_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    if let Some(password) = &config.admin_password {
+        kezdesu::auth::check_new_password(password)
+            .map_err(|why| anyhow::anyhow!("KEZDESU_ADMIN_PASSWORD: {why}"))?;
+    }
     init_logging(&config);
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
+        let shutdown = shutdown_signal()?;
         let listener = tokio::net::TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("server.listen: cannot listen on {}", config.server.listen))?;
-        kezdesu::run(config, listener, shutdown_signal()).await
+        kezdesu::run(config, listener, shutdown).await
     })
 }
 
@@ -73,27 +78,16 @@ fn init_logging(config: &Config) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Completes on Ctrl-C (SIGINT) or SIGTERM. The handlers are installed before this returns,
+/// so a signal that arrives while the server starts is not lost to the default action.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("Ctrl-C: shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    tokio::select! {
-        _ = interrupt => tracing::info!("Ctrl-C: shutting down"),
-        _ = terminate => tracing::info!("SIGTERM: shutting down"),
-    }
+    })
 }

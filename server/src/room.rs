@@ -10,7 +10,7 @@
 //! phase columns in the store directly.
 
 use crate::store::{Meeting, MeetingFilter, Store, StoreError};
-use crate::wire::{Clockface, PhaseChangedEvent};
+use crate::wire::{Clockface, MeetingView, PhaseChangedEvent};
 use jiff::Timestamp;
 use kezdesu_core::timer::{InconsistentRecord, PhaseChange, SessionTimer, TransitionError};
 use kezdesu_core::{MeetingId, Phase, RuleSet};
@@ -58,8 +58,15 @@ pub struct Subscription {
 }
 
 enum Command {
-    EnterPhase { target: Phase, reply: oneshot::Sender<Result<Meeting, RoomError>> },
-    Subscribe { reply: oneshot::Sender<Subscription> },
+    EnterPhase {
+        target: Phase,
+        reply: oneshot::Sender<Result<Meeting, RoomError>>,
+    },
+    Subscribe {
+        reply: oneshot::Sender<Result<Subscription, RoomError>>,
+    },
+    /// The meeting's plan was edited in the store: re-read it and tell the subscribers.
+    Refresh,
 }
 
 /// The registry of open rooms. Cloning shares it.
@@ -69,20 +76,27 @@ pub struct Rooms {
 }
 
 struct Shared {
+    /// Where each room reads its meeting and commits every change before announcing it.
     store: Arc<dyn Store>,
+    /// The rules a meeting is held under, fixed into it when it goes live.
     rules: Arc<RuleSet>,
+    /// How events write instants.
     clock: Clockface,
+    /// The inbox of every open room. Held only for lookups and inserts, never across an await.
     inboxes: Mutex<HashMap<MeetingId, mpsc::Sender<Command>>>,
-    shutdown: CancellationToken,
+    /// Cancelled after the HTTP server has drained, so that commands in flight still finish.
+    stop: CancellationToken,
+    /// Every room task, so that shutdown can wait for them.
     tasks: TaskTracker,
 }
 
 impl Rooms {
+    /// Rooms that run until `stop` is cancelled.
     pub fn new(
         store: Arc<dyn Store>,
         rules: Arc<RuleSet>,
         clock: Clockface,
-        shutdown: CancellationToken,
+        stop: CancellationToken,
     ) -> Rooms {
         Rooms {
             shared: Arc::new(Shared {
@@ -90,7 +104,7 @@ impl Rooms {
                 rules,
                 clock,
                 inboxes: Mutex::new(HashMap::new()),
-                shutdown,
+                stop,
                 tasks: TaskTracker::new(),
             }),
         }
@@ -98,12 +112,20 @@ impl Rooms {
 
     /// Opens a room for every meeting that was live when the server stopped. Each applies at
     /// once a switch that fell due while the server was down.
+    /// A meeting that cannot be resumed is logged and skipped, so that one bad record does
+    /// not keep every other meeting's timer from running.
     pub async fn resume_live(&self) -> Result<usize, RoomError> {
         let live = self.shared.store.meetings(MeetingFilter::live()).await?;
+        let mut resumed = 0;
         for meeting in &live {
-            self.inbox(meeting.id).await?;
+            match self.inbox(meeting.id).await {
+                Ok(_) => resumed += 1,
+                Err(error) => {
+                    tracing::error!(meeting = %meeting.id, %error, "could not resume a live meeting")
+                }
+            }
         }
-        Ok(live.len())
+        Ok(resumed)
     }
 
     /// Asks the meeting's room to enter `target` now.
@@ -113,7 +135,15 @@ impl Rooms {
 
     /// Subscribes to the meeting's events.
     pub async fn subscribe(&self, meeting: MeetingId) -> Result<Subscription, RoomError> {
-        self.ask(meeting, |reply| Command::Subscribe { reply }).await
+        self.ask(meeting, |reply| Command::Subscribe { reply }).await?
+    }
+
+    /// Tells the meeting's room, if one is open, that the plan was edited in the store.
+    pub async fn refresh(&self, meeting: MeetingId) {
+        if let Some(inbox) = self.open_inbox(meeting) {
+            // A room that just closed has nobody to tell.
+            let _ = inbox.send(Command::Refresh).await;
+        }
     }
 
     /// Waits, up to `limit`, for every room task to finish after shutdown was signalled.
@@ -142,7 +172,7 @@ impl Rooms {
 
     /// The inbox of the meeting's room, opening the room if needed.
     async fn inbox(&self, id: MeetingId) -> Result<mpsc::Sender<Command>, RoomError> {
-        if self.shared.shutdown.is_cancelled() {
+        if self.shared.stop.is_cancelled() {
             return Err(RoomError::ShuttingDown);
         }
         if let Some(inbox) = self.open_inbox(id) {
@@ -173,8 +203,10 @@ impl Rooms {
 
 /// One meeting's live state, owned by its task.
 struct Room {
+    /// The meeting as last stored; re-read before every change.
     meeting: Meeting,
     shared: Arc<Shared>,
+    /// Subscribers' channel; each event is serialized once before it is sent.
     events: broadcast::Sender<RoomEvent>,
 }
 
@@ -185,27 +217,38 @@ impl Room {
         let mut idle_check = tokio::time::interval(IDLE_CLOSE_AFTER);
         idle_check.tick().await;
         loop {
+            // Applied at the top of every turn, so a busy inbox can never hold the switch back.
+            if self.switch_is_due()
+                && let Err(error) = self.apply(None).await
+            {
+                // Retried on the next turn; the deadline stays due.
+                tracing::error!(meeting = %id, %error, "automatic phase switch failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             let deadline = self.timer().ok().and_then(|timer| timer.next_deadline());
             tokio::select! {
                 biased;
-                _ = self.shared.shutdown.cancelled() => break,
+                _ = self.shared.stop.cancelled() => break,
+                _ = sleep_until(deadline) => {}
                 command = inbox.recv() => match command {
                     Some(Command::EnterPhase { target, reply }) => {
                         let result = self.apply(Some(target)).await.map(|_| self.meeting.clone());
                         let _ = reply.send(result);
                     }
                     Some(Command::Subscribe { reply }) => {
-                        let _ = reply.send(Subscription { meeting: self.meeting.clone(), events: self.events.subscribe() });
+                        // Re-read, so the snapshot shows edits made since the room last wrote.
+                        let result = self.apply(None).await.map(|_| Subscription {
+                            meeting: self.meeting.clone(),
+                            events: self.events.subscribe(),
+                        });
+                        let _ = reply.send(result);
                     }
+                    Some(Command::Refresh) => match self.apply(None).await {
+                        Ok(_) => self.publish_update(),
+                        Err(error) => tracing::warn!(meeting = %id, %error, "could not re-read an edited meeting"),
+                    },
                     None => break,
                 },
-                _ = sleep_until(deadline) => {
-                    if let Err(error) = self.apply(None).await {
-                        // Retried on the next turn of the loop; the deadline is still due.
-                        tracing::error!(meeting = %id, %error, "automatic phase switch failed");
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                    }
-                }
                 _ = idle_check.tick() => {
                     let live = self.timer().map(|timer| timer.phase().is_live()).unwrap_or(false);
                     if !live && self.events.receiver_count() == 0 {
@@ -219,6 +262,11 @@ impl Room {
             inboxes.remove(&id);
         }
         tracing::debug!(meeting = %id, "room closed");
+    }
+
+    fn switch_is_due(&self) -> bool {
+        let deadline = self.timer().ok().and_then(|timer| timer.next_deadline());
+        deadline.is_some_and(|deadline| deadline <= Timestamp::now())
     }
 
     fn timer(&self) -> Result<SessionTimer, InconsistentRecord> {
@@ -264,6 +312,13 @@ impl Room {
         Err(StoreError::VersionConflict.into())
     }
 
+    /// Tells subscribers that the plan (title, time, status) changed.
+    fn publish_update(&self) {
+        let view = MeetingView::of(&self.meeting, Timestamp::now(), &self.shared.clock);
+        let json = serde_json::to_string(&view).expect("events serialize");
+        let _ = self.events.send(RoomEvent { name: "meeting_updated", json: json.into() });
+    }
+
     fn publish(&self, change: &PhaseChange) {
         tracing::info!(meeting = %self.meeting.id, phase = change.phase.as_str(), cause = ?change.cause, "phase changed");
         let event = PhaseChangedEvent::of(change, &self.meeting, &self.shared.clock);
@@ -281,7 +336,11 @@ fn now_to_the_millisecond() -> Timestamp {
     Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }
 
-/// Sleeps until `deadline`, or forever when there is none.
+/// The longest a room sleeps towards a deadline before it looks at the wall clock again, so
+/// that a clock stepped forward (NTP) delays a switch by at most this much.
+const LONGEST_NAP: Duration = Duration::from_secs(1);
+
+/// Sleeps until `deadline` or for [`LONGEST_NAP`], whichever is sooner; forever without one.
 async fn sleep_until(deadline: Option<Timestamp>) {
     match deadline {
         None => std::future::pending().await,
@@ -289,7 +348,7 @@ async fn sleep_until(deadline: Option<Timestamp>) {
             let wait = deadline.duration_since(Timestamp::now());
             let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
             // One millisecond late rather than early: the wall clock and tokio's clock differ.
-            tokio::time::sleep(wait + Duration::from_millis(1)).await;
+            tokio::time::sleep((wait + Duration::from_millis(1)).min(LONGEST_NAP)).await;
         }
     }
 }

@@ -59,8 +59,8 @@ impl MeetingView {
                 timer.advance(now);
                 timer
             });
-        // A stored record is checked when written; should one ever be inconsistent, show the
-        // meeting as recorded rather than refuse to show it.
+        // A stored record is checked when written. Should one ever be inconsistent, the meeting
+        // is still shown (as not started, with no deadlines) rather than refused, and logged.
         let (phase, phase_started_at, presentation_ends_at, compliance, budget) = match timer {
             Ok(timer) => (
                 timer.phase(),
@@ -69,7 +69,10 @@ impl MeetingView {
                 timer.compliance(),
                 timer.budget().as_secs_f64(),
             ),
-            Err(_) => (Phase::Scheduled, None, None, None, 0.0),
+            Err(error) => {
+                tracing::error!(meeting = %meeting.id, %error, "stored phase instants are inconsistent");
+                (Phase::Scheduled, None, None, None, 0.0)
+            }
         };
         MeetingView {
             id: meeting.id.0,

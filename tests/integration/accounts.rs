@@ -224,3 +224,62 @@ async fn viewers_get_tokens_without_an_account_but_no_staff_powers() {
     let unknown = server.post("/api/meetings/9999/viewers", None, json!({"display_name": "Бек"})).await;
     assert_problem(&unknown, StatusCode::NOT_FOUND, "not_found");
 }
+
+#[tokio::test]
+async fn rate_limits_follow_the_client_behind_a_trusted_proxy() {
+    let server = TestServer::start_with(|config| {
+        config.auth.sign_in_attempts_per_minute = 2;
+        config.server.trusted_proxies = vec!["127.0.0.1".parse().expect("address")];
+    })
+    .await;
+    let attempt = |forwarded_for: &'static str| {
+        let url = server.url("/api/session");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .header("x-forwarded-for", forwarded_for)
+                .json(&json!({"login": "admin", "password": "wrong password"}))
+                .send()
+                .await
+                .expect("answer");
+            response.status()
+        }
+    };
+    assert_eq!(attempt("203.0.113.7").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("203.0.113.7").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("203.0.113.7").await, StatusCode::TOO_MANY_REQUESTS);
+    // Another citizen behind the same proxy has a quota of their own; a forged hop to the left
+    // of the proxy's own entry changes nothing.
+    assert_eq!(attempt("203.0.113.8").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("198.51.100.1, 203.0.113.7").await, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = TestServer::start().await;
+    let token = server.admin().await;
+    let response = reqwest::Client::new()
+        .get(server.url("/api/session"))
+        .header("authorization", format!("bearer {token}"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn there_is_always_an_enabled_admin() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let second = server.create_account(&admin, "second.admin", "admin").await;
+    let (status, _) =
+        server.patch(&format!("/api/accounts/{second}"), Some(&admin), json!({"disabled": true})).await;
+    assert_eq!(status, StatusCode::OK, "another admin is left");
+    let answer = server.patch("/api/accounts/1", Some(&admin), json!({"disabled": true})).await;
+    assert_problem(&answer, StatusCode::CONFLICT, "last_admin");
+    let (status, _) =
+        server.patch(&format!("/api/accounts/{second}"), Some(&admin), json!({"disabled": false})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = server.patch("/api/accounts/1", Some(&admin), json!({"role": "moderator"})).await;
+    assert_eq!(status, StatusCode::OK, "the second admin is enabled again");
+}

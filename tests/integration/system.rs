@@ -75,19 +75,106 @@ async fn the_openapi_document_is_true() {
     }
     assert!(operations >= 16, "expected every operation, found {operations}");
 
-    let (meeting, _) = server.meeting_with_akim(60).await;
-    let (_, shown) = server.get(&format!("/api/meetings/{meeting}"), None).await;
-    let schema = &document["components"]["schemas"]["MeetingView"];
-    let documented: Vec<&String> = schema["properties"].as_object().expect("properties").keys().collect();
-    let sent: Vec<&String> = shown.as_object().expect("object").keys().collect();
-    for key in &sent {
-        assert!(documented.contains(key), "`{key}` is sent but not documented");
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().expect("path item").keys() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+        }
     }
-    for required in schema["required"].as_array().expect("required") {
-        assert!(
-            shown.get(required.as_str().expect("name")).is_some(),
-            "{required} is documented as required"
-        );
+    documented.sort();
+    // Every route the server answers under /api, /healthz and /metrics.
+    let mut routed = vec![
+        "POST /api/session",
+        "GET /api/session",
+        "DELETE /api/session",
+        "GET /api/accounts",
+        "POST /api/accounts",
+        "GET /api/accounts/{id}",
+        "PATCH /api/accounts/{id}",
+        "GET /api/territories",
+        "POST /api/territories",
+        "GET /api/territories/{id}",
+        "GET /api/meetings",
+        "POST /api/meetings",
+        "GET /api/meetings/{id}",
+        "PATCH /api/meetings/{id}",
+        "POST /api/meetings/{id}/phase",
+        "GET /api/meetings/{id}/events",
+        "POST /api/meetings/{id}/viewers",
+        "GET /healthz",
+        "GET /metrics",
+    ];
+    routed.sort();
+    assert_eq!(documented, routed);
+
+    // What the server sends has the documented shape.
+    let admin = server.admin().await;
+    let (meeting, _) = server.meeting_with_akim(60).await;
+    let (_, signed_in) =
+        server.post("/api/session", None, json!({"login": "admin", "password": ADMIN_PASSWORD})).await;
+    let (_, viewer) = server
+        .post(&format!("/api/meetings/{meeting}/viewers"), None, json!({"display_name": "Ерлан"}))
+        .await;
+    let samples = [
+        ("MeetingView", server.get(&format!("/api/meetings/{meeting}"), None).await.1),
+        ("MeetingList", server.get("/api/meetings", None).await.1),
+        ("AccountList", server.get("/api/accounts", Some(&admin)).await.1),
+        ("AccountView", server.get("/api/accounts/1", Some(&admin)).await.1),
+        ("CurrentSession", server.get("/api/session", Some(&admin)).await.1),
+        ("SignedIn", signed_in),
+        ("ViewerToken", viewer),
+        ("TerritoryList", server.get("/api/territories", None).await.1),
+        ("TerritoryView", server.get("/api/territories/1", None).await.1),
+        ("Problem", server.get("/api/meetings/999", None).await.1),
+        ("Health", server.get("/healthz", None).await.1),
+    ];
+    for (name, sample) in samples {
+        conforms(&document, &json!({"$ref": format!("#/components/schemas/{name}")}), &sample, name);
+    }
+}
+
+/// Checks `value` against `schema`: every key sent is documented, every required key is sent,
+/// and nested objects conform too. Enough to catch a field added or renamed on one side only.
+fn conforms(document: &Value, schema: &Value, value: &Value, place: &str) {
+    let schema = resolve(document, schema);
+    if let Some(alternatives) = schema.get("oneOf").or(schema.get("anyOf")).and_then(Value::as_array) {
+        // A nullable field is `oneOf: [null, X]`; a null value conforms to the null branch.
+        if value.is_null() {
+            return;
+        }
+        let branch = alternatives.iter().find(|b| resolve(document, b).get("type") != Some(&json!("null")));
+        return conforms(document, branch.expect("a non-null branch"), value, place);
+    }
+    match value {
+        Value::Object(fields) => {
+            let properties =
+                schema["properties"].as_object().unwrap_or_else(|| panic!("{place} is an object: {schema}"));
+            for (key, field) in fields {
+                let field_schema =
+                    properties.get(key).unwrap_or_else(|| panic!("{place}.{key} is sent but not documented"));
+                conforms(document, field_schema, field, &format!("{place}.{key}"));
+            }
+            for required in schema["required"].as_array().into_iter().flatten() {
+                let key = required.as_str().expect("a name");
+                assert!(fields.contains_key(key), "{place}.{key} is documented as required");
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                conforms(document, &schema["items"], item, &format!("{place}[{index}]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let name = reference.trim_start_matches("#/components/schemas/");
+            resolve(document, &document["components"]["schemas"][name])
+        }
+        None => schema,
     }
 }
 

@@ -106,6 +106,8 @@ async fn phases_only_move_forward_and_the_end_carries_a_compliance_record() {
     let (meeting, akim) = server.meeting_with_akim(60).await;
     let phase = format!("/api/meetings/{meeting}/phase");
 
+    let unschedule = server.post(&phase, Some(&akim), json!({"phase": "scheduled"})).await;
+    assert_problem(&unschedule, StatusCode::UNPROCESSABLE_ENTITY, "invalid_phase");
     let early_end = server.post(&phase, Some(&akim), json!({"phase": "ended"})).await;
     assert_problem(&early_end, StatusCode::CONFLICT, "meeting_not_started");
     let (status, _) = server.post(&phase, Some(&akim), json!({"phase": "presentation"})).await;
@@ -206,4 +208,24 @@ async fn a_switch_that_fell_due_while_the_server_was_down_is_applied_at_start() 
     // Applied during start-up, before the server answered its first request.
     let (_, qa, _) = stored_phases(&server, meeting).await;
     assert_eq!(qa, Some(instant(&started["presentation_ends_at"]).as_millisecond()));
+}
+
+#[tokio::test]
+async fn subscribers_see_edits_to_the_plan() {
+    let server = TestServer::start().await;
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    let path = format!("/api/meetings/{meeting}");
+    let mut events = server.events(meeting).await;
+    let (_, snapshot) = events.next(Duration::from_secs(2)).await.expect("a snapshot");
+    assert_eq!(snapshot["status"], "scheduled");
+
+    server.patch(&path, Some(&akim), json!({"status": "cancelled"})).await;
+    let (name, updated) = events.next(Duration::from_secs(2)).await.expect("an update");
+    assert_eq!(name, "meeting_updated");
+    assert_eq!(updated["status"], "cancelled");
+
+    // A new subscriber's snapshot shows the edit too, not the room's older copy.
+    let mut late = server.events(meeting).await;
+    let (_, snapshot) = late.next(Duration::from_secs(2)).await.expect("a snapshot");
+    assert_eq!(snapshot["status"], "cancelled");
 }

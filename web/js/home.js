@@ -1,7 +1,7 @@
 // Owns the home page: loads all meetings and lists them grouped as live, upcoming and past.
 
 import { api } from './api.js';
-import { formatAlmatyDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
 
 const byStartAscending = (a, b) => Date.parse(a.planned_start) - Date.parse(b.planned_start);
 const byStartDescending = (a, b) => byStartAscending(b, a);
@@ -54,7 +54,7 @@ function renderMeetingCard(meeting) {
   const when = document.createElement('p');
   when.className = 'meeting-card__when';
   const minutes = t('meeting.minutes', { n: meeting.planned_minutes });
-  when.textContent = `${formatAlmatyDateTime(meeting.planned_start)} · ${minutes}`;
+  when.textContent = `${formatMeetingDateTime(meeting.planned_start, meeting.time_zone)} · ${minutes}`;
 
   link.append(title, when, statusBadge(meeting.status));
   const item = document.createElement('li');
@@ -71,8 +71,16 @@ function statusBadge(status) {
 
 async function loadMeetings() {
   try {
-    const response = await api.get('/api/meetings');
-    meetings = Array.isArray(response?.meetings) ? response.meetings : [];
+    // Asked for by status, so that a long history never pushes live and upcoming meetings
+    // out of the server's page; the past is limited to the last 90 days.
+    const since = new Date(Date.now() - 90 * 24 * 3600 * 1000).toISOString();
+    const lists = await Promise.all([
+      api.get('/api/meetings?status=live'),
+      api.get('/api/meetings?status=scheduled&limit=200'),
+      api.get(`/api/meetings?status=ended&from=${encodeURIComponent(since)}&limit=200`),
+      api.get(`/api/meetings?status=cancelled&from=${encodeURIComponent(since)}&limit=200`),
+    ]);
+    meetings = lists.flatMap((response) => (Array.isArray(response?.meetings) ? response.meetings : []));
     messageKey = meetings.length === 0 ? 'home.empty' : null;
   } catch {
     messageKey = 'common.loadFailed';

@@ -8,7 +8,8 @@ const LANGUAGE_NAMES = { kk: 'Қазақша', ru: 'Русский', en: 'Englis
 const LOCALES = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
 // Data from the API is filled in Russian first most often, so that is the first fallback.
 const FALLBACK_ORDER = ['ru', 'kk', 'en'];
-const TIME_ZONE = 'Asia/Almaty';
+// The server names the zone of every meeting (its `time_zone`); this is only the fallback.
+const DEFAULT_TIME_ZONE = 'Asia/Almaty';
 
 const STRINGS = {
   kk: {
@@ -235,12 +236,16 @@ export function pickLocalized(texts) {
   return '';
 }
 
-/** A date and time shown in Almaty, whatever the reader's device time zone is. */
-export function formatAlmatyDateTime(isoText) {
+/**
+ * A date and time shown in the meeting's time zone (Almaty unless the server says otherwise),
+ * whatever the reader's device time zone is.
+ */
+export function formatMeetingDateTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
   const date = new Date(isoText);
   if (!isoText || Number.isNaN(date.getTime())) return '—';
+  const zone = timeZone || DEFAULT_TIME_ZONE;
   const formatter = new Intl.DateTimeFormat(LOCALES[currentLanguage], {
-    timeZone: TIME_ZONE,
+    timeZone: zone,
     weekday: 'short',
     day: 'numeric',
     month: 'long',
@@ -249,7 +254,8 @@ export function formatAlmatyDateTime(isoText) {
     minute: '2-digit',
     hourCycle: 'h23',
   });
-  return `${formatter.format(date)} (${t('time.almaty')})`;
+  const zoneLabel = zone === DEFAULT_TIME_ZONE ? t('time.almaty') : zone;
+  return `${formatter.format(date)} (${zoneLabel})`;
 }
 
 /** Fills every element marked data-i18n with its string and sets <html lang>. */

@@ -2,7 +2,7 @@
 // (computed from server timestamps), the compliance record, and phase controls for officials.
 
 import { api, describeError, fetchSession } from './api.js';
-import { formatAlmatyDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
 
 const TIMER_TICK_MS = 250;
 // Used only when the server refused the stream outright; EventSource retries other drops itself.
@@ -59,7 +59,7 @@ function renderMeeting() {
   const title = pickLocalized(meeting.title);
   setText(byId('meeting-title'), title);
   document.title = `${title} — Kezdesu`;
-  setText(byId('meeting-planned-start'), formatAlmatyDateTime(meeting.planned_start));
+  setText(byId('meeting-planned-start'), formatMeetingDateTime(meeting.planned_start, meeting.time_zone));
   setText(byId('meeting-planned-length'), t('meeting.minutes', { n: meeting.planned_minutes }));
   setText(byId('meeting-kind'), t(`kind.${meeting.kind}`));
   const status = byId('meeting-status');
@@ -176,6 +176,12 @@ function subscribe() {
     applyMeeting(parseEventData(event));
   });
   source.addEventListener('phase_changed', (event) => applyMeeting(parseEventData(event)?.meeting));
+  // The plan was edited (title, time, cancellation): the data is the whole meeting.
+  source.addEventListener('meeting_updated', (event) => applyMeeting(parseEventData(event)));
+  // Events were missed: fetch the meeting again rather than show a stale one.
+  source.addEventListener('lagged', () => {
+    api.get(`/api/meetings/${meetingId}`).then(applyMeeting, () => {});
+  });
   source.addEventListener('error', () => {
     // An ended meeting will not change again, so a closed stream is nothing to worry about.
     if (meeting?.phase === 'ended') {

@@ -16,9 +16,15 @@ let noticeKey = null;
 /** Where to go after signing in: only a path on this site, never another origin. */
 function returnPath() {
   const next = new URLSearchParams(location.search).get('next') ?? '';
-  // "//host" and "/\host" are read by browsers as links to another site.
-  const isLocalPath = next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\');
-  return isLocalPath ? next : '/';
+  if (!next.startsWith('/')) return '/';
+  // Let the browser resolve it (it strips tabs and reads a backslash as a slash, so "/\t/host"
+  // is "//host"), then keep it only if it stays on this origin.
+  try {
+    const target = new URL(next, location.origin);
+    return target.origin === location.origin ? `${target.pathname}${target.search}${target.hash}` : '/';
+  } catch {
+    return '/';
+  }
 }
 
 function render() {

@@ -63,6 +63,11 @@ impl Principal {
         self.is_admin()
     }
 
+    /// Admins and akims plan meetings at all (akims only their own: see `may_create_meeting`).
+    pub fn may_plan_meetings(&self) -> bool {
+        matches!(self, Principal::Staff { role: Role::Admin | Role::Akim, .. })
+    }
+
     /// Meetings are planned by admins, and by akims for themselves.
     pub fn may_create_meeting(&self, meeting_akim: AccountId) -> bool {
         match self {

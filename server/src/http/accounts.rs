@@ -159,17 +159,6 @@ pub async fn update(
 ) -> Result<Json<AccountView>, ApiError> {
     require_admin(&caller)?;
     let id = AccountId(id);
-    let target = state.store.account(id).await?;
-    let loses_admin = target.role == Role::Admin
-        && !target.disabled
-        && (request.disabled == Some(true) || request.role.is_some_and(|role| role != Role::Admin));
-    if loses_admin {
-        let enabled_admins =
-            state.store.accounts().await?.iter().filter(|a| a.role == Role::Admin && !a.disabled).count();
-        if enabled_admins <= 1 {
-            return Err(ApiError::conflict("last_admin", "this would leave no enabled admin"));
-        }
-    }
     let display_name = request.display_name.as_deref().map(clean_display_name).transpose()?;
     let password_hash = match request.password {
         Some(password) => Some(hash_new_password(password).await?),

@@ -3,15 +3,16 @@
 //! Browsers send the HttpOnly cookie; API clients send `Authorization: Bearer <token>`. Either
 //! way only the token's hash is looked up, and the token itself is never logged.
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, ClientAddress};
 use crate::auth::token_hash;
 use crate::store::{Account, TokenOwner};
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
 use jiff::Timestamp;
 use kezdesu_core::Principal;
+use std::net::IpAddr;
 
 /// The cookie that carries a staff sign-in for the web pages.
 pub const SESSION_COOKIE: &str = "kezdesu_session";
@@ -38,7 +39,12 @@ impl Caller {
 fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
-        let token = value.strip_prefix("Bearer ").ok_or(ApiError::Unauthenticated)?.trim();
+        // The scheme name is case-insensitive (RFC 9110, section 11.1).
+        let (scheme, token) = value.split_once(' ').ok_or(ApiError::Unauthenticated)?;
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(ApiError::Unauthenticated);
+        }
+        let token = token.trim();
         return if token.is_empty() { Err(ApiError::Unauthenticated) } else { Ok(Some(token.to_owned())) };
     }
     let jar = CookieJar::from_headers(&parts.headers);
@@ -70,5 +76,37 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, ApiError> {
         resolve(parts, state).await?.ok_or(ApiError::Unauthenticated)
+    }
+}
+
+/// The client's IP address, for per-client rate limits: the peer's own, or, when the peer is a
+/// trusted proxy (`server.trusted_proxies`), the nearest untrusted address in
+/// `X-Forwarded-For`. Headers from anyone else are ignored, so they cannot be forged.
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ClientIp, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<ClientAddress>>()
+            .map(|ConnectInfo(ClientAddress(address))| address.ip())
+            .ok_or_else(|| ApiError::Internal("the connection's address is missing".to_owned()))?;
+        let trusted = &state.config.server.trusted_proxies;
+        if !trusted.contains(&peer) {
+            return Ok(ClientIp(peer));
+        }
+        let forwarded: Vec<IpAddr> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map_while(|hop| hop.trim().parse().ok())
+            .collect();
+        // Each proxy appends the address it saw, so the rightmost untrusted hop is the client.
+        let client = forwarded.iter().rev().find(|hop| !trusted.contains(hop)).or(forwarded.first());
+        Ok(ClientIp(client.copied().unwrap_or(peer)))
     }
 }

@@ -180,7 +180,7 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateMeeting>,
 ) -> Result<(StatusCode, Json<MeetingView>), ApiError> {
     let account = caller.staff()?;
-    if !matches!(account.role, Role::Admin | Role::Akim) {
+    if !caller.principal.may_plan_meetings() {
         return Err(ApiError::Forbidden("only admins, and akims for themselves, plan meetings"));
     }
     let akim_id = match (request.akim_account_id, account.role) {
@@ -293,6 +293,8 @@ pub async fn update(
         }
     }
     let meeting = state.store.update_meeting(&meeting, now).await?;
+    // The room, if open, re-reads the plan and tells the subscribers.
+    state.rooms.refresh(meeting.id).await;
     Ok(Json(view(&state, &meeting)))
 }
 
@@ -316,6 +318,9 @@ pub async fn change_phase(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<ChangePhase>,
 ) -> Result<Json<MeetingView>, ApiError> {
+    if request.phase == Phase::Scheduled {
+        return Err(ApiError::invalid("invalid_phase", "phase must be presentation, qa or ended"));
+    }
     let meeting = state.store.meeting(MeetingId(id)).await?;
     if !caller.principal.may_change_phase(meeting.akim) {
         return Err(ApiError::Forbidden(
@@ -327,7 +332,9 @@ pub async fn change_phase(
 }
 
 /// Server-Sent Events of a meeting: `snapshot` (a `MeetingView`) on connect, then
-/// `phase_changed` (a `PhaseChangedEvent`) on every change. Public.
+/// `phase_changed` (a `PhaseChangedEvent`) on every change of phase and `meeting_updated` (a
+/// `MeetingView`) when the plan is edited. Public; 503 when the server holds its maximum of
+/// open streams.
 #[utoipa::path(
     get, path = "/api/meetings/{id}/events", tag = "meetings",
     params(("id" = i64, Path, description = "Meeting id")),
@@ -340,6 +347,9 @@ pub async fn events(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    if state.metrics.event_subscribers.get() >= state.config.server.max_event_streams {
+        return Err(ApiError::Unavailable);
+    }
     let subscription = state.rooms.subscribe(MeetingId(id)).await?;
     let snapshot = serde_json::to_string(&view(&state, &subscription.meeting))
         .map_err(|error| ApiError::Internal(error.to_string()))?;

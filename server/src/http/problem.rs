@@ -178,6 +178,7 @@ impl From<StoreError> for ApiError {
             StoreError::MissingReference(what) => {
                 ApiError::invalid("missing_reference", format!("{what} does not exist"))
             }
+            StoreError::LastAdmin => ApiError::conflict("last_admin", "this would leave no enabled admin"),
             StoreError::VersionConflict => {
                 ApiError::conflict("edit_conflict", "the record changed while this request ran; try again")
             }

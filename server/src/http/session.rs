@@ -1,11 +1,12 @@
 //! Staff sign-in and sign-out.
 
+use super::caller::ClientIp;
 use super::caller::{Caller, SESSION_COOKIE};
 use super::problem::ApiJson;
-use super::{ApiError, AppState, ClientAddress, Problem};
+use super::{ApiError, AppState, Problem};
 use crate::auth::{DECOY_HASH, new_token, token_hash, verify_password};
 use crate::wire::AccountView;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum_extra::extract::CookieJar;
@@ -47,11 +48,11 @@ pub struct CurrentSession {
 )]
 pub async fn sign_in(
     State(state): State<AppState>,
-    ConnectInfo(ClientAddress(peer)): ConnectInfo<ClientAddress>,
+    ClientIp(client): ClientIp,
     jar: CookieJar,
     ApiJson(request): ApiJson<SignIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    AppState::check_rate(&state.sign_in_limiter, peer.ip())?;
+    AppState::check_rate(&state.sign_in_limiter, client)?;
     let account = state.store.account_by_login(request.login.trim()).await?;
     let stored_hash = match &account {
         Some(account) if !account.disabled => account.password_hash.clone(),

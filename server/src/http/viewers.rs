@@ -1,11 +1,12 @@
 //! Viewer tokens: citizens watch and comment without an account.
 
+use super::caller::ClientIp;
 use super::problem::{ApiJson, ApiPath};
-use super::{ApiError, AppState, ClientAddress, Problem};
+use super::{ApiError, AppState, Problem};
 use crate::auth::{new_token, token_hash};
 use crate::wire::MeetingView;
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::{SignedDuration, Timestamp};
 use kezdesu_core::{MeetingId, MeetingStatus, text};
@@ -46,11 +47,11 @@ pub struct ViewerToken {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    ConnectInfo(ClientAddress(peer)): ConnectInfo<ClientAddress>,
+    ClientIp(client): ClientIp,
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<JoinMeeting>,
 ) -> Result<(StatusCode, Json<ViewerToken>), ApiError> {
-    AppState::check_rate(&state.viewer_limiter, peer.ip())?;
+    AppState::check_rate(&state.viewer_limiter, client)?;
     let display_name = text::clean(&request.display_name, MAX_VIEWER_NAME_CHARS, false)
         .map_err(|error| ApiError::invalid("invalid_display_name", format!("display_name {error}")))?;
     let now = Timestamp::now();

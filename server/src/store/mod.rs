@@ -149,6 +149,11 @@ pub enum StoreError {
     /// Somebody else updated the row since it was read.
     #[error("the record changed since it was read")]
     VersionConflict,
+    /// The change would leave no enabled admin, and nobody could manage accounts again.
+    #[error("this would leave no enabled admin")]
+    LastAdmin,
+    #[error("{0}")]
+    Io(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -172,6 +177,9 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: AccountId) -> StoreResult<Account>;
     async fn account_by_login(&self, login: &str) -> StoreResult<Option<Account>>;
     async fn accounts(&self) -> StoreResult<Vec<Account>>;
+    /// Applies `changes`, refusing with [`StoreError::LastAdmin`] any that would leave no
+    /// enabled admin; the check and the write are one statement, so two demotions at once
+    /// cannot both pass it.
     async fn update_account(
         &self,
         id: AccountId,

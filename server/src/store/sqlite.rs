@@ -29,7 +29,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
     pub async fn open(data_dir: &Path, latency: StoreLatency) -> StoreResult<SqliteStore> {
         std::fs::create_dir_all(data_dir)
-            .map_err(|error| StoreError::Corrupt(format!("cannot create {}: {error}", data_dir.display())))?;
+            .map_err(|error| StoreError::Io(format!("cannot create {}: {error}", data_dir.display())))?;
         let options = SqliteConnectOptions::new()
             .filename(data_dir.join(DATABASE_FILE))
             .create_if_missing(true)
@@ -237,7 +237,11 @@ impl Store for SqliteStore {
             let sql = format!(
                 "UPDATE accounts SET display_name = COALESCE($2, display_name), role = COALESCE($3, role), \
                  password_hash = COALESCE($4, password_hash), disabled = COALESCE($5, disabled), updated_at = $6 \
-                 WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
+                 WHERE id = $1 AND NOT (role = 'admin' AND disabled = FALSE \
+                     AND (COALESCE($3, role) <> 'admin' OR COALESCE($5, disabled) = TRUE) \
+                     AND NOT EXISTS (SELECT 1 FROM accounts other \
+                         WHERE other.role = 'admin' AND other.disabled = FALSE AND other.id <> $1)) \
+                 RETURNING {ACCOUNT_COLUMNS}"
             );
             let row = sqlx::query(&sql)
                 .bind(id.0)
@@ -248,7 +252,14 @@ impl Store for SqliteStore {
                 .bind(millis(now))
                 .fetch_optional(&self.pool)
                 .await?;
-            account_from(&row.ok_or(StoreError::NotFound("account"))?)
+            match row {
+                Some(row) => account_from(&row),
+                None => {
+                    // Tell a missing account from a refused change.
+                    self.account(id).await?;
+                    Err(StoreError::LastAdmin)
+                }
+            }
         })
         .await
     }
