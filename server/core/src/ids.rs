@@ -34,3 +34,11 @@ id_type!(
     /// An anonymous viewer of one meeting, who holds a viewer token instead of an account.
     ViewerId
 );
+id_type!(
+    /// A comment in one meeting's live channel, numbered from 1 within the meeting.
+    CommentId
+);
+id_type!(
+    /// A question in one meeting's queue, numbered from 1 within the meeting.
+    QuestionId
+);

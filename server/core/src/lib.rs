@@ -14,6 +14,7 @@
 //! Bad input is an error value; nothing here panics on input from outside.
 
 pub mod ids;
+pub mod live;
 pub mod meeting;
 pub mod roles;
 pub mod rules;
@@ -21,7 +22,7 @@ pub mod territory;
 pub mod text;
 pub mod timer;
 
-pub use ids::{AccountId, MeetingId, TerritoryId, ViewerId};
+pub use ids::{AccountId, CommentId, MeetingId, QuestionId, TerritoryId, ViewerId};
 pub use meeting::{LocalizedText, MeetingKind, MeetingStatus};
 pub use roles::{Principal, Role};
 pub use rules::{RuleSet, Share};

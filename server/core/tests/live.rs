@@ -1,0 +1,283 @@
+//! The live channel's rules, with plain values: no IO, no clock.
+
+use jiff::{SignedDuration, Timestamp};
+use kezdesu_core::live::*;
+use kezdesu_core::{AccountId, CommentId, MeetingId, Phase, Principal, QuestionId, Role, ViewerId};
+use proptest::prelude::*;
+
+fn t(seconds: i64) -> Timestamp {
+    Timestamp::from_second(1_800_000_000 + seconds).expect("valid")
+}
+
+fn viewer(id: i64) -> Actor {
+    Actor {
+        principal: Principal::Viewer { viewer: ViewerId(id), meeting: MeetingId(1) },
+        name: format!("viewer {id}"),
+    }
+}
+
+fn staff(role: Role) -> Actor {
+    Actor { principal: Principal::Staff { account: AccountId(100), role }, name: "staff".into() }
+}
+
+fn live(seconds: i64) -> Moment {
+    Moment { now: t(seconds), phase: Phase::Qa }
+}
+
+/// A channel and the log it wrote, driven the way a room drives it.
+struct Channel {
+    settings: LiveSettings,
+    state: LiveState,
+    log: Vec<StoredEvent>,
+}
+
+impl Channel {
+    fn new() -> Channel {
+        Channel { settings: LiveSettings::default(), state: LiveState::default(), log: Vec::new() }
+    }
+
+    fn send(&mut self, actor: &Actor, command: LiveCommand, moment: Moment) -> Result<Decision, LiveError> {
+        let decision = self.state.decide(&self.settings, actor, command, moment)?;
+        if let Decision::Append(events) = &decision {
+            for event in events {
+                let stored =
+                    StoredEvent { seq: self.state.last_seq + 1, at: moment.now, event: event.clone() };
+                self.state.evolve(&stored);
+                self.log.push(stored);
+            }
+        }
+        Ok(decision)
+    }
+
+    fn comment(&mut self, id: i64, client_id: &str, text: &str, seconds: i64) -> Result<Decision, LiveError> {
+        self.send(
+            &viewer(id),
+            LiveCommand::Comment { client_id: client_id.into(), text: text.into() },
+            live(seconds),
+        )
+    }
+
+    fn moderate(&mut self, command: LiveCommand) -> Result<Decision, LiveError> {
+        self.send(&staff(Role::Moderator), command, live(1000))
+    }
+}
+
+#[test]
+fn a_retried_comment_is_acknowledged_once() {
+    let mut channel = Channel::new();
+    assert!(matches!(channel.comment(1, "a", "Жол қашан жөнделеді?", 0), Ok(Decision::Append(_))));
+    assert_eq!(
+        channel.comment(1, "a", "Жол қашан жөнделеді?", 1),
+        Ok(Decision::AlreadyPosted { comment: CommentId(1), seq: 1 })
+    );
+    assert_eq!(channel.state.comments.len(), 1);
+    // Another viewer may use the same client id.
+    assert!(matches!(channel.comment(2, "a", "И у нас", 2), Ok(Decision::Append(_))));
+}
+
+#[test]
+fn comments_are_taken_only_while_live_and_from_viewers() {
+    let mut channel = Channel::new();
+    let command = LiveCommand::Comment { client_id: "a".into(), text: "hi".into() };
+    let before = Moment { now: t(0), phase: Phase::Scheduled };
+    assert_eq!(channel.send(&viewer(1), command.clone(), before), Err(LiveError::NotLive));
+    assert_eq!(channel.send(&staff(Role::Moderator), command, live(0)), Err(LiveError::ViewersOnly));
+    assert_eq!(channel.comment(1, "b", " \u{7} ", 0).map_err(|e| e.code()), Err("text_empty"));
+    assert_eq!(channel.comment(1, "c", &"я".repeat(1001), 0).map_err(|e| e.code()), Err("text_too_long"));
+}
+
+#[test]
+fn viewers_and_akims_cannot_moderate() {
+    let mut channel = Channel::new();
+    channel.comment(1, "a", "text", 0).expect("posted");
+    let hide = LiveCommand::Hide { comment: CommentId(1), reason: "spam".into() };
+    assert_eq!(channel.send(&viewer(2), hide.clone(), live(1)), Err(LiveError::Forbidden));
+    assert_eq!(channel.send(&staff(Role::Akim), hide.clone(), live(1)), Err(LiveError::Forbidden));
+    assert_eq!(channel.send(&staff(Role::Commission), hide.clone(), live(1)), Err(LiveError::Forbidden));
+    assert!(channel.send(&staff(Role::Admin), hide, live(1)).is_ok());
+}
+
+#[test]
+fn hiding_needs_a_listed_reason_and_is_logged() {
+    let mut channel = Channel::new();
+    channel.comment(1, "a", "buy now", 0).expect("posted");
+    let bad = channel.moderate(LiveCommand::Hide { comment: CommentId(1), reason: "boring".into() });
+    assert_eq!(bad.map_err(|e| e.code()), Err("invalid_reason"));
+    channel.moderate(LiveCommand::Hide { comment: CommentId(1), reason: "spam".into() }).expect("hidden");
+    assert_eq!(channel.state.comments[&CommentId(1)].state, CommentState::Hidden { reason: "spam".into() });
+    channel.moderate(LiveCommand::Restore { comment: CommentId(1) }).expect("restored");
+    assert_eq!(channel.state.comments[&CommentId(1)].state, CommentState::Visible);
+    let actions: Vec<_> = channel.state.moderation_log.iter().map(|e| (e.action, e.reason.clone())).collect();
+    assert_eq!(
+        actions,
+        vec![(ModerationAction::Hide, Some("spam".into())), (ModerationAction::Restore, None)]
+    );
+}
+
+#[test]
+fn first_comments_are_held_until_released() {
+    let mut channel = Channel::new();
+    channel.moderate(LiveCommand::HoldFirstComments { on: true }).expect("set");
+    channel.comment(1, "a", "first", 0).expect("posted");
+    assert_eq!(channel.state.comments[&CommentId(1)].state, CommentState::Held);
+    let held = channel.log.last().expect("event");
+    assert_eq!(held.event.audience(), Audience::StaffAnd(ViewerId(1)));
+    assert_eq!(held.event.public_form(), LiveEvent::Redacted);
+    channel.comment(1, "b", "second", 100).expect("posted");
+    assert_eq!(channel.state.comments[&CommentId(2)].state, CommentState::Held, "still untrusted");
+    channel.moderate(LiveCommand::Release { comment: CommentId(1) }).expect("released");
+    channel.comment(1, "c", "third", 200).expect("posted");
+    assert_eq!(channel.state.comments[&CommentId(3)].state, CommentState::Visible);
+}
+
+#[test]
+fn timeouts_bans_and_slow_mode_refuse_with_a_retry_time() {
+    let mut channel = Channel::new();
+    channel.comment(1, "a", "one", 0).expect("posted");
+    channel.moderate(LiveCommand::TimeOut { viewer: ViewerId(1), minutes: 5 }).expect("timed out");
+    let refused = channel.comment(1, "b", "two", 1060).expect_err("timed out");
+    assert_eq!(refused.code(), "timed_out");
+    assert_eq!(refused.retry_after(), Some(SignedDuration::from_secs(240)));
+    channel.comment(1, "c", "three", 1300).expect("the time-out is over");
+
+    channel.moderate(LiveCommand::SlowMode { seconds: 30 }).expect("slow");
+    assert_eq!(
+        channel.comment(1, "d", "four", 1310).map_err(|e| e.retry_after()),
+        Err(Some(SignedDuration::from_secs(20)))
+    );
+    channel.comment(1, "e", "five", 1330).expect("waited");
+
+    channel.moderate(LiveCommand::Ban { viewer: ViewerId(1) }).expect("banned");
+    assert_eq!(channel.comment(1, "f", "six", 9999).map_err(|e| e.code()), Err("banned"));
+    assert_eq!(
+        channel.moderate(LiveCommand::Ban { viewer: ViewerId(9) }).map_err(|e| e.code()),
+        Err("unknown_author")
+    );
+}
+
+#[test]
+fn questions_keep_their_sources_and_votes_through_a_merge() {
+    let mut channel = Channel::new();
+    for (viewer, text) in
+        [(1, "Когда починят дорогу?"), (2, "Дорога на Коянды разбита"), (3, "Нужен детский сад")]
+    {
+        channel.comment(viewer, "a", text, 0).expect("posted");
+    }
+    let promote = LiveCommand::Promote {
+        comments: vec![CommentId(1), CommentId(2)],
+        text: Some("Ремонт дороги".into()),
+    };
+    channel.moderate(promote).expect("promoted");
+    channel.moderate(LiveCommand::Promote { comments: vec![CommentId(3)], text: None }).expect("promoted");
+    assert_eq!(channel.state.questions[&QuestionId(2)].text, "Нужен детский сад");
+    assert_eq!(
+        channel.state.comments[&CommentId(1)].state,
+        CommentState::Promoted { question: QuestionId(1) }
+    );
+    let again = channel.moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None });
+    assert_eq!(again.map_err(|e| e.code()), Err("already_promoted"));
+
+    for voter in [4, 5] {
+        channel
+            .send(&viewer(voter), LiveCommand::Vote { question: QuestionId(2), up: true }, live(10))
+            .expect("voted");
+    }
+    channel
+        .send(&viewer(5), LiveCommand::Vote { question: QuestionId(1), up: true }, live(10))
+        .expect("voted");
+    channel
+        .send(&viewer(6), LiveCommand::Vote { question: QuestionId(1), up: true }, live(10))
+        .expect("voted");
+    channel
+        .send(&viewer(6), LiveCommand::Vote { question: QuestionId(1), up: false }, live(11))
+        .expect("toggled");
+    assert_eq!(
+        channel.send(&viewer(6), LiveCommand::Vote { question: QuestionId(1), up: false }, live(12)),
+        Ok(Decision::Append(vec![]))
+    );
+    assert_eq!(channel.state.queue(), vec![QuestionId(2), QuestionId(1)], "by votes");
+
+    channel.moderate(LiveCommand::Merge { question: QuestionId(1), into: QuestionId(2) }).expect("merged");
+    let merged = &channel.state.questions[&QuestionId(2)];
+    assert_eq!(merged.sources, vec![CommentId(3), CommentId(1), CommentId(2)]);
+    assert_eq!(merged.voters.len(), 2, "viewer 5 voted for both and counts once");
+    assert_eq!(channel.state.questions[&QuestionId(1)].state, QuestionState::Merged { into: QuestionId(2) });
+    let closed = channel.send(&viewer(7), LiveCommand::Vote { question: QuestionId(1), up: true }, live(20));
+    assert_eq!(closed.map_err(|e| e.code()), Err("question_closed"));
+}
+
+#[test]
+fn one_question_is_on_air_and_pins_lead_the_queue() {
+    let mut channel = Channel::new();
+    for id in 1..=3 {
+        channel.comment(id, "a", "q", 0).expect("posted");
+        channel
+            .moderate(LiveCommand::Promote { comments: vec![CommentId(id)], text: None })
+            .expect("promoted");
+    }
+    channel.moderate(LiveCommand::Pin { question: QuestionId(3), position: Some(0) }).expect("pinned");
+    assert_eq!(channel.state.queue(), vec![QuestionId(3), QuestionId(1), QuestionId(2)]);
+    channel.moderate(LiveCommand::PutOnAir { question: QuestionId(1) }).expect("on air");
+    channel.moderate(LiveCommand::PutOnAir { question: QuestionId(2) }).expect("on air");
+    assert_eq!(channel.state.on_air, Some(QuestionId(2)));
+    assert_eq!(channel.state.questions[&QuestionId(1)].state, QuestionState::Queued, "back in the queue");
+    channel
+        .moderate(LiveCommand::Answer { question: QuestionId(2), summary: "Ремонт в мае".into() })
+        .expect("answered");
+    assert_eq!(channel.state.on_air, None);
+    channel
+        .moderate(LiveCommand::Dismiss {
+            question: QuestionId(1), reason: "Не по теме встречи".into()
+        })
+        .expect("dismissed");
+    assert_eq!(channel.state.queue(), vec![QuestionId(3)]);
+}
+
+fn command() -> impl Strategy<Value = (i64, LiveCommand)> {
+    let comment = (1i64..6).prop_map(CommentId);
+    let question = (1i64..4).prop_map(QuestionId);
+    prop_oneof![
+        4 => (1i64..5, 0u8..4, "[a-zа-я ]{0,12}").prop_map(|(v, c, text)| (v, LiveCommand::Comment { client_id: c.to_string(), text })),
+        2 => (1i64..5, question.clone(), any::<bool>()).prop_map(|(v, question, up)| (v, LiveCommand::Vote { question, up })),
+        1 => (comment.clone(), prop_oneof![Just("spam"), Just("bad")]).prop_map(|(comment, r)| (0, LiveCommand::Hide { comment, reason: r.into() })),
+        1 => comment.clone().prop_map(|comment| (0, LiveCommand::Restore { comment })),
+        1 => comment.clone().prop_map(|comment| (0, LiveCommand::Release { comment })),
+        1 => any::<bool>().prop_map(|on| (0, LiveCommand::HoldFirstComments { on })),
+        1 => (1i64..5, 1u32..3).prop_map(|(v, minutes)| (0, LiveCommand::TimeOut { viewer: ViewerId(v), minutes })),
+        2 => prop::collection::vec(comment.clone(), 1..3).prop_map(|comments| (0, LiveCommand::Promote { comments, text: None })),
+        1 => (question.clone(), question.clone()).prop_map(|(question, into)| (0, LiveCommand::Merge { question, into })),
+        1 => (question.clone(), prop::option::of(0u32..3)).prop_map(|(question, position)| (0, LiveCommand::Pin { question, position })),
+        1 => question.clone().prop_map(|question| (0, LiveCommand::PutOnAir { question })),
+        1 => question.clone().prop_map(|question| (0, LiveCommand::Answer { question, summary: "done".into() })),
+    ]
+}
+
+proptest! {
+    /// Whatever the commands, the log is gap-free, and replaying it rebuilds the same state.
+    #[test]
+    fn replaying_the_log_rebuilds_the_state(commands in prop::collection::vec((command(), 0i64..120), 0..60)) {
+        let mut channel = Channel::new();
+        let mut seconds = 0;
+        for ((actor, command), step) in commands {
+            seconds += step;
+            let actor = if actor == 0 { staff(Role::Moderator) } else { viewer(actor) };
+            let _ = channel.send(&actor, command, live(seconds));
+        }
+        for (index, stored) in channel.log.iter().enumerate() {
+            prop_assert_eq!(stored.seq, index as u64 + 1);
+        }
+        let mut replayed = LiveState::default();
+        for stored in &channel.log {
+            // Through JSON, as the store keeps it.
+            let json = serde_json::to_string(stored).expect("serializes");
+            replayed.evolve(&serde_json::from_str(&json).expect("parses"));
+        }
+        prop_assert_eq!(&replayed, &channel.state);
+        // One question at most is on air, and it is not in the queue.
+        let on_air: Vec<_> = channel.state.questions.values().filter(|q| q.state == QuestionState::OnAir).collect();
+        prop_assert!(on_air.len() <= 1);
+        if let Some(question) = channel.state.on_air {
+            prop_assert!(!channel.state.queue().contains(&question));
+        }
+    }
+}
