@@ -29,6 +29,7 @@ pub struct Config {
     pub meetings: MeetingsConfig,
     pub rules: RulesConfig,
     pub demo: DemoConfig,
+    pub live: LiveConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
     pub admin_password: Option<String>,
@@ -47,6 +48,9 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The most meeting event streams (SSE) open at once; more get 503.
     pub max_event_streams: i64,
+    /// The kernel send buffer of each connection, in bytes; 0 leaves it to the kernel. A cap
+    /// bounds the memory a slow client can pin and lets the server notice it sooner.
+    pub socket_send_buffer_bytes: usize,
     /// Proxies whose `X-Forwarded-For` header is believed. Rate limits are per client address,
     /// so behind a proxy this must name it, or every client shares the proxy's quota.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -117,6 +121,53 @@ pub struct DemoConfig {
     pub planned_minutes: u32,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveConfig {
+    /// The longest comment, in characters.
+    pub max_comment_chars: usize,
+    /// Each viewer may comment once per this many seconds on average…
+    pub comment_interval_seconds: f64,
+    /// …with up to this many at once.
+    pub comment_burst: u32,
+    /// Comments per minute from one client address, whatever the viewer.
+    pub comments_per_minute_per_address: u32,
+    /// The reasons a moderator may give for hiding a comment.
+    pub hide_reasons: Vec<String>,
+    /// Events sent to a client that connects without `since`.
+    pub history_events: u32,
+    /// Frames a connection may fall behind before it is told to resume.
+    pub connection_queue_frames: usize,
+    /// The largest message a client may send, in bytes.
+    pub max_message_bytes: usize,
+    /// How often the server pings each connection.
+    pub ping_interval_seconds: u64,
+    /// A connection that sends nothing (not even a pong) for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// The most commands a room commits in one transaction (group commit).
+    pub max_batch: usize,
+}
+
+impl Default for LiveConfig {
+    fn default() -> LiveConfig {
+        LiveConfig {
+            max_comment_chars: 1000,
+            comment_interval_seconds: 5.0,
+            comment_burst: 3,
+            comments_per_minute_per_address: 120,
+            hide_reasons: ["spam", "insult", "personal_data", "off_topic", "unlawful", "duplicate"]
+                .map(String::from)
+                .to_vec(),
+            history_events: 100,
+            connection_queue_frames: 256,
+            max_message_bytes: 8192,
+            ping_interval_seconds: 20,
+            idle_timeout_seconds: 60,
+            max_batch: 512,
+        }
+    }
+}
+
 impl Default for ServerConfig {
     fn default() -> ServerConfig {
         ServerConfig {
@@ -125,6 +176,7 @@ impl Default for ServerConfig {
             request_timeout_seconds: 30,
             max_body_bytes: 64 * 1024,
             max_event_streams: 10_000,
+            socket_send_buffer_bytes: 0,
             trusted_proxies: Vec::new(),
         }
     }
@@ -251,6 +303,39 @@ impl Config {
         }
         if self.demo.planned_minutes == 0 {
             return invalid("demo.planned_minutes", "must be at least 1");
+        }
+        let live = &self.live;
+        if !(1..=10_000).contains(&live.max_comment_chars) {
+            return invalid("live.max_comment_chars", "must be 1 to 10000");
+        }
+        if !(live.comment_interval_seconds > 0.0 && live.comment_interval_seconds <= 3600.0)
+            || live.comment_burst == 0
+        {
+            return invalid(
+                "live.comment_interval_seconds / live.comment_burst",
+                "must be above 0 (interval at most 3600)",
+            );
+        }
+        if live.comments_per_minute_per_address == 0 {
+            return invalid("live.comments_per_minute_per_address", "must be at least 1");
+        }
+        if live.hide_reasons.is_empty() || live.hide_reasons.iter().any(|r| r.trim().is_empty()) {
+            return invalid("live.hide_reasons", "must list at least one non-empty reason");
+        }
+        if live.connection_queue_frames < 2 || live.max_batch == 0 || live.history_events > 10_000 {
+            return invalid(
+                "live.connection_queue_frames / live.max_batch / live.history_events",
+                "out of range",
+            );
+        }
+        if live.max_message_bytes < 256
+            || live.ping_interval_seconds == 0
+            || live.idle_timeout_seconds <= live.ping_interval_seconds
+        {
+            return invalid(
+                "live.max_message_bytes / live.ping_interval_seconds / live.idle_timeout_seconds",
+                "need at least 256 bytes, and an idle timeout longer than the ping interval",
+            );
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return invalid("log.level", "not a tracing filter such as `info` or `kezdesu=debug`");

@@ -89,7 +89,8 @@ pub async fn run(
     // the server has drained, so that a phase change in flight is still applied and answered.
     let stopping = CancellationToken::new();
     let rooms_stop = CancellationToken::new();
-    let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), rooms_stop.clone());
+    let live = room::LiveRuntime::from_config(&config.live);
+    let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), live, rooms_stop.clone());
     let resumed = rooms.resume_live().await.context("resuming live meetings")?;
     let state = AppState::new(
         config.clone(),
@@ -113,7 +114,11 @@ pub async fn run(
 
     tracing::info!(%address, resumed_meetings = resumed, "kezdesu is ready");
     let server = axum::serve(
-        CountingListener::new(listener, metrics.open_connections.clone()),
+        CountingListener::new(
+            listener,
+            metrics.open_connections.clone(),
+            config.server.socket_send_buffer_bytes,
+        ),
         app.into_make_service_with_connect_info::<ClientAddress>(),
     )
     .with_graceful_shutdown(stopping.clone().cancelled_owned())
@@ -149,5 +154,6 @@ async fn housekeeping(state: AppState, stopping: CancellationToken) {
         }
         state.sign_in_limiter.retain_recent();
         state.viewer_limiter.retain_recent();
+        state.live_address_limiter.retain_recent();
     }
 }

@@ -15,11 +15,13 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct CountingListener {
     inner: TcpListener,
     open: Gauge,
+    /// `server.socket_send_buffer_bytes`; 0 leaves the kernel's default.
+    send_buffer_bytes: usize,
 }
 
 impl CountingListener {
-    pub fn new(inner: TcpListener, open: Gauge) -> CountingListener {
-        CountingListener { inner, open }
+    pub fn new(inner: TcpListener, open: Gauge, send_buffer_bytes: usize) -> CountingListener {
+        CountingListener { inner, open, send_buffer_bytes }
     }
 }
 
@@ -30,6 +32,11 @@ impl Listener for CountingListener {
     async fn accept(&mut self) -> (CountedStream, SocketAddr) {
         // axum's own accept retries on errors such as running out of file descriptors.
         let (stream, address) = Listener::accept(&mut self.inner).await;
+        if self.send_buffer_bytes > 0
+            && let Err(error) = socket2::SockRef::from(&stream).set_send_buffer_size(self.send_buffer_bytes)
+        {
+            tracing::warn!(%error, "could not set the socket's send buffer");
+        }
         self.open.inc();
         (CountedStream { stream, open: self.open.clone() }, address)
     }

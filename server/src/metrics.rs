@@ -58,6 +58,7 @@ pub struct Metrics {
     pub open_connections: Gauge,
     pub meetings_live: Gauge,
     pub event_subscribers: Gauge,
+    pub live_connections: Gauge,
     pub store_latency: StoreLatency,
 }
 
@@ -83,6 +84,12 @@ impl Metrics {
         registry.register("meetings_live", "Meetings in their presentation or Q&A", meetings_live.clone());
         let event_subscribers = Gauge::default();
         registry.register("event_subscribers", "Open event streams of meetings", event_subscribers.clone());
+        let live_connections = Gauge::default();
+        registry.register(
+            "live_connections",
+            "Open live-channel WebSocket connections",
+            live_connections.clone(),
+        );
         let store_latency = StoreLatency::default();
         registry.register(
             "store_operation_duration_seconds",
@@ -96,6 +103,7 @@ impl Metrics {
             open_connections,
             meetings_live,
             event_subscribers,
+            live_connections,
             store_latency,
         }
     }

@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod binary;
 mod errors;
+mod live;
 mod meetings;
 mod system;
 mod timer;

@@ -311,3 +311,167 @@ impl EventStream {
         }
     }
 }
+
+/// A live-channel client over a real WebSocket.
+pub struct LiveClient {
+    pub socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    /// The `hello` the server sent.
+    pub hello: Value,
+    /// The token it connected with.
+    pub token: String,
+}
+
+impl TestServer {
+    pub fn live_url(&self, meeting: i64, token: Option<&str>, since: Option<u64>) -> String {
+        let mut url = format!("{}/api/meetings/{meeting}/live", self.base.replacen("http", "ws", 1));
+        let mut query = Vec::new();
+        if let Some(token) = token {
+            query.push(format!("token={token}"));
+        }
+        if let Some(since) = since {
+            query.push(format!("since={since}"));
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        url
+    }
+
+    /// Connects with the token in the query and reads the `hello`.
+    pub async fn live(&self, meeting: i64, token: &str, since: Option<u64>) -> LiveClient {
+        let (socket, _) = tokio_tungstenite::connect_async(self.live_url(meeting, Some(token), since))
+            .await
+            .expect("connects");
+        let mut client = LiveClient { socket, hello: Value::Null, token: token.to_owned() };
+        let hello = client.next(Duration::from_secs(5)).await.expect("a hello");
+        assert_eq!(hello["type"], "hello", "{hello}");
+        client.hello = hello;
+        client
+    }
+
+    /// A viewer token for `meeting`.
+    pub async fn viewer(&self, meeting: i64, name: &str) -> (String, i64) {
+        let (status, viewer) =
+            self.post(&format!("/api/meetings/{meeting}/viewers"), None, json!({"display_name": name})).await;
+        assert_eq!(status, StatusCode::CREATED, "{viewer}");
+        (viewer["token"].as_str().expect("token").to_owned(), viewer["viewer_id"].as_i64().expect("id"))
+    }
+
+    /// A meeting in Q&A, its akim's token and a moderator's token.
+    pub async fn live_meeting(&self) -> (i64, String, String) {
+        let (meeting, akim) = self.meeting_with_akim(60).await;
+        let (status, body) =
+            self.post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "qa"})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let admin = self.admin().await;
+        let login = format!("moderator{}", rand_suffix());
+        self.create_account(&admin, &login, "moderator").await;
+        let moderator = self.sign_in(&login, &password_of(&login)).await;
+        (meeting, akim, moderator)
+    }
+}
+
+impl LiveClient {
+    pub async fn send(&mut self, message: Value) {
+        use futures_util::SinkExt;
+        self.socket
+            .send(tokio_tungstenite::tungstenite::Message::Text(message.to_string().into()))
+            .await
+            .expect("sends");
+    }
+
+    pub async fn send_raw(&mut self, text: String) {
+        use futures_util::SinkExt;
+        self.socket.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.expect("sends");
+    }
+
+    /// The next JSON message, skipping pings and viewer counts; `None` on close or timeout.
+    pub async fn next(&mut self, limit: Duration) -> Option<Value> {
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?? {
+                Ok(Message::Text(text)) => {
+                    let value: Value = serde_json::from_str(&text).expect("JSON from the server");
+                    if value["type"] == "viewers" {
+                        continue;
+                    }
+                    return Some(value);
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// The close code the server ends with, reading (and dropping) everything before it.
+    pub async fn close_code(&mut self, limit: Duration) -> Option<u16> {
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?? {
+                Ok(Message::Close(Some(frame))) => return Some(frame.code.into()),
+                Ok(Message::Close(None)) => return None,
+                Err(error) => {
+                    eprintln!("close_code: {error}");
+                    return None;
+                }
+                Ok(_) => continue,
+            }
+        }
+    }
+
+    /// Reads until a message satisfies `wanted`, returning it; the events seen on the way are
+    /// appended to `seen`.
+    pub async fn until(&mut self, seen: &mut Vec<Value>, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let message = self
+                .next(Duration::from_secs(5))
+                .await
+                .unwrap_or_else(|| panic!("nothing more; saw {seen:#?}"));
+            if message["type"] == "events" {
+                seen.extend(message["events"].as_array().expect("events").iter().cloned());
+            }
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+
+    /// Reads events until one with `seq` arrives; returns every event read.
+    pub async fn events_through(&mut self, seq: u64) -> Vec<Value> {
+        let mut seen = Vec::new();
+        self.until(&mut seen, |m| {
+            m["type"] == "events"
+                && m["events"].as_array().is_some_and(|e| e.iter().any(|e| e["seq"].as_u64() >= Some(seq)))
+        })
+        .await;
+        seen
+    }
+
+    /// The next message that is not an event frame.
+    pub async fn answer(&mut self) -> Value {
+        let mut ignored = Vec::new();
+        self.until(&mut ignored, |m| m["type"] != "events").await
+    }
+
+    /// Posts a comment and waits for its ack.
+    pub async fn comment(&mut self, client_id: &str, text: &str) -> Value {
+        self.send(json!({"type": "comment", "client_id": client_id, "text": text})).await;
+        let mut ignored = Vec::new();
+        self.until(&mut ignored, |m| m["type"] == "ack" || m["type"] == "error").await
+    }
+
+    /// Sends a command with a request id and waits for its answer (`done` or `error`).
+    pub async fn command(&mut self, mut command: Value) -> Value {
+        let request_id = format!("r{}", rand_suffix());
+        command["request_id"] = json!(request_id);
+        self.send(command).await;
+        let mut ignored = Vec::new();
+        self.until(&mut ignored, |m| {
+            (m["type"] == "done" || m["type"] == "error") && m["request_id"] == request_id
+        })
+        .await
+    }
+}

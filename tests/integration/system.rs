@@ -25,7 +25,7 @@ async fn metrics_expose_requests_connections_live_meetings_and_store_latency() {
     assert!(text.contains("kezdesu_meetings_live 1"), "{text}");
     assert!(text.lines().any(|l| l.starts_with("kezdesu_open_connections ") && !l.ends_with(" 0")), "{text}");
     assert!(
-        text.contains(r#"kezdesu_store_operation_duration_seconds_count{operation="update_meeting"}"#),
+        text.contains(r#"kezdesu_store_operation_duration_seconds_count{operation="commit_live"}"#),
         "{text}"
     );
 }
@@ -101,6 +101,9 @@ async fn the_openapi_document_is_true() {
         "POST /api/meetings/{id}/phase",
         "GET /api/meetings/{id}/events",
         "POST /api/meetings/{id}/viewers",
+        "GET /api/meetings/{id}/live",
+        "GET /api/meetings/{id}/moderation-log",
+        "GET /api/meetings/{id}/issues",
         "GET /healthz",
         "GET /metrics",
     ];
@@ -127,6 +130,8 @@ async fn the_openapi_document_is_true() {
         ("TerritoryView", server.get("/api/territories/1", None).await.1),
         ("Problem", server.get("/api/meetings/999", None).await.1),
         ("Health", server.get("/healthz", None).await.1),
+        ("ModerationLog", server.get(&format!("/api/meetings/{meeting}/moderation-log"), None).await.1),
+        ("IssueList", server.get(&format!("/api/meetings/{meeting}/issues"), None).await.1),
     ];
     for (name, sample) in samples {
         conforms(&document, &json!({"$ref": format!("#/components/schemas/{name}")}), &sample, name);

@@ -149,6 +149,8 @@ fn timeouts_bans_and_slow_mode_refuse_with_a_retry_time() {
 
     channel.moderate(LiveCommand::Ban { viewer: ViewerId(1) }).expect("banned");
     assert_eq!(channel.comment(1, "f", "six", 9999).map_err(|e| e.code()), Err("banned"));
+    let limited = LiveError::RateLimited { retry_after: SignedDuration::from_secs(3) };
+    assert_eq!((limited.code(), limited.retry_after()), ("rate_limited", Some(SignedDuration::from_secs(3))));
     assert_eq!(
         channel.moderate(LiveCommand::Ban { viewer: ViewerId(9) }).map_err(|e| e.code()),
         Err("unknown_author")

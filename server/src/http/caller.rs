@@ -26,6 +26,8 @@ pub struct Caller {
     pub expires_at: Timestamp,
     /// The hash of the token used, so that sign-out can end exactly this sign-in.
     pub token_hash: String,
+    /// The account's or the viewer's display name.
+    pub name: String,
 }
 
 impl Caller {
@@ -53,17 +55,24 @@ fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
 
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     let Some(token) = presented_token(parts)? else { return Ok(None) };
-    let hash = token_hash(&token);
+    token_owner(state, &token).await
+}
+
+/// The live owner of `token`, if any.
+pub async fn token_owner(state: &AppState, token: &str) -> Result<Option<Caller>, ApiError> {
+    let hash = token_hash(token);
     let owner = state.store.token_owner(&hash, Timestamp::now()).await?;
     Ok(owner.map(|owner| match owner {
         TokenOwner::Staff { account, expires_at } => Caller {
             principal: Principal::Staff { account: account.id, role: account.role },
+            name: account.display_name.clone(),
             account: Some(account),
             expires_at,
             token_hash: hash,
         },
         TokenOwner::Viewer(viewer) => Caller {
             principal: Principal::Viewer { viewer: viewer.id, meeting: viewer.meeting },
+            name: viewer.display_name.clone(),
             account: None,
             expires_at: viewer.expires_at,
             token_hash: hash,
@@ -108,5 +117,18 @@ impl FromRequestParts<AppState> for ClientIp {
         // Each proxy appends the address it saw, so the rightmost untrusted hop is the client.
         let client = forwarded.iter().rev().find(|hop| !trusted.contains(hop)).or(forwarded.first());
         Ok(ClientIp(client.copied().unwrap_or(peer)))
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    /// On public endpoints a caller is optional; a token that names nobody counts as none.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
+        match resolve(parts, state).await {
+            Ok(caller) => Ok(caller),
+            Err(ApiError::Unauthenticated) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 }

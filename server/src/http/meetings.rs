@@ -387,3 +387,174 @@ impl Drop for SubscriberCount {
         self.0.dec();
     }
 }
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ModerationLog {
+    pub meeting_id: i64,
+    /// How many actions of each kind were taken.
+    pub by_action: Vec<ActionCount>,
+    /// How many comments were hidden for each reason.
+    pub hidden_by_reason: Vec<ReasonCount>,
+    pub entries: Vec<ModerationLogEntry>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ActionCount {
+    pub action: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReasonCount {
+    pub reason: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ModerationLogEntry {
+    pub at: String,
+    /// The moderator's display name: officials act in public.
+    pub moderator: String,
+    pub action: String,
+    pub reason: Option<String>,
+    /// `comment`, `author`, `question` or `channel`.
+    pub target_kind: String,
+    pub target_id: Option<i64>,
+    /// The text of the comment acted on; shown to admins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment_text: Option<String>,
+}
+
+/// The meeting's moderation log: counts by action and reason, and every action with its
+/// moderator, reason, target and time. Public; the text of hidden comments only for admins.
+#[utoipa::path(
+    get, path = "/api/meetings/{id}/moderation-log", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses((status = 200, body = ModerationLog), (status = 404, body = Problem))
+)]
+pub async fn moderation_log(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ModerationLog>, ApiError> {
+    use kezdesu_core::live::{ModerationAction, Target};
+    use std::collections::BTreeMap;
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    let record = state.rooms.moderation_log(meeting.id).await?;
+    let admin = caller.as_ref().is_some_and(|caller| caller.principal.is_admin());
+    let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    let entries = record
+        .entries
+        .iter()
+        .map(|entry| {
+            let action = wire_name(&entry.action);
+            *by_action.entry(action.clone()).or_default() += 1;
+            if entry.action == ModerationAction::Hide
+                && let Some(reason) = &entry.reason
+            {
+                *by_reason.entry(reason.clone()).or_default() += 1;
+            }
+            let (target_kind, target_id) = match entry.target {
+                Target::Comment(comment) => ("comment", Some(comment.0)),
+                Target::Author(viewer) => ("author", Some(viewer.0)),
+                Target::Question(question) => ("question", Some(question.0)),
+                Target::Channel => ("channel", None),
+            };
+            let comment_text = match entry.target {
+                Target::Comment(comment) if admin => record.hidden_texts.get(&comment).cloned(),
+                _ => None,
+            };
+            ModerationLogEntry {
+                at: state.clock.format(entry.at),
+                moderator: entry.moderator.name.clone(),
+                action,
+                reason: entry.reason.clone(),
+                target_kind: target_kind.to_owned(),
+                target_id,
+                comment_text,
+            }
+        })
+        .collect();
+    Ok(Json(ModerationLog {
+        meeting_id: meeting.id.0,
+        by_action: by_action.into_iter().map(|(action, count)| ActionCount { action, count }).collect(),
+        hidden_by_reason: by_reason
+            .into_iter()
+            .map(|(reason, count)| ReasonCount { reason, count })
+            .collect(),
+        entries,
+    }))
+}
+
+/// The name of a unit enum value as it goes over the wire (`time_out`).
+fn wire_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct IssueList {
+    pub issues: Vec<IssueView>,
+}
+
+/// A question of the meeting, as a problem issue of its issue list.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct IssueView {
+    /// The question's number within the meeting.
+    pub question: i64,
+    pub text: String,
+    /// `queued`, `on_air`, `answered`, `dismissed` or `merged`.
+    pub state: String,
+    /// The answer summary, the dismissal reason, or the question it was merged into.
+    pub outcome: Option<String>,
+    pub votes: i64,
+    pub created_at: String,
+    /// Every comment the issue was raised in.
+    pub sources: Vec<IssueSourceView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct IssueSourceView {
+    pub comment: i64,
+    pub author_name: String,
+    pub text: String,
+    pub posted_at: String,
+}
+
+/// The problem issues raised as questions in the meeting, with their source comments. Public.
+#[utoipa::path(
+    get, path = "/api/meetings/{id}/issues", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses((status = 200, body = IssueList), (status = 404, body = Problem))
+)]
+pub async fn issues(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<IssueList>, ApiError> {
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    let issues = state.store.problem_issues(meeting.id).await?;
+    let clock = &state.clock;
+    Ok(Json(IssueList {
+        issues: issues
+            .into_iter()
+            .map(|issue| IssueView {
+                question: issue.question,
+                text: issue.text,
+                state: issue.state,
+                outcome: issue.outcome,
+                votes: issue.votes,
+                created_at: clock.format(issue.created_at),
+                sources: issue
+                    .sources
+                    .into_iter()
+                    .map(|source| IssueSourceView {
+                        comment: source.comment,
+                        author_name: source.author_name,
+                        text: source.text,
+                        posted_at: clock.format(source.posted_at),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }))
+}

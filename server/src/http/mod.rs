@@ -6,6 +6,7 @@
 
 mod accounts;
 mod caller;
+mod live;
 mod meetings;
 mod problem;
 mod session;
@@ -61,6 +62,8 @@ pub struct Shared {
     pub sign_in_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Viewer tokens per client address, against token farming.
     pub viewer_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Live comments per client address, whatever the viewer.
+    pub live_address_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
 }
@@ -89,6 +92,9 @@ impl AppState {
                 config.auth.sign_in_attempts_per_minute,
             )),
             viewer_limiter: DefaultKeyedRateLimiter::keyed(per_minute(config.auth.viewer_tokens_per_minute)),
+            live_address_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
+                config.live.comments_per_minute_per_address,
+            )),
             config,
             store,
             rooms,
@@ -153,6 +159,9 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::change_phase))
         .routes(routes!(meetings::events))
         .routes(routes!(viewers::create))
+        .routes(routes!(live::connect))
+        .routes(routes!(meetings::moderation_log))
+        .routes(routes!(meetings::issues))
         .routes(routes!(system::healthz))
         .routes(routes!(system::metrics))
         .split_for_parts();

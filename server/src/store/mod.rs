@@ -136,6 +136,52 @@ pub enum TokenOwner {
     Viewer(Viewer),
 }
 
+/// One event of a meeting's live log, serialized once by its room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveEventRecord {
+    pub seq: u64,
+    pub at: Timestamp,
+    /// The event in full, as staff (and `audience`) see it.
+    pub body: String,
+    /// What everyone else sees, when it differs from `body`.
+    pub public_body: Option<String>,
+    /// The one viewer besides staff who sees `body`, for events not shown to everyone.
+    pub audience: Option<ViewerId>,
+    /// The public form carries nothing (a held comment).
+    pub redacted: bool,
+}
+
+/// A question of the live channel, as the meeting's issue list keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemIssue {
+    pub meeting: MeetingId,
+    /// The question's number within the meeting.
+    pub question: i64,
+    pub text: String,
+    pub state: String,
+    pub outcome: Option<String>,
+    pub votes: i64,
+    pub created_at: Timestamp,
+    pub sources: Vec<IssueSource>,
+}
+
+/// A comment an issue came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueSource {
+    pub comment: i64,
+    pub author: ViewerId,
+    pub author_name: String,
+    pub text: String,
+    pub posted_at: Timestamp,
+}
+
+/// Which events of a log a reader may see in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogReader {
+    Staff,
+    Viewer(ViewerId),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} not found")]
@@ -212,6 +258,36 @@ pub trait Store: Send + Sync + 'static {
     /// Writes every mutable field of `meeting` if its `version` is still the stored one, and
     /// returns the stored result with the version bumped.
     async fn update_meeting(&self, meeting: &Meeting, now: Timestamp) -> StoreResult<Meeting>;
+
+    /// Appends a batch of live events and refreshes the problem issues they touched, in one
+    /// transaction; with `meeting`, also writes the meeting (a phase change) under its version.
+    /// Returns the stored meeting when one was written.
+    async fn commit_live(
+        &self,
+        meeting_id: MeetingId,
+        events: &[LiveEventRecord],
+        issues: &[ProblemIssue],
+        meeting: Option<&Meeting>,
+        now: Timestamp,
+    ) -> StoreResult<Option<Meeting>>;
+    /// Events with `after < seq <= through`, in order, at most `limit`.
+    async fn live_events(
+        &self,
+        meeting: MeetingId,
+        after: u64,
+        through: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<LiveEventRecord>>;
+    /// The last `count` events up to `through` that `reader` may see in full or in a public
+    /// form that says something, in order.
+    async fn recent_live_events(
+        &self,
+        meeting: MeetingId,
+        reader: LogReader,
+        through: u64,
+        count: u32,
+    ) -> StoreResult<Vec<LiveEventRecord>>;
+    async fn problem_issues(&self, meeting: MeetingId) -> StoreResult<Vec<ProblemIssue>>;
 
     async fn create_viewer(
         &self,

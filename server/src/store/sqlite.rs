@@ -153,6 +153,62 @@ fn viewer_from(row: &SqliteRow) -> StoreResult<Viewer> {
     })
 }
 
+const LIVE_EVENT_COLUMNS: &str = "seq, at, body, public_body, audience_viewer_id, redacted";
+
+fn seq_value(seq: u64) -> StoreResult<i64> {
+    i64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("sequence number {seq} out of range")))
+}
+
+fn live_event_from(row: &SqliteRow) -> StoreResult<LiveEventRecord> {
+    let seq: i64 = row.try_get("seq")?;
+    Ok(LiveEventRecord {
+        seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("seq {seq}")))?,
+        at: instant(row, "at")?,
+        body: row.try_get("body")?,
+        public_body: row.try_get("public_body")?,
+        audience: row.try_get::<Option<i64>, _>("audience_viewer_id")?.map(ViewerId),
+        redacted: row.try_get("redacted")?,
+    })
+}
+
+/// Writes every mutable field of `meeting` if its version is still the stored one; `None`
+/// when it is not (or the meeting is gone).
+async fn write_meeting(
+    connection: &mut sqlx::SqliteConnection,
+    meeting: &Meeting,
+    now: Timestamp,
+) -> StoreResult<Option<Meeting>> {
+    let sql = format!(
+        "UPDATE meetings SET title_kk = $3, title_ru = $4, title_en = $5, territory_id = $6, \
+         akim_account_id = $7, planned_start = $8, planned_minutes = $9, kind = $10, \
+         presentation_share = $11, cancelled_at = $12, presentation_started_at = $13, \
+         qa_started_at = $14, ended_at = $15, version = version + 1, updated_at = $16 \
+         WHERE id = $1 AND version = $2 RETURNING {MEETING_COLUMNS}"
+    );
+    let phases = meeting.phases;
+    let row = sqlx::query(&sql)
+        .bind(meeting.id.0)
+        .bind(meeting.version)
+        .bind(&meeting.title.kk)
+        .bind(&meeting.title.ru)
+        .bind(&meeting.title.en)
+        .bind(meeting.territory.0)
+        .bind(meeting.akim.0)
+        .bind(millis(meeting.planned_start))
+        .bind(i64::from(meeting.planned_minutes))
+        .bind(meeting.kind.as_str())
+        .bind(meeting.presentation_share.to_string())
+        .bind(meeting.cancelled_at.map(millis))
+        .bind(phases.presentation_started_at.map(millis))
+        .bind(phases.qa_started_at.map(millis))
+        .bind(phases.ended_at.map(millis))
+        .bind(millis(now))
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
+    row.as_ref().map(meeting_from).transpose()
+}
+
 const ACCOUNT_COLUMNS: &str = "id, login, display_name, role, password_hash, disabled, created_at";
 const MEETING_COLUMNS: &str = "id, title_kk, title_ru, title_en, territory_id, akim_account_id, planned_start, \
      planned_minutes, kind, presentation_share, cancelled_at, presentation_started_at, qa_started_at, ended_at, \
@@ -472,42 +528,191 @@ impl Store for SqliteStore {
 
     async fn update_meeting(&self, meeting: &Meeting, now: Timestamp) -> StoreResult<Meeting> {
         self.timed("update_meeting", async {
-            let sql = format!(
-                "UPDATE meetings SET title_kk = $3, title_ru = $4, title_en = $5, territory_id = $6, \
-                 akim_account_id = $7, planned_start = $8, planned_minutes = $9, kind = $10, \
-                 presentation_share = $11, cancelled_at = $12, presentation_started_at = $13, \
-                 qa_started_at = $14, ended_at = $15, version = version + 1, updated_at = $16 \
-                 WHERE id = $1 AND version = $2 RETURNING {MEETING_COLUMNS}"
-            );
-            let phases = meeting.phases;
-            let row = sqlx::query(&sql)
-                .bind(meeting.id.0)
-                .bind(meeting.version)
-                .bind(&meeting.title.kk)
-                .bind(&meeting.title.ru)
-                .bind(&meeting.title.en)
-                .bind(meeting.territory.0)
-                .bind(meeting.akim.0)
-                .bind(millis(meeting.planned_start))
-                .bind(i64::from(meeting.planned_minutes))
-                .bind(meeting.kind.as_str())
-                .bind(meeting.presentation_share.to_string())
-                .bind(meeting.cancelled_at.map(millis))
-                .bind(phases.presentation_started_at.map(millis))
-                .bind(phases.qa_started_at.map(millis))
-                .bind(phases.ended_at.map(millis))
-                .bind(millis(now))
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
-            match row {
-                Some(row) => meeting_from(&row),
+            let mut connection = self.pool.acquire().await?;
+            match write_meeting(&mut connection, meeting, now).await? {
+                Some(saved) => Ok(saved),
                 None => {
                     // Tell a meeting that is gone from one that moved on.
                     self.meeting(meeting.id).await?;
                     Err(StoreError::VersionConflict)
                 }
             }
+        })
+        .await
+    }
+
+    async fn commit_live(
+        &self,
+        meeting_id: MeetingId,
+        events: &[LiveEventRecord],
+        issues: &[ProblemIssue],
+        meeting: Option<&Meeting>,
+        now: Timestamp,
+    ) -> StoreResult<Option<Meeting>> {
+        self.timed("commit_live", async {
+            let mut transaction = self.pool.begin().await?;
+            let saved = match meeting {
+                Some(meeting) => {
+                    Some(write_meeting(&mut transaction, meeting, now).await?.ok_or(StoreError::VersionConflict)?)
+                }
+                None => None,
+            };
+            for event in events {
+                sqlx::query(
+                    "INSERT INTO live_events (meeting_id, seq, at, body, public_body, audience_viewer_id, redacted) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(meeting_id.0)
+                .bind(seq_value(event.seq)?)
+                .bind(millis(event.at))
+                .bind(&event.body)
+                .bind(&event.public_body)
+                .bind(event.audience.map(|v| v.0))
+                .bind(event.redacted)
+                .execute(&mut *transaction)
+                .await
+                .map_err(|error| constraint(error, "event sequence number", "meeting"))?;
+            }
+            for issue in issues {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO problem_issues (meeting_id, question_number, text, state, outcome, votes, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                     ON CONFLICT (meeting_id, question_number) DO UPDATE SET text = excluded.text, \
+                     state = excluded.state, outcome = excluded.outcome, votes = excluded.votes, updated_at = excluded.updated_at \
+                     RETURNING id",
+                )
+                .bind(issue.meeting.0)
+                .bind(issue.question)
+                .bind(&issue.text)
+                .bind(&issue.state)
+                .bind(&issue.outcome)
+                .bind(issue.votes)
+                .bind(millis(issue.created_at))
+                .bind(millis(now))
+                .fetch_one(&mut *transaction)
+                .await?
+                .try_get("id")?;
+                sqlx::query("DELETE FROM problem_issue_sources WHERE issue_id = $1")
+                    .bind(id)
+                    .execute(&mut *transaction)
+                    .await?;
+                for source in &issue.sources {
+                    sqlx::query(
+                        "INSERT INTO problem_issue_sources (issue_id, comment_number, author_viewer_id, author_name, text, posted_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(id)
+                    .bind(source.comment)
+                    .bind(source.author.0)
+                    .bind(&source.author_name)
+                    .bind(&source.text)
+                    .bind(millis(source.posted_at))
+                    .execute(&mut *transaction)
+                    .await?;
+                }
+            }
+            transaction.commit().await?;
+            Ok(saved)
+        })
+        .await
+    }
+
+    async fn live_events(
+        &self,
+        meeting: MeetingId,
+        after: u64,
+        through: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<LiveEventRecord>> {
+        self.timed("live_events", async {
+            sqlx::query(&format!(
+                "SELECT {LIVE_EVENT_COLUMNS} FROM live_events WHERE meeting_id = $1 AND seq > $2 AND seq <= $3 \
+                 ORDER BY seq LIMIT $4"
+            ))
+            .bind(meeting.0)
+            .bind(seq_value(after)?)
+            .bind(seq_value(through)?)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(live_event_from)
+            .collect()
+        })
+        .await
+    }
+
+    async fn recent_live_events(
+        &self,
+        meeting: MeetingId,
+        reader: LogReader,
+        through: u64,
+        count: u32,
+    ) -> StoreResult<Vec<LiveEventRecord>> {
+        self.timed("recent_live_events", async {
+            let viewer = match reader {
+                LogReader::Staff => None,
+                LogReader::Viewer(viewer) => Some(viewer.0),
+            };
+            // Staff see everything; a viewer skips what is redacted for them.
+            let mut events: Vec<LiveEventRecord> = sqlx::query(&format!(
+                "SELECT {LIVE_EVENT_COLUMNS} FROM live_events WHERE meeting_id = $1 AND seq <= $2 \
+                 AND ($3 IS NULL OR redacted = FALSE OR audience_viewer_id = $3) \
+                 ORDER BY seq DESC LIMIT $4"
+            ))
+            .bind(meeting.0)
+            .bind(seq_value(through)?)
+            .bind(viewer)
+            .bind(i64::from(count))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(live_event_from)
+            .collect::<StoreResult<_>>()?;
+            events.reverse();
+            Ok(events)
+        })
+        .await
+    }
+
+    async fn problem_issues(&self, meeting: MeetingId) -> StoreResult<Vec<ProblemIssue>> {
+        self.timed("problem_issues", async {
+            let rows = sqlx::query(
+                "SELECT i.id, i.question_number, i.text, i.state, i.outcome, i.votes, i.created_at, \
+                 s.comment_number, s.author_viewer_id, s.author_name, s.text AS source_text, s.posted_at \
+                 FROM problem_issues i LEFT JOIN problem_issue_sources s ON s.issue_id = i.id \
+                 WHERE i.meeting_id = $1 ORDER BY i.question_number, s.comment_number",
+            )
+            .bind(meeting.0)
+            .fetch_all(&self.pool)
+            .await?;
+            let mut issues: Vec<ProblemIssue> = Vec::new();
+            for row in &rows {
+                let question: i64 = row.try_get("question_number")?;
+                if issues.last().is_none_or(|issue| issue.question != question) {
+                    issues.push(ProblemIssue {
+                        meeting,
+                        question,
+                        text: row.try_get("text")?,
+                        state: row.try_get("state")?,
+                        outcome: row.try_get("outcome")?,
+                        votes: row.try_get("votes")?,
+                        created_at: instant(row, "created_at")?,
+                        sources: Vec::new(),
+                    });
+                }
+                if let Some(comment) = row.try_get::<Option<i64>, _>("comment_number")? {
+                    let issue = issues.last_mut().expect("pushed above");
+                    issue.sources.push(IssueSource {
+                        comment,
+                        author: ViewerId(row.try_get("author_viewer_id")?),
+                        author_name: row.try_get("author_name")?,
+                        text: row.try_get("source_text")?,
+                        posted_at: instant(row, "posted_at")?,
+                    });
+                }
+            }
+            Ok(issues)
         })
         .await
     }

@@ -564,6 +564,8 @@ pub enum LiveError {
     TimedOut { until: Timestamp, retry_after: SignedDuration },
     #[error("slow mode is on; wait before commenting again")]
     SlowMode { retry_after: SignedDuration },
+    #[error("too many comments; wait before commenting again")]
+    RateLimited { retry_after: SignedDuration },
     #[error("no such comment")]
     UnknownComment,
     #[error("no such question")]
@@ -603,6 +605,7 @@ impl LiveError {
             LiveError::Banned => "banned",
             LiveError::TimedOut { .. } => "timed_out",
             LiveError::SlowMode { .. } => "slow_mode",
+            LiveError::RateLimited { .. } => "rate_limited",
             LiveError::UnknownComment => "unknown_comment",
             LiveError::UnknownQuestion => "unknown_question",
             LiveError::UnknownAuthor => "unknown_author",
@@ -621,9 +624,9 @@ impl LiveError {
     /// How long to wait before trying again, when waiting helps.
     pub fn retry_after(&self) -> Option<SignedDuration> {
         match self {
-            LiveError::TimedOut { retry_after, .. } | LiveError::SlowMode { retry_after } => {
-                Some(*retry_after)
-            }
+            LiveError::TimedOut { retry_after, .. }
+            | LiveError::SlowMode { retry_after }
+            | LiveError::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         }
     }

@@ -6,14 +6,23 @@
 //! the automatic switch to Q&A itself, so the switch happens whether or not anyone is
 //! connected. Subscribers receive events serialized once, as shared bytes.
 //!
+//! A room also owns its meeting's live channel (see [`live`]): the comment log with its
+//! gap-free sequence numbers, moderation and the question queue.
+//!
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
-//! phase columns in the store directly.
+//! phase columns or live events in the store directly.
+
+pub mod live;
 
 use crate::store::{Meeting, MeetingFilter, Store, StoreError};
 use crate::wire::{Clockface, MeetingView, PhaseChangedEvent};
 use jiff::Timestamp;
+use kezdesu_core::ViewerId;
+use kezdesu_core::live::rate::{RateRule, TokenBucket};
+use kezdesu_core::live::{Actor, LiveCommand, LiveEvent, LiveSettings, LiveState, StoredEvent};
 use kezdesu_core::timer::{InconsistentRecord, PhaseChange, SessionTimer, TransitionError};
 use kezdesu_core::{MeetingId, Phase, RuleSet};
+use live::{LiveFailure, LiveFrame, LiveJoin, LiveRequest, LiveResult, ModerationRecord};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,6 +34,8 @@ use tokio_util::task::TaskTracker;
 const EVENT_BUFFER: usize = 64;
 /// A room with nobody watching and nothing live closes after this long.
 const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
+/// How often a room tells its live connections how many they are, when that changed.
+const VIEWER_COUNT_INTERVAL: Duration = Duration::from_secs(2);
 /// Optimistic-concurrency retries when a meeting was edited between read and write.
 const WRITE_ATTEMPTS: usize = 5;
 
@@ -58,6 +69,13 @@ pub struct Subscription {
 }
 
 enum Command {
+    Live(LiveRequest),
+    JoinLive {
+        reply: oneshot::Sender<LiveJoin>,
+    },
+    ModerationLog {
+        reply: oneshot::Sender<ModerationRecord>,
+    },
     EnterPhase {
         target: Phase,
         reply: oneshot::Sender<Result<Meeting, RoomError>>,
@@ -88,6 +106,33 @@ struct Shared {
     stop: CancellationToken,
     /// Every room task, so that shutdown can wait for them.
     tasks: TaskTracker,
+    live: LiveRuntime,
+}
+
+/// How every room's live channel is configured.
+pub struct LiveRuntime {
+    pub settings: LiveSettings,
+    /// Each viewer's comment rate.
+    pub comment_rate: RateRule,
+    /// The most commands committed in one transaction.
+    pub max_batch: usize,
+    /// Frames a connection may fall behind before it must resume.
+    pub queue_frames: usize,
+}
+
+impl LiveRuntime {
+    pub fn from_config(config: &crate::config::LiveConfig) -> LiveRuntime {
+        LiveRuntime {
+            settings: LiveSettings {
+                max_comment_chars: config.max_comment_chars,
+                max_question_chars: config.max_comment_chars,
+                hide_reasons: config.hide_reasons.clone(),
+            },
+            comment_rate: live::comment_rate(config),
+            max_batch: config.max_batch,
+            queue_frames: config.connection_queue_frames,
+        }
+    }
 }
 
 impl Rooms {
@@ -96,6 +141,7 @@ impl Rooms {
         store: Arc<dyn Store>,
         rules: Arc<RuleSet>,
         clock: Clockface,
+        live: LiveRuntime,
         stop: CancellationToken,
     ) -> Rooms {
         Rooms {
@@ -106,6 +152,7 @@ impl Rooms {
                 inboxes: Mutex::new(HashMap::new()),
                 stop,
                 tasks: TaskTracker::new(),
+                live,
             }),
         }
     }
@@ -136,6 +183,32 @@ impl Rooms {
     /// Subscribes to the meeting's events.
     pub async fn subscribe(&self, meeting: MeetingId) -> Result<Subscription, RoomError> {
         self.ask(meeting, |reply| Command::Subscribe { reply }).await?
+    }
+
+    /// Sends a live command; answers once its events are durable.
+    pub async fn live(
+        &self,
+        meeting: MeetingId,
+        actor: Actor,
+        command: LiveCommand,
+    ) -> Result<LiveResult, RoomError> {
+        let (reply, answer) = oneshot::channel();
+        let inbox = self.inbox(meeting).await?;
+        inbox
+            .send(Command::Live(LiveRequest { actor, command, reply }))
+            .await
+            .map_err(|_| RoomError::ShuttingDown)?;
+        Ok(answer.await.unwrap_or(Err(LiveFailure::Unavailable)))
+    }
+
+    /// Joins the meeting's live channel.
+    pub async fn join_live(&self, meeting: MeetingId) -> Result<LiveJoin, RoomError> {
+        self.ask(meeting, |reply| Command::JoinLive { reply }).await
+    }
+
+    /// The meeting's moderation log.
+    pub async fn moderation_log(&self, meeting: MeetingId) -> Result<ModerationRecord, RoomError> {
+        self.ask(meeting, |reply| Command::ModerationLog { reply }).await
     }
 
     /// Tells the meeting's room, if one is open, that the plan was edited in the store.
@@ -180,8 +253,15 @@ impl Rooms {
         }
         let meeting = self.shared.store.meeting(id).await?;
         let (sender, receiver) = mpsc::channel(32);
-        let mut room =
-            Room { meeting, shared: self.shared.clone(), events: broadcast::channel(EVENT_BUFFER).0 };
+        let mut room = Room {
+            meeting,
+            shared: self.shared.clone(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            live: LiveState::default(),
+            buckets: HashMap::new(),
+            frames: broadcast::channel(self.shared.live.queue_frames).0,
+        };
+        room.load_live().await?;
         // Apply a switch that fell due before anyone could hear it, before anyone asks.
         room.apply(None).await?;
         let mut inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");
@@ -208,6 +288,12 @@ struct Room {
     shared: Arc<Shared>,
     /// Subscribers' channel; each event is serialized once before it is sent.
     events: broadcast::Sender<RoomEvent>,
+    /// The live channel's state, as of the last committed event.
+    live: LiveState,
+    /// Each viewer's comment allowance; not logged, so forgotten at a restart.
+    buckets: HashMap<ViewerId, TokenBucket>,
+    /// Live connections' channel; its capacity is each connection's queue.
+    frames: broadcast::Sender<Arc<LiveFrame>>,
 }
 
 impl Room {
@@ -216,6 +302,8 @@ impl Room {
         tracing::debug!(meeting = %id, "room opened");
         let mut idle_check = tokio::time::interval(IDLE_CLOSE_AFTER);
         idle_check.tick().await;
+        let mut viewer_tick = tokio::time::interval(VIEWER_COUNT_INTERVAL);
+        let mut last_viewer_count = 0;
         loop {
             // Applied at the top of every turn, so a busy inbox can never hold the switch back.
             if self.switch_is_due()
@@ -230,28 +318,24 @@ impl Room {
                 biased;
                 _ = self.shared.stop.cancelled() => break,
                 _ = sleep_until(deadline) => {}
-                command = inbox.recv() => match command {
-                    Some(Command::EnterPhase { target, reply }) => {
-                        let result = self.apply(Some(target)).await.map(|_| self.meeting.clone());
-                        let _ = reply.send(result);
+                command = inbox.recv() => {
+                    let Some(mut command) = command else { break };
+                    // A live batch may stop at another kind of command; handle that one next.
+                    while let Some(next) = self.handle(command, &mut inbox).await {
+                        command = next;
                     }
-                    Some(Command::Subscribe { reply }) => {
-                        // Re-read, so the snapshot shows edits made since the room last wrote.
-                        let result = self.apply(None).await.map(|_| Subscription {
-                            meeting: self.meeting.clone(),
-                            events: self.events.subscribe(),
-                        });
-                        let _ = reply.send(result);
+                }
+                _ = viewer_tick.tick() => {
+                    let connected = self.frames.receiver_count();
+                    if connected != last_viewer_count {
+                        last_viewer_count = connected;
+                        let _ = self.frames.send(Arc::new(LiveFrame::Viewers(connected)));
                     }
-                    Some(Command::Refresh) => match self.apply(None).await {
-                        Ok(_) => self.publish_update(),
-                        Err(error) => tracing::warn!(meeting = %id, %error, "could not re-read an edited meeting"),
-                    },
-                    None => break,
-                },
+                }
                 _ = idle_check.tick() => {
+                    self.trim_buckets(Timestamp::now());
                     let live = self.timer().map(|timer| timer.phase().is_live()).unwrap_or(false);
-                    if !live && self.events.receiver_count() == 0 {
+                    if !live && self.events.receiver_count() == 0 && self.frames.receiver_count() == 0 {
                         break;
                     }
                 }
@@ -262,6 +346,38 @@ impl Room {
             inboxes.remove(&id);
         }
         tracing::debug!(meeting = %id, "room closed");
+    }
+
+    /// Handles one command; returns a command a live batch met and left for later.
+    async fn handle(&mut self, command: Command, inbox: &mut mpsc::Receiver<Command>) -> Option<Command> {
+        match command {
+            Command::Live(request) => return self.run_live_batch(request, inbox).await,
+            Command::JoinLive { reply } => {
+                let _ = reply.send(self.join_live());
+            }
+            Command::ModerationLog { reply } => {
+                let _ = reply.send(self.moderation_record());
+            }
+            Command::EnterPhase { target, reply } => {
+                let result = self.apply(Some(target)).await.map(|_| self.meeting.clone());
+                let _ = reply.send(result);
+            }
+            Command::Subscribe { reply } => {
+                // Re-read, so the snapshot shows edits made since the room last wrote.
+                let result = self
+                    .apply(None)
+                    .await
+                    .map(|_| Subscription { meeting: self.meeting.clone(), events: self.events.subscribe() });
+                let _ = reply.send(result);
+            }
+            Command::Refresh => match self.apply(None).await {
+                Ok(_) => self.publish_update(),
+                Err(error) => {
+                    tracing::warn!(meeting = %self.meeting.id, %error, "could not re-read an edited meeting")
+                }
+            },
+        }
+        None
     }
 
     fn switch_is_due(&self) -> bool {
@@ -297,9 +413,26 @@ impl Room {
                 return Ok(changes);
             }
             fresh.phases = timer.record();
-            match store.update_meeting(&fresh, now).await {
+            // The live log records the phase changes in the same transaction as the meeting.
+            let stored: Vec<StoredEvent> = changes
+                .iter()
+                .zip(1..)
+                .map(|(change, offset)| StoredEvent {
+                    seq: self.live.last_seq + offset,
+                    at: change.at,
+                    event: LiveEvent::PhaseChanged { phase: change.phase, cause: change.cause },
+                })
+                .collect();
+            let records: Vec<_> = stored.iter().map(live::record_of).collect();
+            match store.commit_live(self.meeting.id, &records, &[], Some(&fresh), now).await {
                 Ok(saved) => {
-                    self.meeting = saved;
+                    self.meeting = saved.unwrap_or(fresh);
+                    for event in &stored {
+                        self.live.evolve(event);
+                    }
+                    let frame =
+                        LiveFrame::Events(records.iter().map(live::FramedEvent::from_record).collect());
+                    let _ = self.frames.send(Arc::new(frame));
                     for change in &changes {
                         self.publish(change);
                     }
@@ -331,7 +464,7 @@ impl Room {
 
 /// The store keeps milliseconds; an instant finer than that would read back differently after
 /// a restart.
-fn now_to_the_millisecond() -> Timestamp {
+pub(crate) fn now_to_the_millisecond() -> Timestamp {
     let now = Timestamp::now();
     Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
 }

@@ -1,0 +1,523 @@
+//! The live channel over WebSocket: `/api/meetings/{id}/live`.
+//!
+//! One connection is two tasks: this one reads the client's messages and asks the meeting's
+//! room to act on them, and a writer task sends the room's committed events, the answers, and
+//! pings. Events come from one broadcast channel per meeting, serialized once; the writer only
+//! picks the form (full or public) its reader may see and joins them into one frame.
+//!
+//! A connection that falls more than `live.connection_queue_frames` frames behind is closed
+//! with code 4000, which tells the client to reconnect with `since` and resume. The protocol is
+//! documented in `docs/protocol.md`.
+
+use super::caller::{Caller, ClientIp, token_owner};
+use super::problem::{ApiPath, ApiQuery};
+use super::{ApiError, AppState, Problem};
+use crate::room::live::{FramedEvent, LiveFailure, LiveFrame, LiveReply};
+use crate::store::LogReader;
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use kezdesu_core::live::{Actor, LiveCommand, LiveError};
+use kezdesu_core::{MeetingId, Principal};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use utoipa::IntoParams;
+
+/// Close codes, documented in `docs/protocol.md`.
+pub mod close {
+    /// The connection fell behind; reconnect with `since` and resume.
+    pub const RESUME: u16 = 4000;
+    /// No valid token.
+    pub const UNAUTHENTICATED: u16 = 4001;
+    /// The token is for another meeting.
+    pub const FORBIDDEN: u16 = 4003;
+    /// Nothing arrived for `live.idle_timeout_seconds`.
+    pub const IDLE: u16 = 4008;
+    /// The server is shutting down; reconnect later and resume.
+    pub const GOING_AWAY: u16 = 1001;
+}
+
+/// How long a client has to send its `auth` message when the token is not in the query.
+const AUTH_WAIT: Duration = Duration::from_secs(10);
+/// Events per query when replaying from the store.
+const REPLAY_PAGE: u32 = 1000;
+/// Answers (acks, errors) a connection may have queued before it counts as too slow.
+const DIRECT_QUEUE: usize = 64;
+/// Frames joined into one write when several are waiting.
+const FRAMES_PER_FLUSH: usize = 16;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LiveQuery {
+    /// A viewer or staff token. Browsers cannot set headers on a WebSocket; without this, the
+    /// first message must be `{"type":"auth","token":"…"}`.
+    pub token: Option<String>,
+    /// The last `seq` the client saw: every event after it is replayed, then the live ones.
+    pub since: Option<u64>,
+}
+
+/// Who is on the other end, once authenticated.
+struct Participant {
+    actor: Actor,
+    reader: LogReader,
+    you: Value,
+}
+
+/// Opens the meeting's live channel (WebSocket). See `docs/protocol.md`.
+#[utoipa::path(
+    get, path = "/api/meetings/{id}/live", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id"), LiveQuery),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    )
+)]
+pub async fn connect(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<LiveQuery>,
+    ClientIp(address): ClientIp,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    // A token in the query is checked before upgrading, so a bad one gets a plain 401/403.
+    let participant = match &query.token {
+        Some(token) => Some(participant(&state, meeting.id, token).await?),
+        None => None,
+    };
+    let hard_limit = (state.config.live.max_message_bytes * 4).max(64 * 1024);
+    Ok(upgrade.max_message_size(hard_limit).max_frame_size(hard_limit).on_upgrade(move |socket| async move {
+        state.metrics.live_connections.inc();
+        Connection { state: state.clone(), meeting: meeting.id, address }
+            .run(socket, participant, query.since)
+            .await;
+        state.metrics.live_connections.dec();
+    }))
+}
+
+async fn participant(state: &AppState, meeting: MeetingId, token: &str) -> Result<Participant, ApiError> {
+    let caller: Caller = token_owner(state, token).await?.ok_or(ApiError::Unauthenticated)?;
+    match (&caller.principal, &caller.account) {
+        (Principal::Viewer { viewer, meeting: own }, _) => {
+            if *own != meeting {
+                return Err(ApiError::Forbidden("this viewer token is for another meeting"));
+            }
+            let name = caller.name.clone();
+            Ok(Participant {
+                you: json!({"role": "viewer", "viewer_id": viewer, "display_name": name}),
+                actor: Actor { principal: caller.principal.clone(), name },
+                reader: LogReader::Viewer(*viewer),
+            })
+        }
+        (Principal::Staff { account, role }, Some(record)) => Ok(Participant {
+            you: json!({"role": role, "account_id": account, "display_name": record.display_name}),
+            actor: Actor { principal: caller.principal.clone(), name: record.display_name.clone() },
+            reader: LogReader::Staff,
+        }),
+        (Principal::Staff { .. }, None) => Err(ApiError::Unauthenticated),
+    }
+}
+
+/// A message from the client: a live command, with an optional id to match the answer.
+#[derive(Debug, Deserialize)]
+struct Envelope {
+    request_id: Option<String>,
+    #[serde(flatten)]
+    command: Value,
+}
+
+/// An answer sent to one connection only.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Answer {
+    Ack {
+        client_id: String,
+        seq: u64,
+        comment: i64,
+    },
+    Done {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        seq: Option<u64>,
+    },
+    Error {
+        code: String,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+    },
+}
+
+impl Answer {
+    fn error(code: &str, message: impl Into<String>) -> Answer {
+        Answer::Error {
+            code: code.to_owned(),
+            message: message.into(),
+            request_id: None,
+            client_id: None,
+            retry_after_ms: None,
+        }
+    }
+
+    fn text(&self) -> Utf8Bytes {
+        // Serializing our own plain enum cannot fail.
+        serde_json::to_string(self).expect("answers serialize").into()
+    }
+}
+
+struct Connection {
+    state: AppState,
+    meeting: MeetingId,
+    address: IpAddr,
+}
+
+impl Connection {
+    async fn run(self, socket: WebSocket, participant: Option<Participant>, since: Option<u64>) {
+        let (mut sink, mut stream) = socket.split();
+        let participant = match participant {
+            Some(participant) => participant,
+            None => match self.authenticate(&mut stream).await {
+                Ok(participant) => participant,
+                Err((code, answer)) => {
+                    let _ = sink.send(Message::Text(answer.text())).await;
+                    let _ = sink.send(close_message(code, "authentication failed")).await;
+                    return;
+                }
+            },
+        };
+        let join = match self.state.rooms.join_live(self.meeting).await {
+            Ok(join) => join,
+            Err(error) => {
+                tracing::warn!(meeting = %self.meeting, %error, "could not join the live channel");
+                let _ = sink.send(close_message(close::GOING_AWAY, "the meeting is unavailable")).await;
+                return;
+            }
+        };
+        let hello = json!({
+            "type": "hello",
+            "meeting_id": self.meeting,
+            "you": participant.you,
+            "last_seq": join.last_seq,
+            "max_comment_chars": self.state.config.live.max_comment_chars,
+            "hide_reasons": self.state.config.live.hide_reasons,
+        });
+        if sink.send(Message::Text(hello.to_string().into())).await.is_err() {
+            return;
+        }
+        if let Err(error) = self.replay(&mut sink, participant.reader, since, join.last_seq).await {
+            tracing::warn!(meeting = %self.meeting, %error, "replay failed");
+            let _ = sink.send(close_message(close::GOING_AWAY, "replay failed; resume")).await;
+            return;
+        }
+        let (direct, direct_inbox) = mpsc::channel(DIRECT_QUEUE);
+        let writer = tokio::spawn(write_loop(
+            sink,
+            join.frames,
+            direct_inbox,
+            participant.reader,
+            join.last_seq,
+            Duration::from_secs(self.state.config.live.ping_interval_seconds),
+            self.state.shutdown.clone(),
+        ));
+        self.read_loop(&mut stream, &participant.actor, &direct).await;
+        drop(direct);
+        let _ = writer.await;
+    }
+
+    /// Waits for `{"type":"auth","token":…}`.
+    async fn authenticate(
+        &self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+    ) -> Result<Participant, (u16, Answer)> {
+        let unauthenticated = || {
+            (
+                close::UNAUTHENTICATED,
+                Answer::error("unauthenticated", "send {\"type\":\"auth\",\"token\":\"…\"} first"),
+            )
+        };
+        let message = tokio::time::timeout(AUTH_WAIT, stream.next()).await.map_err(|_| unauthenticated())?;
+        let Some(Ok(Message::Text(text))) = message else { return Err(unauthenticated()) };
+        #[derive(Deserialize)]
+        struct Auth {
+            r#type: String,
+            token: String,
+        }
+        let auth: Auth = serde_json::from_str(&text).map_err(|_| unauthenticated())?;
+        if auth.r#type != "auth" {
+            return Err(unauthenticated());
+        }
+        participant(&self.state, self.meeting, &auth.token).await.map_err(|error| match error {
+            ApiError::Forbidden(why) => (close::FORBIDDEN, Answer::error("forbidden", why)),
+            _ => unauthenticated(),
+        })
+    }
+
+    /// Sends what the client missed: everything after `since`, or the recent history.
+    async fn replay(
+        &self,
+        sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+        reader: LogReader,
+        since: Option<u64>,
+        through: u64,
+    ) -> anyhow::Result<()> {
+        let store = &self.state.store;
+        match since {
+            Some(since) => {
+                if since > through {
+                    let answer = Answer::error(
+                        "since_ahead",
+                        format!("the last event is {through}; resuming from there"),
+                    );
+                    sink.send(Message::Text(answer.text())).await?;
+                }
+                let mut cursor = since;
+                while cursor < through {
+                    let page = store.live_events(self.meeting, cursor, through, REPLAY_PAGE).await?;
+                    let Some(last) = page.last() else { break };
+                    cursor = last.seq;
+                    let framed: Vec<FramedEvent> = page.iter().map(FramedEvent::from_record).collect();
+                    sink.send(Message::Text(events_frame(framed.iter(), reader).into())).await?;
+                }
+            }
+            None => {
+                let count = self.state.config.live.history_events;
+                let recent = store.recent_live_events(self.meeting, reader, through, count).await?;
+                if !recent.is_empty() {
+                    let framed: Vec<FramedEvent> = recent.iter().map(FramedEvent::from_record).collect();
+                    sink.send(Message::Text(events_frame(framed.iter(), reader).into())).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn read_loop(
+        &self,
+        stream: &mut futures_util::stream::SplitStream<WebSocket>,
+        actor: &Actor,
+        direct: &mpsc::Sender<Utf8Bytes>,
+    ) {
+        let idle = Duration::from_secs(self.state.config.live.idle_timeout_seconds);
+        let max_bytes = self.state.config.live.max_message_bytes;
+        loop {
+            let message = tokio::select! {
+                _ = self.state.shutdown.cancelled() => return,
+                message = tokio::time::timeout(idle, stream.next()) => message,
+            };
+            let text = match message {
+                Err(_) => {
+                    let _ = direct.send(Answer::error("idle", "nothing received; closing").text()).await;
+                    let _ = direct.send(Utf8Bytes::from_static(CLOSE_IDLE)).await;
+                    return;
+                }
+                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return,
+                Ok(Some(Ok(Message::Text(text)))) => text,
+                Ok(Some(Ok(Message::Binary(_)))) => {
+                    let answer = Answer::error("binary_not_supported", "send JSON text messages");
+                    if direct.send(answer.text()).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                // Pings and pongs only show the client is there.
+                Ok(Some(Ok(_))) => continue,
+            };
+            let answer = if text.len() > max_bytes {
+                Answer::error("message_too_large", format!("messages are at most {max_bytes} bytes"))
+            } else {
+                self.handle(actor, &text).await
+            };
+            if direct.send(answer.text()).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn handle(&self, actor: &Actor, text: &str) -> Answer {
+        let envelope: Envelope = match serde_json::from_str(text) {
+            Ok(envelope) => envelope,
+            Err(error) => return Answer::error("malformed_message", format!("not a JSON object: {error}")),
+        };
+        let request_id = envelope.request_id;
+        let with_request = |mut answer: Answer| {
+            if let Answer::Error { request_id: slot, .. } = &mut answer {
+                *slot = request_id.clone();
+            }
+            answer
+        };
+        if envelope.command.get("type").and_then(Value::as_str) == Some("auth") {
+            return with_request(Answer::error("already_authenticated", "this connection is signed in"));
+        }
+        let command: LiveCommand = match serde_json::from_value(envelope.command) {
+            Ok(command) => command,
+            Err(error) => return with_request(Answer::error("invalid_message", error.to_string())),
+        };
+        let client_id = match &command {
+            LiveCommand::Comment { client_id, .. } => Some(client_id.clone()),
+            _ => None,
+        };
+        if client_id.is_some()
+            && let Err(answer) = self.check_address_rate()
+        {
+            return with_client(with_request(answer), client_id);
+        }
+        let result = match self.state.rooms.live(self.meeting, actor.clone(), command).await {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::warn!(meeting = %self.meeting, %error, "live command failed");
+                Err(LiveFailure::Unavailable)
+            }
+        };
+        match result {
+            Ok(LiveReply::Posted { comment, seq }) => {
+                Answer::Ack { client_id: client_id.unwrap_or_default(), seq, comment: comment.0 }
+            }
+            Ok(LiveReply::Done { seq }) => Answer::Done { request_id, seq },
+            Err(LiveFailure::Refused(error)) => with_client(with_request(refusal(&error)), client_id),
+            Err(LiveFailure::Unavailable) => with_client(
+                with_request(Answer::error("unavailable", "not stored; retry with the same client_id")),
+                client_id,
+            ),
+        }
+    }
+
+    fn check_address_rate(&self) -> Result<(), Answer> {
+        self.state.live_address_limiter.check_key(&self.address).map_err(|not_until| {
+            let wait = not_until
+                .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            Answer::Error {
+                code: "rate_limited".into(),
+                message: "too many comments from this address".into(),
+                request_id: None,
+                client_id: None,
+                retry_after_ms: Some(wait.as_millis().try_into().unwrap_or(u64::MAX).max(1)),
+            }
+        })
+    }
+}
+
+fn with_client(mut answer: Answer, client_id: Option<String>) -> Answer {
+    if let Answer::Error { client_id: slot, .. } = &mut answer {
+        *slot = client_id;
+    }
+    answer
+}
+
+fn refusal(error: &LiveError) -> Answer {
+    Answer::Error {
+        code: error.code().to_owned(),
+        message: error.to_string(),
+        request_id: None,
+        client_id: None,
+        retry_after_ms: error
+            .retry_after()
+            .map(|wait| wait.as_millis().clamp(1, i128::from(u64::MAX)) as u64),
+    }
+}
+
+/// A marker the reader puts in the writer's queue to close an idle connection.
+const CLOSE_IDLE: &str = "\u{0}close-idle";
+
+/// Joins events into one `{"type":"events"}` frame, each in the form `reader` may see. The
+/// events were serialized once by the room; this only copies bytes.
+fn events_frame<'a>(events: impl Iterator<Item = &'a FramedEvent>, reader: LogReader) -> String {
+    let mut frame = String::with_capacity(256);
+    frame.push_str(r#"{"type":"events","events":["#);
+    for (index, event) in events.enumerate() {
+        if index > 0 {
+            frame.push(',');
+        }
+        frame.push_str(event.text_for(reader));
+    }
+    frame.push_str("]}");
+    frame
+}
+
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+}
+
+/// Sends the room's frames and this connection's answers, and pings, until either side ends.
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    mut frames: broadcast::Receiver<Arc<LiveFrame>>,
+    mut direct: mpsc::Receiver<Utf8Bytes>,
+    reader: LogReader,
+    replayed_through: u64,
+    ping_every: Duration,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let mut ping = tokio::time::interval(ping_every);
+    ping.tick().await;
+    let mut sent_through = replayed_through;
+    loop {
+        let outcome: Result<(), u16> = tokio::select! {
+            _ = shutdown.cancelled() => Err(close::GOING_AWAY),
+            _ = ping.tick() => sink.send(Message::Ping(Default::default())).await.map_err(|_| 0),
+            answer = direct.recv() => match answer {
+                None => Err(0),
+                Some(text) if text.as_str() == CLOSE_IDLE => Err(close::IDLE),
+                Some(text) => sink.send(Message::Text(text)).await.map_err(|_| 0),
+            },
+            frame = frames.recv() => match frame {
+                Err(broadcast::error::RecvError::Lagged(_)) => Err(close::RESUME),
+                Err(broadcast::error::RecvError::Closed) => Err(close::GOING_AWAY),
+                Ok(frame) => {
+                    // Feed what else is already waiting, then flush once.
+                    let mut result = feed(&mut sink, &frame, reader, &mut sent_through).await;
+                    for _ in 1..FRAMES_PER_FLUSH {
+                        match frames.try_recv() {
+                            Ok(next) if result.is_ok() => result = feed(&mut sink, &next, reader, &mut sent_through).await,
+                            Err(broadcast::error::TryRecvError::Lagged(_)) => { result = Err(close::RESUME); break; }
+                            _ => break,
+                        }
+                    }
+                    match result {
+                        Ok(()) => sink.flush().await.map_err(|_| 0),
+                        Err(code) => Err(code),
+                    }
+                }
+            },
+        };
+        if let Err(code) = outcome {
+            if code != 0 {
+                let reason = match code {
+                    close::RESUME => "fell behind; reconnect with since and resume",
+                    close::IDLE => "idle",
+                    _ => "server shutting down; reconnect and resume",
+                };
+                let _ = sink.send(close_message(code, reason)).await;
+            }
+            let _ = sink.close().await;
+            return;
+        }
+    }
+}
+
+async fn feed(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    frame: &LiveFrame,
+    reader: LogReader,
+    sent_through: &mut u64,
+) -> Result<(), u16> {
+    let text = match frame {
+        LiveFrame::Viewers(count) => format!(r#"{{"type":"viewers","count":{count}}}"#),
+        LiveFrame::Events(events) => {
+            // Skip anything the replay already sent.
+            let fresh: Vec<&FramedEvent> = events.iter().filter(|event| event.seq > *sent_through).collect();
+            let Some(last) = fresh.last() else { return Ok(()) };
+            *sent_through = last.seq;
+            events_frame(fresh.into_iter(), reader)
+        }
+    };
+    sink.feed(Message::Text(text.into())).await.map_err(|_| 0)
+}

@@ -1,0 +1,352 @@
+//! The live channel inside a room: group commit of comments, votes and moderation, and the
+//! frames that fan the committed events out to every connection.
+//!
+//! Commands that arrive together are decided and applied in memory one after another, then
+//! committed in one transaction ("group commit"), and only then acknowledged and broadcast.
+//! If the commit fails, nothing is acknowledged and the state is rebuilt from the log, so the
+//! state in memory never holds what the store does not.
+
+use super::{Room, RoomError};
+use crate::store::{IssueSource, LiveEventRecord, LogReader, ProblemIssue};
+use jiff::Timestamp;
+use kezdesu_core::CommentId;
+use kezdesu_core::live::rate::{RateRule, TokenBucket};
+use kezdesu_core::live::{
+    Actor, Audience, Decision, LiveCommand, LiveError, LiveEvent, LiveState, ModerationEntry, Moment,
+    QuestionState, StoredEvent,
+};
+use kezdesu_core::{QuestionId, ViewerId};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+/// Events read from the store per query while rebuilding a room.
+const REPLAY_CHUNK: u32 = 10_000;
+
+/// One committed event, serialized once in each form it is shown in.
+#[derive(Debug)]
+pub struct FramedEvent {
+    pub seq: u64,
+    /// As staff, and the one viewer in its audience, see it.
+    pub full: Arc<str>,
+    /// As everyone else sees it (the same bytes when it is public).
+    pub public: Arc<str>,
+    /// The one viewer besides staff who sees `full`.
+    pub audience: Option<ViewerId>,
+}
+
+impl FramedEvent {
+    /// The form `reader` may see.
+    pub fn text_for(&self, reader: LogReader) -> &str {
+        match reader {
+            LogReader::Staff => &self.full,
+            LogReader::Viewer(viewer) if self.audience == Some(viewer) => &self.full,
+            LogReader::Viewer(_) => &self.public,
+        }
+    }
+
+    pub fn from_record(record: &LiveEventRecord) -> FramedEvent {
+        let full: Arc<str> = record.body.as_str().into();
+        let public = record.public_body.as_deref().map(Arc::from).unwrap_or_else(|| full.clone());
+        FramedEvent { seq: record.seq, full, public, audience: record.audience }
+    }
+}
+
+/// What a room broadcasts to its live connections.
+#[derive(Debug)]
+pub enum LiveFrame {
+    /// Events committed together, in `seq` order.
+    Events(Vec<FramedEvent>),
+    /// How many are connected now; not sequenced.
+    Viewers(usize),
+}
+
+/// Why a live command got no acknowledgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveFailure {
+    /// The channel's rules refused it.
+    Refused(LiveError),
+    /// It could not be stored; nothing was kept, and it may be retried.
+    Unavailable,
+}
+
+/// The answer to a live command, sent once its events are durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveReply {
+    /// A comment was stored (or had been, for a retry with the same client id).
+    Posted { comment: CommentId, seq: u64 },
+    /// Done; `seq` is the last event it caused, `None` when it changed nothing.
+    Done { seq: Option<u64> },
+}
+
+pub type LiveResult = Result<LiveReply, LiveFailure>;
+
+/// A live command waiting in a room's inbox.
+pub struct LiveRequest {
+    pub actor: Actor,
+    pub command: LiveCommand,
+    pub reply: oneshot::Sender<LiveResult>,
+}
+
+/// What a new live connection gets: every frame after `last_seq`, and the meeting's settings.
+pub struct LiveJoin {
+    pub frames: broadcast::Receiver<Arc<LiveFrame>>,
+    /// The last committed event; replay from the store up to here, then follow `frames`.
+    pub last_seq: u64,
+}
+
+/// The moderation log as the room knows it, with the text of every hidden comment for admins.
+pub struct ModerationRecord {
+    pub entries: Vec<ModerationEntry>,
+    pub hidden_texts: HashMap<CommentId, String>,
+}
+
+/// The per-viewer comment rate, from the configuration.
+pub fn comment_rate(config: &crate::config::LiveConfig) -> RateRule {
+    RateRule {
+        interval: jiff::SignedDuration::from_secs_f64(config.comment_interval_seconds),
+        burst: config.comment_burst,
+    }
+}
+
+/// A decided command, waiting for its batch to commit.
+struct Pending {
+    reply: oneshot::Sender<LiveResult>,
+    answer: LiveReply,
+}
+
+impl Room {
+    /// Rebuilds the channel's state from the stored log.
+    pub(super) async fn load_live(&mut self) -> Result<(), RoomError> {
+        let mut state = LiveState::default();
+        loop {
+            let records = self
+                .shared
+                .store
+                .live_events(self.meeting.id, state.last_seq, u64::MAX >> 1, REPLAY_CHUNK)
+                .await?;
+            let done = records.len() < REPLAY_CHUNK as usize;
+            for record in &records {
+                let stored: StoredEvent = serde_json::from_str(&record.body).map_err(|error| {
+                    RoomError::Store(crate::store::StoreError::Corrupt(format!(
+                        "event {}: {error}",
+                        record.seq
+                    )))
+                })?;
+                state.evolve(&stored);
+            }
+            if done {
+                break;
+            }
+        }
+        self.live = state;
+        Ok(())
+    }
+
+    pub(super) fn join_live(&self) -> LiveJoin {
+        LiveJoin { frames: self.frames.subscribe(), last_seq: self.live.last_seq }
+    }
+
+    pub(super) fn moderation_record(&self) -> ModerationRecord {
+        let hidden_texts = self
+            .live
+            .comments
+            .values()
+            .filter(|comment| {
+                self.live
+                    .moderation_log
+                    .iter()
+                    .any(|entry| entry.target == kezdesu_core::live::Target::Comment(comment.id))
+            })
+            .map(|comment| (comment.id, comment.text.clone()))
+            .collect();
+        ModerationRecord { entries: self.live.moderation_log.clone(), hidden_texts }
+    }
+
+    /// Decides `first` and whatever else is already waiting, up to the batch limit, commits
+    /// them together, then answers each. Returns a non-live command met in the inbox, for the
+    /// caller to handle after this batch.
+    pub(super) async fn run_live_batch(
+        &mut self,
+        first: LiveRequest,
+        inbox: &mut mpsc::Receiver<super::Command>,
+    ) -> Option<super::Command> {
+        let phase = self.timer().map(|timer| timer.phase()).unwrap_or(kezdesu_core::Phase::Scheduled);
+        let mut records: Vec<LiveEventRecord> = Vec::new();
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut touched: BTreeSet<QuestionId> = BTreeSet::new();
+        let mut deferred = None;
+        let mut request = Some(first);
+        while let Some(LiveRequest { actor, command, reply }) = request.take() {
+            let moment = Moment { now: super::now_to_the_millisecond(), phase };
+            match self.decide_and_apply(&actor, command, moment, &mut records, &mut touched) {
+                Ok(answer) => pending.push(Pending { reply, answer }),
+                Err(error) => {
+                    let _ = reply.send(Err(LiveFailure::Refused(error)));
+                }
+            }
+            if pending.len() + 1 >= self.shared.live.max_batch {
+                break;
+            }
+            match inbox.try_recv() {
+                Ok(super::Command::Live(next)) => request = Some(next),
+                Ok(other) => deferred = Some(other),
+                Err(_) => {}
+            }
+        }
+        if records.is_empty() {
+            for Pending { reply, answer } in pending {
+                let _ = reply.send(Ok(answer));
+            }
+            return deferred;
+        }
+        let issues = self.issues_for(&touched);
+        let committed = self
+            .shared
+            .store
+            .commit_live(self.meeting.id, &records, &issues, None, super::now_to_the_millisecond())
+            .await;
+        match committed {
+            Ok(_) => {
+                for Pending { reply, answer } in pending {
+                    let _ = reply.send(Ok(answer));
+                }
+                let frame = LiveFrame::Events(records.iter().map(FramedEvent::from_record).collect());
+                // Nobody listening is fine: the events are stored, and clients resume from there.
+                let _ = self.frames.send(Arc::new(frame));
+            }
+            Err(error) => {
+                tracing::error!(meeting = %self.meeting.id, %error, "could not commit live events");
+                for Pending { reply, .. } in pending {
+                    let _ = reply.send(Err(LiveFailure::Unavailable));
+                }
+                if let Err(error) = self.load_live().await {
+                    tracing::error!(meeting = %self.meeting.id, %error, "could not rebuild the live state");
+                }
+            }
+        }
+        deferred
+    }
+
+    fn decide_and_apply(
+        &mut self,
+        actor: &Actor,
+        command: LiveCommand,
+        moment: Moment,
+        records: &mut Vec<LiveEventRecord>,
+        touched: &mut BTreeSet<QuestionId>,
+    ) -> Result<LiveReply, LiveError> {
+        let is_comment = matches!(command, LiveCommand::Comment { .. });
+        let events = match self.live.decide(&self.shared.live.settings, actor, command, moment)? {
+            Decision::AlreadyPosted { comment, seq } => return Ok(LiveReply::Posted { comment, seq }),
+            Decision::Append(events) => events,
+        };
+        if is_comment && let kezdesu_core::Principal::Viewer { viewer, .. } = actor.principal {
+            let rule = self.shared.live.comment_rate;
+            let bucket = self.buckets.entry(viewer).or_insert_with(|| TokenBucket::new(rule, moment.now));
+            bucket.take(rule, moment.now).map_err(|retry_after| LiveError::RateLimited { retry_after })?;
+        }
+        let mut answer = LiveReply::Done { seq: None };
+        for event in events {
+            let stored = StoredEvent { seq: self.live.last_seq + 1, at: moment.now, event };
+            if let LiveEvent::CommentPosted { comment, .. } = &stored.event {
+                answer = LiveReply::Posted { comment: *comment, seq: stored.seq };
+            } else {
+                answer = LiveReply::Done { seq: Some(stored.seq) };
+            }
+            touched.extend(questions_touched(&stored.event));
+            self.live.evolve(&stored);
+            records.push(record_of(&stored));
+        }
+        Ok(answer)
+    }
+
+    /// The issue-list rows of the questions a batch touched, as they stand now.
+    fn issues_for(&self, touched: &BTreeSet<QuestionId>) -> Vec<ProblemIssue> {
+        touched
+            .iter()
+            .filter_map(|id| self.live.questions.get(id))
+            .map(|question| {
+                let (state, outcome) = match &question.state {
+                    QuestionState::Queued => ("queued", None),
+                    QuestionState::OnAir => ("on_air", None),
+                    QuestionState::Answered { summary } => ("answered", Some(summary.clone())),
+                    QuestionState::Dismissed { reason } => ("dismissed", Some(reason.clone())),
+                    QuestionState::Merged { into } => {
+                        ("merged", Some(format!("merged into question {into}")))
+                    }
+                };
+                ProblemIssue {
+                    meeting: self.meeting.id,
+                    question: question.id.0,
+                    text: question.text.clone(),
+                    state: state.to_owned(),
+                    outcome,
+                    votes: question.voters.len() as i64,
+                    created_at: question.created_at,
+                    sources: question
+                        .sources
+                        .iter()
+                        .filter_map(|id| self.live.comments.get(id))
+                        .map(|comment| IssueSource {
+                            comment: comment.id.0,
+                            author: comment.author,
+                            author_name: comment.author_name.clone(),
+                            text: comment.text.clone(),
+                            posted_at: comment.posted_at,
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// Forgets rate-limit buckets that have filled up again, so idle viewers cost nothing.
+    pub(super) fn trim_buckets(&mut self, now: Timestamp) {
+        let rule = self.shared.live.comment_rate;
+        self.buckets.retain(|_, bucket| !bucket.is_full(rule, now));
+    }
+}
+
+/// The questions an event changes, whose issue-list rows must be refreshed.
+fn questions_touched(event: &LiveEvent) -> Vec<QuestionId> {
+    match event {
+        LiveEvent::QuestionCreated { question, .. }
+        | LiveEvent::QuestionEdited { question, .. }
+        | LiveEvent::QuestionAnswered { question, .. }
+        | LiveEvent::QuestionDismissed { question, .. }
+        | LiveEvent::VoteCast { question, .. } => vec![*question],
+        LiveEvent::QuestionMerged { question, into, .. } => vec![*question, *into],
+        LiveEvent::QuestionOnAir { question, replaces, .. } => {
+            std::iter::once(*question).chain(*replaces).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Serializes an event once in each form it is shown in.
+pub(super) fn record_of(stored: &StoredEvent) -> LiveEventRecord {
+    // Serializing our own plain structs cannot fail.
+    let body = serde_json::to_string(stored).expect("events serialize");
+    match stored.event.audience() {
+        Audience::Everyone => LiveEventRecord {
+            seq: stored.seq,
+            at: stored.at,
+            body,
+            public_body: None,
+            audience: None,
+            redacted: false,
+        },
+        Audience::StaffAnd(viewer) => {
+            let public = StoredEvent { seq: stored.seq, at: stored.at, event: stored.event.public_form() };
+            LiveEventRecord {
+                seq: stored.seq,
+                at: stored.at,
+                body,
+                public_body: Some(serde_json::to_string(&public).expect("events serialize")),
+                audience: Some(viewer),
+                redacted: public.event == LiveEvent::Redacted,
+            }
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The live channel with real WebSocket clients: posting, acks, resume, moderation, questions.
+
+use crate::support::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Row;
+use std::time::Duration;
+
+fn seqs(events: &[Value]) -> Vec<u64> {
+    events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect()
+}
+
+#[tokio::test]
+async fn a_comment_is_acked_once_durable_and_a_retry_adds_nothing() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (token, viewer_id) = server.viewer(meeting, "Айгүл").await;
+    let (other_token, _) = server.viewer(meeting, "Бекзат").await;
+    let mut author = server.live(meeting, &token, None).await;
+    let mut other = server.live(meeting, &other_token, None).await;
+    assert_eq!(author.hello["you"]["viewer_id"], viewer_id);
+
+    let ack = author.comment("c-1", "Когда отремонтируют школу №3?").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    assert_eq!(ack["client_id"], "c-1");
+    let seq = ack["seq"].as_u64().expect("seq");
+    // Durable before the ack: the row is in the database file.
+    let database = server.database().await;
+    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM live_events WHERE meeting_id = $1 AND seq = $2")
+        .bind(meeting)
+        .bind(seq as i64)
+        .fetch_one(&database)
+        .await
+        .expect("query")
+        .get("n");
+    assert_eq!(stored, 1);
+
+    let retry = author.comment("c-1", "Когда отремонтируют школу №3?").await;
+    assert_eq!(retry, ack, "the same ack, and no second comment");
+
+    let seen = other.events_through(seq).await;
+    let posted: Vec<_> = seen.iter().filter(|e| e["type"] == "comment_posted").collect();
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0]["text"], "Когда отремонтируют школу №3?");
+    assert_eq!(posted[0]["author_name"], "Айгүл");
+    let count: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM live_events WHERE meeting_id = $1 AND body LIKE '%comment_posted%'",
+    )
+    .bind(meeting)
+    .fetch_one(&database)
+    .await
+    .expect("query")
+    .get("n");
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn a_client_resumes_with_no_gap_and_no_duplicate() {
+    let server = TestServer::start_with(|config| config.live.comment_burst = 20).await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (token, _) = server.viewer(meeting, "Author").await;
+    let mut author = server.live(meeting, &token, None).await;
+    let mut last = 0;
+    for index in 0..6 {
+        last = author.comment(&format!("c{index}"), &format!("comment {index}")).await["seq"]
+            .as_u64()
+            .expect("seq");
+    }
+    let (reader_token, _) = server.viewer(meeting, "Reader").await;
+    let mut reader = server.live(meeting, &reader_token, Some(3)).await;
+    assert_eq!(reader.hello["last_seq"], last);
+    let replayed = reader.events_through(last).await;
+    assert_eq!(seqs(&replayed), (4..=last).collect::<Vec<_>>(), "exactly what came after 3");
+
+    // Live events continue right after the replay.
+    for index in 6..9 {
+        last = author.comment(&format!("c{index}"), &format!("comment {index}")).await["seq"]
+            .as_u64()
+            .expect("seq");
+    }
+    let live = reader.events_through(last).await;
+    let mut all = replayed.clone();
+    all.extend(live);
+    assert_eq!(seqs(&all), (4..=last).collect::<Vec<_>>(), "no gap, no duplicate");
+
+    // Without `since`, the recent history.
+    let mut fresh = server.live(meeting, &reader_token, None).await;
+    let history = fresh.next(Duration::from_secs(5)).await.expect("history");
+    assert_eq!(history["type"], "events");
+    assert_eq!(
+        history["events"].as_array().and_then(|e| e.last()).map(|e| e["seq"].clone()),
+        Some(json!(last))
+    );
+}
+
+#[tokio::test]
+async fn a_hide_reaches_every_viewer_and_its_author_sees_the_reason() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let (author_token, _) = server.viewer(meeting, "Author").await;
+    let (watcher_token, _) = server.viewer(meeting, "Watcher").await;
+    let mut author = server.live(meeting, &author_token, None).await;
+    let mut watcher = server.live(meeting, &watcher_token, None).await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let ack = author.comment("x", "Купите мои окна недорого").await;
+    let comment = ack["comment"].clone();
+
+    let done = moderator.command(json!({"type": "hide", "comment": comment, "reason": "spam"})).await;
+    assert_eq!(done["type"], "done", "{done}");
+    let seq = done["seq"].as_u64().expect("seq");
+    for client in [&mut author, &mut watcher] {
+        let seen = client.events_through(seq).await;
+        let hidden = seen.iter().find(|e| e["type"] == "comment_hidden").expect("the hide arrives");
+        assert_eq!(hidden["comment"], comment);
+        assert_eq!(hidden["reason"], "spam");
+    }
+    let bad_reason = moderator.command(json!({"type": "hide", "comment": comment, "reason": "ugly"})).await;
+    assert_eq!(bad_reason["code"], "invalid_reason");
+}
+
+#[tokio::test]
+async fn bad_messages_get_errors_and_the_connection_stays() {
+    let server = TestServer::start_with(|config| config.live.max_message_bytes = 2048).await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (token, _) = server.viewer(meeting, "Tester").await;
+    let mut viewer = server.live(meeting, &token, None).await;
+
+    viewer.send_raw("not json".into()).await;
+    assert_eq!(viewer.answer().await["code"], "malformed_message");
+    viewer.send(json!({"type": "shout", "text": "hi"})).await;
+    assert_eq!(viewer.answer().await["code"], "invalid_message");
+    viewer.send(json!({"type": "comment", "client_id": "a", "text": "x".repeat(3000)})).await;
+    assert_eq!(viewer.answer().await["code"], "message_too_large");
+    let empty = viewer.comment("b", "  \u{200B} ").await;
+    assert_eq!((empty["code"].clone(), empty["client_id"].clone()), (json!("text_empty"), json!("b")));
+    let long = viewer.comment("c", &"я".repeat(1001)).await;
+    assert_eq!(long["code"], "text_too_long");
+    let moderate = viewer.command(json!({"type": "ban", "viewer": 1})).await;
+    assert_eq!(moderate["code"], "forbidden");
+
+    // The default allowance is a burst of 3, then one per 5 s.
+    for index in 0..3 {
+        assert_eq!(viewer.comment(&format!("ok{index}"), "fine").await["type"], "ack");
+    }
+    let limited = viewer.comment("over", "one too many").await;
+    assert_eq!(limited["code"], "rate_limited", "{limited}");
+    let wait = limited["retry_after_ms"].as_u64().expect("a retry time");
+    assert!((1..=5000).contains(&wait), "{wait}");
+    // Still connected: a vote on a missing question is answered, not dropped.
+    let vote = viewer.command(json!({"type": "vote", "question": 99, "up": true})).await;
+    assert_eq!(vote["code"], "unknown_question");
+}
+
+#[tokio::test]
+async fn tokens_are_checked_before_and_after_the_upgrade() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (other_meeting, _) = server.meeting_with_akim(60).await;
+    let (foreign, _) = server.viewer(other_meeting, "Elsewhere").await;
+    let refused = tokio_tungstenite::connect_async(server.live_url(meeting, Some("nonsense"), None)).await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 401),
+        "{refused:?}"
+    );
+    let refused = tokio_tungstenite::connect_async(server.live_url(meeting, Some(&foreign), None)).await;
+    assert!(
+        matches!(refused, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 403),
+        "{refused:?}"
+    );
+
+    // A browser sends the token in the first message instead.
+    let (token, _) = server.viewer(meeting, "Browser").await;
+    let (socket, _) =
+        tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
+    let mut client = LiveClient { socket, hello: Value::Null, token: String::new() };
+    client.send(json!({"type": "auth", "token": token})).await;
+    assert_eq!(client.next(Duration::from_secs(5)).await.expect("hello")["type"], "hello");
+
+    let (socket, _) =
+        tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
+    let mut stranger = LiveClient { socket, hello: Value::Null, token: String::new() };
+    stranger.send(json!({"type": "auth", "token": "wrong"})).await;
+    assert_eq!(stranger.next(Duration::from_secs(5)).await.expect("error")["code"], "unauthenticated");
+    assert_eq!(stranger.close_code(Duration::from_secs(5)).await, Some(4001));
+}
+
+#[tokio::test]
+async fn comments_become_questions_that_are_voted_on_aired_and_answered() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let mut viewers = Vec::new();
+    let mut comments = Vec::new();
+    for (name, text) in [
+        ("Асель", "Дорога в микрорайоне разбита"),
+        ("Ерлан", "Когда починят дорогу?"),
+        ("Мария", "Нет детского сада"),
+    ] {
+        let (token, _) = server.viewer(meeting, name).await;
+        let mut client = server.live(meeting, &token, None).await;
+        client.token = token;
+        comments.push(client.comment("q", text).await["comment"].clone());
+        viewers.push(client);
+    }
+    let road = moderator
+        .command(json!({"type": "promote", "comments": [comments[0]], "text": "Ремонт дорог в микрорайоне"}))
+        .await;
+    assert_eq!(road["type"], "done", "{road}");
+    let duplicate = moderator.command(json!({"type": "promote", "comments": [comments[1]]})).await;
+    assert_eq!(duplicate["type"], "done");
+    let kindergarten = moderator.command(json!({"type": "promote", "comments": [comments[2]]})).await;
+    assert_eq!(kindergarten["type"], "done");
+
+    for (index, question) in [(0, 2), (1, 2), (2, 1)] {
+        let vote = viewers[index].command(json!({"type": "vote", "question": question, "up": true})).await;
+        assert_eq!(vote["type"], "done", "{vote}");
+    }
+    let merged = moderator.command(json!({"type": "merge", "question": 2, "into": 1})).await;
+    assert_eq!(merged["type"], "done", "{merged}");
+    // A viewer replaying the whole log sees each vote as a count, and only its own in full.
+    let mut replaying = server.live(meeting, &viewers[2].token, Some(0)).await;
+    let seen = replaying.events_through(merged["seq"].as_u64().expect("seq")).await;
+    let merge = seen.iter().find(|e| e["type"] == "question_merged").expect("the merge arrives");
+    assert_eq!(merge["votes"], 3);
+    assert_eq!(merge["sources"], json!([comments[0], comments[1]]));
+    // The vote of another viewer arrives as a count, not as who voted.
+    let counts: Vec<_> = seen.iter().filter(|e| e["type"] == "votes_changed").collect();
+    assert!(!counts.is_empty());
+    assert!(
+        seen.iter()
+            .filter(|e| e["type"] == "vote_cast")
+            .all(|e| e["voter"] == viewers[2].hello["you"]["viewer_id"])
+    );
+
+    assert_eq!(moderator.command(json!({"type": "put_on_air", "question": 1})).await["type"], "done");
+    let answered = moderator
+        .command(json!({"type": "answer", "question": 1, "summary": "Ремонт в мае, подрядчик выбран"}))
+        .await;
+    assert_eq!(answered["type"], "done");
+    let dismissed = moderator
+        .command(json!({"type": "dismiss", "question": 3, "reason": "Передан в отдел образования"}))
+        .await;
+    assert_eq!(dismissed["type"], "done");
+
+    let (status, list) = server.get(&format!("/api/meetings/{meeting}/issues"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let issues = list["issues"].as_array().expect("issues");
+    assert_eq!(issues.len(), 3);
+    assert_eq!(issues[0]["text"], "Ремонт дорог в микрорайоне");
+    assert_eq!(issues[0]["state"], "answered");
+    assert_eq!(issues[0]["outcome"], "Ремонт в мае, подрядчик выбран");
+    assert_eq!(issues[0]["votes"], 3);
+    let sources: Vec<_> =
+        issues[0]["sources"].as_array().expect("sources").iter().map(|s| s["author_name"].clone()).collect();
+    assert_eq!(sources, vec![json!("Асель"), json!("Ерлан")]);
+    assert_eq!(issues[1]["state"], "merged");
+    assert_eq!(issues[2]["state"], "dismissed");
+}
+
+#[tokio::test]
+async fn the_moderation_log_is_public_and_hidden_text_is_for_admins() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let (token, viewer_id) = server.viewer(meeting, "Troll").await;
+    let mut troll = server.live(meeting, &token, None).await;
+    let first = troll.comment("1", "оскорбление").await["comment"].clone();
+    let second = troll.comment("2", "реклама").await["comment"].clone();
+    moderator.command(json!({"type": "hide", "comment": first, "reason": "insult"})).await;
+    moderator.command(json!({"type": "hide", "comment": second, "reason": "spam"})).await;
+    moderator.command(json!({"type": "time_out", "viewer": viewer_id, "minutes": 10})).await;
+    let refused = troll.comment("3", "снова").await;
+    assert_eq!(refused["code"], "timed_out");
+    assert!(refused["retry_after_ms"].as_u64().is_some_and(|ms| ms > 500_000));
+
+    let path = format!("/api/meetings/{meeting}/moderation-log");
+    let (status, log) = server.get(&path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(log["by_action"], json!([{"action": "hide", "count": 2}, {"action": "time_out", "count": 1}]));
+    assert_eq!(
+        log["hidden_by_reason"],
+        json!([{"reason": "insult", "count": 1}, {"reason": "spam", "count": 1}])
+    );
+    let entries = log["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 3);
+    assert!(entries[0]["moderator"].as_str().is_some_and(|name| name.starts_with("moderator")));
+    assert_eq!(entries[0]["target_kind"], "comment");
+    assert!(!log.to_string().contains("оскорбление"), "the public never sees hidden text");
+
+    let admin = server.admin().await;
+    let (_, for_admin) = server.get(&path, Some(&admin)).await;
+    assert_eq!(for_admin["entries"][0]["comment_text"], "оскорбление");
+}
+
+#[tokio::test]
+async fn held_comments_are_seen_by_moderators_and_their_author_only() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    assert_eq!(moderator.command(json!({"type": "hold_first_comments", "on": true})).await["type"], "done");
+    let (author_token, _) = server.viewer(meeting, "Newcomer").await;
+    let (watcher_token, _) = server.viewer(meeting, "Watcher").await;
+    let mut author = server.live(meeting, &author_token, None).await;
+    let mut watcher = server.live(meeting, &watcher_token, None).await;
+    let ack = author.comment("1", "мой первый вопрос").await;
+    let seq = ack["seq"].as_u64().expect("seq");
+
+    let own = author.events_through(seq).await;
+    assert_eq!(
+        own.last().map(|e| (e["type"].clone(), e["held"].clone())),
+        Some((json!("comment_posted"), json!(true)))
+    );
+    let others = watcher.events_through(seq).await;
+    assert_eq!(
+        others.last().map(|e| e["type"].clone()),
+        Some(json!("redacted")),
+        "the sequence stays gap-free"
+    );
+    assert!(!others.iter().any(|e| e["text"] == "мой первый вопрос"));
+    let staff = moderator.events_through(seq).await;
+    assert_eq!(staff.last().map(|e| e["text"].clone()), Some(json!("мой первый вопрос")));
+
+    let released = moderator.command(json!({"type": "release", "comment": ack["comment"]})).await;
+    let seen = watcher.events_through(released["seq"].as_u64().expect("seq")).await;
+    assert!(seen.iter().any(|e| e["type"] == "comment_released"));
+}
+
+#[tokio::test]
+async fn phase_changes_are_in_the_live_log() {
+    let server = TestServer::start().await;
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    let (token, _) = server.viewer(meeting, "Early").await;
+    let mut viewer = server.live(meeting, &token, None).await;
+    let refused = viewer.comment("1", "too early").await;
+    assert_eq!(refused["code"], "not_live");
+    server
+        .post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "presentation"}))
+        .await;
+    let mut seen = Vec::new();
+    viewer.until(&mut seen, |m| m["type"] == "events").await;
+    assert_eq!(seen[0]["type"], "phase_changed");
+    assert_eq!(seen[0]["phase"], "presentation");
+    assert_eq!(seen[0]["seq"], 1);
+    assert_eq!(viewer.comment("2", "now it is live").await["type"], "ack");
+}
+
+#[tokio::test]
+async fn a_slow_client_is_told_to_resume_while_the_others_keep_going() {
+    let server = TestServer::start_with(|config| {
+        config.live.connection_queue_frames = 4;
+        config.server.socket_send_buffer_bytes = 8192;
+        config.live.comment_burst = 10_000;
+        config.live.comments_per_minute_per_address = 100_000;
+    })
+    .await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (slow_token, _) = server.viewer(meeting, "Slow").await;
+    // A tiny receive window: the server's writes to this client soon block.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(2048).expect("buffer size");
+    let address = server.base.trim_start_matches("http://").parse().expect("address");
+    let stream = socket.connect(address).await.expect("connects");
+    let (slow_socket, _) = tokio_tungstenite::client_async(
+        server.live_url(meeting, Some(&slow_token), None),
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .expect("upgrade");
+    let mut slow = LiveClient { socket: slow_socket, hello: Value::Null, token: String::new() };
+
+    let (fast_token, _) = server.viewer(meeting, "Fast").await;
+    let mut fast = server.live(meeting, &fast_token, None).await;
+    // Seq 1 is the switch to Q&A; the 150 comments are 2 to 151. The fast client reads as
+    // they come, while the slow one reads nothing.
+    const LAST: u64 = 151;
+    let fast_reader = tokio::spawn(async move { fast.events_through(LAST).await });
+    let (author_token, _) = server.viewer(meeting, "Author").await;
+    let mut author = server.live(meeting, &author_token, None).await;
+    let text = "слово ".repeat(150);
+    let mut last = 0;
+    for index in 0..150 {
+        last = author.comment(&format!("c{index}"), &text).await["seq"].as_u64().expect("seq");
+    }
+    assert_eq!(last, LAST);
+    let seen = fast_reader.await.expect("the reader finished");
+    assert_eq!(seqs(&seen), (1..=last).collect::<Vec<_>>(), "the fast client got every event");
+    assert_eq!(slow.close_code(Duration::from_secs(10)).await, Some(4000), "the slow one was told to resume");
+}
