@@ -319,6 +319,10 @@ pub struct LiveClient {
     pub hello: Value,
     /// The token it connected with.
     pub token: String,
+    /// Every event read so far, in order, whatever call read it.
+    pub seen: Vec<Value>,
+    /// How many of `seen` [`LiveClient::events_through`] has handed out.
+    pub handed_out: usize,
 }
 
 impl TestServer {
@@ -343,7 +347,13 @@ impl TestServer {
         let (socket, _) = tokio_tungstenite::connect_async(self.live_url(meeting, Some(token), since))
             .await
             .expect("connects");
-        let mut client = LiveClient { socket, hello: Value::Null, token: token.to_owned() };
+        let mut client = LiveClient {
+            socket,
+            hello: Value::Null,
+            token: token.to_owned(),
+            seen: Vec::new(),
+            handed_out: 0,
+        };
         let hello = client.next(Duration::from_secs(5)).await.expect("a hello");
         assert_eq!(hello["type"], "hello", "{hello}");
         client.hello = hello;
@@ -422,16 +432,18 @@ impl LiveClient {
         }
     }
 
-    /// Reads until a message satisfies `wanted`, returning it; the events seen on the way are
-    /// appended to `seen`.
-    pub async fn until(&mut self, seen: &mut Vec<Value>, wanted: impl Fn(&Value) -> bool) -> Value {
+    /// Reads until a message satisfies `wanted`, returning it. Events read on the way are kept
+    /// in `seen` (and appended to `also`), so no later call misses them.
+    pub async fn until(&mut self, also: &mut Vec<Value>, wanted: impl Fn(&Value) -> bool) -> Value {
         loop {
             let message = self
                 .next(Duration::from_secs(5))
                 .await
-                .unwrap_or_else(|| panic!("nothing more; saw {seen:#?}"));
+                .unwrap_or_else(|| panic!("nothing more; saw {:#?}", self.seen));
             if message["type"] == "events" {
-                seen.extend(message["events"].as_array().expect("events").iter().cloned());
+                let events = message["events"].as_array().expect("events");
+                also.extend(events.iter().cloned());
+                self.seen.extend(events.iter().cloned());
             }
             if wanted(&message) {
                 return message;
@@ -439,15 +451,19 @@ impl LiveClient {
         }
     }
 
-    /// Reads events until one with `seq` arrives; returns every event read.
+    /// The events not handed out before, through the one with `seq`, reading more as needed.
     pub async fn events_through(&mut self, seq: u64) -> Vec<Value> {
-        let mut seen = Vec::new();
-        self.until(&mut seen, |m| {
-            m["type"] == "events"
-                && m["events"].as_array().is_some_and(|e| e.iter().any(|e| e["seq"].as_u64() >= Some(seq)))
-        })
-        .await;
-        seen
+        loop {
+            let arrived = self.seen[self.handed_out..].iter().position(|e| e["seq"].as_u64() >= Some(seq));
+            if let Some(index) = arrived {
+                let end = self.handed_out + index + 1;
+                let events = self.seen[self.handed_out..end].to_vec();
+                self.handed_out = end;
+                return events;
+            }
+            let mut ignored = Vec::new();
+            self.until(&mut ignored, |m| m["type"] == "events").await;
+        }
     }
 
     /// The next message that is not an event frame.
