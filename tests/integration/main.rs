@@ -8,5 +8,6 @@ mod binary;
 mod errors;
 mod live;
 mod meetings;
+mod protocol;
 mod system;
 mod timer;

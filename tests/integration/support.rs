@@ -396,6 +396,21 @@ impl LiveClient {
         self.socket.send(tokio_tungstenite::tungstenite::Message::Text(text.into())).await.expect("sends");
     }
 
+    /// The next JSON message of any type, viewer counts included.
+    pub async fn socket_message(&mut self, limit: Duration) -> Option<Value> {
+        use tokio_tungstenite::tungstenite::Message;
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?? {
+                Ok(Message::Text(text)) => {
+                    return Some(serde_json::from_str(&text).expect("JSON from the server"));
+                }
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(_) => continue,
+            }
+        }
+    }
+
     /// The next JSON message, skipping pings and viewer counts; `None` on close or timeout.
     pub async fn next(&mut self, limit: Duration) -> Option<Value> {
         use tokio_tungstenite::tungstenite::Message;

@@ -202,9 +202,21 @@ impl Connection {
                 return;
             }
         };
+        // The meeting with its phase and deadlines, so the client counts down from the
+        // server's instants rather than its own clock.
+        let meeting = match self.state.store.meeting(self.meeting).await {
+            Ok(meeting) => crate::wire::MeetingView::of(&meeting, jiff::Timestamp::now(), &self.state.clock),
+            Err(error) => {
+                tracing::warn!(meeting = %self.meeting, %error, "could not read the meeting");
+                let _ = sink.send(close_message(close::GOING_AWAY, "the meeting is unavailable")).await;
+                return;
+            }
+        };
         let hello = json!({
             "type": "hello",
             "meeting_id": self.meeting,
+            "meeting": meeting,
+            "server_time": self.state.clock.format(jiff::Timestamp::now()),
             "you": participant.you,
             "last_seq": join.last_seq,
             "max_comment_chars": self.state.config.live.max_comment_chars,
