@@ -176,3 +176,93 @@ fn a_missing_config_file_is_an_error() {
     assert!(!ok);
     assert!(output.contains("absent.toml"), "{output}");
 }
+
+/// A server killed with SIGKILL in the middle of a flood of comments loses none it
+/// acknowledged, and its log has no gap.
+#[tokio::test]
+async fn every_acknowledged_comment_survives_sigkill() {
+    use crate::support::{ADMIN_PASSWORD, TestServer};
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let start = || {
+        let mut command = kezdesu(dir.path());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data", "data"])
+            .env("KEZDESU_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("KEZDESU__DEMO__ENABLED", "false")
+            .env("KEZDESU__LIVE__COMMENT_BURST", "1000000")
+            .env("KEZDESU__LIVE__COMMENTS_PER_MINUTE_PER_ADDRESS", "1000000");
+        Running::start(command)
+    };
+    let mut first = start();
+    let address = first.address();
+    let server = TestServer::remote(format!("http://{address}"), dir.path().join("data"));
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+
+    // Eight viewers post as fast as they are acknowledged, each keeping what was acked.
+    let mut posters = Vec::new();
+    for index in 0..8 {
+        let (token, _) = server.viewer(meeting, &format!("viewer {index}")).await;
+        let url = server.live_url(meeting, Some(&token), None);
+        posters.push(tokio::spawn(async move {
+            let mut acked: Vec<(String, u64)> = Vec::new();
+            let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else { return acked };
+            for n in 0.. {
+                let client_id = format!("v{index}-{n}");
+                let message = json!({"type": "comment", "client_id": client_id, "text": format!("comment {client_id}")});
+                if socket.send(Message::Text(message.to_string().into())).await.is_err() {
+                    return acked;
+                }
+                loop {
+                    match socket.next().await {
+                        Some(Ok(Message::Text(text))) => {
+                            let answer: Value = serde_json::from_str(&text).expect("JSON");
+                            if answer["type"] == "ack" {
+                                acked.push((client_id.clone(), answer["seq"].as_u64().expect("seq")));
+                                break;
+                            }
+                            if answer["type"] == "error" {
+                                break;
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => return acked,
+                    }
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let status =
+        Command::new("kill").arg("-KILL").arg(first.child.id().to_string()).status().expect("kill runs");
+    assert!(status.success());
+    let _ = first.child.wait();
+    let mut acked = Vec::new();
+    for poster in posters {
+        acked.extend(poster.await.expect("a poster"));
+    }
+    assert!(acked.len() > 50, "the flood was real: {} acks", acked.len());
+
+    let mut second = start();
+    let address = second.address();
+    let server = TestServer::remote(format!("http://{address}"), dir.path().join("data"));
+    let admin = server.admin().await;
+    let mut reader = server.live(meeting, &admin, Some(0)).await;
+    let last = reader.hello["last_seq"].as_u64().expect("last seq");
+    let events = reader.events_through(last).await;
+    let seqs: Vec<u64> = events.iter().map(|e| e["seq"].as_u64().expect("seq")).collect();
+    assert_eq!(seqs, (1..=last).collect::<Vec<_>>(), "no gap after the restart");
+    let stored: std::collections::HashMap<String, u64> = events
+        .iter()
+        .filter(|e| e["type"] == "comment_posted")
+        .map(|e| (e["client_id"].as_str().expect("client id").to_owned(), e["seq"].as_u64().expect("seq")))
+        .collect();
+    for (client_id, seq) in &acked {
+        assert_eq!(stored.get(client_id), Some(seq), "acked {client_id} at {seq} is stored");
+    }
+    second.terminate();
+}

@@ -96,6 +96,20 @@ impl TestServer {
         panic!("the server did not become ready");
     }
 
+    /// Talks to a server this harness did not start (a `kezdesu` process), at `base`.
+    pub fn remote(base: String, data_dir: PathBuf) -> TestServer {
+        let mut config = Config::default();
+        config.storage.data_dir = data_dir;
+        TestServer {
+            base,
+            config,
+            client: reqwest::Client::new(),
+            stop: None,
+            task: None,
+            data: std::sync::Arc::new(tempfile::tempdir().expect("temporary folder")),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
