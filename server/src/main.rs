@@ -56,6 +56,10 @@ fn start() -> anyhow::Result<()> {
             .map_err(|why| anyhow::anyhow!("KEZDESU_ADMIN_PASSWORD: {why}"))?;
     }
     init_logging(&config);
+    // Every viewer is a file descriptor: use all the process may have.
+    if let Err(error) = rlimit::increase_nofile_limit(u64::MAX) {
+        tracing::warn!(%error, "could not raise the open-file limit");
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let shutdown = shutdown_signal()?;
