@@ -17,8 +17,8 @@
 //! with no store, no rules, no moderation and no authentication.
 
 use anyhow::{Context, bail};
-use axum::extract::ws::{Message as ServerMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::extract::ws::{Message as ServerMessage, WebSocket, WebSocketUpgrade};
 use clap::{Args, Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -123,7 +123,8 @@ async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
             Ok::<Value, anyhow::Error>(body)
         }
     };
-    let admin = post("/api/session", None, json!({"login": "admin", "password": load.admin_password})).await?;
+    let admin =
+        post("/api/session", None, json!({"login": "admin", "password": load.admin_password})).await?;
     let admin = admin["token"].as_str().context("a token")?.to_owned();
     let suffix = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() % 1_000_000_000;
     let login = format!("bench-akim-{suffix}");
@@ -156,7 +157,12 @@ async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
             let post = &post;
             let ws = &ws;
             async move {
-                let viewer = post(&format!("/api/meetings/{id}/viewers"), None, json!({"display_name": format!("v{n}")})).await?;
+                let viewer = post(
+                    &format!("/api/meetings/{id}/viewers"),
+                    None,
+                    json!({"display_name": format!("v{n}")}),
+                )
+                .await?;
                 let token = viewer["token"].as_str().context("a viewer token")?;
                 Ok::<String, anyhow::Error>(format!("{ws}/api/meetings/{id}/live?token={token}"))
             }
@@ -223,7 +229,10 @@ fn scan(text: &str, last_seq: &mut u64, tally: &Tally, latencies: &mut Vec<u64>)
     }
 }
 
-async fn connect(url: &str, source: IpAddr) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+async fn connect(
+    url: &str,
+    source: IpAddr,
+) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
     let host = url.split("//").nth(1).and_then(|rest| rest.split('/').next()).context("a host")?;
     let address: SocketAddr = host.parse()?;
     let socket = tokio::net::TcpSocket::new_v4()?;
@@ -300,7 +309,10 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
         let (posted, errors, seconds) = (posted.clone(), errors.clone(), load.seconds);
         posters.push(tokio::spawn(async move {
             let interval = Duration::from_secs_f64(1.0 / per_poster);
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval.mul_f64(index as f64 / 20.0), interval);
+            let mut tick = tokio::time::interval_at(
+                tokio::time::Instant::now() + interval.mul_f64(index as f64 / 20.0),
+                interval,
+            );
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
             let mut n = 0u64;
@@ -352,11 +364,15 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     };
     let ticks_per_second = 100.0;
     let cpu = match (cpu_before, cpu_after) {
-        (Some(before), Some(after)) => format!("{:.0}%", (after - before) as f64 / ticks_per_second / elapsed.as_secs_f64() * 100.0),
+        (Some(before), Some(after)) => {
+            format!("{:.0}%", (after - before) as f64 / ticks_per_second / elapsed.as_secs_f64() * 100.0)
+        }
         _ => "n/a".into(),
     };
     let per_connection = match (rss_before, rss_idle) {
-        (Some(before), Some(idle)) if held > 0 => format!("{:.1} KiB", (idle as f64 - before as f64) / held as f64),
+        (Some(before), Some(idle)) if held > 0 => {
+            format!("{:.1} KiB", (idle as f64 - before as f64) / held as f64)
+        }
         _ => "n/a".into(),
     };
     println!(
@@ -435,7 +451,9 @@ async fn bare_connection(state: Bare, socket: WebSocket) {
     while let Some(Ok(message)) = stream.next().await {
         let ServerMessage::Text(text) = message else { continue };
         let Ok(post) = serde_json::from_str::<Value>(&text) else { continue };
-        let (Some(client_id), Some(body)) = (post["client_id"].as_str(), post["text"].as_str()) else { continue };
+        let (Some(client_id), Some(body)) = (post["client_id"].as_str(), post["text"].as_str()) else {
+            continue;
+        };
         let seq = {
             let mut next = state.next_seq.lock().expect("not poisoned");
             *next += 1;

@@ -93,13 +93,15 @@ pub async fn connect(
     let hard_limit = (state.config.live.max_message_bytes * 4).max(64 * 1024);
     // A small read buffer: thousands of viewers mostly listen, and tungstenite's default
     // (128 KiB each) would dominate the server's memory.
-    Ok(upgrade.read_buffer_size(4096).max_message_size(hard_limit).max_frame_size(hard_limit).on_upgrade(move |socket| async move {
-        state.metrics.live_connections.inc();
-        Connection { state: state.clone(), meeting: meeting.id, address }
-            .run(socket, participant, query.since)
-            .await;
-        state.metrics.live_connections.dec();
-    }))
+    Ok(upgrade.read_buffer_size(4096).max_message_size(hard_limit).max_frame_size(hard_limit).on_upgrade(
+        move |socket| async move {
+            state.metrics.live_connections.inc();
+            Connection { state: state.clone(), meeting: meeting.id, address }
+                .run(socket, participant, query.since)
+                .await;
+            state.metrics.live_connections.dec();
+        },
+    ))
 }
 
 async fn participant(state: &AppState, meeting: MeetingId, token: &str) -> Result<Participant, ApiError> {
