@@ -146,6 +146,8 @@ pub struct LiveConfig {
     pub idle_timeout_seconds: u64,
     /// The most commands a room commits in one transaction (group commit).
     pub max_batch: usize,
+    /// The most live connections open at once; more are refused with 503.
+    pub max_connections: i64,
 }
 
 impl Default for LiveConfig {
@@ -164,6 +166,7 @@ impl Default for LiveConfig {
             ping_interval_seconds: 20,
             idle_timeout_seconds: 60,
             max_batch: 512,
+            max_connections: 50_000,
         }
     }
 }
@@ -321,6 +324,9 @@ impl Config {
         }
         if live.hide_reasons.is_empty() || live.hide_reasons.iter().any(|r| r.trim().is_empty()) {
             return invalid("live.hide_reasons", "must list at least one non-empty reason");
+        }
+        if live.max_connections < 1 {
+            return invalid("live.max_connections", "must be at least 1");
         }
         if live.connection_queue_frames < 2 || live.max_batch == 0 || live.history_events > 10_000 {
             return invalid(

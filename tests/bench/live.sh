@@ -14,6 +14,8 @@ viewers=${1:-5000}
 rate=${2:-20}
 seconds=${3:-30}
 posters=20
+# Connections spread over several loopback source addresses, as for more than ~28,000 ports.
+sources=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 
 cargo build --release --locked --bin kezdesu --bin kezdesu-load
 bin=target/release
@@ -35,7 +37,7 @@ KEZDESU__LIVE__COMMENTS_PER_MINUTE_PER_ADDRESS=1000000 \
 server_pid=$!
 wait_for http://127.0.0.1:18700/healthz
 live=$("$bin/kezdesu-load" live --server http://127.0.0.1:18700 --admin-password 'benchmark admin password' \
-    --server-pid "$server_pid" --viewers "$viewers" --posters "$posters" --rate "$rate" --seconds "$seconds")
+    --server-pid "$server_pid" --viewers "$viewers" --posters "$posters" --rate "$rate" --seconds "$seconds" --sources "$sources")
 echo "kezdesu: $live"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 
@@ -43,7 +45,7 @@ kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 bare_pid=$!
 sleep 1
 bare=$("$bin/kezdesu-load" bare --server http://127.0.0.1:18701 \
-    --server-pid "$bare_pid" --viewers "$viewers" --posters "$posters" --rate "$rate" --seconds "$seconds")
+    --server-pid "$bare_pid" --viewers "$viewers" --posters "$posters" --rate "$rate" --seconds "$seconds" --sources "$sources")
 echo "bare:    $bare"
 python3 - "$live" "$bare" <<'PY'
 import json, sys

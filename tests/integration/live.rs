@@ -394,3 +394,44 @@ async fn a_slow_client_is_told_to_resume_while_the_others_keep_going() {
     assert_eq!(seqs(&seen), (1..=last).collect::<Vec<_>>(), "the fast client got every event");
     assert_eq!(slow.close_code(Duration::from_secs(10)).await, Some(4000), "the slow one was told to resume");
 }
+
+#[tokio::test]
+async fn hidden_text_is_not_replayed_and_released_text_reaches_everyone() {
+    let server = TestServer::start().await;
+    let (meeting, akim_token, moderator_token) = server.live_meeting().await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let (author_token, _) = server.viewer(meeting, "Author").await;
+    let mut author = server.live(meeting, &author_token, None).await;
+    let hidden = author.comment("1", "телефон +7 701 000 00 00").await;
+    moderator.command(json!({"type": "hide", "comment": hidden["comment"], "reason": "personal_data"})).await;
+
+    assert_eq!(moderator.command(json!({"type": "hold_first_comments", "on": true})).await["type"], "done");
+    let (newcomer_token, _) = server.viewer(meeting, "Newcomer").await;
+    let mut newcomer = server.live(meeting, &newcomer_token, None).await;
+    let held = newcomer.comment("1", "вопрос про школу").await;
+    let (watcher_token, _) = server.viewer(meeting, "Watcher").await;
+    let mut watcher = server.live(meeting, &watcher_token, None).await;
+    let released = moderator.command(json!({"type": "release", "comment": held["comment"]})).await;
+    let seen = watcher.events_through(released["seq"].as_u64().expect("seq")).await;
+    let release = seen.iter().find(|e| e["type"] == "comment_released").expect("the release");
+    assert_eq!(release["text"], "вопрос про школу", "the release carries the text");
+
+    // A late viewer replays the whole log: the hidden text is not in it, the released one is.
+    let (late_token, _) = server.viewer(meeting, "Late").await;
+    let last = released["seq"].as_u64().expect("seq");
+    for (token, who) in [(late_token.as_str(), "a viewer"), (akim_token.as_str(), "the akim")] {
+        let mut late = server.live(meeting, token, Some(0)).await;
+        let replay = late.events_through(last).await;
+        let text = serde_json::to_string(&replay).expect("json");
+        assert!(!text.contains("+7 701"), "{who} replays hidden text: {text}");
+        let posted = replay.iter().find(|e| e["seq"] == held["seq"]).expect("the held comment's seq");
+        assert_eq!(posted["text"], "вопрос про школу", "{who} replays the released comment");
+        assert_eq!(seqs(&replay), (1..=last).collect::<Vec<_>>(), "still gap-free for {who}");
+        let mut recent = server.live(meeting, token, None).await;
+        let history = recent.next(Duration::from_secs(5)).await.expect("history");
+        assert!(!history.to_string().contains("+7 701"), "{who}'s history has no hidden text");
+    }
+    // The author and moderators still see it.
+    let mut again = server.live(meeting, &author_token, Some(0)).await;
+    assert!(serde_json::to_string(&again.events_through(last).await).expect("json").contains("+7 701"));
+}

@@ -149,6 +149,11 @@ fn timeouts_bans_and_slow_mode_refuse_with_a_retry_time() {
 
     channel.moderate(LiveCommand::Ban { viewer: ViewerId(1) }).expect("banned");
     assert_eq!(channel.comment(1, "f", "six", 9999).map_err(|e| e.code()), Err("banned"));
+    channel.moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None }).expect("promoted");
+    let vote = channel.send(&viewer(1), LiveCommand::Vote { question: QuestionId(1), up: true }, live(9999));
+    assert_eq!(vote.map_err(|e| e.code()), Err("banned"), "a banned viewer does not vote either");
+    let odd = channel.comment(2, "a\u{202e}b", "text", 9999);
+    assert_eq!(odd.map_err(|e| e.code()), Err("invalid_client_id"));
     let limited = LiveError::RateLimited { retry_after: SignedDuration::from_secs(3) };
     assert_eq!((limited.code(), limited.retry_after()), ("rate_limited", Some(SignedDuration::from_secs(3))));
     assert_eq!(
@@ -178,6 +183,11 @@ fn questions_keep_their_sources_and_votes_through_a_merge() {
     );
     let again = channel.moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None });
     assert_eq!(again.map_err(|e| e.code()), Err("already_promoted"));
+    channel.moderate(LiveCommand::HoldFirstComments { on: true }).expect("set");
+    channel.comment(9, "a", "held text", 5).expect("posted");
+    let held = channel.moderate(LiveCommand::Promote { comments: vec![CommentId(4)], text: None });
+    assert_eq!(held.map_err(|e| e.code()), Err("comment_held"), "promoting would publish it");
+    channel.moderate(LiveCommand::HoldFirstComments { on: false }).expect("set");
 
     for voter in [4, 5] {
         channel

@@ -183,6 +183,8 @@ struct Tally {
     deliveries: AtomicU64,
     gaps: AtomicU64,
     duplicates: AtomicU64,
+    /// Viewers the server closed or dropped before the end.
+    dropped: AtomicU64,
     /// Latencies in microseconds, sampled from every delivery of every posted comment.
     latencies: Mutex<Vec<u64>>,
 }
@@ -283,10 +285,14 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
                     }
                     Some(Ok(Message::Close(frame))) => {
                         eprintln!("viewer closed: {frame:?}");
+                        tally.dropped.fetch_add(1, Ordering::Relaxed);
                         break;
                     }
                     Some(Ok(_)) => {}
-                    _ => break,
+                    _ => {
+                        tally.dropped.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
                 }
             }
             tally.latencies.lock().expect("not poisoned").extend(latencies);
@@ -378,7 +384,8 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     println!(
         "{}",
         json!({
-            "viewers_held": held,
+            "viewers_connected": held,
+            "viewers_dropped": tally.dropped.load(Ordering::Relaxed),
             "posted": posted.load(Ordering::Relaxed),
             "post_errors": errors.load(Ordering::Relaxed),
             "seconds": (elapsed.as_secs_f64() * 10.0).round() / 10.0,
@@ -433,12 +440,23 @@ async fn bare_connection(state: Bare, socket: WebSocket) {
     let (mut sink, mut stream) = socket.split();
     let mut frames = state.frames.subscribe();
     let (direct, mut direct_inbox) = tokio::sync::mpsc::channel::<String>(16);
+    // The same writer as Kezdesu's: feed up to 16 waiting frames, flush once, and close a
+    // connection that fell behind.
     let writer = tokio::spawn(async move {
         loop {
             tokio::select! {
                 frame = frames.recv() => match frame {
-                    Ok(frame) => { if sink.send(ServerMessage::Text(frame.to_string().into())).await.is_err() { break } }
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Ok(frame) => {
+                        let mut ok = sink.feed(ServerMessage::Text(frame.to_string().into())).await.is_ok();
+                        for _ in 1..16 {
+                            match frames.try_recv() {
+                                Ok(next) if ok => ok = sink.feed(ServerMessage::Text(next.to_string().into())).await.is_ok(),
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => { ok = false; break }
+                                _ => break,
+                            }
+                        }
+                        if !ok || sink.flush().await.is_err() { break }
+                    }
                     Err(_) => break,
                 },
                 answer = direct_inbox.recv() => match answer {

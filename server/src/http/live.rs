@@ -12,7 +12,7 @@
 use super::caller::{Caller, ClientIp, token_owner};
 use super::problem::{ApiPath, ApiQuery};
 use super::{ApiError, AppState, Problem};
-use crate::room::live::{FramedEvent, LiveFailure, LiveFrame, LiveReply};
+use crate::room::live::{FramedEvent, LiveFailure, LiveFrame, LiveReply, events_frame};
 use crate::store::LogReader;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -75,6 +75,7 @@ struct Participant {
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 503, body = Problem, description = "The server holds its maximum of live connections"),
     )
 )]
 pub async fn connect(
@@ -85,6 +86,9 @@ pub async fn connect(
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let meeting = state.store.meeting(MeetingId(id)).await?;
+    if state.metrics.live_connections.get() >= state.config.live.max_connections {
+        return Err(ApiError::Unavailable);
+    }
     // A token in the query is checked before upgrading, so a bad one gets a plain 401/403.
     let participant = match &query.token {
         Some(token) => Some(participant(&state, meeting.id, token).await?),
@@ -121,7 +125,13 @@ async fn participant(state: &AppState, meeting: MeetingId, token: &str) -> Resul
         (Principal::Staff { account, role }, Some(record)) => Ok(Participant {
             you: json!({"role": role, "account_id": account, "display_name": record.display_name}),
             actor: Actor { principal: caller.principal.clone(), name: record.display_name.clone() },
-            reader: LogReader::Staff,
+            // Held comments and who voted are for moderators; akims and the commission see
+            // what the public sees.
+            reader: if matches!(role, kezdesu_core::Role::Moderator | kezdesu_core::Role::Admin) {
+                LogReader::Staff
+            } else {
+                LogReader::Public
+            },
         }),
         (Principal::Staff { .. }, None) => Err(ApiError::Unauthenticated),
     }
@@ -331,15 +341,15 @@ impl Connection {
             };
             let text = match message {
                 Err(_) => {
-                    let _ = direct.send(Answer::error("idle", "nothing received; closing").text()).await;
-                    let _ = direct.send(Utf8Bytes::from_static(CLOSE_IDLE)).await;
+                    let _ = direct.try_send(Answer::error("idle", "nothing received; closing").text());
+                    let _ = direct.try_send(Utf8Bytes::from_static(CLOSE_IDLE));
                     return;
                 }
                 Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return,
                 Ok(Some(Ok(Message::Text(text)))) => text,
                 Ok(Some(Ok(Message::Binary(_)))) => {
                     let answer = Answer::error("binary_not_supported", "send JSON text messages");
-                    if direct.send(answer.text()).await.is_err() {
+                    if !answer_to(direct, answer) {
                         return;
                     }
                     continue;
@@ -352,7 +362,7 @@ impl Connection {
             } else {
                 self.handle(actor, &text).await
             };
-            if direct.send(answer.text()).await.is_err() {
+            if !answer_to(direct, answer) {
                 return;
             }
         }
@@ -421,6 +431,12 @@ impl Connection {
     }
 }
 
+/// Queues an answer for the writer; false when the connection should end, because the writer
+/// is gone or the client has stopped reading its answers (the writer then times out).
+fn answer_to(direct: &mpsc::Sender<Utf8Bytes>, answer: Answer) -> bool {
+    direct.try_send(answer.text()).is_ok()
+}
+
 fn with_client(mut answer: Answer, client_id: Option<String>) -> Answer {
     if let Answer::Error { client_id: slot, .. } = &mut answer {
         *slot = client_id;
@@ -443,23 +459,19 @@ fn refusal(error: &LiveError) -> Answer {
 /// A marker the reader puts in the writer's queue to close an idle connection.
 const CLOSE_IDLE: &str = "\u{0}close-idle";
 
-/// Joins events into one `{"type":"events"}` frame, each in the form `reader` may see. The
-/// events were serialized once by the room; this only copies bytes.
-fn events_frame<'a>(events: impl Iterator<Item = &'a FramedEvent>, reader: LogReader) -> String {
-    let mut frame = String::with_capacity(256);
-    frame.push_str(r#"{"type":"events","events":["#);
-    for (index, event) in events.enumerate() {
-        if index > 0 {
-            frame.push(',');
-        }
-        frame.push_str(event.text_for(reader));
-    }
-    frame.push_str("]}");
-    frame
-}
-
 fn close_message(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
+}
+
+/// How long one write may wait on a client that does not read before it counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the writer stopped, and what to tell the client.
+enum WriterEnd {
+    /// Close with this code and reason.
+    Close(u16, &'static str),
+    /// The socket is gone, or would not take a write in time; nothing more to send.
+    Gone,
 }
 
 /// Sends the room's frames and this connection's answers, and pings, until either side ends.
@@ -475,65 +487,95 @@ async fn write_loop(
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let mut sent_through = replayed_through;
-    loop {
-        let outcome: Result<(), u16> = tokio::select! {
-            _ = shutdown.cancelled() => Err(close::GOING_AWAY),
-            _ = ping.tick() => sink.send(Message::Ping(Default::default())).await.map_err(|_| 0),
+    let end = loop {
+        let outcome: Result<(), WriterEnd> = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => Err(WriterEnd::Close(close::GOING_AWAY, "server shutting down; reconnect and resume")),
             answer = direct.recv() => match answer {
-                None => Err(0),
-                Some(text) if text.as_str() == CLOSE_IDLE => Err(close::IDLE),
-                Some(text) => sink.send(Message::Text(text)).await.map_err(|_| 0),
+                None => Err(WriterEnd::Gone),
+                Some(text) if text.as_str() == CLOSE_IDLE => Err(WriterEnd::Close(close::IDLE, "idle")),
+                Some(text) => write(&mut sink, Message::Text(text)).await,
             },
             frame = frames.recv() => match frame {
-                Err(broadcast::error::RecvError::Lagged(_)) => Err(close::RESUME),
-                Err(broadcast::error::RecvError::Closed) => Err(close::GOING_AWAY),
+                Err(broadcast::error::RecvError::Lagged(_)) => Err(WriterEnd::Close(close::RESUME, "fell behind; reconnect with since and resume")),
+                Err(broadcast::error::RecvError::Closed) => Err(WriterEnd::Close(close::GOING_AWAY, "the meeting's channel closed; reconnect and resume")),
                 Ok(frame) => {
                     // Feed what else is already waiting, then flush once.
                     let mut result = feed(&mut sink, &frame, reader, &mut sent_through).await;
                     for _ in 1..FRAMES_PER_FLUSH {
                         match frames.try_recv() {
                             Ok(next) if result.is_ok() => result = feed(&mut sink, &next, reader, &mut sent_through).await,
-                            Err(broadcast::error::TryRecvError::Lagged(_)) => { result = Err(close::RESUME); break; }
+                            Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                                result = Err(WriterEnd::Close(close::RESUME, "fell behind; reconnect with since and resume"));
+                                break;
+                            }
                             _ => break,
                         }
                     }
                     match result {
-                        Ok(()) => sink.flush().await.map_err(|_| 0),
-                        Err(code) => Err(code),
+                        Ok(()) => within_time(sink.flush()).await,
+                        Err(end) => Err(end),
                     }
                 }
             },
+            _ = ping.tick() => write(&mut sink, Message::Ping(Default::default())).await,
         };
-        if let Err(code) = outcome {
-            if code != 0 {
-                let reason = match code {
-                    close::RESUME => "fell behind; reconnect with since and resume",
-                    close::IDLE => "idle",
-                    _ => "server shutting down; reconnect and resume",
-                };
-                let _ = sink.send(close_message(code, reason)).await;
-            }
-            let _ = sink.close().await;
-            return;
+        if let Err(end) = outcome {
+            break end;
         }
+    };
+    if let WriterEnd::Close(code, reason) = end {
+        let _ = within_time(sink.send(close_message(code, reason))).await;
+    }
+    let _ = within_time(sink.close()).await;
+}
+
+/// Runs a socket write, giving up on a client that has not taken anything for a while.
+async fn within_time(
+    write: impl std::future::Future<Output = Result<(), axum::Error>>,
+) -> Result<(), WriterEnd> {
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(WriterEnd::Gone),
     }
 }
 
+async fn write(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    message: Message,
+) -> Result<(), WriterEnd> {
+    within_time(sink.send(message)).await
+}
+
+/// Queues one frame without flushing. Most connections send the frame the room built, shared;
+/// one builds its own only when an event is addressed to its viewer, or when its replay
+/// already sent some of the frame's events.
 async fn feed(
     sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
     frame: &LiveFrame,
     reader: LogReader,
     sent_through: &mut u64,
-) -> Result<(), u16> {
+) -> Result<(), WriterEnd> {
     let text = match frame {
-        LiveFrame::Viewers(count) => format!(r#"{{"type":"viewers","count":{count}}}"#),
-        LiveFrame::Events(events) => {
-            // Skip anything the replay already sent.
-            let fresh: Vec<&FramedEvent> = events.iter().filter(|event| event.seq > *sent_through).collect();
-            let Some(last) = fresh.last() else { return Ok(()) };
+        LiveFrame::Viewers(text) => text.clone(),
+        LiveFrame::Events { events, staff, public } => {
+            let Some(last) = events.last() else { return Ok(()) };
+            if last.seq <= *sent_through {
+                return Ok(());
+            }
+            let overlaps = events.first().is_some_and(|first| first.seq <= *sent_through);
+            let addressed = matches!(reader, LogReader::Viewer(viewer) if events.iter().any(|e| e.audience == Some(viewer)));
+            let text = if overlaps || addressed {
+                let fresh = events.iter().filter(|event| event.seq > *sent_through);
+                events_frame(fresh, reader).into()
+            } else if reader == LogReader::Staff {
+                staff.clone()
+            } else {
+                public.clone()
+            };
             *sent_through = last.seq;
-            events_frame(fresh.into_iter(), reader)
+            text
         }
     };
-    sink.feed(Message::Text(text.into())).await.map_err(|_| 0)
+    within_time(sink.feed(Message::Text(text))).await
 }

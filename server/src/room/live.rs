@@ -7,7 +7,7 @@
 //! state in memory never holds what the store does not.
 
 use super::{Room, RoomError};
-use crate::store::{IssueSource, LiveEventRecord, LogReader, ProblemIssue};
+use crate::store::{IssueSource, LiveEventRecord, LogReader, ProblemIssue, PublicFormUpdate};
 use jiff::Timestamp;
 use kezdesu_core::CommentId;
 use kezdesu_core::live::rate::{RateRule, TokenBucket};
@@ -41,7 +41,7 @@ impl FramedEvent {
         match reader {
             LogReader::Staff => &self.full,
             LogReader::Viewer(viewer) if self.audience == Some(viewer) => &self.full,
-            LogReader::Viewer(_) => &self.public,
+            LogReader::Viewer(_) | LogReader::Public => &self.public,
         }
     }
 
@@ -52,13 +52,46 @@ impl FramedEvent {
     }
 }
 
+/// The text of a WebSocket frame: shared bytes, so that one frame built by the room is sent
+/// to thousands of connections without a copy.
+pub type FrameText = axum::extract::ws::Utf8Bytes;
+
 /// What a room broadcasts to its live connections.
 #[derive(Debug)]
 pub enum LiveFrame {
-    /// Events committed together, in `seq` order.
-    Events(Vec<FramedEvent>),
+    /// Events committed together, in `seq` order, with the whole frame already built for
+    /// moderators and for the public; a connection builds its own only when an event is
+    /// addressed to its viewer or it must skip events its replay already sent.
+    Events { events: Vec<FramedEvent>, staff: FrameText, public: FrameText },
     /// How many are connected now; not sequenced.
-    Viewers(usize),
+    Viewers(FrameText),
+}
+
+impl LiveFrame {
+    pub fn events(events: Vec<FramedEvent>) -> LiveFrame {
+        let staff = events_frame(events.iter(), LogReader::Staff).into();
+        let public = events_frame(events.iter(), LogReader::Public).into();
+        LiveFrame::Events { events, staff, public }
+    }
+
+    pub fn viewers(count: usize) -> LiveFrame {
+        LiveFrame::Viewers(format!(r#"{{"type":"viewers","count":{count}}}"#).into())
+    }
+}
+
+/// Joins events into one `{"type":"events"}` frame, each in the form `reader` may see. The
+/// events were serialized once; this only copies bytes.
+pub fn events_frame<'a>(events: impl Iterator<Item = &'a FramedEvent>, reader: LogReader) -> String {
+    let mut frame = String::with_capacity(256);
+    frame.push_str(r#"{"type":"events","events":["#);
+    for (index, event) in events.enumerate() {
+        if index > 0 {
+            frame.push(',');
+        }
+        frame.push_str(event.text_for(reader));
+    }
+    frame.push_str("]}");
+    frame
 }
 
 /// Why a live command got no acknowledgement.
@@ -148,17 +181,18 @@ impl Room {
     }
 
     pub(super) fn moderation_record(&self) -> ModerationRecord {
-        let hidden_texts = self
+        let acted_on: BTreeSet<CommentId> = self
             .live
-            .comments
-            .values()
-            .filter(|comment| {
-                self.live
-                    .moderation_log
-                    .iter()
-                    .any(|entry| entry.target == kezdesu_core::live::Target::Comment(comment.id))
+            .moderation_log
+            .iter()
+            .filter_map(|entry| match entry.target {
+                kezdesu_core::live::Target::Comment(comment) => Some(comment),
+                _ => None,
             })
-            .map(|comment| (comment.id, comment.text.clone()))
+            .collect();
+        let hidden_texts = acted_on
+            .into_iter()
+            .filter_map(|id| self.live.comments.get(&id).map(|comment| (id, comment.text.clone())))
             .collect();
         ModerationRecord { entries: self.live.moderation_log.clone(), hidden_texts }
     }
@@ -173,19 +207,30 @@ impl Room {
     ) -> Option<super::Command> {
         let phase = self.timer().map(|timer| timer.phase()).unwrap_or(kezdesu_core::Phase::Scheduled);
         let mut records: Vec<LiveEventRecord> = Vec::new();
+        let mut public_updates: Vec<PublicFormUpdate> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();
+        let mut handled = 0;
         let mut touched: BTreeSet<QuestionId> = BTreeSet::new();
         let mut deferred = None;
         let mut request = Some(first);
         while let Some(LiveRequest { actor, command, reply }) = request.take() {
             let moment = Moment { now: super::now_to_the_millisecond(), phase };
-            match self.decide_and_apply(&actor, command, moment, &mut records, &mut touched) {
+            match self.decide_and_apply(
+                &actor,
+                command,
+                moment,
+                &mut records,
+                &mut public_updates,
+                &mut touched,
+            ) {
                 Ok(answer) => pending.push(Pending { reply, answer }),
                 Err(error) => {
                     let _ = reply.send(Err(LiveFailure::Refused(error)));
                 }
             }
-            if pending.len() + 1 >= self.shared.live.max_batch {
+            // Refused commands count too, so a flood of them cannot hold a batch open.
+            handled += 1;
+            if handled >= self.shared.live.max_batch {
                 break;
             }
             match inbox.try_recv() {
@@ -204,14 +249,21 @@ impl Room {
         let committed = self
             .shared
             .store
-            .commit_live(self.meeting.id, &records, &issues, None, super::now_to_the_millisecond())
+            .commit_live(
+                self.meeting.id,
+                &records,
+                &public_updates,
+                &issues,
+                None,
+                super::now_to_the_millisecond(),
+            )
             .await;
         match committed {
             Ok(_) => {
                 for Pending { reply, answer } in pending {
                     let _ = reply.send(Ok(answer));
                 }
-                let frame = LiveFrame::Events(records.iter().map(FramedEvent::from_record).collect());
+                let frame = LiveFrame::events(records.iter().map(FramedEvent::from_record).collect());
                 // Nobody listening is fine: the events are stored, and clients resume from there.
                 let _ = self.frames.send(Arc::new(frame));
             }
@@ -221,7 +273,10 @@ impl Room {
                     let _ = reply.send(Err(LiveFailure::Unavailable));
                 }
                 if let Err(error) = self.load_live().await {
+                    // The state holds events the store does not: close the room, so the next
+                    // command opens a fresh one from the log.
                     tracing::error!(meeting = %self.meeting.id, %error, "could not rebuild the live state");
+                    self.poisoned = true;
                 }
             }
         }
@@ -234,6 +289,7 @@ impl Room {
         command: LiveCommand,
         moment: Moment,
         records: &mut Vec<LiveEventRecord>,
+        public_updates: &mut Vec<PublicFormUpdate>,
         touched: &mut BTreeSet<QuestionId>,
     ) -> Result<LiveReply, LiveError> {
         let is_comment = matches!(command, LiveCommand::Comment { .. });
@@ -255,10 +311,41 @@ impl Room {
                 answer = LiveReply::Done { seq: Some(stored.seq) };
             }
             touched.extend(questions_touched(&stored.event));
+            public_updates.extend(self.republish(&stored.event));
             self.live.evolve(&stored);
             records.push(record_of(&stored));
         }
         Ok(answer)
+    }
+
+    /// How a moderation event changes what the public is replayed of the comment it names: a
+    /// hidden comment's text is no longer replayed to anyone but moderators and its author;
+    /// a restored or released one is replayed to everyone again.
+    fn republish(&self, event: &LiveEvent) -> Option<PublicFormUpdate> {
+        let (comment, hide) = match event {
+            LiveEvent::CommentHidden { comment, .. } => (comment, true),
+            LiveEvent::CommentRestored { comment, .. } | LiveEvent::CommentReleased { comment, .. } => {
+                (comment, false)
+            }
+            _ => return None,
+        };
+        let posted = self.live.comments.get(comment)?;
+        if !hide {
+            return Some(PublicFormUpdate {
+                seq: posted.seq,
+                public_body: None,
+                audience: None,
+                redacted: false,
+            });
+        }
+        let public = StoredEvent { seq: posted.seq, at: posted.posted_at, event: LiveEvent::Redacted };
+        Some(PublicFormUpdate {
+            seq: posted.seq,
+            // Serializing our own plain structs cannot fail.
+            public_body: Some(serde_json::to_string(&public).expect("events serialize")),
+            audience: Some(posted.author),
+            redacted: true,
+        })
     }
 
     /// The issue-list rows of the questions a batch touched, as they stand now.

@@ -106,6 +106,9 @@ struct Shared {
     stop: CancellationToken,
     /// Every room task, so that shutdown can wait for them.
     tasks: TaskTracker,
+    /// Held while a room is opened, so that two callers never open two rooms (two writers)
+    /// for one meeting. Opening is rare; everything else takes the fast path.
+    opening: tokio::sync::Mutex<()>,
     live: LiveRuntime,
 }
 
@@ -152,6 +155,7 @@ impl Rooms {
                 inboxes: Mutex::new(HashMap::new()),
                 stop,
                 tasks: TaskTracker::new(),
+                opening: tokio::sync::Mutex::new(()),
                 live,
             }),
         }
@@ -251,6 +255,10 @@ impl Rooms {
         if let Some(inbox) = self.open_inbox(id) {
             return Ok(inbox);
         }
+        let _opening = self.shared.opening.lock().await;
+        if let Some(inbox) = self.open_inbox(id) {
+            return Ok(inbox);
+        }
         let meeting = self.shared.store.meeting(id).await?;
         let (sender, receiver) = mpsc::channel(32);
         let mut room = Room {
@@ -260,6 +268,7 @@ impl Rooms {
             live: LiveState::default(),
             buckets: HashMap::new(),
             frames: broadcast::channel(self.shared.live.queue_frames).0,
+            poisoned: false,
         };
         room.load_live().await?;
         // Apply a switch that fell due before anyone could hear it, before anyone asks.
@@ -294,6 +303,8 @@ struct Room {
     buckets: HashMap<ViewerId, TokenBucket>,
     /// Live connections' channel; its capacity is each connection's queue.
     frames: broadcast::Sender<Arc<LiveFrame>>,
+    /// Set when the state may hold events the store does not; the room then closes.
+    poisoned: bool,
 }
 
 impl Room {
@@ -324,12 +335,15 @@ impl Room {
                     while let Some(next) = self.handle(command, &mut inbox).await {
                         command = next;
                     }
+                    if self.poisoned {
+                        break;
+                    }
                 }
                 _ = viewer_tick.tick() => {
                     let connected = self.frames.receiver_count();
                     if connected != last_viewer_count {
                         last_viewer_count = connected;
-                        let _ = self.frames.send(Arc::new(LiveFrame::Viewers(connected)));
+                        let _ = self.frames.send(Arc::new(LiveFrame::viewers(connected)));
                     }
                 }
                 _ = idle_check.tick() => {
@@ -424,14 +438,14 @@ impl Room {
                 })
                 .collect();
             let records: Vec<_> = stored.iter().map(live::record_of).collect();
-            match store.commit_live(self.meeting.id, &records, &[], Some(&fresh), now).await {
+            match store.commit_live(self.meeting.id, &records, &[], &[], Some(&fresh), now).await {
                 Ok(saved) => {
                     self.meeting = saved.unwrap_or(fresh);
                     for event in &stored {
                         self.live.evolve(event);
                     }
                     let frame =
-                        LiveFrame::Events(records.iter().map(live::FramedEvent::from_record).collect());
+                        LiveFrame::events(records.iter().map(live::FramedEvent::from_record).collect());
                     let _ = self.frames.send(Arc::new(frame));
                     for change in &changes {
                         self.publish(change);

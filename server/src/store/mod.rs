@@ -151,6 +151,16 @@ pub struct LiveEventRecord {
     pub redacted: bool,
 }
 
+/// A new public form for an event already in the log: a comment hidden after it was posted
+/// stops being replayed to the public, and one restored or released starts again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicFormUpdate {
+    pub seq: u64,
+    pub public_body: Option<String>,
+    pub audience: Option<ViewerId>,
+    pub redacted: bool,
+}
+
 /// A question of the live channel, as the meeting's issue list keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProblemIssue {
@@ -178,8 +188,12 @@ pub struct IssueSource {
 /// Which events of a log a reader may see in full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogReader {
+    /// Moderators and admins: every event in full.
     Staff,
+    /// A viewer: public forms, and in full what is addressed to them.
     Viewer(ViewerId),
+    /// Other staff (akims, commission members): public forms only.
+    Public,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -266,6 +280,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         meeting_id: MeetingId,
         events: &[LiveEventRecord],
+        public_updates: &[PublicFormUpdate],
         issues: &[ProblemIssue],
         meeting: Option<&Meeting>,
         now: Timestamp,

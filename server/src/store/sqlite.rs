@@ -545,6 +545,7 @@ impl Store for SqliteStore {
         &self,
         meeting_id: MeetingId,
         events: &[LiveEventRecord],
+        public_updates: &[PublicFormUpdate],
         issues: &[ProblemIssue],
         meeting: Option<&Meeting>,
         now: Timestamp,
@@ -572,6 +573,19 @@ impl Store for SqliteStore {
                 .execute(&mut *transaction)
                 .await
                 .map_err(|error| constraint(error, "event sequence number", "meeting"))?;
+            }
+            for update in public_updates {
+                sqlx::query(
+                    "UPDATE live_events SET public_body = $3, audience_viewer_id = $4, redacted = $5 \
+                     WHERE meeting_id = $1 AND seq = $2",
+                )
+                .bind(meeting_id.0)
+                .bind(seq_value(update.seq)?)
+                .bind(&update.public_body)
+                .bind(update.audience.map(|v| v.0))
+                .bind(update.redacted)
+                .execute(&mut *transaction)
+                .await?;
             }
             for issue in issues {
                 let id: i64 = sqlx::query(
@@ -650,18 +664,20 @@ impl Store for SqliteStore {
         count: u32,
     ) -> StoreResult<Vec<LiveEventRecord>> {
         self.timed("recent_live_events", async {
-            let viewer = match reader {
-                LogReader::Staff => None,
-                LogReader::Viewer(viewer) => Some(viewer.0),
+            let (everything, viewer) = match reader {
+                LogReader::Staff => (true, None),
+                LogReader::Viewer(viewer) => (false, Some(viewer.0)),
+                LogReader::Public => (false, None),
             };
-            // Staff see everything; a viewer skips what is redacted for them.
+            // Moderators see everything; others skip what is redacted for them.
             let mut events: Vec<LiveEventRecord> = sqlx::query(&format!(
                 "SELECT {LIVE_EVENT_COLUMNS} FROM live_events WHERE meeting_id = $1 AND seq <= $2 \
-                 AND ($3 IS NULL OR redacted = FALSE OR audience_viewer_id = $3) \
-                 ORDER BY seq DESC LIMIT $4"
+                 AND ($3 OR redacted = FALSE OR audience_viewer_id = $4) \
+                 ORDER BY seq DESC LIMIT $5"
             ))
             .bind(meeting.0)
             .bind(seq_value(through)?)
+            .bind(everything)
             .bind(viewer)
             .bind(i64::from(count))
             .fetch_all(&self.pool)

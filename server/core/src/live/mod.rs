@@ -147,7 +147,9 @@ impl LiveState {
         moment: Moment,
     ) -> Result<Decision, LiveError> {
         let author = actor.viewer().ok_or(LiveError::ViewersOnly)?;
-        if client_id.is_empty() || client_id.chars().count() > 64 {
+        // Client ids travel in public events: plain characters only.
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':');
+        if client_id.is_empty() || client_id.len() > 64 || !client_id.chars().all(plain) {
             return Err(LiveError::InvalidClientId);
         }
         if let Some(&(comment, seq)) = self.posted.get(&(author, client_id.clone())) {
@@ -190,6 +192,9 @@ impl LiveState {
         up: bool,
     ) -> Result<Vec<LiveEvent>, LiveError> {
         let voter = actor.viewer().ok_or(LiveError::ViewersOnly)?;
+        if self.authors.get(&voter).is_some_and(|standing| standing.banned) {
+            return Err(LiveError::Banned);
+        }
         let found = self.questions.get(&question).ok_or(LiveError::UnknownQuestion)?;
         if !found.is_open() {
             return Err(LiveError::QuestionClosed);
@@ -225,11 +230,29 @@ impl LiveState {
                 }
             }
             LiveCommand::Restore { comment } => match self.comment(comment)?.state {
-                CommentState::Hidden { .. } => LiveEvent::CommentRestored { comment, by },
+                CommentState::Hidden { .. } => {
+                    let found = self.comment(comment)?;
+                    LiveEvent::CommentRestored {
+                        comment,
+                        author: found.author,
+                        author_name: found.author_name.clone(),
+                        text: found.text.clone(),
+                        by,
+                    }
+                }
                 _ => return Err(LiveError::NotHidden),
             },
             LiveCommand::Release { comment } => match self.comment(comment)?.state {
-                CommentState::Held => LiveEvent::CommentReleased { comment, by },
+                CommentState::Held => {
+                    let found = self.comment(comment)?;
+                    LiveEvent::CommentReleased {
+                        comment,
+                        author: found.author,
+                        author_name: found.author_name.clone(),
+                        text: found.text.clone(),
+                        by,
+                    }
+                }
                 _ => return Err(LiveError::NotHeld),
             },
             LiveCommand::TimeOut { viewer, minutes } => {
@@ -265,7 +288,9 @@ impl LiveState {
                 }
                 for comment in &comments {
                     match self.comment(*comment)?.state {
-                        CommentState::Visible | CommentState::Held => {}
+                        CommentState::Visible => {}
+                        // Promoting would publish it; a moderator releases it first.
+                        CommentState::Held => return Err(LiveError::CommentHeld),
                         CommentState::Hidden { .. } => return Err(LiveError::CommentHidden),
                         CommentState::Promoted { .. } => return Err(LiveError::AlreadyPromoted),
                     }
@@ -363,11 +388,11 @@ impl LiveState {
                 self.set_comment_state(*comment, CommentState::Hidden { reason: reason.clone() });
                 self.record(at, by, ModerationAction::Hide, Some(reason.clone()), Target::Comment(*comment));
             }
-            LiveEvent::CommentRestored { comment, by } => {
+            LiveEvent::CommentRestored { comment, by, .. } => {
                 self.set_comment_state(*comment, CommentState::Visible);
                 self.record(at, by, ModerationAction::Restore, None, Target::Comment(*comment));
             }
-            LiveEvent::CommentReleased { comment, by } => {
+            LiveEvent::CommentReleased { comment, by, .. } => {
                 self.set_comment_state(*comment, CommentState::Visible);
                 if let Some(author) = self.comments.get(comment).map(|c| c.author) {
                     self.authors.entry(author).or_default().trusted = true;
@@ -554,7 +579,7 @@ pub enum LiveError {
     ViewersOnly,
     #[error("only moderators and admins do that")]
     Forbidden,
-    #[error("client_id must be 1 to 64 characters")]
+    #[error("client_id must be 1 to 64 of A-Z, a-z, 0-9, '-', '_', '.' and ':'")]
     InvalidClientId,
     #[error("text {0}")]
     Text(TextError),
@@ -582,6 +607,8 @@ pub enum LiveError {
     NotHeld,
     #[error("the comment is hidden")]
     CommentHidden,
+    #[error("the comment is held for review; release it first")]
+    CommentHeld,
     #[error("the comment is already part of a question")]
     AlreadyPromoted,
     #[error("give 1 to 50 distinct comments, or two distinct questions")]
@@ -614,6 +641,7 @@ impl LiveError {
             LiveError::NotHidden => "not_hidden",
             LiveError::NotHeld => "not_held",
             LiveError::CommentHidden => "comment_hidden",
+            LiveError::CommentHeld => "comment_held",
             LiveError::AlreadyPromoted => "already_promoted",
             LiveError::InvalidSources => "invalid_sources",
             LiveError::InvalidMinutes => "invalid_minutes",

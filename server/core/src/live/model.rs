@@ -109,12 +109,20 @@ pub enum LiveEvent {
         reason: String,
         by: Moderator,
     },
+    /// Carries the comment again, for viewers who never saw it (it was held) or replay it.
     CommentRestored {
         comment: CommentId,
+        author: ViewerId,
+        author_name: String,
+        text: String,
         by: Moderator,
     },
+    /// A held comment, now seen by everyone: carries it, since they only saw `redacted`.
     CommentReleased {
         comment: CommentId,
+        author: ViewerId,
+        author_name: String,
+        text: String,
         by: Moderator,
     },
     AuthorTimedOut {

@@ -1,0 +1,426 @@
+// Owns the live channel's state as plain data: what the server's messages (hello, events, acks,
+// vote answers) do to one state object. No DOM, no socket, no clock, so the page and tests feed
+// it the same JSON the server sends (tests/fixtures/protocol/). The rules mirror
+// docs/protocol.md: comments and their states, questions and the queue order, my own statuses.
+
+/** Comments kept (and shown) at most; older ones drop off. The reader's own are kept apart. */
+export const DEFAULT_MAX_COMMENTS = 300;
+
+/** Phases in which the server takes comments. */
+export const OPEN_PHASES = ['presentation', 'qa'];
+
+/** A fresh state. `viewerId` is who "I" am (from the viewer token), `myVotes` remembered votes. */
+export function createState({ viewerId = null, maxComments = DEFAULT_MAX_COMMENTS, myVotes = [] } = {}) {
+  return {
+    viewerId,
+    role: null,
+    displayName: null,
+    // The last seq applied: an event at or below it is a duplicate and is ignored.
+    lastSeq: 0,
+    // The log's head at the first hello. A client that joined without `since` got only recent
+    // history, so it resumes from here at least (and never asks for the whole log).
+    floorSeq: 0,
+    // The log's head at the latest hello: events up to it are replayed, later ones are live.
+    helloSeq: 0,
+    connectedOnce: false,
+    maxComments,
+    maxCommentChars: null,
+    hideReasons: [],
+    phase: null,
+    viewers: null,
+    // number → comment, oldest first (insertion order is seq order).
+    comments: new Map(),
+    // number → comment (the same objects), the reader's own, never dropped.
+    mine: new Map(),
+    // client_id → comment number, from my acks.
+    myClientIds: new Map(),
+    // number → question.
+    questions: new Map(),
+    pinned: [],
+    onAir: null,
+    myVotes: new Set(myVotes.map(Number).filter(Number.isInteger)),
+    slowModeSeconds: 0,
+    holdFirstComments: false,
+    me: { banned: false, timedOutUntil: null },
+  };
+}
+
+/** Forgets the log (the server's log is not the one we followed) but keeps who I am. */
+export function resetLog(state) {
+  const fresh = createState({ viewerId: state.viewerId, maxComments: state.maxComments });
+  fresh.role = state.role;
+  fresh.displayName = state.displayName;
+  fresh.maxCommentChars = state.maxCommentChars;
+  fresh.hideReasons = state.hideReasons;
+  fresh.phase = state.phase;
+  Object.assign(state, fresh);
+  return state;
+}
+
+/** The `since` to reconnect with: the last event seen, or the head at the first hello. */
+export function resumeSeq(state) {
+  return Math.max(state.lastSeq, state.floorSeq);
+}
+
+/** A `changes` record: what an update touched, for the page to redraw only that. */
+export function newChanges() {
+  return {
+    added: [], // comment numbers, in order
+    updated: new Set(), // comment numbers whose state or ownership changed
+    removed: [], // comment numbers dropped to keep the cap
+    mine: false, // my comments list changed
+    questions: false,
+    myVotes: false,
+    me: false, // my standing (banned, timed out) changed
+    settings: false, // slow mode, holding first comments
+    phase: null, // the last phase_changed event applied
+    replay: false, // every event applied was already in the log when we connected
+    applied: 0,
+  };
+}
+
+/** Applies `hello`. Returns true when it resumes an earlier connection. */
+export function applyHello(state, hello) {
+  const resumed = state.connectedOnce;
+  state.connectedOnce = true;
+  const you = hello.you ?? {};
+  state.role = you.role ?? null;
+  if (you.viewer_id != null) state.viewerId = you.viewer_id;
+  state.displayName = you.display_name ?? state.displayName;
+  if (Number.isInteger(hello.max_comment_chars)) state.maxCommentChars = hello.max_comment_chars;
+  if (Array.isArray(hello.hide_reasons)) state.hideReasons = hello.hide_reasons.slice();
+  if (hello.meeting?.phase) state.phase = hello.meeting.phase;
+  const head = Number(hello.last_seq) || 0;
+  state.helloSeq = head;
+  if (!resumed) state.floorSeq = Math.max(state.floorSeq, head);
+  return resumed;
+}
+
+/** Applies a list of events (an `events` frame's `events`), skipping duplicates, in order. */
+export function applyEvents(state, events, changes = newChanges()) {
+  let newest = 0;
+  for (const event of Array.isArray(events) ? events : []) {
+    if (applyEvent(state, event, changes)) {
+      changes.applied += 1;
+      newest = Math.max(newest, event.seq);
+    }
+  }
+  changes.replay = changes.applied > 0 && newest <= state.helloSeq;
+  return changes;
+}
+
+/** Applies one event. Returns false when it was a duplicate (seq at or below the last seen). */
+export function applyEvent(state, event, changes = newChanges()) {
+  if (!event || typeof event !== 'object' || !Number.isInteger(event.seq)) return false;
+  if (event.seq <= state.lastSeq) return false;
+  state.lastSeq = event.seq;
+  const handler = EVENT_HANDLERS[event.type];
+  if (handler) handler(state, event, changes);
+  return true; // an unknown type still takes its place in the sequence
+}
+
+const EVENT_HANDLERS = {
+  comment_posted(state, event, changes) {
+    const number = event.comment;
+    const mine =
+      (state.viewerId != null && event.author === state.viewerId) ||
+      state.myClientIds.get(event.client_id) === number;
+    const comment = {
+      number,
+      author: event.author,
+      authorName: event.author_name ?? '',
+      clientId: event.client_id ?? null,
+      text: event.text ?? '',
+      seq: event.seq,
+      at: event.at ?? null,
+      state: event.held ? 'held' : 'visible',
+      reason: null,
+      question: null,
+      mine,
+    };
+    state.comments.delete(number);
+    state.comments.set(number, comment);
+    changes.added.push(number);
+    if (mine) {
+      state.mine.set(number, comment);
+      changes.mine = true;
+    }
+    while (state.comments.size > state.maxComments) {
+      const oldest = state.comments.keys().next().value;
+      state.comments.delete(oldest);
+      changes.removed.push(oldest);
+    }
+  },
+  comment_hidden(state, event, changes) {
+    setCommentState(state, event.comment, { state: 'hidden', reason: event.reason ?? null }, changes);
+  },
+  comment_restored(state, event, changes) {
+    setCommentState(state, event.comment, { state: 'visible' }, changes);
+  },
+  comment_released(state, event, changes) {
+    setCommentState(state, event.comment, { state: 'visible' }, changes);
+  },
+  author_timed_out(state, event, changes) {
+    if (!isMe(state, event.viewer)) return;
+    state.me.timedOutUntil = event.until ?? null;
+    changes.me = true;
+  },
+  author_banned(state, event, changes) {
+    if (!isMe(state, event.viewer)) return;
+    state.me.banned = true;
+    changes.me = true;
+  },
+  author_unbanned(state, event, changes) {
+    if (!isMe(state, event.viewer)) return;
+    state.me.banned = false;
+    state.me.timedOutUntil = null;
+    changes.me = true;
+  },
+  slow_mode_set(state, event, changes) {
+    state.slowModeSeconds = Number(event.seconds) || 0;
+    changes.settings = true;
+  },
+  hold_first_comments_set(state, event, changes) {
+    state.holdFirstComments = Boolean(event.on);
+    changes.settings = true;
+  },
+  question_created(state, event, changes) {
+    const question = ensureQuestion(state, event.question);
+    question.text = event.text ?? question.text;
+    question.sources = numbers(event.sources);
+    question.state = 'queued';
+    if (question.votes == null) question.votes = 0;
+    question.createdSeq = event.seq;
+    promote(state, question.sources, question.number, changes);
+    changes.questions = true;
+  },
+  question_merged(state, event, changes) {
+    const target = ensureQuestion(state, event.into);
+    target.sources = numbers(event.sources);
+    if (event.votes != null) target.votes = Number(event.votes);
+    promote(state, target.sources, target.number, changes);
+    // Every vote moves with the merge, mine included.
+    if (state.myVotes.has(event.question)) {
+      state.myVotes.add(target.number);
+      changes.myVotes = true;
+    }
+    closeQuestion(state, event.question, 'merged', null, event.seq);
+    ensureQuestion(state, event.question).into = target.number;
+    changes.questions = true;
+  },
+  question_edited(state, event, changes) {
+    ensureQuestion(state, event.question).text = event.text ?? null;
+    changes.questions = true;
+  },
+  queue_reordered(state, event, changes) {
+    state.pinned = numbers(event.pinned);
+    changes.questions = true;
+  },
+  question_on_air(state, event, changes) {
+    // The one on air before goes back to the queue (protocol: `replaces`).
+    for (const previous of [event.replaces, state.onAir]) {
+      const found = previous != null && previous !== event.question ? state.questions.get(previous) : null;
+      if (found && found.state === 'on_air') found.state = 'queued';
+    }
+    ensureQuestion(state, event.question).state = 'on_air';
+    state.onAir = event.question;
+    changes.questions = true;
+  },
+  question_answered(state, event, changes) {
+    closeQuestion(state, event.question, 'answered', event.summary ?? null, event.seq);
+    changes.questions = true;
+  },
+  question_dismissed(state, event, changes) {
+    closeQuestion(state, event.question, 'dismissed', event.reason ?? null, event.seq);
+    changes.questions = true;
+  },
+  vote_cast(state, event, changes) {
+    ensureQuestion(state, event.question).votes = Number(event.votes) || 0;
+    changes.questions = true;
+    if (isMe(state, event.voter)) {
+      setMyVote(state, event.question, Boolean(event.up));
+      changes.myVotes = true;
+    }
+  },
+  votes_changed(state, event, changes) {
+    ensureQuestion(state, event.question).votes = Number(event.votes) || 0;
+    changes.questions = true;
+  },
+  phase_changed(state, event, changes) {
+    state.phase = event.phase ?? state.phase;
+    changes.phase = event;
+  },
+  // `redacted` is the public form of something this reader may not see: it only keeps the
+  // sequence gap-free, which applyEvent has already taken care of.
+  redacted() {},
+};
+
+function isMe(state, viewer) {
+  return state.viewerId != null && viewer === state.viewerId;
+}
+
+function numbers(list) {
+  return Array.isArray(list) ? list.map(Number).filter(Number.isInteger) : [];
+}
+
+/** The comment by number, whether still in the list or only among mine. */
+export function findComment(state, number) {
+  return state.comments.get(number) ?? state.mine.get(number) ?? null;
+}
+
+function setCommentState(state, number, next, changes) {
+  const comment = findComment(state, number);
+  if (!comment) return; // older than what we hold, or never shown to this reader
+  comment.state = next.state;
+  comment.reason = next.reason ?? null;
+  comment.question = next.question ?? null;
+  changes.updated.add(number);
+  if (comment.mine) changes.mine = true;
+}
+
+function promote(state, sources, question, changes) {
+  for (const number of sources) setCommentState(state, number, { state: 'promoted', question }, changes);
+}
+
+function ensureQuestion(state, number) {
+  let question = state.questions.get(number);
+  if (!question) {
+    // A question we first hear of mid-way (created before the history we got): what is not
+    // known yet stays null until an event or the issue list fills it in.
+    question = {
+      number,
+      text: null,
+      sources: [],
+      votes: null,
+      state: null,
+      outcome: null,
+      into: null,
+      createdSeq: null,
+      closedSeq: null,
+    };
+    state.questions.set(number, question);
+  }
+  return question;
+}
+
+function closeQuestion(state, number, closedState, outcome, seq) {
+  const question = ensureQuestion(state, number);
+  question.state = closedState;
+  question.outcome = outcome;
+  question.closedSeq = seq ?? null;
+  state.pinned = state.pinned.filter((pinned) => pinned !== number);
+  if (state.onAir === number) state.onAir = null;
+}
+
+function setMyVote(state, question, up) {
+  if (up) state.myVotes.add(question);
+  else state.myVotes.delete(question);
+}
+
+/**
+ * Applies my `ack`: the comment under `ack.comment` is mine. Returns that comment number and
+ * marks the comment (when held) in `changes`.
+ */
+export function applyAck(state, ack, changes = newChanges()) {
+  if (!ack || typeof ack.client_id !== 'string' || !Number.isInteger(ack.comment)) return null;
+  state.myClientIds.set(ack.client_id, ack.comment);
+  const comment = state.comments.get(ack.comment);
+  if (comment && !comment.mine) {
+    comment.mine = true;
+    state.mine.set(ack.comment, comment);
+    changes.updated.add(ack.comment);
+    changes.mine = true;
+  }
+  return ack.comment;
+}
+
+/**
+ * Applies the `done` of my `vote` request: `seq` null means nothing changed because the vote
+ * already stood that way, which tells us our own vote too.
+ */
+export function applyVoteDone(state, request, changes = newChanges()) {
+  if (!request || !Number.isInteger(request.question)) return changes;
+  if (state.myVotes.has(request.question) !== Boolean(request.up)) {
+    setMyVote(state, request.question, Boolean(request.up));
+    changes.myVotes = true;
+  }
+  return changes;
+}
+
+/** The pending comment (by client_id) was posted if one of my comments carries it. */
+export function findMineByClientId(state, clientId) {
+  for (const comment of state.mine.values()) if (comment.clientId === clientId) return comment;
+  return null;
+}
+
+/**
+ * Fills in questions from `GET /api/meetings/{id}/issues` (`issues`): only what the events
+ * have not said, since events may be newer than the list.
+ */
+export function seedIssues(state, issues, changes = newChanges()) {
+  for (const issue of Array.isArray(issues) ? issues : []) {
+    if (!issue || !Number.isInteger(issue.question)) continue;
+    const question = ensureQuestion(state, issue.question);
+    if (question.text == null) question.text = issue.text ?? null;
+    if (question.votes == null) question.votes = Number(issue.votes) || 0;
+    if (question.sources.length === 0) question.sources = (issue.sources ?? []).map((s) => s.comment);
+    if (question.state == null) {
+      question.state = ['queued', 'on_air', 'answered', 'dismissed', 'merged'].includes(issue.state)
+        ? issue.state
+        : 'queued';
+      question.outcome = issue.outcome ?? null;
+      if (question.state === 'merged') question.into = Number(issue.outcome) || null;
+      if (question.state === 'on_air') {
+        if (state.onAir == null) state.onAir = question.number;
+        else if (state.onAir !== question.number) question.state = 'queued';
+      }
+    }
+    changes.questions = true;
+  }
+  return changes;
+}
+
+function isQueued(state, question) {
+  return (question.state === 'queued' || question.state === null) && question.number !== state.onAir;
+}
+
+/**
+ * The queue, as question numbers: pinned ones in `pinned` order, then the others by votes
+ * (most first) and age (lowest number first). The question on air is not in it.
+ */
+export function queueOrder(state) {
+  const pinned = state.pinned.filter((number) => {
+    const question = state.questions.get(number);
+    return question != null && isQueued(state, question);
+  });
+  const rest = [...state.questions.values()]
+    .filter((question) => isQueued(state, question) && !state.pinned.includes(question.number))
+    .sort((a, b) => (b.votes ?? 0) - (a.votes ?? 0) || a.number - b.number);
+  return [...pinned, ...rest.map((question) => question.number)];
+}
+
+/** The question on air, or null. */
+export function onAirQuestion(state) {
+  return state.onAir == null ? null : (state.questions.get(state.onAir) ?? null);
+}
+
+/** Answered and dismissed questions, the most recently closed first. */
+export function closedQuestions(state) {
+  return [...state.questions.values()]
+    .filter((question) => question.state === 'answered' || question.state === 'dismissed')
+    .sort((a, b) => (b.closedSeq ?? 0) - (a.closedSeq ?? 0) || b.number - a.number);
+}
+
+/** Whether this question takes votes: open, and known to us. */
+export function isVotable(state, number) {
+  const question = state.questions.get(number);
+  return question != null && (question.state === 'queued' || question.state === 'on_air' || question.state === null);
+}
+
+/**
+ * What the author of `comment` is told: {kind: 'visible' | 'held' | 'hidden' | 'promoted',
+ * reason, question}.
+ */
+export function commentStatus(comment) {
+  return { kind: comment.state, reason: comment.reason, question: comment.question };
+}
