@@ -435,3 +435,33 @@ async fn hidden_text_is_not_replayed_and_released_text_reaches_everyone() {
     let mut again = server.live(meeting, &author_token, Some(0)).await;
     assert!(serde_json::to_string(&again.events_through(last).await).expect("json").contains("+7 701"));
 }
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_as_idle() {
+    let server = TestServer::start_with(|config| {
+        config.live.ping_interval_seconds = 1;
+        config.live.idle_timeout_seconds = 2;
+    })
+    .await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (token, _) = server.viewer(meeting, "Sleepy").await;
+    let mut sleepy = server.live(meeting, &token, None).await;
+    // Reading nothing means answering no ping either.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut last = Value::Null;
+    let code = loop {
+        use futures_util::StreamExt;
+        match tokio::time::timeout(Duration::from_secs(5), sleepy.socket.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => {
+                break frame.map(|f| u16::from(f.code));
+            }
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text)))) => {
+                last = serde_json::from_str(&text).expect("json")
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no close: {other:?}"),
+        }
+    };
+    assert_eq!(code, Some(4008));
+    assert_eq!(last["code"], "idle");
+}
