@@ -24,11 +24,13 @@ export function createState({ viewerId = null, maxComments = DEFAULT_MAX_COMMENT
     helloSeq: 0,
     connectedOnce: false,
     maxComments,
+    // The highest comment number listed, so the common case (a newer comment) just appends.
+    newestComment: null,
     maxCommentChars: null,
     hideReasons: [],
     phase: null,
     viewers: null,
-    // number → comment, oldest first (insertion order is seq order).
+    // number → comment, in number order (oldest first).
     comments: new Map(),
     // number → comment (the same objects), the reader's own, never dropped.
     mine: new Map(),
@@ -125,41 +127,18 @@ const EVENT_HANDLERS = {
     const mine =
       (state.viewerId != null && event.author === state.viewerId) ||
       state.myClientIds.get(event.client_id) === number;
-    const comment = {
-      number,
-      author: event.author,
-      authorName: event.author_name ?? '',
+    const comment = newComment(event, {
       clientId: event.client_id ?? null,
-      text: event.text ?? '',
-      seq: event.seq,
-      at: event.at ?? null,
       state: event.held ? 'held' : 'visible',
-      reason: null,
-      question: null,
       mine,
-    };
-    state.comments.delete(number);
-    state.comments.set(number, comment);
-    changes.added.push(number);
-    if (mine) {
-      state.mine.set(number, comment);
-      changes.mine = true;
-    }
-    while (state.comments.size > state.maxComments) {
-      const oldest = state.comments.keys().next().value;
-      state.comments.delete(oldest);
-      changes.removed.push(oldest);
-    }
+    });
+    insertComment(state, comment, changes);
   },
   comment_hidden(state, event, changes) {
     setCommentState(state, event.comment, { state: 'hidden', reason: event.reason ?? null }, changes);
   },
-  comment_restored(state, event, changes) {
-    setCommentState(state, event.comment, { state: 'visible' }, changes);
-  },
-  comment_released(state, event, changes) {
-    setCommentState(state, event.comment, { state: 'visible' }, changes);
-  },
+  comment_restored: reappear,
+  comment_released: reappear,
   author_timed_out(state, event, changes) {
     if (!isMe(state, event.viewer)) return;
     state.me.timedOutUntil = event.until ?? null;
@@ -254,6 +233,68 @@ const EVENT_HANDLERS = {
   // sequence gap-free, which applyEvent has already taken care of.
   redacted() {},
 };
+
+function newComment(event, { clientId = null, state = 'visible', mine = false }) {
+  return {
+    number: event.comment,
+    author: event.author ?? null,
+    authorName: event.author_name ?? '',
+    clientId,
+    text: event.text ?? '',
+    seq: event.seq,
+    at: event.at ?? null,
+    state,
+    reason: null,
+    question: null,
+    mine,
+  };
+}
+
+/**
+ * Puts a comment in the list in number order (nearly always at the end), and drops the oldest
+ * beyond the cap. A comment older than all those held when the list is full is not listed
+ * (it would drop off at once), though one of mine is still kept among mine.
+ */
+function insertComment(state, comment, changes) {
+  const { number } = comment;
+  if (comment.mine) {
+    state.mine.set(number, comment);
+    changes.mine = true;
+  }
+  const full = state.comments.size >= state.maxComments;
+  const oldest = state.comments.size > 0 ? state.comments.keys().next().value : null;
+  if (full && !state.comments.has(number) && oldest !== null && number < oldest) return;
+  state.comments.delete(number);
+  if (state.newestComment === null || number > state.newestComment) {
+    state.comments.set(number, comment);
+    state.newestComment = number;
+  } else {
+    const entries = [...state.comments.entries(), [number, comment]].sort((a, b) => a[0] - b[0]);
+    state.comments = new Map(entries);
+  }
+  changes.added.push(number);
+  while (state.comments.size > state.maxComments) {
+    const dropped = state.comments.keys().next().value;
+    state.comments.delete(dropped);
+    changes.removed.push(dropped);
+  }
+}
+
+/**
+ * `comment_restored` and `comment_released` carry the comment again: shown again where we had
+ * it, or added for a reader who never saw it (it was held, or replayed as `redacted`).
+ */
+function reappear(state, event, changes) {
+  const known = findComment(state, event.comment);
+  if (known) {
+    if (typeof event.text === 'string') known.text = event.text;
+    if (event.author_name) known.authorName = event.author_name;
+    setCommentState(state, event.comment, { state: 'visible' }, changes);
+    return;
+  }
+  if (typeof event.text !== 'string') return; // nothing to show
+  insertComment(state, newComment(event, { mine: isMe(state, event.author) }), changes);
+}
 
 function isMe(state, viewer) {
   return state.viewerId != null && viewer === state.viewerId;

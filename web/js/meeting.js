@@ -1,8 +1,11 @@
 // Owns the meeting page: the meeting's live state over Server-Sent Events, the phase timer
 // (computed from server timestamps), the compliance record, and phase controls for officials.
+// The discussion panel (comments and questions over the WebSocket) is live.js; it reports phase
+// changes it sees, and the page then refetches the meeting (the SSE stream stays the source).
 
 import { api, describeError, fetchSession } from './api.js';
 import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { mountLivePanel } from './live.js';
 
 const TIMER_TICK_MS = 250;
 // Used only when the server refused the stream outright; EventSource retries other drops itself.
@@ -23,6 +26,7 @@ let messageKey = 'common.loading';
 let connectionState = 'connecting'; // connecting | live | reconnecting | closed
 let controlRequestInFlight = false;
 let controlErrorText = '';
+let livePanel = null; // mounted once the meeting is known
 
 function parseMeetingId(pathname) {
   const match = /^\/meetings\/(\d+)\/?$/.exec(pathname);
@@ -53,6 +57,7 @@ function renderAll() {
   renderConnection();
   renderTimer();
   renderControls();
+  livePanel?.setMeeting(meeting);
 }
 
 function renderMeeting() {
@@ -152,7 +157,16 @@ function applyMeeting(next) {
   if (meeting !== null && next.phase !== meeting.phase) controlErrorText = ''; // the error was about the old phase
   meeting = next;
   messageKey = null;
+  if (livePanel === null) livePanel = mountLivePanel({ meetingId, onPhaseChanged: onLivePhaseChanged });
   renderAll();
+}
+
+// The live channel saw the phase change (perhaps before the event stream did, or while that
+// stream was reconnecting): fetch the meeting for its new deadlines. Replayed history may carry
+// an old phase; the fetch then just confirms the current one.
+function onLivePhaseChanged(event) {
+  if (meeting === null || event?.phase === meeting.phase) return;
+  api.get(`/api/meetings/${meetingId}`).then(applyMeeting, () => {});
 }
 
 function parseEventData(event) {
@@ -204,7 +218,10 @@ async function loadSession() {
 }
 
 async function start() {
-  setUpLanguageSwitch(renderAll);
+  setUpLanguageSwitch(() => {
+    renderAll();
+    livePanel?.relabel();
+  });
   renderAll();
   if (meetingId === null) {
     messageKey = 'meeting.notFound';

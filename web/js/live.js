@@ -1,0 +1,1075 @@
+// Owns the meeting's live channel on the page: joining as a viewer, the WebSocket (auth message,
+// resume with `since`, reconnect with backoff) and the discussion panel (questions, comments,
+// posting, voting). The rules of the state live in live-state.js; this module does the IO and
+// the DOM. The protocol is docs/protocol.md.
+
+import { api, describeError } from './api.js';
+import { formatMeetingTime, formatNumber, t } from './i18n.js';
+import * as live from './live-state.js';
+
+/** Waits before reconnecting: 1 s, 2 s, 5 s, then 10 s, each with a little jitter. */
+const BACKOFF_MS = [1000, 2000, 5000, 10000];
+/** Close codes after which reconnecting with the same token cannot help. */
+const AUTH_REFUSED_CLOSE_CODES = new Set([4001, 4003]);
+const STORAGE_PREFIX = 'kezdesu.viewer.';
+const COUNTDOWN_TICK_MS = 250;
+/** Within this many pixels of the bottom, the comment list follows new comments. */
+const FOLLOW_BOTTOM_PX = 48;
+/** How long the comment log stays silent after a replayed batch (not news to announce). */
+const REPLAY_QUIET_MS = 1500;
+/** My comments listed under the form, newest first. */
+const MAX_MINE_SHOWN = 50;
+const DEFAULT_MAX_COMMENT_CHARS = 1000;
+/** Errors about a message the server could not read, so they carry no client_id to match. */
+const UNREAD_CODES = new Set(['message_too_large', 'malformed_message', 'invalid_message']);
+
+// ---------------------------------------------------------------------------------------------
+// The connection
+
+/** The channel's address; the token never goes in it (it is sent in the `auth` message). */
+export function liveUrl(place, meetingId, since = null) {
+  const scheme = place.protocol === 'https:' ? 'wss' : 'ws';
+  const base = `${scheme}://${place.host}/api/meetings/${encodeURIComponent(meetingId)}/live`;
+  return since == null ? base : `${base}?since=${encodeURIComponent(since)}`;
+}
+
+/**
+ * One meeting's live channel: connects, authenticates with `{"type":"auth"}`, applies events to
+ * `state` (dropping any seq already seen) and reconnects after a drop, resuming with `since`.
+ *
+ * `handlers` (all optional): status(s) with s in connecting | live | reconnecting | closed;
+ * hello(message, resumed); events(changes); viewers(count); answer(message) for ack, done and
+ * error; disconnected(); reset() when the server's log is not the one we followed;
+ * authFailed(code) when the token was refused (no reconnect then).
+ */
+export class LiveConnection {
+  constructor({
+    meetingId,
+    token,
+    state,
+    handlers = {},
+    WebSocketImpl = globalThis.WebSocket,
+    place = globalThis.location,
+    timers = globalThis,
+    random = Math.random,
+  }) {
+    Object.assign(this, { meetingId, token, state, handlers, WebSocketImpl, place, timers, random });
+    this.socket = null;
+    this.ready = false; // after hello: commands may be sent
+    this.stopped = true;
+    this.attempt = 0;
+    this.timer = null;
+    this.status = 'closed';
+    this.refused = null;
+    this.restartFresh = false;
+  }
+
+  start() {
+    this.stopped = false;
+    this.attempt = 0;
+    this.open();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.clearTimer();
+    const socket = this.socket;
+    this.socket = null;
+    this.ready = false;
+    if (socket) socket.close(1000, 'leaving');
+    this.setStatus('closed');
+  }
+
+  /** Reconnects now if waiting to (the browser came back online). */
+  retryNow() {
+    if (this.stopped || this.timer === null) return;
+    this.clearTimer();
+    this.open();
+  }
+
+  /** Sends a message once the channel is ready; returns whether it was sent. */
+  send(message) {
+    if (!this.ready || !this.socket) return false;
+    try {
+      this.socket.send(JSON.stringify(message));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  setStatus(status) {
+    if (this.status === status) return;
+    this.status = status;
+    this.handlers.status?.(status);
+  }
+
+  clearTimer() {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  open() {
+    const since = this.state.connectedOnce ? live.resumeSeq(this.state) : null;
+    this.setStatus(this.state.connectedOnce || this.attempt > 0 ? 'reconnecting' : 'connecting');
+    this.refused = null;
+    let socket;
+    try {
+      socket = new this.WebSocketImpl(liveUrl(this.place, this.meetingId, since));
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    this.ready = false;
+    socket.addEventListener('open', () => {
+      if (socket === this.socket) socket.send(JSON.stringify({ type: 'auth', token: this.token }));
+    });
+    socket.addEventListener('message', (event) => {
+      if (socket === this.socket) this.receive(event.data);
+    });
+    // An 'error' is always followed by 'close', which is where reconnecting is decided.
+    socket.addEventListener('close', (event) => {
+      if (socket === this.socket) this.closed(event);
+    });
+  }
+
+  receive(data) {
+    if (typeof data !== 'string') return;
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!message || typeof message !== 'object') return;
+    switch (message.type) {
+      case 'hello': {
+        const resumed = live.applyHello(this.state, message);
+        this.ready = true;
+        this.attempt = 0;
+        this.setStatus('live');
+        this.handlers.hello?.(message, resumed);
+        break;
+      }
+      case 'events':
+        this.handlers.events?.(live.applyEvents(this.state, message.events));
+        break;
+      case 'viewers':
+        this.state.viewers = Number(message.count) || 0;
+        this.handlers.viewers?.(this.state.viewers);
+        break;
+      case 'error':
+        if (!this.ready && (message.code === 'unauthenticated' || message.code === 'forbidden')) {
+          this.refused = message.code; // the close (4001 or 4003) follows
+        } else if (message.code === 'since_ahead') {
+          // The server's log is behind ours (restored from a backup?): what we hold is not its
+          // history. Start over without `since`, as a fresh reader.
+          live.resetLog(this.state);
+          this.handlers.reset?.();
+          this.restartFresh = true;
+          this.socket?.close(1000, 'starting over');
+        }
+        this.handlers.answer?.(message);
+        break;
+      case 'ack':
+      case 'done':
+        this.handlers.answer?.(message);
+        break;
+      default:
+        break; // a newer server's message this page does not know yet
+    }
+  }
+
+  closed(event) {
+    this.socket = null;
+    this.ready = false;
+    this.handlers.disconnected?.();
+    if (this.stopped) return;
+    if (AUTH_REFUSED_CLOSE_CODES.has(event.code) || this.refused) {
+      this.stopped = true;
+      this.setStatus('closed');
+      this.handlers.authFailed?.(event.code);
+      return;
+    }
+    if (this.restartFresh) {
+      this.restartFresh = false;
+      this.open();
+      return;
+    }
+    // 4000 (fell behind), 1001 (server going away), 4008 (idle) and any unexpected drop:
+    // reconnect and resume from the last seq seen.
+    this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.setStatus('reconnecting');
+    // Jitter, so that thousands of viewers dropped at once do not all come back at once.
+    const delay = Math.round(base * (0.8 + 0.4 * this.random()));
+    this.clearTimer();
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      if (!this.stopped) this.open();
+    }, delay);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The viewer token, kept per meeting for this tab
+
+function storageKey(meetingId) {
+  return `${STORAGE_PREFIX}${meetingId}`;
+}
+
+/** The stored viewer of this meeting, or null (none, unreadable or expired). */
+export function loadViewer(meetingId, now = Date.now()) {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(storageKey(meetingId)) ?? 'null');
+    if (!stored || typeof stored.token !== 'string' || !Number.isInteger(stored.viewer_id)) return null;
+    const expires = Date.parse(stored.expires_at);
+    if (Number.isFinite(expires) && expires <= now) {
+      sessionStorage.removeItem(storageKey(meetingId));
+      return null;
+    }
+    return stored;
+  } catch {
+    return null; // storage blocked or garbled: join again
+  }
+}
+
+function saveViewer(meetingId, viewer) {
+  try {
+    sessionStorage.setItem(storageKey(meetingId), JSON.stringify(viewer));
+  } catch {
+    // Not kept across a reload, but this page still works.
+  }
+}
+
+function clearViewer(meetingId) {
+  try {
+    sessionStorage.removeItem(storageKey(meetingId));
+  } catch {
+    // Nothing to clear.
+  }
+}
+
+/** A comment's client id: a UUID (randomUUID needs a secure context, so with a fallback). */
+function newClientId() {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The panel
+
+const byId = (id) => document.getElementById(id);
+
+function setText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
+}
+
+function make(tag, className, text) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+function setBlocked(button, blocked) {
+  button.setAttribute('aria-disabled', blocked ? 'true' : 'false');
+}
+
+/** A localized string for `key`, or `fallback` when there is none. */
+function tOr(key, fallback, params) {
+  const text = t(key, params);
+  return text === key ? fallback : text;
+}
+
+function reasonText(reason) {
+  if (!reason) return '';
+  return tOr(`live.reason.${reason}`, reason);
+}
+
+/** The reader's text for an `error` answer: ours for known codes, the server's otherwise. */
+function liveErrorText(message) {
+  return tOr(`live.error.${message.code}`, message.message || t('error.generic'));
+}
+
+function joinErrorText(error) {
+  switch (error?.problem?.code) {
+    case 'meeting_over':
+      return t('live.join.over');
+    case 'invalid_display_name':
+      return t('live.join.invalidName');
+    case 'rate_limited':
+      return t('live.join.rateLimited');
+    default:
+      return describeError(error);
+  }
+}
+
+/**
+ * Mounts the discussion panel (#live in meeting.html). `onPhaseChanged(event)` is called with
+ * the last `phase_changed` of each events frame so the page can refresh the meeting.
+ */
+export function mountLivePanel({ meetingId, onPhaseChanged = () => {} }) {
+  const el = {
+    root: byId('live'),
+    connection: byId('live-connection'),
+    viewers: byId('live-viewers'),
+    notice: byId('live-notice'),
+    joinForm: byId('live-join'),
+    joinName: byId('live-join-name'),
+    joinSubmit: byId('live-join-submit'),
+    joinError: byId('live-join-error'),
+    body: byId('live-body'),
+    onAir: byId('live-on-air'),
+    onAirText: byId('live-on-air-text'),
+    onAirVotes: byId('live-on-air-votes'),
+    queue: byId('live-queue'),
+    queueEmpty: byId('live-queue-empty'),
+    voteError: byId('live-vote-error'),
+    closed: byId('live-closed'),
+    closedSummary: byId('live-closed-summary'),
+    closedList: byId('live-closed-list'),
+    commentsSection: byId('live-comments-section'),
+    commentLog: byId('live-comments-log'),
+    comments: byId('live-comments'),
+    commentsEmpty: byId('live-comments-empty'),
+    postForm: byId('live-post'),
+    joinedAs: byId('live-joined-as'),
+    postText: byId('live-post-text'),
+    postCount: byId('live-post-count'),
+    postHints: byId('live-post-hints'),
+    postSubmit: byId('live-post-submit'),
+    postError: byId('live-post-error'),
+    mine: byId('live-mine'),
+    mineSummary: byId('live-mine-summary'),
+    mineList: byId('live-mine-list'),
+    leave: byId('live-leave'),
+  };
+
+  let meeting = null;
+  let viewer = loadViewer(meetingId);
+  let state = null; // the live state while joined
+  let archive = null; // questions of an ended meeting, from the issue list, for non-joined readers
+  let connection = null;
+  let connectionStatus = 'closed';
+  let noticeKey = null;
+  let joinInFlight = false;
+  let joinError = '';
+  let pending = null; // the comment sent and not yet acknowledged: {clientId, text}
+  let postError = '';
+  let retryUntil = 0;
+  let retryTimer = null;
+  let voteError = '';
+  let requestCounter = 0;
+  let quietTimer = null;
+  let hintsKey = '';
+  let archiveUnfolded = false;
+  let newestShown = 0; // the highest comment number in the list
+  const voteRequests = new Map(); // request_id → {question, up}
+  const commentNodes = new Map(); // comment number → its parts
+  const questionNodes = new Map(); // question number → its parts
+
+  // ---- modes
+
+  function mode() {
+    if (viewer) return 'joined';
+    if (meeting && (meeting.status === 'ended' || meeting.status === 'cancelled')) return 'closed';
+    return 'join';
+  }
+
+  function renderAll() {
+    const current = mode();
+    el.root.hidden = false;
+    el.joinForm.hidden = current !== 'join';
+    el.body.hidden = !(current === 'joined' || (current === 'closed' && archive !== null));
+    const joined = current === 'joined';
+    el.commentsSection.hidden = !joined;
+    el.postForm.hidden = !joined;
+    el.leave.hidden = !joined;
+    const notice = current === 'closed' ? 'live.closed' : current === 'join' ? noticeKey : null;
+    el.notice.hidden = notice === null;
+    setText(el.notice, notice ? t(notice) : '');
+    renderConnection();
+    renderJoin();
+    renderQuestions();
+    renderPost();
+    renderMine();
+  }
+
+  function renderConnection() {
+    const show = mode() === 'joined';
+    el.connection.hidden = !show;
+    el.connection.dataset.state = connectionStatus;
+    setText(el.connection, show ? t(`live.connection.${connectionStatus}`) : '');
+    const count = state?.viewers;
+    el.viewers.hidden = !show || count == null;
+    setText(el.viewers, count == null ? '' : t('live.viewers', { n: formatNumber(count) }));
+  }
+
+  function renderJoin() {
+    setText(el.joinSubmit, t(joinInFlight ? 'live.join.joining' : 'live.join.submit'));
+    setBlocked(el.joinSubmit, joinInFlight);
+    el.joinName.setAttribute('aria-invalid', joinError ? 'true' : 'false');
+    setText(el.joinError, joinError);
+  }
+
+  // ---- joining and leaving
+
+  async function join(event) {
+    event.preventDefault();
+    if (joinInFlight) return;
+    const name = el.joinName.value.trim();
+    if (name === '') {
+      joinError = t('live.join.nameRequired');
+      renderJoin();
+      el.joinName.focus();
+      return;
+    }
+    joinInFlight = true;
+    joinError = '';
+    renderJoin();
+    try {
+      const answer = await api.post(`/api/meetings/${meetingId}/viewers`, { display_name: name });
+      if (typeof answer?.token !== 'string' || !Number.isInteger(answer.viewer_id)) throw new Error('no token');
+      viewer = {
+        token: answer.token,
+        viewer_id: answer.viewer_id,
+        display_name: answer.display_name,
+        expires_at: answer.expires_at,
+        votes: [],
+      };
+      saveViewer(meetingId, viewer);
+      noticeKey = null;
+      startLive();
+      renderAll();
+      el.postText.focus();
+    } catch (error) {
+      joinError = joinErrorText(error);
+    } finally {
+      joinInFlight = false;
+      renderJoin();
+    }
+  }
+
+  function startLive() {
+    stopLive();
+    archive = null;
+    state = live.createState({ viewerId: viewer.viewer_id, myVotes: viewer.votes ?? [] });
+    state.displayName = viewer.display_name ?? null;
+    connection = new LiveConnection({
+      meetingId,
+      token: viewer.token,
+      state,
+      handlers: {
+        status(status) {
+          connectionStatus = status;
+          renderConnection();
+          renderPost();
+        },
+        hello() {
+          // A comment sent before a drop goes again with the same client_id: the server
+          // answers with the same ack and adds nothing if it got it the first time.
+          if (pending) connection.send({ type: 'comment', client_id: pending.clientId, text: pending.text });
+          renderConnection();
+          renderQuestions();
+          renderPost();
+        },
+        events: applyChanges,
+        viewers: renderConnection,
+        answer: handleAnswer,
+        disconnected() {
+          if (voteRequests.size > 0) {
+            voteRequests.clear();
+            renderQuestions();
+          }
+        },
+        reset() {
+          rebuildComments();
+          renderMine();
+          seedQuestions(state);
+          renderQuestions();
+        },
+        authFailed() {
+          // The token expired or is not for this meeting: join again.
+          const name = viewer?.display_name ?? '';
+          leave();
+          el.joinName.value = name;
+          noticeKey = 'live.join.expired';
+          renderAll();
+        },
+      },
+    });
+    connection.start();
+    seedQuestions(state);
+  }
+
+  /** Questions created before the history we get are filled in from the public issue list. */
+  function seedQuestions(target) {
+    api.get(`/api/meetings/${meetingId}/issues`).then(
+      (list) => {
+        if (target !== state && target !== archive) return; // left or rejoined meanwhile
+        live.seedIssues(target, list?.issues);
+        renderAll();
+      },
+      () => {}, // the events still bring every question created from now on
+    );
+  }
+
+  function stopLive() {
+    connection?.stop();
+    connection = null;
+    state = null;
+    pending = null;
+    postError = '';
+    voteError = '';
+    voteRequests.clear();
+    stopCountdown();
+    connectionStatus = 'closed';
+    commentNodes.clear();
+    newestShown = 0;
+    el.comments.replaceChildren();
+    questionNodes.clear();
+    el.queue.replaceChildren();
+  }
+
+  function leave() {
+    stopLive();
+    clearViewer(meetingId);
+    viewer = null;
+  }
+
+  function onLeaveClick() {
+    const name = viewer?.display_name ?? '';
+    leave();
+    noticeKey = null;
+    if (meeting?.status === 'ended') loadArchive();
+    renderAll();
+    if (!el.joinForm.hidden) {
+      el.joinName.value = name;
+      el.joinName.focus();
+    }
+  }
+
+  function loadArchive() {
+    if (archive !== null) return;
+    archive = live.createState();
+    seedQuestions(archive);
+  }
+
+  // ---- answers
+
+  function handleAnswer(message) {
+    if (message.type === 'ack') {
+      const changes = live.newChanges();
+      live.applyAck(state, message, changes);
+      if (pending && message.client_id === pending.clientId) commentPosted();
+      applyChanges(changes);
+      return;
+    }
+    if (message.type === 'done') {
+      const request = voteRequests.get(message.request_id);
+      if (!request) return;
+      voteRequests.delete(message.request_id);
+      voteError = '';
+      live.applyVoteDone(state, request);
+      saveVotes();
+      renderQuestions();
+      return;
+    }
+    // An error.
+    const unreadable = !message.client_id && !message.request_id && UNREAD_CODES.has(message.code);
+    if (pending && (message.client_id === pending.clientId || unreadable)) {
+      pending = null;
+      postError = liveErrorText(message);
+      if (Number(message.retry_after_ms) > 0) startCountdown(Number(message.retry_after_ms));
+      // A ban from before the history we got is learnt here.
+      if (message.code === 'banned' && state) state.me.banned = true;
+      renderPost();
+      renderMine();
+    } else if (message.request_id && voteRequests.has(message.request_id)) {
+      voteRequests.delete(message.request_id);
+      voteError = liveErrorText(message);
+      if (message.code === 'banned' && state) {
+        state.me.banned = true;
+        renderPost();
+      }
+      renderQuestions();
+    }
+    // Other errors (idle, since_ahead, an old comment's) are the connection's business.
+  }
+
+  function commentPosted() {
+    pending = null;
+    postError = '';
+    el.postText.value = '';
+    renderPost();
+    renderMine();
+  }
+
+  function applyChanges(changes) {
+    applyCommentChanges(changes);
+    if (pending && live.findMineByClientId(state, pending.clientId)) commentPosted();
+    if (changes.mine) renderMine();
+    if (changes.questions || changes.myVotes) renderQuestions();
+    if (changes.myVotes) saveVotes();
+    if (changes.me || changes.settings || changes.phase) renderPost();
+    if (changes.phase) onPhaseChanged(changes.phase);
+  }
+
+  function saveVotes() {
+    if (!viewer || !state) return;
+    viewer = { ...viewer, votes: [...state.myVotes] };
+    saveViewer(meetingId, viewer);
+  }
+
+  // ---- comments
+
+  function isNearBottom() {
+    const log = el.commentLog;
+    return log.scrollHeight - log.scrollTop - log.clientHeight < FOLLOW_BOTTOM_PX;
+  }
+
+  function scrollToBottom() {
+    el.commentLog.scrollTop = el.commentLog.scrollHeight;
+  }
+
+  function buildComment(comment) {
+    const node = {
+      item: make('li', 'comment'),
+      author: make('span', 'comment__author'),
+      you: make('span', 'comment__you'),
+      status: make('span', 'comment__status'),
+      text: make('p', 'comment__text'),
+    };
+    const meta = make('p', 'comment__meta');
+    meta.append(node.author, node.you, node.status);
+    node.item.append(meta, node.text);
+    updateComment(node, comment);
+    return node;
+  }
+
+  /** The short status on a comment in the list; the text line already says "hidden: …". */
+  function commentBadge(comment) {
+    switch (comment.state) {
+      case 'held':
+        return t('live.status.held');
+      case 'promoted':
+        return comment.question == null ? '' : t('live.status.promoted', { n: comment.question });
+      case 'visible':
+        return comment.mine ? t('live.status.visible') : '';
+      default:
+        return '';
+    }
+  }
+
+  function updateComment(node, comment) {
+    node.item.dataset.state = comment.state;
+    node.item.classList.toggle('comment--mine', comment.mine);
+    setText(node.author, comment.authorName || '—');
+    node.you.hidden = !comment.mine;
+    setText(node.you, t('live.comments.you'));
+    const badge = commentBadge(comment);
+    node.status.hidden = badge === '';
+    setText(node.status, badge);
+    const hidden = comment.state === 'hidden';
+    node.text.classList.toggle('comment__text--hidden', hidden);
+    setText(node.text, hidden ? t('live.comments.hidden', { reason: reasonText(comment.reason) }) : comment.text);
+  }
+
+  function applyCommentChanges(changes) {
+    if (!state) return;
+    const follow = isNearBottom();
+    for (const number of changes.removed) {
+      commentNodes.get(number)?.item.remove();
+      commentNodes.delete(number);
+    }
+    if (changes.replay && changes.added.length > 0) quietLog();
+    for (const number of changes.added) {
+      const comment = state.comments.get(number);
+      if (!comment) continue; // posted and dropped off in the same batch
+      const existing = commentNodes.get(number);
+      if (existing) {
+        updateComment(existing, comment);
+        continue;
+      }
+      const node = buildComment(comment);
+      commentNodes.set(number, node);
+      placeComment(node, number);
+    }
+    for (const number of changes.updated) {
+      const node = commentNodes.get(number);
+      const comment = live.findComment(state, number);
+      if (node && comment) updateComment(node, comment);
+    }
+    el.commentsEmpty.hidden = state.comments.size > 0;
+    if (follow && changes.added.length > 0) scrollToBottom();
+  }
+
+  /**
+   * Adds a comment's node in number order: at the end for a new comment, in its place for a
+   * restored or released one the reader had never seen.
+   */
+  function placeComment(node, number) {
+    let next = null;
+    if (number < newestShown) {
+      for (const key of state.comments.keys()) {
+        if (key > number && commentNodes.has(key) && commentNodes.get(key).item.isConnected) {
+          next = commentNodes.get(key).item;
+          break;
+        }
+      }
+    }
+    el.comments.insertBefore(node.item, next);
+    newestShown = Math.max(newestShown, number);
+  }
+
+  /** History replayed on connecting is not news: keep the log region from reading it all out. */
+  function quietLog() {
+    el.commentLog.setAttribute('aria-live', 'off');
+    clearTimeout(quietTimer);
+    quietTimer = setTimeout(() => el.commentLog.setAttribute('aria-live', 'polite'), REPLAY_QUIET_MS);
+  }
+
+  function rebuildComments() {
+    commentNodes.clear();
+    newestShown = 0;
+    const nodes = [];
+    for (const comment of state?.comments.values() ?? []) {
+      const node = buildComment(comment);
+      commentNodes.set(comment.number, node);
+      nodes.push(node.item);
+      newestShown = Math.max(newestShown, comment.number);
+    }
+    el.comments.replaceChildren(...nodes);
+    el.commentsEmpty.hidden = (state?.comments.size ?? 0) > 0;
+    scrollToBottom();
+  }
+
+  // ---- my comments
+
+  function statusText(comment) {
+    switch (comment.state) {
+      case 'held':
+        return t('live.status.held');
+      case 'hidden':
+        return t('live.status.hidden', { reason: reasonText(comment.reason) });
+      case 'promoted':
+        return t('live.status.promoted', { n: comment.question });
+      default:
+        return t('live.status.visible');
+    }
+  }
+
+  function renderMine() {
+    if (!state) {
+      el.mine.hidden = true;
+      el.mineList.replaceChildren();
+      return;
+    }
+    const mine = [...state.mine.values()].reverse().slice(0, MAX_MINE_SHOWN);
+    const items = [];
+    if (pending) items.push(mineItem(pending.text, t('live.status.sending'), 'sending'));
+    for (const comment of mine) items.push(mineItem(comment.text, statusText(comment), comment.state));
+    el.mine.hidden = items.length === 0;
+    setText(el.mineSummary, t('live.mine.title', { n: state.mine.size }));
+    el.mineList.replaceChildren(...items);
+  }
+
+  function mineItem(text, status, kind) {
+    const item = make('li', 'my-comment');
+    item.dataset.state = kind;
+    item.append(make('p', 'my-comment__text', text), make('p', 'my-comment__status', status));
+    return item;
+  }
+
+  // ---- posting
+
+  function currentPhase() {
+    return state?.phase ?? meeting?.phase ?? null;
+  }
+
+  function postBlock() {
+    if (!state) return 'offline';
+    if (pending) return 'pending';
+    if (retryUntil > Date.now()) return 'wait';
+    if (state.role && state.role !== 'viewer') return 'viewers_only';
+    const phase = currentPhase();
+    if (phase && !live.OPEN_PHASES.includes(phase)) return 'not_live';
+    if (state.me.banned) return 'banned';
+    return null;
+  }
+
+  function postHints() {
+    const hints = [];
+    if (!state) return hints;
+    if (state.role && state.role !== 'viewer') hints.push(t('live.post.viewersOnly'));
+    const phase = currentPhase();
+    if (phase && !live.OPEN_PHASES.includes(phase)) hints.push(t('live.post.notLive'));
+    if (state.me.banned) hints.push(t('live.post.banned'));
+    else if (state.me.timedOutUntil && Date.parse(state.me.timedOutUntil) > Date.now()) {
+      hints.push(t('live.post.timedOut', { time: formatMeetingTime(state.me.timedOutUntil, meeting?.time_zone) }));
+    }
+    if (state.slowModeSeconds > 0) hints.push(t('live.post.slowMode', { n: state.slowModeSeconds }));
+    if (state.holdFirstComments) hints.push(t('live.post.holdFirst'));
+    if (pending && connectionStatus !== 'live') hints.push(t('live.post.offline'));
+    return hints;
+  }
+
+  function renderPost() {
+    const name = state?.displayName ?? viewer?.display_name ?? '';
+    setText(el.joinedAs, name ? t('live.joinedAs', { name }) : '');
+    const max = state?.maxCommentChars ?? DEFAULT_MAX_COMMENT_CHARS;
+    if (el.postText.maxLength !== max) el.postText.maxLength = max;
+    setText(el.postCount, t('live.post.count', { n: el.postText.value.length, max }));
+    el.postText.readOnly = pending !== null;
+
+    const hints = postHints();
+    const key = hints.join('\n');
+    if (key !== hintsKey) {
+      hintsKey = key;
+      el.postHints.replaceChildren(...hints.map((hint) => make('li', '', hint)));
+    }
+    el.postHints.hidden = hints.length === 0;
+
+    const block = postBlock();
+    const wait = Math.ceil((retryUntil - Date.now()) / 1000);
+    let label = t('live.post.submit');
+    if (block === 'pending') label = t('live.post.sending');
+    else if (block === 'wait') label = t('live.post.wait', { n: wait });
+    setText(el.postSubmit, label);
+    setBlocked(el.postSubmit, block !== null && block !== 'offline');
+    setText(el.postError, postError);
+  }
+
+  function submitComment(event) {
+    event.preventDefault();
+    if (!state || !connection) return;
+    const block = postBlock();
+    if (block === 'not_live' || block === 'banned' || block === 'viewers_only') {
+      postError = t(`live.error.${block}`);
+      renderPost();
+      return;
+    }
+    if (block !== null) return; // sending, or waiting out a countdown the button shows
+    const text = el.postText.value;
+    if (text.trim() === '') {
+      postError = t('live.error.text_empty');
+      renderPost();
+      el.postText.focus();
+      return;
+    }
+    pending = { clientId: newClientId(), text };
+    postError = '';
+    // When not connected it goes after the next hello (see the hello handler).
+    connection.send({ type: 'comment', client_id: pending.clientId, text });
+    renderPost();
+    renderMine();
+  }
+
+  function startCountdown(ms) {
+    retryUntil = Date.now() + ms;
+    clearInterval(retryTimer);
+    retryTimer = setInterval(() => {
+      if (Date.now() >= retryUntil) stopCountdown();
+      renderPost();
+    }, COUNTDOWN_TICK_MS);
+  }
+
+  function stopCountdown() {
+    clearInterval(retryTimer);
+    retryTimer = null;
+    retryUntil = 0;
+  }
+
+  // ---- questions
+
+  function questionText(question) {
+    return question.text ?? t('live.questions.untitled', { n: question.number });
+  }
+
+  function buildQuestion(number) {
+    const node = {
+      item: make('li', 'question'),
+      number: make('span', 'question__number'),
+      text: make('span', 'question__body'),
+      pinned: make('span', 'question__pinned'),
+      votes: make('span', 'question__votes'),
+      button: make('button', 'vote-button'),
+      count: make('span', 'vote-button__count'),
+      label: make('span', 'vote-button__label'),
+    };
+    const textLine = make('p', 'question__text');
+    textLine.id = `live-question-${number}`;
+    textLine.append(node.number, ' ', node.text);
+    node.button.type = 'button';
+    node.button.dataset.question = String(number);
+    node.button.setAttribute('aria-describedby', textLine.id);
+    const arrow = make('span', 'vote-button__arrow', '▲');
+    arrow.setAttribute('aria-hidden', 'true');
+    node.button.append(arrow, node.label, node.count);
+    const footer = make('div', 'question__footer');
+    footer.append(node.button, node.votes, node.pinned);
+    node.item.append(textLine, footer);
+    return node;
+  }
+
+  function updateQuestion(node, question, source, readOnly) {
+    setText(node.number, t('live.questions.number', { n: question.number }));
+    setText(node.text, questionText(question));
+    node.pinned.hidden = !source.pinned.includes(question.number);
+    setText(node.pinned, t('live.questions.pinned'));
+    const votes = question.votes ?? 0;
+    node.votes.hidden = !readOnly;
+    setText(node.votes, t('live.questions.votes', { n: formatNumber(votes) }));
+    node.button.hidden = readOnly;
+    setText(node.label, t('live.questions.vote'));
+    setText(node.count, formatNumber(votes));
+    node.button.setAttribute('aria-pressed', source.myVotes.has(question.number) ? 'true' : 'false');
+    const busy = [...voteRequests.values()].some((request) => request.question === question.number);
+    setBlocked(node.button, busy || connectionStatus !== 'live');
+  }
+
+  function renderQuestions() {
+    const source = state ?? archive;
+    setText(el.voteError, voteError);
+    if (!source) {
+      el.onAir.hidden = true;
+      el.closed.hidden = true;
+      return;
+    }
+    const readOnly = state === null || (state.role !== null && state.role !== 'viewer');
+
+    const onAir = live.onAirQuestion(source);
+    el.onAir.hidden = onAir === null;
+    if (onAir) {
+      setText(el.onAirText, `${t('live.questions.number', { n: onAir.number })} ${questionText(onAir)}`);
+      setText(el.onAirVotes, t('live.questions.votes', { n: formatNumber(onAir.votes ?? 0) }));
+    }
+
+    // Keyed update: nodes are reused and only moved, so a focused vote button keeps focus.
+    const focused = document.activeElement;
+    const order = live.queueOrder(source);
+    const wanted = new Set(order);
+    for (const [number, node] of questionNodes) {
+      if (!wanted.has(number)) {
+        node.item.remove();
+        questionNodes.delete(number);
+      }
+    }
+    order.forEach((number, index) => {
+      let node = questionNodes.get(number);
+      if (!node) {
+        node = buildQuestion(number);
+        questionNodes.set(number, node);
+      }
+      updateQuestion(node, source.questions.get(number), source, readOnly);
+      const current = el.queue.children[index] ?? null;
+      if (current !== node.item) el.queue.insertBefore(node.item, current);
+    });
+    if (focused instanceof HTMLElement && focused.isConnected && document.activeElement !== focused) {
+      focused.focus({ preventScroll: true });
+    }
+    const closed = live.closedQuestions(source);
+    const queueEmpty = order.length === 0 && onAir === null;
+    // "No questions yet" while there are none at all; "the queue is empty" once all were taken
+    // up (not worth saying of an ended meeting's record).
+    let emptyKey = null;
+    if (queueEmpty && closed.length === 0) emptyKey = 'live.questions.empty';
+    else if (queueEmpty && source === state) emptyKey = 'live.questions.queueEmpty';
+    el.queueEmpty.hidden = emptyKey === null;
+    setText(el.queueEmpty, emptyKey ? t(emptyKey) : '');
+
+    el.closed.hidden = closed.length === 0;
+    // An ended meeting's record is all there is to read: show it unfolded (once).
+    if (source === archive && closed.length > 0 && !archiveUnfolded) {
+      archiveUnfolded = true;
+      el.closed.open = true;
+    }
+    setText(el.closedSummary, t('live.questions.closed', { n: closed.length }));
+    el.closedList.replaceChildren(...closed.map(closedItem));
+  }
+
+  function closedItem(question) {
+    const item = make('li', 'closed-question');
+    item.dataset.state = question.state;
+    item.append(
+      make('p', 'question__text', `${t('live.questions.number', { n: question.number })} ${questionText(question)}`),
+    );
+    let outcome;
+    if (question.state === 'answered') {
+      outcome = question.outcome
+        ? t('live.questions.answered', { text: question.outcome })
+        : t('live.questions.answeredPlain');
+    } else {
+      outcome = question.outcome
+        ? t('live.questions.dismissed', { text: question.outcome })
+        : t('live.questions.dismissedPlain');
+    }
+    item.append(make('p', 'closed-question__outcome', outcome));
+    return item;
+  }
+
+  function onQueueClick(event) {
+    const button = event.target.closest('button[data-question]');
+    if (!button || !state || !connection) return;
+    if (button.getAttribute('aria-disabled') === 'true') return;
+    const question = Number(button.dataset.question);
+    if (!live.isVotable(state, question)) return;
+    const up = !state.myVotes.has(question);
+    requestCounter += 1;
+    const requestId = `vote-${requestCounter}`;
+    voteError = '';
+    if (!connection.send({ type: 'vote', question, up, request_id: requestId })) {
+      voteError = t('live.error.offline');
+      renderQuestions();
+      return;
+    }
+    voteRequests.set(requestId, { question, up });
+    renderQuestions();
+  }
+
+  // ---- wiring
+
+  el.joinForm.addEventListener('submit', join);
+  el.postForm.addEventListener('submit', submitComment);
+  el.postText.addEventListener('input', () => {
+    if (postError && el.postText.value.trim() !== '' && retryUntil === 0) postError = '';
+    renderPost();
+  });
+  el.postText.addEventListener('keydown', (event) => {
+    // Ctrl+Enter (Cmd+Enter) sends; Enter alone is a new line.
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      el.postForm.requestSubmit();
+    }
+  });
+  el.queue.addEventListener('click', onQueueClick);
+  el.leave.addEventListener('click', onLeaveClick);
+  window.addEventListener('online', () => connection?.retryNow());
+
+  if (viewer) startLive();
+  renderAll();
+
+  return {
+    /** The page's copy of the meeting changed (phase, status). */
+    setMeeting(next) {
+      meeting = next;
+      if (!viewer && meeting?.status === 'ended') loadArchive();
+      renderAll();
+    },
+    /** The language changed: redraw every text. */
+    relabel() {
+      hintsKey = '';
+      rebuildComments();
+      for (const node of questionNodes.values()) node.item.remove();
+      questionNodes.clear();
+      renderAll();
+    },
+  };
+}
