@@ -20,6 +20,7 @@ const event = (body) => ({ seq: ++seq, at, ...body });
 test('every event fixture is understood and applied once', () => {
   const state = createState({ viewerId: 41 });
   applyHello(state, fixture('server', 'hello'));
+  assert.equal(state.viewers, fixture('server', 'hello').viewers, 'the count comes with the hello');
   const files = readdirSync(join(fixtures, 'events')).filter((name) => name.endsWith('.json'));
   assert.ok(files.length >= 20);
   const events = files.map((name) => JSON.parse(readFileSync(join(fixtures, 'events', name), 'utf8')))

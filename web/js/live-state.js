@@ -92,6 +92,8 @@ export function applyHello(state, hello) {
   if (Number.isInteger(hello.max_comment_chars)) state.maxCommentChars = hello.max_comment_chars;
   if (Array.isArray(hello.hide_reasons)) state.hideReasons = hello.hide_reasons.slice();
   if (hello.meeting?.phase) state.phase = hello.meeting.phase;
+  // How many are connected as we join; `viewers` messages keep it current.
+  if (Number.isInteger(hello.viewers)) state.viewers = hello.viewers;
   const head = Number(hello.last_seq) || 0;
   state.helloSeq = head;
   if (!resumed) state.floorSeq = Math.max(state.floorSeq, head);

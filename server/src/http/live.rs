@@ -233,6 +233,7 @@ impl Connection {
             "server_time": self.state.clock.format(jiff::Timestamp::now()),
             "you": participant.you,
             "last_seq": join.last_seq,
+            "viewers": join.viewers,
             "max_comment_chars": self.state.config.live.max_comment_chars,
             "hide_reasons": self.state.config.live.hide_reasons,
         });

@@ -126,6 +126,8 @@ pub struct LiveJoin {
     pub frames: broadcast::Receiver<Arc<LiveFrame>>,
     /// The last committed event; replay from the store up to here, then follow `frames`.
     pub last_seq: u64,
+    /// How many are connected now, this connection included.
+    pub viewers: usize,
 }
 
 /// The moderation log as the room knows it, with the text of every hidden comment for admins.
@@ -177,7 +179,8 @@ impl Room {
     }
 
     pub(super) fn join_live(&self) -> LiveJoin {
-        LiveJoin { frames: self.frames.subscribe(), last_seq: self.live.last_seq }
+        let frames = self.frames.subscribe();
+        LiveJoin { viewers: self.frames.receiver_count(), frames, last_seq: self.live.last_seq }
     }
 
     pub(super) fn moderation_record(&self) -> ModerationRecord {
