@@ -465,3 +465,23 @@ async fn a_silent_connection_is_closed_as_idle() {
     assert_eq!(code, Some(4008));
     assert_eq!(last["code"], "idle");
 }
+
+#[tokio::test]
+async fn each_address_has_a_comment_limit_whatever_the_viewer() {
+    let server = TestServer::start_with(|config| {
+        config.live.comment_burst = 100;
+        config.live.comments_per_minute_per_address = 2;
+    })
+    .await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (first_token, _) = server.viewer(meeting, "First").await;
+    let (second_token, _) = server.viewer(meeting, "Second").await;
+    let mut first = server.live(meeting, &first_token, None).await;
+    let mut second = server.live(meeting, &second_token, None).await;
+    assert_eq!(first.comment("a", "one").await["type"], "ack");
+    assert_eq!(second.comment("a", "two").await["type"], "ack");
+    let limited = second.comment("b", "three").await;
+    assert_eq!(limited["code"], "rate_limited", "{limited}");
+    assert!(limited["retry_after_ms"].as_u64().is_some_and(|ms| ms >= 1));
+    assert_eq!(limited["client_id"], "b");
+}
