@@ -172,15 +172,13 @@ async fn tokens_are_checked_before_and_after_the_upgrade() {
     let (token, _) = server.viewer(meeting, "Browser").await;
     let (socket, _) =
         tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
-    let mut client =
-        LiveClient { socket, hello: Value::Null, token: String::new(), seen: Vec::new(), handed_out: 0 };
+    let mut client = LiveClient::new(socket, "");
     client.send(json!({"type": "auth", "token": token})).await;
     assert_eq!(client.next(Duration::from_secs(5)).await.expect("hello")["type"], "hello");
 
     let (socket, _) =
         tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
-    let mut stranger =
-        LiveClient { socket, hello: Value::Null, token: String::new(), seen: Vec::new(), handed_out: 0 };
+    let mut stranger = LiveClient::new(socket, "");
     stranger.send(json!({"type": "auth", "token": "wrong"})).await;
     assert_eq!(stranger.next(Duration::from_secs(5)).await.expect("error")["code"], "unauthenticated");
     assert_eq!(stranger.close_code(Duration::from_secs(5)).await, Some(4001));
@@ -368,13 +366,7 @@ async fn a_slow_client_is_told_to_resume_while_the_others_keep_going() {
     )
     .await
     .expect("upgrade");
-    let mut slow = LiveClient {
-        socket: slow_socket,
-        hello: Value::Null,
-        token: String::new(),
-        seen: Vec::new(),
-        handed_out: 0,
-    };
+    let mut slow = LiveClient::new(slow_socket, &slow_token);
 
     let (fast_token, _) = server.viewer(meeting, "Fast").await;
     let mut fast = server.live(meeting, &fast_token, None).await;

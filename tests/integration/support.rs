@@ -361,13 +361,7 @@ impl TestServer {
         let (socket, _) = tokio_tungstenite::connect_async(self.live_url(meeting, Some(token), since))
             .await
             .expect("connects");
-        let mut client = LiveClient {
-            socket,
-            hello: Value::Null,
-            token: token.to_owned(),
-            seen: Vec::new(),
-            handed_out: 0,
-        };
+        let mut client = LiveClient::new(socket, token);
         let hello = client.next(Duration::from_secs(5)).await.expect("a hello");
         assert_eq!(hello["type"], "hello", "{hello}");
         client.hello = hello;
@@ -397,6 +391,14 @@ impl TestServer {
 }
 
 impl LiveClient {
+    /// A client on an open socket that has not read its `hello` yet.
+    pub fn new(
+        socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        token: &str,
+    ) -> LiveClient {
+        LiveClient { socket, hello: Value::Null, token: token.to_owned(), seen: Vec::new(), handed_out: 0 }
+    }
+
     pub async fn send(&mut self, message: Value) {
         use futures_util::SinkExt;
         self.socket
@@ -451,11 +453,7 @@ impl LiveClient {
         loop {
             match tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?? {
                 Ok(Message::Close(Some(frame))) => return Some(frame.code.into()),
-                Ok(Message::Close(None)) => return None,
-                Err(error) => {
-                    eprintln!("close_code: {error}");
-                    return None;
-                }
+                Ok(Message::Close(None)) | Err(_) => return None,
                 Ok(_) => continue,
             }
         }

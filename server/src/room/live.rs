@@ -7,7 +7,7 @@
 //! state in memory never holds what the store does not.
 
 use super::{Room, RoomError};
-use crate::store::{IssueSource, LiveEventRecord, LogReader, ProblemIssue, PublicFormUpdate};
+use crate::store::{IssueSource, LiveEventRecord, LogReader, ProblemIssue, PublicForm, PublicFormUpdate};
 use jiff::Timestamp;
 use kezdesu_core::CommentId;
 use kezdesu_core::live::rate::{RateRule, TokenBucket};
@@ -47,8 +47,8 @@ impl FramedEvent {
 
     pub fn from_record(record: &LiveEventRecord) -> FramedEvent {
         let full: Arc<str> = record.body.as_str().into();
-        let public = record.public_body.as_deref().map(Arc::from).unwrap_or_else(|| full.clone());
-        FramedEvent { seq: record.seq, full, public, audience: record.audience }
+        let public = record.public.body.as_deref().map(Arc::from).unwrap_or_else(|| full.clone());
+        FramedEvent { seq: record.seq, full, public, audience: record.public.audience }
     }
 }
 
@@ -333,22 +333,12 @@ impl Room {
             _ => return None,
         };
         let posted = self.live.comments.get(comment)?;
-        if !hide {
-            return Some(PublicFormUpdate {
-                seq: posted.seq,
-                public_body: None,
-                audience: None,
-                redacted: false,
-            });
-        }
-        let public = StoredEvent { seq: posted.seq, at: posted.posted_at, event: LiveEvent::Redacted };
-        Some(PublicFormUpdate {
-            seq: posted.seq,
-            // Serializing our own plain structs cannot fail.
-            public_body: Some(serde_json::to_string(&public).expect("events serialize")),
-            audience: Some(posted.author),
-            redacted: true,
-        })
+        let public = if hide {
+            restricted(posted.seq, posted.posted_at, posted.author, LiveEvent::Redacted)
+        } else {
+            PublicForm::FULL
+        };
+        Some(PublicFormUpdate { seq: posted.seq, public })
     }
 
     /// The issue-list rows of the questions a batch touched, as they stand now.
@@ -418,25 +408,22 @@ fn questions_touched(event: &LiveEvent) -> Vec<QuestionId> {
 pub(super) fn record_of(stored: &StoredEvent) -> LiveEventRecord {
     // Serializing our own plain structs cannot fail.
     let body = serde_json::to_string(stored).expect("events serialize");
-    match stored.event.audience() {
-        Audience::Everyone => LiveEventRecord {
-            seq: stored.seq,
-            at: stored.at,
-            body,
-            public_body: None,
-            audience: None,
-            redacted: false,
-        },
-        Audience::StaffAnd(viewer) => {
-            let public = StoredEvent { seq: stored.seq, at: stored.at, event: stored.event.public_form() };
-            LiveEventRecord {
-                seq: stored.seq,
-                at: stored.at,
-                body,
-                public_body: Some(serde_json::to_string(&public).expect("events serialize")),
-                audience: Some(viewer),
-                redacted: public.event == LiveEvent::Redacted,
-            }
-        }
+    let public = match stored.event.audience() {
+        Audience::Everyone => PublicForm::FULL,
+        Audience::StaffAnd(viewer) => restricted(stored.seq, stored.at, viewer, stored.event.public_form()),
+    };
+    LiveEventRecord { seq: stored.seq, at: stored.at, body, public }
+}
+
+/// The public form of an event seen in full only by moderators and `viewer`: others see
+/// `public_event` in its place, under the same `seq`.
+fn restricted(seq: u64, at: Timestamp, viewer: ViewerId, public_event: LiveEvent) -> PublicForm {
+    let redacted = public_event == LiveEvent::Redacted;
+    let public = StoredEvent { seq, at, event: public_event };
+    // Serializing our own plain structs cannot fail.
+    PublicForm {
+        body: Some(serde_json::to_string(&public).expect("events serialize")),
+        audience: Some(viewer),
+        redacted,
     }
 }

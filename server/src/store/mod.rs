@@ -141,14 +141,25 @@ pub enum TokenOwner {
 pub struct LiveEventRecord {
     pub seq: u64,
     pub at: Timestamp,
-    /// The event in full, as staff (and `audience`) see it.
+    /// The event in full, as staff (and `public.audience`) see it.
     pub body: String,
-    /// What everyone else sees, when it differs from `body`.
-    pub public_body: Option<String>,
-    /// The one viewer besides staff who sees `body`, for events not shown to everyone.
+    pub public: PublicForm,
+}
+
+/// How an event is shown to those who may not see it in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicForm {
+    /// What they see, when it differs from the full body.
+    pub body: Option<String>,
+    /// The one viewer besides moderators who sees the full body.
     pub audience: Option<ViewerId>,
-    /// The public form carries nothing (a held comment).
+    /// The public form carries nothing (a held or hidden comment).
     pub redacted: bool,
+}
+
+impl PublicForm {
+    /// Everyone sees the event in full.
+    pub const FULL: PublicForm = PublicForm { body: None, audience: None, redacted: false };
 }
 
 /// A new public form for an event already in the log: a comment hidden after it was posted
@@ -156,9 +167,7 @@ pub struct LiveEventRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublicFormUpdate {
     pub seq: u64,
-    pub public_body: Option<String>,
-    pub audience: Option<ViewerId>,
-    pub redacted: bool,
+    pub public: PublicForm,
 }
 
 /// A question of the live channel, as the meeting's issue list keeps it.

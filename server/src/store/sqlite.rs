@@ -165,9 +165,11 @@ fn live_event_from(row: &SqliteRow) -> StoreResult<LiveEventRecord> {
         seq: u64::try_from(seq).map_err(|_| StoreError::Corrupt(format!("seq {seq}")))?,
         at: instant(row, "at")?,
         body: row.try_get("body")?,
-        public_body: row.try_get("public_body")?,
-        audience: row.try_get::<Option<i64>, _>("audience_viewer_id")?.map(ViewerId),
-        redacted: row.try_get("redacted")?,
+        public: PublicForm {
+            body: row.try_get("public_body")?,
+            audience: row.try_get::<Option<i64>, _>("audience_viewer_id")?.map(ViewerId),
+            redacted: row.try_get("redacted")?,
+        },
     })
 }
 
@@ -570,9 +572,9 @@ impl Store for SqliteStore {
                 .bind(seq_value(event.seq)?)
                 .bind(millis(event.at))
                 .bind(&event.body)
-                .bind(&event.public_body)
-                .bind(event.audience.map(|v| v.0))
-                .bind(event.redacted)
+                .bind(&event.public.body)
+                .bind(event.public.audience.map(|v| v.0))
+                .bind(event.public.redacted)
                 .execute(&mut *transaction)
                 .await
                 .map_err(|error| constraint(error, "event sequence number", "meeting"))?;
@@ -584,9 +586,9 @@ impl Store for SqliteStore {
                 )
                 .bind(meeting_id.0)
                 .bind(seq_value(update.seq)?)
-                .bind(&update.public_body)
-                .bind(update.audience.map(|v| v.0))
-                .bind(update.redacted)
+                .bind(&update.public.body)
+                .bind(update.public.audience.map(|v| v.0))
+                .bind(update.public.redacted)
                 .execute(&mut *transaction)
                 .await?;
             }
