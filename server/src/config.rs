@@ -11,7 +11,7 @@
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// The file of shipped defaults, read from the working directory when present.
@@ -30,6 +30,7 @@ pub struct Config {
     pub rules: RulesConfig,
     pub demo: DemoConfig,
     pub live: LiveConfig,
+    pub media: MediaConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
     pub admin_password: Option<String>,
@@ -148,6 +149,67 @@ pub struct LiveConfig {
     pub max_batch: usize,
     /// The most live connections open at once; more are refused with 503.
     pub max_connections: i64,
+}
+
+/// The WebRTC broadcast: WHIP ingest and WHEP playback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MediaConfig {
+    /// The IP addresses the media sockets bind. A wildcard (`0.0.0.0`) means every interface
+    /// except loopback; tests and single-machine trials bind `127.0.0.1` explicitly.
+    pub udp_addresses: Vec<IpAddr>,
+    /// The UDP ports sessions take, one per session and address. `0` and `0`: any free port.
+    pub udp_port_min: u16,
+    pub udp_port_max: u16,
+    /// Public addresses announced instead of the bound ones, behind a 1:1 NAT.
+    pub public_ips: Vec<IpAddr>,
+    /// STUN and TURN servers given to browsers in `Link` headers (RFC 9725 §4.4).
+    pub ice_servers: Vec<IceServerConfig>,
+    /// How long before its planned start a meeting may be put on air (for a sound check).
+    pub publish_window_minutes: u32,
+    /// The most people watching one meeting at once; more are refused with 503.
+    pub max_viewers_per_meeting: usize,
+    /// New viewing sessions per minute from one client address.
+    pub viewer_sessions_per_minute_per_address: u32,
+    /// How long a viewer who arrives as the publisher connects waits for its codecs.
+    pub codec_wait_seconds: u64,
+    /// A session whose peer has not connected by then is closed.
+    pub connect_timeout_seconds: u64,
+    /// Keyframe requests to the publisher are at most this frequent.
+    pub keyframe_interval_ms: u64,
+    /// Packets a viewer may fall behind before it skips ahead to the next keyframe.
+    pub viewer_queue_packets: usize,
+}
+
+/// A STUN or TURN server, as WHIP and the browser's `RTCIceServer` describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IceServerConfig {
+    /// `stun:host:port`, `turn:host:port?transport=udp` or `turns:…`.
+    pub urls: Vec<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub credential: Option<String>,
+}
+
+impl Default for MediaConfig {
+    fn default() -> MediaConfig {
+        MediaConfig {
+            udp_addresses: vec![IpAddr::from([0, 0, 0, 0])],
+            udp_port_min: 0,
+            udp_port_max: 0,
+            public_ips: Vec::new(),
+            ice_servers: Vec::new(),
+            publish_window_minutes: 30,
+            max_viewers_per_meeting: 1000,
+            viewer_sessions_per_minute_per_address: 60,
+            codec_wait_seconds: 5,
+            connect_timeout_seconds: 30,
+            keyframe_interval_ms: 1000,
+            viewer_queue_packets: 512,
+        }
+    }
 }
 
 impl Default for LiveConfig {
@@ -333,6 +395,55 @@ impl Config {
                 "live.connection_queue_frames / live.max_batch / live.history_events",
                 "out of range",
             );
+        }
+        let media = &self.media;
+        if media.udp_addresses.is_empty() {
+            return invalid("media.udp_addresses", "must list at least one address");
+        }
+        if media.udp_port_min > media.udp_port_max || (media.udp_port_min == 0) != (media.udp_port_max == 0) {
+            return invalid(
+                "media.udp_port_min / media.udp_port_max",
+                "must both be 0, or a range min ≤ max",
+            );
+        }
+        if media.ice_servers.iter().any(|server| {
+            server.urls.is_empty()
+                || server.urls.iter().any(|url| {
+                    !["stun:", "turn:", "turns:"].iter().any(|scheme| url.starts_with(scheme))
+                        || url.contains(['<', '>', '"', ',', ';', ' '])
+                })
+                || [&server.username, &server.credential]
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s.contains(['"', '\\']))
+        }) {
+            return invalid(
+                "media.ice_servers",
+                "each needs urls starting stun:, turn: or turns:, without quotes",
+            );
+        }
+        if media.max_viewers_per_meeting == 0 || media.viewer_sessions_per_minute_per_address == 0 {
+            return invalid(
+                "media.max_viewers_per_meeting / media.viewer_sessions_per_minute_per_address",
+                "must be at least 1",
+            );
+        }
+        if !(1..=60).contains(&media.codec_wait_seconds)
+            || !(5..=300).contains(&media.connect_timeout_seconds)
+        {
+            return invalid(
+                "media.codec_wait_seconds / media.connect_timeout_seconds",
+                "must be 1 to 60 / 5 to 300",
+            );
+        }
+        if !(100..=10_000).contains(&media.keyframe_interval_ms) || media.viewer_queue_packets < 16 {
+            return invalid(
+                "media.keyframe_interval_ms / media.viewer_queue_packets",
+                "must be 100 to 10000 / at least 16",
+            );
+        }
+        if media.publish_window_minutes > 24 * 60 {
+            return invalid("media.publish_window_minutes", "must be at most a day");
         }
         if live.max_message_bytes < 256
             || live.ping_interval_seconds == 0

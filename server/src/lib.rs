@@ -18,6 +18,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod http;
 pub mod listener;
+pub mod media;
 pub mod metrics;
 pub mod room;
 pub mod store;
@@ -92,6 +93,9 @@ pub async fn run(
     let live = room::LiveRuntime::from_config(&config.live);
     let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), live, rooms_stop.clone());
     let resumed = rooms.resume_live().await.context("resuming live meetings")?;
+    // Media sessions end with the rooms, after the HTTP server has drained.
+    let media =
+        media::Media::new(config.media.clone(), rooms.clone(), metrics.media.clone(), rooms_stop.clone());
     let state = AppState::new(
         config.clone(),
         store.clone(),
@@ -99,6 +103,7 @@ pub async fn run(
         rules,
         clock,
         metrics.clone(),
+        media.clone(),
         stopping.clone(),
     );
     let app = http::app(state.clone());
@@ -131,6 +136,9 @@ pub async fn run(
         }
     }
     rooms_stop.cancel();
+    if !media.wait_closed(Duration::from_secs(2)).await {
+        tracing::warn!("some media sessions did not close in time");
+    }
     if !rooms.wait_closed(Duration::from_secs(2)).await {
         tracing::warn!("some meeting rooms did not stop in time");
     }
@@ -155,5 +163,6 @@ async fn housekeeping(state: AppState, stopping: CancellationToken) {
         state.sign_in_limiter.retain_recent();
         state.viewer_limiter.retain_recent();
         state.live_address_limiter.retain_recent();
+        state.whep_limiter.retain_recent();
     }
 }

@@ -60,6 +60,17 @@ pub struct Metrics {
     pub event_subscribers: Gauge,
     pub live_connections: Gauge,
     pub store_latency: StoreLatency,
+    pub media: MediaMetrics,
+}
+
+/// The broadcast's counters.
+#[derive(Clone, Default)]
+pub struct MediaMetrics {
+    pub publishers: Gauge,
+    pub viewers: Gauge,
+    pub packets_forwarded: Counter,
+    pub viewer_skips: Counter,
+    pub keyframe_requests: Counter,
 }
 
 impl Metrics {
@@ -90,6 +101,24 @@ impl Metrics {
             "Open live-channel WebSocket connections",
             live_connections.clone(),
         );
+        let media = MediaMetrics::default();
+        registry.register("media_publishers", "Publishers on air (WHIP sessions)", media.publishers.clone());
+        registry.register("media_viewers", "Viewing sessions (WHEP)", media.viewers.clone());
+        registry.register(
+            "media_packets_forwarded",
+            "RTP packets written to viewers",
+            media.packets_forwarded.clone(),
+        );
+        registry.register(
+            "media_viewer_skips",
+            "Times a lagging viewer skipped ahead to the next keyframe",
+            media.viewer_skips.clone(),
+        );
+        registry.register(
+            "media_keyframe_requests",
+            "Keyframe requests (PLI) sent to publishers",
+            media.keyframe_requests.clone(),
+        );
         let store_latency = StoreLatency::default();
         registry.register(
             "store_operation_duration_seconds",
@@ -102,6 +131,7 @@ impl Metrics {
             request_seconds,
             open_connections,
             meetings_live,
+            media,
             event_subscribers,
             live_connections,
             store_latency,

@@ -48,6 +48,10 @@ pub struct MeetingView {
     pub compliance: Option<Compliance>,
     /// The zone whose offset the instants carry.
     pub time_zone: String,
+    /// Whether the meeting is on air and how many watch; in answers about one meeting and in
+    /// event-stream snapshots, not inside other events (the `broadcast` event carries changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<crate::media::BroadcastStatus>,
 }
 
 impl MeetingView {
@@ -90,6 +94,7 @@ impl MeetingView {
             presentation_ends_at: presentation_ends_at.map(|t| clock.format(t)),
             compliance,
             time_zone: clock.zone_name.clone(),
+            broadcast: None,
         }
     }
 }

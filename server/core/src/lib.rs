@@ -13,6 +13,7 @@
 //!
 //! Bad input is an error value; nothing here panics on input from outside.
 
+pub mod broadcast;
 pub mod ids;
 pub mod live;
 pub mod meeting;

@@ -45,6 +45,14 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The staff account acting, if any.
+    pub fn account(&self) -> Option<AccountId> {
+        match self {
+            Principal::Staff { account, .. } => Some(*account),
+            Principal::Viewer { .. } => None,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         matches!(self, Principal::Staff { role: Role::Admin, .. })
     }
@@ -79,6 +87,12 @@ impl Principal {
 
     /// A meeting is edited by an admin or by its own akim.
     pub fn may_edit_meeting(&self, meeting_akim: AccountId) -> bool {
+        self.may_create_meeting(meeting_akim)
+    }
+
+    /// The broadcast (the stream key, going on air) belongs to the meeting's akim; admins
+    /// may stand in. Moderators run the room, not the camera.
+    pub fn may_manage_broadcast(&self, meeting_akim: AccountId) -> bool {
         self.may_create_meeting(meeting_akim)
     }
 

@@ -136,7 +136,9 @@ async fn check_territory(state: &AppState, id: i64) -> Result<TerritoryId, ApiEr
 }
 
 fn view(state: &AppState, meeting: &Meeting) -> MeetingView {
-    MeetingView::of(meeting, Timestamp::now(), &state.clock)
+    let mut view = MeetingView::of(meeting, Timestamp::now(), &state.clock);
+    view.broadcast = Some(state.media.status(meeting.id));
+    view
 }
 
 /// Lists meetings by planned start. Public.
@@ -333,7 +335,8 @@ pub async fn change_phase(
 
 /// Server-Sent Events of a meeting: `snapshot` (a `MeetingView`) on connect, then
 /// `phase_changed` (a `PhaseChangedEvent`) on every change of phase and `meeting_updated` (a
-/// `MeetingView`) when the plan is edited. Public; 503 when the server holds its maximum of
+/// `MeetingView`) when the plan is edited, and `broadcast` (a `BroadcastStatus`) when the meeting
+/// goes on or off air or its audience changes. Public; 503 when the server holds its maximum of
 /// open streams.
 #[utoipa::path(
     get, path = "/api/meetings/{id}/events", tag = "meetings",
@@ -350,6 +353,8 @@ pub async fn events(
     if state.metrics.event_subscribers.get() >= state.config.server.max_event_streams {
         return Err(ApiError::Unavailable);
     }
+    // Subscribed before the snapshot is taken, so that no change falls between them.
+    let broadcast_changes = state.media.changes();
     let subscription = state.rooms.subscribe(MeetingId(id)).await?;
     let snapshot = serde_json::to_string(&view(&state, &subscription.meeting))
         .map_err(|error| ApiError::Internal(error.to_string()))?;
@@ -363,6 +368,19 @@ pub async fn events(
             }
         })
     });
+    let meeting = subscription.meeting.id;
+    let broadcasts = BroadcastStream::new(broadcast_changes).filter_map(move |change| {
+        std::future::ready(match change {
+            Ok(change) if change.meeting == meeting => serde_json::to_string(&change.status)
+                .ok()
+                .map(|json| Ok(Event::default().event("broadcast").data(json))),
+            Ok(_) => None,
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                Some(Ok(Event::default().event("lagged").data(missed.to_string())))
+            }
+        })
+    });
+    let changes = futures_util::stream::select(changes, broadcasts);
     let subscribers = SubscriberCount::new(&state);
     let shutdown = state.shutdown.clone().cancelled_owned();
     let stream = first.chain(changes).take_until(shutdown).map(move |event| {

@@ -7,6 +7,7 @@
 mod accounts;
 mod caller;
 mod live;
+mod media;
 mod meetings;
 mod problem;
 mod session;
@@ -18,6 +19,7 @@ mod web;
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 
 use crate::config::Config;
+use crate::media::Media;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::room::Rooms;
 use crate::store::Store;
@@ -64,6 +66,10 @@ pub struct Shared {
     pub viewer_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// Live comments per client address, whatever the viewer.
     pub live_address_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// New viewing sessions (WHEP) per client address.
+    pub whep_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// The broadcast: WHIP and WHEP sessions.
+    pub media: Media,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
 }
@@ -84,6 +90,7 @@ impl AppState {
         rules: Arc<RuleSet>,
         clock: Clockface,
         metrics: Metrics,
+        media: Media,
         shutdown: CancellationToken,
     ) -> AppState {
         let per_minute = |count: u32| Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN));
@@ -95,6 +102,10 @@ impl AppState {
             live_address_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
                 config.live.comments_per_minute_per_address,
             )),
+            whep_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
+                config.media.viewer_sessions_per_minute_per_address,
+            )),
+            media,
             config,
             store,
             rooms,
@@ -162,6 +173,15 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(live::connect))
         .routes(routes!(meetings::moderation_log))
         .routes(routes!(meetings::issues))
+        .routes(routes!(media::stream_key, media::rotate_stream_key))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(media::whip_options, media::whip_publish))
+                .routes(routes!(media::whip_session_options, media::whip_patch, media::whip_delete))
+                .routes(routes!(media::whep_options, media::whep_play))
+                .routes(routes!(media::whep_session_options, media::whep_patch, media::whep_delete))
+                .layer(middleware::from_fn(media::cors)),
+        )
         .routes(routes!(system::healthz))
         .routes(routes!(system::metrics))
         .split_for_parts();

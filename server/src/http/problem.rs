@@ -33,7 +33,7 @@ pub struct Problem {
     pub detail: String,
     /// A stable, machine-readable name of the problem.
     pub code: String,
-    /// Seconds to wait before trying again, for 429.
+    /// Seconds to wait before trying again, for 429 and some 503s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
 }
@@ -70,6 +70,18 @@ pub enum ApiError {
     RateLimited(Duration),
     #[error("the server is shutting down or not ready")]
     Unavailable,
+    /// 503 for a reason the client can act on, e.g. nobody broadcasting yet.
+    #[error("{detail}")]
+    UnavailableNow { code: &'static str, detail: String, retry_after: Option<Duration> },
+    /// 401 for a credential other than the sign-in, e.g. a stream key.
+    #[error("{0}")]
+    MissingCredential(&'static str),
+    /// 412: an `If-Match` that names another version.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 415 naming the media type expected.
+    #[error("the request body must be {0}")]
+    WrongContentType(&'static str),
     #[error("the request took too long")]
     Timeout,
     #[error("internal error")]
@@ -98,7 +110,10 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::UnavailableNow { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MissingCredential(_) => StatusCode::UNAUTHORIZED,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::WrongContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Timeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -110,7 +125,12 @@ impl ApiError {
             ApiError::MalformedJson(_) => "malformed_json",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::InvalidBody(_) => "invalid_body",
-            ApiError::Invalid { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Invalid { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::UnavailableNow { code, .. } => code,
+            ApiError::MissingCredential(_) => "unauthenticated",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
+            ApiError::WrongContentType(_) => "unsupported_media_type",
             ApiError::BodyTooLarge => "body_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Unauthenticated => "unauthenticated",
@@ -141,6 +161,7 @@ impl ApiError {
             code: self.code().to_owned(),
             retry_after_seconds: match self {
                 ApiError::RateLimited(wait) => Some(wait.as_secs().max(1)),
+                ApiError::UnavailableNow { retry_after: Some(wait), .. } => Some(wait.as_secs().max(1)),
                 _ => None,
             },
         }
@@ -164,6 +185,9 @@ pub fn problem_response(error: &ApiError) -> Response {
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     if let Some(seconds) = problem.retry_after_seconds {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    if matches!(error, ApiError::MissingCredential(_) | ApiError::Unauthenticated) {
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     response
 }

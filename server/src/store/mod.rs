@@ -184,6 +184,14 @@ pub struct ProblemIssue {
     pub sources: Vec<IssueSource>,
 }
 
+/// A meeting's stream key: the bearer credential for publishing by WHIP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamKey {
+    pub meeting: MeetingId,
+    pub key: String,
+    pub rotated_at: Timestamp,
+}
+
 /// A comment an issue came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueSource {
@@ -321,4 +329,17 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<Viewer>;
+
+    /// The meeting's stream key, if one was ever issued.
+    async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>>;
+    /// Issues `key` as the meeting's stream key. With `replace` false, an existing key is kept
+    /// (two first readers at once get the same key); with `replace` true, it is rotated.
+    async fn issue_stream_key(
+        &self,
+        meeting: MeetingId,
+        key: &str,
+        by: AccountId,
+        replace: bool,
+        now: Timestamp,
+    ) -> StoreResult<StreamKey>;
 }

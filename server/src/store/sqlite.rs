@@ -763,6 +763,61 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>> {
+        self.timed("stream_key", async {
+            let row = sqlx::query(
+                "SELECT meeting_id, stream_key, rotated_at FROM meeting_stream_keys WHERE meeting_id = $1",
+            )
+            .bind(meeting.0)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(stream_key_from).transpose()
+        })
+        .await
+    }
+
+    async fn issue_stream_key(
+        &self,
+        meeting: MeetingId,
+        key: &str,
+        by: AccountId,
+        replace: bool,
+        now: Timestamp,
+    ) -> StoreResult<StreamKey> {
+        self.timed("issue_stream_key", async {
+            let on_conflict = if replace {
+                "DO UPDATE SET stream_key = excluded.stream_key, rotated_at = excluded.rotated_at, \
+                 rotated_by = excluded.rotated_by"
+            } else {
+                // A no-op update, so that RETURNING yields the row that is kept.
+                "DO UPDATE SET stream_key = meeting_stream_keys.stream_key"
+            };
+            let sql = format!(
+                "INSERT INTO meeting_stream_keys (meeting_id, stream_key, rotated_at, rotated_by) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (meeting_id) {on_conflict} \
+                 RETURNING meeting_id, stream_key, rotated_at"
+            );
+            let row = sqlx::query(&sql)
+                .bind(meeting.0)
+                .bind(key)
+                .bind(millis(now))
+                .bind(by.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|error| constraint(error, "stream key", "meeting"))?;
+            stream_key_from(&row)
+        })
+        .await
+    }
+}
+
+fn stream_key_from(row: &SqliteRow) -> StoreResult<StreamKey> {
+    Ok(StreamKey {
+        meeting: MeetingId(row.try_get("meeting_id")?),
+        key: row.try_get("stream_key")?,
+        rotated_at: instant(row, "rotated_at")?,
+    })
 }
 
 #[cfg(test)]

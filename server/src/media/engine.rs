@@ -1,0 +1,221 @@
+//! The WebRTC engine: the only file that builds peer connections.
+//!
+//! Everything the meeting logic needs from WebRTC goes through here: build a peer for a
+//! publisher or a viewer, answer an offer, and the codecs a meeting may use. Keeping the
+//! engine behind this small surface is what lets another one (the sans-IO `rtc` crate on one
+//! socket, or str0m) replace webrtc-rs if the benchmark demands it.
+
+use crate::config::MediaConfig;
+use rtc::interceptor::Registry;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::peer_connection::configuration::media_engine::{
+    MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
+};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::peer_connection::transport::RTCIceCandidateType;
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
+use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
+
+/// How long an answer waits for the server's own ICE candidates. Host candidates on bound
+/// sockets are gathered at once; this only bounds a misconfigured machine.
+const GATHERING_LIMIT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The remote offer could not be applied or answered: the peer's fault.
+    #[error("the offer cannot be answered: {0}")]
+    Offer(String),
+    /// The engine itself failed, e.g. no free UDP port.
+    #[error("the media engine failed: {0}")]
+    Engine(String),
+}
+
+/// Builds peer connections as configured.
+pub struct Engine {
+    addresses: Vec<IpAddr>,
+    ports: PortPool,
+    public_ips: Vec<String>,
+}
+
+impl Engine {
+    pub fn new(config: &MediaConfig) -> Engine {
+        Engine {
+            addresses: config.udp_addresses.clone(),
+            ports: PortPool::new(config.udp_port_min, config.udp_port_max),
+            public_ips: config.public_ips.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// A new peer connection whose events go to `handler`. Its sockets are bound at once, on a
+    /// port from the configured range (trying the next on a port that is taken).
+    pub async fn peer(
+        &self,
+        handler: Arc<dyn PeerConnectionEventHandler>,
+    ) -> Result<Arc<dyn PeerConnection>, EngineError> {
+        let mut last_error = String::new();
+        for _ in 0..self.ports.attempts() {
+            let port = self.ports.next();
+            let sockets: Vec<SocketAddr> =
+                self.addresses.iter().map(|address| SocketAddr::new(*address, port)).collect();
+            let mut media = media_engine().map_err(|error| EngineError::Engine(error.to_string()))?;
+            let registry = register_default_interceptors(Registry::new(), &mut media)
+                .map_err(|error| EngineError::Engine(error.to_string()))?;
+            let mut settings = SettingEngineBuilder::new();
+            if !self.public_ips.is_empty() {
+                settings = settings.with_nat_1to1_ips(self.public_ips.clone(), RTCIceCandidateType::Host);
+            }
+            let built = PeerConnectionBuilder::new()
+                // The server answers with the candidates of its own sockets; it needs no STUN.
+                .with_configuration(RTCConfigurationBuilder::new().build())
+                .with_media_engine(media)
+                .with_setting_engine(settings.build())
+                .with_interceptor_registry(registry)
+                .with_handler(handler.clone())
+                .with_udp_addrs(sockets)
+                .build()
+                .await;
+            match built {
+                Ok(peer) => return Ok(Arc::new(peer)),
+                // A port in the range may be taken by another program: try the next one.
+                Err(error) => last_error = error.to_string(),
+            }
+        }
+        Err(EngineError::Engine(format!("could not bind the media sockets: {last_error}")))
+    }
+}
+
+/// Applies `offer`, answers it and waits for the server's candidates, so that the answer is
+/// complete (WHIP and WHEP clients need not trickle). `gathered` turns true when gathering is
+/// complete.
+pub async fn answer(
+    peer: &dyn PeerConnection,
+    offer: String,
+    gathered: &mut watch::Receiver<bool>,
+) -> Result<String, EngineError> {
+    let offer = RTCSessionDescription::offer(offer).map_err(|error| EngineError::Offer(error.to_string()))?;
+    peer.set_remote_description(offer).await.map_err(|error| EngineError::Offer(error.to_string()))?;
+    let answer = peer.create_answer(None).await.map_err(|error| EngineError::Offer(error.to_string()))?;
+    peer.set_local_description(answer).await.map_err(|error| EngineError::Engine(error.to_string()))?;
+    // Candidates gathered so far are in the answer either way; a slow gatherer is not fatal.
+    let _ = tokio::time::timeout(GATHERING_LIMIT, gathered.wait_for(|done| *done)).await;
+    peer.local_description()
+        .await
+        .map(|description| description.sdp)
+        .ok_or_else(|| EngineError::Engine("no local description after answering".to_owned()))
+}
+
+/// The codecs a meeting may use: Opus, VP8 and H.264, the ones every browser and OBS send and
+/// every player decodes, so that the server never transcodes. RTX is left out on purpose: its
+/// repair packets travel under their own payload type and SSRC, which a forwarder that
+/// rewrites both per viewer would have to map too; NACK retransmits in the media stream.
+fn media_engine() -> Result<MediaEngine, webrtc::error::Error> {
+    let mut engine = MediaEngine::default();
+    let feedback = |kinds: &[(&str, &str)]| -> Vec<RTCPFeedback> {
+        kinds
+            .iter()
+            .map(|(typ, parameter)| RTCPFeedback {
+                typ: (*typ).to_owned(),
+                parameter: (*parameter).to_owned(),
+            })
+            .collect()
+    };
+    let video_feedback = feedback(&[("goog-remb", ""), ("ccm", "fir"), ("nack", ""), ("nack", "pli")]);
+    engine.register_codec(
+        RTCRtpCodecParameters {
+            rtp_codec: RTCRtpCodec {
+                mime_type: MIME_TYPE_OPUS.to_owned(),
+                clock_rate: 48000,
+                channels: 2,
+                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 111,
+        },
+        RtpCodecKind::Audio,
+    )?;
+    let video = [
+        (MIME_TYPE_VP8, "", 96),
+        (MIME_TYPE_H264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f", 102),
+        (MIME_TYPE_H264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", 106),
+        (MIME_TYPE_H264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f", 108),
+        (MIME_TYPE_H264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032", 112),
+    ];
+    for (mime_type, fmtp, payload_type) in video {
+        engine.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: RTCRtpCodec {
+                    mime_type: mime_type.to_owned(),
+                    clock_rate: 90000,
+                    channels: 0,
+                    sdp_fmtp_line: fmtp.to_owned(),
+                    rtcp_feedback: video_feedback.clone(),
+                },
+                payload_type,
+            },
+            RtpCodecKind::Video,
+        )?;
+    }
+    Ok(engine)
+}
+
+/// Hands out UDP ports from the configured range in turn; or port 0 (any free port).
+struct PortPool {
+    range: Option<(u16, u16)>,
+    next: AtomicU32,
+}
+
+impl PortPool {
+    fn new(min: u16, max: u16) -> PortPool {
+        let range = (min != 0 && max != 0).then_some((min, max));
+        PortPool { range, next: AtomicU32::new(0) }
+    }
+
+    fn next(&self) -> u16 {
+        match self.range {
+            None => 0,
+            Some((min, max)) => {
+                let span = u32::from(max - min) + 1;
+                let offset = self.next.fetch_add(1, Ordering::Relaxed) % span;
+                // `offset < span <= 65536 - min`, so the sum fits in a u16.
+                u16::try_from(u32::from(min) + offset).unwrap_or(max)
+            }
+        }
+    }
+
+    /// Every port of the range once, or a single try for any free port.
+    fn attempts(&self) -> u32 {
+        match self.range {
+            None => 1,
+            Some((min, max)) => (u32::from(max - min) + 1).min(256),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_cycle_through_the_range() {
+        let pool = PortPool::new(40000, 40002);
+        let taken: Vec<u16> = (0..5).map(|_| pool.next()).collect();
+        assert_eq!(taken, [40000, 40001, 40002, 40000, 40001]);
+        assert_eq!(pool.attempts(), 3);
+        let top = PortPool::new(65535, 65535);
+        assert_eq!((top.next(), top.next()), (65535, 65535));
+        let any = PortPool::new(0, 0);
+        assert_eq!((any.next(), any.attempts()), (0, 1));
+    }
+
+    #[test]
+    fn the_codec_list_registers() {
+        assert!(media_engine().is_ok());
+    }
+}

@@ -1,0 +1,983 @@
+//! The broadcast: a WebRTC SFU with WHIP ingest and WHEP playback, tied to the meeting.
+//!
+//! # Design
+//!
+//! One publisher per meeting sends its camera and microphone; every viewer gets the same RTP
+//! packets, never transcoded. Per meeting there is one [`Broadcast`] while a publisher is on:
+//!
+//! - the publisher's task reads each incoming track and puts every packet, once, into a
+//!   `tokio::sync::broadcast` channel per kind (audio, video) as an `Arc`;
+//! - each viewer's task waits until its peer is connected, subscribes at the live edge, and
+//!   writes each packet with the viewer's own SSRC and negotiated payload type and no header
+//!   extensions (the engine silently drops anything else, see DESIGN.md);
+//! - a viewer that falls behind the channel skips to the live edge and waits for the next
+//!   keyframe, which it asks the publisher for (throttled for the whole meeting), rather than
+//!   stalling the others or being dropped. A new viewer waits for a keyframe the same way.
+//!
+//! The broadcast is bound to the meeting's room: going on air opens the room (so the live
+//! comment channel is up, loaded from its log), follows its events, and ends every media
+//! session when the meeting ends or is cancelled, or when the room cannot be kept open.
+//!
+//! [`engine`] is the only part that builds WebRTC peers; [`keyframe`] and [`signaling`] are
+//! pure.
+
+pub mod engine;
+pub mod keyframe;
+pub mod signaling;
+
+use crate::config::MediaConfig;
+use crate::metrics::MediaMetrics;
+use crate::room::{RoomError, Rooms};
+use crate::store::StoreError;
+use engine::{Engine, EngineError};
+use jiff::Timestamp;
+use keyframe::VideoCodec;
+use kezdesu_core::broadcast::{OnAirRefusal, may_go_on_air};
+use kezdesu_core::{MeetingId, MeetingStatus, SessionTimer};
+use rtc::peer_connection::transport::RTCIceCandidateInit;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use serde::{Deserialize, Serialize};
+use signaling::{OfferError, OfferedKinds, TrickleFragment};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use webrtc::media_stream::MediaStreamTrack;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
+};
+
+/// How often viewer counts are announced when they changed.
+const COUNT_INTERVAL: Duration = Duration::from_secs(1);
+/// A viewer asks for a keyframe on connecting and again this much later, in case the first
+/// request was throttled or lost.
+const SECOND_KEYFRAME_REQUEST: Duration = Duration::from_secs(1);
+
+/// Whether a meeting is on air, and how many watch it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct BroadcastStatus {
+    /// A publisher is connected and sending.
+    pub on_air: bool,
+    /// Open viewing sessions.
+    pub viewers: u32,
+}
+
+/// A change of a meeting's [`BroadcastStatus`], for its event stream.
+#[derive(Debug, Clone, Copy)]
+pub struct StatusChange {
+    pub meeting: MeetingId,
+    pub status: BroadcastStatus,
+}
+
+/// A session created by WHIP or WHEP.
+#[derive(Debug)]
+pub struct SessionAnswer {
+    /// The session's id, the last segment of its resource URL; random and unguessable, so it
+    /// is the viewer's capability to end or patch its own session.
+    pub session: String,
+    /// The SDP answer.
+    pub sdp: String,
+    /// Names the ICE session, for `If-Match` on PATCH (RFC 9725 §4.3.1).
+    pub etag: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("meeting not found")]
+    MeetingNotFound,
+    #[error("another publisher is on air for this meeting")]
+    PublisherPresent,
+    #[error(transparent)]
+    Closed(#[from] OnAirRefusal),
+    #[error("the live comment channel is not up: {0}")]
+    LiveChannelDown(String),
+    #[error("nobody is broadcasting this meeting now")]
+    NotOnAir,
+    #[error("this meeting has its maximum of {0} viewers")]
+    TooManyViewers(usize),
+    #[error(transparent)]
+    BadOffer(#[from] OfferError),
+    #[error("{0}")]
+    Unacceptable(String),
+    #[error("no such session")]
+    NoSession,
+    #[error("the ICE session does not match (If-Match)")]
+    EtagMismatch,
+    #[error("ICE restarts are not supported; start a new session")]
+    IceRestart,
+    #[error("the media engine failed: {0}")]
+    Engine(String),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+impl From<EngineError> for MediaError {
+    fn from(error: EngineError) -> MediaError {
+        match error {
+            EngineError::Offer(why) => MediaError::Unacceptable(why),
+            EngineError::Engine(why) => MediaError::Engine(why),
+        }
+    }
+}
+
+/// The broadcast service. Cloning shares it.
+#[derive(Clone)]
+pub struct Media {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    config: MediaConfig,
+    engine: Engine,
+    rooms: Rooms,
+    metrics: MediaMetrics,
+    /// The broadcast of every meeting with a publisher. Never held across an await.
+    broadcasts: Mutex<HashMap<MeetingId, Arc<Broadcast>>>,
+    /// Status changes of every meeting; event streams keep their meeting's.
+    changes: broadcast::Sender<StatusChange>,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Media {
+    /// The service, with a task that announces viewer counts until `stop` is cancelled.
+    pub fn new(config: MediaConfig, rooms: Rooms, metrics: MediaMetrics, stop: CancellationToken) -> Media {
+        let media = Media {
+            shared: Arc::new(Shared {
+                engine: Engine::new(&config),
+                config,
+                rooms,
+                metrics,
+                broadcasts: Mutex::new(HashMap::new()),
+                changes: broadcast::channel(256).0,
+                stop,
+                tasks: TaskTracker::new(),
+            }),
+        };
+        media.shared.tasks.spawn(announce_counts(media.shared.clone()));
+        media
+    }
+
+    /// The meeting's broadcast status now.
+    pub fn status(&self, meeting: MeetingId) -> BroadcastStatus {
+        self.shared.broadcast(meeting).map(|broadcast| broadcast.status()).unwrap_or_default()
+    }
+
+    /// Every later status change, of every meeting.
+    pub fn changes(&self) -> broadcast::Receiver<StatusChange> {
+        self.shared.changes.subscribe()
+    }
+
+    /// The configured media settings.
+    pub fn config(&self) -> &MediaConfig {
+        &self.shared.config
+    }
+
+    /// Puts a publisher on air with `offer` (WHIP). The caller has checked the stream key.
+    pub async fn publish(
+        &self,
+        meeting: MeetingId,
+        offer: String,
+        now: Timestamp,
+    ) -> Result<SessionAnswer, MediaError> {
+        let shared = &self.shared;
+        if shared.stop.is_cancelled() {
+            return Err(MediaError::ShuttingDown);
+        }
+        let kinds = signaling::offered_kinds(&offer, true)?;
+        if shared.broadcast(meeting).is_some() {
+            return Err(MediaError::PublisherPresent);
+        }
+        // Opening the room loads the live channel from its log: if it cannot be, comments
+        // cannot be taken, and the decree does not allow a broadcast without them.
+        let subscription = shared.rooms.subscribe(meeting).await.map_err(|error| match error {
+            RoomError::Store(StoreError::NotFound(_)) => MediaError::MeetingNotFound,
+            RoomError::ShuttingDown => MediaError::ShuttingDown,
+            other => MediaError::LiveChannelDown(other.to_string()),
+        })?;
+        let room_meeting = &subscription.meeting;
+        let phase = SessionTimer::new(
+            room_meeting.planned_minutes,
+            room_meeting.presentation_share,
+            room_meeting.phases,
+        )
+        .map(|mut timer| {
+            timer.advance(now);
+            timer.phase()
+        })
+        .map_err(|error| MediaError::LiveChannelDown(error.to_string()))?;
+        let status = MeetingStatus::of(phase, room_meeting.cancelled_at.is_some());
+        may_go_on_air(status, room_meeting.planned_start, shared.config.publish_window_minutes, now)?;
+
+        let broadcast = {
+            let mut broadcasts = shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
+            if broadcasts.contains_key(&meeting) {
+                return Err(MediaError::PublisherPresent);
+            }
+            let broadcast =
+                Arc::new(Broadcast::new(meeting, kinds, &shared.config, shared.stop.child_token()));
+            broadcasts.insert(meeting, broadcast.clone());
+            broadcast
+        };
+        let (events, mut handles) = PeerEvents::new();
+        let started = async {
+            let peer = shared.engine.peer(Arc::new(events)).await?;
+            let setup = async {
+                for (wanted, kind) in [(kinds.audio, RtpCodecKind::Audio), (kinds.video, RtpCodecKind::Video)]
+                {
+                    if wanted {
+                        let receive_only = RTCRtpTransceiverInit {
+                            direction: RTCRtpTransceiverDirection::Recvonly,
+                            ..Default::default()
+                        };
+                        peer.add_transceiver_from_kind(kind, Some(receive_only))
+                            .await
+                            .map_err(|error| MediaError::Engine(error.to_string()))?;
+                    }
+                }
+                Ok::<_, MediaError>(engine::answer(peer.as_ref(), offer, &mut handles.gathered).await?)
+            };
+            match setup.await {
+                Ok(sdp) => Ok((peer, sdp)),
+                Err(error) => {
+                    let _ = peer.close().await;
+                    Err(error)
+                }
+            }
+        };
+        match started.await {
+            Ok((peer, sdp)) => {
+                let etag = etag_of(&sdp);
+                *broadcast.publisher.lock().expect("the publisher slot is never left poisoned") =
+                    Some((peer.clone(), etag.clone()));
+                shared.metrics.publishers.inc();
+                shared.tasks.spawn(run_publisher(
+                    shared.clone(),
+                    broadcast.clone(),
+                    peer,
+                    handles,
+                    subscription.events,
+                ));
+                tracing::info!(meeting = %meeting, audio = kinds.audio, video = kinds.video, "publisher connecting");
+                Ok(SessionAnswer { session: broadcast.publisher_session.clone(), etag, sdp })
+            }
+            Err(error) => {
+                shared.remove(&broadcast);
+                Err(error)
+            }
+        }
+    }
+
+    /// Whether `session` is the meeting's publisher session.
+    pub fn is_publisher_session(&self, meeting: MeetingId, session: &str) -> bool {
+        self.shared.broadcast(meeting).is_some_and(|broadcast| broadcast.publisher_session == session)
+    }
+
+    /// Takes the publisher off air (WHIP DELETE); every viewing session of the meeting ends.
+    pub fn end_publisher(&self, meeting: MeetingId, session: &str) -> Result<(), MediaError> {
+        let broadcast = self.shared.broadcast(meeting).filter(|b| b.publisher_session == session);
+        let broadcast = broadcast.ok_or(MediaError::NoSession)?;
+        broadcast.stop.cancel();
+        self.shared.remove(&broadcast);
+        Ok(())
+    }
+
+    /// Opens a viewing session with `offer` (WHEP).
+    pub async fn play(&self, meeting: MeetingId, offer: String) -> Result<SessionAnswer, MediaError> {
+        let shared = &self.shared;
+        let wants = signaling::offered_kinds(&offer, false)?;
+        let broadcast = shared.broadcast(meeting).ok_or(MediaError::NotOnAir)?;
+        let limit = shared.config.max_viewers_per_meeting;
+        let session = new_session_id();
+        let stop = broadcast.stop.child_token();
+        {
+            let mut viewers = broadcast.viewers.lock().expect("the viewer map is never left poisoned");
+            if viewers.len() >= limit {
+                return Err(MediaError::TooManyViewers(limit));
+            }
+            viewers
+                .insert(session.clone(), ViewerEntry { stop: stop.clone(), peer: None, etag: String::new() });
+        }
+        shared.metrics.viewers.inc();
+        let opened = self.open_viewer(&broadcast, wants, offer).await;
+        match opened {
+            Ok((peer, handles, outputs, sdp)) => {
+                let etag = etag_of(&sdp);
+                if let Some(entry) =
+                    broadcast.viewers.lock().expect("the viewer map is never left poisoned").get_mut(&session)
+                {
+                    entry.peer = Some(peer.clone());
+                    entry.etag = etag.clone();
+                }
+                shared.tasks.spawn(run_viewer(
+                    shared.clone(),
+                    broadcast.clone(),
+                    session.clone(),
+                    stop,
+                    peer,
+                    handles,
+                    outputs,
+                ));
+                Ok(SessionAnswer { session, etag, sdp })
+            }
+            Err(error) => {
+                broadcast.remove_viewer(&session, &shared.metrics);
+                Err(error)
+            }
+        }
+    }
+
+    async fn open_viewer(
+        &self,
+        broadcast: &Arc<Broadcast>,
+        wants: OfferedKinds,
+        offer: String,
+    ) -> Result<(Arc<dyn PeerConnection>, PeerHandles, Vec<Output>, String), MediaError> {
+        let shared = &self.shared;
+        let codecs = broadcast.codecs(Duration::from_secs(shared.config.codec_wait_seconds)).await?;
+        let offered: Vec<(RtpCodecKind, RTCRtpCodec)> = [
+            (wants.audio, RtpCodecKind::Audio, codecs.audio),
+            (wants.video, RtpCodecKind::Video, codecs.video),
+        ]
+        .into_iter()
+        .filter_map(|(wanted, kind, codec)| Some((kind, codec.filter(|_| wanted)?)))
+        .collect();
+        if offered.is_empty() {
+            return Err(MediaError::Unacceptable("the offer asks for none of the media on air".to_owned()));
+        }
+        let (events, mut handles) = PeerEvents::new();
+        let peer = shared.engine.peer(Arc::new(events)).await?;
+        let setup = async {
+            let mut tracks = Vec::new();
+            for (kind, codec) in offered {
+                let ssrc = rand::random::<u32>();
+                let label = if kind == RtpCodecKind::Audio { "audio" } else { "video" };
+                let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+                    "kezdesu".to_owned(),
+                    format!("kezdesu-{label}"),
+                    label.to_owned(),
+                    kind,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(ssrc),
+                            ..Default::default()
+                        },
+                        codec: codec.clone(),
+                        ..Default::default()
+                    }],
+                )));
+                let sender = peer
+                    .add_track(track.clone() as Arc<dyn TrackLocal>)
+                    .await
+                    .map_err(|error| MediaError::Engine(error.to_string()))?;
+                tracks.push((kind, codec, ssrc, track, sender));
+            }
+            let sdp = engine::answer(peer.as_ref(), offer, &mut handles.gathered).await?;
+            let mut outputs = Vec::new();
+            for (kind, codec, ssrc, track, sender) in tracks {
+                // The payload type this viewer negotiated, which may differ from the
+                // publisher's: the engine drops packets carrying any other.
+                let parameters =
+                    sender.get_parameters().await.map_err(|error| MediaError::Engine(error.to_string()))?;
+                let Some(payload_type) =
+                    parameters.rtp_parameters.codecs.first().map(|codec| codec.payload_type)
+                else {
+                    continue; // The viewer declined this kind.
+                };
+                outputs.push(Output {
+                    kind,
+                    video: VideoCodec::from_mime(&codec.mime_type),
+                    track,
+                    ssrc,
+                    payload_type,
+                });
+            }
+            if outputs.is_empty() {
+                return Err(MediaError::Unacceptable(
+                    "the offer accepts none of the codecs on air".to_owned(),
+                ));
+            }
+            Ok((sdp, outputs))
+        };
+        match setup.await {
+            Ok((sdp, outputs)) => Ok((peer, handles, outputs, sdp)),
+            Err(error) => {
+                let _ = peer.close().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Ends a viewing session (WHEP DELETE).
+    pub fn end_viewer(&self, meeting: MeetingId, session: &str) -> Result<(), MediaError> {
+        let broadcast = self.shared.broadcast(meeting).ok_or(MediaError::NoSession)?;
+        if broadcast.remove_viewer(session, &self.shared.metrics) {
+            Ok(())
+        } else {
+            Err(MediaError::NoSession)
+        }
+    }
+
+    /// Applies a trickle-ICE fragment (PATCH) to a publisher's (`publisher` true) or viewer's
+    /// session. The server's answer is complete, so remote candidates are only a help; an ICE
+    /// restart is refused with 422, as RFC 9725 asks of a server that does not support it.
+    pub async fn trickle(
+        &self,
+        meeting: MeetingId,
+        publisher: bool,
+        session: &str,
+        fragment: &TrickleFragment,
+        if_match: Option<&str>,
+    ) -> Result<(), MediaError> {
+        let broadcast = self.shared.broadcast(meeting).ok_or(MediaError::NoSession)?;
+        let found = if publisher {
+            (broadcast.publisher_session == session)
+                .then(|| {
+                    broadcast.publisher.lock().expect("the publisher slot is never left poisoned").clone()
+                })
+                .flatten()
+        } else {
+            let viewers = broadcast.viewers.lock().expect("the viewer map is never left poisoned");
+            viewers.get(session).and_then(|entry| Some((entry.peer.clone()?, entry.etag.clone())))
+        };
+        let (peer, etag) = found.ok_or(MediaError::NoSession)?;
+        if let Some(expected) = if_match
+            && expected != "*"
+            && expected != etag
+        {
+            return Err(MediaError::EtagMismatch);
+        }
+        let restarting = fragment.ice_ufrag.as_deref().is_some_and(|ufrag| etag != format!("\"{ufrag}\""))
+            && fragment.candidates.is_empty();
+        if restarting {
+            return Err(MediaError::IceRestart);
+        }
+        for candidate in &fragment.candidates {
+            let init = RTCIceCandidateInit {
+                candidate: candidate.candidate.clone(),
+                sdp_mid: candidate.mid.clone(),
+                sdp_mline_index: Some(candidate.mline_index),
+                username_fragment: fragment.ice_ufrag.clone(),
+                ..Default::default()
+            };
+            // A candidate the engine cannot use is not the client's error to fix: ICE goes on
+            // with the others, as it would had the candidate never arrived.
+            if let Err(error) = peer.add_ice_candidate(init).await {
+                tracing::debug!(%error, "a trickled candidate was not added");
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits, up to `limit`, for every media task to end after the stop token was cancelled.
+    pub async fn wait_closed(&self, limit: Duration) -> bool {
+        self.shared.tasks.close();
+        tokio::time::timeout(limit, self.shared.tasks.wait()).await.is_ok()
+    }
+}
+
+impl Shared {
+    fn broadcast(&self, meeting: MeetingId) -> Option<Arc<Broadcast>> {
+        self.broadcasts.lock().expect("the broadcast map is never left poisoned").get(&meeting).cloned()
+    }
+
+    /// Forgets `broadcast` if it is still the meeting's, and announces it off air.
+    fn remove(&self, broadcast: &Arc<Broadcast>) {
+        let removed = {
+            let mut broadcasts = self.broadcasts.lock().expect("the broadcast map is never left poisoned");
+            let current = broadcasts.get(&broadcast.meeting).is_some_and(|b| Arc::ptr_eq(b, broadcast));
+            current && broadcasts.remove(&broadcast.meeting).is_some()
+        };
+        if removed {
+            self.announce(broadcast.meeting, BroadcastStatus::default());
+        }
+    }
+
+    fn announce(&self, meeting: MeetingId, status: BroadcastStatus) {
+        // Nobody listening is fine: readers ask for the status when they connect.
+        let _ = self.changes.send(StatusChange { meeting, status });
+    }
+}
+
+/// One meeting's broadcast, while a publisher is on.
+struct Broadcast {
+    meeting: MeetingId,
+    publisher_session: String,
+    /// The publisher's peer and ICE session tag, once it has answered.
+    publisher: Mutex<Option<(Arc<dyn PeerConnection>, String)>>,
+    /// Set while the publisher's peer is connected.
+    connected: AtomicBool,
+    /// The kinds the publisher offered; viewers wait for the codec of each.
+    expected: OfferedKinds,
+    audio: broadcast::Sender<Arc<rtp::Packet>>,
+    video: broadcast::Sender<Arc<rtp::Packet>>,
+    /// The publisher's codec of each kind, known once its track arrives.
+    codecs: watch::Sender<Codecs>,
+    keyframes: Keyframes,
+    viewers: Mutex<HashMap<String, ViewerEntry>>,
+    /// The last status announced, so that counts are announced only when they change.
+    announced: Mutex<BroadcastStatus>,
+    /// Cancelled when the broadcast ends; every viewer's token is a child of it.
+    stop: CancellationToken,
+}
+
+struct ViewerEntry {
+    stop: CancellationToken,
+    /// Set once the session has answered.
+    peer: Option<Arc<dyn PeerConnection>>,
+    etag: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Codecs {
+    audio: Option<RTCRtpCodec>,
+    video: Option<RTCRtpCodec>,
+}
+
+impl Broadcast {
+    fn new(
+        meeting: MeetingId,
+        expected: OfferedKinds,
+        config: &MediaConfig,
+        stop: CancellationToken,
+    ) -> Broadcast {
+        Broadcast {
+            meeting,
+            publisher_session: new_session_id(),
+            publisher: Mutex::new(None),
+            connected: AtomicBool::new(false),
+            expected,
+            // Audio runs at about 50 packets a second against video's hundreds: a queue a
+            // quarter the size holds as much time.
+            audio: broadcast::channel((config.viewer_queue_packets / 4).max(16)).0,
+            video: broadcast::channel(config.viewer_queue_packets).0,
+            codecs: watch::Sender::new(Codecs::default()),
+            keyframes: Keyframes::new(Duration::from_millis(config.keyframe_interval_ms)),
+            viewers: Mutex::new(HashMap::new()),
+            announced: Mutex::new(BroadcastStatus::default()),
+            stop,
+        }
+    }
+
+    fn status(&self) -> BroadcastStatus {
+        let viewers = self.viewers.lock().expect("the viewer map is never left poisoned").len();
+        BroadcastStatus {
+            on_air: self.connected.load(Ordering::Relaxed),
+            viewers: u32::try_from(viewers).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn feed(&self, kind: RtpCodecKind) -> &broadcast::Sender<Arc<rtp::Packet>> {
+        if kind == RtpCodecKind::Audio { &self.audio } else { &self.video }
+    }
+
+    /// The publisher's codecs, once every kind it offered has arrived; after `limit`, those
+    /// that have. Fails if the broadcast ends first or no codec arrived at all.
+    async fn codecs(&self, limit: Duration) -> Result<Codecs, MediaError> {
+        let expected = self.expected;
+        let mut codecs = self.codecs.subscribe();
+        let complete = |codecs: &Codecs| {
+            (!expected.audio || codecs.audio.is_some()) && (!expected.video || codecs.video.is_some())
+        };
+        tokio::select! {
+            _ = self.stop.cancelled() => return Err(MediaError::NotOnAir),
+            _ = tokio::time::timeout(limit, codecs.wait_for(complete)) => {}
+        }
+        let known = codecs.borrow().clone();
+        if known.audio.is_none() && known.video.is_none() { Err(MediaError::NotOnAir) } else { Ok(known) }
+    }
+
+    /// Ends a viewing session; false if there was none.
+    fn remove_viewer(&self, session: &str, metrics: &MediaMetrics) -> bool {
+        let entry = self.viewers.lock().expect("the viewer map is never left poisoned").remove(session);
+        match entry {
+            Some(entry) => {
+                entry.stop.cancel();
+                metrics.viewers.dec();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Keyframe requests to the publisher, at most one per interval for the whole meeting: a
+/// hundred viewers joining at once must not make the camera send a hundred keyframes.
+struct Keyframes {
+    source: Mutex<Option<(Arc<dyn TrackRemote>, u32)>>,
+    last: Mutex<Option<Instant>>,
+    interval: Duration,
+}
+
+impl Keyframes {
+    fn new(interval: Duration) -> Keyframes {
+        Keyframes { source: Mutex::new(None), last: Mutex::new(None), interval }
+    }
+
+    async fn request(&self, metrics: &MediaMetrics) {
+        {
+            let mut last = self.last.lock().expect("the keyframe clock is never left poisoned");
+            if last.is_some_and(|at| at.elapsed() < self.interval) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let source = self.source.lock().expect("the keyframe source is never left poisoned").clone();
+        if let Some((track, media_ssrc)) = source {
+            let request = PictureLossIndication { sender_ssrc: 0, media_ssrc };
+            if track.write_rtcp(vec![Box::new(request)]).await.is_ok() {
+                metrics.keyframe_requests.inc();
+            }
+        }
+    }
+}
+
+/// What one viewer is sent of one kind.
+struct Output {
+    kind: RtpCodecKind,
+    /// For video: the codec, to find keyframes in.
+    video: Option<VideoCodec>,
+    track: Arc<TrackLocalStaticRTP>,
+    ssrc: u32,
+    payload_type: u8,
+}
+
+/// A peer's events, turned into channels the session's task waits on.
+struct PeerEvents {
+    state: watch::Sender<RTCPeerConnectionState>,
+    gathered: watch::Sender<bool>,
+    tracks: mpsc::UnboundedSender<Arc<dyn TrackRemote>>,
+}
+
+struct PeerHandles {
+    state: watch::Receiver<RTCPeerConnectionState>,
+    gathered: watch::Receiver<bool>,
+    tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
+}
+
+impl PeerEvents {
+    fn new() -> (PeerEvents, PeerHandles) {
+        let (state, state_receiver) = watch::channel(RTCPeerConnectionState::New);
+        let (gathered, gathered_receiver) = watch::channel(false);
+        let (tracks, tracks_receiver) = mpsc::unbounded_channel();
+        (
+            PeerEvents { state, gathered, tracks },
+            PeerHandles { state: state_receiver, gathered: gathered_receiver, tracks: tracks_receiver },
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for PeerEvents {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            self.gathered.send_replace(true);
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        self.state.send_replace(state);
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        // Only a publisher's peer receives tracks; a viewer's never does.
+        let _ = self.tracks.send(track);
+    }
+}
+
+fn is_over(state: RTCPeerConnectionState) -> bool {
+    matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed)
+}
+
+/// Whether a room event says the meeting is over: ended or cancelled.
+fn ends_meeting(event: &crate::room::RoomEvent) -> bool {
+    #[derive(Deserialize)]
+    struct Status {
+        status: Option<MeetingStatus>,
+        meeting: Option<Box<Status>>,
+    }
+    let Ok(parsed) = serde_json::from_str::<Status>(&event.json) else { return false };
+    let status = parsed.status.or_else(|| parsed.meeting.and_then(|meeting| meeting.status));
+    matches!(status, Some(MeetingStatus::Ended | MeetingStatus::Cancelled))
+}
+
+/// The publisher's session: reads its tracks into the broadcast until it disconnects, the
+/// meeting ends, the room closes for good, or the session is deleted.
+async fn run_publisher(
+    shared: Arc<Shared>,
+    broadcast: Arc<Broadcast>,
+    peer: Arc<dyn PeerConnection>,
+    mut handles: PeerHandles,
+    mut room_events: broadcast::Receiver<crate::room::RoomEvent>,
+) {
+    let meeting = broadcast.meeting;
+    let mut readers = JoinSet::new();
+    let connect_by = tokio::time::sleep(Duration::from_secs(shared.config.connect_timeout_seconds));
+    tokio::pin!(connect_by);
+    let why = loop {
+        tokio::select! {
+            _ = broadcast.stop.cancelled() => break "ended",
+            changed = handles.state.changed() => {
+                let state = *handles.state.borrow_and_update();
+                if changed.is_err() || is_over(state) {
+                    break "the publisher's connection closed or failed";
+                }
+                if state == RTCPeerConnectionState::Connected && !broadcast.connected.swap(true, Ordering::Relaxed) {
+                    tracing::info!(meeting = %meeting, "on air");
+                    shared.announce(meeting, broadcast.status());
+                }
+            }
+            Some(track) = handles.tracks.recv() => {
+                readers.spawn(read_track(broadcast.clone(), track));
+            }
+            event = room_events.recv() => match event {
+                Ok(event) if ends_meeting(&event) => break "the meeting ended",
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                // The room closed (it could not commit, or the server stops): follow a new
+                // one if it can be opened, or take the broadcast off air with the comments.
+                Err(broadcast::error::RecvError::Closed) => match shared.rooms.subscribe(meeting).await {
+                    Ok(subscription) => room_events = subscription.events,
+                    Err(_) => break "the live comment channel closed",
+                },
+            },
+            _ = &mut connect_by, if !broadcast.connected.load(Ordering::Relaxed) => {
+                break "the publisher did not connect in time";
+            }
+        }
+    };
+    tracing::info!(meeting = %meeting, why, "off air");
+    broadcast.stop.cancel();
+    readers.shutdown().await;
+    let _ = peer.close().await;
+    shared.remove(&broadcast);
+    shared.metrics.publishers.dec();
+}
+
+/// Reads one of the publisher's tracks into the broadcast's channel of its kind.
+async fn read_track(broadcast: Arc<Broadcast>, track: Arc<dyn TrackRemote>) {
+    let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
+    let Some(codec) = track.codec(ssrc).await else { return };
+    let kind = track.kind().await;
+    if kind == RtpCodecKind::Video {
+        *broadcast.keyframes.source.lock().expect("the keyframe source is never left poisoned") =
+            Some((track.clone(), ssrc));
+    }
+    broadcast.codecs.send_modify(|codecs| match kind {
+        RtpCodecKind::Audio => codecs.audio = Some(codec.clone()),
+        _ => codecs.video = Some(codec.clone()),
+    });
+    let feed = broadcast.feed(kind).clone();
+    let mut payload_type = None;
+    while let Some(event) = track.poll().await {
+        match event {
+            TrackRemoteEvent::OnRtpPacket(packet) => {
+                // Padding-only probes carry nothing to forward; another payload type (FEC,
+                // RED) is not the negotiated codec the viewers were promised.
+                if packet.payload.is_empty()
+                    || *payload_type.get_or_insert(packet.header.payload_type) != packet.header.payload_type
+                {
+                    continue;
+                }
+                // Nobody watching is fine.
+                let _ = feed.send(Arc::new(packet));
+            }
+            TrackRemoteEvent::OnEnded => break,
+            _ => {}
+        }
+    }
+}
+
+/// A viewer's session: once connected, forwards every kind from the live edge until the
+/// session is deleted, its peer disconnects, or the broadcast ends.
+async fn run_viewer(
+    shared: Arc<Shared>,
+    broadcast: Arc<Broadcast>,
+    session: String,
+    stop: CancellationToken,
+    peer: Arc<dyn PeerConnection>,
+    mut handles: PeerHandles,
+    outputs: Vec<Output>,
+) {
+    let connected = tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep(Duration::from_secs(shared.config.connect_timeout_seconds)) => false,
+        state = handles.state.wait_for(|state| *state == RTCPeerConnectionState::Connected || is_over(*state)) => {
+            state.is_ok_and(|state| *state == RTCPeerConnectionState::Connected)
+        }
+    };
+    if connected {
+        // Subscribed only now, at the live edge: writing before the peer is connected only
+        // makes the engine drop packets, and a backlog would be stale.
+        let forwarding = futures_util::future::join_all(outputs.iter().map(|output| {
+            let feed = broadcast.feed(output.kind).subscribe();
+            forward(&broadcast, &shared.metrics, output, feed)
+        }));
+        broadcast.keyframes.request(&shared.metrics).await;
+        let second_request = tokio::time::sleep(SECOND_KEYFRAME_REQUEST);
+        tokio::pin!(second_request);
+        tokio::pin!(forwarding);
+        let mut asked_twice = false;
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = &mut forwarding => break,
+                // The watch guard is dropped inside, so the task stays `Send`.
+                _ = async { handles.state.wait_for(|state| is_over(*state)).await.is_err() } => break,
+                _ = &mut second_request, if !asked_twice => {
+                    asked_twice = true;
+                    broadcast.keyframes.request(&shared.metrics).await;
+                }
+            }
+        }
+    }
+    broadcast.remove_viewer(&session, &shared.metrics);
+    let _ = peer.close().await;
+}
+
+/// Forwards one kind to one viewer, rewriting SSRC and payload type and dropping header
+/// extensions. Video starts at a keyframe; a viewer that lags skips to the live edge and waits
+/// for the next keyframe. Returns when the broadcast ends or the viewer's peer is gone.
+async fn forward(
+    broadcast: &Broadcast,
+    metrics: &MediaMetrics,
+    output: &Output,
+    mut feed: broadcast::Receiver<Arc<rtp::Packet>>,
+) {
+    let mut waiting_for_keyframe = output.video.is_some();
+    loop {
+        let packet = match feed.recv().await {
+            Ok(packet) => packet,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                metrics.viewer_skips.inc();
+                feed = feed.resubscribe();
+                if output.video.is_some() {
+                    waiting_for_keyframe = true;
+                    broadcast.keyframes.request(metrics).await;
+                }
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        if waiting_for_keyframe {
+            match output.video {
+                Some(codec) if !keyframe::starts_keyframe(codec, &packet.payload) => continue,
+                _ => waiting_for_keyframe = false,
+            }
+        }
+        if output.track.write_rtp(rewritten(&packet, output.ssrc, output.payload_type)).await.is_err() {
+            return;
+        }
+        metrics.packets_forwarded.inc();
+    }
+}
+
+/// `packet` as one viewer must receive it.
+fn rewritten(packet: &rtp::Packet, ssrc: u32, payload_type: u8) -> rtp::Packet {
+    let header = &packet.header;
+    rtp::Packet {
+        header: rtp::header::Header {
+            version: 2,
+            marker: header.marker,
+            payload_type,
+            sequence_number: header.sequence_number,
+            timestamp: header.timestamp,
+            ssrc,
+            ..Default::default()
+        },
+        payload: packet.payload.clone(),
+    }
+}
+
+/// Announces each broadcast's viewer count once a second, when it changed.
+async fn announce_counts(shared: Arc<Shared>) {
+    let mut interval = tokio::time::interval(COUNT_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = shared.stop.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let broadcasts: Vec<Arc<Broadcast>> = shared
+            .broadcasts
+            .lock()
+            .expect("the broadcast map is never left poisoned")
+            .values()
+            .cloned()
+            .collect();
+        for broadcast in broadcasts {
+            let status = broadcast.status();
+            let changed = {
+                let mut announced = broadcast.announced.lock().expect("the status is never left poisoned");
+                std::mem::replace(&mut *announced, status) != status
+            };
+            if changed {
+                shared.announce(broadcast.meeting, status);
+            }
+        }
+    }
+}
+
+/// A random, unguessable session id (128 bits, hex).
+fn new_session_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// The entity tag of a session: its ICE username fragment, quoted.
+fn etag_of(sdp: &str) -> String {
+    format!("\"{}\"", signaling::ice_ufrag(sdp).unwrap_or("none"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::room::RoomEvent;
+
+    fn event(name: &'static str, json: &str) -> RoomEvent {
+        RoomEvent { name, json: Arc::from(json) }
+    }
+
+    #[test]
+    fn room_events_that_end_the_broadcast() {
+        assert!(ends_meeting(&event("phase_changed", r#"{"phase":"ended","meeting":{"status":"ended"}}"#)));
+        assert!(ends_meeting(&event("meeting_updated", r#"{"id":1,"status":"cancelled"}"#)));
+        assert!(!ends_meeting(&event("phase_changed", r#"{"phase":"qa","meeting":{"status":"live"}}"#)));
+        assert!(!ends_meeting(&event("meeting_updated", "not json")));
+    }
+
+    #[test]
+    fn rewriting_keeps_timing_and_drops_extensions() {
+        let mut source = rtp::Packet::default();
+        source.header.ssrc = 1;
+        source.header.payload_type = 97;
+        source.header.sequence_number = 65535;
+        source.header.timestamp = 90_000;
+        source.header.marker = true;
+        source.header.extension = true;
+        source.header.extensions =
+            vec![rtp::header::Extension { id: 3, payload: bytes::Bytes::from_static(b"x") }];
+        source.payload = bytes::Bytes::from_static(b"frame");
+        let viewer = rewritten(&source, 42, 96);
+        assert_eq!((viewer.header.ssrc, viewer.header.payload_type), (42, 96));
+        assert_eq!((viewer.header.sequence_number, viewer.header.timestamp), (65535, 90_000));
+        assert!(viewer.header.marker && !viewer.header.extension && viewer.header.extensions.is_empty());
+        assert_eq!(viewer.payload, source.payload);
+    }
+
+    #[test]
+    fn session_ids_are_long_and_distinct() {
+        let (a, b) = (new_session_id(), new_session_id());
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, b);
+    }
+}

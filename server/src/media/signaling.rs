@@ -1,0 +1,253 @@
+//! The text of WHIP and WHEP signalling: what an offer asks for, trickle ICE fragments
+//! (RFC 8840) and `Link` headers for ICE servers (RFC 9725 §4.4). Pure; tested with plain
+//! strings.
+
+use crate::config::IceServerConfig;
+
+/// The media an offer sends (for WHIP) or wants (for WHEP), by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OfferedKinds {
+    pub audio: bool,
+    pub video: bool,
+}
+
+/// The most media sections an offer may have; WHIP and WHEP need one of each kind.
+const MAX_MEDIA_SECTIONS: usize = 8;
+
+/// Why an offer was refused before the engine saw it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OfferError {
+    #[error("the body is not an SDP offer (it must start with v=0)")]
+    NotSdp,
+    #[error("the offer has no audio or video section")]
+    NoMedia,
+    #[error("the offer has more than {MAX_MEDIA_SECTIONS} media sections")]
+    TooManySections,
+}
+
+/// Reads which kinds an offer carries, skipping sections that are disabled (port 0) or
+/// inactive. `sending` is true for a publisher's offer (sendonly or sendrecv), false for a
+/// viewer's (recvonly or sendrecv).
+pub fn offered_kinds(sdp: &str, sending: bool) -> Result<OfferedKinds, OfferError> {
+    if !sdp.trim_start().starts_with("v=0") {
+        return Err(OfferError::NotSdp);
+    }
+    let mut kinds = OfferedKinds::default();
+    let mut sections = 0;
+    let mut current: Option<(&str, bool, &str)> = None; // kind, enabled, direction
+    let close = |section: Option<(&str, bool, &str)>, kinds: &mut OfferedKinds| {
+        if let Some((kind, true, direction)) = section {
+            let wanted = match direction {
+                "sendrecv" => true,
+                "sendonly" => sending,
+                "recvonly" => !sending,
+                _ => false,
+            };
+            match kind {
+                "audio" if wanted => kinds.audio = true,
+                "video" if wanted => kinds.video = true,
+                _ => {}
+            }
+        }
+    };
+    for line in sdp.lines().map(str::trim_end) {
+        if let Some(media) = line.strip_prefix("m=") {
+            close(current.take(), &mut kinds);
+            sections += 1;
+            if sections > MAX_MEDIA_SECTIONS {
+                return Err(OfferError::TooManySections);
+            }
+            let mut fields = media.split(' ');
+            let kind = fields.next().unwrap_or_default();
+            let enabled = fields.next().is_some_and(|port| port != "0");
+            // RFC 8866: sendrecv when no direction is given.
+            current = Some((kind, enabled, "sendrecv"));
+        } else if let Some((_, _, direction)) = current.as_mut()
+            && let Some(value) = line.strip_prefix("a=")
+            && matches!(value, "sendrecv" | "sendonly" | "recvonly" | "inactive")
+        {
+            *direction = value;
+        }
+    }
+    close(current, &mut kinds);
+    if !kinds.audio && !kinds.video {
+        return Err(OfferError::NoMedia);
+    }
+    Ok(kinds)
+}
+
+/// A remote ICE candidate from a trickle fragment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrickleCandidate {
+    /// `candidate:…`, without the `a=`.
+    pub candidate: String,
+    pub mid: Option<String>,
+    pub mline_index: u16,
+}
+
+/// A trickle ICE fragment (`application/trickle-ice-sdpfrag`, RFC 8840).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrickleFragment {
+    pub ice_ufrag: Option<String>,
+    pub ice_pwd: Option<String>,
+    pub candidates: Vec<TrickleCandidate>,
+    pub end_of_candidates: bool,
+}
+
+/// The most candidates one fragment may carry.
+const MAX_TRICKLE_CANDIDATES: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FragmentError {
+    #[error("line {0} is not an SDP attribute line")]
+    NotAnAttribute(usize),
+    #[error("a candidate comes before any a=mid line")]
+    CandidateWithoutMid,
+    #[error("more than {MAX_TRICKLE_CANDIDATES} candidates")]
+    TooManyCandidates,
+}
+
+/// Parses a trickle fragment. Unknown attributes are ignored, as RFC 8840 asks.
+pub fn parse_trickle_fragment(body: &str) -> Result<TrickleFragment, FragmentError> {
+    let mut fragment = TrickleFragment::default();
+    let mut mid: Option<String> = None;
+    let mut mline_index: Option<u16> = None;
+    for (number, line) in body.lines().map(str::trim).enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let Some(attribute) = line.strip_prefix("a=") else {
+            // `m=` lines may appear in fragments; they only separate sections.
+            if line.starts_with("m=") {
+                mline_index = Some(mline_index.map_or(0, |index| index.saturating_add(1)));
+                continue;
+            }
+            return Err(FragmentError::NotAnAttribute(number + 1));
+        };
+        if let Some(value) = attribute.strip_prefix("ice-ufrag:") {
+            fragment.ice_ufrag = Some(value.to_owned());
+        } else if let Some(value) = attribute.strip_prefix("ice-pwd:") {
+            fragment.ice_pwd = Some(value.to_owned());
+        } else if let Some(value) = attribute.strip_prefix("mid:") {
+            mid = Some(value.to_owned());
+        } else if attribute.starts_with("candidate:") {
+            if mid.is_none() && mline_index.is_none() {
+                return Err(FragmentError::CandidateWithoutMid);
+            }
+            if fragment.candidates.len() == MAX_TRICKLE_CANDIDATES {
+                return Err(FragmentError::TooManyCandidates);
+            }
+            fragment.candidates.push(TrickleCandidate {
+                candidate: attribute.to_owned(),
+                mid: mid.clone(),
+                mline_index: mline_index.unwrap_or(0),
+            });
+        } else if attribute == "end-of-candidates" {
+            fragment.end_of_candidates = true;
+        }
+    }
+    Ok(fragment)
+}
+
+/// The `Link` header values that tell a WHIP or WHEP client about ICE servers (RFC 9725 §4.4).
+pub fn ice_server_links(servers: &[IceServerConfig]) -> Vec<String> {
+    let mut links = Vec::new();
+    for server in servers {
+        for url in &server.urls {
+            let mut link = format!("<{url}>; rel=\"ice-server\"");
+            if let (Some(username), Some(credential)) = (&server.username, &server.credential) {
+                link.push_str(&format!(
+                    "; username=\"{username}\"; credential=\"{credential}\"; credential-type=\"password\""
+                ));
+            }
+            links.push(link);
+        }
+    }
+    links
+}
+
+/// The ICE username fragment of a session description, which names its ICE session.
+pub fn ice_ufrag(sdp: &str) -> Option<&str> {
+    sdp.lines().find_map(|line| line.trim_end().strip_prefix("a=ice-ufrag:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUBLISHER_OFFER: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=sendonly\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=sendonly\r\n";
+
+    #[test]
+    fn kinds_of_a_publishers_offer() {
+        assert_eq!(offered_kinds(PUBLISHER_OFFER, true), Ok(OfferedKinds { audio: true, video: true }));
+        // The same offer asks a viewer's server for nothing.
+        assert_eq!(offered_kinds(PUBLISHER_OFFER, false), Err(OfferError::NoMedia));
+    }
+
+    #[test]
+    fn disabled_and_inactive_sections_do_not_count() {
+        let offer = "v=0\r\nm=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=recvonly\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\nm=video 9 RTP 96\r\na=inactive\r\n";
+        assert_eq!(offered_kinds(offer, false), Ok(OfferedKinds { audio: false, video: true }));
+        // No direction means sendrecv.
+        assert_eq!(
+            offered_kinds("v=0\nm=audio 9 RTP 0\n", true),
+            Ok(OfferedKinds { audio: true, video: false })
+        );
+    }
+
+    #[test]
+    fn garbage_is_not_an_offer() {
+        assert_eq!(offered_kinds("hello", true), Err(OfferError::NotSdp));
+        assert_eq!(offered_kinds("v=0\r\ns=-\r\n", true), Err(OfferError::NoMedia));
+        let many = format!("v=0\n{}", "m=video 9 RTP 96\n".repeat(9));
+        assert_eq!(offered_kinds(&many, true), Err(OfferError::TooManySections));
+    }
+
+    #[test]
+    fn trickle_fragments() {
+        let body = "a=ice-ufrag:EsAw\r\na=ice-pwd:P2uYro0UCOQ4zxjKXaWCBui1\r\nm=audio 9 RTP/AVP 0\r\n\
+            a=mid:0\r\na=candidate:1387637174 1 udp 2122260223 192.0.2.1 61764 typ host generation 0\r\n\
+            a=end-of-candidates\r\n";
+        let fragment = parse_trickle_fragment(body).expect("a valid fragment");
+        assert_eq!(fragment.ice_ufrag.as_deref(), Some("EsAw"));
+        assert_eq!(fragment.candidates.len(), 1);
+        assert_eq!(fragment.candidates[0].mid.as_deref(), Some("0"));
+        assert!(fragment.candidates[0].candidate.starts_with("candidate:1387637174"));
+        assert!(fragment.end_of_candidates);
+        assert_eq!(parse_trickle_fragment("hello"), Err(FragmentError::NotAnAttribute(1)));
+        assert_eq!(
+            parse_trickle_fragment("a=candidate:1 1 udp 1 192.0.2.1 1 typ host"),
+            Err(FragmentError::CandidateWithoutMid)
+        );
+    }
+
+    #[test]
+    fn link_headers_for_ice_servers() {
+        let servers = [
+            IceServerConfig { urls: vec!["stun:stun.example.kz".into()], username: None, credential: None },
+            IceServerConfig {
+                urls: vec!["turn:turn.example.kz?transport=udp".into()],
+                username: Some("user".into()),
+                credential: Some("secret".into()),
+            },
+        ];
+        assert_eq!(
+            ice_server_links(&servers),
+            [
+                "<stun:stun.example.kz>; rel=\"ice-server\"".to_owned(),
+                "<turn:turn.example.kz?transport=udp>; rel=\"ice-server\"; username=\"user\"; \
+                 credential=\"secret\"; credential-type=\"password\""
+                    .to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn ufrag_of_a_description() {
+        assert_eq!(ice_ufrag("v=0\r\na=ice-ufrag:abcd\r\n"), Some("abcd"));
+        assert_eq!(ice_ufrag("v=0\r\n"), None);
+    }
+}

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""An independent WebRTC peer for Kezdesu's media endpoints, built on aiortc.
+
+Two modes:
+
+  publish --url WHIP_URL --token STREAM_KEY --seconds N
+      Publishes a synthetic VP8 video (640x360 at 30 fps, moving stripes) and, unless
+      --no-audio, an Opus tone, by WHIP (RFC 9725): POSTs the complete offer with
+      `Authorization: Bearer STREAM_KEY`, expects 201 + Location + an SDP answer, keeps
+      sending N seconds, then DELETEs the Location (with the bearer) and expects 2xx.
+
+  play --url WHEP_URL --seconds N --min-frames M
+      Receives video (and audio) by WHEP: POSTs a recvonly offer (no auth), expects 201,
+      counts decoded video frames and exits 0 only if at least M were decoded within N
+      seconds of start. A 503 (not on air yet) is retried every 0.5 s until the deadline.
+      Stops once M frames are decoded, after --linger more seconds; DELETEs the Location.
+
+Exit codes: 0 success, 1 failure (an unexpected HTTP status is printed with its body),
+2 bad usage. Progress goes to stderr; `play` prints one JSON summary line to stdout.
+
+ICE: no STUN/TURN server is used (the machine reaches no public address). When the URL's
+host is a loopback address, the peer gathers only a 127.0.0.1 host candidate (aioice skips
+loopback otherwise), so the test does not depend on the machine's network interfaces;
+--ice-address overrides that (`auto` = aioice's own choice of interfaces).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fractions
+import ipaddress
+import json
+import math
+import signal
+import sys
+import time
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+import aioice.ice
+import av
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+    VideoStreamTrack,
+)
+from aiortc.mediastreams import MediaStreamError
+
+WIDTH, HEIGHT, FPS = 640, 360, 30
+START = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[aiortc-peer {time.monotonic() - START:6.2f}s] {message}", file=sys.stderr, flush=True)
+
+
+class HttpFailure(Exception):
+    """An HTTP answer other than the one expected; its message carries status and body."""
+
+
+# --------------------------------------------------------------------------- media sources
+
+
+class MovingStripes(VideoStreamTrack):
+    """640x360 yuv420p frames at 30 fps: diagonal luma stripes that move, slowly changing
+    colour, so that every frame differs (an encoder cannot skip them)."""
+
+    kind = "video"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.stride = 0
+        self.wide = b""
+
+    async def recv(self) -> av.VideoFrame:
+        pts, time_base = await self.next_timestamp()
+        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
+        t = self.count
+        self.count += 1
+        luma = frame.planes[0]
+        stride = luma.line_size
+        if stride != self.stride:
+            # One wide row, sliced per line with an offset: diagonal stripes moving right.
+            self.stride = stride
+            self.wide = bytes(((x * 2) & 0xFF) for x in range(stride + 512))
+        wide = self.wide
+        shift = (t * 6) % 256
+        rows = bytearray()
+        for y in range(HEIGHT):
+            start = (256 - shift + y) % 256
+            rows += wide[start : start + stride]
+        luma.update(bytes(rows))
+        for index, base in ((1, 128 + int(60 * math.sin(t / 20))), (2, 128 + int(60 * math.cos(t / 25)))):
+            plane = frame.planes[index]
+            plane.update(bytes([base & 0xFF]) * (plane.line_size * (HEIGHT // 2)))
+        frame.pts = pts
+        frame.time_base = time_base
+        return frame
+
+
+class Tone(MediaStreamTrack):
+    """A 440 Hz tone, 48 kHz mono s16, 20 ms a frame, paced in real time."""
+
+    kind = "audio"
+    RATE = 48000
+    SAMPLES = 960
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pts = 0
+        self.started: float | None = None
+        period = [int(3000 * math.sin(2 * math.pi * 440 * n / self.RATE)) for n in range(self.RATE // 40)]
+        # 1200 samples hold exactly 11 periods of 440 Hz at 48 kHz, so the buffer loops seamlessly.
+        self.pcm = b"".join(v.to_bytes(2, "little", signed=True) for v in period)
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self.started is None:
+            self.started = time.monotonic()
+        wait = self.started + self.pts / self.RATE - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        frame = av.AudioFrame(format="s16", layout="mono", samples=self.SAMPLES)
+        offset = (self.pts * 2) % len(self.pcm)
+        data = (self.pcm * 3)[offset : offset + self.SAMPLES * 2]
+        frame.planes[0].update(data)
+        frame.pts = self.pts
+        frame.sample_rate = self.RATE
+        frame.time_base = fractions.Fraction(1, self.RATE)
+        self.pts += self.SAMPLES
+        return frame
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def restrict_ice(url: str, choice: str | None) -> None:
+    """Chooses the host candidates aioice gathers (see the module's doc)."""
+    if choice is None:
+        host = urlsplit(url).hostname or ""
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        choice = "127.0.0.1" if loopback else "auto"
+    if choice == "auto":
+        return
+    addresses = [a.strip() for a in choice.split(",") if a.strip()]
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
+    log(f"ICE host candidates limited to {addresses}")
+
+
+def prefer(transceiver, mime: str) -> None:
+    """Codec preferences: only `mime` (plus its RTX), as a WHIP encoder that sends one codec."""
+    kind = mime.split("/")[0]
+    codecs = [
+        c
+        for c in RTCRtpSender.getCapabilities(kind).codecs
+        if c.mimeType.lower() == mime.lower() or c.mimeType.lower() == f"{kind}/rtx"
+    ]
+    transceiver.setCodecPreferences(codecs)
+
+
+def payload_types(sdp: str) -> str:
+    """`VP8=97 opus=96 …` from an SDP's rtpmap lines, for the log."""
+    found = []
+    for line in sdp.splitlines():
+        if line.startswith("a=rtpmap:"):
+            pt, _, codec = line[len("a=rtpmap:") :].partition(" ")
+            name = codec.split("/")[0]
+            if name.lower() != "rtx":
+                found.append(f"{name}={pt}")
+    return " ".join(found)
+
+
+def candidates(sdp: str) -> list[str]:
+    return [line[2:] for line in sdp.splitlines() if line.startswith("a=candidate:")]
+
+
+async def post_offer(
+    http: aiohttp.ClientSession, url: str, sdp: str, token: str | None
+) -> tuple[int, str, str | None, str]:
+    headers = {"Content-Type": "application/sdp"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    async with http.post(url, data=sdp.encode(), headers=headers) as response:
+        body = await response.text()
+        return response.status, body, response.headers.get("Location"), response.headers.get("Content-Type", "")
+
+
+async def delete_resource(http: aiohttp.ClientSession, resource: str, token: str | None) -> bool:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    try:
+        async with http.delete(resource, headers=headers) as response:
+            body = await response.text()
+            if 200 <= response.status < 300:
+                log(f"DELETE {resource} -> {response.status}")
+                return True
+            log(f"DELETE {resource} -> {response.status} {body.strip()[:500]}")
+            return False
+    except aiohttp.ClientError as error:
+        log(f"DELETE {resource} failed: {error!r}")
+        return False
+
+
+def check_created(what: str, status: int, body: str, location: str | None, content_type: str) -> None:
+    if status != 201:
+        raise HttpFailure(f"{what} answered {status} ({content_type}): {body.strip()[:2000]}")
+    if not location:
+        raise HttpFailure(f"{what} answered 201 without a Location header")
+    if not content_type.lower().startswith("application/sdp"):
+        raise HttpFailure(f"{what} answered 201 with Content-Type {content_type!r}, not application/sdp")
+    if not body.startswith("v=0"):
+        raise HttpFailure(f"{what} answered 201 with a body that is not SDP: {body[:200]!r}")
+
+
+def watch(pc: RTCPeerConnection, connected: asyncio.Event, failed: asyncio.Event) -> None:
+    @pc.on("connectionstatechange")
+    async def _changed() -> None:
+        log(f"connection state: {pc.connectionState} (ICE {pc.iceConnectionState})")
+        if pc.connectionState == "connected":
+            connected.set()
+        elif pc.connectionState in ("failed", "closed"):
+            failed.set()
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+
+
+async def wait_any(*events: asyncio.Event, timeout: float) -> None:
+    tasks = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(tasks, timeout=max(timeout, 0), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+# --------------------------------------------------------------------------- publish
+
+
+async def publish(args: argparse.Namespace) -> int:
+    restrict_ice(args.url, args.ice_address)
+    deadline = START + args.seconds
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    connected, failed = asyncio.Event(), asyncio.Event()
+    watch(pc, connected, failed)
+    video = MovingStripes()
+    prefer(pc.addTransceiver(video, direction="sendonly"), "video/VP8")
+    if not args.no_audio:
+        prefer(pc.addTransceiver(Tone(), direction="sendonly"), "audio/opus")
+    await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers every candidate here
+    offer = pc.localDescription.sdp
+    log(f"offer: {payload_types(offer)}; candidates: {candidates(offer)}")
+
+    resource: str | None = None
+    async with aiohttp.ClientSession() as http:
+        try:
+            status, body, location, content_type = await post_offer(http, args.url, offer, args.token)
+            log(f"POST {args.url} -> {status}")
+            check_created("WHIP POST", status, body, location, content_type)
+            resource = urljoin(args.url, location)
+            log(f"resource {resource}; answer: {payload_types(body)}; candidates: {candidates(body)}")
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
+
+            await wait_any(connected, failed, stop, timeout=min(args.connect_timeout, deadline - time.monotonic()))
+            if not connected.is_set():
+                if stop.is_set():
+                    log("stopped before the connection was up")
+                    return 0 if await delete_resource(http, resource, args.token) else 1
+                raise HttpFailure(f"the peer connection did not come up (state {pc.connectionState})")
+            log(f"publishing until {args.seconds:.0f}s")
+            await wait_any(failed, stop, timeout=deadline - time.monotonic())
+            if failed.is_set() and not stop.is_set():
+                raise HttpFailure(f"the peer connection went {pc.connectionState} while publishing")
+            log(f"sent {video.count} video frames; stopping")
+            ok = await delete_resource(http, resource, args.token)
+            resource = None
+            return 0 if ok else 1
+        except (HttpFailure, aiohttp.ClientError, ValueError) as error:
+            log(f"FAILED: {error}")
+            if resource:
+                await delete_resource(http, resource, args.token)
+            return 1
+        finally:
+            await pc.close()
+
+
+# --------------------------------------------------------------------------- play
+
+
+async def play(args: argparse.Namespace) -> int:
+    restrict_ice(args.url, args.ice_address)
+    deadline = START + args.seconds
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    summary = {"frames": 0, "width": None, "height": None, "first_frame_after": None, "audio_frames": 0}
+    resource: str | None = None
+    pc: RTCPeerConnection | None = None
+    consumers: list[asyncio.Task] = []
+    enough = asyncio.Event()
+    connected, failed = asyncio.Event(), asyncio.Event()
+
+    async def count_video(track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                frame = await track.recv()
+                summary["frames"] += 1
+                if summary["frames"] == 1:
+                    summary["width"], summary["height"] = frame.width, frame.height
+                    summary["first_frame_after"] = round(time.monotonic() - START, 2)
+                    log(f"first video frame: {frame.width}x{frame.height}")
+                if summary["frames"] % 30 == 0:
+                    log(f"{summary['frames']} video frames decoded")
+                if summary["frames"] >= args.min_frames:
+                    enough.set()
+        except MediaStreamError:
+            log("video track ended")
+
+    async def drain_audio(track: MediaStreamTrack) -> None:
+        try:
+            while True:
+                await track.recv()
+                summary["audio_frames"] += 1
+        except MediaStreamError:
+            pass
+
+    async with aiohttp.ClientSession() as http:
+        try:
+            answer = None
+            attempt = 0
+            while answer is None:
+                pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+                @pc.on("track")
+                def _track(track: MediaStreamTrack) -> None:
+                    log(f"remote {track.kind} track")
+                    consumers.append(asyncio.ensure_future((count_video if track.kind == "video" else drain_audio)(track)))
+
+                video = pc.addTransceiver("video", direction="recvonly")
+                if args.vp8_only:
+                    prefer(video, "video/VP8")
+                pc.addTransceiver("audio", direction="recvonly")
+                await pc.setLocalDescription(await pc.createOffer())
+                offer = pc.localDescription.sdp
+                if attempt == 0:
+                    log(f"offer: {payload_types(offer)}; candidates: {candidates(offer)}")
+                attempt += 1
+                status, body, location, content_type = await post_offer(http, args.url, offer, None)
+                if status == 503 and time.monotonic() + 0.5 < deadline and not stop.is_set():
+                    if attempt == 1 or attempt % 10 == 0:
+                        log(f"POST {args.url} -> 503 (attempt {attempt}): {body.strip()[:300]}; retrying")
+                    await pc.close()
+                    await asyncio.sleep(0.5)
+                    continue
+                log(f"POST {args.url} -> {status}")
+                check_created("WHEP POST", status, body, location, content_type)
+                resource = urljoin(args.url, location)
+                answer = body
+                watch(pc, connected, failed)
+            log(f"resource {resource}; answer: {payload_types(answer)}; candidates: {candidates(answer)}")
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+
+            await wait_any(enough, failed, stop, timeout=deadline - time.monotonic())
+            if enough.is_set() and args.linger > 0:
+                log(f"{summary['frames']} frames; lingering {args.linger:.1f}s")
+                await wait_any(stop, timeout=args.linger)
+        except (HttpFailure, aiohttp.ClientError, ValueError) as error:
+            log(f"FAILED: {error}")
+            return 1
+        finally:
+            for task in consumers:
+                task.cancel()
+            if resource:
+                await delete_resource(http, resource, None)
+            if pc is not None:
+                await pc.close()
+            print(json.dumps(summary), flush=True)
+
+    if summary["frames"] >= args.min_frames:
+        log(f"OK: {summary['frames']} video frames decoded ({summary['audio_frames']} audio)")
+        return 0
+    why = f"connection {pc.connectionState}" if failed.is_set() else "deadline"
+    log(
+        f"FAILED: {summary['frames']} video frames decoded, {args.min_frames} wanted, within {args.seconds:.0f}s ({why}; connected: {connected.is_set()})"
+    )
+    return 1
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    modes = parser.add_subparsers(dest="mode", required=True)
+    pub = modes.add_parser("publish", help="publish a synthetic VP8 (+Opus) stream by WHIP")
+    pub.add_argument("--url", required=True, help="the WHIP endpoint")
+    pub.add_argument("--token", required=True, help="the stream key, sent as a bearer token")
+    pub.add_argument("--seconds", type=float, default=30)
+    pub.add_argument("--connect-timeout", type=float, default=15, help="seconds for ICE+DTLS to come up")
+    pub.add_argument("--no-audio", action="store_true", help="video only")
+    pub.add_argument("--ice-address", help="comma-separated host candidate addresses, or auto")
+    ply = modes.add_parser("play", help="play by WHEP and count decoded video frames")
+    ply.add_argument("--url", required=True, help="the WHEP endpoint")
+    ply.add_argument("--seconds", type=float, default=20)
+    ply.add_argument("--min-frames", type=int, default=60)
+    ply.add_argument("--linger", type=float, default=0, help="keep playing this long after --min-frames")
+    ply.add_argument("--vp8-only", action="store_true", help="offer only VP8 (default: every codec aiortc has)")
+    ply.add_argument("--ice-address", help="comma-separated host candidate addresses, or auto")
+    args = parser.parse_args()
+    log(f"aiortc {__import__('aiortc').__version__}, {args.mode} {args.url}")
+    return asyncio.run(publish(args) if args.mode == "publish" else play(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
