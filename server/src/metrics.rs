@@ -61,6 +61,8 @@ pub struct Metrics {
     pub live_connections: Gauge,
     pub store_latency: StoreLatency,
     pub media: MediaMetrics,
+    pub alive_tasks: Gauge,
+    pub resident_memory_bytes: Gauge,
 }
 
 /// The broadcast's counters.
@@ -119,6 +121,14 @@ impl Metrics {
             "Keyframe requests (PLI) sent to publishers",
             media.keyframe_requests.clone(),
         );
+        let alive_tasks = Gauge::default();
+        registry.register("runtime_alive_tasks", "Tasks alive in the async runtime", alive_tasks.clone());
+        let resident_memory_bytes = Gauge::default();
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of the server process (Linux)",
+            resident_memory_bytes.clone(),
+        );
         let store_latency = StoreLatency::default();
         registry.register(
             "store_operation_duration_seconds",
@@ -132,6 +142,8 @@ impl Metrics {
             open_connections,
             meetings_live,
             media,
+            alive_tasks,
+            resident_memory_bytes,
             event_subscribers,
             live_connections,
             store_latency,

@@ -72,13 +72,19 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
   async function watchUntilDecoded(page) {
     await page.goto(`${server.base}/meetings/${MEETING}`);
     await page.locator('#broadcast-badge[data-on-air="true"]').waitFor({ timeout: MEDIA_TIMEOUT_MS });
-    return waitFor(
-      async () => {
-        const stats = await playerStats(page);
-        return stats && stats.video.framesDecoded > MIN_FRAMES && stats.audio.packetsReceived > 0 ? stats : false;
-      },
-      { timeout: MEDIA_TIMEOUT_MS, interval: 500, message: `the player to decode > ${MIN_FRAMES} video frames and receive audio` },
-    );
+    let last = null;
+    try {
+      return await waitFor(
+        async () => {
+          last = await playerStats(page);
+          return last && last.video.framesDecoded > MIN_FRAMES && last.audio.packetsReceived > 0 ? last : false;
+        },
+        { timeout: MEDIA_TIMEOUT_MS, interval: 500, message: `the player to decode > ${MIN_FRAMES} video frames and receive audio` },
+      );
+    } catch (error) {
+      const player = await page.evaluate(() => window.__kezdesuPlayer?.state).catch(() => '?');
+      throw new Error(`${error.message}; player state ${player}, last stats ${JSON.stringify(last)}`);
+    }
   }
 
   async function waitOffAir() {
@@ -132,14 +138,14 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
     });
   });
 
-  test('WHEP says 503 not-on-air, with Retry-After, while nobody publishes', async () => {
+  test('WHEP says 503 not_on_air, with Retry-After, while nobody publishes', async () => {
     await withDiagnostics('WHEP not on air', async () => {
       assert.equal((await meetingView()).broadcast?.on_air, false);
       const offer = await chromiumOffer(browser, { direction: 'recvonly' });
       const answer = await postSdp(whepUrl(), offer);
       assert.equal(answer.status, 503, answer.text);
       assert.match(answer.contentType, /^application\/problem\+json/);
-      assert.equal(answer.problem?.code, 'not-on-air');
+      assert.equal(answer.problem?.code, 'not_on_air');
       assert.ok(answer.headers.get('retry-after'), 'a Retry-After header');
     });
   });
@@ -198,7 +204,7 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
         token: streamKey.stream_key,
       });
       assert.equal(second.status, 409, second.text);
-      assert.equal(second.problem?.code, 'publisher-present');
+      assert.equal(second.problem?.code, 'publisher_present');
 
       // A citizen watches.
       const viewer = await newPage('viewer');

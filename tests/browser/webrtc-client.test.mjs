@@ -178,22 +178,23 @@ describe('webrtc-client', () => {
   });
 
   test('a refusal surfaces the problem code, status and Retry-After, and closes the connection', async () => {
-    const { fetchImpl } = fakeFetch(() => problem(503, 'not-on-air', { 'Retry-After': '3' }));
+    const { fetchImpl } = fakeFetch(() => problem(503, 'not_on_air', { 'Retry-After': '3' }));
     await assert.rejects(client.play({ url: 'http://example.test/whep', video: null, fetchImpl }), (error) => {
       assert.equal(error.name, 'MediaError');
       assert.equal(error.status, 503);
-      assert.equal(error.code, 'not-on-air');
+      assert.equal(error.code, 'not_on_air');
       assert.equal(error.retryAfterSeconds, 3);
       assert.equal(error.retryable, true);
-      assert.equal(error.detail, 'because not-on-air');
+      assert.equal(error.detail, 'because not_on_air');
       return true;
     });
     assert.equal(FakePeerConnection.created[0].closed, true);
 
+    // A kebab-case code reads the same as the server's snake_case.
     const refused = fakeFetch(() => problem(409, 'publisher-present'));
     await assert.rejects(
       client.publish({ url: 'http://example.test/whip', token: 'k', stream: new FakeMediaStream([{ kind: 'video' }]), fetchImpl: refused.fetchImpl }),
-      (error) => error.code === 'publisher-present' && error.status === 409 && error.retryable === false,
+      (error) => error.code === 'publisher_present' && error.status === 409 && error.retryable === false,
     );
   });
 

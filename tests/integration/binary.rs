@@ -6,21 +6,21 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-fn kezdesu(dir: &Path) -> Command {
+pub(crate) fn kezdesu(dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_kezdesu"));
     command.current_dir(dir).env_remove("KEZDESU_ADMIN_PASSWORD").env_remove("RUST_LOG").env("NO_COLOR", "1");
     command
 }
 
 /// A running binary whose standard output is read line by line on a thread.
-struct Running {
+pub(crate) struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Running {
-    fn start(mut command: Command) -> Running {
+    pub(crate) fn start(mut command: Command) -> Running {
         let mut child =
             command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary starts");
         let (sender, lines) = mpsc::channel();
@@ -51,14 +51,14 @@ impl Running {
         }
     }
 
-    fn address(&mut self) -> String {
+    pub(crate) fn address(&mut self) -> String {
         let ready = self.wait_for("kezdesu is ready");
         let start = ready.find("address=").expect("the address is logged") + "address=".len();
         ready[start..].split_whitespace().next().expect("an address").to_owned()
     }
 
     /// Sends SIGTERM and waits for a clean exit.
-    fn terminate(mut self) -> Vec<String> {
+    pub(crate) fn terminate(mut self) -> Vec<String> {
         let status =
             Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().expect("kill runs");
         assert!(status.success());

@@ -7,6 +7,7 @@ mod accounts;
 mod binary;
 mod errors;
 mod live;
+mod media;
 mod meetings;
 mod protocol;
 mod system;

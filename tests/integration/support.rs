@@ -60,6 +60,8 @@ impl TestServer {
         config.demo.enabled = false;
         config.admin_password = Some(ADMIN_PASSWORD.to_owned());
         config.server.shutdown_grace_seconds = 3;
+        // A wildcard bind skips loopback; the tests' peers are all on this machine.
+        config.media.udp_addresses = vec![std::net::IpAddr::from([127, 0, 0, 1])];
         adjust(&mut config);
         TestServer::launch(config, data).await
     }

@@ -338,8 +338,8 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
     R.check("WHIP POST with a wrong bearer: 403 problem", ok, why)
     ok, why = is_problem(http("POST", whip, "hello", {**sdp, "Authorization": f"Bearer {stream_key}"}), {400, 422})
     R.check("WHIP POST with the right bearer and garbage SDP: 400/422 problem", ok, why)
-    ok, why = is_problem(http("POST", whep, make_offer(publish=False), sdp), 503, "not-on-air")
-    R.check("WHEP POST before anyone publishes: 503 not-on-air", ok, why)
+    ok, why = is_problem(http("POST", whep, make_offer(publish=False), sdp), 503, "not_on_air")
+    R.check("WHEP POST before anyone publishes: 503 not_on_air", ok, why)
     before = broadcast(server)
     R.check("before publishing, broadcast.on_air is false", before.get("on_air") is False, str(before))
 
@@ -361,9 +361,9 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
     ok, why = is_problem(
         http("POST", whip, make_offer(publish=True), {**sdp, "Authorization": f"Bearer {stream_key}"}),
         409,
-        "publisher-present",
+        "publisher_present",
     )
-    R.check("a second WHIP POST while publishing: 409 publisher-present", ok, why)
+    R.check("a second WHIP POST while publishing: 409 publisher_present", ok, why)
 
     most_viewers, seen = 0, {}
     while player.alive():
@@ -409,9 +409,9 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
     ok, why = is_problem(
         http("POST", whip, make_offer(publish=True), {**sdp, "Authorization": f"Bearer {stream_key}"}),
         409,
-        "not-open-for-broadcast",
+        "not_open_for_broadcast",
     )
-    R.check("WHIP POST after the meeting ended: 409 not-open-for-broadcast", ok, why)
+    R.check("WHIP POST after the meeting ended: 409 not_open_for_broadcast", ok, why)
 
 
 def main() -> int:

@@ -1,5 +1,5 @@
 // Owns the broadcast player on the meeting page: plays the meeting by WHEP while the server says
-// it is on air, retries with backoff while the publisher is not there yet (503 not-on-air) or the
+// it is on air, retries with backoff while the publisher is not there yet (503 not_on_air) or the
 // connection drops, stops when it goes off air or the meeting ends, and shows the
 // "on air / N watching" badge and the unmute button.
 //
@@ -37,7 +37,7 @@ export function mountPlayer({ meetingId }) {
   let onAir = false;
   let viewers = 0;
   let ended = false;
-  let state = 'idle'; // idle | connecting | playing | waiting | retrying | ended
+  let state = 'idle'; // idle | connecting | playing | waiting | full | retrying | ended
   let session = null;
   let attempt = 0;
   let retryTimer = null;
@@ -86,6 +86,8 @@ export function mountPlayer({ meetingId }) {
         return t('player.waiting');
       case 'retrying':
         return t('player.retrying');
+      case 'full':
+        return t('player.full');
       default:
         return '';
     }
@@ -138,9 +140,11 @@ export function mountPlayer({ meetingId }) {
       el.video.play?.().catch(() => {}); // muted autoplay is allowed; a blocked one waits for a tap
     } catch (error) {
       if (mine !== generation) return;
-      // 503 not-on-air: the publisher has not connected yet (or just left); anything else is
-      // retried the same way while the server still says on air.
-      retryLater(error.code === 'not-on-air' ? 'waiting' : 'retrying', error.retryAfterSeconds);
+      // 503 not_on_air: the publisher has not connected yet (or just left); too_many_viewers: the
+      // server is full for now; anything else is retried the same way while the server still
+      // says on air.
+      const next = { not_on_air: 'waiting', too_many_viewers: 'full' }[error.code] ?? 'retrying';
+      retryLater(next, error.retryAfterSeconds);
     } finally {
       if (mine === generation) starting = false;
     }

@@ -4,6 +4,9 @@
 // session timer and phase controls (shared with the meeting page, meeting-view.js), the question
 // queue, and the settings for OBS (server URL and bearer token, with rotation).
 //
+// Test hook: `window.__kezdesuPresenter` is {pc, state}: the publishing RTCPeerConnection (null
+// when not publishing) and the publishing state, so a browser test can read getStats().
+//
 // The question queue is read from the public issue list (GET /api/meetings/{id}/issues) and
 // refreshed every few seconds: the live channel needs a bearer token that a cookie sign-in does
 // not give the page. live-state.js orders it exactly as the discussion panel does.
@@ -68,6 +71,15 @@ let attempt = 0;
 let generation = 0;
 let retryTimer = null;
 let disconnectTimer = null;
+
+window.__kezdesuPresenter = {
+  get pc() {
+    return session?.pc ?? null;
+  },
+  get state() {
+    return publishState;
+  },
+};
 
 // Questions
 let queue = null; // live-state of the issue list
@@ -283,6 +295,8 @@ async function rotateKey() {
   renderObs();
   try {
     streamKey = await api.post(`/api/meetings/${meetingId}/stream-key`);
+    // Our broadcast goes on; ending it later needs the key the server knows now.
+    if (session !== null) session.token = streamKey.stream_key;
     showObsStatus(t('obs.rotated'));
   } catch (error) {
     obsError = describeError(error);
@@ -422,11 +436,11 @@ function onDevicePicked() {
 
 function publishErrorText(error) {
   switch (error?.code) {
-    case 'publisher-present':
+    case 'publisher_present':
       return t('present.error.publisherPresent');
-    case 'not-open-for-broadcast':
+    case 'not_open_for_broadcast':
       return t('present.error.notOpen');
-    case 'live-channel-down':
+    case 'live_channel_down':
       return t('present.error.channelDown');
     case 'network':
       return t('error.network');
@@ -497,7 +511,7 @@ async function startPublishing(keyRefreshed = false) {
     publishError = publishErrorText(error);
     // Waiting helps for a network error or a busy server, and when another publisher may be
     // our own session from before a drop that the server has not dropped yet.
-    const ours = error.code === 'publisher-present' && attempt > 0;
+    const ours = error.code === 'publisher_present' && attempt > 0;
     if (error.retryable || ours) {
       scheduleRetry(error.retryAfterSeconds);
     } else {

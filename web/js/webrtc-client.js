@@ -2,8 +2,8 @@
 //
 // Both send one SDP offer, non-trickle: the offer is posted once ICE gathering is complete (or
 // after a short wait), and the answer comes back in the 201 with a Location to DELETE at the end.
-// Errors are thrown as MediaError with the server's problem `code` (`publisher-present`,
-// `not-on-air`, …), the HTTP status, Retry-After, and whether trying again later may help.
+// Errors are thrown as MediaError with the server's problem `code` (`publisher_present`,
+// `not_on_air`, …), the HTTP status, Retry-After, and whether trying again later may help.
 //
 //   const session = await publish({ url, token, stream, onState });
 //   const session = await play({ url, video, onState });
@@ -21,7 +21,7 @@ export class MediaError extends Error {
     this.name = 'MediaError';
     /** The HTTP status; 0 when the server was never reached or gave no usable answer. */
     this.status = status;
-    /** The problem's `code` (kebab-case), or null. */
+    /** The problem's `code` (snake_case, as the server spells them), or null. */
     this.code = code;
     this.title = title;
     this.detail = detail;
@@ -83,7 +83,8 @@ export async function errorFromResponse(response) {
   }
   return new MediaError({
     status: response.status,
-    code: typeof problem?.code === 'string' ? problem.code : null,
+    // Read kebab-case as snake_case too, so that either spelling matches.
+    code: typeof problem?.code === 'string' ? problem.code.replace(/-/g, '_') : null,
     title: typeof problem?.title === 'string' ? problem.title : response.statusText,
     detail: typeof problem?.detail === 'string' ? problem.detail : '',
     retryAfterSeconds: parseRetryAfter(response.headers.get('Retry-After')),
@@ -146,7 +147,7 @@ async function negotiate(pc, { url, token, gatherTimeoutMs, requestTimeoutMs, fe
   const answer = await response.text();
   const locationHeader = response.headers.get('Location');
   if (!locationHeader || !answer.startsWith('v=')) {
-    throw new MediaError({ status: response.status, code: 'bad-answer', detail: 'no Location or SDP answer' });
+    throw new MediaError({ status: response.status, code: 'bad_answer', detail: 'no Location or SDP answer' });
   }
   const servers = parseIceServerLinks(response.headers.get('Link'));
   if (servers.length > 0) learntIceServers = servers;
@@ -156,7 +157,7 @@ async function negotiate(pc, { url, token, gatherTimeoutMs, requestTimeoutMs, fe
   } catch (cause) {
     // The server holds a session we cannot use: end it before reporting.
     deleteSession(location, token, fetchImpl);
-    throw new MediaError({ status: response.status, code: 'bad-answer', detail: String(cause?.message ?? cause), cause });
+    throw new MediaError({ status: response.status, code: 'bad_answer', detail: String(cause?.message ?? cause), cause });
   }
   return location;
 }
@@ -250,7 +251,7 @@ export async function publish({
       session.senders[kind] = transceiver.sender;
     }
     if (!session.senders.audio && !session.senders.video) {
-      throw new MediaError({ status: 0, code: 'no-tracks', detail: 'the stream has no audio or video track' });
+      throw new MediaError({ status: 0, code: 'no_tracks', detail: 'the stream has no audio or video track' });
     }
     session.location = await negotiate(pc, { url, token, gatherTimeoutMs, requestTimeoutMs, fetchImpl });
     session.report('connecting');

@@ -26,6 +26,11 @@ use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnect
 /// How long an answer waits for the server's own ICE candidates. Host candidates on bound
 /// sockets are gathered at once; this only bounds a misconfigured machine.
 const GATHERING_LIMIT: Duration = Duration::from_secs(3);
+/// ICE consent: silence for this long makes a session disconnected…
+const ICE_DISCONNECTED_AFTER: Duration = Duration::from_secs(4);
+/// …and this long, failed, which ends it.
+const ICE_FAILED_AFTER: Duration = Duration::from_secs(8);
+const ICE_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -55,19 +60,30 @@ impl Engine {
 
     /// A new peer connection whose events go to `handler`. Its sockets are bound at once, on a
     /// port from the configured range (trying the next on a port that is taken).
+    ///
+    /// With `only`, the peer speaks just those codecs: a viewer's answer then offers nothing
+    /// the publisher does not send, so no player picks a codec that never arrives.
     pub async fn peer(
         &self,
         handler: Arc<dyn PeerConnectionEventHandler>,
+        only: Option<&[RTCRtpCodec]>,
     ) -> Result<Arc<dyn PeerConnection>, EngineError> {
         let mut last_error = String::new();
         for _ in 0..self.ports.attempts() {
             let port = self.ports.next();
             let sockets: Vec<SocketAddr> =
                 self.addresses.iter().map(|address| SocketAddr::new(*address, port)).collect();
-            let mut media = media_engine().map_err(|error| EngineError::Engine(error.to_string()))?;
+            let mut media = media_engine(only).map_err(|error| EngineError::Engine(error.to_string()))?;
             let registry = register_default_interceptors(Registry::new(), &mut media)
                 .map_err(|error| EngineError::Engine(error.to_string()))?;
-            let mut settings = SettingEngineBuilder::new();
+            // A peer that vanishes (a phone losing its network) is declared failed after
+            // seconds, not the half-minute of the engine's defaults: until then a publisher
+            // would look on air with nothing to show.
+            let mut settings = SettingEngineBuilder::new().with_ice_timeouts(
+                Some(ICE_DISCONNECTED_AFTER),
+                Some(ICE_FAILED_AFTER),
+                Some(ICE_KEEPALIVE_INTERVAL),
+            );
             if !self.public_ips.is_empty() {
                 settings = settings.with_nat_1to1_ips(self.public_ips.clone(), RTCIceCandidateType::Host);
             }
@@ -89,6 +105,50 @@ impl Engine {
         }
         Err(EngineError::Engine(format!("could not bind the media sockets: {last_error}")))
     }
+}
+
+/// A peer for a client of the server (the load generator's and the tests' synthetic
+/// publisher and viewers), bound to `address`. It speaks VP8 under `vp8_payload_type` and Opus
+/// under 111, so that a test can give its viewers a payload type other than the publisher's.
+pub async fn client_peer(
+    address: IpAddr,
+    vp8_payload_type: u8,
+    handler: Arc<dyn PeerConnectionEventHandler>,
+) -> Result<Arc<dyn PeerConnection>, EngineError> {
+    let mut media = MediaEngine::default();
+    let codecs = [
+        (MIME_TYPE_OPUS, 48000, 2, "minptime=10;useinbandfec=1", 111, RtpCodecKind::Audio),
+        (MIME_TYPE_VP8, 90000, 0, "", vp8_payload_type, RtpCodecKind::Video),
+    ];
+    for (mime_type, clock_rate, channels, fmtp, payload_type, kind) in codecs {
+        let feedback = if kind == RtpCodecKind::Video {
+            vec![RTCPFeedback { typ: "nack".to_owned(), parameter: "pli".to_owned() }]
+        } else {
+            vec![]
+        };
+        let codec = RTCRtpCodec {
+            mime_type: mime_type.to_owned(),
+            clock_rate,
+            channels,
+            sdp_fmtp_line: fmtp.to_owned(),
+            rtcp_feedback: feedback,
+        };
+        media
+            .register_codec(RTCRtpCodecParameters { rtp_codec: codec, payload_type }, kind)
+            .map_err(|error| EngineError::Engine(error.to_string()))?;
+    }
+    let registry = register_default_interceptors(Registry::new(), &mut media)
+        .map_err(|error| EngineError::Engine(error.to_string()))?;
+    let peer = PeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_media_engine(media)
+        .with_interceptor_registry(registry)
+        .with_handler(handler)
+        .with_udp_addrs(vec![SocketAddr::new(address, 0)])
+        .build()
+        .await
+        .map_err(|error| EngineError::Engine(error.to_string()))?;
+    Ok(Arc::new(peer))
 }
 
 /// Applies `offer`, answers it and waits for the server's candidates, so that the answer is
@@ -115,8 +175,16 @@ pub async fn answer(
 /// every player decodes, so that the server never transcodes. RTX is left out on purpose: its
 /// repair packets travel under their own payload type and SSRC, which a forwarder that
 /// rewrites both per viewer would have to map too; NACK retransmits in the media stream.
-fn media_engine() -> Result<MediaEngine, webrtc::error::Error> {
+fn media_engine(only: Option<&[RTCRtpCodec]>) -> Result<MediaEngine, webrtc::error::Error> {
     let mut engine = MediaEngine::default();
+    let wanted = |mime_type: &str, fmtp: &str| {
+        only.is_none_or(|codecs| {
+            codecs.iter().any(|codec| {
+                codec.mime_type.eq_ignore_ascii_case(mime_type)
+                    && h264_profile(&codec.sdp_fmtp_line) == h264_profile(fmtp)
+            })
+        })
+    };
     let feedback = |kinds: &[(&str, &str)]| -> Vec<RTCPFeedback> {
         kinds
             .iter()
@@ -127,19 +195,31 @@ fn media_engine() -> Result<MediaEngine, webrtc::error::Error> {
             .collect()
     };
     let video_feedback = feedback(&[("goog-remb", ""), ("ccm", "fir"), ("nack", ""), ("nack", "pli")]);
+    let opus_fmtp = "minptime=10;useinbandfec=1";
+    if !wanted(MIME_TYPE_OPUS, opus_fmtp) {
+        return register_video(engine, &video_feedback, &wanted);
+    }
     engine.register_codec(
         RTCRtpCodecParameters {
             rtp_codec: RTCRtpCodec {
                 mime_type: MIME_TYPE_OPUS.to_owned(),
                 clock_rate: 48000,
                 channels: 2,
-                sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+                sdp_fmtp_line: opus_fmtp.to_owned(),
                 rtcp_feedback: vec![],
             },
             payload_type: 111,
         },
         RtpCodecKind::Audio,
     )?;
+    register_video(engine, &video_feedback, &wanted)
+}
+
+fn register_video(
+    mut engine: MediaEngine,
+    video_feedback: &[RTCPFeedback],
+    wanted: &dyn Fn(&str, &str) -> bool,
+) -> Result<MediaEngine, webrtc::error::Error> {
     let video = [
         (MIME_TYPE_VP8, "", 96),
         (MIME_TYPE_H264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f", 102),
@@ -148,6 +228,9 @@ fn media_engine() -> Result<MediaEngine, webrtc::error::Error> {
         (MIME_TYPE_H264, "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032", 112),
     ];
     for (mime_type, fmtp, payload_type) in video {
+        if !wanted(mime_type, fmtp) {
+            continue;
+        }
         engine.register_codec(
             RTCRtpCodecParameters {
                 rtp_codec: RTCRtpCodec {
@@ -155,7 +238,7 @@ fn media_engine() -> Result<MediaEngine, webrtc::error::Error> {
                     clock_rate: 90000,
                     channels: 0,
                     sdp_fmtp_line: fmtp.to_owned(),
-                    rtcp_feedback: video_feedback.clone(),
+                    rtcp_feedback: video_feedback.to_vec(),
                 },
                 payload_type,
             },
@@ -163,6 +246,14 @@ fn media_engine() -> Result<MediaEngine, webrtc::error::Error> {
         )?;
     }
     Ok(engine)
+}
+
+/// The H.264 profile and level of an fmtp line, which decide whether two H.264 codecs are
+/// the same (the parameters' order and the others do not); `None` for other codecs.
+fn h264_profile(fmtp: &str) -> Option<String> {
+    fmtp.split(';')
+        .find_map(|parameter| parameter.trim().strip_prefix("profile-level-id="))
+        .map(str::to_ascii_lowercase)
 }
 
 /// Hands out UDP ports from the configured range in turn; or port 0 (any free port).
@@ -216,6 +307,10 @@ mod tests {
 
     #[test]
     fn the_codec_list_registers() {
-        assert!(media_engine().is_ok());
+        assert!(media_engine(None).is_ok());
+        let vp8 = RTCRtpCodec { mime_type: "video/vp8".to_owned(), clock_rate: 90000, ..Default::default() };
+        assert!(media_engine(Some(&[vp8])).is_ok());
+        assert_eq!(h264_profile("packetization-mode=1;profile-level-id=42E01F"), Some("42e01f".to_owned()));
+        assert_eq!(h264_profile(""), None);
     }
 }

@@ -23,6 +23,7 @@
 
 pub mod engine;
 pub mod keyframe;
+pub mod peers;
 pub mod signaling;
 
 use crate::config::MediaConfig;
@@ -233,7 +234,7 @@ impl Media {
         };
         let (events, mut handles) = PeerEvents::new();
         let started = async {
-            let peer = shared.engine.peer(Arc::new(events)).await?;
+            let peer = shared.engine.peer(Arc::new(events), None).await?;
             let setup = async {
                 for (wanted, kind) in [(kinds.audio, RtpCodecKind::Audio), (kinds.video, RtpCodecKind::Video)]
                 {
@@ -358,7 +359,8 @@ impl Media {
             return Err(MediaError::Unacceptable("the offer asks for none of the media on air".to_owned()));
         }
         let (events, mut handles) = PeerEvents::new();
-        let peer = shared.engine.peer(Arc::new(events)).await?;
+        let on_air: Vec<RTCRtpCodec> = offered.iter().map(|(_, codec)| codec.clone()).collect();
+        let peer = shared.engine.peer(Arc::new(events), Some(&on_air)).await?;
         let setup = async {
             let mut tracks = Vec::new();
             for (kind, codec) in offered {

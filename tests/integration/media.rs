@@ -1,0 +1,336 @@
+//! The broadcast: WHIP and WHEP against the real server, with real WebRTC peers (webrtc-rs
+//! clients; Chromium and aiortc are driven from `tests/run`).
+
+use crate::support::{TestServer, assert_problem};
+use kezdesu::media::peers::{CountingViewer, PublisherOptions, SyntheticPublisher};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+async fn stream_key(server: &TestServer, meeting: i64, token: &str) -> String {
+    let (status, body) = server.get(&format!("/api/meetings/{meeting}/stream-key"), Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["stream_key"].as_str().expect("a key").to_owned()
+}
+
+fn publisher(server: &TestServer, meeting: i64, key: &str) -> PublisherOptions {
+    PublisherOptions {
+        whip_url: server.url(&format!("/api/meetings/{meeting}/whip")),
+        stream_key: key.to_owned(),
+        address: LOOPBACK,
+        video_bits_per_second: 600_000,
+        frames_per_second: 30,
+        audio: true,
+        vp8_payload_type: 96,
+    }
+}
+
+async fn broadcast_status(server: &TestServer, meeting: i64) -> Value {
+    let (status, body) = server.get(&format!("/api/meetings/{meeting}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    body["broadcast"].clone()
+}
+
+/// Polls until `check` holds for the meeting's broadcast status.
+async fn wait_status(server: &TestServer, meeting: i64, check: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..100 {
+        let status = broadcast_status(server, meeting).await;
+        if check(&status) {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    broadcast_status(server, meeting).await
+}
+
+async fn post_sdp(
+    server: &TestServer,
+    path: &str,
+    bearer: Option<&str>,
+    content_type: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    let mut request =
+        server.client.post(server.url(path)).header("content-type", content_type).body(body.to_owned());
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get("content-type")
+        .is_some_and(|value| value.to_str().unwrap_or("") == "application/problem+json");
+    let text = response.text().await.expect("body");
+    let body =
+        if is_problem { serde_json::from_str(&text).expect("a problem document") } else { json!(text) };
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_get_the_publishers_stream_under_their_own_payload_types() {
+    let server = TestServer::start().await;
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let key = stream_key(&server, meeting, &akim).await;
+    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
+    // One viewer uses the publisher's payload type for VP8, the other a different one: the
+    // forwarder must rewrite it per viewer, or the engine silently drops every packet.
+    let same = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("first viewer");
+    let other = CountingViewer::start(&whep, LOOPBACK, 120).await.expect("second viewer");
+    let status = wait_status(&server, meeting, |s| s["on_air"] == true && s["viewers"] == 2).await;
+    assert_eq!(status, json!({"on_air": true, "viewers": 2}));
+
+    // A second publisher, even with the right key, waits for the first to go.
+    let (status, body) = post_sdp(
+        &server,
+        &format!("/api/meetings/{meeting}/whip"),
+        Some(&key),
+        "application/sdp",
+        "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n",
+    )
+    .await;
+    assert_problem(&(status, body), StatusCode::CONFLICT, "publisher_present");
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (viewer, payload_type) in [(&same, 96), (&other, 120)] {
+        let video = viewer.counters.video_packets.load(Ordering::Relaxed);
+        let audio = viewer.counters.audio_packets.load(Ordering::Relaxed);
+        assert!(video > 100, "video packets received: {video}");
+        assert!(audio > 50, "audio packets received: {audio}");
+        assert_eq!(viewer.counters.video_payload_type.load(Ordering::Relaxed), payload_type);
+    }
+    let sent = publishing.stats();
+    assert!(sent.video_packets > 100);
+
+    assert_eq!(same.stop().await.expect("deleting"), StatusCode::OK);
+    wait_status(&server, meeting, |s| s["viewers"] == 1).await;
+    // Taking the publisher off air ends every viewer's session with it.
+    let mut other = other;
+    publishing.stop().await.expect("stopping the publisher");
+    assert!(other.wait_ended(Duration::from_secs(10)).await, "the viewer's session was not ended");
+    let status = wait_status(&server, meeting, |s| s["on_air"] == false && s["viewers"] == 0).await;
+    assert_eq!(status, json!({"on_air": false, "viewers": 0}));
+    // Deleting a session that is gone is a 404 problem.
+    let gone = server.client.delete(other.session_url()).send().await.expect("delete");
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_key_guards_publishing() {
+    let server = TestServer::start().await;
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let whip = format!("/api/meetings/{meeting}/whip");
+    let offer = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\n";
+
+    let missing = post_sdp(&server, &whip, None, "application/sdp", offer).await;
+    assert_problem(&missing, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let wrong = post_sdp(&server, &whip, Some("not-the-key"), "application/sdp", offer).await;
+    assert_problem(&wrong, StatusCode::FORBIDDEN, "forbidden");
+
+    let key = stream_key(&server, meeting, &akim).await;
+    assert_eq!(stream_key(&server, meeting, &akim).await, key, "reading again shows the same key");
+    let garbage = post_sdp(&server, &whip, Some(&key), "application/sdp", "hello").await;
+    assert_problem(&garbage, StatusCode::UNPROCESSABLE_ENTITY, "invalid_sdp");
+    let json_body = post_sdp(&server, &whip, Some(&key), "application/json", "{}").await;
+    assert_problem(&json_body, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    // Well-formed enough to reach the engine, but not an offer it can answer.
+    let broken = post_sdp(&server, &whip, Some(&key), "application/sdp", offer).await;
+    assert_problem(&broken, StatusCode::UNPROCESSABLE_ENTITY, "unacceptable_offer");
+    // Nothing was left on air by the refused offers.
+    assert_eq!(broadcast_status(&server, meeting).await, json!({"on_air": false, "viewers": 0}));
+
+    // Only the meeting's akim and admins see the key; another akim does not.
+    let (_, other_akim) = server.meeting_with_akim(60).await;
+    let (status, body) = server.get(&format!("/api/meetings/{meeting}/stream-key"), Some(&other_akim)).await;
+    assert_problem(&(status, body), StatusCode::FORBIDDEN, "forbidden");
+    let (status, _) = server.get(&format!("/api/meetings/{meeting}/stream-key"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Rotating makes the old key useless.
+    let (status, rotated) =
+        server.post(&format!("/api/meetings/{meeting}/stream-key"), Some(&akim), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let new_key = rotated["stream_key"].as_str().expect("a key");
+    assert_ne!(new_key, key);
+    assert!(rotated["whip_url"].as_str().expect("a url").ends_with(&whip));
+    let old = post_sdp(&server, &whip, Some(&key), "application/sdp", offer).await;
+    assert_problem(&old, StatusCode::FORBIDDEN, "forbidden");
+
+    // OPTIONS says what the endpoint takes, with CORS for players on other origins.
+    let response =
+        server.client.request(reqwest::Method::OPTIONS, server.url(&whip)).send().await.expect("options");
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(response.headers()["accept-post"], "application/sdp");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_follows_the_meeting() {
+    let server = TestServer::start().await;
+    // Planned for next week: far outside the window before its start.
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    let key = stream_key(&server, meeting, &akim).await;
+    let refused = SyntheticPublisher::start(publisher(&server, meeting, &key)).await;
+    let error = refused.err().expect("refused").to_string();
+    assert!(error.contains("409") && error.contains("not_open_for_broadcast"), "{error}");
+
+    // Live: on air; a viewer watches; ending the meeting closes every media session.
+    let (status, _) = server
+        .post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "presentation"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
+    let mut viewer = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("viewer");
+    let mut events = server.events(meeting).await;
+    let (status, _) =
+        server.post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "ended"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(viewer.wait_ended(Duration::from_secs(10)).await, "the viewer was not disconnected");
+    // The event stream says so too.
+    let mut saw_off_air = false;
+    while let Some((name, data)) = events.next(Duration::from_secs(5)).await {
+        if name == "broadcast" && data["on_air"] == false {
+            saw_off_air = true;
+            break;
+        }
+    }
+    assert!(saw_off_air, "no broadcast event said the meeting went off air");
+    assert_eq!(wait_status(&server, meeting, |s| s["on_air"] == false).await["on_air"], false);
+    let after = SyntheticPublisher::start(publisher(&server, meeting, &key)).await;
+    assert!(after.err().expect("refused").to_string().contains("not_open_for_broadcast"));
+    drop(publishing);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_broadcast_without_the_live_comment_channel() {
+    let server = TestServer::start().await;
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    let admin = server.admin().await;
+    // Within the window before the start, so that only the live channel can refuse.
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10);
+    let (status, body) = server
+        .patch(&format!("/api/meetings/{meeting}"), Some(&admin), json!({"planned_start": soon.to_string()}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let key = stream_key(&server, meeting, &akim).await;
+    // The meeting's comment log cannot be read back, so its live channel cannot come up.
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(server.data_dir().join(kezdesu::store::sqlite::DATABASE_FILE));
+    let database = sqlx::SqlitePool::connect_with(options).await.expect("database");
+    sqlx::query("INSERT INTO live_events (meeting_id, seq, at, body) VALUES ($1, 1, 0, 'not an event')")
+        .bind(meeting)
+        .execute(&database)
+        .await
+        .expect("inserting");
+    let refused = SyntheticPublisher::start(publisher(&server, meeting, &key)).await;
+    let error = refused.err().expect("refused").to_string();
+    assert!(error.contains("503") && error.contains("live_channel_down"), "{error}");
+}
+
+/// A gauge or counter of the server's `/metrics`.
+async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+    let text =
+        client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no metric {name}"))
+}
+
+async fn open_and_close(whep: &str, sessions: usize) {
+    for batch in 0..sessions / 10 {
+        let mut opened = Vec::new();
+        for _ in 0..10 {
+            opened.push(CountingViewer::start(whep, LOOPBACK, 96));
+        }
+        for (index, viewer) in futures_util::future::join_all(opened).await.into_iter().enumerate() {
+            let viewer = viewer.unwrap_or_else(|error| panic!("batch {batch} viewer {index}: {error}"));
+            assert_eq!(viewer.stop().await.expect("deleting"), StatusCode::OK);
+        }
+    }
+}
+
+/// Runs against a server process of its own, so that its task count and memory are the
+/// server's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_sessions_come_and_go_without_leaks() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(
+        dir.path().join("leak.toml"),
+        "[server]\nlisten = \"127.0.0.1:0\"\n[media]\nudp_addresses = [\"127.0.0.1\"]\n\
+         viewer_sessions_per_minute_per_address = 10000\n",
+    )
+    .expect("writing the config");
+    let mut command = crate::binary::kezdesu(dir.path());
+    command
+        .args(["serve", "--config", "leak.toml"])
+        .env("KEZDESU_ADMIN_PASSWORD", crate::support::ADMIN_PASSWORD);
+    let mut running = crate::binary::Running::start(command);
+    let base = format!("http://{}", running.address());
+    let server = TestServer::remote(base.clone(), dir.path().join("data"));
+    let admin = server.admin().await;
+    // The demo meeting starts in ten minutes: inside the window before its start.
+    let key = stream_key(&server, 1, &admin).await;
+    let publishing = SyntheticPublisher::start(publisher(&server, 1, &key)).await.expect("publishing");
+    let whep = server.url("/api/meetings/1/whep");
+    let client = reqwest::Client::new();
+    // Warm up allocator arenas and lazily built state, then take the baseline.
+    open_and_close(&whep, 20).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let tasks_before = metric(&client, &base, "kezdesu_runtime_alive_tasks").await;
+    let memory_before = metric(&client, &base, "kezdesu_process_resident_memory_bytes").await;
+
+    open_and_close(&whep, 200).await;
+    let mut settled = false;
+    let mut tasks_after = 0.0;
+    for _ in 0..100 {
+        tasks_after = metric(&client, &base, "kezdesu_runtime_alive_tasks").await;
+        if metric(&client, &base, "kezdesu_media_viewers").await == 0.0 && tasks_after <= tasks_before + 3.0 {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let memory_after = metric(&client, &base, "kezdesu_process_resident_memory_bytes").await;
+    let grown_mib = (memory_after - memory_before) / 1_048_576.0;
+    eprintln!(
+        "200 sessions: tasks {tasks_before} -> {tasks_after}, resident memory {:.1} -> {:.1} MiB",
+        memory_before / 1_048_576.0,
+        memory_after / 1_048_576.0
+    );
+    assert!(settled, "tasks did not come back down: {tasks_before} -> {tasks_after}");
+    // A leaked peer holds its sockets, buffers and tasks: 200 of them would be far more.
+    assert!(grown_mib < 16.0, "resident memory grew by {grown_mib:.1} MiB");
+    assert_eq!(broadcast_status(&server, 1).await, json!({"on_air": true, "viewers": 0}));
+    publishing.stop().await.expect("stopping");
+    running.terminate();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_that_vanishes_is_cleaned_up() {
+    let server = TestServer::start().await;
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let key = stream_key(&server, meeting, &akim).await;
+    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
+    let viewer = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("viewer");
+    wait_status(&server, meeting, |s| s["viewers"] == 1).await;
+    // No DELETE: the peer just goes, as a phone on a train does.
+    viewer.vanish().await;
+    let mut gone = false;
+    for _ in 0..60 {
+        if metric(&server.client, &server.base, "kezdesu_media_viewers").await == 0.0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(gone, "the vanished viewer's session is still counted");
+    publishing.stop().await.expect("stopping");
+}
