@@ -72,7 +72,11 @@ fn start() -> anyhow::Result<()> {
 
 fn init_logging(config: &Config) {
     // RUST_LOG, when set, wins over the configured level.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.level));
+    // The WebRTC engine warns once per connection about things that are normal for a server
+    // (no DTLS server name, an ICE check before the peer's candidates): keep those quiet unless
+    // asked for.
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("{},rtc_dtls=error,rtc_ice=error", config.log.level)));
     // Colours only on a terminal, so that piped logs stay plain text.
     let colours = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colours);

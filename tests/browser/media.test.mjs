@@ -4,7 +4,8 @@
 //   as application/problem+json;
 // - an admin signs in, opens the presenter page, picks the (fake) camera and microphone and goes
 //   on air; a citizen opens the meeting page and its player decodes the video and receives the
-//   audio; the on-air badge and viewer count show; stopping takes the meeting off air;
+//   audio; the on-air badge and viewer count show; a second publisher is turned away (409); the
+//   key is rotated mid-broadcast; stopping takes the meeting off air;
 // - with KEZDESU_AIORTC_PYTHON and KEZDESU_AIORTC_PEER set (tests/media/aiortc_peer.py), a
 //   Python WebRTC stack plays Chromium's broadcast, and Chromium plays the one aiortc publishes,
 //   across two stacks whose payload types differ.
@@ -79,7 +80,11 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
           last = await playerStats(page);
           return last && last.video.framesDecoded > MIN_FRAMES && last.audio.packetsReceived > 0 ? last : false;
         },
-        { timeout: MEDIA_TIMEOUT_MS, interval: 500, message: `the player to decode > ${MIN_FRAMES} video frames and receive audio` },
+        {
+          timeout: MEDIA_TIMEOUT_MS,
+          interval: 500,
+          message: `the player to decode > ${MIN_FRAMES} video frames and receive audio`,
+        },
       );
     } catch (error) {
       const player = await page.evaluate(() => window.__kezdesuPlayer?.state).catch(() => '?');
@@ -87,9 +92,14 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
     }
   }
 
-  async function waitOffAir() {
+  /**
+   * Waits for the server to show the meeting off air. After a clean stop (DELETE) that is at
+   * once; the default wait is well under the ~30 s in which the server gives up on a publisher
+   * that vanished without one, so a stop that failed to DELETE is caught.
+   */
+  async function waitOffAir(timeout = 10000) {
     return waitFor(async () => (await meetingView()).broadcast?.on_air === false, {
-      timeout: 30000,
+      timeout,
       message: 'GET /api/meetings/1 to show broadcast.on_air false',
     });
   }
@@ -104,7 +114,8 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
         json: { phase: 'presentation' },
         expect: 200,
       });
-      streamKey = (await api(server.base, `/api/meetings/${MEETING}/stream-key`, { token: adminToken, expect: 200 })).body;
+      streamKey = (await api(server.base, `/api/meetings/${MEETING}/stream-key`, { token: adminToken, expect: 200 }))
+        .body;
       assert.equal(typeof streamKey.stream_key, 'string');
       assert.match(streamKey.whip_url, new RegExp(`/api/meetings/${MEETING}/whip$`));
       browser = await launchChromium();
@@ -168,7 +179,9 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
       await waitFor(async () => (await presenter.locator('#microphone-select option').count()) > 0, {
         message: 'the microphone picker to list a microphone',
       });
-      const cameras = await presenter.locator('#camera-select option').evaluateAll((options) => options.map((o) => o.value));
+      const cameras = await presenter
+        .locator('#camera-select option')
+        .evaluateAll((options) => options.map((o) => o.value));
       const microphones = await presenter
         .locator('#microphone-select option')
         .evaluateAll((options) => options.map((o) => o.value));
@@ -178,7 +191,9 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
         () =>
           presenter.evaluate(() => {
             const stream = document.getElementById('preview').srcObject;
-            return stream?.getVideoTracks()[0]?.readyState === 'live' && stream.getAudioTracks()[0]?.readyState === 'live';
+            return (
+              stream?.getVideoTracks()[0]?.readyState === 'live' && stream.getAudioTracks()[0]?.readyState === 'live'
+            );
           }),
         { message: 'the preview to show the picked camera' },
       );
@@ -212,26 +227,41 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
       t.diagnostic(`viewer decoded ${stats.video.framesDecoded} frames, ${stats.audio.packetsReceived} audio packets`);
 
       // The badge: on air, and at least this viewer watching, on both pages and in the API.
-      await waitFor(
-        async () => Number(await viewer.locator('#broadcast-badge').getAttribute('data-viewers')) >= 1,
-        { timeout: 30000, message: 'the viewer badge to count at least one viewer' },
-      );
+      await waitFor(async () => Number(await viewer.locator('#broadcast-badge').getAttribute('data-viewers')) >= 1, {
+        timeout: 30000,
+        message: 'the viewer badge to count at least one viewer',
+      });
       assert.ok((await viewer.locator('#broadcast-viewers').textContent()).match(/\d/), 'the count is shown');
-      await waitFor(
-        async () => Number(await presenter.locator('#broadcast-badge').getAttribute('data-viewers')) >= 1,
-        { timeout: 30000, message: 'the presenter badge to count at least one viewer' },
-      );
+      await waitFor(async () => Number(await presenter.locator('#broadcast-badge').getAttribute('data-viewers')) >= 1, {
+        timeout: 30000,
+        message: 'the presenter badge to count at least one viewer',
+      });
       assert.ok((await meetingView()).broadcast.viewers >= 1);
       assert.equal(await viewer.locator('#player-unmute').isVisible(), true, 'an unmute button');
 
       if (AIORTC === null) {
         await t.test('aiortc plays the Chromium broadcast', async () => {
-          const run = await runChild(AIORTC_PYTHON, [AIORTC_PEER, 'play', '--url', whepUrl(), '--seconds', '30', '--min-frames', String(MIN_FRAMES)], {
-            timeout: 120000,
-          });
+          const run = await runChild(
+            AIORTC_PYTHON,
+            [AIORTC_PEER, 'play', '--url', whepUrl(), '--seconds', '30', '--min-frames', String(MIN_FRAMES)],
+            {
+              timeout: 120000,
+            },
+          );
           assert.equal(run.code, 0, `aiortc viewer exited ${run.code} (${run.signal}):\n${run.output}`);
         });
       }
+
+      // A new key mid-broadcast (OBS gets the new one): the page shows it, and stopping still
+      // ends our session on the server, which by now knows only the new key.
+      presenter.once('dialog', (dialog) => dialog.accept());
+      await presenter.click('#obs-rotate');
+      await waitFor(async () => (await presenter.inputValue('#obs-key')) !== streamKey.stream_key, {
+        message: 'the presenter page to show the new key',
+      });
+      streamKey = (await api(server.base, `/api/meetings/${MEETING}/stream-key`, { token: adminToken, expect: 200 }))
+        .body;
+      assert.equal(await presenter.inputValue('#obs-key'), streamKey.stream_key);
 
       // Off air: the presenter stops; the server and the viewer's badge follow.
       await presenter.click('#stop-live');
@@ -249,7 +279,7 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
 
   test('Chromium plays what aiortc publishes', { skip: AIORTC ?? false }, async (t) => {
     await withDiagnostics('aiortc to Chromium', async () => {
-      await waitOffAir();
+      await waitOffAir(60000);
       const publisher = runChild(
         AIORTC_PYTHON,
         [AIORTC_PEER, 'publish', '--url', whipUrl(), '--token', streamKey.stream_key, '--seconds', '45'],

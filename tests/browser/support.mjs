@@ -255,7 +255,11 @@ export async function playerStats(page) {
     const pc = window.__kezdesuPlayer?.pc;
     if (!pc) return null;
     const report = await pc.getStats();
-    const result = { video: { framesDecoded: 0, packetsReceived: 0 }, audio: { packetsReceived: 0 }, connection: pc.connectionState };
+    const result = {
+      video: { framesDecoded: 0, packetsReceived: 0 },
+      audio: { packetsReceived: 0 },
+      connection: pc.connectionState,
+    };
     report.forEach((entry) => {
       if (entry.type !== 'inbound-rtp') return;
       const kind = entry.kind ?? entry.mediaType;
@@ -285,7 +289,11 @@ export function runChild(command, args, { timeout = 120000, env = process.env, c
     process.on('exit', killOnExit);
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${path.basename(args[0] ?? command)} ${args[1] ?? ''} did not finish within ${timeout} ms:\n${logs.text()}`));
+      reject(
+        new Error(
+          `${path.basename(args[0] ?? command)} ${args[1] ?? ''} did not finish within ${timeout} ms:\n${logs.text()}`,
+        ),
+      );
     }, timeout);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -306,11 +314,17 @@ export function runChild(command, args, { timeout = 120000, env = process.env, c
 /** Collects a page's console errors and failed requests, for showing when a test fails. */
 export function watchPage(page, name, sink) {
   page.on('console', (message) => {
-    if (message.type() === 'error' || message.type() === 'warning') sink.push(`[${name} console.${message.type()}] ${message.text()}`);
+    if (message.type() === 'error' || message.type() === 'warning') {
+      sink.push(`[${name} console.${message.type()}] ${message.text()}`);
+    }
   });
   page.on('pageerror', (error) => sink.push(`[${name} pageerror] ${error.message}`));
-  page.on('requestfailed', (request) => sink.push(`[${name} requestfailed] ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (request) =>
+    sink.push(`[${name} requestfailed] ${request.method()} ${request.url()} ${request.failure()?.errorText ?? ''}`),
+  );
   page.on('response', (response) => {
-    if (response.status() >= 400) sink.push(`[${name} HTTP ${response.status()}] ${response.request().method()} ${response.url()}`);
+    if (response.status() >= 400) {
+      sink.push(`[${name} HTTP ${response.status()}] ${response.request().method()} ${response.url()}`);
+    }
   });
 }

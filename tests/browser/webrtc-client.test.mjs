@@ -27,7 +27,12 @@ class FakePeerConnection extends EventTarget {
     const transceiver = {
       kind,
       direction: init?.direction,
-      sender: { track: typeof trackOrKind === 'string' ? null : trackOrKind, replaceTrack: async (track) => { transceiver.sender.track = track; } },
+      sender: {
+        track: typeof trackOrKind === 'string' ? null : trackOrKind,
+        replaceTrack: async (track) => {
+          transceiver.sender.track = track;
+        },
+      },
     };
     this.transceivers.push(transceiver);
     return transceiver;
@@ -35,7 +40,8 @@ class FakePeerConnection extends EventTarget {
 
   async createOffer() {
     const lines = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0'];
-    for (const transceiver of this.transceivers) lines.push(`m=${transceiver.kind} 9 UDP/TLS/RTP/SAVPF 96`, `a=${transceiver.direction}`);
+    for (const transceiver of this.transceivers)
+      lines.push(`m=${transceiver.kind} 9 UDP/TLS/RTP/SAVPF 96`, `a=${transceiver.direction}`);
     return { type: 'offer', sdp: `${lines.join('\r\n')}\r\n` };
   }
 
@@ -89,7 +95,13 @@ const client = await import('../../web/js/webrtc-client.js');
 function fakeFetch(respond) {
   const calls = [];
   const fetchImpl = async (url, init = {}) => {
-    const request = { url: String(url), method: init.method ?? 'GET', headers: { ...(init.headers ?? {}) }, body: init.body, init };
+    const request = {
+      url: String(url),
+      method: init.method ?? 'GET',
+      headers: { ...(init.headers ?? {}) },
+      body: init.body,
+      init,
+    };
     calls.push(request);
     return respond(request);
   };
@@ -105,10 +117,13 @@ function created({ location = '/api/meetings/1/whip/abc', link = null } = {}) {
 }
 
 function problem(status, code, extraHeaders = {}) {
-  return new Response(JSON.stringify({ type: 'about:blank', title: 'Refused', status, detail: `because ${code}`, code }), {
-    status,
-    headers: { 'Content-Type': 'application/problem+json', ...extraHeaders },
-  });
+  return new Response(
+    JSON.stringify({ type: 'about:blank', title: 'Refused', status, detail: `because ${code}`, code }),
+    {
+      status,
+      headers: { 'Content-Type': 'application/problem+json', ...extraHeaders },
+    },
+  );
 }
 
 describe('webrtc-client', () => {
@@ -118,7 +133,9 @@ describe('webrtc-client', () => {
   });
 
   test('publish posts the gathered offer with the bearer key and DELETEs its Location on stop', async () => {
-    const { calls, fetchImpl } = fakeFetch((request) => (request.method === 'POST' ? created() : new Response(null, { status: 200 })));
+    const { calls, fetchImpl } = fakeFetch((request) =>
+      request.method === 'POST' ? created() : new Response(null, { status: 200 }),
+    );
     const stream = new FakeMediaStream([{ kind: 'video' }, { kind: 'audio' }]);
     const states = [];
     const session = await client.publish({
@@ -129,7 +146,13 @@ describe('webrtc-client', () => {
       onState: (state) => states.push(state),
     });
     const pc = FakePeerConnection.created[0];
-    assert.deepEqual(pc.transceivers.map((t) => [t.kind, t.direction]), [['audio', 'sendonly'], ['video', 'sendonly']]);
+    assert.deepEqual(
+      pc.transceivers.map((t) => [t.kind, t.direction]),
+      [
+        ['audio', 'sendonly'],
+        ['video', 'sendonly'],
+      ],
+    );
     const [post] = calls;
     assert.equal(post.method, 'POST');
     assert.equal(post.url, 'http://example.test/api/meetings/1/whip');
@@ -157,22 +180,44 @@ describe('webrtc-client', () => {
     const session = await client.publish({
       url: 'http://example.test/w',
       token: 'k',
-      stream: new FakeMediaStream([{ kind: 'audio', id: 'a1' }, { kind: 'video', id: 'v1' }]),
+      stream: new FakeMediaStream([
+        { kind: 'audio', id: 'a1' },
+        { kind: 'video', id: 'v1' },
+      ]),
       fetchImpl,
     });
-    await session.replaceStream(new FakeMediaStream([{ kind: 'audio', id: 'a2' }, { kind: 'video', id: 'v2' }]));
+    await session.replaceStream(
+      new FakeMediaStream([
+        { kind: 'audio', id: 'a2' },
+        { kind: 'video', id: 'v2' },
+      ]),
+    );
     const pc = FakePeerConnection.created[0];
-    assert.deepEqual(pc.transceivers.map((t) => t.sender.track.id), ['a2', 'v2']);
+    assert.deepEqual(
+      pc.transceivers.map((t) => t.sender.track.id),
+      ['a2', 'v2'],
+    );
   });
 
   test('play offers recvonly audio and video without a token and gives up waiting for ICE after the timeout', async () => {
     FakePeerConnection.gatherNever = true;
     const { calls, fetchImpl } = fakeFetch(() => created({ location: 'http://example.test/api/meetings/1/whep/s1' }));
     const started = Date.now();
-    const session = await client.play({ url: 'http://example.test/api/meetings/1/whep', video: null, fetchImpl, gatherTimeoutMs: 50 });
+    const session = await client.play({
+      url: 'http://example.test/api/meetings/1/whep',
+      video: null,
+      fetchImpl,
+      gatherTimeoutMs: 50,
+    });
     assert.ok(Date.now() - started >= 45, 'waited for the gathering timeout');
     const pc = FakePeerConnection.created[0];
-    assert.deepEqual(pc.transceivers.map((t) => [t.kind, t.direction]), [['audio', 'recvonly'], ['video', 'recvonly']]);
+    assert.deepEqual(
+      pc.transceivers.map((t) => [t.kind, t.direction]),
+      [
+        ['audio', 'recvonly'],
+        ['video', 'recvonly'],
+      ],
+    );
     assert.equal(calls[0].headers.Authorization, undefined);
     assert.equal(session.location, 'http://example.test/api/meetings/1/whep/s1');
   });
@@ -193,7 +238,12 @@ describe('webrtc-client', () => {
     // A kebab-case code reads the same as the server's snake_case.
     const refused = fakeFetch(() => problem(409, 'publisher-present'));
     await assert.rejects(
-      client.publish({ url: 'http://example.test/whip', token: 'k', stream: new FakeMediaStream([{ kind: 'video' }]), fetchImpl: refused.fetchImpl }),
+      client.publish({
+        url: 'http://example.test/whip',
+        token: 'k',
+        stream: new FakeMediaStream([{ kind: 'video' }]),
+        fetchImpl: refused.fetchImpl,
+      }),
       (error) => error.code === 'publisher_present' && error.status === 409 && error.retryable === false,
     );
   });
@@ -215,7 +265,10 @@ describe('webrtc-client', () => {
       client.parseIceServerLinks(
         '<stun:stun.example.test:3478>; rel="ice-server", <turn:turn.example.test?transport=udp>; rel="ice-server"; username="u"; credential="p"; credential-type="password", </other>; rel="next"',
       ),
-      [{ urls: 'stun:stun.example.test:3478' }, { urls: 'turn:turn.example.test?transport=udp', username: 'u', credential: 'p' }],
+      [
+        { urls: 'stun:stun.example.test:3478' },
+        { urls: 'turn:turn.example.test?transport=udp', username: 'u', credential: 'p' },
+      ],
     );
     assert.deepEqual(client.parseIceServerLinks(null), []);
 
@@ -229,7 +282,10 @@ describe('webrtc-client', () => {
   test('Retry-After is read as seconds or as an HTTP date', () => {
     assert.equal(client.parseRetryAfter('5'), 5);
     assert.equal(client.parseRetryAfter(null), null);
-    assert.equal(client.parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')), 10);
+    assert.equal(
+      client.parseRetryAfter('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')),
+      10,
+    );
     assert.equal(client.parseRetryAfter('soon'), null);
   });
 });

@@ -109,9 +109,13 @@ async fn viewers_get_the_publishers_stream_under_their_own_payload_types() {
 
     assert_eq!(same.stop().await.expect("deleting"), StatusCode::OK);
     wait_status(&server, meeting, |s| s["viewers"] == 1).await;
-    // Taking the publisher off air ends every viewer's session with it.
+    // Taking the publisher off air ends every viewer's session with it. The key it was opened
+    // with still ends it after a rotation, as OBS, which knows only that key, expects.
+    let (status, _) =
+        server.post(&format!("/api/meetings/{meeting}/stream-key"), Some(&akim), json!({})).await;
+    assert_eq!(status, StatusCode::OK);
     let mut other = other;
-    publishing.stop().await.expect("stopping the publisher");
+    publishing.stop().await.expect("stopping the publisher with the key it was opened with");
     assert!(other.wait_ended(Duration::from_secs(10)).await, "the viewer's session was not ended");
     let status = wait_status(&server, meeting, |s| s["on_air"] == false && s["viewers"] == 0).await;
     assert_eq!(status, json!({"on_air": false, "viewers": 0}));

@@ -153,7 +153,13 @@ function parseEventData(event) {
  * state; `onConnection(state)` connecting | live | reconnecting | closed. `isOver()` says whether
  * the meeting has ended, so a closed stream is nothing to worry about.
  */
-export function subscribeMeetingEvents({ meetingId, onMeeting, onBroadcast = () => {}, onConnection = () => {}, isOver: over = () => false }) {
+export function subscribeMeetingEvents({
+  meetingId,
+  onMeeting,
+  onBroadcast = () => {},
+  onConnection = () => {},
+  isOver: over = () => false,
+}) {
   let source = null;
   let stopped = false;
 
@@ -175,7 +181,9 @@ export function subscribeMeetingEvents({ meetingId, onMeeting, onBroadcast = () 
     current.addEventListener('meeting_updated', (event) => onMeeting(parseEventData(event)));
     current.addEventListener('broadcast', (event) => {
       const data = parseEventData(event);
-      if (data && typeof data === 'object') onBroadcast({ on_air: data.on_air === true, viewers: Number(data.viewers) || 0 });
+      if (data && typeof data === 'object') {
+        onBroadcast({ on_air: data.on_air === true, viewers: Number(data.viewers) || 0 });
+      }
     });
     // Events were missed: fetch the meeting again rather than show a stale one.
     current.addEventListener('lagged', refetch);

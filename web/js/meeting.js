@@ -78,7 +78,9 @@ function renderControls() {
 function applyMeeting(next) {
   if (!next || typeof next !== 'object') return;
   // A meeting without the broadcast field (an older event) keeps the broadcast state we know.
-  if (next.broadcast === undefined && meeting?.broadcast !== undefined) next = { ...next, broadcast: meeting.broadcast };
+  if (next.broadcast === undefined && meeting?.broadcast !== undefined) {
+    next = { ...next, broadcast: meeting.broadcast };
+  }
   meeting = next;
   messageKey = null;
   if (livePanel === null) livePanel = mountLivePanel({ meetingId, onPhaseChanged: onLivePhaseChanged });

@@ -179,7 +179,9 @@ function fillSelect(select, devices, selectedId, labelKey) {
       }),
     );
   }
-  if (select.value !== selectedId && devices.some((device) => device.deviceId === selectedId)) select.value = selectedId;
+  if (select.value !== selectedId && devices.some((device) => device.deviceId === selectedId)) {
+    select.value = selectedId;
+  }
 }
 
 function renderObs() {
@@ -195,7 +197,9 @@ function renderObs() {
   setText(show, t(keyShown ? 'obs.hide' : 'obs.show'));
   setText(
     byId('obs-rotated'),
-    streamKey.rotated_at ? t('obs.rotatedAt', { time: formatMeetingTime(streamKey.rotated_at, meeting?.time_zone) }) : '',
+    streamKey.rotated_at
+      ? t('obs.rotatedAt', { time: formatMeetingTime(streamKey.rotated_at, meeting?.time_zone) })
+      : '',
   );
   byId('obs-rotate').disabled = rotating;
   setText(byId('obs-status'), obsStatus);
@@ -222,8 +226,15 @@ function renderQueue() {
     const question = queue.questions.get(number);
     const item = make('li', 'question');
     const text = make('p', 'question__text');
-    text.append(make('span', 'question__number', t('live.questions.number', { n: number })), ' ', make('span', 'question__body', questionText(question)));
-    item.append(text, make('p', 'question__votes', t('live.questions.votes', { n: formatNumber(question.votes ?? 0) })));
+    text.append(
+      make('span', 'question__number', t('live.questions.number', { n: number })),
+      ' ',
+      make('span', 'question__body', questionText(question)),
+    );
+    item.append(
+      text,
+      make('p', 'question__votes', t('live.questions.votes', { n: formatNumber(question.votes ?? 0) })),
+    );
     return item;
   });
   list.replaceChildren(...items);
@@ -231,7 +242,9 @@ function renderQueue() {
   setText(empty, t('live.questions.queueEmpty'));
   setText(
     byId('queue-updated'),
-    queueLoadedAt ? t('present.queueUpdated', { time: formatMeetingTime(queueLoadedAt.toISOString(), meeting?.time_zone) }) : '',
+    queueLoadedAt
+      ? t('present.queueUpdated', { time: formatMeetingTime(queueLoadedAt.toISOString(), meeting?.time_zone) })
+      : '',
   );
 }
 

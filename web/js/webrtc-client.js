@@ -157,7 +157,12 @@ async function negotiate(pc, { url, token, gatherTimeoutMs, requestTimeoutMs, fe
   } catch (cause) {
     // The server holds a session we cannot use: end it before reporting.
     deleteSession(location, token, fetchImpl);
-    throw new MediaError({ status: response.status, code: 'bad_answer', detail: String(cause?.message ?? cause), cause });
+    throw new MediaError({
+      status: response.status,
+      code: 'bad_answer',
+      detail: String(cause?.message ?? cause),
+      cause,
+    });
   }
   return location;
 }

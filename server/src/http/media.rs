@@ -130,24 +130,53 @@ fn new_stream_key() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
-/// Refuses unless `headers` carry the meeting's stream key as a bearer token.
-async fn check_stream_key(state: &AppState, headers: &HeaderMap, meeting: MeetingId) -> Result<(), ApiError> {
-    let presented = headers
+/// The bearer token of `headers`, or the 401 that asks for the stream key.
+fn presented_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|token| !token.is_empty())
-        .ok_or(ApiError::MissingCredential(
-            "send the meeting's stream key as `Authorization: Bearer <key>`",
-        ))?;
+        .ok_or(ApiError::MissingCredential("send the meeting's stream key as `Authorization: Bearer <key>`"))
+}
+
+fn digest(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+/// Refuses unless `headers` carry the meeting's current stream key as a bearer token; returns
+/// the key's digest.
+async fn check_stream_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    meeting: MeetingId,
+) -> Result<[u8; 32], ApiError> {
+    let presented = digest(presented_key(headers)?);
     // The meeting must exist before anything is said about keys.
     state.store.meeting(meeting).await?;
     let stored = state.store.stream_key(meeting).await?;
     // Comparing digests keeps the comparison's time independent of the key's contents.
-    let matches = stored
-        .is_some_and(|stored| Sha256::digest(stored.key.as_bytes()) == Sha256::digest(presented.as_bytes()));
-    if matches { Ok(()) } else { Err(ApiError::Forbidden("the stream key is wrong or was rotated")) }
+    if stored.is_some_and(|stored| digest(&stored.key) == presented) {
+        Ok(presented)
+    } else {
+        Err(ApiError::Forbidden("the stream key is wrong or was rotated"))
+    }
+}
+
+/// For a publisher's session: the key it was opened with (even if rotated since), or the
+/// current one.
+async fn check_session_key(
+    state: &AppState,
+    headers: &HeaderMap,
+    meeting: MeetingId,
+    session: &str,
+) -> Result<(), ApiError> {
+    let presented = digest(presented_key(headers)?);
+    if state.media.opened_with(meeting, session, &presented) {
+        return Ok(());
+    }
+    check_stream_key(state, headers, meeting).await.map(|_| ())
 }
 
 /// The request body as text of `expected` media type, or the problem it is not.
@@ -306,9 +335,9 @@ pub async fn whip_publish(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let meeting = MeetingId(id);
-    check_stream_key(&state, &headers, meeting).await?;
+    let key_digest = check_stream_key(&state, &headers, meeting).await?;
     let offer = body_of(&headers, body, SDP)?;
-    let answer = state.media.publish(meeting, offer, Timestamp::now()).await?;
+    let answer = state.media.publish(meeting, offer, key_digest, Timestamp::now()).await?;
     let location = format!("/api/meetings/{id}/whip/{}", answer.session);
     Ok(created(&state, location, answer))
 }
@@ -345,7 +374,7 @@ pub async fn whip_patch(
     ApiPath((id, session)): ApiPath<(i64, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
-    check_stream_key(&state, &headers, MeetingId(id)).await?;
+    check_session_key(&state, &headers, MeetingId(id), &session).await?;
     patch(&state, &headers, MeetingId(id), true, &session, body).await
 }
 
@@ -364,7 +393,7 @@ pub async fn whip_delete(
     headers: HeaderMap,
     ApiPath((id, session)): ApiPath<(i64, String)>,
 ) -> Result<StatusCode, ApiError> {
-    check_stream_key(&state, &headers, MeetingId(id)).await?;
+    check_session_key(&state, &headers, MeetingId(id), &session).await?;
     state.media.end_publisher(MeetingId(id), &session)?;
     Ok(StatusCode::OK)
 }

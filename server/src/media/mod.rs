@@ -186,11 +186,14 @@ impl Media {
         &self.shared.config
     }
 
-    /// Puts a publisher on air with `offer` (WHIP). The caller has checked the stream key.
+    /// Puts a publisher on air with `offer` (WHIP). The caller has checked the stream key,
+    /// whose digest the session keeps: the key it was opened with still ends it after a
+    /// rotation, as OBS expects.
     pub async fn publish(
         &self,
         meeting: MeetingId,
         offer: String,
+        key_digest: [u8; 32],
         now: Timestamp,
     ) -> Result<SessionAnswer, MediaError> {
         let shared = &self.shared;
@@ -227,8 +230,13 @@ impl Media {
             if broadcasts.contains_key(&meeting) {
                 return Err(MediaError::PublisherPresent);
             }
-            let broadcast =
-                Arc::new(Broadcast::new(meeting, kinds, &shared.config, shared.stop.child_token()));
+            let broadcast = Arc::new(Broadcast::new(
+                meeting,
+                kinds,
+                key_digest,
+                &shared.config,
+                shared.stop.child_token(),
+            ));
             broadcasts.insert(meeting, broadcast.clone());
             broadcast
         };
@@ -281,9 +289,12 @@ impl Media {
         }
     }
 
-    /// Whether `session` is the meeting's publisher session.
-    pub fn is_publisher_session(&self, meeting: MeetingId, session: &str) -> bool {
-        self.shared.broadcast(meeting).is_some_and(|broadcast| broadcast.publisher_session == session)
+    /// Whether `session` is the meeting's publisher session and was opened with the key whose
+    /// digest is `key_digest`.
+    pub fn opened_with(&self, meeting: MeetingId, session: &str, key_digest: &[u8; 32]) -> bool {
+        self.shared.broadcast(meeting).is_some_and(|broadcast| {
+            broadcast.publisher_session == session && broadcast.publisher_key_digest == *key_digest
+        })
     }
 
     /// Takes the publisher off air (WHIP DELETE); every viewing session of the meeting ends.
@@ -517,6 +528,8 @@ impl Shared {
 struct Broadcast {
     meeting: MeetingId,
     publisher_session: String,
+    /// The SHA-256 of the stream key the publisher's session was opened with.
+    publisher_key_digest: [u8; 32],
     /// The publisher's peer and ICE session tag, once it has answered.
     publisher: Mutex<Option<(Arc<dyn PeerConnection>, String)>>,
     /// Set while the publisher's peer is connected.
@@ -552,12 +565,14 @@ impl Broadcast {
     fn new(
         meeting: MeetingId,
         expected: OfferedKinds,
+        publisher_key_digest: [u8; 32],
         config: &MediaConfig,
         stop: CancellationToken,
     ) -> Broadcast {
         Broadcast {
             meeting,
             publisher_session: new_session_id(),
+            publisher_key_digest,
             publisher: Mutex::new(None),
             connected: AtomicBool::new(false),
             expected,
