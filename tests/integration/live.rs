@@ -477,3 +477,36 @@ async fn each_address_has_a_comment_limit_whatever_the_viewer() {
     assert!(limited["retry_after_ms"].as_u64().is_some_and(|ms| ms >= 1));
     assert_eq!(limited["client_id"], "b");
 }
+
+#[tokio::test]
+async fn the_servers_own_staff_pages_join_with_their_cookie() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = TestServer::start().await;
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let host = server.base.trim_start_matches("http://").to_owned();
+    let handshake = |origin: &str| {
+        let mut request = server.live_url(meeting, None, None).into_client_request().expect("a request");
+        let headers = request.headers_mut();
+        headers.insert("cookie", format!("kezdesu_session={akim}").parse().expect("a header"));
+        headers.insert("origin", origin.parse().expect("a header"));
+        request
+    };
+    // From the server's own page: the cookie signs the connection in at once.
+    let (socket, _) =
+        tokio_tungstenite::connect_async(handshake(&format!("http://{host}"))).await.expect("connects");
+    let mut presenter = LiveClient::new(socket, "");
+    let hello = presenter.next(Duration::from_secs(5)).await.expect("a hello");
+    assert_eq!(
+        (hello["type"].as_str(), hello["you"]["role"].as_str()),
+        (Some("hello"), Some("akim")),
+        "{hello}"
+    );
+
+    // From another site the cookie is ignored: the client must still authenticate.
+    let (socket, _) =
+        tokio_tungstenite::connect_async(handshake("https://evil.example")).await.expect("connects");
+    let mut foreign = LiveClient::new(socket, "");
+    foreign.send(json!({"type": "comment", "text": "hi", "client_id": "x"})).await;
+    let answer = foreign.next(Duration::from_secs(5)).await.expect("an error");
+    assert_eq!(answer["code"], "unauthenticated", "{answer}");
+}

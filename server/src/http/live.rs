@@ -9,13 +9,14 @@
 //! with code 4000, which tells the client to reconnect with `since` and resume. The protocol is
 //! documented in `docs/protocol.md`.
 
-use super::caller::{Caller, ClientIp, token_owner};
+use super::caller::{Caller, ClientIp, SESSION_COOKIE, token_owner};
 use super::problem::{ApiPath, ApiQuery};
 use super::{ApiError, AppState, Problem};
 use crate::room::live::{FramedEvent, LiveFailure, LiveFrame, LiveReply, events_frame};
 use crate::store::LogReader;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use kezdesu_core::live::{Actor, LiveCommand, LiveError};
@@ -83,6 +84,7 @@ pub async fn connect(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<LiveQuery>,
     ClientIp(address): ClientIp,
+    headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let meeting = state.store.meeting(MeetingId(id)).await?;
@@ -90,7 +92,11 @@ pub async fn connect(
         return Err(ApiError::Unavailable);
     }
     // A token in the query is checked before upgrading, so a bad one gets a plain 401/403.
-    let participant = match &query.token {
+    // A staff page signed in by cookie (the presenter's) may use its cookie instead, but only
+    // from this server's own pages: browsers send cookies on cross-site WebSocket handshakes
+    // too, so the Origin must match the Host.
+    let token = query.token.clone().or_else(|| same_origin_session_cookie(&headers));
+    let participant = match &token {
         Some(token) => Some(participant(&state, meeting.id, token).await?),
         None => None,
     };
@@ -106,6 +112,18 @@ pub async fn connect(
             state.metrics.live_connections.dec();
         },
     ))
+}
+
+/// The session cookie of a handshake whose `Origin` is this server itself.
+fn same_origin_session_cookie(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let origin_host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"))?;
+    if !origin_host.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    let jar = axum_extra::extract::CookieJar::from_headers(headers);
+    jar.get(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
 }
 
 async fn participant(state: &AppState, meeting: MeetingId, token: &str) -> Result<Participant, ApiError> {
