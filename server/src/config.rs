@@ -196,7 +196,9 @@ pub struct IceServerConfig {
 impl Default for MediaConfig {
     fn default() -> MediaConfig {
         MediaConfig {
-            udp_addresses: vec![IpAddr::from([0, 0, 0, 0])],
+            // Like `server.listen`, loopback until configured: the quick start works on any
+            // machine, and nothing is exposed by accident.
+            udp_addresses: vec![IpAddr::from([127, 0, 0, 1])],
             udp_port_min: 0,
             udp_port_max: 0,
             public_ips: Vec::new(),

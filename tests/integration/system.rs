@@ -104,6 +104,18 @@ async fn the_openapi_document_is_true() {
         "GET /api/meetings/{id}/live",
         "GET /api/meetings/{id}/moderation-log",
         "GET /api/meetings/{id}/issues",
+        "GET /api/meetings/{id}/stream-key",
+        "POST /api/meetings/{id}/stream-key",
+        "OPTIONS /api/meetings/{id}/whip",
+        "POST /api/meetings/{id}/whip",
+        "OPTIONS /api/meetings/{id}/whip/{session}",
+        "PATCH /api/meetings/{id}/whip/{session}",
+        "DELETE /api/meetings/{id}/whip/{session}",
+        "OPTIONS /api/meetings/{id}/whep",
+        "POST /api/meetings/{id}/whep",
+        "OPTIONS /api/meetings/{id}/whep/{session}",
+        "PATCH /api/meetings/{id}/whep/{session}",
+        "DELETE /api/meetings/{id}/whep/{session}",
         "GET /healthz",
         "GET /metrics",
     ];
@@ -132,6 +144,7 @@ async fn the_openapi_document_is_true() {
         ("Health", server.get("/healthz", None).await.1),
         ("ModerationLog", server.get(&format!("/api/meetings/{meeting}/moderation-log"), None).await.1),
         ("IssueList", server.get(&format!("/api/meetings/{meeting}/issues"), None).await.1),
+        ("StreamKeyView", server.get(&format!("/api/meetings/{meeting}/stream-key"), Some(&admin)).await.1),
     ];
     for (name, sample) in samples {
         conforms(&document, &json!({"$ref": format!("#/components/schemas/{name}")}), &sample, name);

@@ -7,12 +7,16 @@
 // Test hook: `window.__kezdesuPresenter` is {pc, state}: the publishing RTCPeerConnection (null
 // when not publishing) and the publishing state, so a browser test can read getStats().
 //
-// The question queue is read from the public issue list (GET /api/meetings/{id}/issues) and
-// refreshed every few seconds: the live channel needs a bearer token that a cookie sign-in does
-// not give the page. live-state.js orders it exactly as the discussion panel does.
+// The question queue and the question on air follow the meeting's live channel
+// (live-connection.js), joined with the page's session cookie: the whole log on first joining,
+// so pinned questions are known however long ago they were pinned, then every event as it
+// happens, resuming with `since` after a drop. live-state.js folds the events and orders the
+// queue exactly as the discussion panel does. While the channel is down, the public issue list
+// (GET /api/meetings/{id}/issues) is read every few seconds instead.
 
 import { api, describeError, fetchSession } from './api.js';
 import { formatMeetingTime, formatNumber, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { LiveConnection } from './live-connection.js';
 import * as live from './live-state.js';
 import {
   TIMER_TICK_MS,
@@ -29,6 +33,7 @@ import { publish } from './webrtc-client.js';
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 /** A connection 'disconnected' for this long is given up and published again. */
 const DISCONNECTED_GRACE_MS = 5000;
+/** While the live channel is down, the issue list is read this often instead. */
 const QUEUE_POLL_MS = 5000;
 const COPIED_NOTICE_MS = 3000;
 /** What the camera is asked for; the browser gives the nearest it can. */
@@ -82,8 +87,12 @@ window.__kezdesuPresenter = {
 };
 
 // Questions
-let queue = null; // live-state of the issue list
-let queueLoadedAt = null;
+let liveState = null; // the live channel's state: the queue, pins, the question on air
+let liveConnection = null;
+let liveStatus = 'connecting'; // connecting | live | reconnecting | closed
+let fallback = null; // a state made from the issue list, read while the channel is down
+let fallbackLoadedAt = null;
+let checkingSession = false;
 
 function parseMeetingId(search) {
   const value = new URLSearchParams(search).get('meeting') ?? '';
@@ -206,10 +215,33 @@ function renderObs() {
   setText(byId('obs-error'), obsError);
 }
 
+/** What the queue shows: the live state while the channel is up, else the latest we have. */
+function queueSource() {
+  if (liveStatus === 'live') return liveState;
+  if (fallback !== null) return fallback;
+  return liveState?.connectedOnce ? liveState : null;
+}
+
+function renderQueueConnection() {
+  const indicator = byId('queue-connection');
+  indicator.dataset.state = liveStatus;
+  setText(indicator, t(`live.connection.${liveStatus}`));
+  const showUpdated = liveStatus !== 'live' && fallback !== null && fallbackLoadedAt !== null;
+  setText(
+    byId('queue-updated'),
+    showUpdated
+      ? t('present.queueUpdated', { time: formatMeetingTime(fallbackLoadedAt.toISOString(), meeting?.time_zone) })
+      : '',
+  );
+}
+
 function renderQueue() {
+  if (meeting === null) return;
+  renderQueueConnection();
   const onAirBox = byId('queue-on-air');
   const list = byId('queue');
   const empty = byId('queue-empty');
+  const queue = queueSource();
   if (queue === null) {
     onAirBox.hidden = true;
     list.replaceChildren();
@@ -225,27 +257,24 @@ function renderQueue() {
   const items = live.queueOrder(queue).map((number) => {
     const question = queue.questions.get(number);
     const item = make('li', 'question');
+    item.dataset.question = String(number);
     const text = make('p', 'question__text');
     text.append(
       make('span', 'question__number', t('live.questions.number', { n: number })),
       ' ',
       make('span', 'question__body', questionText(question)),
     );
-    item.append(
-      text,
-      make('p', 'question__votes', t('live.questions.votes', { n: formatNumber(question.votes ?? 0) })),
+    const footer = make('div', 'question__footer');
+    footer.append(
+      make('span', 'question__votes', t('live.questions.votes', { n: formatNumber(question.votes ?? 0) })),
     );
+    if (queue.pinned.includes(number)) footer.append(make('span', 'question__pinned', t('live.questions.pinned')));
+    item.append(text, footer);
     return item;
   });
   list.replaceChildren(...items);
   empty.hidden = items.length > 0 || onAir !== null;
   setText(empty, t('live.questions.queueEmpty'));
-  setText(
-    byId('queue-updated'),
-    queueLoadedAt
-      ? t('present.queueUpdated', { time: formatMeetingTime(queueLoadedAt.toISOString(), meeting?.time_zone) })
-      : '',
-  );
 }
 
 function questionText(question) {
@@ -266,7 +295,8 @@ function applyMeeting(next) {
   // An ended meeting has nothing more to show: end our broadcast with it.
   if (isOver(meeting) && wantOnAir) stopLive();
   renderAll();
-  if (phaseChanged) loadQueue();
+  // The channel brings every change of the queue; read the list again only in its place.
+  if (phaseChanged && liveStatus !== 'live') loadQueue();
 }
 
 function applyBroadcast(next) {
@@ -589,13 +619,73 @@ async function stopLive() {
 // ---------------------------------------------------------------------------------------------
 // Questions
 
+/** Joins the live channel with the session cookie and follows the queue on it. */
+function followQueue() {
+  liveState = live.createState();
+  liveConnection = new LiveConnection({
+    meetingId,
+    token: null, // the session cookie signs this page in
+    fromStart: true,
+    state: liveState,
+    handlers: {
+      status(status) {
+        liveStatus = status;
+        // Down: read the issue list at once, then every few seconds until the channel is back.
+        if (status === 'reconnecting' || status === 'closed') loadQueue();
+        renderQueue();
+      },
+      hello() {
+        // The events from here on (the replay first) are newer than any list read meanwhile.
+        fallback = null;
+        fallbackLoadedAt = null;
+        renderQueue();
+      },
+      events(changes) {
+        if (changes.questions) renderQueue();
+      },
+      reset: renderQueue,
+      disconnected({ welcomed }) {
+        // Refused at the handshake (a 401 shows as a bare close): perhaps signed out meanwhile.
+        if (!welcomed) checkSession();
+      },
+      authFailed() {
+        // The cookie was not taken (a proxy in front that rewrites the Host?): the issue list
+        // stands in for the rest of the visit.
+        checkSession();
+      },
+    },
+  });
+  liveConnection.start();
+  window.addEventListener('online', () => liveConnection?.retryNow());
+}
+
+/** Signed out (the session expired, or ended elsewhere): stop joining, and sign in again. */
+async function checkSession() {
+  if (checkingSession) return;
+  checkingSession = true;
+  try {
+    if ((await fetchSession()) === null) {
+      liveConnection?.stop();
+      // Going to sign in now would cut a broadcast; the issue list serves until it ends.
+      if (!wantOnAir) goToSignIn();
+    }
+  } catch {
+    // Unknown: keep trying to join.
+  } finally {
+    checkingSession = false;
+  }
+}
+
 async function loadQueue() {
   try {
     const list = await api.get(`/api/meetings/${meetingId}/issues`);
+    if (liveStatus === 'live') return; // the channel came back meanwhile, and is newer
     const next = live.createState();
     live.seedIssues(next, list?.issues);
-    queue = next;
-    queueLoadedAt = new Date();
+    // The list does not say which questions are pinned: keep the pins last heard live.
+    next.pinned = liveState ? liveState.pinned.slice() : [];
+    fallback = next;
+    fallbackLoadedAt = new Date();
     renderQueue();
   } catch {
     // Shown as last updated at the previous time; the next poll tries again.
@@ -603,7 +693,11 @@ async function loadQueue() {
 }
 
 function pollQueue() {
-  if (document.visibilityState === 'visible' && meeting !== null && !isOver(meeting)) loadQueue();
+  if (liveStatus === 'live') return;
+  if (document.visibilityState !== 'visible' || meeting === null) return;
+  // An ended meeting's queue changes no more once read.
+  if (isOver(meeting) && fallback !== null) return;
+  loadQueue();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -681,7 +775,7 @@ async function start() {
     isOver: () => meeting?.phase === 'ended',
   });
   setInterval(() => renderTimer(meeting), TIMER_TICK_MS);
-  loadQueue();
+  followQueue();
   setInterval(pollQueue, QUEUE_POLL_MS);
 
   await loadStreamKey();

@@ -1,0 +1,222 @@
+// Owns one meeting's live channel connection (docs/protocol.md), shared by the discussion panel
+// (live.js, a viewer with a token) and the presenter page (present.js, signed in by cookie): the
+// WebSocket, signing in, folding what arrives into a live-state.js state, and reconnecting after
+// a drop, resuming with `since`. No DOM: the pages render from the handlers, and tests run it in
+// Node with a stand-in WebSocket.
+
+import * as live from './live-state.js';
+
+/** Waits before reconnecting: 1 s, 2 s, 5 s, then 10 s, each with a little jitter. */
+const BACKOFF_MS = [1000, 2000, 5000, 10000];
+/** Close codes after which reconnecting with the same credentials cannot help. */
+const AUTH_REFUSED_CLOSE_CODES = new Set([4001, 4003]);
+
+/** The channel's address; the token never goes in it (it is sent in the `auth` message). */
+export function liveUrl(place, meetingId, since = null) {
+  const scheme = place.protocol === 'https:' ? 'wss' : 'ws';
+  const base = `${scheme}://${place.host}/api/meetings/${encodeURIComponent(meetingId)}/live`;
+  return since == null ? base : `${base}?since=${encodeURIComponent(since)}`;
+}
+
+/**
+ * One meeting's live channel: connects, signs in, applies events to `state` (dropping any seq
+ * already seen) and reconnects after a drop, resuming with `since`.
+ *
+ * `token`: sent in an `{"type":"auth"}` message once open. `null` sends none: a page of this
+ * server signed in by cookie is signed in by its session cookie on the handshake.
+ *
+ * `fromStart`: ask for the whole log (`since=0`) on first joining rather than the recent
+ * history, for a page that must know every question (which ones are pinned, for one), and
+ * resume from the last event applied. Otherwise resume from `live.resumeSeq` (never before the
+ * head at the first hello: a viewer wants the recent history, not the whole log).
+ *
+ * `handlers` (all optional): status(s) with s in connecting | live | reconnecting | closed;
+ * hello(message, resumed); events(changes); viewers(count); answer(message) for ack, done and
+ * error; disconnected({welcomed, code}) after every close (`welcomed`: a hello had come on it;
+ * a handshake refused over HTTP, such as a 401, is a close without one); reset() when the
+ * server's log is not the one we followed; authFailed(code) when the server refused who we
+ * are (no reconnect then).
+ */
+export class LiveConnection {
+  constructor({
+    meetingId,
+    token = null,
+    state,
+    fromStart = false,
+    handlers = {},
+    WebSocketImpl = globalThis.WebSocket,
+    place = globalThis.location,
+    timers = globalThis,
+    random = Math.random,
+  }) {
+    Object.assign(this, { meetingId, token, state, fromStart, handlers, WebSocketImpl, place, timers, random });
+    this.socket = null;
+    this.ready = false; // after hello: commands may be sent
+    this.stopped = true;
+    this.attempt = 0;
+    this.timer = null;
+    this.status = 'closed';
+    this.refused = null;
+    this.restartFresh = false;
+  }
+
+  start() {
+    this.stopped = false;
+    this.attempt = 0;
+    this.open();
+  }
+
+  stop() {
+    this.stopped = true;
+    this.clearTimer();
+    const socket = this.socket;
+    this.socket = null;
+    this.ready = false;
+    if (socket) socket.close(1000, 'leaving');
+    this.setStatus('closed');
+  }
+
+  /** Reconnects now if waiting to (the browser came back online). */
+  retryNow() {
+    if (this.stopped || this.timer === null) return;
+    this.clearTimer();
+    this.open();
+  }
+
+  /** Sends a message once the channel is ready; returns whether it was sent. */
+  send(message) {
+    if (!this.ready || !this.socket) return false;
+    try {
+      this.socket.send(JSON.stringify(message));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  setStatus(status) {
+    if (this.status === status) return;
+    this.status = status;
+    this.handlers.status?.(status);
+  }
+
+  clearTimer() {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** The `since` to connect with: null for the recent history. */
+  since() {
+    if (!this.state.connectedOnce) return this.fromStart ? 0 : null;
+    return this.fromStart ? this.state.lastSeq : live.resumeSeq(this.state);
+  }
+
+  open() {
+    const since = this.since();
+    this.setStatus(this.state.connectedOnce || this.attempt > 0 ? 'reconnecting' : 'connecting');
+    this.refused = null;
+    let socket;
+    try {
+      socket = new this.WebSocketImpl(liveUrl(this.place, this.meetingId, since));
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.socket = socket;
+    this.ready = false;
+    socket.addEventListener('open', () => {
+      if (socket === this.socket && this.token != null) {
+        socket.send(JSON.stringify({ type: 'auth', token: this.token }));
+      }
+    });
+    socket.addEventListener('message', (event) => {
+      if (socket === this.socket) this.receive(event.data);
+    });
+    // An 'error' is always followed by 'close', which is where reconnecting is decided.
+    socket.addEventListener('close', (event) => {
+      if (socket === this.socket) this.closed(event);
+    });
+  }
+
+  receive(data) {
+    if (typeof data !== 'string') return;
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!message || typeof message !== 'object') return;
+    switch (message.type) {
+      case 'hello': {
+        const resumed = live.applyHello(this.state, message);
+        this.ready = true;
+        this.attempt = 0;
+        this.setStatus('live');
+        this.handlers.hello?.(message, resumed);
+        break;
+      }
+      case 'events':
+        this.handlers.events?.(live.applyEvents(this.state, message.events));
+        break;
+      case 'viewers':
+        this.state.viewers = Number(message.count) || 0;
+        this.handlers.viewers?.(this.state.viewers);
+        break;
+      case 'error':
+        if (!this.ready && (message.code === 'unauthenticated' || message.code === 'forbidden')) {
+          this.refused = message.code; // the close (4001 or 4003) follows
+        } else if (message.code === 'since_ahead') {
+          // The server's log is behind ours (restored from a backup?): what we hold is not its
+          // history. Start over without `since`, as a fresh reader.
+          live.resetLog(this.state);
+          this.handlers.reset?.();
+          this.restartFresh = true;
+          this.socket?.close(1000, 'starting over');
+        }
+        this.handlers.answer?.(message);
+        break;
+      case 'ack':
+      case 'done':
+        this.handlers.answer?.(message);
+        break;
+      default:
+        break; // a newer server's message this page does not know yet
+    }
+  }
+
+  closed(event) {
+    const welcomed = this.ready;
+    this.socket = null;
+    this.ready = false;
+    this.handlers.disconnected?.({ welcomed, code: event?.code ?? null });
+    if (this.stopped) return;
+    if (AUTH_REFUSED_CLOSE_CODES.has(event?.code) || this.refused) {
+      this.stopped = true;
+      this.setStatus('closed');
+      this.handlers.authFailed?.(event?.code ?? null);
+      return;
+    }
+    if (this.restartFresh) {
+      this.restartFresh = false;
+      this.open();
+      return;
+    }
+    // 4000 (fell behind), 1001 (server going away), 4008 (idle) and any unexpected drop:
+    // reconnect and resume from the last seq seen.
+    this.scheduleReconnect();
+  }
+
+  scheduleReconnect() {
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.attempt += 1;
+    this.setStatus('reconnecting');
+    // Jitter, so that thousands of viewers dropped at once do not all come back at once.
+    const delay = Math.round(base * (0.8 + 0.4 * this.random()));
+    this.clearTimer();
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      if (!this.stopped) this.open();
+    }, delay);
+  }
+}
