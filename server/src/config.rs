@@ -207,7 +207,7 @@ impl Default for MediaConfig {
             max_viewers_per_meeting: 1000,
             viewer_sessions_per_minute_per_address: 60,
             codec_wait_seconds: 5,
-            connect_timeout_seconds: 30,
+            connect_timeout_seconds: 15,
             keyframe_interval_ms: 1000,
             viewer_queue_packets: 512,
         }

@@ -165,6 +165,22 @@ async fn the_stream_key_guards_publishing() {
     let old = post_sdp(&server, &whip, Some(&key), "application/sdp", offer).await;
     assert_problem(&old, StatusCode::FORBIDDEN, "forbidden");
 
+    // A leaked key: whoever published with it is taken off air by the akim.
+    let thief = SyntheticPublisher::start(publisher(&server, meeting, new_key)).await.expect("publishing");
+    wait_status(&server, meeting, |s| s["on_air"] == true).await;
+    let end = |token: Option<String>| {
+        let mut request = server.client.delete(server.url(&format!("/api/meetings/{meeting}/broadcast")));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    assert_eq!(end(Some(other_akim.clone())).await.expect("delete").status(), StatusCode::FORBIDDEN);
+    assert_eq!(end(Some(akim.clone())).await.expect("delete").status(), StatusCode::OK);
+    assert_eq!(broadcast_status(&server, meeting).await["on_air"], false);
+    assert_eq!(end(Some(akim.clone())).await.expect("delete").status(), StatusCode::NOT_FOUND);
+    drop(thief);
+
     // OPTIONS says what the endpoint takes, with CORS for players on other origins.
     let response =
         server.client.request(reqwest::Method::OPTIONS, server.url(&whip)).send().await.expect("options");
@@ -336,5 +352,58 @@ async fn a_viewer_that_vanishes_is_cleaned_up() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(gone, "the vanished viewer's session is still counted");
+    publishing.stop().await.expect("stopping");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_servers_and_the_port_range_are_what_clients_see() {
+    let server = TestServer::start_with(|config| {
+        config.media.udp_port_min = 46100;
+        config.media.udp_port_max = 46109;
+        config.media.ice_servers = vec![
+            kezdesu::config::IceServerConfig {
+                urls: vec!["stun:stun.example.kz:3478".to_owned()],
+                username: None,
+                credential: None,
+            },
+            kezdesu::config::IceServerConfig {
+                urls: vec!["turn:turn.example.kz:3478?transport=udp".to_owned()],
+                username: Some("kezdesu".to_owned()),
+                credential: Some("secret".to_owned()),
+            },
+        ];
+    })
+    .await;
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
+    let response = server.client.request(reqwest::Method::OPTIONS, &whep).send().await.expect("options");
+    let links: Vec<String> = response
+        .headers()
+        .get_all("link")
+        .iter()
+        .map(|value| value.to_str().expect("text").to_owned())
+        .collect();
+    assert_eq!(
+        links,
+        [
+            "<stun:stun.example.kz:3478>; rel=\"ice-server\"",
+            "<turn:turn.example.kz:3478?transport=udp>; rel=\"ice-server\"; username=\"kezdesu\"; \
+             credential=\"secret\"; credential-type=\"password\"",
+        ]
+    );
+
+    // Both the publisher's and a viewer's sessions take ports from the range.
+    let key = stream_key(&server, meeting, &akim).await;
+    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let viewer = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("viewer");
+    // `candidate:<foundation> <component> <transport> <priority> <address> <port> typ …`
+    let ports: Vec<u16> = viewer
+        .answer_sdp()
+        .lines()
+        .filter_map(|line| line.strip_prefix("a=candidate:"))
+        .filter_map(|candidate| candidate.split_whitespace().nth(5)?.parse().ok())
+        .collect();
+    assert!(!ports.is_empty() && ports.iter().all(|port| (46100..=46109).contains(port)), "{ports:?}");
+    viewer.stop().await.expect("deleting");
     publishing.stop().await.expect("stopping");
 }

@@ -106,6 +106,7 @@ async fn the_openapi_document_is_true() {
         "GET /api/meetings/{id}/issues",
         "GET /api/meetings/{id}/stream-key",
         "POST /api/meetings/{id}/stream-key",
+        "DELETE /api/meetings/{id}/broadcast",
         "OPTIONS /api/meetings/{id}/whip",
         "POST /api/meetings/{id}/whip",
         "OPTIONS /api/meetings/{id}/whip/{session}",

@@ -3,17 +3,23 @@
 
 Two modes:
 
-  publish --url WHIP_URL --token STREAM_KEY --seconds N
-      Publishes a synthetic VP8 video (640x360 at 30 fps, moving stripes) and, unless
-      --no-audio, an Opus tone, by WHIP (RFC 9725): POSTs the complete offer with
-      `Authorization: Bearer STREAM_KEY`, expects 201 + Location + an SDP answer, keeps
-      sending N seconds, then DELETEs the Location (with the bearer) and expects 2xx.
+  publish --url WHIP_URL --token STREAM_KEY --seconds N [--codec vp8|h264]
+      Publishes a synthetic video (640x360 at 30 fps, moving stripes; VP8 by default, or
+      H.264 with --codec h264: the offer then lists only that codec, by codec preferences)
+      and, unless --no-audio, an Opus tone, by WHIP (RFC 9725): POSTs the complete offer with
+      `Authorization: Bearer STREAM_KEY`, expects 201 + Location + an SDP answer that accepts
+      the codec, keeps sending N seconds, then DELETEs the Location (with the bearer) and
+      expects 2xx.
 
-  play --url WHEP_URL --seconds N --min-frames M
+  play --url WHEP_URL --seconds N --min-frames M [--expect-codec vp8|h264]
       Receives video (and audio) by WHEP: POSTs a recvonly offer (no auth), expects 201,
       counts decoded video frames and exits 0 only if at least M were decoded within N
-      seconds of start. A 503 (not on air yet) is retried every 0.5 s until the deadline.
-      Stops once M frames are decoded, after --linger more seconds; DELETEs the Location.
+      seconds of start (and, with --expect-codec, only if they were of that codec). A 503
+      (not on air yet) is retried every 0.5 s until the deadline. Stops once M frames are
+      decoded, after --linger more seconds; DELETEs the Location. The JSON summary names
+      the codec the video receiver decoded (`video_codec`, e.g. "video/H264", with its
+      `video_payload_type` and `video_fmtp`) and the video codecs of the answer
+      (`answer_video`).
 
 Exit codes: 0 success, 1 failure (an unexpected HTTP status is printed with its body),
 2 bad usage. Progress goes to stderr; `play` prints one JSON summary line to stdout.
@@ -39,6 +45,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 import aioice.ice
+import aiortc.rtcrtpreceiver
 import av
 from aiortc import (
     MediaStreamTrack,
@@ -52,6 +59,8 @@ from aiortc.mediastreams import MediaStreamError
 
 WIDTH, HEIGHT, FPS = 640, 360, 30
 START = time.monotonic()
+# --codec and --expect-codec: the MIME type each name stands for.
+VIDEO_CODECS = {"vp8": "video/VP8", "h264": "video/H264"}
 
 
 def log(message: str) -> None:
@@ -183,6 +192,56 @@ def candidates(sdp: str) -> list[str]:
     return [line[2:] for line in sdp.splitlines() if line.startswith("a=candidate:")]
 
 
+def media_codecs(sdp: str, kind: str) -> list[str]:
+    """The codecs of the first `kind` m-line of an SDP, in its order, as `H264/90000 pt=102
+    (profile-level-id=…)`; RTX left out."""
+    codecs: list[str] = []
+    section: list[str] | None = None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            if section is not None:
+                break
+            if line.startswith(f"m={kind} "):
+                section = []
+            continue
+        if section is not None:
+            section.append(line)
+    if section is None:
+        return codecs
+    fmtp = {}
+    for line in section:
+        if line.startswith("a=fmtp:"):
+            pt, _, parameters = line[len("a=fmtp:") :].partition(" ")
+            fmtp[pt] = parameters
+    for line in section:
+        if line.startswith("a=rtpmap:"):
+            pt, _, codec = line[len("a=rtpmap:") :].partition(" ")
+            if codec.split("/")[0].lower() != "rtx":
+                codecs.append(f"{codec} pt={pt}" + (f" ({fmtp[pt]})" if pt in fmtp else ""))
+    return codecs
+
+
+# What the receivers decode: aiortc's decoder thread asks `get_decoder` for each codec it
+# meets (a packet's payload type mapped through the negotiated codecs), so wrapping it tells
+# which codec each kind's frames really came in. One peer connection per process, so a kind
+# is enough of a key.
+DECODED: dict[str, dict] = {}
+_get_decoder = aiortc.rtcrtpreceiver.get_decoder
+
+
+def _recording_get_decoder(codec):
+    DECODED[codec.mimeType.split("/")[0].lower()] = {
+        "mime_type": codec.mimeType,
+        "payload_type": codec.payloadType,
+        "fmtp": ";".join(f"{k}={v}" for k, v in sorted(codec.parameters.items())),
+    }
+    log(f"decoding {codec.mimeType} (payload type {codec.payloadType})")
+    return _get_decoder(codec)
+
+
+aiortc.rtcrtpreceiver.get_decoder = _recording_get_decoder
+
+
 async def post_offer(
     http: aiohttp.ClientSession, url: str, sdp: str, token: str | None
 ) -> tuple[int, str, str | None, str]:
@@ -260,7 +319,8 @@ async def publish(args: argparse.Namespace) -> int:
     connected, failed = asyncio.Event(), asyncio.Event()
     watch(pc, connected, failed)
     video = MovingStripes()
-    prefer(pc.addTransceiver(video, direction="sendonly"), "video/VP8")
+    mime = VIDEO_CODECS[args.codec]
+    prefer(pc.addTransceiver(video, direction="sendonly"), mime)
     if not args.no_audio:
         prefer(pc.addTransceiver(Tone(), direction="sendonly"), "audio/opus")
     await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers every candidate here
@@ -275,6 +335,10 @@ async def publish(args: argparse.Namespace) -> int:
             check_created("WHIP POST", status, body, location, content_type)
             resource = urljoin(args.url, location)
             log(f"resource {resource}; answer: {payload_types(body)}; candidates: {candidates(body)}")
+            answered = media_codecs(body, "video")
+            log(f"answer's video codecs: {answered}")
+            if not any(c.split("/")[0].lower() == mime.split("/")[1].lower() for c in answered):
+                raise HttpFailure(f"the WHIP answer does not accept {mime}: video codecs {answered}\n{body}")
             await pc.setRemoteDescription(RTCSessionDescription(sdp=body, type="answer"))
 
             await wait_any(connected, failed, stop, timeout=min(args.connect_timeout, deadline - time.monotonic()))
@@ -283,7 +347,7 @@ async def publish(args: argparse.Namespace) -> int:
                     log("stopped before the connection was up")
                     return 0 if await delete_resource(http, resource, args.token) else 1
                 raise HttpFailure(f"the peer connection did not come up (state {pc.connectionState})")
-            log(f"publishing until {args.seconds:.0f}s")
+            log(f"publishing {mime} until {args.seconds:.0f}s")
             await wait_any(failed, stop, timeout=deadline - time.monotonic())
             if failed.is_set() and not stop.is_set():
                 raise HttpFailure(f"the peer connection went {pc.connectionState} while publishing")
@@ -308,7 +372,19 @@ async def play(args: argparse.Namespace) -> int:
     deadline = START + args.seconds
     stop = asyncio.Event()
     stop_on_signals(stop)
-    summary = {"frames": 0, "width": None, "height": None, "first_frame_after": None, "audio_frames": 0}
+    summary = {
+        "frames": 0,
+        "width": None,
+        "height": None,
+        "first_frame_after": None,
+        "audio_frames": 0,
+        "video_codec": None,
+        "video_payload_type": None,
+        "video_fmtp": None,
+        "audio_codec": None,
+        "answer_video": None,
+    }
+    expected = VIDEO_CODECS[args.expect_codec] if args.expect_codec else None
     resource: str | None = None
     pc: RTCPeerConnection | None = None
     consumers: list[asyncio.Task] = []
@@ -373,6 +449,8 @@ async def play(args: argparse.Namespace) -> int:
                 answer = body
                 watch(pc, connected, failed)
             log(f"resource {resource}; answer: {payload_types(answer)}; candidates: {candidates(answer)}")
+            summary["answer_video"] = media_codecs(answer, "video")
+            log(f"answer's video codecs: {summary['answer_video']}")
             await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
 
             await wait_any(enough, failed, stop, timeout=deadline - time.monotonic())
@@ -389,10 +467,20 @@ async def play(args: argparse.Namespace) -> int:
                 await delete_resource(http, resource, None)
             if pc is not None:
                 await pc.close()
+            video_decoded = DECODED.get("video") or {}
+            summary["video_codec"] = video_decoded.get("mime_type")
+            summary["video_payload_type"] = video_decoded.get("payload_type")
+            summary["video_fmtp"] = video_decoded.get("fmtp")
+            summary["audio_codec"] = (DECODED.get("audio") or {}).get("mime_type")
             print(json.dumps(summary), flush=True)
 
     if summary["frames"] >= args.min_frames:
-        log(f"OK: {summary['frames']} video frames decoded ({summary['audio_frames']} audio)")
+        if expected and (summary["video_codec"] or "").lower() != expected.lower():
+            log(f"FAILED: {summary['frames']} video frames decoded, but as {summary['video_codec']}, not {expected}")
+            return 1
+        log(
+            f"OK: {summary['frames']} {summary['video_codec']} video frames decoded ({summary['audio_frames']} audio)"
+        )
         return 0
     why = f"connection {pc.connectionState}" if failed.is_set() else "deadline"
     log(
@@ -407,12 +495,13 @@ async def play(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     modes = parser.add_subparsers(dest="mode", required=True)
-    pub = modes.add_parser("publish", help="publish a synthetic VP8 (+Opus) stream by WHIP")
+    pub = modes.add_parser("publish", help="publish a synthetic VP8 or H.264 (+Opus) stream by WHIP")
     pub.add_argument("--url", required=True, help="the WHIP endpoint")
     pub.add_argument("--token", required=True, help="the stream key, sent as a bearer token")
     pub.add_argument("--seconds", type=float, default=30)
     pub.add_argument("--connect-timeout", type=float, default=15, help="seconds for ICE+DTLS to come up")
     pub.add_argument("--no-audio", action="store_true", help="video only")
+    pub.add_argument("--codec", choices=sorted(VIDEO_CODECS), default="vp8", help="the video codec (default vp8)")
     pub.add_argument("--ice-address", help="comma-separated host candidate addresses, or auto")
     ply = modes.add_parser("play", help="play by WHEP and count decoded video frames")
     ply.add_argument("--url", required=True, help="the WHEP endpoint")
@@ -420,6 +509,9 @@ def main() -> int:
     ply.add_argument("--min-frames", type=int, default=60)
     ply.add_argument("--linger", type=float, default=0, help="keep playing this long after --min-frames")
     ply.add_argument("--vp8-only", action="store_true", help="offer only VP8 (default: every codec aiortc has)")
+    ply.add_argument(
+        "--expect-codec", choices=sorted(VIDEO_CODECS), help="fail unless the video decoded was of this codec"
+    )
     ply.add_argument("--ice-address", help="comma-separated host candidate addresses, or auto")
     args = parser.parse_args()
     log(f"aiortc {__import__('aiortc').__version__}, {args.mode} {args.url}")

@@ -5,7 +5,9 @@ Boots the real server binary (${KEZDESU_BIN:-target/debug/kezdesu}) on a free lo
 with a fresh data folder, makes the demo meeting live, checks the WHIP/WHEP error answers,
 then publishes a synthetic VP8 stream by WHIP (aiortc_peer.py publish) while a WHEP player
 (aiortc_peer.py play) must decode at least 60 frames, and checks the meeting's broadcast
-state along the way. Run it with the Python of the venv that has tests/media/requirements.txt:
+state along the way; then does the same with H.264 (publish --codec h264), where the player,
+which offers every codec aiortc has, must decode at least 60 H.264 frames. Run it with the
+Python of the venv that has tests/media/requirements.txt:
 
     target/aiortc-venv/bin/python tests/media/test_aiortc.py
 
@@ -385,6 +387,11 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
         str(summary),
     )
     R.check(
+        "the player's receiver decoded video/VP8 (the codec published)",
+        (summary.get("video_codec") or "").lower() == "video/vp8",
+        f"video_codec {summary.get('video_codec')!r}, {summary}",
+    )
+    R.check(
         "while the player plays, broadcast shows on_air true and viewers >= 1",
         most_viewers >= 1,
         f"most seen {most_viewers} {seen or broadcast(server)}",
@@ -401,6 +408,8 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
     off_air = wait_for(lambda: broadcast(server).get("on_air") is False, 15)
     R.check("after the publisher stops, broadcast.on_air is false", bool(off_air), str(broadcast(server)))
 
+    h264(server, workdir, peers, whip, whep, stream_key)
+
     ended = http("POST", server.url(f"/api/meetings/{MEETING}/phase"), json_body={"phase": "ended"}, headers=staff)
     if not 200 <= ended.status < 300:
         http("POST", server.url(f"/api/meetings/{MEETING}/phase"), json_body={"phase": "qa"}, headers=staff)
@@ -412,6 +421,64 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
         "not_open_for_broadcast",
     )
     R.check("WHIP POST after the meeting ended: 409 not_open_for_broadcast", ok, why)
+
+
+def h264(server: Server, workdir: Path, peers: list[Peer], whip: str, whep: str, stream_key: str) -> None:
+    """aiortc publishes H.264 only (codec preferences); an aiortc player that offers VP8 and
+    H.264 must be answered H.264 and decode >= 60 H.264 frames."""
+    R.require(
+        "before the H.264 broadcast, nobody is on air",
+        broadcast(server).get("on_air") is False,
+        str(broadcast(server)),
+    )
+    publisher = Peer(
+        workdir,
+        "publisher-h264",
+        ["publish", "--url", whip, "--token", stream_key, "--seconds", "25", "--codec", "h264"],
+    )
+    peers.append(publisher)
+    player = Peer(
+        workdir, "player-h264", ["play", "--url", whep, "--seconds", "20", "--min-frames", "60", "--linger", "2"]
+    )
+    peers.append(player)
+
+    wait_for(lambda: broadcast(server).get("on_air") is True or not publisher.alive(), 15)
+    R.check(
+        "H.264: while publishing, broadcast.on_air becomes true",
+        publisher.alive() and broadcast(server).get("on_air") is True,
+        f"{broadcast(server)}; publisher {'running' if publisher.alive() else 'exited ' + str(publisher.process.returncode)}",
+    )
+    player_exit = player.wait(40)
+    summary = next((json.loads(l) for l in player.stdout().splitlines() if l.startswith("{")), {})
+    R.check(
+        "H.264: the WHEP player (aiortc) decodes >= 60 video frames within 20 s",
+        player_exit == 0 and summary.get("frames", 0) >= 60,
+        f"exit {player_exit}, {summary}",
+    )
+    R.check(
+        "H.264: the player's receiver decoded video/H264",
+        (summary.get("video_codec") or "").lower() == "video/h264",
+        f"video_codec {summary.get('video_codec')!r}, payload type {summary.get('video_payload_type')}, {summary}",
+    )
+    answered = summary.get("answer_video") or []
+    R.check(
+        "H.264: the WHEP answer offers the player only H.264 (the codec on air)",
+        bool(answered) and all(c.lower().startswith("h264/90000") for c in answered),
+        f"answer video codecs {answered}",
+    )
+    R.check(
+        "H.264: the decoded video is 640x360",
+        (summary.get("width"), summary.get("height")) == (640, 360),
+        str(summary),
+    )
+    publisher_exit = publisher.wait(45)
+    R.check(
+        "H.264: the publisher runs its 25 s, DELETEs its resource with 2xx and exits 0",
+        publisher_exit == 0,
+        f"exit {publisher_exit}",
+    )
+    off_air = wait_for(lambda: broadcast(server).get("on_air") is False, 15)
+    R.check("H.264: after the publisher stops, broadcast.on_air is false", bool(off_air), str(broadcast(server)))
 
 
 def main() -> int:

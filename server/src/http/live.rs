@@ -95,10 +95,16 @@ pub async fn connect(
     // A staff page signed in by cookie (the presenter's) may use its cookie instead, but only
     // from this server's own pages: browsers send cookies on cross-site WebSocket handshakes
     // too, so the Origin must match the Host.
-    let token = query.token.clone().or_else(|| same_origin_session_cookie(&headers));
-    let participant = match &token {
-        Some(token) => Some(participant(&state, meeting.id, token).await?),
-        None => None,
+    let participant = match (&query.token, same_origin_session_cookie(&headers)) {
+        (Some(token), _) => Some(participant(&state, meeting.id, token).await?),
+        // A cookie that no longer signs anybody in (expired, signed out elsewhere) leaves the
+        // page where any visitor is: connected, and asked to authenticate to act.
+        (None, Some(cookie)) => match participant(&state, meeting.id, &cookie).await {
+            Ok(participant) => Some(participant),
+            Err(ApiError::Unauthenticated | ApiError::Forbidden(_)) => None,
+            Err(other) => return Err(other),
+        },
+        (None, None) => None,
     };
     let hard_limit = (state.config.live.max_message_bytes * 4).max(64 * 1024);
     // A small read buffer: thousands of viewers mostly listen, and tungstenite's default
@@ -436,7 +442,7 @@ impl Connection {
     }
 
     fn check_address_rate(&self) -> Result<(), Answer> {
-        self.state.live_address_limiter.check_key(&self.address).map_err(|not_until| {
+        self.state.live_address_limiter.check_key(&super::rate_key(self.address)).map_err(|not_until| {
             let wait = not_until
                 .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
             Answer::Error {

@@ -125,6 +125,35 @@ fn view_key(state: &AppState, headers: &HeaderMap, key: &StreamKey) -> StreamKey
     }
 }
 
+/// Takes the meeting off air whoever publishes: for the akim or an admin when the stream key
+/// leaked (rotate it first, or the same publisher comes back). Every viewer's session ends.
+#[utoipa::path(
+    delete, path = "/api/meetings/{id}/broadcast", tag = "broadcast",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, description = "Taken off air"),
+        (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem, description = "No such meeting, or nobody is on air"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn end_broadcast(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    if !caller.principal.may_manage_broadcast(meeting.akim) {
+        return Err(ApiError::Forbidden("only the meeting's akim and admins end its broadcast"));
+    }
+    if state.media.end_broadcast(meeting.id) {
+        tracing::info!(meeting = %meeting.id, "broadcast ended by staff");
+        Ok(StatusCode::OK)
+    } else {
+        Err(ApiError::NotFound("broadcast"))
+    }
+}
+
 /// 32 random bytes, URL-safe: fits OBS's stream key field and an HTTP header as is.
 fn new_stream_key() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())

@@ -380,7 +380,12 @@ pub async fn events(
             }
         })
     });
-    let changes = futures_util::stream::select(changes, broadcasts);
+    // The stream ends when the room's events end (the room closed): the client reconnects and
+    // gets a fresh snapshot. Broadcast changes alone never keep it open.
+    let room_ended = stream::once(std::future::ready(None));
+    let changes = futures_util::stream::select(changes.map(Some).chain(room_ended), broadcasts.map(Some))
+        .take_while(|item| std::future::ready(item.is_some()))
+        .filter_map(std::future::ready);
     let subscribers = SubscriberCount::new(&state);
     let shutdown = state.shutdown.clone().cancelled_owned();
     let stream = first.chain(changes).take_until(shutdown).map(move |event| {

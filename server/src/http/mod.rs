@@ -121,12 +121,24 @@ impl AppState {
 
     /// Refuses with 429 when `address` has used up its quota on `limiter`.
     pub fn check_rate(limiter: &DefaultKeyedRateLimiter<IpAddr>, address: IpAddr) -> Result<(), ApiError> {
-        limiter.check_key(&address).map_err(|not_until| {
+        limiter.check_key(&rate_key(address)).map_err(|not_until| {
             ApiError::RateLimited(
                 not_until
                     .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())),
             )
         })
+    }
+}
+
+/// Whom a rate limit counts: an IPv4 address, or an IPv6 /64, since one subscriber commonly
+/// holds a whole /64 and could otherwise take a fresh address for every request.
+pub(crate) fn rate_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !(u128::from(u64::MAX)))),
+        },
     }
 }
 
@@ -177,6 +189,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::moderation_log))
         .routes(routes!(meetings::issues))
         .routes(routes!(media::stream_key, media::rotate_stream_key))
+        .routes(routes!(media::end_broadcast))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(media::whip_options, media::whip_publish))
@@ -284,4 +297,20 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
     let mut replaced = error.into_response();
     *replaced.status_mut() = status;
     replaced
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_key;
+    use std::net::IpAddr;
+
+    #[test]
+    fn rate_limits_count_ipv6_by_its_64_prefix() {
+        let parse = |text: &str| text.parse::<IpAddr>().expect("an address");
+        assert_eq!(rate_key(parse("2001:db8:1:2:aaaa::1")), parse("2001:db8:1:2::"));
+        assert_eq!(rate_key(parse("2001:db8:1:2:ffff::9")), rate_key(parse("2001:db8:1:2::1")));
+        assert_ne!(rate_key(parse("2001:db8:1:3::1")), rate_key(parse("2001:db8:1:2::1")));
+        assert_eq!(rate_key(parse("192.0.2.7")), parse("192.0.2.7"));
+        assert_eq!(rate_key(parse("::ffff:192.0.2.7")), parse("192.0.2.7"));
+    }
 }

@@ -196,11 +196,30 @@ impl Media {
         key_digest: [u8; 32],
         now: Timestamp,
     ) -> Result<SessionAnswer, MediaError> {
+        // Set up in a task of its own: if the client goes away (or the request times out)
+        // mid-way, the session is still finished or undone, never left half-made; one the
+        // client never connects to ends at `connect_timeout_seconds`.
+        let media = self.clone();
+        let setup = self
+            .shared
+            .tasks
+            .spawn(async move { media.start_publisher(meeting, offer, key_digest, now).await });
+        setup.await.unwrap_or(Err(MediaError::ShuttingDown))
+    }
+
+    async fn start_publisher(
+        &self,
+        meeting: MeetingId,
+        offer: String,
+        key_digest: [u8; 32],
+        now: Timestamp,
+    ) -> Result<SessionAnswer, MediaError> {
         let shared = &self.shared;
         if shared.stop.is_cancelled() {
             return Err(MediaError::ShuttingDown);
         }
         let kinds = signaling::offered_kinds(&offer, true)?;
+        let remote_ufrag = signaling::ice_ufrag(&offer).unwrap_or_default().to_owned();
         if shared.broadcast(meeting).is_some() {
             return Err(MediaError::PublisherPresent);
         }
@@ -270,7 +289,7 @@ impl Media {
             Ok((peer, sdp)) => {
                 let etag = etag_of(&sdp);
                 *broadcast.publisher.lock().expect("the publisher slot is never left poisoned") =
-                    Some((peer.clone(), etag.clone()));
+                    Some(IceSession { peer: peer.clone(), etag: etag.clone(), remote_ufrag });
                 shared.metrics.publishers.inc();
                 shared.tasks.spawn(run_publisher(
                     shared.clone(),
@@ -283,6 +302,8 @@ impl Media {
                 Ok(SessionAnswer { session: broadcast.publisher_session.clone(), etag, sdp })
             }
             Err(error) => {
+                // Viewers already waiting for its codecs give up at once.
+                broadcast.stop.cancel();
                 shared.remove(&broadcast);
                 Err(error)
             }
@@ -306,10 +327,27 @@ impl Media {
         Ok(())
     }
 
+    /// Takes whoever publishes off air, whatever key they used: for the akim or an admin when
+    /// a leaked key was used (rotate it first). False if nobody was on air.
+    pub fn end_broadcast(&self, meeting: MeetingId) -> bool {
+        let Some(broadcast) = self.shared.broadcast(meeting) else { return false };
+        broadcast.stop.cancel();
+        self.shared.remove(&broadcast);
+        true
+    }
+
     /// Opens a viewing session with `offer` (WHEP).
     pub async fn play(&self, meeting: MeetingId, offer: String) -> Result<SessionAnswer, MediaError> {
+        // In a task of its own, for the same reason as `publish`.
+        let media = self.clone();
+        let setup = self.shared.tasks.spawn(async move { media.start_viewer(meeting, offer).await });
+        setup.await.unwrap_or(Err(MediaError::ShuttingDown))
+    }
+
+    async fn start_viewer(&self, meeting: MeetingId, offer: String) -> Result<SessionAnswer, MediaError> {
         let shared = &self.shared;
         let wants = signaling::offered_kinds(&offer, false)?;
+        let remote_ufrag = signaling::ice_ufrag(&offer).unwrap_or_default().to_owned();
         let broadcast = shared.broadcast(meeting).ok_or(MediaError::NotOnAir)?;
         let limit = shared.config.max_viewers_per_meeting;
         let session = new_session_id();
@@ -319,8 +357,7 @@ impl Media {
             if viewers.len() >= limit {
                 return Err(MediaError::TooManyViewers(limit));
             }
-            viewers
-                .insert(session.clone(), ViewerEntry { stop: stop.clone(), peer: None, etag: String::new() });
+            viewers.insert(session.clone(), ViewerEntry { stop: stop.clone(), ice: None });
         }
         shared.metrics.viewers.inc();
         let opened = self.open_viewer(&broadcast, wants, offer).await;
@@ -330,8 +367,7 @@ impl Media {
                 if let Some(entry) =
                     broadcast.viewers.lock().expect("the viewer map is never left poisoned").get_mut(&session)
                 {
-                    entry.peer = Some(peer.clone());
-                    entry.etag = etag.clone();
+                    entry.ice = Some(IceSession { peer: peer.clone(), etag: etag.clone(), remote_ufrag });
                 }
                 shared.tasks.spawn(run_viewer(
                     shared.clone(),
@@ -463,19 +499,19 @@ impl Media {
                 .flatten()
         } else {
             let viewers = broadcast.viewers.lock().expect("the viewer map is never left poisoned");
-            viewers.get(session).and_then(|entry| Some((entry.peer.clone()?, entry.etag.clone())))
+            viewers.get(session).and_then(|entry| entry.ice.clone())
         };
-        let (peer, etag) = found.ok_or(MediaError::NoSession)?;
+        let IceSession { peer, etag, remote_ufrag } = found.ok_or(MediaError::NoSession)?;
+        // RFC 9725 §4.3.2: `If-Match: *` or a new username fragment from the client asks for an
+        // ICE restart, which this server does not do (the client starts a new session).
+        let new_ufrag = fragment.ice_ufrag.as_deref().is_some_and(|ufrag| ufrag != remote_ufrag);
+        if if_match == Some("*") || new_ufrag {
+            return Err(MediaError::IceRestart);
+        }
         if let Some(expected) = if_match
-            && expected != "*"
             && expected != etag
         {
             return Err(MediaError::EtagMismatch);
-        }
-        let restarting = fragment.ice_ufrag.as_deref().is_some_and(|ufrag| etag != format!("\"{ufrag}\""))
-            && fragment.candidates.is_empty();
-        if restarting {
-            return Err(MediaError::IceRestart);
         }
         for candidate in &fragment.candidates {
             let init = RTCIceCandidateInit {
@@ -530,8 +566,8 @@ struct Broadcast {
     publisher_session: String,
     /// The SHA-256 of the stream key the publisher's session was opened with.
     publisher_key_digest: [u8; 32],
-    /// The publisher's peer and ICE session tag, once it has answered.
-    publisher: Mutex<Option<(Arc<dyn PeerConnection>, String)>>,
+    /// The publisher's peer and ICE session, once it has answered.
+    publisher: Mutex<Option<IceSession>>,
     /// Set while the publisher's peer is connected.
     connected: AtomicBool,
     /// The kinds the publisher offered; viewers wait for the codec of each.
@@ -551,8 +587,17 @@ struct Broadcast {
 struct ViewerEntry {
     stop: CancellationToken,
     /// Set once the session has answered.
-    peer: Option<Arc<dyn PeerConnection>>,
+    ice: Option<IceSession>,
+}
+
+/// What trickle ICE needs of a session that has answered.
+#[derive(Clone)]
+struct IceSession {
+    peer: Arc<dyn PeerConnection>,
+    /// The server's username fragment, quoted: the session's entity tag.
     etag: String,
+    /// The client's username fragment from its offer; another one in a PATCH is a restart.
+    remote_ufrag: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -761,10 +806,14 @@ async fn run_publisher(
             }
             event = room_events.recv() => match event {
                 Ok(event) if ends_meeting(&event) => break "the meeting ended",
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                // The room closed (it could not commit, or the server stops): follow a new
-                // one if it can be opened, or take the broadcast off air with the comments.
-                Err(broadcast::error::RecvError::Closed) => match shared.rooms.subscribe(meeting).await {
+                Ok(_) => {}
+                // Missed events may include the end, and a closed room (it could not commit,
+                // or the server stops) is no place for a broadcast: follow the meeting's room
+                // afresh if it can be opened and the meeting is not over, else go off air
+                // with the comments.
+                Err(_) => match shared.rooms.subscribe(meeting).await {
+                    Ok(subscription) if subscription.meeting.phases.ended_at.is_some()
+                        || subscription.meeting.cancelled_at.is_some() => break "the meeting ended",
                     Ok(subscription) => room_events = subscription.events,
                     Err(_) => break "the live comment channel closed",
                 },
@@ -787,25 +836,40 @@ async fn read_track(broadcast: Arc<Broadcast>, track: Arc<dyn TrackRemote>) {
     let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
     let Some(codec) = track.codec(ssrc).await else { return };
     let kind = track.kind().await;
+    // One track per kind: a second one (a simulcast layer the offer check let through)
+    // would interleave two streams under one viewer SSRC.
+    let mut first = false;
+    broadcast.codecs.send_if_modified(|codecs| {
+        let slot = if kind == RtpCodecKind::Audio { &mut codecs.audio } else { &mut codecs.video };
+        first = slot.is_none();
+        if first {
+            *slot = Some(codec.clone());
+        }
+        first
+    });
+    if !first {
+        tracing::warn!(meeting = %broadcast.meeting, %kind, "ignored a second publisher track of one kind");
+        return;
+    }
     if kind == RtpCodecKind::Video {
         *broadcast.keyframes.source.lock().expect("the keyframe source is never left poisoned") =
             Some((track.clone(), ssrc));
     }
-    broadcast.codecs.send_modify(|codecs| match kind {
-        RtpCodecKind::Audio => codecs.audio = Some(codec.clone()),
-        _ => codecs.video = Some(codec.clone()),
-    });
     let feed = broadcast.feed(kind).clone();
     let mut payload_type = None;
+    let mut renumber = Renumbering::default();
     while let Some(event) = track.poll().await {
         match event {
-            TrackRemoteEvent::OnRtpPacket(packet) => {
+            TrackRemoteEvent::OnRtpPacket(mut packet) => {
                 // Padding-only probes carry nothing to forward; another payload type (FEC,
-                // RED) is not the negotiated codec the viewers were promised.
-                if packet.payload.is_empty()
-                    || *payload_type.get_or_insert(packet.header.payload_type) != packet.header.payload_type
-                {
-                    continue;
+                // RED) is not the negotiated codec the viewers were promised. The packets
+                // after a dropped one are renumbered, so that viewers see no hole they would
+                // ask to have resent (nobody could) or wait on to assemble a frame.
+                let wanted = !packet.payload.is_empty()
+                    && *payload_type.get_or_insert(packet.header.payload_type) == packet.header.payload_type;
+                match renumber.next(packet.header.sequence_number, wanted) {
+                    Some(sequence_number) => packet.header.sequence_number = sequence_number,
+                    None => continue,
                 }
                 // Nobody watching is fine.
                 let _ = feed.send(Arc::new(packet));
@@ -932,7 +996,8 @@ async fn announce_counts(shared: Arc<Shared>) {
             .values()
             .cloned()
             .collect();
-        for broadcast in broadcasts {
+        // A broadcast that has ended was announced off air when it was removed.
+        for broadcast in broadcasts.into_iter().filter(|broadcast| !broadcast.stop.is_cancelled()) {
             let status = broadcast.status();
             let changed = {
                 let mut announced = broadcast.announced.lock().expect("the status is never left poisoned");
@@ -941,6 +1006,27 @@ async fn announce_counts(shared: Arc<Shared>) {
             if changed {
                 shared.announce(broadcast.meeting, status);
             }
+        }
+    }
+}
+
+/// Closes the holes that dropped packets leave in a stream's sequence numbers, keeping every
+/// other step (a real loss stays a gap, reordering stays reordering).
+#[derive(Debug, Default)]
+struct Renumbering {
+    /// How many packets were dropped so far; later ones move down by this much.
+    dropped: u16,
+}
+
+impl Renumbering {
+    /// The forwarded number of the packet numbered `sequence_number`, or `None` when it is
+    /// not `forwarded`.
+    fn next(&mut self, sequence_number: u16, forwarded: bool) -> Option<u16> {
+        if forwarded {
+            Some(sequence_number.wrapping_sub(self.dropped))
+        } else {
+            self.dropped = self.dropped.wrapping_add(1);
+            None
         }
     }
 }
@@ -989,6 +1075,19 @@ mod tests {
         assert_eq!((viewer.header.sequence_number, viewer.header.timestamp), (65535, 90_000));
         assert!(viewer.header.marker && !viewer.header.extension && viewer.header.extensions.is_empty());
         assert_eq!(viewer.payload, source.payload);
+    }
+
+    #[test]
+    fn dropped_packets_leave_no_hole() {
+        let mut renumber = Renumbering::default();
+        let forwarded: Vec<Option<u16>> =
+            [(65534, true), (65535, false), (0, true), (1, false), (2, false), (3, true)]
+                .into_iter()
+                .map(|(sequence_number, forwarded)| renumber.next(sequence_number, forwarded))
+                .collect();
+        assert_eq!(forwarded, [Some(65534), None, Some(65535), None, None, Some(0)]);
+        // A real loss (4 missing) stays a gap of one after the renumbering.
+        assert_eq!(renumber.next(5, true), Some(2));
     }
 
     #[test]

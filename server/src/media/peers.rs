@@ -166,6 +166,7 @@ pub struct CountingViewer {
     counting: JoinSet<()>,
     pub counters: Arc<ViewerCounters>,
     state: watch::Receiver<RTCPeerConnectionState>,
+    answer_sdp: String,
 }
 
 impl CountingViewer {
@@ -193,7 +194,7 @@ impl CountingViewer {
                 return Err(error);
             }
         };
-        peer.set_remote_description(RTCSessionDescription::answer(answer)?).await?;
+        peer.set_remote_description(RTCSessionDescription::answer(answer.clone())?).await?;
         if let Err(error) = wait_connected(&mut handles).await {
             let _ = peer.close().await;
             return Err(error);
@@ -234,7 +235,15 @@ impl CountingViewer {
             }
             while readers.join_next().await.is_some() {}
         });
-        Ok(CountingViewer { peer, client, session_url, counting, counters, state: handles.state })
+        Ok(CountingViewer {
+            peer,
+            client,
+            session_url,
+            counting,
+            counters,
+            state: handles.state,
+            answer_sdp: answer,
+        })
     }
 
     /// Whether the peer is still connected.
@@ -245,6 +254,11 @@ impl CountingViewer {
     /// The session's resource URL (the WHEP `Location`).
     pub fn session_url(&self) -> &str {
         &self.session_url
+    }
+
+    /// The server's SDP answer.
+    pub fn answer_sdp(&self) -> &str {
+        &self.answer_sdp
     }
 
     /// Waits until the server ends the session (the peer closes or fails), up to `limit`.

@@ -23,6 +23,8 @@ pub enum OfferError {
     NoMedia,
     #[error("the offer has more than {MAX_MEDIA_SECTIONS} media sections")]
     TooManySections,
+    #[error("simulcast is not supported: send one stream (turn simulcast off in the encoder)")]
+    Simulcast,
 }
 
 /// Reads which kinds an offer carries, skipping sections that are disabled (port 0) or
@@ -51,6 +53,10 @@ pub fn offered_kinds(sdp: &str, sending: bool) -> Result<OfferedKinds, OfferErro
         }
     };
     for line in sdp.lines().map(str::trim_end) {
+        // The forwarder sends one stream per kind; layers would be mixed under one SSRC.
+        if sending && (line.starts_with("a=simulcast:") || line.starts_with("a=rid:")) {
+            return Err(OfferError::Simulcast);
+        }
         if let Some(media) = line.strip_prefix("m=") {
             close(current.take(), &mut kinds);
             sections += 1;
@@ -204,6 +210,9 @@ mod tests {
         assert_eq!(offered_kinds("v=0\r\ns=-\r\n", true), Err(OfferError::NoMedia));
         let many = format!("v=0\n{}", "m=video 9 RTP 96\n".repeat(9));
         assert_eq!(offered_kinds(&many, true), Err(OfferError::TooManySections));
+        let simulcast =
+            "v=0\nm=video 9 RTP 96\na=sendonly\na=rid:h send\na=rid:l send\na=simulcast:send h;l\n";
+        assert_eq!(offered_kinds(simulcast, true), Err(OfferError::Simulcast));
     }
 
     #[test]
