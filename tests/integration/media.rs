@@ -407,3 +407,61 @@ async fn ice_servers_and_the_port_range_are_what_clients_see() {
     viewer.stop().await.expect("deleting");
     publishing.stop().await.expect("stopping");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickle_ice_patches_follow_rfc_9725() {
+    let server = TestServer::start().await;
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let key = stream_key(&server, meeting, &akim).await;
+    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let session = publishing.session_url().to_owned();
+    let patch = |body: &str, if_match: Option<&str>, content_type: &str, bearer: Option<&str>| {
+        let mut request =
+            server.client.patch(&session).header("content-type", content_type).body(body.to_owned());
+        if let Some(tag) = if_match {
+            request = request.header("if-match", tag);
+        }
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.expect("patch");
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let trickle = "application/trickle-ice-sdpfrag";
+    // End of candidates for the current ICE session: accepted.
+    let (status, _) = patch("a=mid:0\r\na=end-of-candidates\r\n", None, trickle, Some(&key)).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // A new username fragment, or If-Match: *, asks for an ICE restart: not supported.
+    let restart = "a=ice-ufrag:newU\r\na=ice-pwd:newpasswordnewpassword12\r\na=mid:0\r\n\
+                   a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n";
+    assert_problem(
+        &patch(restart, None, trickle, Some(&key)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ice_restart_unsupported",
+    );
+    assert_problem(
+        &patch("a=mid:0\r\na=end-of-candidates\r\n", Some("*"), trickle, Some(&key)).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "ice_restart_unsupported",
+    );
+    // An entity tag of another ICE session fails the precondition.
+    assert_problem(
+        &patch("a=mid:0\r\na=end-of-candidates\r\n", Some("\"other\""), trickle, Some(&key)).await,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    );
+    assert_problem(&patch("hello", None, trickle, Some(&key)).await, StatusCode::BAD_REQUEST, "bad_request");
+    assert_problem(
+        &patch("a=mid:0", None, "text/plain", Some(&key)).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    assert_problem(&patch("a=mid:0", None, trickle, None).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // The publisher is still on air after all that.
+    assert_eq!(broadcast_status(&server, meeting).await["on_air"], true);
+    publishing.stop().await.expect("stopping");
+}
