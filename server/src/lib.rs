@@ -20,6 +20,7 @@ pub mod http;
 pub mod listener;
 pub mod media;
 pub mod metrics;
+pub mod procfs;
 pub mod room;
 pub mod store;
 pub mod wire;

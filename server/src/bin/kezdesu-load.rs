@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message as ServerMessage, WebSocket, WebSocketUpgrade};
 use clap::{Args, Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
+use kezdesu::procfs::{self, Process};
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -403,17 +404,11 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
 }
 
 fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    procfs::resident_bytes(Process::Id(pid)).map(|bytes| bytes / 1024)
 }
 
-/// User plus system CPU time of the process, in clock ticks (100 per second on Linux).
 fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    procfs::cpu_ticks(Process::Id(pid))
 }
 
 /// The baseline: posts are numbered and broadcast, serialized once, with nothing else.

@@ -26,6 +26,7 @@ use clap::{Args, Parser, Subcommand};
 use kezdesu::config::MediaConfig;
 use kezdesu::media::engine::{self, Engine};
 use kezdesu::media::peers::{CountingViewer, PublisherOptions, SyntheticPublisher};
+use kezdesu::procfs::{self, Process};
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -210,24 +211,11 @@ async fn run(load: Load) -> anyhow::Result<()> {
 }
 
 fn resident_bytes(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kib * 1024)
+    procfs::resident_bytes(Process::Id(pid))
 }
 
-/// User plus system CPU ticks of a process.
 fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    procfs::cpu_ticks(Process::Id(pid))
 }
 
 // ---------------------------------------------------------------------------------------------

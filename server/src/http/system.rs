@@ -40,22 +40,8 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     state.metrics.meetings_live.set(i64::try_from(live).unwrap_or(i64::MAX));
     let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
     state.metrics.alive_tasks.set(i64::try_from(tasks).unwrap_or(i64::MAX));
-    if let Some(bytes) = resident_memory_bytes() {
-        state.metrics.resident_memory_bytes.set(bytes);
+    if let Some(bytes) = crate::procfs::resident_bytes(crate::procfs::Process::Current) {
+        state.metrics.resident_memory_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()))
-}
-
-/// The process's resident memory, from `/proc/self/status` (Linux; elsewhere unknown).
-fn resident_memory_bytes() -> Option<i64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kib: i64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    kib.checked_mul(1024)
 }

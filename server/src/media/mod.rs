@@ -395,12 +395,17 @@ impl Media {
     ) -> Result<(Arc<dyn PeerConnection>, PeerHandles, Vec<Output>, String), MediaError> {
         let shared = &self.shared;
         let codecs = broadcast.codecs(Duration::from_secs(shared.config.codec_wait_seconds)).await?;
+        // Only the kinds the viewer asks for, in a codec it can take as the publisher sends it.
         let offered: Vec<(RtpCodecKind, RTCRtpCodec)> = [
-            (wants.audio, RtpCodecKind::Audio, codecs.audio),
-            (wants.video, RtpCodecKind::Video, codecs.video),
+            (wants.audio, RtpCodecKind::Audio, "audio", codecs.audio),
+            (wants.video, RtpCodecKind::Video, "video", codecs.video),
         ]
         .into_iter()
-        .filter_map(|(wanted, kind, codec)| Some((kind, codec.filter(|_| wanted)?)))
+        .filter_map(|(wanted, kind, section, codec)| {
+            let codec = codec.filter(|_| wanted)?;
+            signaling::accepts_codec(&offer, section, &codec.mime_type, &codec.sdp_fmtp_line)
+                .then_some((kind, codec))
+        })
         .collect();
         if offered.is_empty() {
             return Err(MediaError::Unacceptable("the offer asks for none of the media on air".to_owned()));

@@ -82,6 +82,66 @@ pub fn offered_kinds(sdp: &str, sending: bool) -> Result<OfferedKinds, OfferErro
     Ok(kinds)
 }
 
+/// Whether a viewer's offer can take a codec as the publisher sends it, in the section of
+/// `kind` (`audio` or `video`). The engine would match a codec by its name alone and answer
+/// with the viewer's own parameters; for H.264 that is not enough: the viewer must take the
+/// same packetization mode and profile (`profile_idc`; the level may differ, as
+/// `level-asymmetry-allowed` lets it), or it gets packets it cannot decode.
+pub fn accepts_codec(offer: &str, kind: &str, mime_type: &str, fmtp: &str) -> bool {
+    let Some((_, name)) = mime_type.split_once('/') else { return false };
+    let mut in_kind = false;
+    let mut payload_types: Vec<&str> = Vec::new();
+    let mut parameters: Vec<(&str, &str)> = Vec::new();
+    for line in offer.lines().map(str::trim_end) {
+        if let Some(media) = line.strip_prefix("m=") {
+            in_kind = media.split(' ').next() == Some(kind);
+        } else if !in_kind {
+            continue;
+        } else if let Some(map) = line.strip_prefix("a=rtpmap:") {
+            let Some((payload_type, encoding)) = map.split_once(' ') else { continue };
+            if encoding.split('/').next().is_some_and(|encoding| encoding.eq_ignore_ascii_case(name)) {
+                payload_types.push(payload_type);
+            }
+        } else if let Some(format) = line.strip_prefix("a=fmtp:")
+            && let Some((payload_type, values)) = format.split_once(' ')
+        {
+            parameters.push((payload_type, values));
+        }
+    }
+    if !name.eq_ignore_ascii_case("h264") {
+        return !payload_types.is_empty();
+    }
+    let wanted = H264Format::of(fmtp);
+    payload_types.iter().any(|payload_type| {
+        let offered = parameters.iter().find(|(pt, _)| pt == payload_type).map_or("", |(_, values)| values);
+        H264Format::of(offered) == wanted
+    })
+}
+
+/// What decides whether an H.264 stream can be decoded by a receiver.
+#[derive(Debug, PartialEq, Eq)]
+struct H264Format {
+    packetization_mode: String,
+    /// The first byte of `profile-level-id`, lower-case hex; Baseline (42) when absent.
+    profile_idc: String,
+}
+
+impl H264Format {
+    fn of(fmtp: &str) -> H264Format {
+        let value = |key: &str| {
+            fmtp.split(';').find_map(|parameter| {
+                let (name, value) = parameter.trim().split_once('=')?;
+                name.eq_ignore_ascii_case(key).then(|| value.trim().to_ascii_lowercase())
+            })
+        };
+        H264Format {
+            packetization_mode: value("packetization-mode").unwrap_or_else(|| "0".to_owned()),
+            profile_idc: value("profile-level-id")
+                .map_or_else(|| "42".to_owned(), |id| id.chars().take(2).collect()),
+        }
+    }
+}
+
 /// A remote ICE candidate from a trickle fragment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrickleCandidate {
@@ -213,6 +273,27 @@ mod tests {
         let simulcast =
             "v=0\nm=video 9 RTP 96\na=sendonly\na=rid:h send\na=rid:l send\na=simulcast:send h;l\n";
         assert_eq!(offered_kinds(simulcast, true), Err(OfferError::Simulcast));
+    }
+
+    #[test]
+    fn a_viewer_must_take_the_codec_as_sent() {
+        let offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96 102 103\r\na=rtpmap:96 VP8/90000\r\n\
+            a=rtpmap:102 H264/90000\r\na=fmtp:102 packetization-mode=0;profile-level-id=42e01f\r\n\
+            a=rtpmap:103 H264/90000\r\na=fmtp:103 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=64001f\r\n";
+        assert!(accepts_codec(offer, "video", "video/VP8", ""));
+        assert!(accepts_codec(offer, "audio", "audio/opus", "minptime=10;useinbandfec=1"));
+        assert!(!accepts_codec(offer, "video", "audio/opus", ""), "kinds are not mixed");
+        // High profile in mode 1 is offered (at another level); Baseline in mode 1 is not.
+        assert!(accepts_codec(offer, "video", "video/H264", "packetization-mode=1;profile-level-id=640032"));
+        assert!(!accepts_codec(offer, "video", "video/H264", "packetization-mode=1;profile-level-id=42e01f"));
+        assert!(accepts_codec(offer, "video", "video/H264", "profile-level-id=42E01F;packetization-mode=0"));
+        assert!(!accepts_codec(
+            "v=0\r\nm=video 9 RTP 96\r\na=rtpmap:96 VP8/90000\r\n",
+            "video",
+            "video/H264",
+            ""
+        ));
     }
 
     #[test]
