@@ -96,6 +96,15 @@ async fn viewers_get_the_publishers_stream_under_their_own_payload_types() {
     .await;
     assert_problem(&(status, body), StatusCode::CONFLICT, "publisher_present");
 
+    // A viewer that can take none of what is on air (H.264 only, while VP8 is sent) is told
+    // so, rather than answered with a session that would never show a frame.
+    let h264_only = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n\
+        a=fmtp:102 packetization-mode=1;profile-level-id=42e01f\r\na=recvonly\r\n";
+    let refused =
+        post_sdp(&server, &format!("/api/meetings/{meeting}/whep"), None, "application/sdp", h264_only).await;
+    assert_problem(&refused, StatusCode::UNPROCESSABLE_ENTITY, "unacceptable_offer");
+
     tokio::time::sleep(Duration::from_secs(3)).await;
     for (viewer, payload_type) in [(&same, 96), (&other, 120)] {
         let video = viewer.counters.video_packets.load(Ordering::Relaxed);
