@@ -22,6 +22,11 @@ source = "integration tests"
 presentation_share = "1/60"
 min_planned_minutes = 1
 max_planned_minutes = 480
+
+[issues]
+results_within_days = 10
+progress_day_of_following_month = 25
+central_collection_days = ["02-15", "08-15"]
 "#;
 
 /// A running server and what it needs to be restarted on the same data.

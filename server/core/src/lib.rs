@@ -15,6 +15,7 @@
 
 pub mod broadcast;
 pub mod ids;
+pub mod issues;
 pub mod live;
 pub mod meeting;
 pub mod roles;

@@ -4,6 +4,8 @@
 //! it sets lives in a versioned TOML file under `config/rules/`, never in code. This module only
 //! describes and validates that data; reading the file is the adapter's job.
 
+use crate::issues::DeadlineRules;
+use crate::issues::deadlines::DeadlineRulesError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +22,8 @@ pub struct RuleSet {
     pub source: String,
     /// Rules for the meeting itself.
     pub meeting: MeetingRules,
+    /// Deadlines of the issue register.
+    pub issues: DeadlineRules,
 }
 
 /// Rules that govern a single meeting.
@@ -40,6 +44,8 @@ pub enum RuleSetError {
     EmptyId,
     #[error("meeting.min_planned_minutes must be at least 1 and at most meeting.max_planned_minutes")]
     PlannedMinutesRange,
+    #[error(transparent)]
+    Deadlines(#[from] DeadlineRulesError),
 }
 
 impl RuleSet {
@@ -52,6 +58,7 @@ impl RuleSet {
         if meeting.min_planned_minutes == 0 || meeting.min_planned_minutes > meeting.max_planned_minutes {
             return Err(RuleSetError::PlannedMinutesRange);
         }
+        self.issues.validate()?;
         Ok(())
     }
 }

@@ -1,0 +1,152 @@
+//! The issue register's rules: deadlines on plain dates (year ends, leap years, month ends)
+//! and the status workflow, with properties over any date and any path.
+
+use jiff::ToSpan;
+use jiff::civil::{Date, date};
+use kezdesu_core::RuleSet;
+use kezdesu_core::issues::{DeadlineRules, EscalationLevel, IssueStatus, Quarter, WorkflowError};
+use proptest::prelude::*;
+
+fn decree() -> DeadlineRules {
+    let rules: RuleSet = toml::from_str(include_str!("../../../config/rules/kz-decree-826-2022.toml"))
+        .expect("the shipped rules");
+    rules.validate().expect("valid");
+    rules.issues
+}
+
+#[test]
+fn results_are_due_ten_calendar_days_after_the_meeting() {
+    let rules = decree();
+    assert_eq!(rules.results_due(date(2026, 3, 10)), date(2026, 3, 20));
+    // Across a month end, a year end, and 29 February of a leap year.
+    assert_eq!(rules.results_due(date(2026, 1, 25)), date(2026, 2, 4));
+    assert_eq!(rules.results_due(date(2026, 12, 28)), date(2027, 1, 7));
+    assert_eq!(rules.results_due(date(2028, 2, 25)), date(2028, 3, 6));
+    assert_eq!(rules.results_due(date(2027, 2, 25)), date(2027, 3, 7));
+    assert_eq!(rules.results_due(date(2028, 2, 29)), date(2028, 3, 10));
+}
+
+#[test]
+fn results_become_overdue_on_day_eleven() {
+    let rules = decree();
+    let ended = date(2026, 4, 20);
+    assert!(!rules.results_overdue(ended, None, date(2026, 4, 30)), "day 10 is in time");
+    assert!(rules.results_overdue(ended, None, date(2026, 5, 1)), "day 11 is late");
+    assert!(!rules.results_overdue(ended, Some(date(2026, 4, 30)), date(2026, 6, 1)), "published on day 10");
+    assert!(
+        rules.results_overdue(ended, Some(date(2026, 5, 1)), date(2026, 6, 1)),
+        "a late publication stays late"
+    );
+}
+
+#[test]
+fn progress_is_due_on_the_25th_of_the_month_after_each_quarter() {
+    let rules = decree();
+    let quarter = |year, number| Quarter { year, number };
+    assert_eq!(rules.progress_due(quarter(2026, 1)), date(2026, 4, 25));
+    assert_eq!(rules.progress_due(quarter(2026, 2)), date(2026, 7, 25));
+    assert_eq!(rules.progress_due(quarter(2026, 3)), date(2026, 10, 25));
+    assert_eq!(rules.progress_due(quarter(2026, 4)), date(2027, 1, 25), "the fourth quarter's is next year");
+    // An issue raised on the last day of a quarter owes that quarter's report.
+    assert_eq!(rules.first_progress_due(date(2026, 3, 31)), date(2026, 4, 25));
+    assert_eq!(rules.first_progress_due(date(2026, 4, 1)), date(2026, 7, 25));
+    // After reporting on Q4 2026, the next is Q1 2027's.
+    assert_eq!(rules.next_progress_due(date(2026, 11, 2), Some(quarter(2026, 4))), date(2027, 4, 25));
+    assert_eq!(rules.next_progress_due(date(2026, 11, 2), None), date(2027, 1, 25));
+    assert_eq!(quarter(2028, 1).days(), (date(2028, 1, 1), date(2028, 3, 31)));
+    assert_eq!(quarter(2028, 4).to_string(), "2028-Q4");
+}
+
+#[test]
+fn central_issues_go_to_the_next_collection() {
+    let rules = decree();
+    assert_eq!(rules.central_collection_due(date(2026, 1, 5)), date(2026, 2, 15));
+    assert_eq!(rules.central_collection_due(date(2026, 2, 15)), date(2026, 2, 15), "on the day is in time");
+    assert_eq!(rules.central_collection_due(date(2026, 2, 16)), date(2026, 8, 15));
+    assert_eq!(rules.central_collection_due(date(2026, 8, 16)), date(2027, 2, 15), "across the year end");
+}
+
+#[test]
+fn deadline_rules_are_checked() {
+    let mut rules = decree();
+    rules.progress_day_of_following_month = 31;
+    assert!(rules.validate().is_err(), "not every month has a 31st");
+    let mut rules = decree();
+    rules.central_collection_days.clear();
+    assert!(rules.validate().is_err());
+    let mut rules = decree();
+    rules.central_collection_days.push("02-15".parse().expect("a day"));
+    assert!(rules.validate().is_err(), "a day listed twice");
+    for bad in ["02-30", "13-01", "1-", "feb-15", ""] {
+        assert!(bad.parse::<kezdesu_core::issues::DayOfYear>().is_err(), "{bad:?}");
+    }
+    let leap: kezdesu_core::issues::DayOfYear = "02-29".parse().expect("allowed");
+    assert_eq!(leap.in_year(2027), date(2027, 2, 28), "falls on the month's last day in other years");
+}
+
+#[test]
+fn the_main_path_goes_one_step_at_a_time() {
+    use IssueStatus::*;
+    for (from, to) in [(New, Accepted), (Accepted, Planned), (Planned, InProgress), (InProgress, Resolved)] {
+        assert_eq!(from.change_to(to, None, None), Ok(()), "{from} -> {to}");
+    }
+    assert_eq!(New.change_to(Planned, None, None), Err(WorkflowError::NotAllowed { from: New, to: Planned }));
+    assert!(Planned.change_to(Accepted, None, None).is_err(), "never back");
+    assert_eq!(Planned.change_to(Rejected, Some("  "), None), Err(WorkflowError::ReasonRequired));
+    assert_eq!(Planned.change_to(Rejected, Some("not the akimat's remit"), None), Ok(()));
+    assert_eq!(Accepted.change_to(Escalated, None, None), Err(WorkflowError::LevelRequired));
+    assert_eq!(Accepted.change_to(Escalated, None, Some(EscalationLevel::Central)), Ok(()));
+}
+
+fn any_date() -> impl Strategy<Value = Date> {
+    (1990i16..2200, 1i8..=12, 1i8..=31).prop_map(|(year, month, day)| {
+        let first = date(year, month, 1);
+        date(year, month, day.min(first.days_in_month()))
+    })
+}
+
+fn any_status() -> impl Strategy<Value = IssueStatus> {
+    proptest::sample::select(IssueStatus::ALL.to_vec())
+}
+
+proptest! {
+    #[test]
+    fn results_are_due_exactly_the_configured_days_later(ended in any_date(), days in 1u32..=366) {
+        let rules = DeadlineRules { results_within_days: days, ..decree() };
+        let due = rules.results_due(ended);
+        prop_assert_eq!(ended.until(due).expect("a span").get_days(), i32::try_from(days).expect("small"));
+        prop_assert!(!rules.results_overdue(ended, None, due));
+        prop_assert!(rules.results_overdue(ended, None, due.checked_add(1.day()).expect("a date")));
+    }
+
+    #[test]
+    fn progress_falls_after_its_quarter_within_two_months(raised in any_date()) {
+        let rules = decree();
+        let due = rules.first_progress_due(raised);
+        let (_, quarter_ends) = Quarter::of(raised).days();
+        prop_assert!(due > quarter_ends && due > raised);
+        prop_assert_eq!(due.day(), 25);
+        prop_assert!(quarter_ends.until(due).expect("a span").get_days() <= 25);
+        // Reporting moves the next deadline exactly one quarter on.
+        let next = rules.next_progress_due(raised, Some(Quarter::of(raised)));
+        prop_assert_eq!(Quarter::of(next), Quarter::of(due).next());
+    }
+
+    #[test]
+    fn the_central_collection_is_the_next_one_and_within_half_a_year(escalated in any_date()) {
+        let due = decree().central_collection_due(escalated);
+        prop_assert!(due >= escalated);
+        prop_assert!(escalated.until(due).expect("a span").get_days() <= 184);
+        prop_assert!((due.month(), due.day()) == (2, 15) || (due.month(), due.day()) == (8, 15));
+    }
+
+    #[test]
+    fn closed_issues_stay_closed_and_open_ones_can_always_close(from in any_status(), to in any_status()) {
+        let outcome = from.change_to(to, Some("a reason"), Some(EscalationLevel::Oblast));
+        if from.is_closed() {
+            prop_assert!(outcome.is_err());
+        } else if matches!(to, IssueStatus::Rejected | IssueStatus::Escalated) {
+            prop_assert!(outcome.is_ok());
+        }
+    }
+}
