@@ -163,8 +163,15 @@ pub struct MediaConfig {
     pub udp_port_max: u16,
     /// Public addresses announced instead of the bound ones, behind a 1:1 NAT.
     pub public_ips: Vec<IpAddr>,
-    /// STUN and TURN servers given to browsers in `Link` headers (RFC 9725 §4.4).
+    /// STUN and TURN servers given to browsers in `Link` headers (RFC 9725 §4.4). TURN servers
+    /// are given only with a new session; without fixed credentials, they get short-lived ones
+    /// minted from `KEZDESU_TURN_SECRET` (the TURN server's shared secret).
     pub ice_servers: Vec<IceServerConfig>,
+    /// How long minted TURN credentials last; a meeting's longest session should fit.
+    pub turn_credential_ttl_seconds: u64,
+    /// The TURN server's shared secret, from `KEZDESU_TURN_SECRET`; never read from a file.
+    #[serde(skip)]
+    pub turn_secret: Option<String>,
     /// How long before its planned start a meeting may be put on air (for a sound check).
     pub publish_window_minutes: u32,
     /// The most people watching one meeting at once; more are refused with 503.
@@ -203,6 +210,8 @@ impl Default for MediaConfig {
             udp_port_max: 0,
             public_ips: Vec::new(),
             ice_servers: Vec::new(),
+            turn_credential_ttl_seconds: 10 * 3600,
+            turn_secret: None,
             publish_window_minutes: 30,
             max_viewers_per_meeting: 1000,
             viewer_sessions_per_minute_per_address: 60,
@@ -423,6 +432,9 @@ impl Config {
                 "media.ice_servers",
                 "each needs urls starting stun:, turn: or turns:, without quotes",
             );
+        }
+        if !(60..=7 * 24 * 3600).contains(&media.turn_credential_ttl_seconds) {
+            return invalid("media.turn_credential_ttl_seconds", "must be a minute to a week");
         }
         if media.max_viewers_per_meeting == 0 || media.viewer_sessions_per_minute_per_address == 0 {
             return invalid(

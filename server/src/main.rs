@@ -51,6 +51,7 @@ fn start() -> anyhow::Result<()> {
     let working_dir = std::env::current_dir().context("reading the working directory")?;
     let mut config = Config::load(&working_dir, std::env::vars(), &overrides)?;
     config.admin_password = std::env::var("KEZDESU_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    config.media.turn_secret = std::env::var("KEZDESU_TURN_SECRET").ok().filter(|s| !s.is_empty());
     if let Some(password) = &config.admin_password {
         kezdesu::auth::check_new_password(password)
             .map_err(|why| anyhow::anyhow!("KEZDESU_ADMIN_PASSWORD: {why}"))?;

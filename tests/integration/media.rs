@@ -369,42 +369,46 @@ async fn ice_servers_and_the_port_range_are_what_clients_see() {
     let server = TestServer::start_with(|config| {
         config.media.udp_port_min = 46100;
         config.media.udp_port_max = 46109;
+        config.media.turn_secret = Some("north-secret".to_owned());
+        let server =
+            |url: &str, username: Option<&str>, credential: Option<&str>| kezdesu::config::IceServerConfig {
+                urls: vec![url.to_owned()],
+                username: username.map(str::to_owned),
+                credential: credential.map(str::to_owned),
+            };
         config.media.ice_servers = vec![
-            kezdesu::config::IceServerConfig {
-                urls: vec!["stun:stun.example.kz:3478".to_owned()],
-                username: None,
-                credential: None,
-            },
-            kezdesu::config::IceServerConfig {
-                urls: vec!["turn:turn.example.kz:3478?transport=udp".to_owned()],
-                username: Some("kezdesu".to_owned()),
-                credential: Some("secret".to_owned()),
-            },
+            server("stun:stun.example.kz:3478", None, None),
+            server("turn:turn.example.kz:3478?transport=udp", Some("kezdesu"), Some("fixed")),
+            server("turns:relay.example.kz:5349", None, None),
         ];
     })
     .await;
     let (meeting, akim, _moderator) = server.live_meeting().await;
     let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
+    // Anyone asking gets STUN only: a relay is for somebody with a session.
     let response = server.client.request(reqwest::Method::OPTIONS, &whep).send().await.expect("options");
-    let links: Vec<String> = response
-        .headers()
-        .get_all("link")
-        .iter()
-        .map(|value| value.to_str().expect("text").to_owned())
-        .collect();
-    assert_eq!(
-        links,
-        [
-            "<stun:stun.example.kz:3478>; rel=\"ice-server\"",
-            "<turn:turn.example.kz:3478?transport=udp>; rel=\"ice-server\"; username=\"kezdesu\"; \
-             credential=\"secret\"; credential-type=\"password\"",
-        ]
-    );
+    let links: Vec<&str> =
+        response.headers().get_all("link").iter().map(|value| value.to_str().expect("text")).collect();
+    assert_eq!(links, ["<stun:stun.example.kz:3478>; rel=\"ice-server\""]);
 
     // Both the publisher's and a viewer's sessions take ports from the range.
     let key = stream_key(&server, meeting, &akim).await;
     let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
     let viewer = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("viewer");
+    // A session gets the TURN servers: fixed credentials, or short-lived minted ones.
+    let links = viewer.links();
+    assert_eq!(links.len(), 3, "{links:?}");
+    assert!(links[1].contains("username=\"kezdesu\"; credential=\"fixed\""), "{links:?}");
+    let minted = &links[2];
+    let username =
+        minted.split("username=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a username");
+    let (expiry, label) = username.split_once(':').expect("expiry:label");
+    let expiry: i64 = expiry.parse().expect("Unix seconds");
+    let now = jiff::Timestamp::now().as_second();
+    assert!((now + 36_000 - 5..=now + 36_000 + 5).contains(&expiry) && label == "kezdesu", "{minted}");
+    let expected =
+        kezdesu::media::signaling::mint_turn_credentials("north-secret", expiry - 36_000, 36_000, "kezdesu");
+    assert!(minted.contains(&format!("credential=\"{}\"", expected.credential)), "{minted}");
     // `candidate:<foundation> <component> <transport> <priority> <address> <port> typ …`
     let ports: Vec<u16> = viewer
         .answer_sdp()

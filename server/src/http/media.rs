@@ -9,7 +9,7 @@
 use super::caller::{Caller, ClientIp};
 use super::problem::ApiPath;
 use super::{ApiError, AppState, Problem};
-use crate::media::signaling::{self, FragmentError};
+use crate::media::signaling::{self, FragmentError, LinkAudience};
 use crate::media::{MediaError, SessionAnswer};
 use crate::store::StreamKey;
 use axum::Json;
@@ -279,12 +279,22 @@ fn created(state: &AppState, location: String, answer: SessionAnswer) -> Respons
         }
     }
     headers.insert(HeaderName::from_static("accept-patch"), HeaderValue::from_static(TRICKLE));
-    add_ice_server_links(state, headers);
+    // TURN relays only for somebody with a session, with credentials that expire.
+    let config = state.media.config();
+    let minted = config.turn_secret.as_deref().map(|secret| {
+        signaling::mint_turn_credentials(
+            secret,
+            Timestamp::now().as_second(),
+            config.turn_credential_ttl_seconds,
+            "kezdesu",
+        )
+    });
+    add_ice_server_links(state, headers, LinkAudience::Session(minted.as_ref()));
     response
 }
 
-fn add_ice_server_links(state: &AppState, headers: &mut HeaderMap) {
-    for link in signaling::ice_server_links(&state.media.config().ice_servers) {
+fn add_ice_server_links(state: &AppState, headers: &mut HeaderMap, audience: LinkAudience<'_>) {
+    for link in signaling::ice_server_links(&state.media.config().ice_servers, audience) {
         // The configuration is checked for characters a header cannot carry.
         if let Ok(value) = HeaderValue::from_str(&link) {
             headers.append(header::LINK, value);
@@ -303,7 +313,7 @@ fn options_answer(state: &AppState, accept_post: bool) -> Response {
         headers.insert(HeaderName::from_static("accept-patch"), HeaderValue::from_static(TRICKLE));
         headers.insert(header::ALLOW, HeaderValue::from_static("OPTIONS, PATCH, DELETE"));
     }
-    add_ice_server_links(state, headers);
+    add_ice_server_links(state, headers, LinkAudience::Anyone);
     response
 }
 

@@ -81,7 +81,7 @@ impl SyntheticPublisher {
         let client = reqwest::Client::new();
         let answer =
             offer_and_post(&peer, &mut handles, &client, &options.whip_url, Some(&options.stream_key)).await;
-        let (session_url, answer) = match answer {
+        let (session_url, answer, _links) = match answer {
             Ok(answer) => answer,
             Err(error) => {
                 let _ = peer.close().await;
@@ -167,6 +167,7 @@ pub struct CountingViewer {
     pub counters: Arc<ViewerCounters>,
     state: watch::Receiver<RTCPeerConnectionState>,
     answer_sdp: String,
+    links: Vec<String>,
 }
 
 impl CountingViewer {
@@ -187,13 +188,14 @@ impl CountingViewer {
             peer.add_transceiver_from_kind(kind, Some(receive_only)).await?;
         }
         let client = reqwest::Client::new();
-        let (session_url, answer) = match offer_and_post(&peer, &mut handles, &client, whep_url, None).await {
-            Ok(answer) => answer,
-            Err(error) => {
-                let _ = peer.close().await;
-                return Err(error);
-            }
-        };
+        let (session_url, answer, links) =
+            match offer_and_post(&peer, &mut handles, &client, whep_url, None).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    let _ = peer.close().await;
+                    return Err(error);
+                }
+            };
         peer.set_remote_description(RTCSessionDescription::answer(answer.clone())?).await?;
         if let Err(error) = wait_connected(&mut handles).await {
             let _ = peer.close().await;
@@ -243,6 +245,7 @@ impl CountingViewer {
             counters,
             state: handles.state,
             answer_sdp: answer,
+            links,
         })
     }
 
@@ -259,6 +262,11 @@ impl CountingViewer {
     /// The server's SDP answer.
     pub fn answer_sdp(&self) -> &str {
         &self.answer_sdp
+    }
+
+    /// The `Link` headers of the server's answer (ICE servers).
+    pub fn links(&self) -> &[String] {
+        &self.links
     }
 
     /// Waits until the server ends the session (the peer closes or fails), up to `limit`.
@@ -334,15 +342,15 @@ async fn negotiated_payload_type(sender: &Arc<dyn webrtc::rtp_transceiver::RtpSe
         .ok_or_else(|| anyhow!("the server declined the track"))
 }
 
-/// Creates the offer, waits for local candidates, posts it, and returns the session URL and
-/// the answer.
+/// Creates the offer, waits for local candidates, posts it, and returns the session URL, the
+/// answer and the answer's `Link` headers.
 async fn offer_and_post(
     peer: &Arc<dyn PeerConnection>,
     handles: &mut PeerHandles,
     client: &reqwest::Client,
     url: &str,
     bearer: Option<&str>,
-) -> anyhow::Result<(String, String)> {
+) -> anyhow::Result<(String, String, Vec<String>)> {
     let offer = peer.create_offer(None).await?;
     peer.set_local_description(offer).await?;
     let _ = tokio::time::timeout(Duration::from_secs(3), handles.gathered.wait_for(|done| *done)).await;
@@ -355,13 +363,19 @@ async fn offer_and_post(
     let status = response.status();
     let location =
         response.headers().get("location").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let links = response
+        .headers()
+        .get_all("link")
+        .iter()
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
+        .collect();
     let body = response.text().await?;
     if status != reqwest::StatusCode::CREATED {
         bail!("{url} answered {status}: {body}");
     }
     let location = location.context("201 without a Location")?;
     let base = reqwest::Url::parse(url)?;
-    Ok((base.join(&location)?.to_string(), body))
+    Ok((base.join(&location)?.to_string(), body, links))
 }
 
 async fn wait_connected(handles: &mut PeerHandles) -> anyhow::Result<()> {

@@ -215,15 +215,70 @@ pub fn parse_trickle_fragment(body: &str) -> Result<TrickleFragment, FragmentErr
     Ok(fragment)
 }
 
+/// A TURN username and password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurnCredentials {
+    pub username: String,
+    pub credential: String,
+}
+
+/// Short-lived TURN credentials for one session, as the "TURN REST API" convention that
+/// coturn and others implement with a shared secret: the username is the expiry (Unix
+/// seconds) and a label, the password the base64 HMAC-SHA1 of the username under the secret.
+/// The TURN server checks both without asking Kezdesu; they stop working at the expiry.
+pub fn mint_turn_credentials(
+    secret: &str,
+    now_unix_seconds: i64,
+    ttl_seconds: u64,
+    label: &str,
+) -> TurnCredentials {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let expiry = now_unix_seconds.saturating_add(i64::try_from(ttl_seconds).unwrap_or(i64::MAX));
+    let username = format!("{expiry}:{label}");
+    // HMAC takes a key of any length, so this cannot fail.
+    let mut mac =
+        <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    mac.update(username.as_bytes());
+    let credential = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    TurnCredentials { username, credential }
+}
+
+fn is_turn(url: &str) -> bool {
+    url.starts_with("turn:") || url.starts_with("turns:")
+}
+
 /// The `Link` header values that tell a WHIP or WHEP client about ICE servers (RFC 9725 §4.4).
-pub fn ice_server_links(servers: &[IceServerConfig]) -> Vec<String> {
+///
+/// Who the links are for.
+#[derive(Debug, Clone, Copy)]
+pub enum LinkAudience<'a> {
+    /// Anyone asking (`OPTIONS`): STUN only.
+    Anyone,
+    /// A session just created, with its own minted TURN credentials if a secret is set.
+    Session(Option<&'a TurnCredentials>),
+}
+
+/// STUN servers are always listed. TURN servers relay traffic, so they are listed only for a
+/// session, with their fixed credentials or else the session's minted ones; a TURN server with
+/// neither is left out, since nobody could use it.
+pub fn ice_server_links(servers: &[IceServerConfig], audience: LinkAudience<'_>) -> Vec<String> {
     let mut links = Vec::new();
     for server in servers {
+        let fixed = match (&server.username, &server.credential) {
+            (Some(username), Some(credential)) => {
+                Some(TurnCredentials { username: username.clone(), credential: credential.clone() })
+            }
+            _ => None,
+        };
         for url in &server.urls {
             let mut link = format!("<{url}>; rel=\"ice-server\"");
-            if let (Some(username), Some(credential)) = (&server.username, &server.credential) {
+            if is_turn(url) {
+                let LinkAudience::Session(minted) = audience else { continue };
+                let Some(credentials) = fixed.as_ref().or(minted) else { continue };
                 link.push_str(&format!(
-                    "; username=\"{username}\"; credential=\"{credential}\"; credential-type=\"password\""
+                    "; username=\"{}\"; credential=\"{}\"; credential-type=\"password\"",
+                    credentials.username, credentials.credential
                 ));
             }
             links.push(link);
@@ -324,8 +379,12 @@ mod tests {
                 credential: Some("secret".into()),
             },
         ];
+        // Without a session, TURN is not offered at all.
+        let stun_only = ["<stun:stun.example.kz>; rel=\"ice-server\"".to_owned()];
+        assert_eq!(ice_server_links(&servers, LinkAudience::Anyone), stun_only);
+        let minted = TurnCredentials { username: "1:x".into(), credential: "c".into() };
         assert_eq!(
-            ice_server_links(&servers),
+            ice_server_links(&servers, LinkAudience::Session(Some(&minted))),
             [
                 "<stun:stun.example.kz>; rel=\"ice-server\"".to_owned(),
                 "<turn:turn.example.kz?transport=udp>; rel=\"ice-server\"; username=\"user\"; \
@@ -333,6 +392,29 @@ mod tests {
                     .to_owned(),
             ]
         );
+    }
+
+    #[test]
+    fn minted_turn_credentials() {
+        // The expected value is HMAC-SHA1 computed independently (Python's hmac module).
+        let minted = mint_turn_credentials("north-secret", 1_700_000_000, 3600, "kezdesu");
+        assert_eq!(minted.username, "1700003600:kezdesu");
+        assert_eq!(minted.credential, "EEW130/SuyUAo7jCecAZlaiZR3M=");
+        // A TURN server without fixed credentials gets the session's; without them, none.
+        let servers = [IceServerConfig {
+            urls: vec!["turns:turn.example.kz:5349".into()],
+            username: None,
+            credential: None,
+        }];
+        assert_eq!(
+            ice_server_links(&servers, LinkAudience::Session(Some(&minted))),
+            [format!(
+                "<turns:turn.example.kz:5349>; rel=\"ice-server\"; username=\"1700003600:kezdesu\"; \
+                 credential=\"{}\"; credential-type=\"password\"",
+                minted.credential
+            )]
+        );
+        assert!(ice_server_links(&servers, LinkAudience::Session(None)).is_empty());
     }
 
     #[test]
