@@ -478,3 +478,30 @@ async fn trickle_ice_patches_follow_rfc_9725() {
     assert_eq!(broadcast_status(&server, meeting).await["on_air"], true);
     publishing.stop().await.expect("stopping");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewers_keyframe_request_reaches_the_publisher() {
+    let server = TestServer::start().await;
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let key = stream_key(&server, meeting, &akim).await;
+    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
+    let viewer = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("viewer");
+    // Past the requests made for the viewer's start (on connecting and a second later), and
+    // past the one-a-second throttle.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let name = "kezdesu_media_keyframe_requests_total";
+    let before = metric(&server.client, &server.base, name).await;
+    viewer.request_keyframe().await.expect("sending a PLI");
+    let mut after = before;
+    for _ in 0..20 {
+        after = metric(&server.client, &server.base, name).await;
+        if after > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(after, before + 1.0, "the viewer's PLI was not passed on to the publisher");
+    viewer.stop().await.expect("deleting");
+    publishing.stop().await.expect("stopping");
+}

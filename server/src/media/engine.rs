@@ -6,7 +6,9 @@
 //! socket, or str0m) replace webrtc-rs if the benchmark demands it.
 
 use crate::config::MediaConfig;
-use rtc::interceptor::Registry;
+use rtc::interceptor::{
+    Attribute, Interceptor, Packet as InterceptorPacket, Registry, Slot, StreamInfo, TaggedPacket,
+};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
@@ -15,7 +17,11 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::RTCIceCandidateType;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
+use rtc::sansio::Protocol;
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -75,7 +81,9 @@ impl Engine {
                 self.addresses.iter().map(|address| SocketAddr::new(*address, port)).collect();
             let mut media = media_engine(only).map_err(|error| EngineError::Engine(error.to_string()))?;
             let registry = register_default_interceptors(Registry::new(), &mut media)
-                .map_err(|error| EngineError::Engine(error.to_string()))?;
+                .map_err(|error| EngineError::Engine(error.to_string()))?
+                // Last in the chain, after every interceptor that reads RTCP.
+                .with(Slot::from(14_000), KeyframeRequestsToApplication::default());
             // A peer that vanishes (a phone losing its network) is declared failed after
             // seconds, not the half-minute of the engine's defaults: until then a publisher
             // would look on air with nothing to show.
@@ -254,6 +262,66 @@ fn h264_profile(fmtp: &str) -> Option<String> {
     fmtp.split(';')
         .find_map(|parameter| parameter.trim().strip_prefix("profile-level-id="))
         .map(str::to_ascii_lowercase)
+}
+
+/// Passes a viewer's keyframe requests (PLI and FIR) on to the application, which asks the
+/// publisher for a keyframe (throttled per meeting), and lets all other inbound RTCP end at the
+/// end of the chain as usual. Without it a viewer that lost a keyframe's packets would wait for
+/// the next periodic one: the engine's default chain answers NACKs itself but keeps keyframe
+/// requests to itself, and an SFU cannot make keyframes.
+#[derive(Default)]
+struct KeyframeRequestsToApplication {
+    read: VecDeque<TaggedPacket>,
+    write: VecDeque<TaggedPacket>,
+}
+
+/// Whether an RTCP packet asks for a keyframe.
+pub fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
+    let any = packet.as_any();
+    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestsToApplication {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = rtc::shared::error::Error;
+    type Time = std::time::Instant;
+
+    fn handle_read(&mut self, mut message: TaggedPacket) -> Result<(), Self::Error> {
+        if let InterceptorPacket::Rtcp(packets) = &message.message.packet {
+            let requests: Vec<Box<dyn rtc::rtcp::Packet>> =
+                packets.iter().filter(|packet| is_keyframe_request(packet.as_ref())).cloned().collect();
+            if requests.is_empty() {
+                // The interceptors before this one have acted on it; nothing for the application.
+                return Ok(());
+            }
+            message.message.packet = InterceptorPacket::Rtcp(requests);
+            message.message.add(Attribute::DeliverToApplication);
+        }
+        self.read.push_back(message);
+        Ok(())
+    }
+
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.read.pop_front()
+    }
+
+    fn handle_write(&mut self, message: TaggedPacket) -> Result<(), Self::Error> {
+        self.write.push_back(message);
+        Ok(())
+    }
+
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.write.pop_front()
+    }
+}
+
+impl Interceptor for KeyframeRequestsToApplication {
+    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
+    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
+    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 /// Hands out UDP ports from the configured range in turn; or port 0 (any free port).

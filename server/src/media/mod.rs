@@ -53,8 +53,8 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use webrtc::media_stream::MediaStreamTrack;
-use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
@@ -910,15 +910,27 @@ async fn run_viewer(
             let feed = broadcast.feed(output.kind).subscribe();
             forward(&broadcast, &shared.metrics, output, feed)
         }));
+        // The viewer's own keyframe requests (after a loss), passed up by the engine's chain.
+        let feedback = futures_util::future::join_all(outputs.iter().map(|output| async {
+            while let Some(event) = output.track.poll().await {
+                let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
+                if packets.iter().any(|packet| engine::is_keyframe_request(packet.as_ref())) {
+                    broadcast.keyframes.request(&shared.metrics).await;
+                }
+            }
+        }));
         broadcast.keyframes.request(&shared.metrics).await;
         let second_request = tokio::time::sleep(SECOND_KEYFRAME_REQUEST);
         tokio::pin!(second_request);
         tokio::pin!(forwarding);
+        tokio::pin!(feedback);
         let mut asked_twice = false;
+        let mut feedback_ended = false;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = &mut forwarding => break,
+                _ = &mut feedback, if !feedback_ended => feedback_ended = true,
                 // The watch guard is dropped inside, so the task stays `Send`.
                 _ = async { handles.state.wait_for(|state| is_over(*state)).await.is_err() } => break,
                 _ = &mut second_request, if !asked_twice => {

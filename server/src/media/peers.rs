@@ -7,6 +7,7 @@ use super::engine;
 use super::{PeerEvents, PeerHandles};
 use anyhow::{Context, anyhow, bail};
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
@@ -22,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use webrtc::media_stream::MediaStreamTrack;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::TrackRemoteEvent;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
 /// How long a synthetic peer waits to connect.
@@ -168,7 +169,11 @@ pub struct CountingViewer {
     state: watch::Receiver<RTCPeerConnectionState>,
     answer_sdp: String,
     links: Vec<String>,
+    video_track: SharedTrack,
 }
+
+/// The viewer's video track and its SSRC, once it arrives.
+type SharedTrack = Arc<std::sync::Mutex<Option<(Arc<dyn TrackRemote>, u32)>>>;
 
 impl CountingViewer {
     /// Offers to receive audio and video (VP8 under `vp8_payload_type`), posts the offer by
@@ -202,15 +207,21 @@ impl CountingViewer {
             return Err(error);
         }
         let counters = Arc::new(ViewerCounters::default());
+        let video_track: SharedTrack = Arc::new(std::sync::Mutex::new(None));
         let mut counting = JoinSet::new();
         let mut tracks = handles.tracks;
         let counting_counters = counters.clone();
+        let found_video = video_track.clone();
         counting.spawn(async move {
             let mut readers = JoinSet::new();
             while let Some(track) = tracks.recv().await {
                 let counters = counting_counters.clone();
+                let found_video = found_video.clone();
                 readers.spawn(async move {
                     let video = track.kind().await == RtpCodecKind::Video;
+                    if video && let Some(ssrc) = track.ssrcs().await.first().copied() {
+                        *found_video.lock().expect("not poisoned") = Some((track.clone(), ssrc));
+                    }
                     let mut last_sequence: Option<u16> = None;
                     while let Some(event) = track.poll().await {
                         let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
@@ -246,6 +257,7 @@ impl CountingViewer {
             state: handles.state,
             answer_sdp: answer,
             links,
+            video_track,
         })
     }
 
@@ -262,6 +274,14 @@ impl CountingViewer {
     /// The server's SDP answer.
     pub fn answer_sdp(&self) -> &str {
         &self.answer_sdp
+    }
+
+    /// Asks the server for a keyframe (PLI), as a player does after losing packets.
+    pub async fn request_keyframe(&self) -> anyhow::Result<()> {
+        let track = self.video_track.lock().expect("not poisoned").clone();
+        let (track, media_ssrc) = track.context("no video track yet")?;
+        track.write_rtcp(vec![Box::new(PictureLossIndication { sender_ssrc: 0, media_ssrc })]).await?;
+        Ok(())
     }
 
     /// The `Link` headers of the server's answer (ICE servers).
