@@ -951,33 +951,72 @@ async fn forward(
     broadcast: &Broadcast,
     metrics: &MediaMetrics,
     output: &Output,
-    mut feed: broadcast::Receiver<Arc<rtp::Packet>>,
+    feed: broadcast::Receiver<Arc<rtp::Packet>>,
 ) {
-    let mut waiting_for_keyframe = output.video.is_some();
+    let mut feed = ViewerFeed::new(feed, output.video);
     loop {
-        let packet = match feed.recv().await {
-            Ok(packet) => packet,
-            Err(broadcast::error::RecvError::Lagged(_)) => {
+        let packet = match feed.next().await {
+            Next::Packet(packet) => packet,
+            Next::Skipped => {
                 metrics.viewer_skips.inc();
-                feed = feed.resubscribe();
                 if output.video.is_some() {
-                    waiting_for_keyframe = true;
                     broadcast.keyframes.request(metrics).await;
                 }
                 continue;
             }
-            Err(broadcast::error::RecvError::Closed) => return,
+            Next::Ended => return,
         };
-        if waiting_for_keyframe {
-            match output.video {
-                Some(codec) if !keyframe::starts_keyframe(codec, &packet.payload) => continue,
-                _ => waiting_for_keyframe = false,
-            }
-        }
         if output.track.write_rtp(rewritten(&packet, output.ssrc, output.payload_type)).await.is_err() {
             return;
         }
         metrics.packets_forwarded.inc();
+    }
+}
+
+/// One viewer's view of a kind's packets: from the live edge, starting (for video) at a
+/// keyframe, and skipping to the live edge and the next keyframe when it falls behind the
+/// channel. It never blocks the channel: the sender does not wait for anybody.
+struct ViewerFeed {
+    packets: broadcast::Receiver<Arc<rtp::Packet>>,
+    /// For video: the codec, whose keyframes the viewer must (re)start at.
+    video: Option<VideoCodec>,
+    waiting_for_keyframe: bool,
+}
+
+enum Next {
+    Packet(Arc<rtp::Packet>),
+    /// The viewer fell behind and was moved to the live edge; video waits for a keyframe.
+    Skipped,
+    /// The broadcast ended.
+    Ended,
+}
+
+impl ViewerFeed {
+    fn new(packets: broadcast::Receiver<Arc<rtp::Packet>>, video: Option<VideoCodec>) -> ViewerFeed {
+        ViewerFeed { packets, video, waiting_for_keyframe: video.is_some() }
+    }
+
+    async fn next(&mut self) -> Next {
+        loop {
+            let packet = match self.packets.recv().await {
+                Ok(packet) => packet,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // The oldest packets still queued are as stale as the ones lost: go to the
+                    // live edge instead.
+                    self.packets = self.packets.resubscribe();
+                    self.waiting_for_keyframe = self.video.is_some();
+                    return Next::Skipped;
+                }
+                Err(broadcast::error::RecvError::Closed) => return Next::Ended,
+            };
+            if self.waiting_for_keyframe {
+                match self.video {
+                    Some(codec) if !keyframe::starts_keyframe(codec, &packet.payload) => continue,
+                    _ => self.waiting_for_keyframe = false,
+                }
+            }
+            return Next::Packet(packet);
+        }
     }
 }
 
@@ -1092,6 +1131,56 @@ mod tests {
         assert_eq!((viewer.header.sequence_number, viewer.header.timestamp), (65535, 90_000));
         assert!(viewer.header.marker && !viewer.header.extension && viewer.header.extensions.is_empty());
         assert_eq!(viewer.payload, source.payload);
+    }
+
+    fn vp8_packet(sequence_number: u16, keyframe: bool) -> Arc<rtp::Packet> {
+        let mut packet = rtp::Packet::default();
+        packet.header.sequence_number = sequence_number;
+        packet.payload = bytes::Bytes::from(vec![0x10, if keyframe { 0x00 } else { 0x01 }, 0xAA]);
+        Arc::new(packet)
+    }
+
+    #[tokio::test]
+    async fn a_lagging_viewer_skips_to_the_live_edge_and_the_next_keyframe() {
+        let (sender, receiver) = broadcast::channel(16);
+        let mut feed = ViewerFeed::new(receiver, Some(VideoCodec::Vp8));
+        // A new viewer starts at a keyframe: the interframes before it are not sent.
+        sender.send(vp8_packet(1, false)).expect("a receiver");
+        sender.send(vp8_packet(2, true)).expect("a receiver");
+        sender.send(vp8_packet(3, false)).expect("a receiver");
+        for expected in [2, 3] {
+            let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
+            assert_eq!(packet.header.sequence_number, expected);
+        }
+        // The viewer stops reading while 40 packets go by, more than the channel holds...
+        for sequence_number in 4..44 {
+            sender.send(vp8_packet(sequence_number, false)).expect("a receiver");
+        }
+        // ...so it is told it skipped, and is not stalled on what it missed nor dropped.
+        assert!(matches!(feed.next().await, Next::Skipped));
+        // From the live edge, it waits for the next keyframe and goes on from there.
+        sender.send(vp8_packet(44, false)).expect("a receiver");
+        sender.send(vp8_packet(45, true)).expect("a receiver");
+        sender.send(vp8_packet(46, false)).expect("a receiver");
+        for expected in [45, 46] {
+            let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
+            assert_eq!(packet.header.sequence_number, expected);
+        }
+        drop(sender);
+        assert!(matches!(feed.next().await, Next::Ended));
+    }
+
+    #[tokio::test]
+    async fn audio_needs_no_keyframe_after_a_skip() {
+        let (sender, receiver) = broadcast::channel(4);
+        let mut feed = ViewerFeed::new(receiver, None);
+        for sequence_number in 0..10 {
+            sender.send(vp8_packet(sequence_number, false)).expect("a receiver");
+        }
+        assert!(matches!(feed.next().await, Next::Skipped));
+        sender.send(vp8_packet(10, false)).expect("a receiver");
+        let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
+        assert_eq!(packet.header.sequence_number, 10);
     }
 
     #[test]
