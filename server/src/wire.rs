@@ -3,9 +3,10 @@
 //! Instants go out as RFC 3339 with the offset of the configured time zone
 //! (`2026-03-02T10:00:00+05:00`), which both machines and people can read.
 
-use crate::store::{Account, Meeting, Territory};
+use crate::store::{Account, Meeting, MeetingResults, Territory};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use kezdesu_core::issues::DeadlineRules;
 use kezdesu_core::timer::{ChangeCause, Compliance, PhaseChange, SessionTimer};
 use kezdesu_core::{LocalizedText, MeetingKind, MeetingStatus, Phase, Role, TerritoryKind};
 use serde::{Deserialize, Serialize};
@@ -52,6 +53,54 @@ pub struct MeetingView {
     /// event-stream snapshots, not inside other events (the `broadcast` event carries changes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broadcast: Option<crate::media::BroadcastStatus>,
+    /// The decree's deadlines once the meeting has ended; in answers about one meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadlines: Option<MeetingDeadlines>,
+}
+
+/// What the decree wants published after a meeting, and by when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MeetingDeadlines {
+    /// The calendar day the meeting ended, in its time zone (`YYYY-MM-DD`).
+    pub ended_on: String,
+    /// The last day to publish its results, list of issues and action plan (`YYYY-MM-DD`).
+    pub results_due: String,
+    /// When the results were first published; null while they are not.
+    pub results_published_at: Option<String>,
+    /// Not published by the due day (as of today), or published after it.
+    pub results_overdue: bool,
+}
+
+impl MeetingDeadlines {
+    /// The deadlines of `meeting` as of `now`; `None` until it has ended.
+    pub fn of(
+        meeting: &Meeting,
+        results: Option<&MeetingResults>,
+        rules: &DeadlineRules,
+        now: Timestamp,
+        clock: &Clockface,
+    ) -> Option<MeetingDeadlines> {
+        let ended_on = meeting.phases.ended_at?.to_zoned(clock.zone.clone()).date();
+        let published_on = results.map(|results| results.published_at.to_zoned(clock.zone.clone()).date());
+        let today = now.to_zoned(clock.zone.clone()).date();
+        Some(MeetingDeadlines {
+            ended_on: ended_on.to_string(),
+            results_due: rules.results_due(ended_on).to_string(),
+            results_published_at: results.map(|results| clock.format(results.published_at)),
+            results_overdue: rules.results_overdue(ended_on, published_on, today),
+        })
+    }
+}
+
+/// A meeting's published results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ResultsView {
+    pub meeting_id: i64,
+    pub summary: String,
+    /// The first publication (RFC 3339); edits keep it.
+    pub published_at: String,
+    pub updated_at: String,
+    pub deadlines: Option<MeetingDeadlines>,
 }
 
 impl MeetingView {
@@ -95,6 +144,7 @@ impl MeetingView {
             compliance,
             time_zone: clock.zone_name.clone(),
             broadcast: None,
+            deadlines: None,
         }
     }
 }

@@ -10,5 +10,6 @@ mod live;
 mod media;
 mod meetings;
 mod protocol;
+mod results;
 mod system;
 mod timer;

@@ -104,6 +104,8 @@ async fn the_openapi_document_is_true() {
         "GET /api/meetings/{id}/live",
         "GET /api/meetings/{id}/moderation-log",
         "GET /api/meetings/{id}/issues",
+        "GET /api/meetings/{id}/results",
+        "PUT /api/meetings/{id}/results",
         "GET /api/meetings/{id}/stream-key",
         "POST /api/meetings/{id}/stream-key",
         "DELETE /api/meetings/{id}/broadcast",

@@ -96,6 +96,15 @@ impl Principal {
         self.may_create_meeting(meeting_akim)
     }
 
+    /// A meeting's results are published by the commission, the meeting's akim or an admin.
+    pub fn may_publish_results(&self, meeting_akim: AccountId) -> bool {
+        match self {
+            Principal::Staff { role: Role::Admin | Role::Commission, .. } => true,
+            Principal::Staff { account, role: Role::Akim } => *account == meeting_akim,
+            _ => false,
+        }
+    }
+
     /// The session timer is run by the meeting's akim, a moderator or an admin.
     pub fn may_change_phase(&self, meeting_akim: AccountId) -> bool {
         match self {
@@ -144,5 +153,24 @@ mod tests {
         assert!(!staff(AccountId(4), Role::Commission).may_change_phase(AKIM));
         let viewer = Principal::Viewer { viewer: ViewerId(1), meeting: MeetingId(1) };
         assert!(!viewer.may_change_phase(AKIM));
+    }
+
+    #[test]
+    fn the_broadcast_is_the_akims_and_results_are_the_commissions_too() {
+        assert!(staff(AKIM, Role::Akim).may_manage_broadcast(AKIM));
+        assert!(!staff(OTHER_AKIM, Role::Akim).may_manage_broadcast(AKIM));
+        assert!(staff(AccountId(3), Role::Admin).may_manage_broadcast(AKIM));
+        assert!(!staff(AccountId(2), Role::Moderator).may_manage_broadcast(AKIM));
+        assert!(!staff(AccountId(4), Role::Commission).may_manage_broadcast(AKIM));
+
+        assert!(staff(AKIM, Role::Akim).may_publish_results(AKIM));
+        assert!(!staff(OTHER_AKIM, Role::Akim).may_publish_results(AKIM));
+        assert!(staff(AccountId(4), Role::Commission).may_publish_results(AKIM));
+        assert!(staff(AccountId(3), Role::Admin).may_publish_results(AKIM));
+        assert!(!staff(AccountId(2), Role::Moderator).may_publish_results(AKIM));
+        let viewer = Principal::Viewer { viewer: ViewerId(1), meeting: MeetingId(1) };
+        assert!(!viewer.may_publish_results(AKIM) && !viewer.may_manage_broadcast(AKIM));
+        assert_eq!(staff(AKIM, Role::Akim).account(), Some(AKIM));
+        assert_eq!(viewer.account(), None);
     }
 }

@@ -4,7 +4,7 @@ use super::caller::Caller;
 use super::problem::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState, Problem};
 use crate::store::{Meeting, MeetingFilter, NewMeeting};
-use crate::wire::{MeetingView, PhaseChangedEvent};
+use crate::wire::{MeetingDeadlines, MeetingView, PhaseChangedEvent, ResultsView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -219,7 +219,96 @@ pub async fn show(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<MeetingView>, ApiError> {
     let meeting = state.store.meeting(MeetingId(id)).await?;
-    Ok(Json(view(&state, &meeting)))
+    let results = state.store.meeting_results(meeting.id).await?;
+    let mut view = view(&state, &meeting);
+    view.deadlines = deadlines(&state, &meeting, results.as_ref());
+    Ok(Json(view))
+}
+
+fn deadlines(
+    state: &AppState,
+    meeting: &Meeting,
+    results: Option<&crate::store::MeetingResults>,
+) -> Option<MeetingDeadlines> {
+    MeetingDeadlines::of(meeting, results, &state.rules.issues, Timestamp::now(), &state.clock)
+}
+
+/// The longest results summary, in characters.
+const MAX_SUMMARY_CHARS: usize = 20_000;
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishResults {
+    /// What the meeting discussed and decided; plain text, line breaks kept.
+    pub summary: String,
+}
+
+/// A meeting's published results, with the decree's deadline. Public; 404 until published.
+#[utoipa::path(
+    get, path = "/api/meetings/{id}/results", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses((status = 200, body = ResultsView), (status = 404, body = Problem))
+)]
+pub async fn results(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<ResultsView>, ApiError> {
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    let results = state.store.meeting_results(meeting.id).await?.ok_or(ApiError::NotFound("results"))?;
+    Ok(Json(results_view(&state, &meeting, &results)))
+}
+
+fn results_view(state: &AppState, meeting: &Meeting, results: &crate::store::MeetingResults) -> ResultsView {
+    ResultsView {
+        meeting_id: meeting.id.0,
+        summary: results.summary.clone(),
+        published_at: state.clock.format(results.published_at),
+        updated_at: state.clock.format(results.updated_at),
+        deadlines: deadlines(state, meeting, Some(results)),
+    }
+}
+
+/// Publishes (or edits) a meeting's results once it has ended. The first publication's
+/// instant is kept, so the ten-day rule can be checked. By the commission, the meeting's akim
+/// or an admin.
+#[utoipa::path(
+    put, path = "/api/meetings/{id}/results", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    request_body = PublishResults,
+    responses(
+        (status = 200, body = ResultsView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The meeting has not ended"),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn publish_results(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<PublishResults>,
+) -> Result<Json<ResultsView>, ApiError> {
+    let meeting = state.store.meeting(MeetingId(id)).await?;
+    if !caller.principal.may_publish_results(meeting.akim) {
+        return Err(ApiError::Forbidden("the commission, the meeting's akim and admins publish its results"));
+    }
+    let account = caller.staff()?.id;
+    if meeting.phases.ended_at.is_none() {
+        return Err(ApiError::conflict(
+            "meeting_not_ended",
+            "results are published after the meeting has ended",
+        ));
+    }
+    let summary = kezdesu_core::text::clean(&request.summary, MAX_SUMMARY_CHARS, true)
+        .map_err(|error| ApiError::invalid("invalid_summary", format!("summary {error}")))?;
+    if summary.is_empty() {
+        return Err(ApiError::invalid("invalid_summary", "summary must not be empty"));
+    }
+    let results =
+        state.store.publish_meeting_results(meeting.id, &summary, account, Timestamp::now()).await?;
+    tracing::info!(meeting = %meeting.id, "meeting results published");
+    Ok(Json(results_view(&state, &meeting, &results)))
 }
 
 /// Changes a meeting's plan, or cancels it. By an admin or the meeting's akim.

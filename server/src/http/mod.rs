@@ -188,6 +188,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(live::connect))
         .routes(routes!(meetings::moderation_log))
         .routes(routes!(meetings::issues))
+        .routes(routes!(meetings::results, meetings::publish_results))
         .routes(routes!(media::stream_key, media::rotate_stream_key))
         .routes(routes!(media::end_broadcast))
         .merge(

@@ -192,6 +192,16 @@ pub struct StreamKey {
     pub rotated_at: Timestamp,
 }
 
+/// A meeting's published results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingResults {
+    pub meeting: MeetingId,
+    pub summary: String,
+    /// The first publication; later edits keep it.
+    pub published_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 /// A comment an issue came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueSource {
@@ -329,6 +339,17 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<Viewer>;
+
+    /// The meeting's published results, if any.
+    async fn meeting_results(&self, meeting: MeetingId) -> StoreResult<Option<MeetingResults>>;
+    /// Publishes the meeting's results, or edits them, keeping the first publication instant.
+    async fn publish_meeting_results(
+        &self,
+        meeting: MeetingId,
+        summary: &str,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<MeetingResults>;
 
     /// The meeting's stream key, if one was ever issued.
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>>;

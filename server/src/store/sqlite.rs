@@ -764,6 +764,47 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn meeting_results(&self, meeting: MeetingId) -> StoreResult<Option<MeetingResults>> {
+        self.timed("meeting_results", async {
+            let row = sqlx::query(
+                "SELECT meeting_id, summary, published_at, updated_at FROM meeting_results WHERE meeting_id = $1",
+            )
+            .bind(meeting.0)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref().map(results_from).transpose()
+        })
+        .await
+    }
+
+    async fn publish_meeting_results(
+        &self,
+        meeting: MeetingId,
+        summary: &str,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<MeetingResults> {
+        self.timed("publish_meeting_results", async {
+            let row = sqlx::query(
+                "INSERT INTO meeting_results \
+                 (meeting_id, summary, published_at, published_by, updated_at, updated_by) \
+                 VALUES ($1, $2, $3, $4, $3, $4) \
+                 ON CONFLICT (meeting_id) DO UPDATE SET summary = excluded.summary, \
+                 updated_at = excluded.updated_at, updated_by = excluded.updated_by \
+                 RETURNING meeting_id, summary, published_at, updated_at",
+            )
+            .bind(meeting.0)
+            .bind(summary)
+            .bind(millis(now))
+            .bind(by.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| constraint(error, "meeting results", "meeting"))?;
+            results_from(&row)
+        })
+        .await
+    }
+
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>> {
         self.timed("stream_key", async {
             let row = sqlx::query(
@@ -810,6 +851,15 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+fn results_from(row: &SqliteRow) -> StoreResult<MeetingResults> {
+    Ok(MeetingResults {
+        meeting: MeetingId(row.try_get("meeting_id")?),
+        summary: row.try_get("summary")?,
+        published_at: instant(row, "published_at")?,
+        updated_at: instant(row, "updated_at")?,
+    })
 }
 
 fn stream_key_from(row: &SqliteRow) -> StoreResult<StreamKey> {
