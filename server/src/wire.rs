@@ -53,7 +53,7 @@ pub struct MeetingView {
     /// event-stream snapshots, not inside other events (the `broadcast` event carries changes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broadcast: Option<crate::media::BroadcastStatus>,
-    /// The decree's deadlines once the meeting has ended; in answers about one meeting.
+    /// The decree's deadlines once the meeting has ended (in meeting lists and answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadlines: Option<MeetingDeadlines>,
 }

@@ -73,6 +73,14 @@ async fn results_are_overdue_on_day_eleven_and_a_late_publication_stays_late() {
     assert_eq!(ended_on.until(due).expect("a span").get_days(), 10);
     let day_eleven = deadlines(late).await;
     assert_eq!(day_eleven["results_overdue"], true, "{day_eleven}");
+    // The list shows the same, for every ended meeting on the page.
+    let (_, list) = server.get("/api/meetings?status=ended", None).await;
+    let overdue_of = |id: i64| {
+        list["meetings"].as_array().expect("meetings").iter().find(|m| m["id"] == id).expect("listed")["deadlines"]
+            ["results_overdue"]
+            .clone()
+    };
+    assert_eq!((overdue_of(in_time), overdue_of(late)), (json!(false), json!(true)));
 
     // Publishing on day 10 is in time; on day 11 it is published, but late.
     let (status, published) =

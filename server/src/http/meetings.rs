@@ -163,7 +163,28 @@ pub async fn list(
         limit,
     };
     let meetings = state.store.meetings(filter).await?;
-    Ok(Json(MeetingList { meetings: meetings.iter().map(|meeting| view(&state, meeting)).collect() }))
+    // Ended meetings show their results deadline too, read in one query for the whole page.
+    let ended: Vec<MeetingId> = meetings
+        .iter()
+        .filter(|meeting| meeting.phases.ended_at.is_some())
+        .map(|meeting| meeting.id)
+        .collect();
+    let results: std::collections::HashMap<MeetingId, crate::store::MeetingResults> = state
+        .store
+        .meeting_results_of(&ended)
+        .await?
+        .into_iter()
+        .map(|results| (results.meeting, results))
+        .collect();
+    let views = meetings
+        .iter()
+        .map(|meeting| {
+            let mut view = view(&state, meeting);
+            view.deadlines = deadlines(&state, meeting, results.get(&meeting.id));
+            view
+        })
+        .collect();
+    Ok(Json(MeetingList { meetings: views }))
 }
 
 /// Plans a meeting. Admins plan any; akims plan their own.

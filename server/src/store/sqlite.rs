@@ -777,6 +777,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn meeting_results_of(&self, meetings: &[MeetingId]) -> StoreResult<Vec<MeetingResults>> {
+        if meetings.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.timed("meeting_results_of", async {
+            let placeholders: Vec<String> = (1..=meetings.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT meeting_id, summary, published_at, updated_at FROM meeting_results \
+                 WHERE meeting_id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for meeting in meetings {
+                query = query.bind(meeting.0);
+            }
+            let rows = query.fetch_all(&self.pool).await?;
+            rows.iter().map(results_from).collect()
+        })
+        .await
+    }
+
     async fn publish_meeting_results(
         &self,
         meeting: MeetingId,
