@@ -29,6 +29,14 @@ fn publisher(server: &TestServer, meeting: i64, key: &str) -> PublisherOptions {
     }
 }
 
+/// A live meeting with a synthetic publisher on air: (meeting, akim's token, stream key, publisher).
+async fn on_air(server: &TestServer) -> (i64, String, String, SyntheticPublisher) {
+    let (meeting, akim, _moderator) = server.live_meeting().await;
+    let key = stream_key(server, meeting, &akim).await;
+    let publishing = SyntheticPublisher::start(publisher(server, meeting, &key)).await.expect("publishing");
+    (meeting, akim, key, publishing)
+}
+
 async fn broadcast_status(server: &TestServer, meeting: i64) -> Value {
     let (status, body) = server.get(&format!("/api/meetings/{meeting}"), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -74,9 +82,7 @@ async fn post_sdp(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_get_the_publishers_stream_under_their_own_payload_types() {
     let server = TestServer::start().await;
-    let (meeting, akim, _moderator) = server.live_meeting().await;
-    let key = stream_key(&server, meeting, &akim).await;
-    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let (meeting, akim, key, publishing) = on_air(&server).await;
     let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
     // One viewer uses the publisher's payload type for VP8, the other a different one: the
     // forwarder must rewrite it per viewer, or the engine silently drops every packet.
@@ -344,9 +350,7 @@ async fn two_hundred_sessions_come_and_go_without_leaks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_that_vanishes_is_cleaned_up() {
     let server = TestServer::start().await;
-    let (meeting, akim, _moderator) = server.live_meeting().await;
-    let key = stream_key(&server, meeting, &akim).await;
-    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let (meeting, _akim, _key, publishing) = on_air(&server).await;
     let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
     let viewer = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("viewer");
     wait_status(&server, meeting, |s| s["viewers"] == 1).await;
@@ -424,9 +428,7 @@ async fn ice_servers_and_the_port_range_are_what_clients_see() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trickle_ice_patches_follow_rfc_9725() {
     let server = TestServer::start().await;
-    let (meeting, akim, _moderator) = server.live_meeting().await;
-    let key = stream_key(&server, meeting, &akim).await;
-    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let (meeting, _akim, key, publishing) = on_air(&server).await;
     let session = publishing.session_url().to_owned();
     let patch = |body: &str, if_match: Option<&str>, content_type: &str, bearer: Option<&str>| {
         let mut request =
@@ -482,9 +484,7 @@ async fn trickle_ice_patches_follow_rfc_9725() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewers_keyframe_request_reaches_the_publisher() {
     let server = TestServer::start().await;
-    let (meeting, akim, _moderator) = server.live_meeting().await;
-    let key = stream_key(&server, meeting, &akim).await;
-    let publishing = SyntheticPublisher::start(publisher(&server, meeting, &key)).await.expect("publishing");
+    let (meeting, _akim, _key, publishing) = on_air(&server).await;
     let whep = server.url(&format!("/api/meetings/{meeting}/whep"));
     let viewer = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("viewer");
     // Past the requests made for the viewer's start (on connecting and a second later), and
