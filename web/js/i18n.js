@@ -57,6 +57,29 @@ const STRINGS = {
     'compliance.kept': 'Сақталды',
     'compliance.broken': 'Бұзылды',
     'compliance.missing': 'Уақыт есебі жоқ.',
+    'results.title': 'Кездесу қорытындысы',
+    'results.endedOn': 'Кездесу аяқталған күн',
+    'results.due': 'Қорытындыны жариялау мерзімі',
+    'results.summary': 'Қорытынды',
+    'results.badge.due': '{date} дейін жариялануы тиіс',
+    'results.badge.overdue': 'Мерзімі өтті: {date} дейін жариялануы тиіс еді',
+    'results.badge.published': '{date} жарияланды',
+    'results.badge.publishedLate': '{date} жарияланды, мерзімінен кеш',
+    'results.none': 'Қорытынды әлі жарияланған жоқ.',
+    'results.updated': 'Соңғы өзгеріс: {time}',
+    'results.loadFailed': 'Қорытындыны жүктеу мүмкін болмады. Бетті жаңартып көріңіз.',
+    'results.form.label': 'Қорытынды мәтіні',
+    'results.form.hint': 'Қарапайым мәтін; жол ауысулары сақталады.',
+    'results.form.publish': 'Жариялау',
+    'results.form.update': 'Жаңарту',
+    'results.form.saving': 'Сақталуда…',
+    'results.form.published': 'Қорытынды жарияланды.',
+    'results.form.updated': 'Қорытынды жаңартылды.',
+    'results.error.empty': 'Алдымен қорытынды мәтінін жазыңыз.',
+    'results.error.invalid_summary': 'Мәтін қабылданбады: ол бос немесе тым ұзын.',
+    'results.error.meeting_not_ended': 'Қорытынды кездесу аяқталғаннан кейін жарияланады.',
+    'results.error.forbidden': 'Бұл кездесудің қорытындысын жариялауға құқығыңыз жоқ.',
+    'results.error.signedOut': 'Кіру мерзімі аяқталды. Қайта кіріңіз.',
     'connection.connecting': 'Қосылуда…',
     'connection.live': 'Тікелей жаңартулар',
     'connection.reconnecting': 'Байланыс үзілді, қайта қосылуда…',
@@ -252,6 +275,29 @@ const STRINGS = {
     'compliance.kept': 'Соблюдено',
     'compliance.broken': 'Нарушено',
     'compliance.missing': 'Учёт времени отсутствует.',
+    'results.title': 'Итоги встречи',
+    'results.endedOn': 'Встреча завершилась',
+    'results.due': 'Срок публикации итогов',
+    'results.summary': 'Итоги',
+    'results.badge.due': 'Опубликовать до {date}',
+    'results.badge.overdue': 'Просрочено: срок был до {date}',
+    'results.badge.published': 'Опубликовано {date}',
+    'results.badge.publishedLate': 'Опубликовано {date}, с опозданием',
+    'results.none': 'Итоги ещё не опубликованы.',
+    'results.updated': 'Последнее изменение: {time}',
+    'results.loadFailed': 'Не удалось загрузить итоги. Попробуйте обновить страницу.',
+    'results.form.label': 'Текст итогов',
+    'results.form.hint': 'Обычный текст; переносы строк сохраняются.',
+    'results.form.publish': 'Опубликовать',
+    'results.form.update': 'Обновить',
+    'results.form.saving': 'Сохранение…',
+    'results.form.published': 'Итоги опубликованы.',
+    'results.form.updated': 'Итоги обновлены.',
+    'results.error.empty': 'Сначала напишите текст итогов.',
+    'results.error.invalid_summary': 'Текст не принят: он пустой или слишком длинный.',
+    'results.error.meeting_not_ended': 'Итоги публикуются после завершения встречи.',
+    'results.error.forbidden': 'У вас нет права публиковать итоги этой встречи.',
+    'results.error.signedOut': 'Сеанс входа завершился. Войдите снова.',
     'connection.connecting': 'Подключение…',
     'connection.live': 'Обновления в реальном времени',
     'connection.reconnecting': 'Связь потеряна, переподключение…',
@@ -447,6 +493,29 @@ const STRINGS = {
     'compliance.kept': 'Kept',
     'compliance.broken': 'Not kept',
     'compliance.missing': 'No time record.',
+    'results.title': 'Meeting results',
+    'results.endedOn': 'Meeting ended on',
+    'results.due': 'Results due by',
+    'results.summary': 'Summary',
+    'results.badge.due': 'Due by {date}',
+    'results.badge.overdue': 'Overdue: was due by {date}',
+    'results.badge.published': 'Published on {date}',
+    'results.badge.publishedLate': 'Published late, on {date}',
+    'results.none': 'The results have not been published yet.',
+    'results.updated': 'Last updated {time}',
+    'results.loadFailed': 'The results could not be loaded. Try reloading the page.',
+    'results.form.label': 'Summary of the results',
+    'results.form.hint': 'Plain text; line breaks are kept.',
+    'results.form.publish': 'Publish',
+    'results.form.update': 'Update',
+    'results.form.saving': 'Saving…',
+    'results.form.published': 'The results have been published.',
+    'results.form.updated': 'The results have been updated.',
+    'results.error.empty': 'Write the summary first.',
+    'results.error.invalid_summary': 'The summary was not accepted: it is empty or too long.',
+    'results.error.meeting_not_ended': 'Results are published after the meeting has ended.',
+    'results.error.forbidden': "You may not publish this meeting's results.",
+    'results.error.signedOut': 'Your sign-in has ended. Please sign in again.',
     'connection.connecting': 'Connecting…',
     'connection.live': 'Live updates',
     'connection.reconnecting': 'Connection lost, reconnecting…',
@@ -655,6 +724,32 @@ export function formatMeetingDateTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
   });
   const zoneLabel = zone === DEFAULT_TIME_ZONE ? t('time.almaty') : zone;
   return `${formatter.format(date)} (${zoneLabel})`;
+}
+
+/** A calendar day given as `YYYY-MM-DD` (no time, no zone), e.g. "12 March 2026". */
+export function formatCalendarDate(dayText) {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(dayText ?? '');
+  if (!match) return '—';
+  // Noon UTC, shown in UTC: the same day whatever the reader's time zone.
+  const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 12));
+  return new Intl.DateTimeFormat(LOCALES[currentLanguage], {
+    timeZone: 'UTC',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+  }).format(date);
+}
+
+/** The calendar day of an instant in the meeting's time zone, e.g. "12 March 2026". */
+export function formatMeetingDate(isoText, timeZone = DEFAULT_TIME_ZONE) {
+  const date = new Date(isoText);
+  if (!isoText || Number.isNaN(date.getTime())) return '—';
+  return new Intl.DateTimeFormat(LOCALES[currentLanguage], {
+    timeZone: timeZone || DEFAULT_TIME_ZONE,
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+  }).format(date);
 }
 
 /** A time of day (hours and minutes) in the meeting's time zone. */

@@ -85,6 +85,13 @@ export function mayBroadcast(account, meeting) {
   return account.role === 'akim' && account.id === meeting.akim_account_id;
 }
 
+/** Whether `account` may publish the meeting's results (the commission, its akim, admins). */
+export function mayPublishResults(account, meeting) {
+  if (!account || !meeting) return false;
+  if (account.role === 'admin' || account.role === 'commission') return true;
+  return account.role === 'akim' && account.id === meeting.akim_account_id;
+}
+
 /** Whether the meeting is over for good (nothing more to broadcast or to control). */
 export function isOver(meeting) {
   return meeting?.phase === 'ended' || meeting?.status === 'ended' || meeting?.status === 'cancelled';

@@ -1,9 +1,12 @@
 // Owns the meeting page: the meeting's live state over Server-Sent Events, the phase timer
-// (computed from server timestamps), the compliance record, phase controls for officials, and
-// the broadcast player. The timer, the controls and the event stream are shared with the
-// presenter page (meeting-view.js); the player is player.js. The discussion panel (comments and
-// questions over the WebSocket) is live.js; it reports phase changes it sees, and the page then
-// refetches the meeting (the SSE stream stays the source).
+// (computed from server timestamps), the compliance record, phase controls for officials, the
+// broadcast player, and the results once the meeting has ended. The timer, the controls and the
+// event stream are shared with the presenter page (meeting-view.js); the player is player.js.
+// The discussion panel (comments and questions over the WebSocket) is live.js; it reports phase
+// changes it sees, and the page then refetches the meeting (the SSE stream stays the source).
+// The results section is results.js; the deadlines it shows come only with a fetched meeting,
+// so the page fetches the meeting once it sees the meeting end, and keeps those deadlines
+// across later stream events.
 
 import { api, fetchSession } from './api.js';
 import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
@@ -18,6 +21,7 @@ import {
   subscribeMeetingEvents,
 } from './meeting-view.js';
 import { mountPlayer } from './player.js';
+import { mountResults } from './results.js';
 
 const byId = (id) => document.getElementById(id);
 const meetingId = parseMeetingId(location.pathname);
@@ -29,6 +33,8 @@ let connectionState = 'connecting'; // connecting | live | reconnecting | closed
 let livePanel = null; // mounted once the meeting is known
 let player = null; // likewise
 let controls = null;
+let results = null;
+let deadlinesRequested = false; // a fetch for the ended meeting's deadlines was made
 
 function parseMeetingId(pathname) {
   const match = /^\/meetings\/(\d+)\/?$/.exec(pathname);
@@ -45,6 +51,7 @@ function renderAll() {
   renderConnection();
   renderTimer(meeting);
   renderControls();
+  results?.render();
   livePanel?.setMeeting(meeting);
   player?.setMeeting(meeting);
 }
@@ -81,11 +88,32 @@ function applyMeeting(next) {
   if (next.broadcast === undefined && meeting?.broadcast !== undefined) {
     next = { ...next, broadcast: meeting.broadcast };
   }
+  // Stream events carry no deadlines; an ended meeting keeps those a fetch brought.
+  if (next.deadlines === undefined && meeting?.deadlines !== undefined && next.phase === 'ended') {
+    next = { ...next, deadlines: meeting.deadlines };
+  }
   meeting = next;
   messageKey = null;
   if (livePanel === null) livePanel = mountLivePanel({ meetingId, onPhaseChanged: onLivePhaseChanged });
   if (player === null) player = mountPlayer({ meetingId });
   renderAll();
+  if (meeting.phase === 'ended' && meeting.deadlines === undefined) fetchDeadlines();
+}
+
+// The meeting ended (live, or before the stream's snapshot came): fetch it for its deadlines,
+// once; a failed fetch may be retried by the next event.
+function fetchDeadlines() {
+  if (deadlinesRequested) return;
+  deadlinesRequested = true;
+  api.get(`/api/meetings/${meetingId}`).then(applyMeeting, () => {
+    deadlinesRequested = false;
+  });
+}
+
+function applyDeadlines(deadlines) {
+  if (meeting === null || !deadlines) return;
+  meeting = { ...meeting, deadlines };
+  results?.render();
 }
 
 function applyBroadcast(broadcast) {
@@ -114,6 +142,7 @@ async function loadSession() {
     account = null; // without a session the page is simply read-only
   }
   renderControls();
+  results?.render();
 }
 
 async function start() {
@@ -135,6 +164,12 @@ async function start() {
     getMeeting: () => meeting,
     getAccount: () => account,
     onMeeting: applyMeeting,
+  });
+  results = mountResults({
+    meetingId,
+    getMeeting: () => meeting,
+    getAccount: () => account,
+    onDeadlines: applyDeadlines,
   });
   loadSession();
   try {
