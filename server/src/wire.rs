@@ -23,6 +23,11 @@ impl Clockface {
     pub fn format(&self, instant: Timestamp) -> String {
         instant.display_with_offset(self.zone.to_offset(instant)).to_string()
     }
+
+    /// The calendar day `instant` falls on in this zone.
+    pub fn day(&self, instant: Timestamp) -> jiff::civil::Date {
+        instant.to_zoned(self.zone.clone()).date()
+    }
 }
 
 /// A meeting as the API shows it.
@@ -80,9 +85,9 @@ impl MeetingDeadlines {
         now: Timestamp,
         clock: &Clockface,
     ) -> Option<MeetingDeadlines> {
-        let ended_on = meeting.phases.ended_at?.to_zoned(clock.zone.clone()).date();
-        let published_on = results.map(|results| results.published_at.to_zoned(clock.zone.clone()).date());
-        let today = now.to_zoned(clock.zone.clone()).date();
+        let ended_on = clock.day(meeting.phases.ended_at?);
+        let published_on = results.map(|results| clock.day(results.published_at));
+        let today = clock.day(now);
         Some(MeetingDeadlines {
             ended_on: ended_on.to_string(),
             results_due: rules.results_due(ended_on).to_string(),

@@ -49,8 +49,13 @@ fn presented_token(parts: &Parts) -> Result<Option<String>, ApiError> {
         let token = token.trim();
         return if token.is_empty() { Err(ApiError::Unauthenticated) } else { Ok(Some(token.to_owned())) };
     }
-    let jar = CookieJar::from_headers(&parts.headers);
-    Ok(jar.get(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty()))
+    Ok(session_cookie(&parts.headers))
+}
+
+/// The sign-in token in the session cookie, if any.
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    let jar = CookieJar::from_headers(headers);
+    jar.get(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
 }
 
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {

@@ -9,7 +9,7 @@
 //! with code 4000, which tells the client to reconnect with `since` and resume. The protocol is
 //! documented in `docs/protocol.md`.
 
-use super::caller::{Caller, ClientIp, SESSION_COOKIE, token_owner};
+use super::caller::{Caller, ClientIp, session_cookie, token_owner};
 use super::problem::{ApiPath, ApiQuery};
 use super::{ApiError, AppState, Problem};
 use crate::room::live::{FramedEvent, LiveFailure, LiveFrame, LiveReply, events_frame};
@@ -128,8 +128,7 @@ fn same_origin_session_cookie(headers: &HeaderMap) -> Option<String> {
     if !origin_host.eq_ignore_ascii_case(host) {
         return None;
     }
-    let jar = axum_extra::extract::CookieJar::from_headers(headers);
-    jar.get(SESSION_COOKIE).map(|cookie| cookie.value().to_owned()).filter(|token| !token.is_empty())
+    session_cookie(headers)
 }
 
 async fn participant(state: &AppState, meeting: MeetingId, token: &str) -> Result<Participant, ApiError> {

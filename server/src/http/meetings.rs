@@ -481,9 +481,9 @@ pub async fn events(
     let meeting = subscription.meeting.id;
     let broadcasts = BroadcastStream::new(broadcast_changes).filter_map(move |change| {
         std::future::ready(match change {
-            Ok(change) if change.meeting == meeting => serde_json::to_string(&change.status)
-                .ok()
-                .map(|json| Ok(Event::default().event("broadcast").data(json))),
+            Ok(change) if change.meeting == meeting => {
+                Some(Ok(Event::default().event("broadcast").data(&*change.json)))
+            }
             Ok(_) => None,
             Err(BroadcastStreamRecvError::Lagged(missed)) => {
                 Some(Ok(Event::default().event("lagged").data(missed.to_string())))

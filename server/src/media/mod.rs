@@ -75,11 +75,14 @@ pub struct BroadcastStatus {
     pub viewers: u32,
 }
 
-/// A change of a meeting's [`BroadcastStatus`], for its event stream.
-#[derive(Debug, Clone, Copy)]
+/// A change of a meeting's [`BroadcastStatus`], for its event stream, serialized once for
+/// every stream that carries it.
+#[derive(Debug, Clone)]
 pub struct StatusChange {
     pub meeting: MeetingId,
     pub status: BroadcastStatus,
+    /// `status` as JSON.
+    pub json: Arc<str>,
 }
 
 /// A session created by WHIP or WHEP.
@@ -561,7 +564,8 @@ impl Shared {
 
     fn announce(&self, meeting: MeetingId, status: BroadcastStatus) {
         // Nobody listening is fine: readers ask for the status when they connect.
-        let _ = self.changes.send(StatusChange { meeting, status });
+        let json = serde_json::to_string(&status).unwrap_or_default();
+        let _ = self.changes.send(StatusChange { meeting, status, json: Arc::from(json) });
     }
 }
 

@@ -340,10 +340,12 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Timestamp,
     ) -> StoreResult<Viewer>;
 
-    /// The meeting's published results, if any.
-    async fn meeting_results(&self, meeting: MeetingId) -> StoreResult<Option<MeetingResults>>;
     /// The published results of those of `meetings` that have them, in one query.
     async fn meeting_results_of(&self, meetings: &[MeetingId]) -> StoreResult<Vec<MeetingResults>>;
+    /// The meeting's published results, if any.
+    async fn meeting_results(&self, meeting: MeetingId) -> StoreResult<Option<MeetingResults>> {
+        Ok(self.meeting_results_of(&[meeting]).await?.pop())
+    }
     /// Publishes the meeting's results, or edits them, keeping the first publication instant.
     async fn publish_meeting_results(
         &self,

@@ -764,19 +764,6 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn meeting_results(&self, meeting: MeetingId) -> StoreResult<Option<MeetingResults>> {
-        self.timed("meeting_results", async {
-            let row = sqlx::query(
-                "SELECT meeting_id, summary, published_at, updated_at FROM meeting_results WHERE meeting_id = $1",
-            )
-            .bind(meeting.0)
-            .fetch_optional(&self.pool)
-            .await?;
-            row.as_ref().map(results_from).transpose()
-        })
-        .await
-    }
-
     async fn meeting_results_of(&self, meetings: &[MeetingId]) -> StoreResult<Vec<MeetingResults>> {
         if meetings.is_empty() {
             return Ok(Vec::new());
@@ -784,8 +771,7 @@ impl Store for SqliteStore {
         self.timed("meeting_results_of", async {
             let placeholders: Vec<String> = (1..=meetings.len()).map(|n| format!("${n}")).collect();
             let sql = format!(
-                "SELECT meeting_id, summary, published_at, updated_at FROM meeting_results \
-                 WHERE meeting_id IN ({})",
+                "SELECT {RESULTS_COLUMNS} FROM meeting_results WHERE meeting_id IN ({})",
                 placeholders.join(", ")
             );
             let mut query = sqlx::query(&sql);
@@ -806,21 +792,22 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<MeetingResults> {
         self.timed("publish_meeting_results", async {
-            let row = sqlx::query(
+            let sql = format!(
                 "INSERT INTO meeting_results \
                  (meeting_id, summary, published_at, published_by, updated_at, updated_by) \
                  VALUES ($1, $2, $3, $4, $3, $4) \
                  ON CONFLICT (meeting_id) DO UPDATE SET summary = excluded.summary, \
                  updated_at = excluded.updated_at, updated_by = excluded.updated_by \
-                 RETURNING meeting_id, summary, published_at, updated_at",
-            )
-            .bind(meeting.0)
-            .bind(summary)
-            .bind(millis(now))
-            .bind(by.0)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|error| constraint(error, "meeting results", "meeting"))?;
+                 RETURNING {RESULTS_COLUMNS}"
+            );
+            let row = sqlx::query(&sql)
+                .bind(meeting.0)
+                .bind(summary)
+                .bind(millis(now))
+                .bind(by.0)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|error| constraint(error, "meeting results", "meeting"))?;
             results_from(&row)
         })
         .await
@@ -873,6 +860,9 @@ impl Store for SqliteStore {
         .await
     }
 }
+
+/// What `results_from` reads.
+const RESULTS_COLUMNS: &str = "meeting_id, summary, published_at, updated_at";
 
 fn results_from(row: &SqliteRow) -> StoreResult<MeetingResults> {
     Ok(MeetingResults {
