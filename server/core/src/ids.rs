@@ -42,3 +42,11 @@ id_type!(
     /// A question in one meeting's queue, numbered from 1 within the meeting.
     QuestionId
 );
+id_type!(
+    /// A problem issue of the register, whatever it was raised by.
+    IssueId
+);
+id_type!(
+    /// An item of an issue's action plan.
+    ActionItemId
+);

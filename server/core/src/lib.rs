@@ -24,7 +24,7 @@ pub mod territory;
 pub mod text;
 pub mod timer;
 
-pub use ids::{AccountId, CommentId, MeetingId, QuestionId, TerritoryId, ViewerId};
+pub use ids::{AccountId, ActionItemId, CommentId, IssueId, MeetingId, QuestionId, TerritoryId, ViewerId};
 pub use meeting::{LocalizedText, MeetingKind, MeetingStatus};
 pub use roles::{Principal, Role};
 pub use rules::{RuleSet, Share};

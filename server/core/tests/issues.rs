@@ -4,7 +4,11 @@
 use jiff::ToSpan;
 use jiff::civil::{Date, date};
 use kezdesu_core::RuleSet;
-use kezdesu_core::issues::{DeadlineRules, EscalationLevel, IssueStatus, Quarter, WorkflowError};
+use kezdesu_core::issues::import::{ImportContext, RawImportRow, check_rows};
+use kezdesu_core::issues::register::{collection_period_start, publicly_listed};
+use kezdesu_core::issues::{
+    ActionDeadline, DeadlineRules, EscalationLevel, IssueDates, IssueStatus, Quarter, WorkflowError,
+};
 use proptest::prelude::*;
 
 fn decree() -> DeadlineRules {
@@ -148,5 +152,142 @@ proptest! {
         } else if matches!(to, IssueStatus::Rejected | IssueStatus::Escalated) {
             prop_assert!(outcome.is_ok());
         }
+    }
+}
+
+#[test]
+fn a_progress_report_counts_for_the_earliest_quarter_still_due() {
+    let rules = decree();
+    let q = |year, number| Quarter { year, number };
+    assert_eq!(rules.quarter_reported_on(date(2027, 1, 20)), q(2026, 4));
+    assert_eq!(rules.quarter_reported_on(date(2027, 1, 25)), q(2026, 4));
+    assert_eq!(rules.quarter_reported_on(date(2027, 1, 26)), q(2027, 1));
+    assert_eq!(rules.quarter_reported_on(date(2027, 3, 31)), q(2027, 1));
+    assert_eq!(rules.quarter_reported_on(date(2027, 4, 25)), q(2027, 1));
+    assert_eq!(rules.quarter_reported_on(date(2027, 12, 31)), q(2027, 4));
+}
+
+fn dates(status: IssueStatus) -> IssueDates {
+    IssueDates { status, accepted_on: None, progress_on: Vec::new(), escalated: None, actions: Vec::new() }
+}
+
+#[test]
+fn an_issue_owes_quarterly_progress_from_its_acceptance_until_it_closes() {
+    let rules = decree();
+    let mut issue = dates(IssueStatus::Planned);
+    issue.accepted_on = Some(date(2026, 11, 20));
+    // Accepted in Q4: the Q4 report is due on 25 January.
+    let on_due_day = rules.issue_deadlines(&issue, date(2027, 1, 25));
+    assert_eq!(on_due_day.progress_due, Some(date(2027, 1, 25)));
+    assert!(!on_due_day.progress_overdue && !on_due_day.overdue);
+    let day_after = rules.issue_deadlines(&issue, date(2027, 1, 26));
+    assert!(day_after.progress_overdue && day_after.overdue);
+    // A report on 20 January settles Q4; Q1 is due on 25 April.
+    issue.progress_on.push(date(2027, 1, 20));
+    let reported = rules.issue_deadlines(&issue, date(2027, 1, 26));
+    assert_eq!(reported.progress_due, Some(date(2027, 4, 25)));
+    assert!(!reported.overdue);
+    // New issues and closed ones owe nothing.
+    for status in [IssueStatus::New, IssueStatus::Resolved, IssueStatus::Rejected] {
+        let mut closed = issue.clone();
+        closed.status = status;
+        closed.progress_on.clear();
+        assert_eq!(rules.issue_deadlines(&closed, date(2028, 1, 1)).progress_due, None, "{status}");
+    }
+}
+
+#[test]
+fn an_open_action_item_past_its_deadline_makes_the_issue_overdue() {
+    let rules = decree();
+    let mut issue = dates(IssueStatus::InProgress);
+    issue.actions = vec![
+        ActionDeadline { deadline: date(2027, 3, 31), done: false },
+        ActionDeadline { deadline: date(2027, 2, 28), done: true },
+        ActionDeadline { deadline: date(2027, 6, 30), done: false },
+    ];
+    let on_deadline = rules.issue_deadlines(&issue, date(2027, 3, 31));
+    assert_eq!((on_deadline.actions_overdue, on_deadline.next_action_deadline), (0, Some(date(2027, 3, 31))));
+    let after = rules.issue_deadlines(&issue, date(2027, 4, 1));
+    assert_eq!(after.actions_overdue, 1);
+    assert!(after.overdue);
+    issue.status = IssueStatus::Resolved;
+    assert!(!rules.issue_deadlines(&issue, date(2027, 7, 1)).overdue);
+}
+
+#[test]
+fn central_issues_are_due_at_the_next_collection_and_periods_are_half_years() {
+    let rules = decree();
+    let mut issue = dates(IssueStatus::Escalated);
+    issue.escalated = Some((EscalationLevel::Central, date(2026, 11, 27)));
+    assert_eq!(
+        rules.issue_deadlines(&issue, date(2026, 11, 27)).central_collection_due,
+        Some(date(2027, 2, 15))
+    );
+    issue.escalated = Some((EscalationLevel::Oblast, date(2026, 11, 27)));
+    assert_eq!(rules.issue_deadlines(&issue, date(2026, 11, 27)).central_collection_due, None);
+    assert_eq!(collection_period_start(&rules, date(2027, 2, 15)), date(2026, 8, 16));
+    assert_eq!(collection_period_start(&rules, date(2027, 8, 15)), date(2027, 2, 16));
+}
+
+#[test]
+fn only_live_questions_and_issues_taken_up_are_public() {
+    assert!(publicly_listed(IssueStatus::New, true, false));
+    assert!(!publicly_listed(IssueStatus::New, false, false));
+    assert!(publicly_listed(IssueStatus::Accepted, false, false));
+    assert!(!publicly_listed(IssueStatus::Accepted, true, true));
+}
+
+fn context() -> ImportContext {
+    ImportContext {
+        categories: ["roads".to_owned()].into(),
+        territory_katos: ["751110000".to_owned()].into(),
+        meetings: [1].into(),
+    }
+}
+
+fn row(external_id: &str) -> RawImportRow {
+    RawImportRow {
+        channel: Some("opendata".into()),
+        external_id: Some(external_id.into()),
+        title: Some("Яма на улице Абая".into()),
+        ..RawImportRow::default()
+    }
+}
+
+#[test]
+fn an_import_reports_every_bad_row_and_keeps_nothing() {
+    let good = row("a-1");
+    let mut no_title = row("a-2");
+    no_title.title = Some("  ".into());
+    let mut bad_refs = row("a-3");
+    bad_refs.category = Some("weather".into());
+    bad_refs.supporters = Some("0".into());
+    bad_refs.received_at = Some("yesterday".into());
+    let repeated = row("a-1");
+    let errors = check_rows(&[good.clone(), no_title, bad_refs, repeated], &context()).expect_err("bad rows");
+    let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(
+        found,
+        [(2, "title"), (3, "category"), (3, "supporters"), (3, "received_at"), (4, "external_id")]
+    );
+    let mut full = good;
+    full.territory_kato = Some("751110000".into());
+    full.meeting_id = Some("1".into());
+    full.supporters = Some("12".into());
+    full.received_at = Some("2026-11-01T10:00:00+05:00".into());
+    let rows = check_rows(&[full], &context()).expect("a good row");
+    assert_eq!((rows[0].supporters, rows[0].meeting_id), (12, Some(1)));
+}
+
+proptest! {
+    /// Whatever day a report is published, it covers a quarter whose deadline it meets, and no
+    /// earlier quarter's deadline is still open that day.
+    #[test]
+    fn a_report_meets_the_deadline_of_the_quarter_it_covers(days in 0i64..20_000) {
+        let rules = decree();
+        let on = date(2000, 1, 1).checked_add(days.days()).expect("in range");
+        let quarter = rules.quarter_reported_on(on);
+        prop_assert!(on <= rules.progress_due(quarter));
+        prop_assert!(on > rules.progress_due(quarter.previous()));
     }
 }

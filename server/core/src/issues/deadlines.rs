@@ -92,6 +92,14 @@ impl DeadlineRules {
         }
     }
 
+    /// The quarter a progress report published on `on` accounts for: the earliest quarter whose
+    /// report is still due that day. A report on 20 January covers the fourth quarter (due 25
+    /// January); one on 1 February covers the first.
+    pub fn quarter_reported_on(&self, on: Date) -> Quarter {
+        let previous = Quarter::of(on).previous();
+        if on <= self.progress_due(previous) { previous } else { Quarter::of(on) }
+    }
+
     /// The next central collection date on or after `escalated_on`: when an issue escalated to
     /// the central level must be in the Government's list.
     pub fn central_collection_due(&self, escalated_on: Date) -> Date {
@@ -129,6 +137,14 @@ impl Quarter {
     pub fn of(date: Date) -> Quarter {
         // `month()` is 1 to 12, so the quarter is 1 to 4.
         Quarter { year: date.year(), number: u8::try_from((date.month() - 1) / 3 + 1).unwrap_or(1) }
+    }
+
+    pub fn previous(self) -> Quarter {
+        if self.number <= 1 {
+            Quarter { year: self.year.saturating_sub(1), number: 4 }
+        } else {
+            Quarter { year: self.year, number: self.number - 1 }
+        }
     }
 
     pub fn next(self) -> Quarter {

@@ -2,7 +2,10 @@
 //! is due. Pure rules over plain values; the store and the HTTP API apply them.
 
 pub mod deadlines;
+pub mod import;
+pub mod register;
 pub mod workflow;
 
 pub use deadlines::{DayOfYear, DeadlineRules, Quarter};
+pub use register::{ActionDeadline, IssueDates, IssueDeadlines, SourceKind};
 pub use workflow::{EscalationLevel, IssueStatus, WorkflowError};
