@@ -31,6 +31,7 @@ pub struct Config {
     pub demo: DemoConfig,
     pub live: LiveConfig,
     pub media: MediaConfig,
+    pub register: RegisterConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
     pub admin_password: Option<String>,
@@ -149,6 +150,63 @@ pub struct LiveConfig {
     pub max_batch: usize,
     /// The most live connections open at once; more are refused with 503.
     pub max_connections: i64,
+}
+
+/// The register of problem issues.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegisterConfig {
+    /// The categories an issue is filed under; their codes are also Open311 service codes.
+    pub categories: Vec<CategoryConfig>,
+    /// Requests sent through a meeting's public form, per client address per hour.
+    pub requests_per_hour_per_address: u32,
+    /// The largest import file, in bytes.
+    pub import_max_bytes: usize,
+    /// The most rows one import may hold.
+    pub import_max_rows: usize,
+}
+
+/// A category of problem issues, named in the three languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryConfig {
+    pub code: String,
+    pub kk: String,
+    pub ru: String,
+    pub en: String,
+}
+
+impl Default for RegisterConfig {
+    fn default() -> RegisterConfig {
+        let category = |code: &str, kk: &str, ru: &str, en: &str| CategoryConfig {
+            code: code.to_owned(),
+            kk: kk.to_owned(),
+            ru: ru.to_owned(),
+            en: en.to_owned(),
+        };
+        RegisterConfig {
+            categories: vec![
+                category("roads", "Жолдар", "Дороги", "Roads"),
+                category("utilities", "Тұрғын үй-коммуналдық шаруашылық", "ЖКХ", "Housing and utilities"),
+                category("water", "Сумен жабдықтау", "Водоснабжение", "Water supply"),
+                category("heating_gas", "Жылу және газ", "Тепло и газ", "Heating and gas"),
+                category("transport", "Көлік", "Транспорт", "Public transport"),
+                category("landscaping", "Абаттандыру", "Благоустройство", "Public spaces"),
+                category("education", "Білім беру", "Образование", "Education"),
+                category("healthcare", "Денсаулық сақтау", "Здравоохранение", "Healthcare"),
+                category("social", "Әлеуметтік қолдау", "Социальная поддержка", "Social support"),
+                category("land", "Жер қатынастары", "Земельные отношения", "Land"),
+                category("agriculture", "Ауыл шаруашылығы", "Сельское хозяйство", "Agriculture"),
+                category("employment", "Жұмыспен қамту", "Занятость", "Employment"),
+                category("safety", "Қоғамдық қауіпсіздік", "Общественная безопасность", "Public safety"),
+                category("environment", "Экология", "Экология", "Environment"),
+                category("other", "Басқа", "Другое", "Other"),
+            ],
+            requests_per_hour_per_address: 10,
+            import_max_bytes: 4 * 1024 * 1024,
+            import_max_rows: 10_000,
+        }
+    }
 }
 
 /// The WebRTC broadcast: WHIP ingest and WHEP playback.
@@ -379,6 +437,30 @@ impl Config {
         }
         if self.demo.planned_minutes == 0 {
             return invalid("demo.planned_minutes", "must be at least 1");
+        }
+        let register = &self.register;
+        let mut codes: Vec<&str> =
+            register.categories.iter().map(|category| category.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let slug = |code: &str| {
+            (1..=40).contains(&code.len())
+                && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if codes.is_empty()
+            || codes.len() != register.categories.len()
+            || !codes.iter().all(|code| slug(code))
+        {
+            return invalid(
+                "register.categories",
+                "must list at least one category, each code once, in lower-case letters, digits and _",
+            );
+        }
+        if register.requests_per_hour_per_address == 0 {
+            return invalid("register.requests_per_hour_per_address", "must be at least 1");
+        }
+        if register.import_max_bytes < 1024 || register.import_max_rows == 0 {
+            return invalid("register.import_max_bytes / import_max_rows", "must be at least 1024 and 1");
         }
         let live = &self.live;
         if !(1..=10_000).contains(&live.max_comment_chars) {

@@ -3,10 +3,15 @@
 //! Instants go out as RFC 3339 with the offset of the configured time zone
 //! (`2026-03-02T10:00:00+05:00`), which both machines and people can read.
 
-use crate::store::{Account, Meeting, MeetingResults, Territory};
+use crate::store::{Account, Meeting, MeetingResults, RegisterIssue, Territory};
 use jiff::Timestamp;
+use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use kezdesu_core::issues::DeadlineRules;
+use kezdesu_core::issues::register::publicly_listed;
+use kezdesu_core::issues::{
+    ActionDeadline, EscalationLevel, IssueDates, IssueDeadlines, IssueStatus, SourceKind,
+};
 use kezdesu_core::timer::{ChangeCause, Compliance, PhaseChange, SessionTimer};
 use kezdesu_core::{LocalizedText, MeetingKind, MeetingStatus, Phase, Role, TerritoryKind};
 use serde::{Deserialize, Serialize};
@@ -106,6 +111,187 @@ pub struct ResultsView {
     pub published_at: String,
     pub updated_at: String,
     pub deadlines: Option<MeetingDeadlines>,
+    /// The meeting's problem issues in the public list, with their action plans.
+    pub issues: Vec<IssueView>,
+}
+
+/// A problem issue of the register. Carries no personal data: a citizen's name and contact
+/// are only in `GET /api/issues/{id}/contacts`, for staff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IssueView {
+    pub id: i64,
+    pub meeting_id: Option<i64>,
+    pub territory_id: Option<i64>,
+    pub title: String,
+    pub description: String,
+    /// A category code from `GET /api/issues/categories`.
+    pub category: Option<String>,
+    pub status: IssueStatus,
+    /// The rejection reason, or the note of the last change of status.
+    pub status_note: Option<String>,
+    /// Where it was escalated to.
+    pub level: Option<EscalationLevel>,
+    /// People behind it: voters on a live question, signatories of a request, and so on, summed
+    /// over its sources.
+    pub supporters: i64,
+    pub on_briefing: bool,
+    /// Set when this issue was merged into another, which holds its sources now.
+    pub merged_into: Option<i64>,
+    /// Whether it is in the public list (staff also see the others).
+    pub public: bool,
+    pub raised_at: String,
+    pub updated_at: String,
+    pub accepted_at: Option<String>,
+    pub escalated_at: Option<String>,
+    pub sources: Vec<SourceView>,
+    pub actions: Vec<ActionItemView>,
+    pub progress: Vec<ProgressView>,
+    /// Due dates and overdue flags as of today.
+    pub deadlines: IssueDeadlines,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SourceView {
+    pub id: i64,
+    pub kind: SourceKind,
+    pub meeting_id: Option<i64>,
+    /// For a live question, its number in the meeting.
+    pub question: Option<i64>,
+    pub channel: Option<String>,
+    pub external_id: Option<String>,
+    pub supporters: i64,
+    pub received_at: String,
+    /// The source's own words. Public for live questions and imports, which were public
+    /// already; for requests and entries, staff and the receipt holder only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActionItemView {
+    pub id: i64,
+    pub measure: String,
+    pub executor_organisation: String,
+    pub executor_person: String,
+    /// `YYYY-MM-DD`.
+    pub deadline: String,
+    pub financing_needed: bool,
+    /// Whole tenge.
+    pub financing_amount: Option<i64>,
+    /// The maslikhat session that considers the financing (`YYYY-MM-DD`).
+    pub maslikhat_session_on: Option<String>,
+    /// When it was carried out (`YYYY-MM-DD`).
+    pub done_on: Option<String>,
+    /// Open and past its deadline today.
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ProgressView {
+    pub id: i64,
+    /// `YYYY-MM-DD`.
+    pub reported_on: String,
+    /// The quarter it reports on, e.g. `2026-Q4`.
+    pub quarter: String,
+    pub text: String,
+    /// The official who published it.
+    pub by: String,
+}
+
+impl IssueView {
+    /// Shows `issue` as of `today`. `full` adds the words of requests and entries, for staff
+    /// and the citizen holding the receipt.
+    pub fn of(
+        issue: &RegisterIssue,
+        rules: &DeadlineRules,
+        today: Date,
+        clock: &Clockface,
+        full: bool,
+    ) -> IssueView {
+        let deadlines = rules.issue_deadlines(&issue_dates(issue, clock), today);
+        IssueView {
+            id: issue.id.0,
+            meeting_id: issue.meeting.map(|meeting| meeting.0),
+            territory_id: issue.territory.map(|territory| territory.0),
+            title: issue.title.clone(),
+            description: issue.description.clone(),
+            category: issue.category.clone(),
+            status: issue.status,
+            status_note: issue.status_note.clone(),
+            level: issue.level,
+            supporters: issue.supporters(),
+            on_briefing: issue.on_briefing,
+            merged_into: issue.merged_into.map(|into| into.0),
+            public: publicly_listed(issue.status, issue.raised_live(), issue.merged_into.is_some()),
+            raised_at: clock.format(issue.created_at),
+            updated_at: clock.format(issue.updated_at),
+            accepted_at: issue.accepted_at.map(|at| clock.format(at)),
+            escalated_at: issue.escalated_at.map(|at| clock.format(at)),
+            sources: issue
+                .sources
+                .iter()
+                .map(|source| SourceView {
+                    id: source.id,
+                    kind: source.kind,
+                    meeting_id: source.meeting.map(|meeting| meeting.0),
+                    question: source.question,
+                    channel: source.channel.clone(),
+                    external_id: source.external_id.clone(),
+                    supporters: source.supporters,
+                    received_at: clock.format(source.received_at),
+                    text: match source.kind {
+                        SourceKind::LiveQuestion | SourceKind::Import => Some(source.text.clone()),
+                        SourceKind::Request | SourceKind::Commission => full.then(|| source.text.clone()),
+                    },
+                })
+                .collect(),
+            actions: issue
+                .actions
+                .iter()
+                .map(|item| ActionItemView {
+                    id: item.id.0,
+                    measure: item.plan.measure.clone(),
+                    executor_organisation: item.plan.executor_organisation.clone(),
+                    executor_person: item.plan.executor_person.clone(),
+                    deadline: item.plan.deadline.to_string(),
+                    financing_needed: item.plan.financing_needed,
+                    financing_amount: item.plan.financing_amount,
+                    maslikhat_session_on: item.plan.maslikhat_session_on.map(|date| date.to_string()),
+                    done_on: item.plan.done_on.map(|date| date.to_string()),
+                    overdue: item.plan.done_on.is_none()
+                        && !issue.status.is_closed()
+                        && today > item.plan.deadline,
+                })
+                .collect(),
+            progress: issue
+                .progress
+                .iter()
+                .map(|update| ProgressView {
+                    id: update.id,
+                    reported_on: update.reported_on.to_string(),
+                    quarter: rules.quarter_reported_on(update.reported_on).to_string(),
+                    text: update.text.clone(),
+                    by: update.by_name.clone(),
+                })
+                .collect(),
+            deadlines,
+        }
+    }
+}
+
+/// What the core needs to work out an issue's deadlines.
+pub fn issue_dates(issue: &RegisterIssue, clock: &Clockface) -> IssueDates {
+    IssueDates {
+        status: issue.status,
+        accepted_on: issue.accepted_at.map(|at| clock.day(at)),
+        progress_on: issue.progress.iter().map(|update| update.reported_on).collect(),
+        escalated: issue.level.zip(issue.escalated_at.map(|at| clock.day(at))),
+        actions: issue
+            .actions
+            .iter()
+            .map(|item| ActionDeadline { deadline: item.plan.deadline, done: item.plan.done_on.is_some() })
+            .collect(),
+    }
 }
 
 impl MeetingView {

@@ -10,6 +10,7 @@ mod live;
 mod media;
 mod meetings;
 mod protocol;
+mod register;
 mod results;
 mod system;
 mod timer;

@@ -105,6 +105,12 @@ impl Principal {
         }
     }
 
+    /// The register of problem issues (status, plans, progress, imports, contacts) is kept by
+    /// the commission, the akim and admins; moderators run the live room, not the register.
+    pub fn may_manage_issues(&self) -> bool {
+        matches!(self, Principal::Staff { role: Role::Admin | Role::Commission | Role::Akim, .. })
+    }
+
     /// The session timer is run by the meeting's akim, a moderator or an admin.
     pub fn may_change_phase(&self, meeting_akim: AccountId) -> bool {
         match self {

@@ -102,3 +102,38 @@ mod tests {
         }
     }
 }
+
+/// `root` and every territory below it, given each territory's parent. A cycle in the data
+/// cannot loop: each territory is taken once.
+pub fn with_descendants(
+    parents: &[(crate::TerritoryId, Option<crate::TerritoryId>)],
+    root: crate::TerritoryId,
+) -> Vec<crate::TerritoryId> {
+    let mut found = vec![root];
+    let mut next = 0;
+    while next < found.len() {
+        let parent = found[next];
+        for (child, _) in parents.iter().filter(|(_, of)| *of == Some(parent)) {
+            if !found.contains(child) {
+                found.push(*child);
+            }
+        }
+        next += 1;
+    }
+    found
+}
+
+#[cfg(test)]
+mod descendant_tests {
+    use super::with_descendants;
+    use crate::TerritoryId as T;
+
+    #[test]
+    fn a_territory_includes_everything_below_it_once() {
+        let parents =
+            [(T(1), None), (T(2), Some(T(1))), (T(3), Some(T(2))), (T(4), None), (T(5), Some(T(5)))];
+        assert_eq!(with_descendants(&parents, T(1)), [T(1), T(2), T(3)]);
+        assert_eq!(with_descendants(&parents, T(3)), [T(3)]);
+        assert_eq!(with_descendants(&parents, T(5)), [T(5)]);
+    }
+}

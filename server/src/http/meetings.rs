@@ -276,17 +276,35 @@ pub async fn results(
 ) -> Result<Json<ResultsView>, ApiError> {
     let meeting = state.store.meeting(MeetingId(id)).await?;
     let results = state.store.meeting_results(meeting.id).await?.ok_or(ApiError::NotFound("results"))?;
-    Ok(Json(results_view(&state, &meeting, &results)))
+    results_view(&state, &meeting, &results).await.map(Json)
 }
 
-fn results_view(state: &AppState, meeting: &Meeting, results: &crate::store::MeetingResults) -> ResultsView {
-    ResultsView {
+/// The results with the meeting's problem issues from the public list, each with its action
+/// plan, most supporters first.
+async fn results_view(
+    state: &AppState,
+    meeting: &Meeting,
+    results: &crate::store::MeetingResults,
+) -> Result<ResultsView, ApiError> {
+    let filter = crate::store::IssueFilter { meeting: Some(meeting.id), ..Default::default() };
+    let mut issues: Vec<_> = state
+        .store
+        .issues(&filter)
+        .await?
+        .into_iter()
+        .filter(|issue| {
+            kezdesu_core::issues::register::publicly_listed(issue.status, issue.raised_live(), false)
+        })
+        .collect();
+    issues.sort_by_key(|issue| (std::cmp::Reverse(issue.supporters()), issue.id));
+    Ok(ResultsView {
         meeting_id: meeting.id.0,
         summary: results.summary.clone(),
         published_at: state.clock.format(results.published_at),
         updated_at: state.clock.format(results.updated_at),
         deadlines: deadlines(state, meeting, Some(results)),
-    }
+        issues: issues.iter().map(|issue| state.issue_view(issue, false)).collect(),
+    })
 }
 
 /// Publishes (or edits) a meeting's results once it has ended. The first publication's
@@ -329,7 +347,7 @@ pub async fn publish_results(
     let results =
         state.store.publish_meeting_results(meeting.id, &summary, account, Timestamp::now()).await?;
     tracing::info!(meeting = %meeting.id, "meeting results published");
-    Ok(Json(results_view(&state, &meeting, &results)))
+    results_view(&state, &meeting, &results).await.map(Json)
 }
 
 /// Changes a meeting's plan, or cancels it. By an admin or the meeting's akim.

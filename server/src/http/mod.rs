@@ -9,7 +9,10 @@ mod caller;
 mod live;
 mod media;
 mod meetings;
+mod open311;
 mod problem;
+mod register;
+mod register_io;
 mod session;
 mod system;
 mod territories;
@@ -68,6 +71,8 @@ pub struct Shared {
     pub live_address_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// New viewing sessions (WHEP) per client address.
     pub whep_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// Requests through meetings' public forms per client address.
+    pub request_limiter: DefaultKeyedRateLimiter<IpAddr>,
     /// The broadcast: WHIP and WHEP sessions.
     pub media: Media,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
@@ -107,6 +112,9 @@ impl AppState {
             )),
             whep_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
                 config.media.viewer_sessions_per_minute_per_address,
+            )),
+            request_limiter: DefaultKeyedRateLimiter::keyed(Quota::per_hour(
+                NonZeroU32::new(config.register.requests_per_hour_per_address).unwrap_or(NonZeroU32::MIN),
             )),
             media,
             config,
@@ -154,6 +162,8 @@ pub(crate) fn rate_key(address: IpAddr) -> IpAddr {
         (name = "accounts", description = "Staff accounts, managed by admins"),
         (name = "territories", description = "Administrative-territorial units with KATO codes"),
         (name = "meetings", description = "Meetings, their session timer and events"),
+        (name = "issues", description = "The register of problem issues: sources, pool, workflow, action plans, progress, publication"),
+        (name = "open311", description = "The public issue list as an Open311 GeoReport v2 read API"),
         (name = "system", description = "Health and metrics")
     )
 )]
@@ -191,6 +201,30 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::results, meetings::publish_results))
         .routes(routes!(media::stream_key, media::rotate_stream_key))
         .routes(routes!(media::end_broadcast))
+        .routes(routes!(register::list, register::create))
+        .routes(routes!(register::categories))
+        .routes(routes!(register::show, register::update))
+        .routes(routes!(register::change_status))
+        .routes(routes!(register::merge))
+        .routes(routes!(register::add_action))
+        .routes(routes!(register::update_action))
+        .routes(routes!(register::add_progress))
+        .routes(routes!(register::history))
+        .routes(routes!(register::contacts))
+        .routes(routes!(register::send_request))
+        .routes(routes!(register::viewer_receipt))
+        .routes(routes!(register::receipt))
+        .routes(routes!(register::briefing))
+        .routes(routes!(register_io::export))
+        .routes(routes!(register_io::central_export))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(register_io::import))
+                .layer(DefaultBodyLimit::max(state.config.register.import_max_bytes)),
+        )
+        .routes(routes!(open311::services))
+        .routes(routes!(open311::requests))
+        .routes(routes!(open311::request))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(media::whip_options, media::whip_publish))

@@ -14,6 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kezdesu_core::issues::import::RowError;
 use kezdesu_core::timer::TransitionError;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,6 +37,9 @@ pub struct Problem {
     /// Seconds to wait before trying again, for 429 and some 503s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_seconds: Option<u64>,
+    /// For a refused import: every problem of every row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<RowError>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +90,9 @@ pub enum ApiError {
     Timeout,
     #[error("internal error")]
     Internal(String),
+    /// An import with bad rows: nothing was imported; `errors` lists each problem.
+    #[error("{} problems in the rows; nothing was imported", .0.len())]
+    RowsRejected(Vec<RowError>),
 }
 
 impl ApiError {
@@ -101,7 +108,9 @@ impl ApiError {
     pub fn status_code(&self) -> StatusCode {
         match self {
             ApiError::MalformedJson(_) | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::InvalidBody(_) | ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidBody(_) | ApiError::Invalid { .. } | ApiError::RowsRejected(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthenticated | ApiError::WrongCredentials => StatusCode::UNAUTHORIZED,
@@ -143,6 +152,7 @@ impl ApiError {
             ApiError::Unavailable => "unavailable",
             ApiError::Timeout => "timeout",
             ApiError::Internal(_) => "internal",
+            ApiError::RowsRejected(_) => "import_rejected",
         }
     }
 
@@ -162,6 +172,10 @@ impl ApiError {
             retry_after_seconds: match self {
                 ApiError::RateLimited(wait) => Some(wait.as_secs().max(1)),
                 ApiError::UnavailableNow { retry_after: Some(wait), .. } => Some(wait.as_secs().max(1)),
+                _ => None,
+            },
+            errors: match self {
+                ApiError::RowsRejected(errors) => Some(errors.clone()),
                 _ => None,
             },
         }

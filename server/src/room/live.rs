@@ -363,6 +363,10 @@ impl Room {
                     state: state.to_owned(),
                     outcome,
                     votes: question.voters.len() as i64,
+                    merged_into: match &question.state {
+                        QuestionState::Merged { into } => Some(into.0),
+                        _ => None,
+                    },
                     created_at: question.created_at,
                     sources: question
                         .sources

@@ -8,14 +8,17 @@
 //! existing references, the version a meeting update read) and reports violations as
 //! [`StoreError`] values for the caller to map.
 
+pub mod register;
 pub mod sqlite;
+
+pub use register::*;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use kezdesu_core::timer::PhaseRecord;
 use kezdesu_core::{
-    AccountId, LocalizedText, MeetingId, MeetingKind, MeetingStatus, Role, Share, TerritoryId, TerritoryKind,
-    ViewerId,
+    AccountId, ActionItemId, IssueId, LocalizedText, MeetingId, MeetingKind, MeetingStatus, Role, Share,
+    TerritoryId, TerritoryKind, ViewerId,
 };
 
 /// A staff account as stored.
@@ -180,6 +183,8 @@ pub struct ProblemIssue {
     pub state: String,
     pub outcome: Option<String>,
     pub votes: i64,
+    /// For a merged question: the number of the question it was merged into.
+    pub merged_into: Option<i64>,
     pub created_at: Timestamp,
     pub sources: Vec<IssueSource>,
 }
@@ -354,6 +359,66 @@ pub trait Store: Send + Sync + 'static {
         by: AccountId,
         now: Timestamp,
     ) -> StoreResult<MeetingResults>;
+
+    /// Adds an issue with its first source; returns its id.
+    async fn create_issue(&self, issue: NewIssue, now: Timestamp) -> StoreResult<IssueId>;
+    /// Adds every issue in one transaction, skipping those whose `(channel, external_id)` the
+    /// register already has.
+    async fn import_issues(&self, issues: Vec<NewIssue>, now: Timestamp) -> StoreResult<ImportCounts>;
+    async fn issue(&self, id: IssueId) -> StoreResult<RegisterIssue>;
+    /// The issues matching `filter`, oldest first, with sources, plans and progress.
+    async fn issues(&self, filter: &IssueFilter) -> StoreResult<Vec<RegisterIssue>>;
+    /// Writes the issue's own fields if its `version` is still the stored one, with `change` in
+    /// the history, in one transaction.
+    async fn update_issue(
+        &self,
+        issue: &RegisterIssue,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<RegisterIssue>;
+    /// Merges `from` into `into`: every source of `from` moves to `into` and `from` points at
+    /// it. Both must be unmerged; both histories record it.
+    async fn merge_issues(
+        &self,
+        from: IssueId,
+        into: IssueId,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<RegisterIssue>;
+    async fn add_action_item(
+        &self,
+        issue: IssueId,
+        entry: &ActionPlanEntry,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<ActionItem>;
+    async fn update_action_item(
+        &self,
+        item: ActionItemId,
+        entry: &ActionPlanEntry,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<ActionItem>;
+    async fn add_progress(
+        &self,
+        issue: IssueId,
+        reported_on: jiff::civil::Date,
+        text: &str,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<ProgressUpdate>;
+    async fn issue_history(&self, issue: IssueId) -> StoreResult<Vec<HistoryEntry>>;
+    /// The names and contacts on an issue's sources. Personal data: for staff only.
+    async fn source_contacts(&self, issue: IssueId) -> StoreResult<Vec<SourceContact>>;
+    async fn receipt(&self, code: &str) -> StoreResult<Option<Receipt>>;
+    /// The viewer's receipt code: `code` if they had none yet, else the one they have.
+    async fn viewer_receipt(
+        &self,
+        viewer: ViewerId,
+        meeting: MeetingId,
+        code: &str,
+        now: Timestamp,
+    ) -> StoreResult<String>;
 
     /// The meeting's stream key, if one was ever issued.
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>>;

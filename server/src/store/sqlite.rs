@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 /// The database file's name inside the data folder.
 pub const DATABASE_FILE: &str = "kezdesu.sqlite3";
 
+mod register;
+
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
@@ -592,12 +594,14 @@ impl Store for SqliteStore {
                 .execute(&mut *transaction)
                 .await?;
             }
+            let mut written = Vec::with_capacity(issues.len());
             for issue in issues {
                 let id: i64 = sqlx::query(
-                    "INSERT INTO problem_issues (meeting_id, question_number, text, state, outcome, votes, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                    "INSERT INTO problem_issues (meeting_id, question_number, text, state, outcome, votes, created_at, updated_at, merged_into_question) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
                      ON CONFLICT (meeting_id, question_number) DO UPDATE SET text = excluded.text, \
-                     state = excluded.state, outcome = excluded.outcome, votes = excluded.votes, updated_at = excluded.updated_at \
+                     state = excluded.state, outcome = excluded.outcome, votes = excluded.votes, updated_at = excluded.updated_at, \
+                     merged_into_question = excluded.merged_into_question \
                      RETURNING id",
                 )
                 .bind(issue.meeting.0)
@@ -608,6 +612,7 @@ impl Store for SqliteStore {
                 .bind(issue.votes)
                 .bind(millis(issue.created_at))
                 .bind(millis(now))
+                .bind(issue.merged_into)
                 .fetch_one(&mut *transaction)
                 .await?
                 .try_get("id")?;
@@ -629,7 +634,9 @@ impl Store for SqliteStore {
                     .execute(&mut *transaction)
                     .await?;
                 }
+                written.push((id, issue));
             }
+            register::follow_live_questions(&mut transaction, meeting_id, &written, now).await?;
             transaction.commit().await?;
             Ok(saved)
         })
@@ -699,7 +706,7 @@ impl Store for SqliteStore {
     async fn problem_issues(&self, meeting: MeetingId) -> StoreResult<Vec<ProblemIssue>> {
         self.timed("problem_issues", async {
             let rows = sqlx::query(
-                "SELECT i.id, i.question_number, i.text, i.state, i.outcome, i.votes, i.created_at, \
+                "SELECT i.id, i.question_number, i.text, i.state, i.outcome, i.votes, i.merged_into_question, i.created_at, \
                  s.comment_number, s.author_viewer_id, s.author_name, s.text AS source_text, s.posted_at \
                  FROM problem_issues i LEFT JOIN problem_issue_sources s ON s.issue_id = i.id \
                  WHERE i.meeting_id = $1 ORDER BY i.question_number, s.comment_number",
@@ -718,6 +725,7 @@ impl Store for SqliteStore {
                         state: row.try_get("state")?,
                         outcome: row.try_get("outcome")?,
                         votes: row.try_get("votes")?,
+                        merged_into: row.try_get("merged_into_question")?,
                         created_at: instant(row, "created_at")?,
                         sources: Vec::new(),
                     });
@@ -811,6 +819,104 @@ impl Store for SqliteStore {
             results_from(&row)
         })
         .await
+    }
+
+    async fn create_issue(&self, issue: NewIssue, now: Timestamp) -> StoreResult<IssueId> {
+        self.timed("create_issue", register::create_issue(&self.pool, &issue, now)).await
+    }
+
+    async fn import_issues(&self, issues: Vec<NewIssue>, now: Timestamp) -> StoreResult<ImportCounts> {
+        self.timed("import_issues", register::import_issues(&self.pool, &issues, now)).await
+    }
+
+    async fn issue(&self, id: IssueId) -> StoreResult<RegisterIssue> {
+        self.timed("issue", register::issue(&self.pool, id)).await
+    }
+
+    async fn issues(&self, filter: &IssueFilter) -> StoreResult<Vec<RegisterIssue>> {
+        self.timed("issues", register::issues(&self.pool, filter)).await
+    }
+
+    async fn update_issue(
+        &self,
+        issue: &RegisterIssue,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<RegisterIssue> {
+        self.timed("update_issue", async {
+            register::update_issue(&self.pool, issue, &change, now).await?;
+            register::issue(&self.pool, issue.id).await
+        })
+        .await
+    }
+
+    async fn merge_issues(
+        &self,
+        from: IssueId,
+        into: IssueId,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<RegisterIssue> {
+        self.timed("merge_issues", async {
+            register::merge_issues(&self.pool, from, into, by, now).await?;
+            register::issue(&self.pool, into).await
+        })
+        .await
+    }
+
+    async fn add_action_item(
+        &self,
+        issue: IssueId,
+        entry: &ActionPlanEntry,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<ActionItem> {
+        self.timed("add_action_item", register::add_action_item(&self.pool, issue, entry, &change, now)).await
+    }
+
+    async fn update_action_item(
+        &self,
+        item: ActionItemId,
+        entry: &ActionPlanEntry,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<ActionItem> {
+        self.timed("update_action_item", register::update_action_item(&self.pool, item, entry, &change, now))
+            .await
+    }
+
+    async fn add_progress(
+        &self,
+        issue: IssueId,
+        reported_on: jiff::civil::Date,
+        text: &str,
+        change: Change,
+        now: Timestamp,
+    ) -> StoreResult<ProgressUpdate> {
+        self.timed("add_progress", register::add_progress(&self.pool, issue, reported_on, text, &change, now))
+            .await
+    }
+
+    async fn issue_history(&self, issue: IssueId) -> StoreResult<Vec<HistoryEntry>> {
+        self.timed("issue_history", register::issue_history(&self.pool, issue)).await
+    }
+
+    async fn source_contacts(&self, issue: IssueId) -> StoreResult<Vec<SourceContact>> {
+        self.timed("source_contacts", register::source_contacts(&self.pool, issue)).await
+    }
+
+    async fn receipt(&self, code: &str) -> StoreResult<Option<Receipt>> {
+        self.timed("receipt", register::receipt(&self.pool, code)).await
+    }
+
+    async fn viewer_receipt(
+        &self,
+        viewer: ViewerId,
+        meeting: MeetingId,
+        code: &str,
+        now: Timestamp,
+    ) -> StoreResult<String> {
+        self.timed("viewer_receipt", register::viewer_receipt(&self.pool, viewer, meeting, code, now)).await
     }
 
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>> {

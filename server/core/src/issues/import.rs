@@ -25,20 +25,29 @@ pub const MAX_SUPPORTERS: u32 = 10_000_000;
 pub struct RawImportRow {
     /// The channel the row comes from, e.g. `opendata` or `blog`; with `external_id`, the row's
     /// identity.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub channel: Option<String>,
     /// The row's id in that channel.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub external_id: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
     pub title: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
     pub text: Option<String>,
     /// A category code from the configured list.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub category: Option<String>,
     /// The KATO code of the territory concerned.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub territory_kato: Option<String>,
     /// The meeting the issue was raised for.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub meeting_id: Option<String>,
     /// How many people support it; 1 when empty.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub supporters: Option<String>,
     /// When the channel received it, RFC 3339 with offset.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub received_at: Option<String>,
 }
 
@@ -192,4 +201,45 @@ fn present(value: Option<&str>) -> Option<&str> {
 fn required(value: Option<&str>, max_chars: usize, multiline: bool) -> Result<String, String> {
     let value = present(value).ok_or_else(|| "is required".to_owned())?;
     text::clean(value, max_chars, multiline).map_err(|error| error.to_string())
+}
+
+/// A field given as text, or (in JSON) as a number, which is read as its text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    struct Visitor;
+    impl<'a> serde::de::Visitor<'a> for Visitor {
+        type Value = Option<String>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("text, a number or null")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Option<String>, E> {
+            Ok(Some(value.to_owned()))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<Option<String>, E> {
+            Ok(Some(value.to_string()))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Option<String>, E> {
+            Ok(Some(value.to_string()))
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, value: f64) -> Result<Option<String>, E> {
+            Ok(Some(value.to_string()))
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+
+        fn visit_some<D: serde::Deserializer<'a>>(self, deserializer: D) -> Result<Option<String>, D::Error> {
+            deserializer.deserialize_any(Visitor)
+        }
+    }
+    deserializer.deserialize_option(Visitor)
 }

@@ -37,6 +37,15 @@ pub enum EscalationLevel {
     Central,
 }
 
+impl EscalationLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationLevel::Oblast => "oblast",
+            EscalationLevel::Central => "central",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkflowError {
     #[error("an issue that is {from} cannot become {to}")]

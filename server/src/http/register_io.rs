@@ -1,0 +1,417 @@
+//! The register in and out: imports from other channels (CSV or JSON, all or nothing, by
+//! external id), exports of the list (CSV or JSON), and the half-yearly export of central-level
+//! issues for the Government.
+
+use super::caller::Caller;
+use super::problem::ApiQuery;
+use super::register::{IssueQuery, keeps_register};
+use super::{ApiError, AppState, Problem};
+use crate::store::{NewIssue, NewSource, RegisterIssue};
+use crate::wire::IssueView;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use kezdesu_core::issues::import::{ImportContext, RawImportRow, check_rows};
+use kezdesu_core::issues::register::collection_period_start;
+use kezdesu_core::issues::{EscalationLevel, IssueStatus, SourceKind};
+use kezdesu_core::{MeetingId, TerritoryId};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use utoipa::{IntoParams, ToSchema};
+
+/// The columns an import may have, in the documented order.
+pub const IMPORT_COLUMNS: [&str; 9] = [
+    "channel",
+    "external_id",
+    "title",
+    "text",
+    "category",
+    "territory_kato",
+    "meeting_id",
+    "supporters",
+    "received_at",
+];
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ImportResult {
+    /// Rows new to the register, each now an issue.
+    pub created: u32,
+    /// Rows whose `(channel, external_id)` the register already had; left as they are.
+    pub already_imported: u32,
+}
+
+/// The JSON form of an import: the rows, or an object holding them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonImport {
+    Rows(Vec<RawImportRow>),
+    Wrapped { rows: Vec<RawImportRow> },
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+fn read_csv(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
+    // Spreadsheets often save UTF-8 with a byte-order mark.
+    let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body);
+    let headers =
+        reader.headers().map_err(|error| ApiError::BadRequest(format!("CSV header: {error}")))?.clone();
+    let unknown: Vec<&str> = headers.iter().filter(|name| !IMPORT_COLUMNS.contains(name)).collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid(
+            "unknown_column",
+            format!("unknown columns {unknown:?}; the columns are {}", IMPORT_COLUMNS.join(", ")),
+        ));
+    }
+    reader
+        .deserialize::<RawImportRow>()
+        .enumerate()
+        .map(|(index, row)| {
+            row.map_err(|error| ApiError::BadRequest(format!("CSV data row {}: {error}", index + 1)))
+        })
+        .collect()
+}
+
+fn read_json(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, JsonImport>(&mut deserializer) {
+        Ok(JsonImport::Rows(rows) | JsonImport::Wrapped { rows }) => Ok(rows),
+        Err(error) if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() => {
+            Err(ApiError::InvalidBody(format!(
+                "expected an array of rows (or {{\"rows\": [...]}}) with the fields {}: {}",
+                IMPORT_COLUMNS.join(", "),
+                error.inner()
+            )))
+        }
+        Err(error) => Err(ApiError::MalformedJson(error.inner().to_string())),
+    }
+}
+
+/// Imports issues from another channel (an open-data portal export, a blog platform), as CSV
+/// (`text/csv`, with a header row) or JSON (`application/json`, an array of rows). The columns
+/// are `channel`, `external_id`, `title`, `text`, `category`, `territory_kato`, `meeting_id`,
+/// `supporters` and `received_at`; see docs/register.md. All or nothing: any bad row refuses
+/// the whole file with 422 `import_rejected`, listing every problem of every row in `errors`.
+/// A row whose `(channel, external_id)` is already in the register is skipped, so importing a
+/// file twice changes nothing. By the commission, the akim or an admin.
+#[utoipa::path(
+    post, path = "/api/issues/import", tag = "issues",
+    request_body(content = Vec<RawImportRowDoc>, content_type = "application/json", description = "Or text/csv with the same columns"),
+    responses(
+        (status = 200, body = ImportResult),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem, description = "Bad rows, listed in `errors`; nothing was imported"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<ImportResult>, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })?;
+    if !caller.principal.may_manage_issues() {
+        return Err(ApiError::Forbidden("the commission, the akim and admins keep the register"));
+    }
+    let rows = match content_type(&headers).as_deref() {
+        Some("text/csv") => read_csv(&body)?,
+        Some("application/json") => read_json(&body)?,
+        _ => return Err(ApiError::WrongContentType("an import is text/csv or application/json")),
+    };
+    let max_rows = state.config.register.import_max_rows;
+    if rows.len() > max_rows {
+        return Err(ApiError::invalid(
+            "too_many_rows",
+            format!("{} rows; one import holds at most {max_rows}", rows.len()),
+        ));
+    }
+    if rows.is_empty() {
+        return Err(ApiError::invalid("no_rows", "the file holds no rows"));
+    }
+    let territories = state.store.territories().await?;
+    let territory_by_kato: HashMap<String, TerritoryId> =
+        territories.iter().map(|territory| (territory.kato.clone(), territory.id)).collect();
+    let mut meetings = HashSet::new();
+    let referenced: HashSet<i64> =
+        rows.iter().filter_map(|row| row.meeting_id.as_deref()?.trim().parse::<i64>().ok()).collect();
+    for id in referenced {
+        if state.store.meeting(MeetingId(id)).await.is_ok() {
+            meetings.insert(id);
+        }
+    }
+    let context = ImportContext {
+        categories: state.config.register.categories.iter().map(|category| category.code.clone()).collect(),
+        territory_katos: territory_by_kato.keys().cloned().collect(),
+        meetings,
+    };
+    let checked = check_rows(&rows, &context).map_err(ApiError::RowsRejected)?;
+    let now = Timestamp::now();
+    let issues = checked
+        .into_iter()
+        .map(|row| NewIssue {
+            meeting: row.meeting_id.map(MeetingId),
+            territory: row.territory_kato.as_ref().and_then(|kato| territory_by_kato.get(kato).copied()),
+            title: row.title,
+            description: row.text.clone(),
+            category: row.category,
+            source: NewSource {
+                kind: SourceKind::Import,
+                channel: Some(row.channel),
+                external_id: Some(row.external_id),
+                text: row.text,
+                supporters: i64::from(row.supporters),
+                received_at: row.received_at.unwrap_or(now),
+                receipt_code: None,
+                contact: None,
+                created_by: caller.account.as_ref().map(|account| account.id),
+            },
+        })
+        .collect();
+    let counts = state.store.import_issues(issues, now).await?;
+    tracing::info!(created = counts.created, already = counts.already_imported, "issues imported");
+    Ok(Json(ImportResult { created: counts.created, already_imported: counts.already_imported }))
+}
+
+/// One import row, for the API document: every field is text (numbers are accepted in JSON).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RawImportRowDoc {
+    channel: String,
+    external_id: String,
+    title: String,
+    text: Option<String>,
+    category: Option<String>,
+    territory_kato: Option<String>,
+    meeting_id: Option<String>,
+    supporters: Option<String>,
+    received_at: Option<String>,
+}
+
+/// A spreadsheet would run a cell that starts with `=`, `+`, `-` or `@` as a formula; such text
+/// is written with a leading apostrophe so it stays text.
+fn cell(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
+const EXPORT_COLUMNS: [&str; 20] = [
+    "id",
+    "meeting_id",
+    "territory_id",
+    "territory_kato",
+    "title",
+    "description",
+    "category",
+    "status",
+    "status_note",
+    "level",
+    "supporters",
+    "sources",
+    "raised_at",
+    "updated_at",
+    "escalated_at",
+    "executors",
+    "next_action_deadline",
+    "actions_overdue",
+    "progress_due",
+    "overdue",
+];
+
+fn csv_of(views: &[IssueView], kato_of: &HashMap<i64, String>) -> Result<Vec<u8>, ApiError> {
+    let internal = |error: csv::Error| ApiError::Internal(format!("writing CSV: {error}"));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(EXPORT_COLUMNS).map_err(internal)?;
+    let text = |value: Option<String>| value.unwrap_or_default();
+    for view in views {
+        let executors: Vec<String> = view
+            .actions
+            .iter()
+            .map(|item| format!("{} ({})", item.executor_organisation, item.executor_person))
+            .collect();
+        let deadlines = &view.deadlines;
+        writer
+            .write_record([
+                view.id.to_string(),
+                text(view.meeting_id.map(|id| id.to_string())),
+                text(view.territory_id.map(|id| id.to_string())),
+                text(view.territory_id.and_then(|id| kato_of.get(&id).cloned())),
+                cell(&view.title),
+                cell(&view.description),
+                text(view.category.clone()),
+                view.status.to_string(),
+                cell(&text(view.status_note.clone())),
+                text(view.level.map(|level| level.as_str().to_owned())),
+                view.supporters.to_string(),
+                view.sources.len().to_string(),
+                view.raised_at.clone(),
+                view.updated_at.clone(),
+                text(view.escalated_at.clone()),
+                cell(&executors.join("; ")),
+                text(deadlines.next_action_deadline.map(|date| date.to_string())),
+                deadlines.actions_overdue.to_string(),
+                text(deadlines.progress_due.map(|date| date.to_string())),
+                deadlines.overdue.to_string(),
+            ])
+            .map_err(internal)?;
+    }
+    writer.into_inner().map_err(|error| ApiError::Internal(format!("writing CSV: {error}")))
+}
+
+/// Answers `views` as a JSON array or a CSV file, for download as `name`.
+async fn export_response(
+    state: &AppState,
+    views: Vec<IssueView>,
+    format: Option<&str>,
+    name: &str,
+) -> Result<Response, ApiError> {
+    match format.unwrap_or("json") {
+        "json" => {
+            let mut response = Json(views).into_response();
+            attach(&mut response, &format!("{name}.json"));
+            Ok(response)
+        }
+        "csv" => {
+            let kato_of: HashMap<i64, String> = state
+                .store
+                .territories()
+                .await?
+                .into_iter()
+                .map(|territory| (territory.id.0, territory.kato))
+                .collect();
+            let mut response = csv_of(&views, &kato_of)?.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            attach(&mut response, &format!("{name}.csv"));
+            Ok(response)
+        }
+        other => Err(ApiError::invalid("invalid_format", format!("format is json or csv, not {other:?}"))),
+    }
+}
+
+fn attach(response: &mut Response, file: &str) {
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
+    }
+}
+
+/// The issue list as a file: every issue matching the list's filters (no paging), as JSON
+/// (`format=json`, the `IssueView`s) or CSV (`format=csv`). Public: the public list; the
+/// commission, the akim and admins get every issue. Never carries names or contacts.
+#[utoipa::path(
+    get, path = "/api/issues/export", tag = "issues",
+    params(IssueQuery),
+    responses(
+        (status = 200, body = [IssueView], description = "JSON, or text/csv with format=csv"),
+        (status = 400, body = Problem), (status = 422, body = Problem),
+    )
+)]
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Option<Caller>,
+    ApiQuery(query): ApiQuery<IssueQuery>,
+) -> Result<Response, ApiError> {
+    let issues = state.listed_issues(&query, caller.as_ref()).await?;
+    let keeper = keeps_register(caller.as_ref());
+    let views = issues.iter().map(|issue| state.issue_view(issue, keeper)).collect();
+    export_response(&state, views, query.format.as_deref(), "issues").await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CentralExportQuery {
+    /// The collection day, `YYYY-MM-DD`: one of the rule set's (15 February or 15 August).
+    pub due: String,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CentralExport {
+    pub due: String,
+    /// The first day of the half-year collected (the day after the previous collection).
+    pub period_from: String,
+    pub period_to: String,
+    /// Issues escalated to the central level in the period and still escalated.
+    pub issues: Vec<IssueView>,
+}
+
+/// The half-yearly export for the Government: the issues escalated to the central level
+/// since the previous collection day, up to `due`. As JSON, or CSV with `format=csv`. By the
+/// commission, the akim or an admin.
+#[utoipa::path(
+    get, path = "/api/issues/central-export", tag = "issues",
+    params(CentralExportQuery),
+    responses(
+        (status = 200, body = CentralExport, description = "JSON, or text/csv with format=csv"),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn central_export(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<CentralExportQuery>,
+) -> Result<Response, ApiError> {
+    if !caller.principal.may_manage_issues() {
+        return Err(ApiError::Forbidden("the commission, the akim and admins keep the register"));
+    }
+    let rules = &state.rules.issues;
+    let due: Date =
+        query.due.trim().parse().map_err(|_| ApiError::invalid("invalid_date", "due must be YYYY-MM-DD"))?;
+    if !rules.central_collection_days.iter().any(|day| day.in_year(due.year()) == due) {
+        let days: Vec<String> = rules.central_collection_days.iter().map(ToString::to_string).collect();
+        return Err(ApiError::invalid(
+            "not_a_collection_day",
+            format!("due must be a collection day of the rule set ({})", days.join(", ")),
+        ));
+    }
+    let from = collection_period_start(rules, due);
+    let zoned = |date: Date| {
+        date.to_zoned(state.clock.zone.clone()).map(|zoned| zoned.timestamp()).map_err(|error| {
+            ApiError::invalid("invalid_date", format!("{date} cannot be placed in the time zone: {error}"))
+        })
+    };
+    let day_after_due =
+        due.checked_add(1.day()).map_err(|_| ApiError::invalid("invalid_date", "due is too late"))?;
+    let filter = crate::store::IssueFilter {
+        status: Some(IssueStatus::Escalated),
+        level: Some(EscalationLevel::Central),
+        escalated_from: Some(zoned(from)?),
+        escalated_before: Some(zoned(day_after_due)?),
+        ..crate::store::IssueFilter::default()
+    };
+    let issues: Vec<RegisterIssue> = state.store.issues(&filter).await?;
+    let views: Vec<IssueView> = issues.iter().map(|issue| state.issue_view(issue, false)).collect();
+    if query.format.as_deref() == Some("csv") {
+        return export_response(&state, views, Some("csv"), &format!("central-issues-{due}")).await;
+    }
+    if let Some(other) = query.format.as_deref().filter(|format| *format != "json") {
+        return Err(ApiError::invalid("invalid_format", format!("format is json or csv, not {other:?}")));
+    }
+    Ok(Json(CentralExport {
+        due: due.to_string(),
+        period_from: from.to_string(),
+        period_to: due.to_string(),
+        issues: views,
+    })
+    .into_response())
+}
