@@ -151,7 +151,22 @@ async fn no_bad_input_reaches_a_500() {
         json!({"login": "", "password": ""}),
         json!({"status": "live"}),
         json!({"kato": "1".repeat(100), "kind": "oblast", "name": {}}),
+        json!({"into": -1}),
+        json!({"into": i64::MAX}),
+        json!({"status": "escalated", "level": "mars"}),
+        json!({"status": "rejected", "note": "\u{0}"}),
+        json!({"measure": "m", "executor_organisation": "o", "executor_person": "p", "deadline": "2026-02-30"}),
+        json!({"measure": "m", "executor_organisation": "o", "executor_person": "p", "deadline": "2026-01-01",
+               "financing_needed": true, "financing_amount": 1e300}),
+        json!({"title": "x".repeat(10_000), "text": "y"}),
+        json!({"title": "t", "supporters": 0, "territory_id": -5, "meeting_id": 999_999}),
+        json!({"text": "t", "reported_on": "yesterday"}),
+        json!([{"channel": "A B", "external_id": null, "title": 5}]),
+        json!({"rows": [{"unknown": 1}]}),
+        json!({"name": "n", "title": "t", "text": "t", "category": "nope"}),
     ];
+    let (_, issue) = server.post("/api/issues", Some(&admin), json!({"title": "Sweep"})).await;
+    let issue = issue["issue"]["id"].as_i64().expect("an issue");
     let endpoints = [
         (Method::POST, "/api/session".to_owned()),
         (Method::POST, "/api/accounts".to_owned()),
@@ -161,6 +176,16 @@ async fn no_bad_input_reaches_a_500() {
         (Method::PATCH, format!("/api/meetings/{meeting}")),
         (Method::POST, format!("/api/meetings/{meeting}/phase")),
         (Method::POST, format!("/api/meetings/{meeting}/viewers")),
+        (Method::POST, "/api/issues".to_owned()),
+        (Method::POST, "/api/issues/import".to_owned()),
+        (Method::PATCH, format!("/api/issues/{issue}")),
+        (Method::POST, format!("/api/issues/{issue}/status")),
+        (Method::POST, format!("/api/issues/{issue}/merge")),
+        (Method::POST, format!("/api/issues/{issue}/actions")),
+        (Method::PATCH, format!("/api/issues/{issue}/actions/1")),
+        (Method::POST, format!("/api/issues/{issue}/progress")),
+        (Method::POST, format!("/api/meetings/{meeting}/requests")),
+        (Method::POST, format!("/api/meetings/{meeting}/receipt")),
     ];
     for (method, path) in &endpoints {
         for token in [Some(admin.as_str()), Some(akim.as_str()), None] {

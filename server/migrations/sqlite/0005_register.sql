@@ -26,12 +26,16 @@ CREATE TABLE register_issues (
     title_edited BOOLEAN NOT NULL DEFAULT FALSE,
     -- Set when the issue was merged into another, which now holds its sources.
     merged_into BIGINT REFERENCES register_issues (id),
+    -- In the public list: the core's `publicly_listed`, worked out at every write, so that the
+    -- public list pages in SQL.
+    listed BOOLEAN NOT NULL DEFAULT FALSE,
     version BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX register_issues_by_meeting ON register_issues (meeting_id);
 CREATE INDEX register_issues_by_status ON register_issues (status);
+CREATE INDEX register_issues_listed ON register_issues (listed, id);
 
 -- Where an issue came from. Merging moves sources to the issue merged into; none is ever deleted.
 CREATE TABLE issue_sources (

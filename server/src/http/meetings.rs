@@ -286,17 +286,13 @@ async fn results_view(
     meeting: &Meeting,
     results: &crate::store::MeetingResults,
 ) -> Result<ResultsView, ApiError> {
-    let filter = crate::store::IssueFilter { meeting: Some(meeting.id), ..Default::default() };
-    let mut issues: Vec<_> = state
-        .store
-        .issues(&filter)
-        .await?
-        .into_iter()
-        .filter(|issue| {
-            kezdesu_core::issues::register::publicly_listed(issue.status, issue.raised_live(), false)
-        })
-        .collect();
-    issues.sort_by_key(|issue| (std::cmp::Reverse(issue.supporters()), issue.id));
+    let filter = crate::store::IssueFilter {
+        meeting: Some(meeting.id),
+        public_only: true,
+        order: crate::store::IssueOrder::Priority,
+        ..Default::default()
+    };
+    let issues = state.store.issues(&filter).await?;
     Ok(ResultsView {
         meeting_id: meeting.id.0,
         summary: results.summary.clone(),

@@ -7,7 +7,7 @@
 
 use super::problem::{ApiPath, ApiQuery};
 use super::{ApiError, AppState, Problem};
-use crate::store::{IssueFilter, RegisterIssue};
+use crate::store::{IssueFilter, IssueOrder, RegisterIssue};
 use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
@@ -263,12 +263,19 @@ pub async fn requests(
         return Err(ApiError::invalid("invalid_status", format!("status is open or closed, not {bad:?}")));
     }
     let codes = comma_list(query.service_code.as_deref());
+    let filter = IssueFilter {
+        public_only: true,
+        raised_from: Some(start),
+        raised_before: Some(end),
+        order: IssueOrder::Newest,
+        ..IssueFilter::default()
+    };
+    // Categories and open/closed are few; they are matched here, and the answer cut at 1000.
     let mut issues: Vec<RegisterIssue> = state
         .store
-        .issues(&IssueFilter::default())
+        .issues(&filter)
         .await?
         .into_iter()
-        .filter(|issue| public(issue) && issue.created_at >= start && issue.created_at < end)
         .filter(|issue| {
             codes
                 .as_ref()
@@ -280,7 +287,6 @@ pub async fn requests(
                 .is_none_or(|statuses| statuses.iter().any(|status| status == open311_status(issue.status)))
         })
         .collect();
-    issues.sort_by_key(|issue| std::cmp::Reverse(issue.id));
     issues.truncate(MAX_REQUESTS);
     Ok(Json(issues.iter().map(|issue| service_request(&state, issue, &places, locale)).collect()))
 }

@@ -10,7 +10,7 @@ use super::caller::{Caller, ClientIp};
 use super::problem::{ApiJson, ApiPath, ApiQuery};
 use super::{ApiError, AppState, Problem};
 use crate::store::{
-    ActionPlanEntry, Change, Contact, IssueFilter, NewIssue, NewSource, Receipt, RegisterIssue,
+    ActionPlanEntry, Change, Contact, IssueFilter, IssueOrder, NewIssue, NewSource, Receipt, RegisterIssue,
 };
 use crate::wire::{IssueView, SourceView};
 use axum::Json;
@@ -112,12 +112,16 @@ impl AppState {
         if public || keeps_register(caller) { Ok(issue) } else { Err(ApiError::NotFound("issue")) }
     }
 
-    /// The issues matching the list filters that the caller may read, in the asked order.
+    /// The issues matching the list filters that the caller may read, in the asked order, and
+    /// how many match in all. With `page` (number from 1, size), only that page is read: in SQL,
+    /// unless the overdue filter is asked for, which depends on today and is worked out here
+    /// over the issues being acted on (the only ones that can be late).
     pub(crate) async fn listed_issues(
         &self,
         query: &IssueQuery,
         caller: Option<&Caller>,
-    ) -> Result<Vec<RegisterIssue>, ApiError> {
+        page: Option<(u32, u32)>,
+    ) -> Result<(Vec<RegisterIssue>, u64), ApiError> {
         let territories = match query.territory_id {
             None => None,
             Some(root) => {
@@ -131,47 +135,56 @@ impl AppState {
                 Some(with_descendants(&parents, TerritoryId(root)))
             }
         };
-        let filter = IssueFilter {
+        let mut filter = IssueFilter {
             meeting: query.meeting_id.map(MeetingId),
             territories,
             status: query.status,
             category: query.category.clone(),
             level: query.level,
+            public_only: !keeps_register(caller),
+            order: query.sort.unwrap_or_default().into(),
             ..IssueFilter::default()
         };
-        let keeper = keeps_register(caller);
+        let skipped = |page: u32, size: u32| u64::from(page.saturating_sub(1)) * u64::from(size);
+        let Some(wanted) = query.overdue else {
+            let Some((number, size)) = page else {
+                let issues = self.store.issues(&filter).await?;
+                let total = issues.len() as u64;
+                return Ok((issues, total));
+            };
+            let total = self.store.count_issues(&filter).await?;
+            filter.limit = Some(size);
+            filter.offset = skipped(number, size);
+            return Ok((self.store.issues(&filter).await?, total));
+        };
+        filter.acting_only = wanted;
         let today = self.today();
-        let mut issues: Vec<RegisterIssue> = self
+        let matching: Vec<RegisterIssue> = self
             .store
             .issues(&filter)
             .await?
             .into_iter()
-            .filter(|issue| keeper || publicly_listed(issue.status, issue.raised_live(), false))
-            .filter(|issue| match query.overdue {
-                None => true,
-                Some(wanted) => {
-                    let dates = crate::wire::issue_dates(issue, &self.clock);
-                    self.rules.issues.issue_deadlines(&dates, today).overdue == wanted
-                }
+            .filter(|issue| {
+                let dates = crate::wire::issue_dates(issue, &self.clock);
+                self.rules.issues.issue_deadlines(&dates, today).overdue == wanted
             })
             .collect();
-        match query.sort.unwrap_or_default() {
-            IssueOrder::Priority => {
-                issues.sort_by_key(|issue| (std::cmp::Reverse(issue.supporters()), issue.id))
-            }
-            IssueOrder::Newest => issues.sort_by_key(|issue| std::cmp::Reverse(issue.id)),
-            IssueOrder::Oldest => issues.sort_by_key(|issue| issue.id),
-            IssueOrder::Updated => {
-                issues.sort_by_key(|issue| (std::cmp::Reverse(issue.updated_at), issue.id))
-            }
-        }
-        Ok(issues)
+        let total = matching.len() as u64;
+        let issues = match page {
+            None => matching,
+            Some((number, size)) => matching
+                .into_iter()
+                .skip(usize::try_from(skipped(number, size)).unwrap_or(usize::MAX))
+                .take(size as usize)
+                .collect(),
+        };
+        Ok((issues, total))
     }
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum IssueOrder {
+pub enum IssueSort {
     /// Most supporters first.
     #[default]
     Priority,
@@ -179,6 +192,17 @@ pub enum IssueOrder {
     Oldest,
     /// Most recently changed first.
     Updated,
+}
+
+impl From<IssueSort> for IssueOrder {
+    fn from(sort: IssueSort) -> IssueOrder {
+        match sort {
+            IssueSort::Priority => IssueOrder::Priority,
+            IssueSort::Newest => IssueOrder::Newest,
+            IssueSort::Oldest => IssueOrder::Oldest,
+            IssueSort::Updated => IssueOrder::Updated,
+        }
+    }
 }
 
 /// Filters of the issue list (and of its exports).
@@ -196,7 +220,7 @@ pub struct IssueQuery {
     /// Only issues with something late (true), or with nothing late (false).
     pub overdue: Option<bool>,
     #[param(inline)]
-    pub sort: Option<IssueOrder>,
+    pub sort: Option<IssueSort>,
     /// From 1.
     pub page: Option<u32>,
     /// 1 to 200; 50 when absent.
@@ -242,17 +266,11 @@ pub async fn list(
 ) -> Result<Json<IssuePage>, ApiError> {
     let (page, page_size) = paging(query.page, query.page_size)?;
     check_category(&state, query.category.as_deref())?;
-    let issues = state.listed_issues(&query, caller.as_ref()).await?;
+    let (issues, total) = state.listed_issues(&query, caller.as_ref(), Some((page, page_size))).await?;
     let keeper = keeps_register(caller.as_ref());
-    let skip = usize::try_from(u64::from(page - 1) * u64::from(page_size)).unwrap_or(usize::MAX);
     Ok(Json(IssuePage {
-        total: issues.len() as u64,
-        items: issues
-            .iter()
-            .skip(skip)
-            .take(page_size as usize)
-            .map(|issue| state.issue_view(issue, keeper))
-            .collect(),
+        total,
+        items: issues.iter().map(|issue| state.issue_view(issue, keeper)).collect(),
         page,
         page_size,
     }))
@@ -692,7 +710,7 @@ fn plan_detail(item: Option<ActionItemId>, entry: &ActionPlanEntry) -> String {
 /// An issue is planned and acted on once the commission has taken it up, until it closes.
 fn refuse_unless_acting(issue: &RegisterIssue) -> Result<(), ApiError> {
     refuse_merged(issue)?;
-    if matches!(issue.status, IssueStatus::Accepted | IssueStatus::Planned | IssueStatus::InProgress) {
+    if issue.status.is_acting() {
         Ok(())
     } else {
         Err(ApiError::conflict(
@@ -1126,7 +1144,7 @@ pub async fn briefing(
     caller.staff()?;
     let meeting = state.store.meeting(MeetingId(id)).await?;
     let query = IssueQuery { meeting_id: Some(meeting.id.0), ..IssueQuery::default() };
-    let pool = state.listed_issues(&query, Some(&caller)).await?;
+    let (pool, _) = state.listed_issues(&query, Some(&caller), None).await?;
     let mut by_category: std::collections::BTreeMap<Option<String>, (u64, i64)> = Default::default();
     for issue in &pool {
         let entry = by_category.entry(issue.category.clone()).or_default();

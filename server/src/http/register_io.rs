@@ -328,7 +328,7 @@ pub async fn export(
     caller: Option<Caller>,
     ApiQuery(query): ApiQuery<IssueQuery>,
 ) -> Result<Response, ApiError> {
-    let issues = state.listed_issues(&query, caller.as_ref()).await?;
+    let (issues, _) = state.listed_issues(&query, caller.as_ref(), None).await?;
     let keeper = keeps_register(caller.as_ref());
     let views = issues.iter().map(|issue| state.issue_view(issue, keeper)).collect();
     export_response(&state, views, query.format.as_deref(), "issues").await

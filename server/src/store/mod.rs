@@ -366,8 +366,10 @@ pub trait Store: Send + Sync + 'static {
     /// register already has.
     async fn import_issues(&self, issues: Vec<NewIssue>, now: Timestamp) -> StoreResult<ImportCounts>;
     async fn issue(&self, id: IssueId) -> StoreResult<RegisterIssue>;
-    /// The issues matching `filter`, oldest first, with sources, plans and progress.
+    /// The issues matching `filter`, in its order and page, with sources, plans and progress.
     async fn issues(&self, filter: &IssueFilter) -> StoreResult<Vec<RegisterIssue>>;
+    /// How many issues match `filter`, ignoring its page.
+    async fn count_issues(&self, filter: &IssueFilter) -> StoreResult<u64>;
     /// Writes the issue's own fields if its `version` is still the stored one, with `change` in
     /// the history, in one transaction.
     async fn update_issue(

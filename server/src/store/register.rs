@@ -161,13 +161,37 @@ pub struct IssueFilter {
     /// Any of these territories.
     pub territories: Option<Vec<TerritoryId>>,
     pub status: Option<IssueStatus>,
+    /// Only issues being acted on (accepted, planned, in progress): the only ones that can be
+    /// overdue.
+    pub acting_only: bool,
     pub category: Option<String>,
     pub level: Option<EscalationLevel>,
+    /// Only issues in the public list (as `publicly_listed` decided at their last write).
+    pub public_only: bool,
     /// Escalated within these instants (for the central collection).
     pub escalated_from: Option<Timestamp>,
     pub escalated_before: Option<Timestamp>,
+    /// Raised within these instants.
+    pub raised_from: Option<Timestamp>,
+    pub raised_before: Option<Timestamp>,
     /// Also issues merged into others.
     pub include_merged: bool,
+    pub order: IssueOrder,
+    /// At most this many, after skipping `offset`.
+    pub limit: Option<u32>,
+    pub offset: u64,
+}
+
+/// The order of an issue list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IssueOrder {
+    /// Most supporters first.
+    Priority,
+    Newest,
+    #[default]
+    Oldest,
+    /// Most recently changed first.
+    Updated,
 }
 
 /// What an import did: rows new to the register, and rows it already had.

@@ -837,6 +837,10 @@ impl Store for SqliteStore {
         self.timed("issues", register::issues(&self.pool, filter)).await
     }
 
+    async fn count_issues(&self, filter: &IssueFilter) -> StoreResult<u64> {
+        self.timed("count_issues", register::count_issues(&self.pool, filter)).await
+    }
+
     async fn update_issue(
         &self,
         issue: &RegisterIssue,

@@ -92,8 +92,7 @@ pub struct IssueDeadlines {
 impl DeadlineRules {
     /// An issue's due dates and overdue flags on `today`. A closed issue owes nothing more.
     pub fn issue_deadlines(&self, dates: &IssueDates, today: Date) -> IssueDeadlines {
-        let acting =
-            matches!(dates.status, IssueStatus::Accepted | IssueStatus::Planned | IssueStatus::InProgress);
+        let acting = dates.status.is_acting();
         let progress_due = match dates.accepted_on {
             Some(accepted_on) if acting => {
                 let last_reported: Option<Quarter> =

@@ -62,6 +62,12 @@ impl IssueStatus {
         matches!(self, IssueStatus::Resolved | IssueStatus::Rejected | IssueStatus::Escalated)
     }
 
+    /// Taken up and not closed: the issue is being acted on, owes progress reports, and can be
+    /// late.
+    pub fn is_acting(self) -> bool {
+        matches!(self, IssueStatus::Accepted | IssueStatus::Planned | IssueStatus::InProgress)
+    }
+
     /// The next status along the main path, if any.
     fn forward(self) -> Option<IssueStatus> {
         match self {

@@ -4,6 +4,7 @@
 use super::{constraint, instant, millis, optional_instant};
 use crate::store::*;
 use jiff::civil::Date;
+use kezdesu_core::issues::register::publicly_listed;
 use kezdesu_core::issues::{EscalationLevel, IssueStatus, SourceKind};
 use serde_json::json;
 use sqlx::sqlite::SqliteRow;
@@ -247,9 +248,10 @@ async fn insert_issue(
     now: Timestamp,
 ) -> StoreResult<IssueId> {
     // A meeting's issue is on the meeting's territory unless it names another.
+    let listed = publicly_listed(IssueStatus::New, issue.source.kind == SourceKind::LiveQuestion, false);
     let id: i64 = sqlx::query(
-        "INSERT INTO register_issues (meeting_id, territory_id, title, description, category, status, created_at, updated_at) \
-         VALUES ($1, COALESCE($2, (SELECT territory_id FROM meetings WHERE id = $1)), $3, $4, $5, 'new', $6, $6) RETURNING id",
+        "INSERT INTO register_issues (meeting_id, territory_id, title, description, category, status, created_at, updated_at, listed) \
+         VALUES ($1, COALESCE($2, (SELECT territory_id FROM meetings WHERE id = $1)), $3, $4, $5, 'new', $6, $6, $7) RETURNING id",
     )
     .bind(issue.meeting.map(|meeting| meeting.0))
     .bind(issue.territory.map(|territory| territory.0))
@@ -257,6 +259,7 @@ async fn insert_issue(
     .bind(&issue.description)
     .bind(&issue.category)
     .bind(millis(now))
+    .bind(listed)
     .fetch_one(&mut *connection)
     .await
     .map_err(|error| constraint(error, "issue", "meeting or territory"))?
@@ -336,18 +339,29 @@ pub(super) async fn import_issues(
     Ok(counts)
 }
 
-pub(super) async fn issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResult<Vec<RegisterIssue>> {
-    let mut query: QueryBuilder<Sqlite> =
-        QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} FROM register_issues WHERE 1 = 1"));
+/// Adds `filter`'s conditions to a query that ends in `WHERE 1 = 1`.
+fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
     if !filter.include_merged {
         query.push(" AND merged_into IS NULL");
+    }
+    if filter.public_only {
+        query.push(" AND listed = TRUE");
+    }
+    if filter.acting_only {
+        query.push(" AND status IN (");
+        let mut list = query.separated(", ");
+        for status in IssueStatus::ALL.into_iter().filter(|status| status.is_acting()) {
+            list.push_bind(status_name(status));
+        }
+        query.push(")");
     }
     if let Some(meeting) = filter.meeting {
         query.push(" AND meeting_id = ").push_bind(meeting.0);
     }
     if let Some(territories) = &filter.territories {
         if territories.is_empty() {
-            return Ok(Vec::new());
+            query.push(" AND 1 = 0");
+            return;
         }
         query.push(" AND territory_id IN (");
         let mut list = query.separated(", ");
@@ -371,7 +385,38 @@ pub(super) async fn issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResu
     if let Some(before) = filter.escalated_before {
         query.push(" AND escalated_at < ").push_bind(millis(before));
     }
-    query.push(" ORDER BY id");
+    if let Some(from) = filter.raised_from {
+        query.push(" AND created_at >= ").push_bind(millis(from));
+    }
+    if let Some(before) = filter.raised_before {
+        query.push(" AND created_at < ").push_bind(millis(before));
+    }
+}
+
+pub(super) async fn count_issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResult<u64> {
+    let mut query: QueryBuilder<Sqlite> =
+        QueryBuilder::new("SELECT COUNT(*) AS total FROM register_issues WHERE 1 = 1");
+    push_conditions(&mut query, filter);
+    let total: i64 = query.build().fetch_one(pool).await?.try_get("total")?;
+    Ok(u64::try_from(total).unwrap_or(0))
+}
+
+pub(super) async fn issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResult<Vec<RegisterIssue>> {
+    let mut query: QueryBuilder<Sqlite> =
+        QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} FROM register_issues WHERE 1 = 1"));
+    push_conditions(&mut query, filter);
+    query.push(match filter.order {
+        IssueOrder::Priority => {
+            " ORDER BY (SELECT COALESCE(SUM(supporters), 0) FROM issue_sources WHERE issue_id = register_issues.id) DESC, id"
+        }
+        IssueOrder::Newest => " ORDER BY id DESC",
+        IssueOrder::Oldest => " ORDER BY id",
+        IssueOrder::Updated => " ORDER BY updated_at DESC, id",
+    });
+    if let Some(limit) = filter.limit {
+        query.push(" LIMIT ").push_bind(i64::from(limit));
+        query.push(" OFFSET ").push_bind(i64::try_from(filter.offset).unwrap_or(i64::MAX));
+    }
     let rows = query.build().fetch_all(pool).await?;
     let mut issues = rows.iter().map(issue_from).collect::<StoreResult<Vec<_>>>()?;
     attach_details(pool, &mut issues).await?;
@@ -451,7 +496,7 @@ pub(super) async fn update_issue(
     let updated = sqlx::query(
         "UPDATE register_issues SET territory_id = $3, title = $4, description = $5, category = $6, status = $7, \
          status_note = $8, escalation_level = $9, accepted_at = $10, escalated_at = $11, on_briefing = $12, \
-         title_edited = $13, updated_at = $14, version = version + 1 \
+         title_edited = $13, updated_at = $14, listed = $15, version = version + 1 \
          WHERE id = $1 AND version = $2 AND merged_into IS NULL",
     )
     .bind(issue.id.0)
@@ -468,6 +513,7 @@ pub(super) async fn update_issue(
     .bind(issue.on_briefing)
     .bind(issue.title_edited)
     .bind(millis(now))
+    .bind(publicly_listed(issue.status, issue.raised_live(), false))
     .execute(&mut *transaction)
     .await
     .map_err(|error| constraint(error, "issue", "territory"))?
@@ -514,7 +560,7 @@ async fn merge_on(
         return Err(StoreError::VersionConflict);
     }
     let marked = sqlx::query(
-        "UPDATE register_issues SET merged_into = $2, updated_at = $3, version = version + 1 \
+        "UPDATE register_issues SET merged_into = $2, listed = FALSE, updated_at = $3, version = version + 1 \
          WHERE id = $1 AND merged_into IS NULL",
     )
     .bind(from.0)
@@ -537,11 +583,24 @@ async fn merge_on(
         .bind(into.0)
         .execute(&mut *connection)
         .await?;
-    sqlx::query("UPDATE register_issues SET updated_at = $2, version = version + 1 WHERE id = $1")
-        .bind(into.0)
-        .bind(millis(now))
-        .execute(&mut *connection)
-        .await?;
+    // The issue merged into may now have a live question among its sources.
+    let target = sqlx::query(
+        "SELECT status, EXISTS (SELECT 1 FROM issue_sources WHERE issue_id = $1 AND kind = 'live_question') AS raised_live \
+         FROM register_issues WHERE id = $1",
+    )
+    .bind(into.0)
+    .fetch_one(&mut *connection)
+    .await?;
+    let status: String = target.try_get("status")?;
+    let listed = publicly_listed(parse_status(&status)?, target.try_get("raised_live")?, false);
+    sqlx::query(
+        "UPDATE register_issues SET updated_at = $2, listed = $3, version = version + 1 WHERE id = $1",
+    )
+    .bind(into.0)
+    .bind(millis(now))
+    .bind(listed)
+    .execute(&mut *connection)
+    .await?;
     record(connection, from, by, "merged_into", &json!({ "into": into.0 }).to_string(), now).await?;
     let detail = json!({ "from": from.0, "sources_moved": moved }).to_string();
     record(connection, into, by, "merged_from", &detail, now).await?;
