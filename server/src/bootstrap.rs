@@ -42,7 +42,9 @@ pub async fn first_start(
     }
     let mut created = FirstStart::default();
     if config.demo.enabled {
-        created.demo_meeting = Some(create_demo(config, address, store, rules, now).await?);
+        let meeting = create_demo(config, address, store, rules, now).await?;
+        create_demo_issue(store, meeting, admin, now).await?;
+        created.demo_meeting = Some(meeting);
     }
     Ok(Some(created))
 }
@@ -69,6 +71,65 @@ async fn create_account(
     let account =
         NewAccount { login: login.to_owned(), display_name: display_name.to_owned(), role, password_hash };
     Ok(store.create_account(account, now).await?.id)
+}
+
+/// A problem issue of the demo meeting, taken up and planned, so that the public issue list and
+/// the issue page show what the register keeps.
+async fn create_demo_issue(
+    store: &dyn Store,
+    meeting: MeetingId,
+    admin: kezdesu_core::AccountId,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use crate::store::{ActionPlanEntry, Change, NewIssue, NewSource};
+    use kezdesu_core::issues::{IssueStatus, SourceKind};
+    let id = store
+        .create_issue(
+            NewIssue {
+                meeting: Some(meeting),
+                territory: None,
+                title: "Освещение улицы Абая (демо)".into(),
+                description: "На улице Абая не горят фонари от школы до остановки.".into(),
+                category: Some("landscaping".into()),
+                source: NewSource {
+                    kind: SourceKind::Commission,
+                    channel: None,
+                    external_id: None,
+                    text: "На улице Абая не горят фонари от школы до остановки.".into(),
+                    supporters: 14,
+                    received_at: now,
+                    receipt_code: None,
+                    contact: None,
+                    created_by: Some(admin),
+                },
+            },
+            now,
+        )
+        .await?;
+    let mut issue = store.issue(id).await?;
+    for (from, to) in
+        [(IssueStatus::New, IssueStatus::Accepted), (IssueStatus::Accepted, IssueStatus::Planned)]
+    {
+        issue.status = to;
+        issue.accepted_at = issue.accepted_at.or(Some(now));
+        let detail = serde_json::json!({ "from": from, "to": to }).to_string();
+        issue = store.update_issue(&issue, Change { by: admin, action: "status", detail }, now).await?;
+    }
+    let deadline = now.to_zoned(jiff::tz::TimeZone::UTC).date().saturating_add(jiff::Span::new().days(60));
+    let entry = ActionPlanEntry {
+        measure: "Заменить светильники на улице Абая".into(),
+        executor_organisation: "ГУ «Отдел ЖКХ»".into(),
+        executor_person: "Начальник отдела".into(),
+        deadline,
+        financing_needed: false,
+        financing_amount: None,
+        maslikhat_session_on: None,
+        done_on: None,
+    };
+    let detail =
+        serde_json::json!({ "measure": entry.measure, "deadline": deadline.to_string() }).to_string();
+    store.add_action_item(id, &entry, Change { by: admin, action: "action_added", detail }, now).await?;
+    Ok(())
 }
 
 async fn create_demo(

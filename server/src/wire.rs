@@ -219,7 +219,7 @@ impl IssueView {
             status: issue.status,
             status_note: issue.status_note.clone(),
             level: issue.level,
-            supporters: issue.supporters(),
+            supporters: issue.supporters,
             on_briefing: issue.on_briefing,
             merged_into: issue.merged_into.map(|into| into.0),
             public: publicly_listed(issue.status, issue.raised_live(), issue.merged_into.is_some()),

@@ -759,3 +759,54 @@ async fn the_public_list_filters_by_territory_status_category_and_level_in_pages
         categories.as_array().expect("present").iter().any(|c| c["code"] == "roads" && c["ru"] == "Дороги")
     );
 }
+
+#[tokio::test]
+async fn exports_stream_every_matching_issue_in_id_order() {
+    let server = TestServer::start().await;
+    let keeper = commission(&server).await;
+    // More rows than the export reads at a time.
+    let mut file = String::from("channel,external_id,title,category\n");
+    for n in 0..1234 {
+        file.push_str(&format!("bulk,{n},Issue {n},{}\n", if n % 2 == 0 { "roads" } else { "water" }));
+    }
+    let response = reqwest::Client::new()
+        .post(server.url("/api/issues/import"))
+        .bearer_auth(&keeper)
+        .header("content-type", "text/csv")
+        .body(file)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let get = |path: String| {
+        let keeper = keeper.clone();
+        let url = server.url(&path);
+        async move {
+            let response = reqwest::Client::new().get(url).bearer_auth(keeper).send().await.expect("answers");
+            assert_eq!(response.status(), StatusCode::OK);
+            let disposition = response.headers()["content-disposition"].to_str().expect("ascii").to_owned();
+            (disposition, response.text().await.expect("a body"))
+        }
+    };
+    let (disposition, json_file) = get("/api/issues/export?format=json".into()).await;
+    assert!(disposition.contains("issues.json"), "{disposition}");
+    let issues: Vec<Value> = serde_json::from_str(&json_file).expect("a JSON array");
+    assert_eq!(issues.len(), 1234);
+    let ids: Vec<i64> = issues.iter().map(|issue| issue["id"].as_i64().expect("id")).collect();
+    assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "in id order");
+    let (_, csv_file) = get("/api/issues/export?format=csv&category=water".into()).await;
+    let mut reader = csv::Reader::from_reader(csv_file.as_bytes());
+    assert_eq!(reader.headers().expect("a header").get(0), Some("id"));
+    assert_eq!(reader.records().count(), 617);
+    // None is public yet, and none is late: both exports are empty, and still well-formed.
+    let (status, public) = raw(&server, "/api/issues/export?format=json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(serde_json::from_str::<Value>(&public).expect("JSON"), json!([]));
+    let (_, late) = get("/api/issues/export?format=json&overdue=true".into()).await;
+    assert_eq!(serde_json::from_str::<Value>(&late).expect("JSON"), json!([]));
+    assert_problem(
+        &server.get("/api/issues/export?format=xml", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_format",
+    );
+}

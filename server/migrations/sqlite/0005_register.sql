@@ -29,6 +29,8 @@ CREATE TABLE register_issues (
     -- In the public list: the core's `publicly_listed`, worked out at every write, so that the
     -- public list pages in SQL.
     listed BOOLEAN NOT NULL DEFAULT FALSE,
+    -- The sum of the sources' supporters, kept with every write to them, for the priority order.
+    supporters BIGINT NOT NULL DEFAULT 0,
     version BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
@@ -36,6 +38,7 @@ CREATE TABLE register_issues (
 CREATE INDEX register_issues_by_meeting ON register_issues (meeting_id);
 CREATE INDEX register_issues_by_status ON register_issues (status);
 CREATE INDEX register_issues_listed ON register_issues (listed, id);
+CREATE INDEX register_issues_priority ON register_issues (listed, supporters DESC, id);
 
 -- Where an issue came from. Merging moves sources to the issue merged into; none is ever deleted.
 CREATE TABLE issue_sources (

@@ -268,9 +268,11 @@ pub async fn requests(
         raised_from: Some(start),
         raised_before: Some(end),
         order: IssueOrder::Newest,
+        // Without the filters matched below, the store reads only what is answered.
+        limit: (codes.is_none() && statuses.is_none()).then_some(MAX_REQUESTS as u32),
         ..IssueFilter::default()
     };
-    // Categories and open/closed are few; they are matched here, and the answer cut at 1000.
+    // Categories and open/closed are matched here, and the answer cut at 1000.
     let mut issues: Vec<RegisterIssue> = state
         .store
         .issues(&filter)

@@ -122,6 +122,51 @@ impl AppState {
         caller: Option<&Caller>,
         page: Option<(u32, u32)>,
     ) -> Result<(Vec<RegisterIssue>, u64), ApiError> {
+        let mut filter = self.issue_filter(query, caller).await?;
+        let skipped = |page: u32, size: u32| u64::from(page.saturating_sub(1)) * u64::from(size);
+        let Some(wanted) = query.overdue else {
+            let Some((number, size)) = page else {
+                let issues = self.store.issues(&filter).await?;
+                let total = issues.len() as u64;
+                return Ok((issues, total));
+            };
+            let total = self.store.count_issues(&filter).await?;
+            filter.limit = Some(size);
+            filter.offset = skipped(number, size);
+            return Ok((self.store.issues(&filter).await?, total));
+        };
+        let matching: Vec<RegisterIssue> = self
+            .store
+            .issues(&filter)
+            .await?
+            .into_iter()
+            .filter(|issue| self.is_overdue(issue) == wanted)
+            .collect();
+        let total = matching.len() as u64;
+        let issues = match page {
+            None => matching,
+            Some((number, size)) => matching
+                .into_iter()
+                .skip(usize::try_from(skipped(number, size)).unwrap_or(usize::MAX))
+                .take(size as usize)
+                .collect(),
+        };
+        Ok((issues, total))
+    }
+
+    /// Whether something of the issue is late today.
+    pub(crate) fn is_overdue(&self, issue: &RegisterIssue) -> bool {
+        let dates = crate::wire::issue_dates(issue, &self.clock);
+        self.rules.issues.issue_deadlines(&dates, self.today()).overdue
+    }
+
+    /// The store filter for the list's query and caller (all but the overdue flag, which
+    /// depends on today). Readers who do not keep the register get the public list only.
+    pub(crate) async fn issue_filter(
+        &self,
+        query: &IssueQuery,
+        caller: Option<&Caller>,
+    ) -> Result<IssueFilter, ApiError> {
         let territories = match query.territory_id {
             None => None,
             Some(root) => {
@@ -135,50 +180,17 @@ impl AppState {
                 Some(with_descendants(&parents, TerritoryId(root)))
             }
         };
-        let mut filter = IssueFilter {
+        Ok(IssueFilter {
             meeting: query.meeting_id.map(MeetingId),
             territories,
             status: query.status,
+            acting_only: query.overdue == Some(true),
             category: query.category.clone(),
             level: query.level,
             public_only: !keeps_register(caller),
             order: query.sort.unwrap_or_default().into(),
             ..IssueFilter::default()
-        };
-        let skipped = |page: u32, size: u32| u64::from(page.saturating_sub(1)) * u64::from(size);
-        let Some(wanted) = query.overdue else {
-            let Some((number, size)) = page else {
-                let issues = self.store.issues(&filter).await?;
-                let total = issues.len() as u64;
-                return Ok((issues, total));
-            };
-            let total = self.store.count_issues(&filter).await?;
-            filter.limit = Some(size);
-            filter.offset = skipped(number, size);
-            return Ok((self.store.issues(&filter).await?, total));
-        };
-        filter.acting_only = wanted;
-        let today = self.today();
-        let matching: Vec<RegisterIssue> = self
-            .store
-            .issues(&filter)
-            .await?
-            .into_iter()
-            .filter(|issue| {
-                let dates = crate::wire::issue_dates(issue, &self.clock);
-                self.rules.issues.issue_deadlines(&dates, today).overdue == wanted
-            })
-            .collect();
-        let total = matching.len() as u64;
-        let issues = match page {
-            None => matching,
-            Some((number, size)) => matching
-                .into_iter()
-                .skip(usize::try_from(skipped(number, size)).unwrap_or(usize::MAX))
-                .take(size as usize)
-                .collect(),
-        };
-        Ok((issues, total))
+        })
     }
 }
 
@@ -1149,7 +1161,7 @@ pub async fn briefing(
     for issue in &pool {
         let entry = by_category.entry(issue.category.clone()).or_default();
         entry.0 += 1;
-        entry.1 += issue.supporters();
+        entry.1 += issue.supporters;
     }
     Ok(Json(Briefing {
         meeting_id: meeting.id.0,

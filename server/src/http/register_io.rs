@@ -234,10 +234,13 @@ const EXPORT_COLUMNS: [&str; 20] = [
     "overdue",
 ];
 
-fn csv_of(views: &[IssueView], kato_of: &HashMap<i64, String>) -> Result<Vec<u8>, ApiError> {
-    let internal = |error: csv::Error| ApiError::Internal(format!("writing CSV: {error}"));
+/// CSV lines for `views`, after the header line when `with_header`. Writing to memory cannot
+/// fail, so there is no error to return.
+fn csv_rows(views: &[IssueView], kato_of: &HashMap<i64, String>, with_header: bool) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(EXPORT_COLUMNS).map_err(internal)?;
+    if with_header {
+        let _ = writer.write_record(EXPORT_COLUMNS);
+    }
     let text = |value: Option<String>| value.unwrap_or_default();
     for view in views {
         let executors: Vec<String> = view
@@ -269,41 +272,24 @@ fn csv_of(views: &[IssueView], kato_of: &HashMap<i64, String>) -> Result<Vec<u8>
                 text(deadlines.progress_due.map(|date| date.to_string())),
                 deadlines.overdue.to_string(),
             ])
-            .map_err(internal)?;
+            .ok();
     }
-    writer.into_inner().map_err(|error| ApiError::Internal(format!("writing CSV: {error}")))
+    writer.into_inner().unwrap_or_default()
 }
 
-/// Answers `views` as a JSON array or a CSV file, for download as `name`.
-async fn export_response(
-    state: &AppState,
-    views: Vec<IssueView>,
-    format: Option<&str>,
-    name: &str,
-) -> Result<Response, ApiError> {
-    match format.unwrap_or("json") {
-        "json" => {
-            let mut response = Json(views).into_response();
-            attach(&mut response, &format!("{name}.json"));
-            Ok(response)
-        }
-        "csv" => {
-            let kato_of: HashMap<i64, String> = state
-                .store
-                .territories()
-                .await?
-                .into_iter()
-                .map(|territory| (territory.id.0, territory.kato))
-                .collect();
-            let mut response = csv_of(&views, &kato_of)?.into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-            attach(&mut response, &format!("{name}.csv"));
-            Ok(response)
-        }
-        other => Err(ApiError::invalid("invalid_format", format!("format is json or csv, not {other:?}"))),
-    }
+/// Answers `views` as a CSV file, for download as `name`.csv.
+async fn csv_response(state: &AppState, views: &[IssueView], name: &str) -> Result<Response, ApiError> {
+    let kato_of: HashMap<i64, String> = state
+        .store
+        .territories()
+        .await?
+        .into_iter()
+        .map(|territory| (territory.id.0, territory.kato))
+        .collect();
+    let mut response = csv_rows(views, &kato_of, true).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    attach(&mut response, &format!("{name}.csv"));
+    Ok(response)
 }
 
 fn attach(response: &mut Response, file: &str) {
@@ -312,9 +298,15 @@ fn attach(response: &mut Response, file: &str) {
     }
 }
 
-/// The issue list as a file: every issue matching the list's filters (no paging), as JSON
-/// (`format=json`, the `IssueView`s) or CSV (`format=csv`). Public: the public list; the
-/// commission, the akim and admins get every issue. Never carries names or contacts.
+/// Issues an export reads from the store at a time, so that its memory stays bounded however
+/// long the register is.
+const EXPORT_CHUNK: u32 = 500;
+
+/// The issue list as a file: every issue matching the list's filters (no paging), in id order,
+/// as JSON (`format=json`, an array of `IssueView`s) or CSV (`format=csv`). Public: the public
+/// list; the commission, the akim and admins get every issue. Never carries names or contacts.
+/// Streamed in chunks; should the store fail midway, the file ends early and the error is
+/// logged.
 #[utoipa::path(
     get, path = "/api/issues/export", tag = "issues",
     params(IssueQuery),
@@ -328,10 +320,84 @@ pub async fn export(
     caller: Option<Caller>,
     ApiQuery(query): ApiQuery<IssueQuery>,
 ) -> Result<Response, ApiError> {
-    let (issues, _) = state.listed_issues(&query, caller.as_ref(), None).await?;
+    let csv = match query.format.as_deref().unwrap_or("json") {
+        "json" => false,
+        "csv" => true,
+        other => {
+            return Err(ApiError::invalid("invalid_format", format!("format is json or csv, not {other:?}")));
+        }
+    };
+    let mut filter = state.issue_filter(&query, caller.as_ref()).await?;
+    filter.order = crate::store::IssueOrder::Oldest;
+    filter.limit = Some(EXPORT_CHUNK);
     let keeper = keeps_register(caller.as_ref());
-    let views = issues.iter().map(|issue| state.issue_view(issue, keeper)).collect();
-    export_response(&state, views, query.format.as_deref(), "issues").await
+    let kato_of: HashMap<i64, String> = if csv {
+        state
+            .store
+            .territories()
+            .await?
+            .into_iter()
+            .map(|territory| (territory.id.0, territory.kato))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    struct Cursor {
+        state: AppState,
+        filter: crate::store::IssueFilter,
+        first: bool,
+        done: bool,
+    }
+    let overdue = query.overdue;
+    let cursor = Cursor { state, filter, first: true, done: false };
+    let chunks = futures_util::stream::unfold(cursor, move |mut cursor| {
+        let kato_of = kato_of.clone();
+        async move {
+            if cursor.done {
+                return None;
+            }
+            let issues = match cursor.state.store.issues(&cursor.filter).await {
+                Ok(issues) => issues,
+                Err(error) => {
+                    tracing::error!(%error, "the export stopped: the store failed");
+                    return Some((
+                        Err(std::io::Error::other("the store failed")),
+                        Cursor { done: true, ..cursor },
+                    ));
+                }
+            };
+            cursor.done = issues.len() < EXPORT_CHUNK as usize;
+            cursor.filter.after = issues.last().map(|issue| issue.id);
+            let views: Vec<IssueView> = issues
+                .iter()
+                .filter(|issue| overdue.is_none_or(|wanted| cursor.state.is_overdue(issue) == wanted))
+                .map(|issue| cursor.state.issue_view(issue, keeper))
+                .collect();
+            let mut bytes = Vec::new();
+            if csv {
+                // `first`: the header is still to be written.
+                bytes = csv_rows(&views, &kato_of, cursor.first);
+                cursor.first = false;
+            } else {
+                // `first`: no item written yet.
+                for view in &views {
+                    bytes.push(if cursor.first { b'[' } else { b',' });
+                    cursor.first = false;
+                    bytes.extend(serde_json::to_vec(view).unwrap_or_default());
+                }
+                if cursor.done {
+                    bytes.extend_from_slice(if cursor.first { b"[]" } else { b"]" });
+                }
+            }
+            Some((Ok::<_, std::io::Error>(Bytes::from(bytes)), cursor))
+        }
+    });
+    let (content_type, file) =
+        if csv { ("text/csv; charset=utf-8", "issues.csv") } else { ("application/json", "issues.json") };
+    let mut response = axum::body::Body::from_stream(chunks).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    attach(&mut response, file);
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -402,7 +468,7 @@ pub async fn central_export(
     let issues: Vec<RegisterIssue> = state.store.issues(&filter).await?;
     let views: Vec<IssueView> = issues.iter().map(|issue| state.issue_view(issue, false)).collect();
     if query.format.as_deref() == Some("csv") {
-        return export_response(&state, views, Some("csv"), &format!("central-issues-{due}")).await;
+        return csv_response(&state, &views, &format!("central-issues-{due}")).await;
     }
     if let Some(other) = query.format.as_deref().filter(|format| *format != "json") {
         return Err(ApiError::invalid("invalid_format", format!("format is json or csv, not {other:?}")));

@@ -23,6 +23,8 @@ pub struct RegisterIssue {
     pub accepted_at: Option<Timestamp>,
     pub escalated_at: Option<Timestamp>,
     pub on_briefing: bool,
+    /// The people who support the issue: the sum over its sources, kept by the store.
+    pub supporters: i64,
     /// Set once staff edit the title; until then a live question's wording is followed.
     pub title_edited: bool,
     pub merged_into: Option<IssueId>,
@@ -35,11 +37,6 @@ pub struct RegisterIssue {
 }
 
 impl RegisterIssue {
-    /// The people who support the issue: the sum over its sources.
-    pub fn supporters(&self) -> i64 {
-        self.sources.iter().map(|source| source.supporters).sum()
-    }
-
     pub fn raised_live(&self) -> bool {
         self.sources.iter().any(|source| source.kind == SourceKind::LiveQuestion)
     }
@@ -176,6 +173,8 @@ pub struct IssueFilter {
     pub raised_before: Option<Timestamp>,
     /// Also issues merged into others.
     pub include_merged: bool,
+    /// Only issues with a greater id: reading a long list in id order, chunk by chunk.
+    pub after: Option<IssueId>,
     pub order: IssueOrder,
     /// At most this many, after skipping `offset`.
     pub limit: Option<u32>,

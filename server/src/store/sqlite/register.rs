@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 const ISSUE_COLUMNS: &str = "id, meeting_id, territory_id, title, description, category, status, status_note, \
-     escalation_level, accepted_at, escalated_at, on_briefing, title_edited, merged_into, version, created_at, updated_at";
+     escalation_level, accepted_at, escalated_at, on_briefing, supporters, title_edited, merged_into, version, created_at, updated_at";
 const SOURCE_COLUMNS: &str = "s.id, s.issue_id, s.kind, s.meeting_id, p.question_number, s.channel, s.external_id, \
      s.text, s.supporters, s.received_at, s.receipt_code";
 const ACTION_COLUMNS: &str = "id, issue_id, measure, executor_organisation, executor_person, deadline, \
@@ -64,6 +64,7 @@ fn issue_from(row: &SqliteRow) -> StoreResult<RegisterIssue> {
         accepted_at: optional_instant(row, "accepted_at")?,
         escalated_at: optional_instant(row, "escalated_at")?,
         on_briefing: row.try_get("on_briefing")?,
+        supporters: row.try_get("supporters")?,
         title_edited: row.try_get("title_edited")?,
         merged_into: row.try_get::<Option<i64>, _>("merged_into")?.map(IssueId),
         version: row.try_get("version")?,
@@ -122,6 +123,18 @@ fn progress_from(row: &SqliteRow) -> StoreResult<ProgressUpdate> {
         by_name: row.try_get("display_name")?,
         created_at: instant(row, "created_at")?,
     })
+}
+
+/// Sets an issue's supporters to the sum over its sources, after a write to them.
+async fn refresh_supporters(connection: &mut SqliteConnection, issue: i64) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE register_issues SET supporters = \
+         (SELECT COALESCE(SUM(supporters), 0) FROM issue_sources WHERE issue_id = $1) WHERE id = $1",
+    )
+    .bind(issue)
+    .execute(connection)
+    .await?;
+    Ok(())
 }
 
 async fn record(
@@ -195,6 +208,7 @@ pub(super) async fn follow_live_questions(
                 .bind(&question.text)
                 .execute(&mut *connection)
                 .await?;
+                refresh_supporters(connection, issue).await?;
                 let retitled = sqlx::query(
                     "UPDATE register_issues SET title = $2, updated_at = $3, version = version + 1 \
                      WHERE id = $1 AND title_edited = FALSE AND title <> $2",
@@ -285,6 +299,7 @@ async fn insert_issue(
     .await
     .map_err(|error| constraint(error, "source", "meeting"))?
     .try_get("id")?;
+    refresh_supporters(connection, id).await?;
     if let Some(contact) = &source.contact {
         sqlx::query("INSERT INTO issue_source_contacts (source_id, name, contact) VALUES ($1, $2, $3)")
             .bind(source_id)
@@ -347,6 +362,9 @@ fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
     if filter.public_only {
         query.push(" AND listed = TRUE");
     }
+    if let Some(after) = filter.after {
+        query.push(" AND id > ").push_bind(after.0);
+    }
     if filter.acting_only {
         query.push(" AND status IN (");
         let mut list = query.separated(", ");
@@ -406,9 +424,7 @@ pub(super) async fn issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResu
         QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} FROM register_issues WHERE 1 = 1"));
     push_conditions(&mut query, filter);
     query.push(match filter.order {
-        IssueOrder::Priority => {
-            " ORDER BY (SELECT COALESCE(SUM(supporters), 0) FROM issue_sources WHERE issue_id = register_issues.id) DESC, id"
-        }
+        IssueOrder::Priority => " ORDER BY supporters DESC, id",
         IssueOrder::Newest => " ORDER BY id DESC",
         IssueOrder::Oldest => " ORDER BY id",
         IssueOrder::Updated => " ORDER BY updated_at DESC, id",
@@ -583,6 +599,8 @@ async fn merge_on(
         .bind(into.0)
         .execute(&mut *connection)
         .await?;
+    refresh_supporters(connection, from.0).await?;
+    refresh_supporters(connection, into.0).await?;
     // The issue merged into may now have a live question among its sources.
     let target = sqlx::query(
         "SELECT status, EXISTS (SELECT 1 FROM issue_sources WHERE issue_id = $1 AND kind = 'live_question') AS raised_live \
