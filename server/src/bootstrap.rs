@@ -106,15 +106,19 @@ async fn create_demo_issue(
             now,
         )
         .await?;
-    let mut issue = store.issue(id).await?;
-    for (from, to) in
-        [(IssueStatus::New, IssueStatus::Accepted), (IssueStatus::Accepted, IssueStatus::Planned)]
-    {
+    // The way the commission would: accept, plan an item, then mark it planned.
+    let status = |issue: &mut crate::store::RegisterIssue, from: IssueStatus, to: IssueStatus| {
         issue.status = to;
         issue.accepted_at = issue.accepted_at.or(Some(now));
-        let detail = serde_json::json!({ "from": from, "to": to }).to_string();
-        issue = store.update_issue(&issue, Change { by: admin, action: "status", detail }, now).await?;
-    }
+        Change {
+            by: admin,
+            action: "status",
+            detail: serde_json::json!({ "from": from, "to": to }).to_string(),
+        }
+    };
+    let mut issue = store.issue(id).await?;
+    let change = status(&mut issue, IssueStatus::New, IssueStatus::Accepted);
+    store.update_issue(&issue, change, now).await?;
     let deadline = now.to_zoned(jiff::tz::TimeZone::UTC).date().saturating_add(jiff::Span::new().days(60));
     let entry = ActionPlanEntry {
         measure: "Заменить светильники на улице Абая".into(),
@@ -129,6 +133,9 @@ async fn create_demo_issue(
     let detail =
         serde_json::json!({ "measure": entry.measure, "deadline": deadline.to_string() }).to_string();
     store.add_action_item(id, &entry, Change { by: admin, action: "action_added", detail }, now).await?;
+    let mut issue = store.issue(id).await?;
+    let change = status(&mut issue, IssueStatus::Accepted, IssueStatus::Planned);
+    store.update_issue(&issue, change, now).await?;
     Ok(())
 }
 

@@ -21,7 +21,7 @@ trap cleanup EXIT
 password='benchmark admin password'
 for size in "${sizes[@]}"; do
     rm -rf "$data"/*
-    KEZDESU_ADMIN_PASSWORD="$password" KEZDESU__LOG__LEVEL=warn \
+    KEZDESU_ADMIN_PASSWORD="$password" KEZDESU__LOG__LEVEL=warn KEZDESU__DEMO__ENABLED=false \
     KEZDESU__REGISTER__IMPORT_MAX_BYTES=33554432 \
         target/release/kezdesu serve --listen 127.0.0.1:18720 --data "$data" >"$data/server.log" 2>&1 &
     server_pid=$!

@@ -107,6 +107,13 @@ async fn the_first_start_prints_the_admin_password_once_and_sigterm_stops_cleanl
     assert_eq!(demo.status(), 200, "the demo meeting exists");
     let demo: serde_json::Value = demo.json().await.expect("json");
     assert_eq!(demo["status"], "scheduled");
+    // A planned demo issue shows a newcomer what the register keeps.
+    let issues =
+        client.get(format!("http://{address}/api/issues?meeting_id=1")).send().await.expect("answer");
+    let issues: serde_json::Value = issues.json().await.expect("json");
+    assert_eq!(issues["total"], 1, "{issues}");
+    assert_eq!(issues["items"][0]["status"], "planned");
+    assert_eq!(issues["items"][0]["actions"][0]["executor_organisation"], "ГУ «Отдел ЖКХ»");
     let output = first.terminate();
     assert!(output.iter().any(|line| line.contains("SIGTERM")), "{output:#?}");
     assert!(

@@ -267,6 +267,11 @@ async fn an_issue_gets_a_plan_with_executors_deadlines_financing_and_quarterly_p
     let (status, accepted) = set_status(&server, id, &keeper, json!({"status": "accepted"})).await;
     assert_eq!(status, StatusCode::OK, "{accepted}");
     assert_eq!(accepted["public"], true, "taken up, so published");
+    assert_problem(
+        &set_status(&server, id, &keeper, json!({"status": "planned"})).await,
+        StatusCode::CONFLICT,
+        "plan_required",
+    );
     assert!(accepted["deadlines"]["progress_due"].is_string(), "progress is owed once accepted: {accepted}");
 
     let (status, added) = server.post(&format!("/api/issues/{id}/actions"), Some(&keeper), plan_item).await;
@@ -383,6 +388,18 @@ async fn an_issue_gets_a_plan_with_executors_deadlines_financing_and_quarterly_p
             .all(|h| h["by"].as_str().is_some_and(|by| by.starts_with("commission")))
     );
     assert_eq!(history[8]["detail"]["to"], "resolved");
+    assert_eq!(history[2]["detail"]["item"], added["id"], "the history names the item it added");
+    assert_eq!(history[4]["detail"]["item"], late_item);
+    // The first wording is withheld from the public (the commission may have edited a name out
+    // of it); the commission sees it.
+    assert_eq!(history[0]["detail"].get("title"), None, "{}", history[0]);
+    let (_, full) = server.get(&format!("/api/issues/{id}/history"), Some(&keeper)).await;
+    assert_eq!(full[0]["detail"]["title"], "Ремонт школы №5");
+    let (status, _) =
+        server.patch(&format!("/api/issues/{id}"), Some(&keeper), json!({"title": "Ремонт школы № 5"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, history) = server.get(&format!("/api/issues/{id}/history"), None).await;
+    assert_eq!(history[9]["detail"], json!({"changed": ["title"]}));
 }
 
 #[tokio::test]

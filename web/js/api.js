@@ -13,12 +13,14 @@ export class ApiProblem extends Error {
   }
 }
 
-async function request(method, path, body) {
+async function request(method, path, body, { token = null } = {}) {
   const init = {
     method,
     credentials: 'same-origin',
     headers: { Accept: 'application/json, application/problem+json' },
   };
+  // A viewer's bearer token, for the few calls made as a viewer rather than with the cookie.
+  if (token) init.headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -53,10 +55,11 @@ async function readJson(response) {
 }
 
 export const api = {
-  get: (path) => request('GET', path),
-  post: (path, body) => request('POST', path, body),
-  put: (path, body) => request('PUT', path, body),
-  delete: (path) => request('DELETE', path),
+  get: (path, options) => request('GET', path, undefined, options),
+  post: (path, body, options) => request('POST', path, body, options),
+  put: (path, body, options) => request('PUT', path, body, options),
+  patch: (path, body, options) => request('PATCH', path, body, options),
+  delete: (path, options) => request('DELETE', path, undefined, options),
 };
 
 /** The signed-in session {account, expires_at}, or null when not signed in. */

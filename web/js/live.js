@@ -117,9 +117,10 @@ function joinErrorText(error) {
 
 /**
  * Mounts the discussion panel (#live in meeting.html). `onPhaseChanged(event)` is called with
- * the last `phase_changed` of each events frame so the page can refresh the meeting.
+ * the last `phase_changed` of each events frame so the page can refresh the meeting;
+ * `onViewerChanged()` when the reader joins or leaves (the stored viewer is `loadViewer`'s).
  */
-export function mountLivePanel({ meetingId, onPhaseChanged = () => {} }) {
+export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerChanged = () => {} }) {
   const el = {
     root: byId('live'),
     connection: byId('live-connection'),
@@ -252,6 +253,7 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {} }) {
       noticeKey = null;
       startLive();
       renderAll();
+      onViewerChanged();
       el.postText.focus();
     } catch (error) {
       joinError = joinErrorText(error);
@@ -346,6 +348,7 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {} }) {
     stopLive();
     clearViewer(meetingId);
     viewer = null;
+    onViewerChanged();
   }
 
   function onLeaveClick() {

@@ -6,11 +6,12 @@
 // changes it sees, and the page then refetches the meeting (the SSE stream stays the source).
 // The results section is results.js; the deadlines it shows come only with a fetched meeting,
 // so the page fetches the meeting once it sees the meeting end, and keeps those deadlines
-// across later stream events.
+// across later stream events. The request form (open while the meeting is scheduled) and
+// "follow my questions" for a joined viewer are request-form.js.
 
 import { api, fetchSession } from './api.js';
 import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
-import { mountLivePanel } from './live.js';
+import { loadViewer, mountLivePanel } from './live.js';
 import {
   TIMER_TICK_MS,
   isOver,
@@ -21,6 +22,7 @@ import {
   subscribeMeetingEvents,
 } from './meeting-view.js';
 import { mountPlayer } from './player.js';
+import { mountFollowButton, mountRequestForm } from './request-form.js';
 import { mountResults } from './results.js';
 
 const byId = (id) => document.getElementById(id);
@@ -34,6 +36,8 @@ let livePanel = null; // mounted once the meeting is known
 let player = null; // likewise
 let controls = null;
 let results = null;
+let requestForm = null;
+let follow = null;
 let deadlinesRequested = false; // a fetch for the ended meeting's deadlines was made
 
 function parseMeetingId(pathname) {
@@ -52,6 +56,7 @@ function renderAll() {
   renderTimer(meeting);
   renderControls();
   results?.render();
+  requestForm?.render();
   livePanel?.setMeeting(meeting);
   player?.setMeeting(meeting);
 }
@@ -94,7 +99,13 @@ function applyMeeting(next) {
   }
   meeting = next;
   messageKey = null;
-  if (livePanel === null) livePanel = mountLivePanel({ meetingId, onPhaseChanged: onLivePhaseChanged });
+  if (livePanel === null) {
+    livePanel = mountLivePanel({
+      meetingId,
+      onPhaseChanged: onLivePhaseChanged,
+      onViewerChanged: () => follow?.render(),
+    });
+  }
   if (player === null) player = mountPlayer({ meetingId });
   renderAll();
   if (meeting.phase === 'ended' && meeting.deadlines === undefined) fetchDeadlines();
@@ -150,6 +161,7 @@ async function start() {
     renderAll();
     livePanel?.relabel();
     player?.relabel();
+    follow?.render();
   });
   renderAll();
   if (meetingId === null) {
@@ -171,6 +183,8 @@ async function start() {
     getAccount: () => account,
     onDeadlines: applyDeadlines,
   });
+  requestForm = mountRequestForm({ meetingId, getMeeting: () => meeting });
+  follow = mountFollowButton({ meetingId, getViewer: () => loadViewer(meetingId) });
   loadSession();
   try {
     // Loaded once up front so a wrong id says "not found" instead of reconnecting forever.

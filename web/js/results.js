@@ -3,11 +3,14 @@
 // (plain text, line breaks kept by CSS), and for those who may publish (the commission, the
 // meeting's akim, admins) a form that PUTs the summary. The deadlines come with the meeting
 // (GET /api/meetings/{id}) and say whether the results are out; only then is the summary read
-// (GET /api/meetings/{id}/results, 404 until published).
+// (GET /api/meetings/{id}/results, 404 until published). The results carry the meeting's public
+// problem issues with their action plans: each is listed with its status and, per plan item, the
+// measure, the executors and the deadline.
 
 import { api, describeError } from './api.js';
 import { formatCalendarDate, formatMeetingDate, formatMeetingDateTime, t } from './i18n.js';
 import { mayPublishResults, setText } from './meeting-view.js';
+import { formatDay, issueLink, make, overdueBadge, statusBadge } from './register-view.js';
 
 const byId = (id) => document.getElementById(id);
 
@@ -52,6 +55,8 @@ export function mountResults({ meetingId, getMeeting, getAccount, onDeadlines = 
     published: byId('results-published'),
     summary: byId('results-summary'),
     updated: byId('results-updated'),
+    issues: byId('results-issues'),
+    issueList: byId('results-issue-list'),
     status: byId('results-status'),
     loadError: byId('results-load-error'),
     form: byId('results-form'),
@@ -69,6 +74,7 @@ export function mountResults({ meetingId, getMeeting, getAccount, onDeadlines = 
   let savedKey = null;
   let errorText = '';
   let dirty = false; // the textarea holds the editor's own text, not to be overwritten
+  let issuesShownFor = null; // the results and language the issue list was built for
 
   /** The deadlines to show: those that know of a publication, else the meeting's. */
   function currentDeadlines(meeting) {
@@ -142,6 +148,7 @@ export function mountResults({ meetingId, getMeeting, getAccount, onDeadlines = 
       el.updated.hidden = !edited;
       const time = edited ? formatMeetingDateTime(results.updated_at, meeting.time_zone) : '';
       setText(el.updated, edited ? t('results.updated', { time }) : '');
+      renderIssues(Array.isArray(results.issues) ? results.issues : []);
     }
     // Until the deadlines are known, nobody can tell whether the results are out.
     const unknown = currentDeadlines(meeting) === null;
@@ -150,6 +157,48 @@ export function mountResults({ meetingId, getMeeting, getAccount, onDeadlines = 
     else if (results === null && !loadFailed) status = t('results.none');
     setText(el.status, status);
     setText(el.loadError, loadFailed ? t('results.loadFailed') : '');
+  }
+
+  /** The meeting's issues, most supporters first, each with its action plan. */
+  function renderIssues(issues) {
+    el.issues.hidden = issues.length === 0;
+    // Rebuilt only for new results or another language, so focus and selection survive renders.
+    const shownFor = { results, language: document.documentElement.lang };
+    if (issuesShownFor?.results === shownFor.results && issuesShownFor.language === shownFor.language) return;
+    issuesShownFor = shownFor;
+    el.issueList.replaceChildren(...issues.map(resultIssue));
+  }
+
+  function resultIssue(issue) {
+    const item = make('li', 'results-issue');
+    item.dataset.issue = String(issue.id);
+    const heading = make('p', 'results-issue__title');
+    heading.append(issueLink(issue), ' ', statusBadge(issue.status));
+    item.append(heading);
+    const actions = issue.actions ?? [];
+    if (actions.length === 0) {
+      item.append(make('p', 'hint', t('results.issues.noPlan')));
+      return item;
+    }
+    const plan = make('ul', 'results-plan');
+    for (const action of actions) {
+      const entry = make('li', 'results-plan__item');
+      entry.append(make('span', 'results-plan__measure', action.measure));
+      const executor = [action.executor_organisation, action.executor_person].filter(Boolean).join(', ');
+      entry.append(make('span', 'results-plan__executor', t('results.issues.executor', { executor })));
+      const due = t('results.issues.deadline', { date: formatDay(action.deadline) });
+      const deadline = make('span', 'results-plan__deadline', due);
+      if (action.done_on) {
+        const done = t('results.issues.done', { date: formatDay(action.done_on) });
+        deadline.append(' ', make('span', 'results-plan__done', done));
+      } else if (action.overdue) {
+        deadline.append(' ', overdueBadge());
+      }
+      entry.append(deadline);
+      plan.append(entry);
+    }
+    item.append(plan);
+    return item;
   }
 
   function renderForm(meeting) {

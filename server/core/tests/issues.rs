@@ -291,3 +291,13 @@ proptest! {
         prop_assert!(on > rules.progress_due(quarter.previous()));
     }
 }
+
+#[test]
+fn an_issue_is_planned_only_with_an_action_plan() {
+    use kezdesu_core::issues::workflow::check_plan;
+    assert_eq!(check_plan(IssueStatus::Planned, 0), Err(WorkflowError::PlanRequired));
+    assert_eq!(check_plan(IssueStatus::Planned, 1), Ok(()));
+    for other in IssueStatus::ALL.into_iter().filter(|status| *status != IssueStatus::Planned) {
+        assert_eq!(check_plan(other, 0), Ok(()), "{other}");
+    }
+}

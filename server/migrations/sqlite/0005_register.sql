@@ -39,6 +39,7 @@ CREATE INDEX register_issues_by_meeting ON register_issues (meeting_id);
 CREATE INDEX register_issues_by_status ON register_issues (status);
 CREATE INDEX register_issues_listed ON register_issues (listed, id);
 CREATE INDEX register_issues_priority ON register_issues (listed, supporters DESC, id);
+CREATE INDEX register_issues_by_supporters ON register_issues (supporters DESC, id);
 
 -- Where an issue came from. Merging moves sources to the issue merged into; none is ever deleted.
 CREATE TABLE issue_sources (

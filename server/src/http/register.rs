@@ -543,19 +543,25 @@ pub async fn change_status(
     ApiJson(request): ApiJson<ChangeStatus>,
 ) -> Result<Json<IssueView>, ApiError> {
     use kezdesu_core::issues::WorkflowError;
+    use kezdesu_core::issues::workflow::check_plan;
     require_keeper(&caller)?;
     let account = caller.staff()?.id;
     let mut issue = state.store.issue(IssueId(id)).await?;
     refuse_merged(&issue)?;
     let note = optional_text("note", request.note.as_deref(), MAX_NOTE_CHARS)?;
-    issue.status.change_to(request.status, note.as_deref(), request.level).map_err(|error| match error {
-        WorkflowError::NotAllowed { .. } => ApiError::conflict("status_not_allowed", error.to_string()),
-        WorkflowError::ReasonRequired => ApiError::invalid("reason_required", error.to_string()),
-        WorkflowError::LevelRequired => ApiError::invalid("level_required", error.to_string()),
-    })?;
+    issue
+        .status
+        .change_to(request.status, note.as_deref(), request.level)
+        .and_then(|()| check_plan(request.status, issue.actions.len()))
+        .map_err(|error| match error {
+            WorkflowError::NotAllowed { .. } => ApiError::conflict("status_not_allowed", error.to_string()),
+            WorkflowError::ReasonRequired => ApiError::invalid("reason_required", error.to_string()),
+            WorkflowError::LevelRequired => ApiError::invalid("level_required", error.to_string()),
+            WorkflowError::PlanRequired => ApiError::conflict("plan_required", error.to_string()),
+        })?;
     let now = Timestamp::now();
     let from = issue.status;
-    if from == IssueStatus::New {
+    if request.status == IssueStatus::Accepted {
         issue.accepted_at = Some(now);
     }
     if request.status == IssueStatus::Escalated {
@@ -887,17 +893,35 @@ pub async fn history(
 ) -> Result<Json<Vec<HistoryEntryView>>, ApiError> {
     let issue = state.readable_issue(id, caller.as_ref()).await?;
     let entries = state.store.issue_history(issue.id).await?;
+    let keeper = keeps_register(caller.as_ref());
     Ok(Json(
         entries
             .into_iter()
-            .map(|entry| HistoryEntryView {
-                at: state.clock.format(entry.at),
-                by: entry.by_name,
-                action: entry.action,
-                detail: serde_json::from_str(&entry.detail).unwrap_or(serde_json::Value::Null),
+            .map(|entry| {
+                let detail = serde_json::from_str(&entry.detail).unwrap_or(serde_json::Value::Null);
+                HistoryEntryView {
+                    at: state.clock.format(entry.at),
+                    by: entry.by_name,
+                    detail: if keeper { detail } else { public_detail(&entry.action, detail) },
+                    action: entry.action,
+                }
             })
             .collect(),
     ))
+}
+
+/// A history entry's detail as the public reads it: earlier wordings of the title and the
+/// description are withheld (the commission may have edited a citizen's name out of them), and
+/// an edit says which of them changed. The current wording is on the issue itself.
+fn public_detail(action: &str, mut detail: serde_json::Value) -> serde_json::Value {
+    if let serde_json::Value::Object(fields) = &mut detail {
+        let withheld: Vec<&str> =
+            ["title", "description"].into_iter().filter(|key| fields.remove(*key).is_some()).collect();
+        if !withheld.is_empty() && action != "created" {
+            fields.insert("changed".to_owned(), json!(withheld));
+        }
+    }
+    detail
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]

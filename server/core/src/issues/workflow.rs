@@ -54,6 +54,14 @@ pub enum WorkflowError {
     ReasonRequired,
     #[error("escalating an issue needs the level it goes to")]
     LevelRequired,
+    #[error("an issue is planned once its action plan has at least one item")]
+    PlanRequired,
+}
+
+/// An issue becomes `planned` only with an action plan: at least one item (a measure, an
+/// executor, a deadline).
+pub fn check_plan(to: IssueStatus, plan_items: usize) -> Result<(), WorkflowError> {
+    if to == IssueStatus::Planned && plan_items == 0 { Err(WorkflowError::PlanRequired) } else { Ok(()) }
 }
 
 impl IssueStatus {

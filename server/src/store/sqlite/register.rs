@@ -659,7 +659,12 @@ pub(super) async fn add_action_item(
         .map_err(|error| constraint(error, "action item", "issue"))?;
     let item = action_from(&row)?;
     touch(&mut transaction, issue, now).await?;
-    record(&mut transaction, issue, Some(change.by), change.action, &change.detail, now).await?;
+    // The item's id is known only now; the history names it, so later changes tie to it.
+    let mut detail: serde_json::Value = serde_json::from_str(&change.detail).unwrap_or_else(|_| json!({}));
+    if let serde_json::Value::Object(fields) = &mut detail {
+        fields.insert("item".to_owned(), json!(item.id.0));
+    }
+    record(&mut transaction, issue, Some(change.by), change.action, &detail.to_string(), now).await?;
     transaction.commit().await?;
     Ok(item)
 }
