@@ -6,9 +6,10 @@
 #
 # Builds in release and, for each size, starts Kezdesu on a fresh data folder, imports that many
 # issues through POST /api/issues/import (10,000 rows per file, timed), gives each an action
-# plan item on every tenth issue, and then times 200 sequential requests of each kind:
-# the first page of the whole list, the list filtered by overdue, the CSV export (every issue),
-# Open311 requests.json, and one issue. Prints one JSON line per size.
+# plan item on every tenth issue (which makes those public), and then times 200 sequential
+# requests of each kind: the first page of the whole list as staff, the public list's first and
+# twentieth pages, the list filtered by overdue, Open311 requests.json, the CSV export (every
+# issue, 20 requests), and one issue. Prints one JSON line per size.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sizes=("$@")

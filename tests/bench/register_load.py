@@ -92,11 +92,14 @@ def main():
             "deadline": deadline})
 
     count = args.requests
+    anonymous = Client(args.base)
     result = {
         "issues": args.issues,
         "import_rows_per_second": round(args.issues / import_seconds),
         "one_issue": timed(client, f"/api/issues/{first_id}", count),
         "list_first_page": timed(client, "/api/issues?page_size=50", count),
+        "public_list_first_page": timed(anonymous, "/api/issues?page_size=50", count),
+        "public_list_page_20": timed(anonymous, "/api/issues?page_size=50&page=20&sort=newest", count),
         "list_overdue": timed(client, "/api/issues?overdue=true&page_size=50", count),
         "open311_requests": timed(client, "/open311/v2/requests.json", max(count // 10, 5)),
         "export_csv": timed(client, "/api/issues/export?format=csv", max(count // 10, 5)),
