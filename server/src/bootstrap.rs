@@ -43,7 +43,7 @@ pub async fn first_start(
     let mut created = FirstStart::default();
     if config.demo.enabled {
         let meeting = create_demo(config, address, store, rules, now).await?;
-        create_demo_issue(store, meeting, admin, now).await?;
+        create_demo_issue(config, store, meeting, admin, now).await?;
         created.demo_meeting = Some(meeting);
     }
     Ok(Some(created))
@@ -76,6 +76,7 @@ async fn create_account(
 /// A problem issue of the demo meeting, taken up and planned, so that the public issue list and
 /// the issue page show what the register keeps.
 async fn create_demo_issue(
+    config: &Config,
     store: &dyn Store,
     meeting: MeetingId,
     admin: kezdesu_core::AccountId,
@@ -90,7 +91,12 @@ async fn create_demo_issue(
                 territory: None,
                 title: "Освещение улицы Абая (демо)".into(),
                 description: "На улице Абая не горят фонари от школы до остановки.".into(),
-                category: Some("landscaping".into()),
+                category: config
+                    .register
+                    .categories
+                    .iter()
+                    .any(|category| category.code == "landscaping")
+                    .then(|| "landscaping".into()),
                 source: NewSource {
                     kind: SourceKind::Commission,
                     channel: None,

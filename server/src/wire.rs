@@ -161,8 +161,8 @@ pub struct SourceView {
     pub external_id: Option<String>,
     pub supporters: i64,
     pub received_at: String,
-    /// The source's own words. Public for live questions and imports, which were public
-    /// already; for requests and entries, staff and the receipt holder only.
+    /// The source's own words. Public for live questions, which were asked in public; for
+    /// requests, entries and imports, those who manage the issue only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
@@ -191,7 +191,7 @@ pub struct ProgressView {
     pub id: i64,
     /// `YYYY-MM-DD`.
     pub reported_on: String,
-    /// The quarter it reports on, e.g. `2026-Q4`.
+    /// The quarter it counts for, by the day it was published, e.g. `2026-Q4`.
     pub quarter: String,
     pub text: String,
     /// The official who published it.
@@ -239,9 +239,14 @@ impl IssueView {
                     external_id: source.external_id.clone(),
                     supporters: source.supporters,
                     received_at: clock.format(source.received_at),
+                    // A live question was asked in public. Other sources' words are the citizen's
+                    // (an import's too), which the commission cannot edit: only the issue's
+                    // title and description, which it can, are public.
                     text: match source.kind {
-                        SourceKind::LiveQuestion | SourceKind::Import => Some(source.text.clone()),
-                        SourceKind::Request | SourceKind::Commission => full.then(|| source.text.clone()),
+                        SourceKind::LiveQuestion => Some(source.text.clone()),
+                        SourceKind::Request | SourceKind::Commission | SourceKind::Import => {
+                            full.then(|| source.text.clone())
+                        }
                     },
                 })
                 .collect(),
@@ -269,7 +274,7 @@ impl IssueView {
                 .map(|update| ProgressView {
                     id: update.id,
                     reported_on: update.reported_on.to_string(),
-                    quarter: rules.quarter_reported_on(update.reported_on).to_string(),
+                    quarter: rules.quarter_reported_on(clock.day(update.created_at)).to_string(),
                     text: update.text.clone(),
                     by: update.by_name.clone(),
                 })
@@ -284,7 +289,9 @@ pub fn issue_dates(issue: &RegisterIssue, clock: &Clockface) -> IssueDates {
     IssueDates {
         status: issue.status,
         accepted_on: issue.accepted_at.map(|at| clock.day(at)),
-        progress_on: issue.progress.iter().map(|update| update.reported_on).collect(),
+        // By the day each report was published: a report dated back does not meet a deadline
+        // that had passed when it was written.
+        progress_on: issue.progress.iter().map(|update| clock.day(update.created_at)).collect(),
         escalated: issue.level.zip(issue.escalated_at.map(|at| clock.day(at))),
         actions: issue
             .actions

@@ -185,11 +185,31 @@ async fn the_pool_merges_duplicates_keeping_every_source_and_adding_the_supporte
         assert_eq!(view["merged_into"], first_id, "{view}");
         assert!(view["sources"].as_array().expect("sources").is_empty());
     }
+    // A receipt shows where the request went, but not another citizen's unpublished words.
+    let (_, receipt) =
+        server.get(&format!("/api/receipts/{}", second["receipt_code"].as_str().expect("code")), None).await;
+    assert_eq!(receipt["issues"][0]["id"], first_id);
+    assert_eq!(receipt["issues"][0]["title"], "", "{receipt}");
+    assert_eq!(receipt["submitted"]["text"], "Темно на Ленина: подробности");
+    // Once the commission takes the issue up it is public, and the receipt names it; the
+    // duplicate merged into it, never taken up itself, stays unpublished.
+    let (status, _) = set_status(&server, first_id, &keeper, json!({"status": "accepted"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, receipt) =
+        server.get(&format!("/api/receipts/{}", second["receipt_code"].as_str().expect("code")), None).await;
+    assert_eq!(receipt["issues"][0]["title"], "Нет освещения на улице Ленина");
+    assert_eq!(issue(&server, first_id, None).await.0, StatusCode::OK);
+    assert_problem(&issue(&server, second_id, None).await, StatusCode::NOT_FOUND, "not_found");
     assert_problem(&merge(first_id, first_id).await, StatusCode::UNPROCESSABLE_ENTITY, "merge_into_itself");
     assert_problem(&merge(second_id, first_id).await, StatusCode::CONFLICT, "issue_merged");
     let (_, history) = server.get(&format!("/api/issues/{first_id}/history"), Some(&keeper)).await;
     let actions: Vec<&Value> = history.as_array().expect("history").iter().map(|h| &h["action"]).collect();
-    assert_eq!(actions, [&json!("created"), &json!("merged_from")]);
+    assert_eq!(actions, [&json!("created"), &json!("merged_from"), &json!("status")]);
+    // The entry first merged into the second request points at the first now, and says so.
+    let (_, history) = server.get(&format!("/api/issues/{second_id}/history"), Some(&keeper)).await;
+    let actions: Vec<&Value> = history.as_array().expect("history").iter().map(|h| &h["action"]).collect();
+    assert_eq!(actions, [&json!("created"), &json!("merged_into"), &json!("merged_into")]);
+    assert_eq!(history[2]["detail"], json!({"into": first_id, "via": entry_id}));
 
     // Category, territory and the briefing mark; the akim's briefing lists what is marked.
     let (status, marked) = server
@@ -317,6 +337,21 @@ async fn an_issue_gets_a_plan_with_executors_deadlines_financing_and_quarterly_p
         .await;
     assert_eq!(status, StatusCode::OK, "{done}");
     assert_eq!(done["deadlines"]["actions_overdue"], 0);
+    let (status, unfinanced) = server
+        .patch(
+            &format!("/api/issues/{id}/actions/{late_item}"),
+            Some(&keeper),
+            json!({"financing_needed": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{unfinanced}");
+    let gym = unfinanced["actions"]
+        .as_array()
+        .expect("actions")
+        .iter()
+        .find(|a| a["id"] == late_item)
+        .expect("item");
+    assert_eq!((&gym["financing_amount"], &gym["maslikhat_session_on"]), (&Value::Null, &Value::Null));
     let (_, overdue) = server.get("/api/issues?overdue=true", None).await;
     assert_eq!(overdue["total"], 0, "{overdue}");
 
@@ -374,6 +409,7 @@ async fn an_issue_gets_a_plan_with_executors_deadlines_financing_and_quarterly_p
             "action_added",
             "action_added",
             "action_updated",
+            "action_updated",
             "status",
             "status",
             "progress",
@@ -387,7 +423,7 @@ async fn an_issue_gets_a_plan_with_executors_deadlines_financing_and_quarterly_p
             .iter()
             .all(|h| h["by"].as_str().is_some_and(|by| by.starts_with("commission")))
     );
-    assert_eq!(history[8]["detail"]["to"], "resolved");
+    assert_eq!(history[9]["detail"]["to"], "resolved");
     assert_eq!(history[2]["detail"]["item"], added["id"], "the history names the item it added");
     assert_eq!(history[4]["detail"]["item"], late_item);
     // The first wording is withheld from the public (the commission may have edited a name out
@@ -399,7 +435,7 @@ async fn an_issue_gets_a_plan_with_executors_deadlines_financing_and_quarterly_p
         server.patch(&format!("/api/issues/{id}"), Some(&keeper), json!({"title": "Ремонт школы № 5"})).await;
     assert_eq!(status, StatusCode::OK);
     let (_, history) = server.get(&format!("/api/issues/{id}/history"), None).await;
-    assert_eq!(history[9]["detail"], json!({"changed": ["title"]}));
+    assert_eq!(history[10]["detail"], json!({"changed": ["title"]}));
 }
 
 #[tokio::test]
@@ -471,6 +507,19 @@ async fn an_import_with_two_bad_rows_reports_both_and_imports_nothing() {
     assert!(
         pothole["sources"][0]["received_at"].as_str().expect("present").starts_with("2026-10-01T09:00:00")
     );
+
+    // Cells are text as written: "007" and "7" are two rows, and no title turns into a number.
+    let (status, literal) =
+        upload("channel,external_id,title\nsms,007,+7 701 555\nsms,7,1.50\nsms,8,true\n".into(), "text/csv")
+            .await;
+    assert_eq!(status, StatusCode::OK, "{literal}");
+    assert_eq!(literal, json!({"created": 3, "already_imported": 0}));
+    let (_, sms) = server.get("/api/issues?sort=newest&page_size=3", Some(&keeper)).await;
+    let titles: Vec<&Value> =
+        sms["items"].as_array().expect("items").iter().map(|issue| &issue["title"]).collect();
+    assert_eq!(titles, [&json!("true"), &json!("1.50"), &json!("+7 701 555")]);
+    let (status, _) = upload("channel,external_id,title,title\nx,1,a,b\n".into(), "text/csv").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 
     assert_problem(
         &upload("channel,colour\nx,y\n".into(), "text/csv").await,
@@ -684,6 +733,32 @@ async fn a_citizens_name_and_contact_never_appear_in_public_responses() {
         StatusCode::FORBIDDEN,
         "forbidden",
     );
+    // The meeting's akim manages its issues; another akim manages neither them nor the issues
+    // raised for no meeting, and imports nothing.
+    let (status, _) = server.get(&format!("/api/issues/{id}/contacts"), Some(&akim)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, other_akim) = server.meeting_with_akim(60).await;
+    for (path, token) in [
+        (format!("/api/issues/{id}/contacts"), &other_akim),
+        (format!("/api/issues/{entered_id}/contacts"), &akim),
+        (format!("/api/meetings/{meeting}/briefing"), &other_akim),
+    ] {
+        assert_problem(&server.get(&path, Some(token)).await, StatusCode::FORBIDDEN, "forbidden");
+    }
+    assert_problem(
+        &server.post(&format!("/api/issues/{id}/progress"), Some(&other_akim), json!({"text": "x"})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let import = reqwest::Client::new()
+        .post(server.url("/api/issues/import"))
+        .bearer_auth(&akim)
+        .header("content-type", "text/csv")
+        .body("channel,external_id,title\nx,1,t\n")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(import.status(), StatusCode::FORBIDDEN);
 
     // The half-yearly central export holds both escalated issues, and no contacts either.
     let today =

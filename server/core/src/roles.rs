@@ -105,10 +105,21 @@ impl Principal {
         }
     }
 
-    /// The register of problem issues (status, plans, progress, imports, contacts) is kept by
-    /// the commission, the akim and admins; moderators run the live room, not the register.
-    pub fn may_manage_issues(&self) -> bool {
-        matches!(self, Principal::Staff { role: Role::Admin | Role::Commission | Role::Akim, .. })
+    /// The whole register of problem issues (every issue, imports, the central export) is kept
+    /// by the commission and admins; moderators run the live room, not the register.
+    pub fn may_keep_register(&self) -> bool {
+        matches!(self, Principal::Staff { role: Role::Admin | Role::Commission, .. })
+    }
+
+    /// An issue (its status, plan, progress, and the contacts behind it) is managed by the
+    /// register's keepers and by the akim of the meeting it was raised for; an akim does not
+    /// manage another akim's issues, nor those raised for no meeting.
+    pub fn may_manage_issue(&self, meeting_akim: Option<AccountId>) -> bool {
+        match self {
+            Principal::Staff { role: Role::Admin | Role::Commission, .. } => true,
+            Principal::Staff { account, role: Role::Akim } => meeting_akim == Some(*account),
+            _ => false,
+        }
     }
 
     /// The session timer is run by the meeting's akim, a moderator or an admin.

@@ -26,6 +26,10 @@ CREATE TABLE register_issues (
     title_edited BOOLEAN NOT NULL DEFAULT FALSE,
     -- Set when the issue was merged into another, which now holds its sources.
     merged_into BIGINT REFERENCES register_issues (id),
+    -- The kind and id of the source the issue was raised by; they never change, whatever is
+    -- merged in later. (No foreign key: the source row is written just after the issue's.)
+    origin_kind TEXT NOT NULL,
+    origin_source BIGINT,
     -- In the public list: the core's `publicly_listed`, worked out at every write, so that the
     -- public list pages in SQL.
     listed BOOLEAN NOT NULL DEFAULT FALSE,

@@ -20,6 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 
 /// GeoReport v2 answers at most 1000 requests by default.
 const MAX_REQUESTS: usize = 1000;
+/// The most ids one `service_request_id` query looks up.
+const MAX_IDS: usize = 100;
 /// Without dates, GeoReport v2 answers the last 90 days.
 const DEFAULT_DAYS: i64 = 90;
 
@@ -151,9 +153,12 @@ fn service_request(
         .as_deref()
         .and_then(|code| state.config.register.categories.iter().find(|category| category.code == code));
     let open_items: Vec<_> = issue.actions.iter().filter(|item| item.plan.done_on.is_none()).collect();
-    let mut agencies: Vec<&str> =
-        open_items.iter().map(|item| item.plan.executor_organisation.as_str()).collect();
-    agencies.dedup();
+    let mut agencies: Vec<&str> = Vec::new();
+    for item in &open_items {
+        if !agencies.contains(&item.plan.executor_organisation.as_str()) {
+            agencies.push(&item.plan.executor_organisation);
+        }
+    }
     let expected = open_items
         .iter()
         .map(|item| item.plan.deadline)
@@ -235,7 +240,7 @@ pub async fn requests(
     let public = |issue: &RegisterIssue| publicly_listed(issue.status, issue.raised_live(), false);
     if let Some(ids) = comma_list(query.service_request_id.as_deref()) {
         let mut found = Vec::new();
-        for id in ids.iter().take(MAX_REQUESTS) {
+        for id in ids.iter().take(MAX_IDS) {
             let Ok(id) = id.parse::<i64>() else { continue };
             if let Ok(issue) = state.store.issue(IssueId(id)).await
                 && issue.merged_into.is_none()
@@ -262,34 +267,24 @@ pub async fn requests(
     {
         return Err(ApiError::invalid("invalid_status", format!("status is open or closed, not {bad:?}")));
     }
-    let codes = comma_list(query.service_code.as_deref());
     let filter = IssueFilter {
         public_only: true,
         raised_from: Some(start),
         raised_before: Some(end),
+        categories: comma_list(query.service_code.as_deref()),
+        statuses: statuses.map(|wanted| {
+            IssueStatus::ALL
+                .into_iter()
+                .filter(|status| {
+                    wanted.iter().any(|open_or_closed| open_or_closed == open311_status(*status))
+                })
+                .collect()
+        }),
         order: IssueOrder::Newest,
-        // Without the filters matched below, the store reads only what is answered.
-        limit: (codes.is_none() && statuses.is_none()).then_some(MAX_REQUESTS as u32),
+        limit: Some(MAX_REQUESTS as u32),
         ..IssueFilter::default()
     };
-    // Categories and open/closed are matched here, and the answer cut at 1000.
-    let mut issues: Vec<RegisterIssue> = state
-        .store
-        .issues(&filter)
-        .await?
-        .into_iter()
-        .filter(|issue| {
-            codes
-                .as_ref()
-                .is_none_or(|codes| issue.category.as_ref().is_some_and(|code| codes.contains(code)))
-        })
-        .filter(|issue| {
-            statuses
-                .as_ref()
-                .is_none_or(|statuses| statuses.iter().any(|status| status == open311_status(issue.status)))
-        })
-        .collect();
-    issues.truncate(MAX_REQUESTS);
+    let issues = state.store.issues(&filter).await?;
     Ok(Json(issues.iter().map(|issue| service_request(&state, issue, &places, locale)).collect()))
 }
 

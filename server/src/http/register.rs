@@ -2,9 +2,10 @@
 //! (entries, merging, categories, status, action plans, progress), the public request form,
 //! and receipts that let a citizen follow what they raised.
 //!
-//! Reading is public for issues in the public list (`publicly_listed` in the core); the
-//! commission, the akim and admins see and change every issue. A citizen's name and contact
-//! are answered only by `GET /api/issues/{id}/contacts`, to those who manage issues.
+//! Reading is public for issues in the public list (`publicly_listed` in the core). The
+//! commission and admins keep the whole register; an akim manages the issues of the meetings
+//! they hold (`may_manage_issue`). A citizen's name and contact are answered only by
+//! `GET /api/issues/{id}/contacts`, to those who manage the issue.
 
 use super::caller::{Caller, ClientIp};
 use super::problem::{ApiJson, ApiPath, ApiQuery};
@@ -33,16 +34,17 @@ const MAX_CONTACT_CHARS: usize = 200;
 const MAX_NOTE_CHARS: usize = 2000;
 const MAX_PAGE_SIZE: u32 = 200;
 
-/// Whether the caller keeps the register (and so sees every issue and its contacts).
+/// Whether the caller keeps the whole register (the commission, admins), and so lists every
+/// issue, public or not.
 pub fn keeps_register(caller: Option<&Caller>) -> bool {
-    caller.is_some_and(|caller| caller.principal.may_manage_issues())
+    caller.is_some_and(|caller| caller.principal.may_keep_register())
 }
 
-fn require_keeper(caller: &Caller) -> Result<(), ApiError> {
-    if caller.principal.may_manage_issues() {
+pub fn require_keeper(caller: &Caller) -> Result<(), ApiError> {
+    if caller.principal.may_keep_register() {
         Ok(())
     } else {
-        Err(ApiError::Forbidden("the commission, the akim and admins keep the register"))
+        Err(ApiError::Forbidden("the commission and admins keep the register"))
     }
 }
 
@@ -97,19 +99,47 @@ impl AppState {
         IssueView::of(issue, &self.rules.issues, self.today(), &self.clock, full)
     }
 
-    /// The issue, if the caller may read it: keepers read every issue, everyone else the
-    /// public ones (404 otherwise, so that unpublished ids are not confirmed).
-    async fn readable_issue(&self, id: i64, caller: Option<&Caller>) -> Result<RegisterIssue, ApiError> {
-        let issue = self.store.issue(IssueId(id)).await?;
-        let public = match issue.merged_into {
-            // A merged issue is read as far as the one it joined is public.
-            Some(into) => {
-                let target = self.store.issue(into).await?;
-                publicly_listed(target.status, target.raised_live(), false)
-            }
-            None => publicly_listed(issue.status, issue.raised_live(), false),
+    /// Whether the caller manages `issue`: changes it and reads it in full, contacts included.
+    async fn manages(&self, caller: Option<&Caller>, issue: &RegisterIssue) -> Result<bool, ApiError> {
+        let Some(caller) = caller else { return Ok(false) };
+        if caller.principal.may_keep_register() {
+            return Ok(true);
+        }
+        let akim = match issue.meeting {
+            Some(meeting) => Some(self.store.meeting(meeting).await?.akim),
+            None => None,
         };
-        if public || keeps_register(caller) { Ok(issue) } else { Err(ApiError::NotFound("issue")) }
+        Ok(caller.principal.may_manage_issue(akim))
+    }
+
+    /// The issue, for a caller who manages it; 403 otherwise.
+    async fn managed_issue(&self, caller: &Caller, id: i64) -> Result<RegisterIssue, ApiError> {
+        let issue = self.store.issue(IssueId(id)).await?;
+        if self.manages(Some(caller), &issue).await? {
+            Ok(issue)
+        } else {
+            Err(ApiError::Forbidden("the commission, admins and the akim of the issue's meeting manage it"))
+        }
+    }
+
+    /// The issue and whether the caller manages it, if the caller may read it: managers read
+    /// it in full, everyone else only a public issue (404 otherwise, so that unpublished ids are
+    /// not confirmed). A merged issue is public when it was itself and the one it joined is.
+    async fn readable_issue(
+        &self,
+        id: i64,
+        caller: Option<&Caller>,
+    ) -> Result<(RegisterIssue, bool), ApiError> {
+        let issue = self.store.issue(IssueId(id)).await?;
+        if self.manages(caller, &issue).await? {
+            return Ok((issue, true));
+        }
+        let mut public = publicly_listed(issue.status, issue.raised_live(), false);
+        if let Some(into) = issue.merged_into {
+            let target = self.store.issue(into).await?;
+            public = public && publicly_listed(target.status, target.raised_live(), false);
+        }
+        if public { Ok((issue, false)) } else { Err(ApiError::NotFound("issue")) }
     }
 
     /// The issues matching the list filters that the caller may read, in the asked order, and
@@ -183,9 +213,9 @@ impl AppState {
         Ok(IssueFilter {
             meeting: query.meeting_id.map(MeetingId),
             territories,
-            status: query.status,
+            statuses: query.status.map(|status| vec![status]),
             acting_only: query.overdue == Some(true),
-            category: query.category.clone(),
+            categories: query.category.clone().map(|category| vec![category]),
             level: query.level,
             public_only: !keeps_register(caller),
             order: query.sort.unwrap_or_default().into(),
@@ -264,7 +294,7 @@ pub fn paging(page: Option<u32>, page_size: Option<u32>) -> Result<(u32, u32), A
 }
 
 /// The issue list, filtered by territory (with everything below it), status, category, level
-/// and overdue, in pages. Public: everyone sees the public list; the commission, the akim and
+/// and overdue, in pages. Public: everyone sees the public list; the commission and admins
 /// admins also see issues not yet taken up (`public: false`).
 #[utoipa::path(
     get, path = "/api/issues", tag = "issues",
@@ -326,8 +356,8 @@ pub async fn show(
     caller: Option<Caller>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<IssueView>, ApiError> {
-    let issue = state.readable_issue(id, caller.as_ref()).await?;
-    Ok(Json(state.issue_view(&issue, keeps_register(caller.as_ref()))))
+    let (issue, manages) = state.readable_issue(id, caller.as_ref()).await?;
+    Ok(Json(state.issue_view(&issue, manages)))
 }
 
 /// A citizen on whose behalf a request is entered.
@@ -374,8 +404,8 @@ fn contact_of(citizen: Option<&CitizenContact>) -> Result<Option<Contact>, ApiEr
         .transpose()
 }
 
-/// Enters a request on a citizen's behalf, e.g. at a personal reception. By the commission,
-/// the akim or an admin; answers with the receipt to hand to the citizen.
+/// Enters a request on a citizen's behalf, e.g. at a personal reception. By the commission or an
+/// admin, or by an akim for a meeting they hold; answers with the receipt to hand to the citizen.
 #[utoipa::path(
     post, path = "/api/issues", tag = "issues",
     request_body = CreateIssue,
@@ -390,7 +420,24 @@ pub async fn create(
     caller: Caller,
     ApiJson(request): ApiJson<CreateIssue>,
 ) -> Result<(StatusCode, Json<CreatedIssue>), ApiError> {
-    require_keeper(&caller)?;
+    let meeting_akim = match request.meeting_id {
+        Some(meeting) => Some(
+            state
+                .store
+                .meeting(MeetingId(meeting))
+                .await
+                .map_err(|_| {
+                    ApiError::invalid("missing_reference", format!("meeting {meeting} does not exist"))
+                })?
+                .akim,
+        ),
+        None => None,
+    };
+    if !caller.principal.may_manage_issue(meeting_akim) {
+        return Err(ApiError::Forbidden(
+            "the commission and admins enter requests; an akim, for the meetings they hold",
+        ));
+    }
     let account = caller.staff()?.id;
     let title = clean_text("title", &request.title, MAX_TITLE_CHARS, false)?;
     let text = optional_text("text", Some(&request.text), MAX_TEXT_CHARS)?.unwrap_or_default();
@@ -443,8 +490,8 @@ pub struct UpdateIssue {
     pub on_briefing: Option<bool>,
 }
 
-/// Edits an issue's wording, category, territory or briefing mark. By the commission, the akim
-/// or an admin; recorded in the history.
+/// Edits an issue's wording, category, territory or briefing mark. By the commission, an admin
+/// or the akim of the issue's meeting; recorded in the history.
 #[utoipa::path(
     patch, path = "/api/issues/{id}", tag = "issues",
     params(("id" = i64, Path, description = "Issue id")),
@@ -462,9 +509,8 @@ pub async fn update(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<UpdateIssue>,
 ) -> Result<Json<IssueView>, ApiError> {
-    require_keeper(&caller)?;
     let account = caller.staff()?.id;
-    let mut issue = state.store.issue(IssueId(id)).await?;
+    let mut issue = state.managed_issue(&caller, id).await?;
     refuse_merged(&issue)?;
     let mut changed = serde_json::Map::new();
     if let Some(title) = &request.title {
@@ -523,7 +569,7 @@ pub struct ChangeStatus {
 
 /// Moves an issue along new → accepted → planned → in progress → resolved, or rejects it
 /// (with a published reason) or escalates it (to the oblast or the central level) from any open
-/// status. By the commission, the akim or an admin.
+/// status. By the commission, an admin or the akim of the issue's meeting.
 #[utoipa::path(
     post, path = "/api/issues/{id}/status", tag = "issues",
     params(("id" = i64, Path, description = "Issue id")),
@@ -544,9 +590,8 @@ pub async fn change_status(
 ) -> Result<Json<IssueView>, ApiError> {
     use kezdesu_core::issues::WorkflowError;
     use kezdesu_core::issues::workflow::check_plan;
-    require_keeper(&caller)?;
     let account = caller.staff()?.id;
-    let mut issue = state.store.issue(IssueId(id)).await?;
+    let mut issue = state.managed_issue(&caller, id).await?;
     refuse_merged(&issue)?;
     let note = optional_text("note", request.note.as_deref(), MAX_NOTE_CHARS)?;
     issue
@@ -586,8 +631,8 @@ pub struct MergeIssue {
 }
 
 /// Merges a duplicate into another issue: every source moves there and the supporters add up.
-/// The duplicate stays readable, pointing at the issue it joined. By the commission, the akim or
-/// an admin.
+/// The duplicate stays readable, pointing at the issue it joined. By the commission, an admin or
+/// the akim of the issues' meeting (who must manage both).
 #[utoipa::path(
     post, path = "/api/issues/{id}/merge", tag = "issues",
     params(("id" = i64, Path, description = "The duplicate's id")),
@@ -605,13 +650,12 @@ pub async fn merge(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<MergeIssue>,
 ) -> Result<Json<IssueView>, ApiError> {
-    require_keeper(&caller)?;
     let account = caller.staff()?.id;
     if id == request.into {
         return Err(ApiError::invalid("merge_into_itself", "an issue cannot be merged into itself"));
     }
-    let from = state.store.issue(IssueId(id)).await?;
-    let into = state.store.issue(IssueId(request.into)).await?;
+    let from = state.managed_issue(&caller, id).await?;
+    let into = state.managed_issue(&caller, request.into).await?;
     refuse_merged(&from)?;
     refuse_merged(&into)?;
     if into.status.is_closed() {
@@ -677,12 +721,14 @@ fn plan_entry(
             return Err(ApiError::invalid("invalid_field", "financing_amount must not be negative"));
         }
         Some(amount) => Some(amount),
+        // Financing no longer needed clears what was said about it.
+        None if input.financing_needed == Some(false) => None,
         None => current.and_then(|current| current.financing_amount),
     };
     let maslikhat_session_on = optional_date(
         "maslikhat_session_on",
         &input.maslikhat_session_on,
-        current.and_then(|c| c.maslikhat_session_on),
+        current.and_then(|c| c.maslikhat_session_on).filter(|_| input.financing_needed != Some(false)),
     )?;
     if !financing_needed && (financing_amount.is_some() || maslikhat_session_on.is_some()) {
         return Err(ApiError::invalid(
@@ -742,7 +788,8 @@ fn refuse_unless_acting(issue: &RegisterIssue) -> Result<(), ApiError> {
 }
 
 /// Adds an item to an issue's action plan: the measure, the executor (organisation and
-/// person), the deadline and financing. By the commission, the akim or an admin.
+/// person), the deadline and financing. By the commission, an admin or the akim of the issue's
+/// meeting.
 #[utoipa::path(
     post, path = "/api/issues/{id}/actions", tag = "issues",
     params(("id" = i64, Path, description = "Issue id")),
@@ -760,9 +807,8 @@ pub async fn add_action(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<ActionItemInput>,
 ) -> Result<(StatusCode, Json<ActionItemCreated>), ApiError> {
-    require_keeper(&caller)?;
     let account = caller.staff()?.id;
-    let issue = state.store.issue(IssueId(id)).await?;
+    let issue = state.managed_issue(&caller, id).await?;
     refuse_unless_acting(&issue)?;
     let entry = plan_entry(None, &request)?;
     let change = Change { by: account, action: "action_added", detail: plan_detail(None, &entry) };
@@ -792,9 +838,8 @@ pub async fn update_action(
     ApiPath((id, item)): ApiPath<(i64, i64)>,
     ApiJson(request): ApiJson<ActionItemInput>,
 ) -> Result<Json<IssueView>, ApiError> {
-    require_keeper(&caller)?;
     let account = caller.staff()?.id;
-    let issue = state.store.issue(IssueId(id)).await?;
+    let issue = state.managed_issue(&caller, id).await?;
     refuse_unless_acting(&issue)?;
     let current =
         issue.actions.iter().find(|action| action.id.0 == item).ok_or(ApiError::NotFound("action item"))?;
@@ -815,8 +860,8 @@ pub struct AddProgress {
 }
 
 /// Publishes a progress update on an issue. It counts for the earliest quarter whose report is
-/// still due that day (a report on 20 January covers the fourth quarter). By the commission,
-/// the akim or an admin.
+/// still due that day (a report on 20 January covers the fourth quarter). By the commission, an
+/// admin or the akim of the issue's meeting.
 #[utoipa::path(
     post, path = "/api/issues/{id}/progress", tag = "issues",
     params(("id" = i64, Path, description = "Issue id")),
@@ -834,14 +879,10 @@ pub async fn add_progress(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<AddProgress>,
 ) -> Result<(StatusCode, Json<IssueView>), ApiError> {
-    require_keeper(&caller)?;
     let account = caller.staff()?.id;
-    let issue = state.store.issue(IssueId(id)).await?;
+    let issue = state.managed_issue(&caller, id).await?;
     refuse_merged(&issue)?;
-    if !matches!(
-        issue.status,
-        IssueStatus::Accepted | IssueStatus::Planned | IssueStatus::InProgress | IssueStatus::Resolved
-    ) {
+    if !issue.status.takes_progress() {
         return Err(ApiError::conflict(
             "issue_not_open",
             format!("the issue is {}; progress is reported on issues taken up", issue.status),
@@ -856,7 +897,8 @@ pub async fn add_progress(
         return Err(ApiError::invalid("invalid_date", "reported_on cannot be in the future"));
     }
     let text = clean_text("text", &request.text, MAX_TEXT_CHARS, true)?;
-    let quarter = state.rules.issues.quarter_reported_on(reported_on);
+    // Reports count for deadlines by the day they are published, not the date they carry.
+    let quarter = state.rules.issues.quarter_reported_on(today);
     let detail =
         json!({ "reported_on": reported_on.to_string(), "quarter": quarter.to_string(), "text": text })
             .to_string();
@@ -891,9 +933,8 @@ pub async fn history(
     caller: Option<Caller>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<HistoryEntryView>>, ApiError> {
-    let issue = state.readable_issue(id, caller.as_ref()).await?;
+    let (issue, keeper) = state.readable_issue(id, caller.as_ref()).await?;
     let entries = state.store.issue_history(issue.id).await?;
-    let keeper = keeps_register(caller.as_ref());
     Ok(Json(
         entries
             .into_iter()
@@ -932,7 +973,7 @@ pub struct SourceContactView {
 }
 
 /// The names and contacts of the citizens behind an issue's requests and entries. Personal
-/// data: for the commission, the akim and admins only.
+/// data: for the commission, admins and the akim of the issue's meeting only.
 #[utoipa::path(
     get, path = "/api/issues/{id}/contacts", tag = "issues",
     params(("id" = i64, Path, description = "Issue id")),
@@ -947,8 +988,7 @@ pub async fn contacts(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<SourceContactView>>, ApiError> {
-    require_keeper(&caller)?;
-    let issue = state.store.issue(IssueId(id)).await?;
+    let issue = state.managed_issue(&caller, id).await?;
     let contacts = state.store.source_contacts(issue.id).await?;
     Ok(Json(
         contacts
@@ -1107,8 +1147,7 @@ pub async fn receipt(
     let receipt = state.store.receipt(&code).await?.ok_or(ApiError::NotFound("receipt"))?;
     Ok(Json(match receipt {
         Receipt::Source { source, issue } => {
-            let issue = state.store.issue(issue).await?;
-            let view = state.issue_view(&issue, false);
+            let view = receipt_issue_view(&state, &state.store.issue(issue).await?);
             let submitted = SourceView {
                 id: source.id,
                 kind: source.kind,
@@ -1130,7 +1169,7 @@ pub async fn receipt(
         Receipt::Viewer { meeting, issues, .. } => {
             let mut views = Vec::with_capacity(issues.len());
             for id in issues {
-                views.push(state.issue_view(&state.store.issue(id).await?, false));
+                views.push(receipt_issue_view(&state, &state.store.issue(id).await?));
             }
             ReceiptView {
                 kind: "comments".to_owned(),
@@ -1140,6 +1179,18 @@ pub async fn receipt(
             }
         }
     }))
+}
+
+/// An issue as a receipt shows it. The issue may hold other citizens' requests merged in; until
+/// it is public its wording may be theirs, unchecked, so it is left out: the holder sees their
+/// own words (`submitted`), and the issue's status, plan and progress.
+fn receipt_issue_view(state: &AppState, issue: &RegisterIssue) -> IssueView {
+    let mut view = state.issue_view(issue, false);
+    if !view.public {
+        view.title.clear();
+        view.description.clear();
+    }
+    view
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -1162,7 +1213,7 @@ pub struct CategoryCount {
 }
 
 /// The akim's briefing list for a meeting: the issues the commission marked, by priority, and
-/// the pool by category. For staff.
+/// the pool by category. For the meeting's akim, the commission and admins.
 #[utoipa::path(
     get, path = "/api/meetings/{id}/briefing", tag = "issues",
     params(("id" = i64, Path, description = "Meeting id")),
@@ -1177,10 +1228,13 @@ pub async fn briefing(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Briefing>, ApiError> {
-    caller.staff()?;
     let meeting = state.store.meeting(MeetingId(id)).await?;
-    let query = IssueQuery { meeting_id: Some(meeting.id.0), ..IssueQuery::default() };
-    let (pool, _) = state.listed_issues(&query, Some(&caller), None).await?;
+    if !caller.principal.may_manage_issue(Some(meeting.akim)) {
+        return Err(ApiError::Forbidden("the briefing is for the meeting's akim, the commission and admins"));
+    }
+    let filter =
+        IssueFilter { meeting: Some(meeting.id), order: IssueOrder::Priority, ..IssueFilter::default() };
+    let pool = state.store.issues(&filter).await?;
     let mut by_category: std::collections::BTreeMap<Option<String>, (u64, i64)> = Default::default();
     for issue in &pool {
         let entry = by_category.entry(issue.category.clone()).or_default();

@@ -4,7 +4,7 @@
 
 use super::caller::Caller;
 use super::problem::ApiQuery;
-use super::register::{IssueQuery, keeps_register};
+use super::register::{IssueQuery, keeps_register, require_keeper};
 use super::{ApiError, AppState, Problem};
 use crate::store::{NewIssue, NewSource, RegisterIssue};
 use crate::wire::IssueView;
@@ -70,13 +70,36 @@ fn read_csv(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
             format!("unknown columns {unknown:?}; the columns are {}", IMPORT_COLUMNS.join(", ")),
         ));
     }
-    reader
-        .deserialize::<RawImportRow>()
-        .enumerate()
-        .map(|(index, row)| {
-            row.map_err(|error| ApiError::BadRequest(format!("CSV data row {}: {error}", index + 1)))
-        })
-        .collect()
+    let mut names: Vec<&str> = headers.iter().collect();
+    names.sort_unstable();
+    if names.windows(2).any(|pair| pair[0] == pair[1]) {
+        return Err(ApiError::invalid("duplicate_column", "each column may appear once in the header"));
+    }
+    // Every cell is read as the text it is: "007" stays "007", and "+7 701…" keeps its sign.
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record =
+            record.map_err(|error| ApiError::BadRequest(format!("CSV data row {}: {error}", index + 1)))?;
+        let mut row = RawImportRow::default();
+        for (name, value) in headers.iter().zip(record.iter()) {
+            let value = Some(value.to_owned());
+            match name {
+                "channel" => row.channel = value,
+                "external_id" => row.external_id = value,
+                "title" => row.title = value,
+                "text" => row.text = value,
+                "category" => row.category = value,
+                "territory_kato" => row.territory_kato = value,
+                "meeting_id" => row.meeting_id = value,
+                "supporters" => row.supporters = value,
+                "received_at" => row.received_at = value,
+                // Checked against IMPORT_COLUMNS above.
+                _ => {}
+            }
+        }
+        rows.push(row);
+    }
+    Ok(rows)
 }
 
 fn read_json(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
@@ -100,7 +123,7 @@ fn read_json(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
 /// `supporters` and `received_at`; see docs/register.md. All or nothing: any bad row refuses
 /// the whole file with 422 `import_rejected`, listing every problem of every row in `errors`.
 /// A row whose `(channel, external_id)` is already in the register is skipped, so importing a
-/// file twice changes nothing. By the commission, the akim or an admin.
+/// file twice changes nothing. By the commission or an admin.
 #[utoipa::path(
     post, path = "/api/issues/import", tag = "issues",
     request_body(content = Vec<RawImportRowDoc>, content_type = "application/json", description = "Or text/csv with the same columns"),
@@ -125,9 +148,7 @@ pub async fn import(
             ApiError::BadRequest(rejection.body_text())
         }
     })?;
-    if !caller.principal.may_manage_issues() {
-        return Err(ApiError::Forbidden("the commission, the akim and admins keep the register"));
-    }
+    require_keeper(&caller)?;
     let rows = match content_type(&headers).as_deref() {
         Some("text/csv") => read_csv(&body)?,
         Some("application/json") => read_json(&body)?,
@@ -304,7 +325,7 @@ const EXPORT_CHUNK: u32 = 500;
 
 /// The issue list as a file: every issue matching the list's filters (no paging), in id order,
 /// as JSON (`format=json`, an array of `IssueView`s) or CSV (`format=csv`). Public: the public
-/// list; the commission, the akim and admins get every issue. Never carries names or contacts.
+/// list; the commission and admins get every issue. Never carries names or contacts.
 /// Streamed in chunks; should the store fail midway, the file ends early and the error is
 /// logged.
 #[utoipa::path(
@@ -421,7 +442,7 @@ pub struct CentralExport {
 
 /// The half-yearly export for the Government: the issues escalated to the central level
 /// since the previous collection day, up to `due`. As JSON, or CSV with `format=csv`. By the
-/// commission, the akim or an admin.
+/// commission or an admin.
 #[utoipa::path(
     get, path = "/api/issues/central-export", tag = "issues",
     params(CentralExportQuery),
@@ -437,9 +458,7 @@ pub async fn central_export(
     caller: Caller,
     ApiQuery(query): ApiQuery<CentralExportQuery>,
 ) -> Result<Response, ApiError> {
-    if !caller.principal.may_manage_issues() {
-        return Err(ApiError::Forbidden("the commission, the akim and admins keep the register"));
-    }
+    require_keeper(&caller)?;
     let rules = &state.rules.issues;
     let due: Date =
         query.due.trim().parse().map_err(|_| ApiError::invalid("invalid_date", "due must be YYYY-MM-DD"))?;
@@ -459,7 +478,7 @@ pub async fn central_export(
     let day_after_due =
         due.checked_add(1.day()).map_err(|_| ApiError::invalid("invalid_date", "due is too late"))?;
     let filter = crate::store::IssueFilter {
-        status: Some(IssueStatus::Escalated),
+        statuses: Some(vec![IssueStatus::Escalated]),
         level: Some(EscalationLevel::Central),
         escalated_from: Some(zoned(from)?),
         escalated_before: Some(zoned(day_after_due)?),

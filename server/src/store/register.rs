@@ -28,6 +28,8 @@ pub struct RegisterIssue {
     /// Set once staff edit the title; until then a live question's wording is followed.
     pub title_edited: bool,
     pub merged_into: Option<IssueId>,
+    /// The kind of source the issue was raised by; sources merged in later leave it.
+    pub origin: SourceKind,
     pub version: i64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
@@ -37,8 +39,9 @@ pub struct RegisterIssue {
 }
 
 impl RegisterIssue {
+    /// Raised by a question of a meeting's live channel (not merely joined by one later).
     pub fn raised_live(&self) -> bool {
-        self.sources.iter().any(|source| source.kind == SourceKind::LiveQuestion)
+        self.origin == SourceKind::LiveQuestion
     }
 }
 
@@ -157,11 +160,13 @@ pub struct IssueFilter {
     pub meeting: Option<MeetingId>,
     /// Any of these territories.
     pub territories: Option<Vec<TerritoryId>>,
-    pub status: Option<IssueStatus>,
+    /// Any of these statuses.
+    pub statuses: Option<Vec<IssueStatus>>,
     /// Only issues being acted on (accepted, planned, in progress): the only ones that can be
     /// overdue.
     pub acting_only: bool,
-    pub category: Option<String>,
+    /// Any of these categories.
+    pub categories: Option<Vec<String>>,
     pub level: Option<EscalationLevel>,
     /// Only issues in the public list (as `publicly_listed` decided at their last write).
     pub public_only: bool,

@@ -76,6 +76,11 @@ impl IssueStatus {
         matches!(self, IssueStatus::Accepted | IssueStatus::Planned | IssueStatus::InProgress)
     }
 
+    /// Progress is reported while an issue is acted on, and once more when it is resolved.
+    pub fn takes_progress(self) -> bool {
+        self.is_acting() || self == IssueStatus::Resolved
+    }
+
     /// The next status along the main path, if any.
     fn forward(self) -> Option<IssueStatus> {
         match self {

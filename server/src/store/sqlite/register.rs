@@ -11,11 +11,16 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 
 const ISSUE_COLUMNS: &str = "id, meeting_id, territory_id, title, description, category, status, status_note, \
-     escalation_level, accepted_at, escalated_at, on_briefing, supporters, title_edited, merged_into, version, created_at, updated_at";
+     escalation_level, accepted_at, escalated_at, on_briefing, supporters, title_edited, merged_into, origin_kind, \
+     version, created_at, updated_at";
 const SOURCE_COLUMNS: &str = "s.id, s.issue_id, s.kind, s.meeting_id, p.question_number, s.channel, s.external_id, \
      s.text, s.supporters, s.received_at, s.receipt_code";
 const ACTION_COLUMNS: &str = "id, issue_id, measure, executor_organisation, executor_person, deadline, \
      financing_needed, financing_amount, maslikhat_session_on, done_on, created_at, updated_at";
+/// A transaction that reads before it writes takes the write lock at once: a deferred one would
+/// read a snapshot that another connection's commit (a live room's, say) makes stale, and its
+/// first write would fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
+const WRITE_TRANSACTION: &str = "BEGIN IMMEDIATE";
 /// SQLite allows 32,766 parameters; reading in chunks keeps far below.
 const IDS_PER_QUERY: usize = 500;
 
@@ -51,7 +56,10 @@ fn date_column(row: &SqliteRow, column: &str) -> StoreResult<Option<Date>> {
 fn issue_from(row: &SqliteRow) -> StoreResult<RegisterIssue> {
     let status: String = row.try_get("status")?;
     let level: Option<String> = row.try_get("escalation_level")?;
+    let origin: String = row.try_get("origin_kind")?;
     Ok(RegisterIssue {
+        origin: SourceKind::parse(&origin)
+            .ok_or_else(|| StoreError::Corrupt(format!("source kind {origin:?}")))?,
         id: IssueId(row.try_get("id")?),
         meeting: row.try_get::<Option<i64>, _>("meeting_id")?.map(MeetingId),
         territory: row.try_get::<Option<i64>, _>("territory_id")?.map(TerritoryId),
@@ -209,13 +217,16 @@ pub(super) async fn follow_live_questions(
                 .execute(&mut *connection)
                 .await?;
                 refresh_supporters(connection, issue).await?;
+                // Only the question an issue was raised by names it; one merged in later does not.
                 let retitled = sqlx::query(
                     "UPDATE register_issues SET title = $2, updated_at = $3, version = version + 1 \
-                     WHERE id = $1 AND title_edited = FALSE AND title <> $2",
+                     WHERE id = $1 AND title_edited = FALSE AND title <> $2 \
+                     AND origin_source = (SELECT id FROM issue_sources WHERE problem_issue_id = $4)",
                 )
                 .bind(issue)
                 .bind(&question.text)
                 .bind(millis(now))
+                .bind(problem_issue)
                 .execute(&mut *connection)
                 .await?
                 .rows_affected();
@@ -264,8 +275,10 @@ async fn insert_issue(
     // A meeting's issue is on the meeting's territory unless it names another.
     let listed = publicly_listed(IssueStatus::New, issue.source.kind == SourceKind::LiveQuestion, false);
     let id: i64 = sqlx::query(
-        "INSERT INTO register_issues (meeting_id, territory_id, title, description, category, status, created_at, updated_at, listed) \
-         VALUES ($1, COALESCE($2, (SELECT territory_id FROM meetings WHERE id = $1)), $3, $4, $5, 'new', $6, $6, $7) RETURNING id",
+        "INSERT INTO register_issues (meeting_id, territory_id, title, description, category, status, created_at, updated_at, \
+         listed, origin_kind) \
+         VALUES ($1, COALESCE($2, (SELECT territory_id FROM meetings WHERE id = $1)), $3, $4, $5, 'new', $6, $6, $7, $8) \
+         RETURNING id",
     )
     .bind(issue.meeting.map(|meeting| meeting.0))
     .bind(issue.territory.map(|territory| territory.0))
@@ -274,6 +287,7 @@ async fn insert_issue(
     .bind(&issue.category)
     .bind(millis(now))
     .bind(listed)
+    .bind(issue.source.kind.as_str())
     .fetch_one(&mut *connection)
     .await
     .map_err(|error| constraint(error, "issue", "meeting or territory"))?
@@ -299,6 +313,11 @@ async fn insert_issue(
     .await
     .map_err(|error| constraint(error, "source", "meeting"))?
     .try_get("id")?;
+    sqlx::query("UPDATE register_issues SET origin_source = $2 WHERE id = $1")
+        .bind(id)
+        .bind(source_id)
+        .execute(&mut *connection)
+        .await?;
     refresh_supporters(connection, id).await?;
     if let Some(contact) = &source.contact {
         sqlx::query("INSERT INTO issue_source_contacts (source_id, name, contact) VALUES ($1, $2, $3)")
@@ -335,7 +354,7 @@ pub(super) async fn import_issues(
     issues: &[NewIssue],
     now: Timestamp,
 ) -> StoreResult<ImportCounts> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
     let mut counts = ImportCounts::default();
     for issue in issues {
         let existing = sqlx::query("SELECT id FROM issue_sources WHERE channel = $1 AND external_id = $2")
@@ -388,11 +407,23 @@ fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
         }
         query.push(")");
     }
-    if let Some(status) = filter.status {
-        query.push(" AND status = ").push_bind(status_name(status));
+    if let Some(statuses) = &filter.statuses {
+        query.push(" AND status IN (");
+        let mut list = query.separated(", ");
+        for status in statuses {
+            list.push_bind(status_name(*status));
+        }
+        list.push("NULL");
+        query.push(")");
     }
-    if let Some(category) = &filter.category {
-        query.push(" AND category = ").push_bind(category.clone());
+    if let Some(categories) = &filter.categories {
+        query.push(" AND category IN (");
+        let mut list = query.separated(", ");
+        for category in categories {
+            list.push_bind(category.clone());
+        }
+        list.push("NULL");
+        query.push(")");
     }
     if let Some(level) = filter.level {
         query.push(" AND escalation_level = ").push_bind(level_name(level));
@@ -549,7 +580,7 @@ pub(super) async fn merge_issues(
     by: AccountId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let mut transaction = pool.begin().await?;
+    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
     merge_on(&mut transaction, from, into, Some(by), now).await?;
     transaction.commit().await?;
     Ok(())
@@ -594,31 +625,28 @@ async fn merge_on(
         .execute(&mut *connection)
         .await?
         .rows_affected();
-    sqlx::query("UPDATE register_issues SET merged_into = $2 WHERE merged_into = $1")
-        .bind(from.0)
-        .bind(into.0)
-        .execute(&mut *connection)
-        .await?;
+    // Issues merged into `from` earlier now point at `into`, each with its history row.
+    let repointed: Vec<i64> =
+        sqlx::query("UPDATE register_issues SET merged_into = $2 WHERE merged_into = $1 RETURNING id")
+            .bind(from.0)
+            .bind(into.0)
+            .fetch_all(&mut *connection)
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+    for earlier in repointed {
+        let detail = json!({ "into": into.0, "via": from.0 }).to_string();
+        record(connection, IssueId(earlier), by, "merged_into", &detail, now).await?;
+    }
     refresh_supporters(connection, from.0).await?;
     refresh_supporters(connection, into.0).await?;
-    // The issue merged into may now have a live question among its sources.
-    let target = sqlx::query(
-        "SELECT status, EXISTS (SELECT 1 FROM issue_sources WHERE issue_id = $1 AND kind = 'live_question') AS raised_live \
-         FROM register_issues WHERE id = $1",
-    )
-    .bind(into.0)
-    .fetch_one(&mut *connection)
-    .await?;
-    let status: String = target.try_get("status")?;
-    let listed = publicly_listed(parse_status(&status)?, target.try_get("raised_live")?, false);
-    sqlx::query(
-        "UPDATE register_issues SET updated_at = $2, listed = $3, version = version + 1 WHERE id = $1",
-    )
-    .bind(into.0)
-    .bind(millis(now))
-    .bind(listed)
-    .execute(&mut *connection)
-    .await?;
+    // Whether the issue merged into is public does not change: that follows its own origin.
+    sqlx::query("UPDATE register_issues SET updated_at = $2, version = version + 1 WHERE id = $1")
+        .bind(into.0)
+        .bind(millis(now))
+        .execute(&mut *connection)
+        .await?;
     record(connection, from, by, "merged_into", &json!({ "into": into.0 }).to_string(), now).await?;
     let detail = json!({ "from": from.0, "sources_moved": moved }).to_string();
     record(connection, into, by, "merged_from", &detail, now).await?;
@@ -658,7 +686,7 @@ pub(super) async fn add_action_item(
         .await
         .map_err(|error| constraint(error, "action item", "issue"))?;
     let item = action_from(&row)?;
-    touch(&mut transaction, issue, now).await?;
+    touch(&mut transaction, issue, &acting_statuses(), now).await?;
     // The item's id is known only now; the history names it, so later changes tie to it.
     let mut detail: serde_json::Value = serde_json::from_str(&change.detail).unwrap_or_else(|_| json!({}));
     if let serde_json::Value::Object(fields) = &mut detail {
@@ -687,21 +715,39 @@ pub(super) async fn update_action_item(
         .await?
         .ok_or(StoreError::NotFound("action item"))?;
     let item = action_from(&row)?;
-    touch(&mut transaction, item.issue, now).await?;
+    touch(&mut transaction, item.issue, &acting_statuses(), now).await?;
     record(&mut transaction, item.issue, Some(change.by), change.action, &change.detail, now).await?;
     transaction.commit().await?;
     Ok(item)
 }
 
 /// Marks the issue changed, so that `updated_at` (Open311's `updated_datetime`) and the
-/// version move with its plan and progress.
-async fn touch(connection: &mut SqliteConnection, issue: IssueId, now: Timestamp) -> StoreResult<()> {
-    sqlx::query("UPDATE register_issues SET updated_at = $2, version = version + 1 WHERE id = $1")
-        .bind(issue.0)
-        .bind(millis(now))
-        .execute(connection)
-        .await?;
+/// version move with its plan and progress, if it is still unmerged and in one of `statuses`;
+/// otherwise a merge or a change of status came first, and the write is refused.
+async fn touch(
+    connection: &mut SqliteConnection,
+    issue: IssueId,
+    statuses: &[IssueStatus],
+    now: Timestamp,
+) -> StoreResult<()> {
+    let mut query: QueryBuilder<Sqlite> =
+        QueryBuilder::new("UPDATE register_issues SET version = version + 1, updated_at = ");
+    query.push_bind(millis(now)).push(" WHERE merged_into IS NULL AND id = ").push_bind(issue.0);
+    query.push(" AND status IN (");
+    let mut list = query.separated(", ");
+    for status in statuses {
+        list.push_bind(status_name(*status));
+    }
+    query.push(")");
+    if query.build().execute(connection).await?.rows_affected() == 0 {
+        return Err(StoreError::VersionConflict);
+    }
     Ok(())
+}
+
+/// The statuses in which an issue's plan changes: taken up and not closed.
+fn acting_statuses() -> Vec<IssueStatus> {
+    IssueStatus::ALL.into_iter().filter(|status| status.is_acting()).collect()
 }
 
 pub(super) async fn add_progress(
@@ -726,7 +772,9 @@ pub(super) async fn add_progress(
     .await
     .map_err(|error| constraint(error, "progress update", "issue"))?
     .try_get("id")?;
-    touch(&mut transaction, issue, now).await?;
+    let reporting: Vec<IssueStatus> =
+        IssueStatus::ALL.into_iter().filter(|status| status.takes_progress()).collect();
+    touch(&mut transaction, issue, &reporting, now).await?;
     record(&mut transaction, issue, Some(change.by), change.action, &change.detail, now).await?;
     let row = sqlx::query(
         "SELECT u.id, u.issue_id, u.reported_on, u.text, u.created_by, a.display_name, u.created_at \
