@@ -27,6 +27,14 @@ max_planned_minutes = 480
 results_within_days = 10
 progress_day_of_following_month = 25
 central_collection_days = ["02-15", "08-15"]
+
+[calendar]
+approving_akims_of = ["oblast"]
+approval_day = "01-15"
+submission_day = "01-20"
+forwarding_day = "02-01"
+coverage = []
+announcement = []
 "#;
 
 /// A running server and what it needs to be restarted on the same data.

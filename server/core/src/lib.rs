@@ -14,6 +14,7 @@
 //! Bad input is an error value; nothing here panics on input from outside.
 
 pub mod broadcast;
+pub mod calendar;
 pub mod ids;
 pub mod issues;
 pub mod live;

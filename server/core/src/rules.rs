@@ -4,6 +4,7 @@
 //! it sets lives in a versioned TOML file under `config/rules/`, never in code. This module only
 //! describes and validates that data; reading the file is the adapter's job.
 
+use crate::calendar::{CalendarRules, CalendarRulesError};
 use crate::issues::DeadlineRules;
 use crate::issues::deadlines::DeadlineRulesError;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ pub struct RuleSet {
     pub meeting: MeetingRules,
     /// Deadlines of the issue register.
     pub issues: DeadlineRules,
+    /// The yearly calendar: coverage, its deadlines, announcements.
+    pub calendar: CalendarRules,
 }
 
 /// Rules that govern a single meeting.
@@ -46,6 +49,8 @@ pub enum RuleSetError {
     PlannedMinutesRange,
     #[error(transparent)]
     Deadlines(#[from] DeadlineRulesError),
+    #[error(transparent)]
+    Calendar(#[from] CalendarRulesError),
 }
 
 impl RuleSet {
@@ -59,6 +64,7 @@ impl RuleSet {
             return Err(RuleSetError::PlannedMinutesRange);
         }
         self.issues.validate()?;
+        self.calendar.validate()?;
         Ok(())
     }
 }
