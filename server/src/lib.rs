@@ -17,6 +17,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod http;
+pub mod ical;
 pub mod listener;
 pub mod media;
 pub mod metrics;

@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod binary;
+mod calendar;
 mod errors;
 mod live;
 mod media;

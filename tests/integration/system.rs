@@ -119,6 +119,8 @@ async fn the_openapi_document_is_true() {
         "OPTIONS /api/meetings/{id}/whep/{session}",
         "PATCH /api/meetings/{id}/whep/{session}",
         "DELETE /api/meetings/{id}/whep/{session}",
+        "GET /api/territories/{id}/calendar.ics",
+        "GET /api/akims/{id}/calendar.ics",
         "GET /api/issues",
         "POST /api/issues",
         "GET /api/issues/categories",

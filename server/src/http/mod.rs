@@ -5,6 +5,7 @@
 //! directly: that is the room's job.
 
 mod accounts;
+mod calendar;
 mod caller;
 mod live;
 mod media;
@@ -190,6 +191,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(accounts::show, accounts::update))
         .routes(routes!(territories::list, territories::create))
         .routes(routes!(territories::show))
+        .routes(routes!(calendar::territory_feed))
+        .routes(routes!(calendar::akim_feed))
         .routes(routes!(meetings::list, meetings::create))
         .routes(routes!(meetings::show, meetings::update))
         .routes(routes!(meetings::change_phase))
