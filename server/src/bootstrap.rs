@@ -33,7 +33,8 @@ pub async fn first_start(
         Some(password) => (password.clone(), false),
         None => (new_password(), true),
     };
-    let admin = create_account(store, "admin", "Administrator", Role::Admin, &admin_password, now).await?;
+    let admin =
+        create_account(store, "admin", "Administrator", Role::Admin, &admin_password, None, now).await?;
     tracing::info!(account = %admin, "first start: created the admin account");
     if generated {
         eprintln!("\nKezdesu first start: the admin account's password is printed here once.");
@@ -62,14 +63,20 @@ async fn create_account(
     display_name: &str,
     role: Role,
     password: &str,
+    territory: Option<kezdesu_core::TerritoryId>,
     now: Timestamp,
 ) -> anyhow::Result<kezdesu_core::AccountId> {
     let password = password.to_owned();
     let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await?
         .map_err(|error| anyhow::anyhow!("hashing a password: {error}"))?;
-    let account =
-        NewAccount { login: login.to_owned(), display_name: display_name.to_owned(), role, password_hash };
+    let account = NewAccount {
+        login: login.to_owned(),
+        display_name: display_name.to_owned(),
+        role,
+        password_hash,
+        territory,
+    };
     Ok(store.create_account(account, now).await?.id)
 }
 
@@ -170,7 +177,9 @@ async fn create_demo(
         )
         .await?;
     let akim_password = new_password();
-    let akim = create_account(store, "demo-akim", "Demo akim", Role::Akim, &akim_password, now).await?;
+    let akim =
+        create_account(store, "demo-akim", "Demo akim", Role::Akim, &akim_password, Some(territory.id), now)
+            .await?;
     let planned_start = (now + SignedDuration::from_mins(i64::from(config.demo.starts_in_minutes)))
         .round(jiff::Unit::Minute)?;
     let meeting = store

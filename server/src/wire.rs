@@ -50,6 +50,11 @@ pub struct MeetingView {
     pub phase: Phase,
     /// When the current phase began; null while scheduled.
     pub phase_started_at: Option<String>,
+    /// When the meeting was announced to the population; null until it is.
+    pub announced_at: Option<String>,
+    /// Announced later than the rule set's lead time: allowed only for an unscheduled meeting,
+    /// and shown.
+    pub announced_late: bool,
     /// The presentation's share of the planned time, from the rule set (`1/4`).
     pub presentation_share: String,
     pub presentation_budget_seconds: f64,
@@ -341,6 +346,8 @@ impl MeetingView {
             presentation_ends_at: presentation_ends_at.map(|t| clock.format(t)),
             compliance,
             time_zone: clock.zone_name.clone(),
+            announced_at: meeting.announced_at.map(|t| clock.format(t)),
+            announced_late: meeting.announced_late,
             broadcast: None,
             deadlines: None,
         }
@@ -375,6 +382,8 @@ pub struct AccountView {
     pub display_name: String,
     pub role: Role,
     pub disabled: bool,
+    /// For an akim: the territory they govern.
+    pub territory_id: Option<i64>,
     pub created_at: String,
 }
 
@@ -386,6 +395,7 @@ impl AccountView {
             display_name: account.display_name.clone(),
             role: account.role,
             disabled: account.disabled,
+            territory_id: account.territory.map(|territory| territory.0),
             created_at: clock.format(account.created_at),
         }
     }

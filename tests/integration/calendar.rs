@@ -81,3 +81,86 @@ async fn feeds_follow_a_meeting_through_reschedule_and_cancellation() {
         "invalid_lang",
     );
 }
+
+#[tokio::test]
+async fn a_calendar_meeting_announced_later_than_its_lead_time_is_refused() {
+    use crate::support::{password_of, rand_suffix};
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let territory = |kato: String, kind: &str, parent: Option<i64>| {
+        let admin = admin.clone();
+        let server = &server;
+        let kind = kind.to_owned();
+        async move {
+            let body = json!({"kato": kato, "kind": kind, "parent_id": parent,
+                              "name": {"kk": "Жер", "ru": "Место", "en": "Place"}});
+            let (status, created) = server.post("/api/territories", Some(&admin), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            created["id"].as_i64().expect("an id")
+        }
+    };
+    let district = territory(format!("19{:07}", rand_suffix() % 10_000_000), "district", None).await;
+    let village = territory(format!("19{:07}", rand_suffix() % 10_000_000), "village", Some(district)).await;
+    let akim_of = |governs: i64| {
+        let admin = admin.clone();
+        let server = &server;
+        async move {
+            let login = format!("akim{}", rand_suffix());
+            let body = json!({"login": login, "display_name": login, "role": "akim",
+                              "password": password_of(&login), "territory_id": governs});
+            let (status, account) = server.post("/api/accounts", Some(&admin), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{account}");
+            assert_eq!(account["territory_id"], governs);
+            (account["id"].as_i64().expect("an id"), server.sign_in(&login, &password_of(&login)).await)
+        }
+    };
+    let (district_akim, district_token) = akim_of(district).await;
+    let (village_akim, village_token) = akim_of(village).await;
+    let plan = |akim: i64, days: i64, kind: &str| {
+        let server = &server;
+        let admin = admin.clone();
+        let kind = kind.to_owned();
+        async move {
+            let start = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(days * 24 + 2))
+                .round(jiff::Unit::Minute)
+                .expect("rounds");
+            let body = json!({"title": {"kk": "К", "ru": "В", "en": "M"}, "territory_id": village,
+                              "akim_account_id": akim, "planned_start": start.to_string(),
+                              "planned_minutes": 60, "kind": kind});
+            let (status, meeting) = server.post("/api/meetings", Some(&admin), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{meeting}");
+            meeting["id"].as_i64().expect("an id")
+        }
+    };
+    let announce = |meeting: i64, token: String| {
+        let server = &server;
+        async move { server.post(&format!("/api/meetings/{meeting}/announce"), Some(&token), json!({})).await }
+    };
+
+    // A district akim announces 14 days ahead: 8 days is too late for a calendar meeting…
+    let soon = plan(district_akim, 8, "calendar").await;
+    let refused = announce(soon, district_token.clone()).await;
+    assert_problem(&refused, StatusCode::CONFLICT, "announcement_too_late");
+    assert!(refused.1["detail"].as_str().expect("detail").contains("14 days"), "{}", refused.1);
+    let (_, unannounced) = server.get(&format!("/api/meetings/{soon}"), None).await;
+    assert_eq!(unannounced["announced_at"], serde_json::Value::Null);
+    // …but in time for a village akim, who announces 7 days ahead.
+    let village_meeting = plan(village_akim, 8, "calendar").await;
+    let (status, announced) = announce(village_meeting, village_token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{announced}");
+    assert_eq!(announced["announced_late"], false);
+    assert!(announced["announced_at"].is_string());
+    // An unscheduled meeting may be announced at short notice, and says so.
+    let urgent = plan(district_akim, 0, "unscheduled").await;
+    let (status, flagged) = announce(urgent, district_token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{flagged}");
+    assert_eq!(flagged["announced_late"], true);
+    // In time, and announcing twice changes nothing.
+    let planned = plan(district_akim, 20, "calendar").await;
+    let (status, first) = announce(planned, district_token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (_, again) = announce(planned, district_token.clone()).await;
+    assert_eq!(again["announced_at"], first["announced_at"]);
+    // Only the meeting's akim and admins announce it.
+    assert_problem(&announce(planned, village_token).await, StatusCode::FORBIDDEN, "forbidden");
+}

@@ -99,6 +99,7 @@ async fn the_openapi_document_is_true() {
         "GET /api/meetings/{id}",
         "PATCH /api/meetings/{id}",
         "POST /api/meetings/{id}/phase",
+        "POST /api/meetings/{id}/announce",
         "GET /api/meetings/{id}/events",
         "POST /api/meetings/{id}/viewers",
         "GET /api/meetings/{id}/live",

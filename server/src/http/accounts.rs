@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use kezdesu_core::text;
-use kezdesu_core::{AccountId, Role};
+use kezdesu_core::{AccountId, Role, TerritoryId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -31,6 +31,9 @@ pub struct CreateAccount {
     pub role: Role,
     /// At least 10 characters.
     pub password: String,
+    /// For an akim: the territory they govern, which sets how far ahead their meetings are
+    /// announced and what their calendar covers.
+    pub territory_id: Option<i64>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -42,6 +45,8 @@ pub struct UpdateAccount {
     pub password: Option<String>,
     /// Disabling ends every sign-in of the account.
     pub disabled: Option<bool>,
+    /// For an akim: the territory they govern.
+    pub territory_id: Option<i64>,
 }
 
 fn require_admin(caller: &Caller) -> Result<(), ApiError> {
@@ -113,7 +118,13 @@ pub async fn create(
     let account = state
         .store
         .create_account(
-            NewAccount { login, display_name, role: request.role, password_hash },
+            NewAccount {
+                login,
+                display_name,
+                role: request.role,
+                password_hash,
+                territory: request.territory_id.map(TerritoryId),
+            },
             Timestamp::now(),
         )
         .await?;
@@ -165,8 +176,13 @@ pub async fn update(
         None => None,
     };
     let ends_sign_ins = password_hash.is_some() || request.disabled == Some(true) || request.role.is_some();
-    let changes =
-        AccountChanges { display_name, role: request.role, password_hash, disabled: request.disabled };
+    let changes = AccountChanges {
+        display_name,
+        role: request.role,
+        password_hash,
+        disabled: request.disabled,
+        territory: request.territory_id.map(TerritoryId),
+    };
     let account = state.store.update_account(id, changes, Timestamp::now()).await?;
     if ends_sign_ins {
         state.store.delete_staff_sessions_of(id).await?;

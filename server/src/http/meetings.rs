@@ -424,6 +424,65 @@ pub async fn update(
     Ok(Json(view(&state, &meeting)))
 }
 
+/// Announces a meeting to the population. A calendar meeting must be announced at least the
+/// rule set's lead time ahead for its akim's level (14 days for district akims and above, 7 for
+/// villages, settlements, rural okrugs and districts in a city), or it is refused with 409
+/// `announcement_too_late`; an unscheduled meeting may be announced later, and is marked
+/// `announced_late`. Announcing again changes nothing. By an admin or the meeting's akim.
+#[utoipa::path(
+    post, path = "/api/meetings/{id}/announce", tag = "meetings",
+    params(("id" = i64, Path, description = "Meeting id")),
+    responses(
+        (status = 200, body = MeetingView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "Too late for a calendar meeting, or the meeting has begun"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn announce(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<MeetingView>, ApiError> {
+    use kezdesu_core::calendar::AnnouncementError;
+    let mut meeting = state.store.meeting(MeetingId(id)).await?;
+    if !caller.principal.may_edit_meeting(meeting.akim) {
+        return Err(ApiError::Forbidden("only admins and the meeting's akim announce a meeting"));
+    }
+    if meeting.announced_at.is_some() {
+        return Ok(Json(view(&state, &meeting)));
+    }
+    if view(&state, &meeting).status != MeetingStatus::Scheduled {
+        return Err(ApiError::conflict("meeting_started", "only a meeting still to come is announced"));
+    }
+    // The akim's level is the territory they govern; an akim without one is taken to govern the
+    // meeting's territory.
+    let akim = state.store.account(meeting.akim).await?;
+    let governed = state.store.territory(akim.territory.unwrap_or(meeting.territory)).await?;
+    let now = Timestamp::now();
+    let check = state
+        .rules
+        .calendar
+        .check_announcement(
+            governed.kind,
+            meeting.kind,
+            state.clock.day(now),
+            state.clock.day(meeting.planned_start),
+        )
+        .map_err(|error| match error {
+            AnnouncementError::TooLate { .. } => {
+                ApiError::conflict("announcement_too_late", error.to_string())
+            }
+            AnnouncementError::InThePast => ApiError::conflict("meeting_started", error.to_string()),
+        })?;
+    meeting.announced_at = Some(now);
+    meeting.announced_late = !check.on_time;
+    let meeting = state.store.update_meeting(&meeting, now).await?;
+    state.rooms.refresh(meeting.id).await;
+    tracing::info!(meeting = %meeting.id, late = meeting.announced_late, "meeting announced");
+    Ok(Json(view(&state, &meeting)))
+}
+
 /// Moves the session timer: `presentation`, `qa` or `ended`. There is no way back, and the
 /// server itself switches to `qa` once the presentation's share of the planned time is spent.
 #[utoipa::path(

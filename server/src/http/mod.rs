@@ -196,6 +196,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::list, meetings::create))
         .routes(routes!(meetings::show, meetings::update))
         .routes(routes!(meetings::change_phase))
+        .routes(routes!(meetings::announce))
         .routes(routes!(meetings::events))
         .routes(routes!(viewers::create))
         .routes(routes!(live::connect))

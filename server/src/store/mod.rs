@@ -31,6 +31,8 @@ pub struct Account {
     /// argon2id PHC string; never leaves the server.
     pub password_hash: String,
     pub disabled: bool,
+    /// For an akim: the territory they govern, which sets their level under the rule set.
+    pub territory: Option<TerritoryId>,
     pub created_at: Timestamp,
 }
 
@@ -40,6 +42,7 @@ pub struct NewAccount {
     pub display_name: String,
     pub role: Role,
     pub password_hash: String,
+    pub territory: Option<TerritoryId>,
 }
 
 /// Fields of an account to change; `None` leaves a field as it is.
@@ -49,6 +52,7 @@ pub struct AccountChanges {
     pub role: Option<Role>,
     pub password_hash: Option<String>,
     pub disabled: Option<bool>,
+    pub territory: Option<TerritoryId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +85,10 @@ pub struct Meeting {
     pub presentation_share: Share,
     pub cancelled_at: Option<Timestamp>,
     pub phases: PhaseRecord,
+    /// When the meeting was announced to the population.
+    pub announced_at: Option<Timestamp>,
+    /// Announced later than the rule set's lead time (allowed for unscheduled meetings only).
+    pub announced_late: bool,
     /// Bumped by every update; an update names the version it read.
     pub version: i64,
     pub created_at: Timestamp,

@@ -96,6 +96,7 @@ fn account_from(row: &SqliteRow) -> StoreResult<Account> {
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         password_hash: row.try_get("password_hash")?,
         disabled: row.try_get("disabled")?,
+        territory: row.try_get::<Option<i64>, _>("territory_id")?.map(TerritoryId),
         created_at: instant(row, "created_at")?,
     })
 }
@@ -140,6 +141,8 @@ fn meeting_from(row: &SqliteRow) -> StoreResult<Meeting> {
             qa_started_at: optional_instant(row, "qa_started_at")?,
             ended_at: optional_instant(row, "ended_at")?,
         },
+        announced_at: optional_instant(row, "announced_at")?,
+        announced_late: row.try_get("announced_late")?,
         version: row.try_get("version")?,
         created_at: instant(row, "created_at")?,
         updated_at: instant(row, "updated_at")?,
@@ -186,7 +189,8 @@ async fn write_meeting(
         "UPDATE meetings SET title_kk = $3, title_ru = $4, title_en = $5, territory_id = $6, \
          akim_account_id = $7, planned_start = $8, planned_minutes = $9, kind = $10, \
          presentation_share = $11, cancelled_at = $12, presentation_started_at = $13, \
-         qa_started_at = $14, ended_at = $15, version = version + 1, updated_at = $16 \
+         qa_started_at = $14, ended_at = $15, version = version + 1, updated_at = $16, \
+         announced_at = $17, announced_late = $18 \
          WHERE id = $1 AND version = $2 RETURNING {MEETING_COLUMNS}"
     );
     let phases = meeting.phases;
@@ -207,16 +211,19 @@ async fn write_meeting(
         .bind(phases.qa_started_at.map(millis))
         .bind(phases.ended_at.map(millis))
         .bind(millis(now))
+        .bind(meeting.announced_at.map(millis))
+        .bind(meeting.announced_late)
         .fetch_optional(&mut *connection)
         .await
         .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
     row.as_ref().map(meeting_from).transpose()
 }
 
-const ACCOUNT_COLUMNS: &str = "id, login, display_name, role, password_hash, disabled, created_at";
+const ACCOUNT_COLUMNS: &str =
+    "id, login, display_name, role, password_hash, disabled, territory_id, created_at";
 const MEETING_COLUMNS: &str = "id, title_kk, title_ru, title_en, territory_id, akim_account_id, planned_start, \
      planned_minutes, kind, presentation_share, cancelled_at, presentation_started_at, qa_started_at, ended_at, \
-     version, created_at, updated_at";
+     announced_at, announced_late, version, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -247,8 +254,8 @@ impl Store for SqliteStore {
     async fn create_account(&self, account: NewAccount, now: Timestamp) -> StoreResult<Account> {
         self.timed("create_account", async {
             let sql = format!(
-                "INSERT INTO accounts (login, display_name, role, password_hash, disabled, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, FALSE, $5, $5) RETURNING {ACCOUNT_COLUMNS}"
+                "INSERT INTO accounts (login, display_name, role, password_hash, disabled, created_at, updated_at, territory_id) \
+                 VALUES ($1, $2, $3, $4, FALSE, $5, $5, $6) RETURNING {ACCOUNT_COLUMNS}"
             );
             let row = sqlx::query(&sql)
                 .bind(&account.login)
@@ -256,9 +263,10 @@ impl Store for SqliteStore {
                 .bind(account.role.as_str())
                 .bind(&account.password_hash)
                 .bind(millis(now))
+                .bind(account.territory.map(|territory| territory.0))
                 .fetch_one(&self.pool)
                 .await
-                .map_err(|error| constraint(error, "login", "account"))?;
+                .map_err(|error| constraint(error, "login", "territory"))?;
             account_from(&row)
         })
         .await
@@ -299,7 +307,8 @@ impl Store for SqliteStore {
         self.timed("update_account", async {
             let sql = format!(
                 "UPDATE accounts SET display_name = COALESCE($2, display_name), role = COALESCE($3, role), \
-                 password_hash = COALESCE($4, password_hash), disabled = COALESCE($5, disabled), updated_at = $6 \
+                 password_hash = COALESCE($4, password_hash), disabled = COALESCE($5, disabled), updated_at = $6, \
+                 territory_id = COALESCE($7, territory_id) \
                  WHERE id = $1 AND NOT (role = 'admin' AND disabled = FALSE \
                      AND (COALESCE($3, role) <> 'admin' OR COALESCE($5, disabled) = TRUE) \
                      AND NOT EXISTS (SELECT 1 FROM accounts other \
@@ -313,8 +322,10 @@ impl Store for SqliteStore {
                 .bind(changes.password_hash)
                 .bind(changes.disabled)
                 .bind(millis(now))
+                .bind(changes.territory.map(|territory| territory.0))
                 .fetch_optional(&self.pool)
-                .await?;
+                .await
+                .map_err(|error| constraint(error, "account", "territory"))?;
             match row {
                 Some(row) => account_from(&row),
                 None => {
@@ -1014,6 +1025,7 @@ mod tests {
             display_name: "Admin".into(),
             role: Role::Admin,
             password_hash: "x".into(),
+            territory: None,
         };
         let account = store.create_account(account, t(0)).await.expect("created");
         store.create_staff_session(account.id, "hash-a", t(0), t(60)).await.expect("session");
@@ -1059,6 +1071,7 @@ mod tests {
             display_name: "A".into(),
             role: Role::Akim,
             password_hash: "x".into(),
+            territory: None,
         };
         let akim = store.create_account(account, t(0)).await.expect("created").id;
         let territory = NewTerritory {
