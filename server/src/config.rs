@@ -32,6 +32,7 @@ pub struct Config {
     pub live: LiveConfig,
     pub media: MediaConfig,
     pub register: RegisterConfig,
+    pub demands: DemandsConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
     pub admin_password: Option<String>,
@@ -150,6 +151,31 @@ pub struct LiveConfig {
     pub max_batch: usize,
     /// The most live connections open at once; more are refused with 503.
     pub max_connections: i64,
+}
+
+/// Meetings at the population's demand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemandsConfig {
+    /// Distinct supporters (by contact) that oblige the akim to hold a meeting.
+    pub supporters_threshold: u32,
+    /// Days from reaching the threshold by which the meeting must be held.
+    pub hold_within_days: u32,
+}
+
+impl Default for DemandsConfig {
+    fn default() -> DemandsConfig {
+        DemandsConfig { supporters_threshold: 100, hold_within_days: 30 }
+    }
+}
+
+impl DemandsConfig {
+    pub fn rules(&self) -> kezdesu_core::demand::DemandRules {
+        kezdesu_core::demand::DemandRules {
+            supporters_threshold: self.supporters_threshold,
+            hold_within_days: self.hold_within_days,
+        }
+    }
 }
 
 /// The register of problem issues.
@@ -454,6 +480,12 @@ impl Config {
             return invalid(
                 "register.categories",
                 "must list at least one category, each code once, in lower-case letters, digits and _",
+            );
+        }
+        if self.demands.supporters_threshold == 0 || !(1..=366).contains(&self.demands.hold_within_days) {
+            return invalid(
+                "demands.supporters_threshold / hold_within_days",
+                "must be at least 1, and 1 to 366 days",
             );
         }
         if register.requests_per_hour_per_address == 0 {

@@ -164,3 +164,76 @@ async fn a_calendar_meeting_announced_later_than_its_lead_time_is_refused() {
     // Only the meeting's akim and admins announce it.
     assert_problem(&announce(planned, village_token).await, StatusCode::FORBIDDEN, "forbidden");
 }
+
+#[tokio::test]
+async fn reaching_the_demand_threshold_obliges_the_akim_to_hold_a_meeting() {
+    let server = TestServer::start_with(|config| config.demands.supporters_threshold = 3).await;
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    let (_, shown) = server.get(&format!("/api/meetings/{meeting}"), None).await;
+    let territory = shown["territory_id"].as_i64().expect("a territory");
+    let (status, raised) = server
+        .post(
+            "/api/demands",
+            None,
+            json!({"territory_id": territory, "title": "Встреча по воде", "text": "Нет воды третью неделю",
+                   "name": "Гульнара Сейткалиева", "contact": "+7 701 555 12 34"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{raised}");
+    assert_eq!(raised["supporters"], 1);
+    assert_eq!(raised["state"], json!({"state": "open", "missing": 2}));
+    let id = raised["id"].as_i64().expect("an id");
+    let support = |name: &str, contact: &str| {
+        let server = &server;
+        let body = json!({"name": name, "contact": contact});
+        async move { server.post(&format!("/api/demands/{id}/support"), None, body).await }
+    };
+    // The same person, however they type their number, supports once.
+    assert_problem(
+        &support("Гульнара", "+7 (701) 555-12-34").await,
+        StatusCode::CONFLICT,
+        "already_supported",
+    );
+    assert_problem(
+        &support("Кто-то", "позвоните мне").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_contact",
+    );
+    let (status, second) = support("Ерлан", "erlan@example.kz").await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["state"], json!({"state": "open", "missing": 1}));
+    let (_, third) = support("Асель", "87017771122").await;
+    assert_eq!(third["supporters"], 3);
+    assert_eq!(third["state"]["state"], "obliged", "{third}");
+    assert_eq!(third["state"]["overdue"], false);
+    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Asia/Almaty").expect("zone")).date();
+    let due = today.checked_add(jiff::Span::new().days(30)).expect("a date");
+    assert_eq!(third["state"]["due"], due.to_string());
+    assert!(third["reached_at"].is_string());
+    // A fourth supporter does not move the obligation.
+    let (_, fourth) = support("Марат", "marat@example.kz").await;
+    assert_eq!(fourth["state"]["due"], due.to_string());
+
+    // Supporters' names and contacts are nowhere in the public answers.
+    for path in ["/api/demands".to_owned(), format!("/api/demands/{id}")] {
+        let body = reqwest::get(server.url(&path)).await.expect("answers").text().await.expect("text");
+        for secret in ["Гульнара", "555 12 34", "erlan@example.kz", "Асель"] {
+            assert!(!body.contains(secret), "{path} shows {secret}");
+        }
+    }
+    let (_, listed) = server.get(&format!("/api/demands?territory_id={territory}"), None).await;
+    assert_eq!(listed.as_array().expect("a list").len(), 1);
+
+    // The akim answers with a meeting on the territory; the obligation is met.
+    let (_, other_akim) = server.meeting_with_akim(60).await;
+    let answer = json!({"meeting_id": meeting});
+    assert_problem(
+        &server.post(&format!("/api/demands/{id}/meeting"), Some(&other_akim), answer.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    let (status, met) = server.post(&format!("/api/demands/{id}/meeting"), Some(&akim), answer).await;
+    assert_eq!(status, StatusCode::OK, "{met}");
+    assert_eq!(met["state"], json!({"state": "met"}));
+    assert_eq!(met["meeting_id"], meeting);
+}

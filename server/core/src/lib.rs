@@ -15,6 +15,7 @@
 
 pub mod broadcast;
 pub mod calendar;
+pub mod demand;
 pub mod ids;
 pub mod issues;
 pub mod live;

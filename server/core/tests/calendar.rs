@@ -205,3 +205,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_demand_obliges_the_akim_once_enough_distinct_people_support_it() {
+    use kezdesu_core::demand::{DemandRules, DemandState, contact_identity};
+    let rules = DemandRules { supporters_threshold: 3, hold_within_days: 30 };
+    let today = date(2027, 3, 1);
+    assert_eq!(rules.state(1, None, false, today), DemandState::Open { missing: 2 });
+    assert!(!rules.reached(2) && rules.reached(3));
+    let reached = Some(date(2027, 3, 1));
+    assert_eq!(
+        rules.state(3, reached, false, date(2027, 3, 31)),
+        DemandState::Obliged { due: date(2027, 3, 31), overdue: false }
+    );
+    assert_eq!(
+        rules.state(3, reached, false, date(2027, 4, 1)),
+        DemandState::Obliged { due: date(2027, 3, 31), overdue: true }
+    );
+    assert_eq!(rules.state(3, reached, true, date(2027, 4, 1)), DemandState::Met);
+    // One person, however they type their number or address.
+    assert_eq!(contact_identity("+7 (701) 555-12-34"), contact_identity("+77015551234"));
+    assert_eq!(contact_identity(" Aigul@Example.KZ "), contact_identity("aigul@example.kz"));
+    assert_ne!(contact_identity("+77015551234"), contact_identity("+77015551235"));
+    for nothing in ["", "12", "call me", "a@b", "+7 701 555 12 34 ext"] {
+        assert_eq!(contact_identity(nothing), None, "{nothing:?}");
+    }
+}

@@ -7,6 +7,7 @@
 mod accounts;
 mod calendar;
 mod caller;
+mod demands;
 mod live;
 mod media;
 mod meetings;
@@ -197,6 +198,10 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::show, meetings::update))
         .routes(routes!(meetings::change_phase))
         .routes(routes!(meetings::announce))
+        .routes(routes!(demands::list, demands::raise))
+        .routes(routes!(demands::show))
+        .routes(routes!(demands::support))
+        .routes(routes!(demands::meet))
         .routes(routes!(meetings::events))
         .routes(routes!(viewers::create))
         .routes(routes!(live::connect))

@@ -8,9 +8,11 @@
 //! existing references, the version a meeting update read) and reports violations as
 //! [`StoreError`] values for the caller to map.
 
+pub mod demands;
 pub mod register;
 pub mod sqlite;
 
+pub use demands::*;
 pub use register::*;
 
 use async_trait::async_trait;
@@ -429,6 +431,32 @@ pub trait Store: Send + Sync + 'static {
         code: &str,
         now: Timestamp,
     ) -> StoreResult<String>;
+
+    /// Raises a demand for a meeting, with its first supporter.
+    async fn create_demand(
+        &self,
+        territory: TerritoryId,
+        title: &str,
+        text: &str,
+        first: &Supporter,
+        reached: &(dyn Fn(u32) -> bool + Sync),
+        now: Timestamp,
+    ) -> StoreResult<Demand>;
+    /// Adds a supporter, once per identity ([`StoreError::Taken`] for a second time). When
+    /// `reached(count)` says the new count reaches the threshold, the demand records the
+    /// instant, in the same transaction.
+    async fn support_demand(
+        &self,
+        demand: i64,
+        supporter: &Supporter,
+        reached: &(dyn Fn(u32) -> bool + Sync),
+        now: Timestamp,
+    ) -> StoreResult<Demand>;
+    async fn demand(&self, id: i64) -> StoreResult<Demand>;
+    /// Demands on any of `territories` (all when `None`), newest first.
+    async fn demands(&self, territories: Option<&[TerritoryId]>) -> StoreResult<Vec<Demand>>;
+    /// Records the meeting scheduled for a demand.
+    async fn meet_demand(&self, demand: i64, meeting: MeetingId, now: Timestamp) -> StoreResult<Demand>;
 
     /// The meeting's stream key, if one was ever issued.
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>>;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 /// The database file's name inside the data folder.
 pub const DATABASE_FILE: &str = "kezdesu.sqlite3";
 
+mod demands;
 mod register;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -932,6 +933,45 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<String> {
         self.timed("viewer_receipt", register::viewer_receipt(&self.pool, viewer, meeting, code, now)).await
+    }
+
+    async fn create_demand(
+        &self,
+        territory: TerritoryId,
+        title: &str,
+        text: &str,
+        first: &Supporter,
+        reached: &(dyn Fn(u32) -> bool + Sync),
+        now: Timestamp,
+    ) -> StoreResult<Demand> {
+        self.timed(
+            "create_demand",
+            demands::create_demand(&self.pool, territory, title, text, first, reached, now),
+        )
+        .await
+    }
+
+    async fn support_demand(
+        &self,
+        demand: i64,
+        supporter: &Supporter,
+        reached: &(dyn Fn(u32) -> bool + Sync),
+        now: Timestamp,
+    ) -> StoreResult<Demand> {
+        self.timed("support_demand", demands::support_demand(&self.pool, demand, supporter, reached, now))
+            .await
+    }
+
+    async fn demand(&self, id: i64) -> StoreResult<Demand> {
+        self.timed("demand", demands::demand(&self.pool, id)).await
+    }
+
+    async fn demands(&self, territories: Option<&[TerritoryId]>) -> StoreResult<Vec<Demand>> {
+        self.timed("demands", demands::demands(&self.pool, territories)).await
+    }
+
+    async fn meet_demand(&self, demand: i64, meeting: MeetingId, now: Timestamp) -> StoreResult<Demand> {
+        self.timed("meet_demand", demands::meet_demand(&self.pool, demand, meeting, now)).await
     }
 
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>> {
