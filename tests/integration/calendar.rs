@@ -237,3 +237,86 @@ async fn reaching_the_demand_threshold_obliges_the_akim_to_hold_a_meeting() {
     assert_eq!(met["state"], json!({"state": "met"}));
     assert_eq!(met["meeting_id"], meeting);
 }
+
+#[tokio::test]
+async fn territories_import_all_or_nothing_parents_first_and_once() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let upload = |body: String, content_type: &'static str, token: String| {
+        let server = &server;
+        async move {
+            let response = reqwest::Client::new()
+                .post(server.url("/api/territories/import"))
+                .bearer_auth(token)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("answers");
+            crate::support::read(response).await
+        }
+    };
+    let (status, oblast) = server
+        .post(
+            "/api/territories",
+            Some(&admin),
+            json!({"kato": "110000000", "kind": "oblast",
+              "name": {"kk": "Ақмола облысы", "ru": "Акмолинская область", "en": "Akmola Region"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{oblast}");
+    let count = || async {
+        server.get("/api/territories", None).await.1["territories"].as_array().expect("a list").len()
+    };
+    let before = count().await;
+
+    // Two bad rows: both reported, nothing added.
+    let bad = "kato,kind,name_kk,name_ru,name_en,parent_kato\n\
+               113200000,district,Аудан,Район,District,110000000\n\
+               11320,district,А,Р,D,110000000\n\
+               113230000,rural_okrug,Округ,Округ,Okrug,999999999\n";
+    let (status, refused) = upload(bad.into(), "text/csv", admin.clone()).await;
+    assert_problem(&(status, refused.clone()), StatusCode::UNPROCESSABLE_ENTITY, "import_rejected");
+    let rows: Vec<i64> = refused["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["row"].as_i64().expect("row"))
+        .collect();
+    assert_eq!(rows, [2, 3], "{refused}");
+    assert_eq!(count().await, before);
+
+    // Children before their parents in the file: parents are added first.
+    let good = "kato,kind,name_kk,name_ru,name_en,parent_kato\n\
+                113230100,village,Ауыл,Село,Village,113230000\n\
+                113230000,rural_okrug,Округ,Округ,Okrug,113200000\n\
+                113200000,district,Аудан,Район,District,110000000\n\
+                110000000,oblast,Ақмола облысы,Акмолинская область,Akmola Region,\n";
+    let (status, imported) = upload(good.into(), "text/csv", admin.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{imported}");
+    assert_eq!(imported, json!({"created": 3, "already_present": 1}));
+    let (_, again) = upload(good.into(), "text/csv", admin.clone()).await;
+    assert_eq!(again, json!({"created": 0, "already_present": 4}));
+    let (_, listed) = server.get("/api/territories", None).await;
+    let village = listed["territories"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|t| t["kato"] == "113230100")
+        .expect("imported");
+    let okrug = listed["territories"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|t| t["kato"] == "113230000")
+        .expect("imported");
+    assert_eq!(village["parent_id"], okrug["id"]);
+
+    let json_rows = json!([{"kato": "113230200", "kind": "village", "name_kk": "Екінші", "name_ru": "Второе",
+                            "name_en": "Second", "parent_kato": "113230000"}]);
+    let (status, added) = upload(json_rows.to_string(), "application/json", admin.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert_eq!(added["created"], 1);
+    let (_, akim) = server.meeting_with_akim(60).await;
+    assert_problem(&upload(good.into(), "text/csv", akim).await, StatusCode::FORBIDDEN, "forbidden");
+}

@@ -126,6 +126,7 @@ async fn the_openapi_document_is_true() {
         "PATCH /api/meetings/{id}/whep/{session}",
         "DELETE /api/meetings/{id}/whep/{session}",
         "GET /api/territories/{id}/calendar.ics",
+        "POST /api/territories/import",
         "GET /api/akims/{id}/calendar.ics",
         "GET /api/issues",
         "POST /api/issues",

@@ -137,3 +137,152 @@ mod descendant_tests {
         assert_eq!(with_descendants(&parents, T(5)), [T(5)]);
     }
 }
+
+/// One territory of an import (CSV or JSON), every field as text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTerritoryRow {
+    pub kato: Option<String>,
+    pub kind: Option<String>,
+    pub name_kk: Option<String>,
+    pub name_ru: Option<String>,
+    pub name_en: Option<String>,
+    /// The KATO code of the territory it is part of: one already known, or one in the file.
+    pub parent_kato: Option<String>,
+}
+
+/// A territory that passed every check, ready to be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerritoryRow {
+    pub kato: String,
+    pub kind: TerritoryKind,
+    pub name: crate::LocalizedText,
+    pub parent_kato: Option<String>,
+}
+
+/// What an import of territories does: the new ones in an order where every parent comes
+/// before its children, and how many the register already had (by KATO code), which are left
+/// as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerritoryImport {
+    pub new: Vec<TerritoryRow>,
+    pub already_present: usize,
+}
+
+/// Checks every row of a territory import against the KATO codes already known; returns the
+/// territories to add, parents first, or every problem of every row.
+pub fn check_territory_rows(
+    rows: &[RawTerritoryRow],
+    known_katos: &std::collections::HashSet<String>,
+) -> Result<TerritoryImport, Vec<crate::issues::import::RowError>> {
+    use crate::issues::import::RowError;
+    use std::collections::HashMap;
+    let mut errors = Vec::new();
+    let mut checked: Vec<(usize, TerritoryRow)> = Vec::new();
+    let mut row_of: HashMap<String, usize> = HashMap::new();
+    let mut already_present = 0;
+    for (index, raw) in rows.iter().enumerate() {
+        let row = index + 1;
+        let mut fail =
+            |field: &str, message: String| errors.push(RowError { row, field: field.to_owned(), message });
+        let kato = match check_kato(raw.kato.as_deref().unwrap_or_default()) {
+            Ok(kato) => Some(kato.to_owned()),
+            Err(error) => {
+                fail("kato", error.to_string());
+                None
+            }
+        };
+        if let Some(kato) = &kato {
+            if let Some(first) = row_of.get(kato) {
+                fail("kato", format!("repeats row {first}"));
+            } else {
+                row_of.insert(kato.clone(), row);
+            }
+        }
+        let kind = match raw.kind.as_deref().map(str::trim).and_then(TerritoryKind::parse) {
+            Some(kind) => Some(kind),
+            None => {
+                fail(
+                    "kind",
+                    format!("{:?} is not a kind of territory", raw.kind.as_deref().unwrap_or_default()),
+                );
+                None
+            }
+        };
+        let mut name = |field: &str, value: &Option<String>| match crate::text::clean(
+            value.as_deref().unwrap_or_default(),
+            200,
+            false,
+        ) {
+            Ok(name) => Some(name),
+            Err(error) => {
+                errors.push(RowError { row, field: field.to_owned(), message: error.to_string() });
+                None
+            }
+        };
+        let (kk, ru, en) =
+            (name("name_kk", &raw.name_kk), name("name_ru", &raw.name_ru), name("name_en", &raw.name_en));
+        let parent_kato =
+            raw.parent_kato.as_deref().map(str::trim).filter(|parent| !parent.is_empty()).map(str::to_owned);
+        if let (Some(kato), Some(kind), Some(kk), Some(ru), Some(en)) = (kato, kind, kk, ru, en) {
+            if known_katos.contains(&kato) {
+                already_present += 1;
+            } else {
+                checked.push((
+                    row,
+                    TerritoryRow { kato, kind, name: crate::LocalizedText { kk, ru, en }, parent_kato },
+                ));
+            }
+        }
+    }
+    // Every parent is known or in the file, and the file's own parents form no cycle.
+    for (row, territory) in &checked {
+        if let Some(parent) = &territory.parent_kato {
+            if parent == &territory.kato {
+                errors.push(RowError {
+                    row: *row,
+                    field: "parent_kato".into(),
+                    message: "a territory cannot be its own parent".into(),
+                });
+            } else if !known_katos.contains(parent) && !row_of.contains_key(parent) {
+                errors.push(RowError {
+                    row: *row,
+                    field: "parent_kato".into(),
+                    message: format!("no territory has KATO code {parent:?}"),
+                });
+            }
+        }
+    }
+    let mut ordered: Vec<TerritoryRow> = Vec::with_capacity(checked.len());
+    let mut placed: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut waiting = checked;
+    while !waiting.is_empty() {
+        let before = waiting.len();
+        let (ready, rest): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|(_, territory)| {
+            territory
+                .parent_kato
+                .as_ref()
+                .is_none_or(|parent| known_katos.contains(parent) || placed.contains(parent))
+        });
+        for (_, territory) in ready {
+            placed.insert(territory.kato.clone());
+            ordered.push(territory);
+        }
+        waiting = rest;
+        if waiting.len() == before {
+            for (row, territory) in &waiting {
+                let reachable =
+                    territory.parent_kato.as_ref().is_some_and(|parent| row_of.contains_key(parent));
+                if reachable {
+                    errors.push(RowError {
+                        row: *row,
+                        field: "parent_kato".into(),
+                        message: "the parents in the file form a cycle".into(),
+                    });
+                }
+            }
+            break;
+        }
+    }
+    if errors.is_empty() { Ok(TerritoryImport { new: ordered, already_present }) } else { Err(errors) }
+}

@@ -231,3 +231,38 @@ fn a_demand_obliges_the_akim_once_enough_distinct_people_support_it() {
         assert_eq!(contact_identity(nothing), None, "{nothing:?}");
     }
 }
+
+#[test]
+fn territories_import_parents_first_and_report_every_bad_row() {
+    use kezdesu_core::territory::{RawTerritoryRow, check_territory_rows};
+    let row = |kato: &str, kind: &str, parent: Option<&str>| RawTerritoryRow {
+        kato: Some(kato.into()),
+        kind: Some(kind.into()),
+        name_kk: Some("Атау".into()),
+        name_ru: Some("Название".into()),
+        name_en: Some("Name".into()),
+        parent_kato: parent.map(Into::into),
+    };
+    let known = ["110000000".to_owned()].into();
+    // A village before its okrug, the okrug before its district: imported parents first.
+    let rows = [
+        row("113230100", "village", Some("113230000")),
+        row("113230000", "rural_okrug", Some("113200000")),
+        row("113200000", "district", Some("110000000")),
+        row("110000000", "oblast", None),
+    ];
+    let import = check_territory_rows(&rows, &known).expect("valid");
+    let order: Vec<&str> = import.new.iter().map(|t| t.kato.as_str()).collect();
+    assert_eq!(order, ["113200000", "113230000", "113230100"]);
+    assert_eq!(import.already_present, 1);
+
+    let bad = [
+        row("11323010", "village", None),
+        row("113230200", "county", Some("999999999")),
+        row("113230300", "village", Some("113230400")),
+        row("113230400", "village", Some("113230300")),
+    ];
+    let errors = check_territory_rows(&bad, &known).expect_err("bad rows");
+    let found: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+    assert_eq!(found, [(1, "kato"), (2, "kind"), (3, "parent_kato"), (4, "parent_kato")]);
+}

@@ -14,7 +14,7 @@ mod meetings;
 mod open311;
 mod problem;
 mod register;
-mod register_io;
+pub(crate) mod register_io;
 mod session;
 mod system;
 mod territories;
@@ -229,6 +229,7 @@ pub fn app(state: AppState) -> Router {
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(register_io::import))
+                .routes(routes!(territories::import))
                 .layer(DefaultBodyLimit::max(state.config.register.import_max_bytes)),
         )
         .routes(routes!(open311::services))

@@ -57,17 +57,19 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
     Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }
 
-fn read_csv(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
+/// Reads a CSV file with a header row of `columns` (any order, each at most once) into one map
+/// per data row, every cell as the text it is: "007" stays "007", "+7 701…" keeps its sign.
+pub(crate) fn csv_table(body: &[u8], columns: &[&str]) -> Result<Vec<HashMap<String, String>>, ApiError> {
     // Spreadsheets often save UTF-8 with a byte-order mark.
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body);
     let headers =
         reader.headers().map_err(|error| ApiError::BadRequest(format!("CSV header: {error}")))?.clone();
-    let unknown: Vec<&str> = headers.iter().filter(|name| !IMPORT_COLUMNS.contains(name)).collect();
+    let unknown: Vec<&str> = headers.iter().filter(|name| !columns.contains(name)).collect();
     if !unknown.is_empty() {
         return Err(ApiError::invalid(
             "unknown_column",
-            format!("unknown columns {unknown:?}; the columns are {}", IMPORT_COLUMNS.join(", ")),
+            format!("unknown columns {unknown:?}; the columns are {}", columns.join(", ")),
         ));
     }
     let mut names: Vec<&str> = headers.iter().collect();
@@ -75,31 +77,36 @@ fn read_csv(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
     if names.windows(2).any(|pair| pair[0] == pair[1]) {
         return Err(ApiError::invalid("duplicate_column", "each column may appear once in the header"));
     }
-    // Every cell is read as the text it is: "007" stays "007", and "+7 701…" keeps its sign.
     let mut rows = Vec::new();
     for (index, record) in reader.records().enumerate() {
         let record =
             record.map_err(|error| ApiError::BadRequest(format!("CSV data row {}: {error}", index + 1)))?;
-        let mut row = RawImportRow::default();
-        for (name, value) in headers.iter().zip(record.iter()) {
-            let value = Some(value.to_owned());
-            match name {
-                "channel" => row.channel = value,
-                "external_id" => row.external_id = value,
-                "title" => row.title = value,
-                "text" => row.text = value,
-                "category" => row.category = value,
-                "territory_kato" => row.territory_kato = value,
-                "meeting_id" => row.meeting_id = value,
-                "supporters" => row.supporters = value,
-                "received_at" => row.received_at = value,
-                // Checked against IMPORT_COLUMNS above.
-                _ => {}
-            }
-        }
-        rows.push(row);
+        rows.push(
+            headers
+                .iter()
+                .zip(record.iter())
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        );
     }
     Ok(rows)
+}
+
+fn read_csv(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {
+    Ok(csv_table(body, &IMPORT_COLUMNS)?
+        .into_iter()
+        .map(|mut cells| RawImportRow {
+            channel: cells.remove("channel"),
+            external_id: cells.remove("external_id"),
+            title: cells.remove("title"),
+            text: cells.remove("text"),
+            category: cells.remove("category"),
+            territory_kato: cells.remove("territory_kato"),
+            meeting_id: cells.remove("meeting_id"),
+            supporters: cells.remove("supporters"),
+            received_at: cells.remove("received_at"),
+        })
+        .collect())
 }
 
 fn read_json(body: &[u8]) -> Result<Vec<RawImportRow>, ApiError> {

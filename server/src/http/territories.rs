@@ -86,3 +86,99 @@ pub async fn show(
     let territory = state.store.territory(TerritoryId(id)).await?;
     Ok(Json(TerritoryView::from(&territory)))
 }
+
+/// The columns of a territory import, in the documented order.
+pub const TERRITORY_COLUMNS: [&str; 6] = ["kato", "kind", "name_kk", "name_ru", "name_en", "parent_kato"];
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TerritoryImportResult {
+    /// Territories added.
+    pub created: u32,
+    /// Rows whose KATO code was already known; left as they are.
+    pub already_present: u32,
+}
+
+/// One row of a territory import, for the API document.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TerritoryRowDoc {
+    kato: String,
+    kind: TerritoryKind,
+    name_kk: String,
+    name_ru: String,
+    name_en: String,
+    /// The KATO code of the territory it is part of: known already, or in the same file.
+    parent_kato: Option<String>,
+}
+
+/// Imports territories (a classifier extract, an oblast's structure) as CSV (`text/csv`, a
+/// header row of `kato, kind, name_kk, name_ru, name_en, parent_kato`) or JSON (an array of
+/// rows with those fields). All or nothing: any bad row refuses the file with 422
+/// `import_rejected` listing every problem of every row. Rows may come in any order; parents are
+/// added first. A KATO code already known is left as it is, so importing a file twice adds
+/// nothing the second time. By admins.
+#[utoipa::path(
+    post, path = "/api/territories/import", tag = "territories",
+    request_body(content = Vec<TerritoryRowDoc>, content_type = "application/json", description = "Or text/csv with the same columns"),
+    responses(
+        (status = 200, body = TerritoryImportResult),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem),
+        (status = 422, body = Problem, description = "Bad rows, listed in `errors`; nothing was imported"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<TerritoryImportResult>, ApiError> {
+    use kezdesu_core::territory::{RawTerritoryRow, check_territory_rows};
+    if !caller.principal.may_manage_territories() {
+        return Err(ApiError::Forbidden("only admins manage territories"));
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })?;
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let rows: Vec<RawTerritoryRow> = match content_type.as_deref() {
+        Some("text/csv") => super::register_io::csv_table(&body, &TERRITORY_COLUMNS)?
+            .into_iter()
+            .map(|mut cells| RawTerritoryRow {
+                kato: cells.remove("kato"),
+                kind: cells.remove("kind"),
+                name_kk: cells.remove("name_kk"),
+                name_ru: cells.remove("name_ru"),
+                name_en: cells.remove("name_en"),
+                parent_kato: cells.remove("parent_kato"),
+            })
+            .collect(),
+        Some("application/json") => serde_json::from_slice(&body).map_err(|error| {
+            ApiError::InvalidBody(format!(
+                "expected an array of rows with the fields {}: {error}",
+                TERRITORY_COLUMNS.join(", ")
+            ))
+        })?,
+        _ => return Err(ApiError::WrongContentType("an import is text/csv or application/json")),
+    };
+    let max_rows = state.config.register.import_max_rows;
+    if rows.is_empty() || rows.len() > max_rows {
+        return Err(ApiError::invalid("too_many_rows", format!("an import holds 1 to {max_rows} rows")));
+    }
+    let known = state.store.territories().await?.into_iter().map(|territory| territory.kato).collect();
+    let import = check_territory_rows(&rows, &known).map_err(ApiError::RowsRejected)?;
+    let created = state.store.import_territories(&import.new, Timestamp::now()).await?;
+    tracing::info!(created, "territories imported");
+    Ok(Json(TerritoryImportResult {
+        created,
+        already_present: u32::try_from(import.already_present).unwrap_or(u32::MAX),
+    }))
+}

@@ -305,6 +305,13 @@ pub trait Store: Send + Sync + 'static {
     async fn token_owner(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<TokenOwner>>;
 
     async fn create_territory(&self, territory: NewTerritory, now: Timestamp) -> StoreResult<Territory>;
+    /// Adds `territories` in one transaction, in the order given (parents first); a parent is
+    /// named by its KATO code. Returns how many were added.
+    async fn import_territories(
+        &self,
+        territories: &[kezdesu_core::territory::TerritoryRow],
+        now: Timestamp,
+    ) -> StoreResult<u32>;
     async fn territory(&self, id: TerritoryId) -> StoreResult<Territory>;
     async fn territories(&self) -> StoreResult<Vec<Territory>>;
 

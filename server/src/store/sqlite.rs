@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::metrics::StoreLatency;
+use kezdesu_core::territory::TerritoryRow;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -444,6 +445,31 @@ impl Store for SqliteStore {
             .await
             .map_err(|error| constraint(error, "KATO code", "parent territory"))?;
             territory_from(&row)
+        })
+        .await
+    }
+
+    async fn import_territories(&self, territories: &[TerritoryRow], now: Timestamp) -> StoreResult<u32> {
+        self.timed("import_territories", async {
+            let mut transaction = self.pool.begin().await?;
+            for territory in territories {
+                sqlx::query(
+                    "INSERT INTO territories (kato, kind, name_kk, name_ru, name_en, parent_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, (SELECT id FROM territories WHERE kato = $6), $7, $7)",
+                )
+                .bind(&territory.kato)
+                .bind(territory.kind.as_str())
+                .bind(&territory.name.kk)
+                .bind(&territory.name.ru)
+                .bind(&territory.name.en)
+                .bind(&territory.parent_kato)
+                .bind(millis(now))
+                .execute(&mut *transaction)
+                .await
+                .map_err(|error| constraint(error, "KATO code", "parent territory"))?;
+            }
+            transaction.commit().await?;
+            Ok(u32::try_from(territories.len()).unwrap_or(u32::MAX))
         })
         .await
     }
