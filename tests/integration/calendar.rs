@@ -320,3 +320,79 @@ async fn territories_import_all_or_nothing_parents_first_and_once() {
     let (_, akim) = server.meeting_with_akim(60).await;
     assert_problem(&upload(good.into(), "text/csv", akim).await, StatusCode::FORBIDDEN, "forbidden");
 }
+
+/// A district with two villages, its akim, and the akim's calendar meetings of 2027: one village
+/// every quarter, the other only in the first. Returns the akim's account id.
+async fn district_calendar(server: &TestServer) -> i64 {
+    use crate::support::{password_of, rand_suffix};
+    let admin = server.admin().await;
+    let territory = |kind: &str, parent: Option<i64>| {
+        let admin = admin.clone();
+        let body = json!({"kato": format!("19{:07}", rand_suffix() % 10_000_000), "kind": kind, "parent_id": parent,
+                          "name": {"kk": "Жер", "ru": "Место", "en": "Place"}});
+        async move {
+            let (status, created) = server.post("/api/territories", Some(&admin), body).await;
+            assert_eq!(status, StatusCode::CREATED, "{created}");
+            created["id"].as_i64().expect("an id")
+        }
+    };
+    let district = territory("district", None).await;
+    let every_quarter = territory("village", Some(district)).await;
+    let first_quarter_only = territory("village", Some(district)).await;
+    let login = format!("akim{}", rand_suffix());
+    let body = json!({"login": login, "display_name": login, "role": "akim", "password": password_of(&login),
+                      "territory_id": district});
+    let (_, akim) = server.post("/api/accounts", Some(&admin), body).await;
+    let akim = akim["id"].as_i64().expect("an id");
+    let mut plan = vec![(every_quarter, "2027-02-10"), (first_quarter_only, "2027-03-01")];
+    plan.extend(["2027-05-10", "2027-08-10", "2027-11-10"].map(|day| (every_quarter, day)));
+    for (village, day) in plan {
+        let body = json!({"title": {"kk": "К", "ru": "В", "en": "M"}, "territory_id": village, "akim_account_id": akim,
+                          "planned_start": format!("{day}T10:00:00+05:00"), "planned_minutes": 60, "kind": "calendar"});
+        let (status, meeting) = server.post("/api/meetings", Some(&admin), body).await;
+        assert_eq!(status, StatusCode::CREATED, "{meeting}");
+    }
+    akim
+}
+
+#[tokio::test]
+async fn a_village_missing_from_the_calendar_is_a_gap_and_another_rule_set_changes_that() {
+    let server = TestServer::start().await;
+    let akim = district_calendar(&server).await;
+    let (status, report) = server.get(&format!("/api/akims/{akim}/coverage?year=2027"), None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["periods"].as_array().expect("periods").len(), 4, "quarters: {report}");
+    assert_eq!(report["gaps"], 3, "the second village in the second, third and fourth quarters");
+    let gaps: Vec<(i64, bool)> = report["periods"][1]["units"]
+        .as_array()
+        .expect("units")
+        .iter()
+        .map(|unit| (unit["planned"].as_i64().expect("planned"), unit["gap"].as_bool().expect("gap")))
+        .collect();
+    assert_eq!(gaps, [(1, false), (0, true)]);
+    assert!(report["rule_set"].as_str().expect("rule set").starts_with("kz-decree-826-2022"));
+
+    // The same meetings under a rule set with lower frequencies (half-years): one gap.
+    let lenient = TestServer::start_with(|config| {
+        config.rules.file = Some(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/rules/lower-frequencies.toml").into(),
+        );
+    })
+    .await;
+    let akim = district_calendar(&lenient).await;
+    let (_, report) = lenient.get(&format!("/api/akims/{akim}/coverage?year=2027"), None).await;
+    assert_eq!(report["periods"].as_array().expect("periods").len(), 2, "half-years: {report}");
+    assert_eq!(report["gaps"], 1);
+    assert!(report["rule_set"].as_str().expect("rule set").starts_with("example-lower-frequencies"));
+
+    assert_problem(
+        &server.get("/api/akims/1/coverage?year=2027", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_problem(
+        &server.get(&format!("/api/akims/{akim}/coverage?year=99"), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_year",
+    );
+}

@@ -128,6 +128,7 @@ async fn the_openapi_document_is_true() {
         "GET /api/territories/{id}/calendar.ics",
         "POST /api/territories/import",
         "GET /api/akims/{id}/calendar.ics",
+        "GET /api/akims/{id}/coverage",
         "GET /api/issues",
         "POST /api/issues",
         "GET /api/issues/categories",

@@ -142,3 +142,84 @@ pub async fn akim_feed(
         recent_meetings(&state).await?.into_iter().filter(|meeting| meeting.akim == akim.id).collect();
     Ok(feed(&akim.display_name, &meetings, &places, lang, origin(&headers).as_deref()))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CoverageQuery {
+    /// The calendar year, e.g. 2027.
+    pub year: i16,
+}
+
+/// How an akim's meetings in a year cover what the rule set asks of their level.
+#[derive(serde::Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CoverageReport {
+    pub akim_account_id: i64,
+    /// The territory the akim governs.
+    pub territory_id: i64,
+    pub year: i16,
+    /// The rule set the report applies (`id` and `version`).
+    pub rule_set: String,
+    /// For each period and each territory to cover: meetings required and planned.
+    pub periods: Vec<kezdesu_core::calendar::PeriodCoverage>,
+    /// Territory-periods with fewer meetings planned than required.
+    pub gaps: u32,
+}
+
+/// Checks an akim's calendar meetings of a year (planned or held, not cancelled) against the
+/// rule set's coverage for the akim's level: every period, every territory to cover, the gaps
+/// named. Public, like the meetings.
+#[utoipa::path(
+    get, path = "/api/akims/{id}/coverage", tag = "meetings",
+    params(("id" = i64, Path, description = "The akim's account id"), CoverageQuery),
+    responses(
+        (status = 200, body = CoverageReport),
+        (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The akim governs no territory yet"),
+    )
+)]
+pub async fn coverage(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<CoverageQuery>,
+) -> Result<axum::Json<CoverageReport>, ApiError> {
+    use kezdesu_core::MeetingKind;
+    use kezdesu_core::calendar::{PlannedMeeting, Unit, coverage};
+    if !(1901..=2199).contains(&query.year) {
+        return Err(ApiError::invalid("invalid_year", "year must be 1901 to 2199"));
+    }
+    let akim = state.store.account(AccountId(id)).await.ok().filter(|account| account.role == Role::Akim);
+    let akim = akim.ok_or(ApiError::NotFound("akim"))?;
+    let governed = akim.territory.ok_or_else(|| {
+        ApiError::conflict("no_territory", "the akim governs no territory yet; an admin sets territory_id")
+    })?;
+    let territories = state.store.territories().await?;
+    let units: Vec<Unit> = territories
+        .iter()
+        .map(|territory| Unit { id: territory.id, kind: territory.kind, parent: territory.parent })
+        .collect();
+    let akim_unit =
+        units.iter().find(|unit| unit.id == governed).copied().ok_or(ApiError::NotFound("territory"))?;
+    let planned: Vec<PlannedMeeting> = state
+        .store
+        .meetings(MeetingFilter { status: None, territory: None, from: None, to: None, limit: u32::MAX })
+        .await?
+        .into_iter()
+        .filter(|meeting| {
+            meeting.akim == akim.id && meeting.cancelled_at.is_none() && meeting.kind == MeetingKind::Calendar
+        })
+        .map(|meeting| PlannedMeeting {
+            territory: meeting.territory,
+            on: state.clock.day(meeting.planned_start),
+        })
+        .collect();
+    let periods = coverage(&state.rules.calendar, akim_unit, &units, &planned, query.year);
+    let gaps = periods.iter().map(|period| period.gaps().count()).sum::<usize>();
+    Ok(axum::Json(CoverageReport {
+        akim_account_id: akim.id.0,
+        territory_id: governed.0,
+        year: query.year,
+        rule_set: format!("{} v{}", state.rules.id, state.rules.version),
+        periods,
+        gaps: u32::try_from(gaps).unwrap_or(u32::MAX),
+    }))
+}

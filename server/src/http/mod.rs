@@ -194,6 +194,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(territories::show))
         .routes(routes!(calendar::territory_feed))
         .routes(routes!(calendar::akim_feed))
+        .routes(routes!(calendar::coverage))
         .routes(routes!(meetings::list, meetings::create))
         .routes(routes!(meetings::show, meetings::update))
         .routes(routes!(meetings::change_phase))
