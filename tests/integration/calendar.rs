@@ -224,8 +224,21 @@ async fn reaching_the_demand_threshold_obliges_the_akim_to_hold_a_meeting() {
     let (_, listed) = server.get(&format!("/api/demands?territory_id={territory}"), None).await;
     assert_eq!(listed.as_array().expect("a list").len(), 1);
 
+    // A cancelled meeting answers nothing.
+    let (other_meeting, other_akim) = server.meeting_with_akim(60).await;
+    let admin = server.admin().await;
+    let (status, _) = server
+        .patch(&format!("/api/meetings/{other_meeting}"), Some(&admin), json!({"status": "cancelled"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_problem(
+        &server
+            .post(&format!("/api/demands/{id}/meeting"), Some(&admin), json!({"meeting_id": other_meeting}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "meeting_does_not_answer",
+    );
     // The akim answers with a meeting on the territory; the obligation is met.
-    let (_, other_akim) = server.meeting_with_akim(60).await;
     let answer = json!({"meeting_id": meeting});
     assert_problem(
         &server.post(&format!("/api/demands/{id}/meeting"), Some(&other_akim), answer.clone()).await,

@@ -211,8 +211,9 @@ pub struct MeetDemand {
     pub meeting_id: i64,
 }
 
-/// Records the meeting scheduled for a demand, which meets the obligation. By an admin or the
-/// meeting's akim.
+/// Records the meeting scheduled for a demand, which meets the obligation: one on the demand's
+/// territory (or inside it), planned after the demand was raised, not cancelled. By an admin or
+/// the meeting's akim.
 #[utoipa::path(
     post, path = "/api/demands/{id}/meeting", tag = "meetings",
     params(("id" = i64, Path, description = "Demand id")),
@@ -238,6 +239,12 @@ pub async fn meet(
         .map_err(|_| ApiError::invalid("missing_reference", "the meeting does not exist"))?;
     if !caller.principal.may_edit_meeting(meeting.akim) {
         return Err(ApiError::Forbidden("admins and the meeting's akim answer a demand with it"));
+    }
+    if meeting.cancelled_at.is_some() || meeting.planned_start < demand.created_at {
+        return Err(ApiError::invalid(
+            "meeting_does_not_answer",
+            "a demand is answered by a meeting planned after it was raised, and not cancelled",
+        ));
     }
     let parents: Vec<_> =
         state.store.territories().await?.iter().map(|territory| (territory.id, territory.parent)).collect();
