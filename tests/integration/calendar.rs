@@ -409,3 +409,45 @@ async fn a_village_missing_from_the_calendar_is_a_gap_and_another_rule_set_chang
         "invalid_year",
     );
 }
+
+/// The schema.org JSON-LD block of a meeting page.
+async fn json_ld(server: &TestServer, meeting: i64) -> (String, serde_json::Value) {
+    let response = reqwest::get(server.url(&format!("/meetings/{meeting}"))).await.expect("answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("html");
+    let start = html.find("<script type=\"application/ld+json\">").expect("a JSON-LD block") + 35;
+    let end = start + html[start..].find("</script>").expect("closed");
+    let value = serde_json::from_str(&html[start..end]).expect("JSON");
+    (html, value)
+}
+
+#[tokio::test]
+async fn meeting_pages_describe_the_meeting_as_a_schema_org_event_and_a_live_broadcast() {
+    let server = TestServer::start().await;
+    let (meeting, akim) = server.meeting_with_akim(60).await;
+    let admin = server.admin().await;
+    let title = json!({"kk": "Кездесу", "ru": "Встреча </script><b>жирно</b>", "en": "Meeting"});
+    let (status, _) =
+        server.patch(&format!("/api/meetings/{meeting}"), Some(&admin), json!({"title": title})).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, shown) = server.get(&format!("/api/meetings/{meeting}"), None).await;
+    let (html, event) = json_ld(&server, meeting).await;
+    assert!(!html.contains("</script><b>"), "the title cannot close the block");
+    assert_eq!(event["@type"], "Event");
+    assert_eq!(event["name"], "Встреча </script><b>жирно</b>");
+    assert_eq!(event["startDate"], shown["planned_start"]);
+    assert_eq!(event["eventStatus"], "https://schema.org/EventScheduled");
+    assert_eq!(event.get("publication"), None, "not live yet");
+
+    let (status, _) = server
+        .post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "presentation"}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, live) = json_ld(&server, meeting).await;
+    assert_eq!(live["publication"]["@type"], "BroadcastEvent");
+    assert_eq!(live["publication"]["isLiveBroadcast"], true);
+
+    let (other, _) = server.meeting_with_akim(60).await;
+    server.patch(&format!("/api/meetings/{other}"), Some(&admin), json!({"status": "cancelled"})).await;
+    assert_eq!(json_ld(&server, other).await.1["eventStatus"], "https://schema.org/EventCancelled");
+}
