@@ -9,7 +9,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
-use kezdesu_core::territory::with_descendants;
 use kezdesu_core::{AccountId, LocalizedText, Role, TerritoryId};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -104,8 +103,7 @@ pub async fn territory_feed(
     check_lang(lang)?;
     let root = state.store.territory(TerritoryId(id)).await?;
     let territories = state.store.territories().await?;
-    let parents: Vec<_> = territories.iter().map(|territory| (territory.id, territory.parent)).collect();
-    let inside = with_descendants(&parents, root.id);
+    let inside = super::territories::inside(&territories, root.id);
     let places: HashMap<TerritoryId, Territory> =
         territories.into_iter().map(|territory| (territory.id, territory)).collect();
     let meetings: Vec<Meeting> = recent_meetings(&state)

@@ -4,6 +4,7 @@
 
 use super::caller::{Caller, ClientIp};
 use super::problem::{ApiJson, ApiPath, ApiQuery};
+use super::register::clean_text;
 use super::{ApiError, AppState, Problem};
 use crate::auth::token_hash;
 use crate::store::{Demand, Supporter};
@@ -12,7 +13,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use kezdesu_core::demand::{DemandState, contact_identity};
-use kezdesu_core::territory::with_descendants;
 use kezdesu_core::{MeetingId, TerritoryId};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -59,14 +59,9 @@ impl AppState {
     }
 }
 
-fn clean(field: &'static str, raw: &str, max: usize, multiline: bool) -> Result<String, ApiError> {
-    kezdesu_core::text::clean(raw, max, multiline)
-        .map_err(|error| ApiError::invalid("invalid_field", format!("{field} {error}")))
-}
-
 /// A supporter from what they typed: their contact, normalized, is who they are.
 fn supporter(name: &str, contact: &str) -> Result<Supporter, ApiError> {
-    let name = clean("name", name, MAX_NAME_CHARS, false)?;
+    let name = clean_text("name", name, MAX_NAME_CHARS, false)?;
     let identity = contact_identity(contact).ok_or_else(|| {
         ApiError::invalid("invalid_contact", "contact must be a phone number or an e-mail address")
     })?;
@@ -92,16 +87,7 @@ pub async fn list(
 ) -> Result<Json<Vec<DemandView>>, ApiError> {
     let territories = match query.territory_id {
         None => None,
-        Some(root) => {
-            let parents: Vec<_> = state
-                .store
-                .territories()
-                .await?
-                .iter()
-                .map(|territory| (territory.id, territory.parent))
-                .collect();
-            Some(with_descendants(&parents, TerritoryId(root)))
-        }
+        Some(root) => Some(state.territory_and_inside(TerritoryId(root)).await?),
     };
     let demands = state.store.demands(territories.as_deref()).await?;
     Ok(Json(demands.iter().map(|demand| state.demand_view(demand)).collect()))
@@ -144,8 +130,8 @@ pub async fn raise(
     ClientIp(address): ClientIp,
     ApiJson(request): ApiJson<RaiseDemand>,
 ) -> Result<(StatusCode, Json<DemandView>), ApiError> {
-    let title = clean("title", &request.title, MAX_TITLE_CHARS, false)?;
-    let text = clean("text", &request.text, MAX_TEXT_CHARS, true)?;
+    let title = clean_text("title", &request.title, MAX_TITLE_CHARS, false)?;
+    let text = clean_text("text", &request.text, MAX_TEXT_CHARS, true)?;
     let first = supporter(&request.name, &request.contact)?;
     let territory = state
         .store
@@ -246,9 +232,7 @@ pub async fn meet(
             "a demand is answered by a meeting planned after it was raised, and not cancelled",
         ));
     }
-    let parents: Vec<_> =
-        state.store.territories().await?.iter().map(|territory| (territory.id, territory.parent)).collect();
-    if !with_descendants(&parents, demand.territory).contains(&meeting.territory) {
+    if !state.territory_and_inside(demand.territory).await?.contains(&meeting.territory) {
         return Err(ApiError::invalid(
             "meeting_elsewhere",
             "the meeting must be held on the demand's territory or inside it",

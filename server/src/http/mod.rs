@@ -17,7 +17,7 @@ mod register;
 pub(crate) mod register_io;
 mod session;
 mod system;
-mod territories;
+pub(crate) mod territories;
 mod viewers;
 mod web;
 

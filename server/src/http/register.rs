@@ -21,7 +21,6 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use kezdesu_core::issues::register::publicly_listed;
 use kezdesu_core::issues::{EscalationLevel, IssueStatus, SourceKind};
-use kezdesu_core::territory::with_descendants;
 use kezdesu_core::{ActionItemId, IssueId, MeetingId, MeetingStatus, TerritoryId};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -48,7 +47,12 @@ pub fn require_keeper(caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
-fn clean_text(field: &'static str, raw: &str, max: usize, multiline: bool) -> Result<String, ApiError> {
+pub(crate) fn clean_text(
+    field: &'static str,
+    raw: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<String, ApiError> {
     kezdesu_core::text::clean(raw, max, multiline)
         .map_err(|error| ApiError::invalid("invalid_field", format!("{field} {error}")))
 }
@@ -79,11 +83,9 @@ fn parse_date(field: &'static str, text: &str) -> Result<Date, ApiError> {
         .map_err(|_| ApiError::invalid("invalid_date", format!("{field} must be a date, YYYY-MM-DD")))
 }
 
-/// A fresh receipt code: 128 random bits, URL-safe.
+/// A fresh receipt code: a random token, as sign-ins get.
 fn receipt_code() -> String {
-    use base64::Engine;
-    let bytes: [u8; 16] = rand::random();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    crate::auth::new_token()
 }
 
 fn receipt_url(code: &str) -> String {
@@ -199,16 +201,7 @@ impl AppState {
     ) -> Result<IssueFilter, ApiError> {
         let territories = match query.territory_id {
             None => None,
-            Some(root) => {
-                let parents: Vec<_> = self
-                    .store
-                    .territories()
-                    .await?
-                    .into_iter()
-                    .map(|territory| (territory.id, territory.parent))
-                    .collect();
-                Some(with_descendants(&parents, TerritoryId(root)))
-            }
+            Some(root) => Some(self.territory_and_inside(TerritoryId(root)).await?),
         };
         Ok(IssueFilter {
             meeting: query.meeting_id.map(MeetingId),

@@ -57,6 +57,32 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
     Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
 }
 
+/// An uploaded import file, by its content type.
+pub(crate) enum ImportFile {
+    Csv(Bytes),
+    Json(Bytes),
+}
+
+/// Takes an import's body as CSV or JSON: an oversized body is a 413 problem, any other
+/// content type a 415.
+pub(crate) fn import_file(
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<ImportFile, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    })?;
+    match content_type(headers).as_deref() {
+        Some("text/csv") => Ok(ImportFile::Csv(body)),
+        Some("application/json") => Ok(ImportFile::Json(body)),
+        _ => Err(ApiError::WrongContentType("an import is text/csv or application/json")),
+    }
+}
+
 /// Reads a CSV file with a header row of `columns` (any order, each at most once) into one map
 /// per data row, every cell as the text it is: "007" stays "007", "+7 701…" keeps its sign.
 pub(crate) fn csv_table(body: &[u8], columns: &[&str]) -> Result<Vec<HashMap<String, String>>, ApiError> {
@@ -148,18 +174,11 @@ pub async fn import(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ImportResult>, ApiError> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
-        } else {
-            ApiError::BadRequest(rejection.body_text())
-        }
-    })?;
+    let file = import_file(&headers, body)?;
     require_keeper(&caller)?;
-    let rows = match content_type(&headers).as_deref() {
-        Some("text/csv") => read_csv(&body)?,
-        Some("application/json") => read_json(&body)?,
-        _ => return Err(ApiError::WrongContentType("an import is text/csv or application/json")),
+    let rows = match file {
+        ImportFile::Csv(body) => read_csv(&body)?,
+        ImportFile::Json(body) => read_json(&body)?,
     };
     let max_rows = state.config.register.import_max_rows;
     if rows.len() > max_rows {

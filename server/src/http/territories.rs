@@ -2,6 +2,7 @@
 
 use super::caller::Caller;
 use super::problem::{ApiJson, ApiPath};
+use super::register_io::{ImportFile, csv_table, import_file};
 use super::{ApiError, AppState, Problem};
 use crate::store::NewTerritory;
 use crate::wire::TerritoryView;
@@ -138,19 +139,8 @@ pub async fn import(
     if !caller.principal.may_manage_territories() {
         return Err(ApiError::Forbidden("only admins manage territories"));
     }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
-        } else {
-            ApiError::BadRequest(rejection.body_text())
-        }
-    })?;
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    let rows: Vec<RawTerritoryRow> = match content_type.as_deref() {
-        Some("text/csv") => super::register_io::csv_table(&body, &TERRITORY_COLUMNS)?
+    let rows: Vec<RawTerritoryRow> = match import_file(&headers, body)? {
+        ImportFile::Csv(body) => csv_table(&body, &TERRITORY_COLUMNS)?
             .into_iter()
             .map(|mut cells| RawTerritoryRow {
                 kato: cells.remove("kato"),
@@ -161,13 +151,12 @@ pub async fn import(
                 parent_kato: cells.remove("parent_kato"),
             })
             .collect(),
-        Some("application/json") => serde_json::from_slice(&body).map_err(|error| {
+        ImportFile::Json(body) => serde_json::from_slice(&body).map_err(|error| {
             ApiError::InvalidBody(format!(
                 "expected an array of rows with the fields {}: {error}",
                 TERRITORY_COLUMNS.join(", ")
             ))
         })?,
-        _ => return Err(ApiError::WrongContentType("an import is text/csv or application/json")),
     };
     let max_rows = state.config.register.import_max_rows;
     if rows.is_empty() || rows.len() > max_rows {
@@ -181,4 +170,17 @@ pub async fn import(
         created,
         already_present: u32::try_from(import.already_present).unwrap_or(u32::MAX),
     }))
+}
+
+/// `root` and every territory inside it, from the list of all territories.
+pub(crate) fn inside(territories: &[crate::store::Territory], root: TerritoryId) -> Vec<TerritoryId> {
+    let parents: Vec<_> = territories.iter().map(|territory| (territory.id, territory.parent)).collect();
+    kezdesu_core::territory::with_descendants(&parents, root)
+}
+
+impl AppState {
+    /// `root` and every territory inside it: what a filter by territory covers.
+    pub(crate) async fn territory_and_inside(&self, root: TerritoryId) -> Result<Vec<TerritoryId>, ApiError> {
+        Ok(inside(&self.store.territories().await?, root))
+    }
 }

@@ -24,10 +24,6 @@ const WRITE_TRANSACTION: &str = "BEGIN IMMEDIATE";
 /// SQLite allows 32,766 parameters; reading in chunks keeps far below.
 const IDS_PER_QUERY: usize = 500;
 
-fn status_name(status: IssueStatus) -> String {
-    status.to_string()
-}
-
 fn parse_status(text: &str) -> StoreResult<IssueStatus> {
     IssueStatus::ALL
         .into_iter()
@@ -35,16 +31,11 @@ fn parse_status(text: &str) -> StoreResult<IssueStatus> {
         .ok_or_else(|| StoreError::Corrupt(format!("issue status {text:?}")))
 }
 
-fn level_name(level: EscalationLevel) -> &'static str {
-    level.as_str()
-}
-
 fn parse_level(text: &str) -> StoreResult<EscalationLevel> {
-    match text {
-        "oblast" => Ok(EscalationLevel::Oblast),
-        "central" => Ok(EscalationLevel::Central),
-        _ => Err(StoreError::Corrupt(format!("escalation level {text:?}"))),
-    }
+    [EscalationLevel::Oblast, EscalationLevel::Central]
+        .into_iter()
+        .find(|level| level.as_str() == text)
+        .ok_or_else(|| StoreError::Corrupt(format!("escalation level {text:?}")))
 }
 
 fn date_column(row: &SqliteRow, column: &str) -> StoreResult<Option<Date>> {
@@ -388,7 +379,7 @@ fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
         query.push(" AND status IN (");
         let mut list = query.separated(", ");
         for status in IssueStatus::ALL.into_iter().filter(|status| status.is_acting()) {
-            list.push_bind(status_name(status));
+            list.push_bind(status.to_string());
         }
         query.push(")");
     }
@@ -411,7 +402,7 @@ fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
         query.push(" AND status IN (");
         let mut list = query.separated(", ");
         for status in statuses {
-            list.push_bind(status_name(*status));
+            list.push_bind(status.to_string());
         }
         list.push("NULL");
         query.push(")");
@@ -426,7 +417,7 @@ fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
         query.push(")");
     }
     if let Some(level) = filter.level {
-        query.push(" AND escalation_level = ").push_bind(level_name(level));
+        query.push(" AND escalation_level = ").push_bind(level.as_str());
     }
     if let Some(from) = filter.escalated_from {
         query.push(" AND escalated_at >= ").push_bind(millis(from));
@@ -552,9 +543,9 @@ pub(super) async fn update_issue(
     .bind(&issue.title)
     .bind(&issue.description)
     .bind(&issue.category)
-    .bind(status_name(issue.status))
+    .bind(issue.status.to_string())
     .bind(&issue.status_note)
-    .bind(issue.level.map(level_name))
+    .bind(issue.level.map(EscalationLevel::as_str))
     .bind(issue.accepted_at.map(millis))
     .bind(issue.escalated_at.map(millis))
     .bind(issue.on_briefing)
@@ -736,7 +727,7 @@ async fn touch(
     query.push(" AND status IN (");
     let mut list = query.separated(", ");
     for status in statuses {
-        list.push_bind(status_name(*status));
+        list.push_bind(status.to_string());
     }
     query.push(")");
     if query.build().execute(connection).await?.rows_affected() == 0 {
