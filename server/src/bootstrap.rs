@@ -196,6 +196,8 @@ async fn create_demo(
                 planned_minutes,
                 kind: MeetingKind::Calendar,
                 presentation_share: rules.meeting.presentation_share,
+                place: "Ауылдық мәдениет үйі / Сельский дом культуры".into(),
+                online_link: String::new(),
             },
             now,
         )

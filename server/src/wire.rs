@@ -55,6 +55,10 @@ pub struct MeetingView {
     /// Announced later than the rule set's lead time: allowed only for an unscheduled meeting,
     /// and shown.
     pub announced_late: bool,
+    /// Where the meeting is held; empty until known.
+    pub place: String,
+    /// Where else it is streamed (an http(s) address); empty if only here.
+    pub online_link: String,
     /// The presentation's share of the planned time, from the rule set (`1/4`).
     pub presentation_share: String,
     pub presentation_budget_seconds: f64,
@@ -348,6 +352,8 @@ impl MeetingView {
             time_zone: clock.zone_name.clone(),
             announced_at: meeting.announced_at.map(|t| clock.format(t)),
             announced_late: meeting.announced_late,
+            place: meeting.place.clone(),
+            online_link: meeting.online_link.clone(),
             broadcast: None,
             deadlines: None,
         }

@@ -163,6 +163,45 @@ async fn a_calendar_meeting_announced_later_than_its_lead_time_is_refused() {
     assert_eq!(again["announced_at"], first["announced_at"]);
     // Only the meeting's akim and admins announce it.
     assert_problem(&announce(planned, village_token).await, StatusCode::FORBIDDEN, "forbidden");
+
+    // Moving an announced calendar meeting announces it anew: to 8 days ahead is too late…
+    let in_days = |days: i64| {
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(days * 24 + 2))
+            .round(jiff::Unit::Minute)
+            .expect("rounds")
+            .to_string()
+    };
+    let moved = server
+        .patch(
+            &format!("/api/meetings/{planned}"),
+            Some(&district_token),
+            json!({"planned_start": in_days(8)}),
+        )
+        .await;
+    assert_problem(&moved, StatusCode::CONFLICT, "announcement_too_late");
+    let (_, kept) = server.get(&format!("/api/meetings/{planned}"), None).await;
+    assert_eq!(kept["planned_start"], first["planned_start"], "a refused move changes nothing");
+    // …30 days ahead is in time, and the announcement is dated today.
+    let (status, moved) = server
+        .patch(
+            &format!("/api/meetings/{planned}"),
+            Some(&district_token),
+            json!({"planned_start": in_days(30)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["announced_late"], false);
+    assert_ne!(moved["announced_at"], first["announced_at"]);
+    // An unscheduled meeting moved at short notice stays allowed, and flagged.
+    let (status, urgent_moved) = server
+        .patch(
+            &format!("/api/meetings/{urgent}"),
+            Some(&district_token),
+            json!({"planned_start": in_days(1)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{urgent_moved}");
+    assert_eq!(urgent_moved["announced_late"], true);
 }
 
 #[tokio::test]
@@ -411,7 +450,7 @@ async fn a_village_missing_from_the_calendar_is_a_gap_and_another_rule_set_chang
 }
 
 /// The schema.org JSON-LD block of a meeting page.
-async fn json_ld(server: &TestServer, meeting: i64) -> (String, serde_json::Value) {
+pub(crate) async fn json_ld(server: &TestServer, meeting: i64) -> (String, serde_json::Value) {
     let response = reqwest::get(server.url(&format!("/meetings/{meeting}"))).await.expect("answers");
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.expect("html");

@@ -164,7 +164,34 @@ async fn no_bad_input_reaches_a_500() {
         json!([{"channel": "A B", "external_id": null, "title": 5}]),
         json!({"rows": [{"unknown": 1}]}),
         json!({"name": "n", "title": "t", "text": "t", "category": "nope"}),
+        json!({"entries": [{"territory_id": 1, "date": "2027-02-30", "place": "x"}]}),
+        json!({"entries": [{"territory_id": i64::MAX, "date": "2027-01-01", "time": "25:99", "place": ""}]}),
+        json!({"after": -1, "reason": "\u{0}", "entries": "none"}),
+        json!({"agreed_on": "2026-99-01", "maslikhat_decision": ""}),
+        json!({"submitted_on": "1900-01-01", "version": i64::MIN}),
+        json!({"starts_at": "2026-01-01T00:00:00+05:00", "minutes": 1e10, "capacity": -1, "officials": []}),
+        json!({"starts_at": "2999-01-01T00:00:00Z", "minutes": 60, "capacity": 1, "place": "p",
+               "officials": [{"name": "\u{200B}"}]}),
+        json!({"name": "n", "contact": "+7 700 000 00 00", "topic": "t".repeat(5000)}),
+        json!({"issue_id": i64::MAX}),
+        json!({"place": "x".repeat(1000), "online_link": "http://"}),
     ];
+    let body = json!({"kato": "199999998", "kind": "district", "name": {"kk": "А", "ru": "Р", "en": "D"}});
+    let (_, district) = server.post("/api/territories", Some(&admin), body).await;
+    let body = json!({"login": "sweep-akim", "display_name": "Аким", "role": "akim",
+                      "password": "sweep-akim has a long password", "territory_id": district["id"]});
+    let (_, calendar_akim) = server.post("/api/accounts", Some(&admin), body).await;
+    let calendar = format!("/api/akims/{}/calendars/2027/revisions", calendar_akim["id"]);
+    let (_, revision) = server.post(&calendar, Some(&admin), json!({})).await;
+    let revision = revision["id"].as_i64().expect("a revision");
+    let (_, shown) = server.get(&format!("/api/meetings/{meeting}"), None).await;
+    let slot = json!({"starts_at": shown["planned_start"], "minutes": 60, "place": "Акимат", "capacity": 500,
+                      "officials": [{"name": "Ержан"}]});
+    let (_, slot) = server.post(&format!("/api/meetings/{meeting}/receptions"), Some(&admin), slot).await;
+    let slot = slot["id"].as_i64().expect("a reception");
+    let booking = json!({"name": "Асан", "contact": "+77011112233", "topic": "Дорога"});
+    let (_, booked) = server.post(&format!("/api/receptions/{slot}/bookings"), None, booking).await;
+    let booking = booked["booking"]["id"].as_i64().expect("a booking");
     let (_, issue) = server.post("/api/issues", Some(&admin), json!({"title": "Sweep"})).await;
     let issue = issue["issue"]["id"].as_i64().expect("an issue");
     let endpoints = [
@@ -186,6 +213,13 @@ async fn no_bad_input_reaches_a_500() {
         (Method::POST, format!("/api/issues/{issue}/progress")),
         (Method::POST, format!("/api/meetings/{meeting}/requests")),
         (Method::POST, format!("/api/meetings/{meeting}/receipt")),
+        (Method::POST, calendar.clone()),
+        (Method::PUT, format!("/api/calendar-revisions/{revision}/entries")),
+        (Method::POST, format!("/api/calendar-revisions/{revision}/agree")),
+        (Method::POST, format!("/api/calendar-revisions/{revision}/submit")),
+        (Method::POST, format!("/api/meetings/{meeting}/receptions")),
+        (Method::POST, format!("/api/receptions/{slot}/bookings")),
+        (Method::POST, format!("/api/reception-bookings/{booking}/issues")),
     ];
     for (method, path) in &endpoints {
         for token in [Some(admin.as_str()), Some(akim.as_str()), None] {

@@ -15,3 +15,4 @@ mod register;
 mod results;
 mod system;
 mod timer;
+mod yearly;

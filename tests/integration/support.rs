@@ -246,6 +246,14 @@ impl TestServer {
     }
 }
 
+/// A writable connection to the server's SQLite file, to move recorded instants into the past
+/// as if things had happened then.
+pub async fn writable_database(server: &TestServer) -> sqlx::SqlitePool {
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(server.data_dir().join(kezdesu::store::sqlite::DATABASE_FILE));
+    sqlx::SqlitePool::connect_with(options).await.expect("opening the database")
+}
+
 pub async fn database_at(data_dir: &Path) -> sqlx::SqlitePool {
     let options = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(data_dir.join(kezdesu::store::sqlite::DATABASE_FILE))

@@ -129,6 +129,23 @@ async fn the_openapi_document_is_true() {
         "POST /api/territories/import",
         "GET /api/akims/{id}/calendar.ics",
         "GET /api/akims/{id}/coverage",
+        "GET /api/akims/{id}/calendars/{year}",
+        "POST /api/akims/{id}/calendars/{year}/revisions",
+        "GET /api/calendar-revisions/{id}",
+        "PUT /api/calendar-revisions/{id}/entries",
+        "POST /api/calendar-revisions/{id}/agree",
+        "POST /api/calendar-revisions/{id}/submit",
+        "GET /api/calendar-revisions/{id}/validation",
+        "GET /api/compliance",
+        "GET /api/meetings/{id}/receptions",
+        "POST /api/meetings/{id}/receptions",
+        "POST /api/receptions/{id}/cancel",
+        "POST /api/receptions/{id}/bookings",
+        "GET /api/receptions/{id}/bookings",
+        "GET /api/bookings/{code}",
+        "DELETE /api/bookings/{code}",
+        "POST /api/reception-bookings/{id}/issues",
+        "DELETE /api/reception-bookings/{id}/issues/{issue_id}",
         "GET /api/issues",
         "POST /api/issues",
         "GET /api/issues/categories",
@@ -180,6 +197,34 @@ async fn the_openapi_document_is_true() {
     server.post(&format!("/api/issues/{issue}/actions"), Some(&admin), plan).await;
     server.post(&format!("/api/issues/{issue}/progress"), Some(&admin), json!({"text": "t"})).await;
     server.patch(&format!("/api/issues/{issue}"), Some(&admin), json!({"on_briefing": true})).await;
+    // A calendar with an agreed revision, and a reception with a booking linked to the issue.
+    let body = json!({"kato": "199999999", "kind": "district", "name": {"kk": "А", "ru": "Р", "en": "D"}});
+    let (_, district) = server.post("/api/territories", Some(&admin), body).await;
+    let body = json!({"login": "calendar-akim", "display_name": "Аким", "role": "akim",
+                      "password": "calendar-akim has a long password", "territory_id": district["id"]});
+    let (_, calendar_akim) = server.post("/api/accounts", Some(&admin), body).await;
+    let calendar = format!("/api/akims/{}/calendars/2027", calendar_akim["id"]);
+    let entry =
+        json!({"territory_id": district["id"], "date": "2027-03-01", "time": "10:00", "place": "Акимат"});
+    let (_, revision) =
+        server.post(&format!("{calendar}/revisions"), Some(&admin), json!({"entries": [entry]})).await;
+    let revision = revision["id"].as_i64().expect("a revision");
+    let agreement = json!({"agreed_on": "2026-11-01", "maslikhat_decision": "№ 1"});
+    server.post(&format!("/api/calendar-revisions/{revision}/agree"), Some(&admin), agreement).await;
+    let (_, meeting_view) = server.get(&format!("/api/meetings/{meeting}"), None).await;
+    let slot = json!({"starts_at": meeting_view["planned_start"], "minutes": 60, "place": "Акимат", "capacity": 3,
+                      "officials": [{"name": "Ержан", "position": "заместитель"}]});
+    let (_, slot) = server.post(&format!("/api/meetings/{meeting}/receptions"), Some(&admin), slot).await;
+    let slot = slot["id"].as_i64().expect("a reception");
+    let booking = json!({"name": "Асан", "contact": "+77011112233", "topic": "Дорога"});
+    let (_, booked) = server.post(&format!("/api/receptions/{slot}/bookings"), None, booking).await;
+    server
+        .post(
+            &format!("/api/reception-bookings/{}/issues", booked["booking"]["id"]),
+            Some(&admin),
+            json!({"issue_id": issue}),
+        )
+        .await;
     let array_of =
         |name: &str| json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}});
     let arrays = [
@@ -187,6 +232,8 @@ async fn the_openapi_document_is_true() {
         ("Service", server.get("/open311/v2/services.json", None).await.1),
         ("HistoryEntryView", server.get(&format!("/api/issues/{issue}/history"), None).await.1),
         ("Category", server.get("/api/issues/categories", None).await.1),
+        ("SlotView", server.get(&format!("/api/meetings/{meeting}/receptions"), None).await.1),
+        ("BookingView", server.get(&format!("/api/receptions/{slot}/bookings"), Some(&admin)).await.1),
     ];
     for (name, sample) in arrays {
         assert!(!sample.as_array().expect("an array").is_empty(), "{name}");
@@ -210,6 +257,14 @@ async fn the_openapi_document_is_true() {
         ("ModerationLog", server.get(&format!("/api/meetings/{meeting}/moderation-log"), None).await.1),
         ("IssueList", server.get(&format!("/api/meetings/{meeting}/issues"), None).await.1),
         ("StreamKeyView", server.get(&format!("/api/meetings/{meeting}/stream-key"), Some(&admin)).await.1),
+        ("YearCalendarView", server.get(&calendar, None).await.1),
+        ("RevisionView", server.get(&format!("/api/calendar-revisions/{revision}"), None).await.1),
+        (
+            "ValidationReport",
+            server.get(&format!("/api/calendar-revisions/{revision}/validation"), None).await.1,
+        ),
+        ("ComplianceReport", server.get("/api/compliance?year=2026", None).await.1),
+        ("BookingReceipt", booked),
     ];
     for (name, sample) in samples {
         conforms(&document, &json!({"$ref": format!("#/components/schemas/{name}")}), &sample, name);

@@ -15,16 +15,19 @@
 
 pub mod broadcast;
 pub mod calendar;
+pub mod compliance;
 pub mod demand;
 pub mod ids;
 pub mod issues;
 pub mod live;
 pub mod meeting;
+pub mod reception;
 pub mod roles;
 pub mod rules;
 pub mod territory;
 pub mod text;
 pub mod timer;
+pub mod yearly;
 
 pub use ids::{AccountId, ActionItemId, CommentId, IssueId, MeetingId, QuestionId, TerritoryId, ViewerId};
 pub use meeting::{LocalizedText, MeetingKind, MeetingStatus};

@@ -122,6 +122,18 @@ impl Principal {
         }
     }
 
+    /// An akim's yearly calendar is drafted, agreed and submitted by the akim's office (the
+    /// akim's own account) or by an admin.
+    pub fn may_keep_calendar(&self, akim: AccountId) -> bool {
+        self.may_create_meeting(akim)
+    }
+
+    /// Personal receptions after a meeting are arranged, and their bookings read, by the same
+    /// people who manage the meeting's issues: admins, the commission and the meeting's akim.
+    pub fn may_arrange_receptions(&self, meeting_akim: AccountId) -> bool {
+        self.may_publish_results(meeting_akim)
+    }
+
     /// The session timer is run by the meeting's akim, a moderator or an admin.
     pub fn may_change_phase(&self, meeting_akim: AccountId) -> bool {
         match self {

@@ -59,6 +59,10 @@ pub struct CreateMeeting {
     pub planned_start: String,
     pub planned_minutes: i64,
     pub kind: MeetingKind,
+    /// Where it is held (the address or hall), as the announcement gives it.
+    pub place: Option<String>,
+    /// Where else it is streamed: an http(s) address.
+    pub online_link: Option<String>,
 }
 
 /// Changes to a meeting. Only the title may change once the meeting has begun.
@@ -71,6 +75,10 @@ pub struct UpdateMeeting {
     pub planned_start: Option<String>,
     pub planned_minutes: Option<i64>,
     pub kind: Option<MeetingKind>,
+    /// The place; an empty string clears it.
+    pub place: Option<String>,
+    /// The online link; an empty string clears it.
+    pub online_link: Option<String>,
     /// `cancelled` calls the meeting off; `scheduled` restores a cancelled one.
     pub status: Option<MeetingStatus>,
 }
@@ -96,6 +104,27 @@ fn clean_title(title: &LocalizedText) -> Result<LocalizedText, ApiError> {
     title
         .cleaned(MAX_TITLE_CHARS)
         .map_err(|error| ApiError::invalid("invalid_title", format!("title: {error}")))
+}
+
+/// The place of a meeting: plain text up to 300 characters, or empty.
+fn check_place(raw: &str) -> Result<String, ApiError> {
+    if raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    super::register::clean_text("place", raw, 300, false)
+}
+
+/// An online link: an absolute http(s) address, or empty.
+fn check_online_link(raw: &str) -> Result<String, ApiError> {
+    let link = raw.trim();
+    if link.is_empty() || kezdesu_core::yearly::is_web_link(link) {
+        Ok(link.to_owned())
+    } else {
+        Err(ApiError::invalid(
+            "invalid_online_link",
+            "online_link must be an http(s) address of at most 500 characters",
+        ))
+    }
 }
 
 fn check_minutes(state: &AppState, minutes: i64) -> Result<u32, ApiError> {
@@ -223,6 +252,8 @@ pub async fn create(
         territory: check_territory(&state, request.territory_id).await?,
         akim: check_akim(&state, akim_id).await?,
         presentation_share: state.rules.meeting.presentation_share,
+        place: check_place(request.place.as_deref().unwrap_or_default())?,
+        online_link: check_online_link(request.online_link.as_deref().unwrap_or_default())?,
     };
     let meeting = state.store.create_meeting(meeting, now).await?;
     tracing::info!(meeting = %meeting.id, "meeting planned");
@@ -372,6 +403,7 @@ pub async fn update(
     }
     let now = Timestamp::now();
     let current = view(&state, &meeting);
+    let current_start = meeting.planned_start;
     let changes_plan = request.territory_id.is_some()
         || request.akim_account_id.is_some()
         || request.planned_start.is_some()
@@ -404,6 +436,20 @@ pub async fn update(
     }
     if let Some(kind) = request.kind {
         meeting.kind = kind;
+    }
+    if let Some(place) = &request.place {
+        meeting.place = check_place(place)?;
+    }
+    if let Some(link) = &request.online_link {
+        meeting.online_link = check_online_link(link)?;
+    }
+    // An announced meeting moved to another day (or made a calendar one) is announced anew,
+    // and the lead time counts again from today.
+    let moved = state.clock.day(meeting.planned_start) != state.clock.day(current_start)
+        || (request.kind == Some(MeetingKind::Calendar) && current.kind != MeetingKind::Calendar);
+    if meeting.announced_at.is_some() && moved {
+        meeting.announced_late = !check_lead_time(&state, &meeting, now).await?;
+        meeting.announced_at = Some(now);
     }
     match request.status {
         None => {}
@@ -444,7 +490,6 @@ pub async fn announce(
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<MeetingView>, ApiError> {
-    use kezdesu_core::calendar::AnnouncementError;
     let mut meeting = state.store.meeting(MeetingId(id)).await?;
     if !caller.principal.may_edit_meeting(meeting.akim) {
         return Err(ApiError::Forbidden("only admins and the meeting's akim announce a meeting"));
@@ -455,11 +500,24 @@ pub async fn announce(
     if view(&state, &meeting).status != MeetingStatus::Scheduled {
         return Err(ApiError::conflict("meeting_started", "only a meeting still to come is announced"));
     }
+    let now = Timestamp::now();
+    meeting.announced_late = !check_lead_time(&state, &meeting, now).await?;
+    meeting.announced_at = Some(now);
+    let meeting = state.store.update_meeting(&meeting, now).await?;
+    state.rooms.refresh(meeting.id).await;
+    tracing::info!(meeting = %meeting.id, late = meeting.announced_late, "meeting announced");
+    Ok(Json(view(&state, &meeting)))
+}
+
+/// Checks that announcing `meeting` on `now`'s day respects the lead time for its akim's level:
+/// refused (409 `announcement_too_late`) for a calendar meeting, allowed and flagged for an
+/// unscheduled one. Answers whether the announcement is on time.
+async fn check_lead_time(state: &AppState, meeting: &Meeting, now: Timestamp) -> Result<bool, ApiError> {
+    use kezdesu_core::calendar::AnnouncementError;
     // The akim's level is the territory they govern; an akim without one is taken to govern the
     // meeting's territory.
     let akim = state.store.account(meeting.akim).await?;
     let governed = state.store.territory(akim.territory.unwrap_or(meeting.territory)).await?;
-    let now = Timestamp::now();
     let check = state
         .rules
         .calendar
@@ -475,12 +533,7 @@ pub async fn announce(
             }
             AnnouncementError::InThePast => ApiError::conflict("meeting_started", error.to_string()),
         })?;
-    meeting.announced_at = Some(now);
-    meeting.announced_late = !check.on_time;
-    let meeting = state.store.update_meeting(&meeting, now).await?;
-    state.rooms.refresh(meeting.id).await;
-    tracing::info!(meeting = %meeting.id, late = meeting.announced_late, "meeting announced");
-    Ok(Json(view(&state, &meeting)))
+    Ok(check.on_time)
 }
 
 /// Moves the session timer: `presentation`, `qa` or `ended`. There is no way back, and the

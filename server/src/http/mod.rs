@@ -7,12 +7,14 @@
 mod accounts;
 mod calendar;
 mod caller;
+mod compliance;
 mod demands;
 mod live;
 mod media;
 mod meetings;
 mod open311;
 mod problem;
+mod receptions;
 mod register;
 pub(crate) mod register_io;
 mod session;
@@ -20,6 +22,7 @@ mod system;
 pub(crate) mod territories;
 mod viewers;
 mod web;
+mod yearly;
 
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 
@@ -165,6 +168,9 @@ pub(crate) fn rate_key(address: IpAddr) -> IpAddr {
         (name = "territories", description = "Administrative-territorial units with KATO codes"),
         (name = "meetings", description = "Meetings, their session timer and events"),
         (name = "issues", description = "The register of problem issues: sources, pool, workflow, action plans, progress, publication"),
+        (name = "calendars", description = "Akims' yearly calendars: revisions, the maslikhat's agreement, submission, validation"),
+        (name = "compliance", description = "How each akim kept the decree, period by period"),
+        (name = "receptions", description = "Personal receptions of citizens after a meeting"),
         (name = "open311", description = "The public issue list as an Open311 GeoReport v2 read API"),
         (name = "system", description = "Health and metrics")
     )
@@ -195,6 +201,20 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(calendar::territory_feed))
         .routes(routes!(calendar::akim_feed))
         .routes(routes!(calendar::coverage))
+        .routes(routes!(yearly::year))
+        .routes(routes!(yearly::start))
+        .routes(routes!(yearly::show))
+        .routes(routes!(yearly::replace_entries))
+        .routes(routes!(yearly::agree))
+        .routes(routes!(yearly::submit))
+        .routes(routes!(yearly::validation))
+        .routes(routes!(compliance::dashboard))
+        .routes(routes!(receptions::list, receptions::create))
+        .routes(routes!(receptions::cancel))
+        .routes(routes!(receptions::book, receptions::bookings))
+        .routes(routes!(receptions::own, receptions::cancel_own))
+        .routes(routes!(receptions::link))
+        .routes(routes!(receptions::unlink))
         .routes(routes!(meetings::list, meetings::create))
         .routes(routes!(meetings::show, meetings::update))
         .routes(routes!(meetings::change_phase))

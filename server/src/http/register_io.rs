@@ -251,7 +251,7 @@ pub struct RawImportRowDoc {
 
 /// A spreadsheet would run a cell that starts with `=`, `+`, `-` or `@` as a formula; such text
 /// is written with a leading apostrophe so it stays text.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_owned(),
@@ -339,7 +339,7 @@ async fn csv_response(state: &AppState, views: &[IssueView], name: &str) -> Resu
     Ok(response)
 }
 
-fn attach(response: &mut Response, file: &str) {
+pub(crate) fn attach(response: &mut Response, file: &str) {
     if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, value);
     }

@@ -71,6 +71,16 @@ pub fn meeting_json_ld(view: &MeetingView, place: Option<&str>) -> serde_json::V
             "name": place.unwrap_or_default(),
         },
     });
+    // The announced hall or address, and where else it is streamed.
+    if !view.place.is_empty() {
+        event["location"]["address"] = serde_json::Value::String(view.place.clone());
+    }
+    if !view.online_link.is_empty() {
+        event["location"] = serde_json::json!([
+            event["location"].clone(),
+            {"@type": "VirtualLocation", "url": view.online_link},
+        ]);
+    }
     if view.status == MeetingStatus::Live {
         event["publication"] = serde_json::json!({
             "@type": "BroadcastEvent",

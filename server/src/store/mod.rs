@@ -8,10 +8,12 @@
 //! existing references, the version a meeting update read) and reports violations as
 //! [`StoreError`] values for the caller to map.
 
+pub mod calendars;
 pub mod demands;
 pub mod register;
 pub mod sqlite;
 
+pub use calendars::*;
 pub use demands::*;
 pub use register::*;
 
@@ -91,6 +93,10 @@ pub struct Meeting {
     pub announced_at: Option<Timestamp>,
     /// Announced later than the rule set's lead time (allowed for unscheduled meetings only).
     pub announced_late: bool,
+    /// Where it is held, as announced; empty until known.
+    pub place: String,
+    /// Where it is streamed besides Kezdesu's own page (an http(s) address); empty if nowhere.
+    pub online_link: String,
     /// Bumped by every update; an update names the version it read.
     pub version: i64,
     pub created_at: Timestamp,
@@ -106,6 +112,8 @@ pub struct NewMeeting {
     pub planned_minutes: u32,
     pub kind: MeetingKind,
     pub presentation_share: Share,
+    pub place: String,
+    pub online_link: String,
 }
 
 /// Which meetings to list; every field narrows the list.
@@ -464,6 +472,56 @@ pub trait Store: Send + Sync + 'static {
     async fn demands(&self, territories: Option<&[TerritoryId]>) -> StoreResult<Vec<Demand>>;
     /// Records the meeting scheduled for a demand.
     async fn meet_demand(&self, demand: i64, meeting: MeetingId, now: Timestamp) -> StoreResult<Demand>;
+
+    /// Starts a calendar revision as a draft: the first of its year with `new.entries`, or a
+    /// correction with the previous revision's meetings. [`StoreError::VersionConflict`] when
+    /// the latest revision is no longer `new.after`.
+    async fn create_revision(&self, new: NewRevision, now: Timestamp) -> StoreResult<CalendarRevision>;
+    async fn revision(&self, id: i64) -> StoreResult<CalendarRevision>;
+    /// Revisions by year, akim and number.
+    async fn revisions(&self, filter: RevisionFilter) -> StoreResult<Vec<CalendarRevision>>;
+    /// Replaces a draft's planned meetings, if it is still a draft at `version`.
+    async fn replace_calendar_entries(
+        &self,
+        revision: i64,
+        version: i64,
+        entries: &[kezdesu_core::yearly::Entry],
+        now: Timestamp,
+    ) -> StoreResult<CalendarRevision>;
+    /// Records a step of a revision's approval, if it is still at `version`.
+    async fn set_calendar_approval(
+        &self,
+        revision: i64,
+        version: i64,
+        approval: &kezdesu_core::yearly::Approval,
+        now: Timestamp,
+    ) -> StoreResult<CalendarRevision>;
+
+    async fn create_reception(
+        &self,
+        meeting: MeetingId,
+        slot: &kezdesu_core::reception::SlotDraft,
+        now: Timestamp,
+    ) -> StoreResult<ReceptionSlot>;
+    async fn reception(&self, id: i64) -> StoreResult<ReceptionSlot>;
+    /// A meeting's reception slots, earliest first.
+    async fn receptions(&self, meeting: MeetingId) -> StoreResult<Vec<ReceptionSlot>>;
+    async fn cancel_reception(&self, id: i64, now: Timestamp) -> StoreResult<ReceptionSlot>;
+    /// Takes a place in a slot atomically; `None` when the slot is full, cancelled or has begun.
+    async fn book_reception(&self, booking: &NewBooking, now: Timestamp) -> StoreResult<Option<Booking>>;
+    async fn bookings(&self, slot: i64) -> StoreResult<Vec<Booking>>;
+    async fn booking(&self, id: i64) -> StoreResult<Booking>;
+    async fn booking_by_code(&self, code_hash: &str) -> StoreResult<Option<Booking>>;
+    /// Cancels a booking and frees its place.
+    async fn cancel_booking(&self, id: i64, now: Timestamp) -> StoreResult<Booking>;
+    async fn link_booking_issue(
+        &self,
+        booking: i64,
+        issue: IssueId,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<Booking>;
+    async fn unlink_booking_issue(&self, booking: i64, issue: IssueId) -> StoreResult<Booking>;
 
     /// The meeting's stream key, if one was ever issued.
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>>;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 /// The database file's name inside the data folder.
 pub const DATABASE_FILE: &str = "kezdesu.sqlite3";
 
+mod calendars;
 mod demands;
 mod register;
 
@@ -145,6 +146,8 @@ fn meeting_from(row: &SqliteRow) -> StoreResult<Meeting> {
         },
         announced_at: optional_instant(row, "announced_at")?,
         announced_late: row.try_get("announced_late")?,
+        place: row.try_get("place")?,
+        online_link: row.try_get("online_link")?,
         version: row.try_get("version")?,
         created_at: instant(row, "created_at")?,
         updated_at: instant(row, "updated_at")?,
@@ -192,7 +195,7 @@ async fn write_meeting(
          akim_account_id = $7, planned_start = $8, planned_minutes = $9, kind = $10, \
          presentation_share = $11, cancelled_at = $12, presentation_started_at = $13, \
          qa_started_at = $14, ended_at = $15, version = version + 1, updated_at = $16, \
-         announced_at = $17, announced_late = $18 \
+         announced_at = $17, announced_late = $18, place = $19, online_link = $20 \
          WHERE id = $1 AND version = $2 RETURNING {MEETING_COLUMNS}"
     );
     let phases = meeting.phases;
@@ -215,6 +218,8 @@ async fn write_meeting(
         .bind(millis(now))
         .bind(meeting.announced_at.map(millis))
         .bind(meeting.announced_late)
+        .bind(&meeting.place)
+        .bind(&meeting.online_link)
         .fetch_optional(&mut *connection)
         .await
         .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
@@ -225,7 +230,7 @@ const ACCOUNT_COLUMNS: &str =
     "id, login, display_name, role, password_hash, disabled, territory_id, created_at";
 const MEETING_COLUMNS: &str = "id, title_kk, title_ru, title_en, territory_id, akim_account_id, planned_start, \
      planned_minutes, kind, presentation_share, cancelled_at, presentation_started_at, qa_started_at, ended_at, \
-     announced_at, announced_late, version, created_at, updated_at";
+     announced_at, announced_late, place, online_link, version, created_at, updated_at";
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -505,8 +510,8 @@ impl Store for SqliteStore {
         self.timed("create_meeting", async {
             let sql = format!(
                 "INSERT INTO meetings (title_kk, title_ru, title_en, territory_id, akim_account_id, planned_start, \
-                 planned_minutes, kind, presentation_share, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10) RETURNING {MEETING_COLUMNS}"
+                 planned_minutes, kind, presentation_share, place, online_link, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, 0, $10, $10) RETURNING {MEETING_COLUMNS}"
             );
             let row = sqlx::query(&sql)
                 .bind(&meeting.title.kk)
@@ -519,6 +524,8 @@ impl Store for SqliteStore {
                 .bind(meeting.kind.as_str())
                 .bind(meeting.presentation_share.to_string())
                 .bind(millis(now))
+                .bind(&meeting.place)
+                .bind(&meeting.online_link)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
@@ -1000,6 +1007,101 @@ impl Store for SqliteStore {
         self.timed("meet_demand", demands::meet_demand(&self.pool, demand, meeting, now)).await
     }
 
+    async fn create_revision(&self, new: NewRevision, now: Timestamp) -> StoreResult<CalendarRevision> {
+        self.timed("create_revision", calendars::create_revision(&self.pool, new, now)).await
+    }
+
+    async fn revision(&self, id: i64) -> StoreResult<CalendarRevision> {
+        self.timed("revision", calendars::revision(&self.pool, id)).await
+    }
+
+    async fn revisions(&self, filter: RevisionFilter) -> StoreResult<Vec<CalendarRevision>> {
+        self.timed("revisions", calendars::revisions(&self.pool, filter)).await
+    }
+
+    async fn replace_calendar_entries(
+        &self,
+        revision: i64,
+        version: i64,
+        entries: &[kezdesu_core::yearly::Entry],
+        now: Timestamp,
+    ) -> StoreResult<CalendarRevision> {
+        self.timed(
+            "replace_calendar_entries",
+            calendars::replace_entries(&self.pool, revision, version, entries, now),
+        )
+        .await
+    }
+
+    async fn set_calendar_approval(
+        &self,
+        revision: i64,
+        version: i64,
+        approval: &kezdesu_core::yearly::Approval,
+        now: Timestamp,
+    ) -> StoreResult<CalendarRevision> {
+        self.timed(
+            "set_calendar_approval",
+            calendars::set_approval(&self.pool, revision, version, approval, now),
+        )
+        .await
+    }
+
+    async fn create_reception(
+        &self,
+        meeting: MeetingId,
+        slot: &kezdesu_core::reception::SlotDraft,
+        now: Timestamp,
+    ) -> StoreResult<ReceptionSlot> {
+        self.timed("create_reception", calendars::create_slot(&self.pool, meeting, slot, now)).await
+    }
+
+    async fn reception(&self, id: i64) -> StoreResult<ReceptionSlot> {
+        self.timed("reception", calendars::slot(&self.pool, id)).await
+    }
+
+    async fn receptions(&self, meeting: MeetingId) -> StoreResult<Vec<ReceptionSlot>> {
+        self.timed("receptions", calendars::slots(&self.pool, meeting)).await
+    }
+
+    async fn cancel_reception(&self, id: i64, now: Timestamp) -> StoreResult<ReceptionSlot> {
+        self.timed("cancel_reception", calendars::cancel_slot(&self.pool, id, now)).await
+    }
+
+    async fn book_reception(&self, booking: &NewBooking, now: Timestamp) -> StoreResult<Option<Booking>> {
+        self.timed("book_reception", calendars::book(&self.pool, booking, now)).await
+    }
+
+    async fn bookings(&self, slot: i64) -> StoreResult<Vec<Booking>> {
+        self.timed("bookings", calendars::bookings(&self.pool, slot)).await
+    }
+
+    async fn booking(&self, id: i64) -> StoreResult<Booking> {
+        self.timed("booking", calendars::booking(&self.pool, id)).await
+    }
+
+    async fn booking_by_code(&self, code_hash: &str) -> StoreResult<Option<Booking>> {
+        self.timed("booking_by_code", calendars::booking_by_code(&self.pool, code_hash)).await
+    }
+
+    async fn cancel_booking(&self, id: i64, now: Timestamp) -> StoreResult<Booking> {
+        self.timed("cancel_booking", calendars::cancel_booking(&self.pool, id, now)).await
+    }
+
+    async fn link_booking_issue(
+        &self,
+        booking: i64,
+        issue: IssueId,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<Booking> {
+        self.timed("link_booking_issue", calendars::link_issue(&self.pool, booking, issue, by, now)).await
+    }
+
+    async fn unlink_booking_issue(&self, booking: i64, issue: IssueId) -> StoreResult<Booking> {
+        self.timed("unlink_booking_issue", calendars::unlink_issue(&self.pool, booking, issue)).await
+    }
+
     async fn stream_key(&self, meeting: MeetingId) -> StoreResult<Option<StreamKey>> {
         self.timed("stream_key", async {
             let row = sqlx::query(
@@ -1115,6 +1217,8 @@ mod tests {
             planned_minutes: 60,
             kind: MeetingKind::Calendar,
             presentation_share: Share::new(1, 4).expect("valid"),
+            place: String::new(),
+            online_link: String::new(),
         };
         let meeting = store.create_meeting(meeting, t(0)).await.expect("meeting");
         store.create_viewer(meeting.id, "Viewer", "hash-v", t(0), t(30)).await.expect("viewer");
@@ -1155,6 +1259,8 @@ mod tests {
             planned_minutes: 60,
             kind: MeetingKind::Calendar,
             presentation_share: Share::new(1, 4).expect("valid"),
+            place: String::new(),
+            online_link: String::new(),
         };
         let read = store.create_meeting(planned, t(0)).await.expect("meeting");
         let mut first = read.clone();

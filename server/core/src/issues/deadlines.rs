@@ -165,6 +165,21 @@ impl Quarter {
         let last_month = date(self.year, self.first_month() + 2, 1);
         (first, last_month.last_of_month())
     }
+
+    pub fn last_day(self) -> Date {
+        self.days().1
+    }
+
+    /// The quarters from this one through `last`, in order (none if `last` comes first).
+    pub fn through(self, last: Quarter) -> Vec<Quarter> {
+        let mut quarters = Vec::new();
+        let mut quarter = self;
+        while quarter <= last {
+            quarters.push(quarter);
+            quarter = quarter.next();
+        }
+        quarters
+    }
 }
 
 impl fmt::Display for Quarter {

@@ -38,7 +38,7 @@ fn parse_level(text: &str) -> StoreResult<EscalationLevel> {
         .ok_or_else(|| StoreError::Corrupt(format!("escalation level {text:?}")))
 }
 
-fn date_column(row: &SqliteRow, column: &str) -> StoreResult<Option<Date>> {
+pub(super) fn date_column(row: &SqliteRow, column: &str) -> StoreResult<Option<Date>> {
     let text: Option<String> = row.try_get(column)?;
     text.map(|text| text.parse::<Date>().map_err(|error| StoreError::Corrupt(format!("{column}: {error}"))))
         .transpose()
