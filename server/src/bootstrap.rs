@@ -6,9 +6,9 @@
 
 use crate::auth::{hash_password, new_password};
 use crate::config::Config;
-use crate::store::{NewAccount, NewMeeting, NewTerritory, Store};
+use crate::store::{NewAccount, NewMeeting, Store};
 use jiff::{SignedDuration, Timestamp};
-use kezdesu_core::{LocalizedText, MeetingId, MeetingKind, Role, RuleSet, TerritoryKind};
+use kezdesu_core::{LocalizedText, MeetingId, MeetingKind, Role, RuleSet};
 use std::net::SocketAddr;
 
 /// What the first start created, for the caller to report.
@@ -78,6 +78,89 @@ async fn create_account(
         territory,
     };
     Ok(store.create_account(account, now).await?.id)
+}
+
+/// Ulytau oblast from the national classifier (KATO; see `config/territories/SOURCES.md`): the
+/// demo's territories, the same file the tests import.
+const DEMO_TERRITORIES: &str = include_str!("../../config/territories/ulytau.csv");
+/// Zhanaarka district, whose akim the demo akim is…
+const DEMO_DISTRICT: &str = "623600000";
+/// …and the settlement of Zhanaarka, where the demo meeting is held.
+const DEMO_SETTLEMENT: &str = "623630000";
+
+async fn import_demo_territories(
+    store: &dyn Store,
+    now: Timestamp,
+) -> anyhow::Result<Vec<crate::store::Territory>> {
+    use kezdesu_core::territory::{RawTerritoryRow, check_territory_rows};
+    let rows: Vec<RawTerritoryRow> =
+        csv::Reader::from_reader(DEMO_TERRITORIES.as_bytes()).deserialize().collect::<Result<_, _>>()?;
+    let known = store.territories().await?.into_iter().map(|territory| territory.kato).collect();
+    let import = check_territory_rows(&rows, &known)
+        .map_err(|errors| anyhow::anyhow!("the demo territories are invalid: {errors:?}"))?;
+    store.import_territories(&import.new, now).await?;
+    Ok(store.territories().await?)
+}
+
+/// The demo akim's calendar for this year, agreed with the maslikhat: one meeting in each
+/// territory the rule set asks them to cover, every period (a village's meeting also covers its
+/// rural okrug), so that the calendar and compliance pages have something to show.
+async fn create_demo_calendar(
+    store: &dyn Store,
+    rules: &RuleSet,
+    akim: kezdesu_core::AccountId,
+    district: &crate::store::Territory,
+    territories: &[crate::store::Territory],
+    today: jiff::civil::Date,
+    now: Timestamp,
+) -> anyhow::Result<()> {
+    use crate::store::NewRevision;
+    use kezdesu_core::calendar::{Unit, coverage};
+    use kezdesu_core::yearly::{Approval, ApprovalStep, Entry, approve};
+    let units: Vec<Unit> = territories
+        .iter()
+        .map(|territory| Unit { id: territory.id, kind: territory.kind, parent: territory.parent })
+        .collect();
+    let akim_unit = Unit { id: district.id, kind: district.kind, parent: district.parent };
+    let year = today.year();
+    let mut entries = Vec::new();
+    for period in coverage(&rules.calendar, akim_unit, &units, &[], year) {
+        let covered: Vec<_> = period.units.iter().map(|unit| unit.territory).collect();
+        // Only the innermost covered territories: a meeting there covers those around it too.
+        let innermost = covered
+            .iter()
+            .filter(|id| !units.iter().any(|unit| unit.parent == Some(**id) && covered.contains(&unit.id)));
+        for (index, territory) in innermost.enumerate() {
+            let offset = i64::try_from(10 + index % 15).unwrap_or(10);
+            let place = territories
+                .iter()
+                .find(|candidate| candidate.id == *territory)
+                .map(|candidate| format!("{}, мәдениет үйі", candidate.name.kk))
+                .unwrap_or_default();
+            entries.push(Entry {
+                territory: *territory,
+                on: period.first_day.saturating_add(jiff::Span::new().days(offset)),
+                starts_at: jiff::civil::Time::new(11, 0, 0, 0).ok(),
+                place,
+                online_link: String::new(),
+            });
+        }
+    }
+    let revision = NewRevision {
+        akim,
+        territory: district.id,
+        year,
+        after: None,
+        reason: String::new(),
+        entries,
+        created_by: akim,
+    };
+    let revision = store.create_revision(revision, now).await?;
+    let agreed_on = jiff::civil::date(year, 1, 10).min(today);
+    let step = ApprovalStep::Agree { on: agreed_on, decision: "№ 1-демо".into() };
+    let approval: Approval = approve(&revision.approval, step, year, today)?;
+    store.set_calendar_approval(revision.id, revision.version, &approval, now).await?;
+    Ok(())
 }
 
 /// A problem issue of the demo meeting, taken up and planned, so that the public issue list and
@@ -160,26 +243,22 @@ async fn create_demo(
     now: Timestamp,
 ) -> anyhow::Result<MeetingId> {
     let planned_minutes = demo_planned_minutes(config, rules)?;
-    // Kosshy, a town of Akmola oblast next to Astana, with its real KATO code.
-    let territory = store
-        .create_territory(
-            NewTerritory {
-                kato: "111020000".to_owned(),
-                kind: TerritoryKind::CityOfDistrictSignificance,
-                name: LocalizedText {
-                    kk: "Қосшы қаласы".into(),
-                    ru: "город Косшы".into(),
-                    en: "Kosshy town".into(),
-                },
-                parent: None,
-            },
-            now,
-        )
-        .await?;
+    let territories = import_demo_territories(store, now).await?;
+    let find = |kato: &str| {
+        territories
+            .iter()
+            .find(|territory| territory.kato == kato)
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the demo territories lack {kato}"))
+    };
+    let district = find(DEMO_DISTRICT)?;
+    let settlement = find(DEMO_SETTLEMENT)?;
     let akim_password = new_password();
     let akim =
-        create_account(store, "demo-akim", "Demo akim", Role::Akim, &akim_password, Some(territory.id), now)
+        create_account(store, "demo-akim", "Demo akim", Role::Akim, &akim_password, Some(district.id), now)
             .await?;
+    let zone = jiff::tz::TimeZone::get(&config.meetings.time_zone)?;
+    create_demo_calendar(store, rules, akim, &district, &territories, now.to_zoned(zone).date(), now).await?;
     let planned_start = (now + SignedDuration::from_mins(i64::from(config.demo.starts_in_minutes)))
         .round(jiff::Unit::Minute)?;
     let meeting = store
@@ -190,13 +269,13 @@ async fn create_demo(
                     ru: "Встреча акима с населением (демо)".into(),
                     en: "The akim meets the population (demo)".into(),
                 },
-                territory: territory.id,
+                territory: settlement.id,
                 akim,
                 planned_start,
                 planned_minutes,
                 kind: MeetingKind::Calendar,
                 presentation_share: rules.meeting.presentation_share,
-                place: "Ауылдық мәдениет үйі / Сельский дом культуры".into(),
+                place: "Жаңаарқа кенті, мәдениет үйі / посёлок Жанаарка, дом культуры".into(),
                 online_link: String::new(),
             },
             now,

@@ -114,6 +114,24 @@ async fn the_first_start_prints_the_admin_password_once_and_sigterm_stops_cleanl
     assert_eq!(issues["total"], 1, "{issues}");
     assert_eq!(issues["items"][0]["status"], "planned");
     assert_eq!(issues["items"][0]["actions"][0]["executor_organisation"], "ГУ «Отдел ЖКХ»");
+    // The demo stands on a real oblast, Ulytau, and its akim governs Zhanaarka district with an
+    // agreed calendar for this year that leaves no gap.
+    let get = |path: String| {
+        let client = client.clone();
+        let url = format!("http://{address}{path}");
+        async move {
+            client.get(url).send().await.expect("answer").json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    let territories = get("/api/territories".into()).await;
+    assert_eq!(territories["territories"].as_array().expect("territories").len(), 54);
+    let territory = get(format!("/api/territories/{}", demo["territory_id"])).await;
+    assert_eq!(territory["kato"], "623630000", "{territory}");
+    let year = jiff::Zoned::now().year();
+    let calendar = get(format!("/api/akims/{}/calendars/{year}", demo["akim_account_id"])).await;
+    assert_eq!(calendar["in_force"], 1, "{calendar}");
+    let report = get(format!("/api/calendar-revisions/{}/validation", calendar["revisions"][0]["id"])).await;
+    assert_eq!(report["gaps"], serde_json::json!([]), "{report}");
     let output = first.terminate();
     assert!(output.iter().any(|line| line.contains("SIGTERM")), "{output:#?}");
     assert!(

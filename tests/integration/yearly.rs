@@ -728,9 +728,8 @@ async fn citizens_book_receptions_up_to_capacity_and_bookings_link_to_issues() {
 async fn the_ulytau_fixture_imports_and_its_oblast_akim_must_cover_its_districts_and_cities() {
     let server = TestServer::start().await;
     let admin = server.admin().await;
-    let file =
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/territories/ulytau.csv"))
-            .expect("fixture");
+    let file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/territories/ulytau.csv"))
+        .expect("fixture");
     let response = server
         .client
         .post(server.url("/api/territories/import"))

@@ -8,7 +8,7 @@
 use super::problem::ApiQuery;
 use super::register_io::{attach, cell};
 use super::{ApiError, AppState, Problem};
-use crate::store::{IssueFilter, Meeting, MeetingFilter};
+use crate::store::{Meeting, MeetingFilter};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -123,34 +123,31 @@ async fn report(state: &AppState, query: &ComplianceQuery) -> Result<ComplianceR
         .into_iter()
         .map(|results| (results.meeting, results.published_at))
         .collect();
+    // Each akim's meetings held and issues acted on, in one pass over each.
+    let mut held_by: HashMap<AccountId, Vec<HeldMeeting>> = HashMap::new();
+    for meeting in &meetings {
+        if let Some(held) = held(state, meeting, published.get(&meeting.id).copied()) {
+            held_by.entry(meeting.akim).or_default().push(held);
+        }
+    }
     let akim_of: HashMap<MeetingId, AccountId> =
         meetings.iter().map(|meeting| (meeting.id, meeting.akim)).collect();
-    let issues = state.store.issues(&IssueFilter { acting_only: true, ..IssueFilter::default() }).await?;
+    let mut acted_by: HashMap<AccountId, Vec<ActedIssue>> = HashMap::new();
+    for issue in state.store.acting_issue_dates().await? {
+        let Some(akim) = akim_of.get(&issue.meeting) else { continue };
+        acted_by.entry(*akim).or_default().push(ActedIssue {
+            accepted_on: state.clock.day(issue.accepted_at),
+            acting: true,
+            progress_on: issue.progress.iter().map(|at| state.clock.day(*at)).collect(),
+        });
+    }
 
     let today = state.today();
     let mut report = Vec::with_capacity(akims.len());
     for (akim, governed) in akims {
         let Some(territory) = territories.iter().find(|territory| territory.id == governed) else { continue };
-        let held_meetings: Vec<HeldMeeting> = meetings
-            .iter()
-            .filter(|meeting| meeting.akim == akim.id)
-            .filter_map(|meeting| held(state, meeting, published.get(&meeting.id).copied()))
-            .collect();
-        let acted: Vec<ActedIssue> = issues
-            .iter()
-            .filter(|issue| issue.meeting.and_then(|meeting| akim_of.get(&meeting)) == Some(&akim.id))
-            .filter_map(|issue| {
-                Some(ActedIssue {
-                    accepted_on: state.clock.day(issue.accepted_at?),
-                    acting: issue.status.is_acting(),
-                    progress_on: issue
-                        .progress
-                        .iter()
-                        .map(|update| state.clock.day(update.created_at))
-                        .collect(),
-                })
-            })
-            .collect();
+        let held_meetings = held_by.remove(&akim.id).unwrap_or_default();
+        let acted = acted_by.remove(&akim.id).unwrap_or_default();
         let input = ComplianceInput {
             calendar: &state.rules.calendar,
             deadlines: &state.rules.issues,

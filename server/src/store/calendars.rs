@@ -81,6 +81,15 @@ pub struct NewBooking {
     pub code_hash: String,
 }
 
+/// An issue being acted on, as the compliance dashboard reads it: no text, only dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActingIssueDates {
+    pub meeting: MeetingId,
+    pub accepted_at: Timestamp,
+    /// When each of its progress reports was published.
+    pub progress: Vec<Timestamp>,
+}
+
 /// Which revisions to list; every field narrows the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RevisionFilter {

@@ -497,6 +497,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<CalendarRevision>;
 
+    /// The issues being acted on that were raised for a meeting, with their acceptance and
+    /// progress instants only.
+    async fn acting_issue_dates(&self) -> StoreResult<Vec<ActingIssueDates>>;
+
     async fn create_reception(
         &self,
         meeting: MeetingId,

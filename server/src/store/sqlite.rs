@@ -1047,6 +1047,10 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn acting_issue_dates(&self) -> StoreResult<Vec<ActingIssueDates>> {
+        self.timed("acting_issue_dates", calendars::acting_issue_dates(&self.pool)).await
+    }
+
     async fn create_reception(
         &self,
         meeting: MeetingId,

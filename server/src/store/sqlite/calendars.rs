@@ -472,3 +472,46 @@ pub(super) async fn unlink_issue(pool: &SqlitePool, booking_id: i64, issue: Issu
         .await?;
     booking(pool, booking_id).await
 }
+
+/// The statuses of an issue being acted on, as SQL (`IssueStatus::is_acting`).
+fn acting_statuses() -> String {
+    kezdesu_core::issues::IssueStatus::ALL
+        .into_iter()
+        .filter(|status| status.is_acting())
+        .map(|status| format!("'{status}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) async fn acting_issue_dates(pool: &SqlitePool) -> StoreResult<Vec<ActingIssueDates>> {
+    let acting = acting_statuses();
+    let mut connection = pool.acquire().await?;
+    let issues = sqlx::query(&format!(
+        "SELECT id, meeting_id, accepted_at FROM register_issues \
+         WHERE merged_into IS NULL AND meeting_id IS NOT NULL AND accepted_at IS NOT NULL AND status IN ({acting}) \
+         ORDER BY id"
+    ))
+    .fetch_all(&mut *connection)
+    .await?;
+    let reports = sqlx::query(&format!(
+        "SELECT p.issue_id, p.created_at FROM progress_updates p JOIN register_issues i ON i.id = p.issue_id \
+         WHERE i.merged_into IS NULL AND i.meeting_id IS NOT NULL AND i.status IN ({acting}) ORDER BY p.issue_id"
+    ))
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut progress: std::collections::HashMap<i64, Vec<Timestamp>> = std::collections::HashMap::new();
+    for row in &reports {
+        progress.entry(row.try_get("issue_id")?).or_default().push(instant(row, "created_at")?);
+    }
+    issues
+        .iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            Ok(ActingIssueDates {
+                meeting: MeetingId(row.try_get("meeting_id")?),
+                accepted_at: instant(row, "accepted_at")?,
+                progress: progress.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
+}
