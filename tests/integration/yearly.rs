@@ -817,6 +817,20 @@ async fn an_announced_meeting_gives_its_place_and_online_link() {
         json!({"@type": "VirtualLocation", "url": "https://www.youtube.com/live/akimat"})
     );
 
+    // The iCalendar feed gives the place before the territory, and the link as the description.
+    let feed = server
+        .client
+        .get(server.url(&format!("/api/akims/{akim}/calendar.ics")))
+        .send()
+        .await
+        .expect("feed")
+        .text()
+        .await
+        .expect("text")
+        .replace("\r\n ", "");
+    assert!(feed.contains("LOCATION:Сельский дом культуры\\, ул. Абая 1\\, village ru\r\n"), "{feed}");
+    assert!(feed.contains("DESCRIPTION:https://www.youtube.com/live/akimat\r\n"), "{feed}");
+
     body["online_link"] = json!("javascript:alert(1)");
     assert_problem(
         &server.post("/api/meetings", Some(&token), body).await,

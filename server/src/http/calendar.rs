@@ -72,8 +72,16 @@ fn feed(
             end: meeting.planned_start + SignedDuration::from_mins(i64::from(meeting.planned_minutes)),
             changed: meeting.updated_at,
             summary: pick(&meeting.title, lang),
-            location: places.get(&meeting.territory).map(|place| pick(&place.name, lang)).unwrap_or_default(),
-            description: String::new(),
+            // The announced hall or address, then the territory it is in.
+            location: [
+                meeting.place.clone(),
+                places.get(&meeting.territory).map(|place| pick(&place.name, lang)).unwrap_or_default(),
+            ]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+            description: meeting.online_link.clone(),
             url: origin.map(|origin| format!("{origin}/meetings/{}", meeting.id)),
         })
         .collect();
