@@ -7,9 +7,14 @@
 // The results section is results.js; the deadlines it shows come only with a fetched meeting,
 // so the page fetches the meeting once it sees the meeting end, and keeps those deadlines
 // across later stream events. The request form (open while the meeting is scheduled) and
-// "follow my questions" for a joined viewer are request-form.js.
+// "follow my questions" for a joined viewer are request-form.js; the personal receptions after
+// the meeting (slots and the booking form) are reception-booking.js. The meeting's place and
+// online link (shown as a link only when it is an http(s) address) are in its facts, with a link
+// to the akim's yearly calendar.
 
 import { api, fetchSession } from './api.js';
+import { calendarPageUrl, yearIn } from './calendar-model.js';
+import { userLink } from './calendar-view.js';
 import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
 import { loadViewer, mountLivePanel } from './live.js';
 import {
@@ -23,6 +28,7 @@ import {
 } from './meeting-view.js';
 import { mountPlayer } from './player.js';
 import { mountFollowButton, mountRequestForm } from './request-form.js';
+import { mountReceptions } from './reception-booking.js';
 import { mountResults } from './results.js';
 
 const byId = (id) => document.getElementById(id);
@@ -38,6 +44,7 @@ let controls = null;
 let results = null;
 let requestForm = null;
 let follow = null;
+let receptions = null;
 let deadlinesRequested = false; // a fetch for the ended meeting's deadlines was made
 
 function parseMeetingId(pathname) {
@@ -57,6 +64,7 @@ function renderAll() {
   renderControls();
   results?.render();
   requestForm?.render();
+  receptions?.render();
   livePanel?.setMeeting(meeting);
   player?.setMeeting(meeting);
 }
@@ -71,6 +79,26 @@ function renderMeeting() {
   const status = byId('meeting-status');
   status.className = `badge badge--${meeting.status}`;
   setText(status, t(`status.${meeting.status}`));
+  const place = (meeting.place ?? '').trim();
+  byId('meeting-place-row').hidden = place === '';
+  setText(byId('meeting-place'), place);
+  // A link from the meeting's data: only an http(s) address becomes a link.
+  const linkText = (meeting.online_link ?? '').trim();
+  byId('meeting-link-row').hidden = linkText === '';
+  const linkBox = byId('meeting-link');
+  if (linkBox.dataset.value !== linkText) {
+    linkBox.dataset.value = linkText;
+    const link = userLink(linkText);
+    linkBox.replaceChildren(...(link ? [link] : []));
+  }
+  const year = yearIn(meeting.time_zone || 'Asia/Almaty', meeting.planned_start);
+  const calendarRow = byId('meeting-calendar-row');
+  calendarRow.hidden = !meeting.akim_account_id || !year;
+  if (!calendarRow.hidden) {
+    const calendarLink = byId('meeting-calendar-link');
+    calendarLink.href = calendarPageUrl(meeting.akim_account_id, year);
+    setText(calendarLink, t('meeting.calendarLink', { year }));
+  }
 }
 
 function renderConnection() {
@@ -154,6 +182,7 @@ async function loadSession() {
   }
   renderControls();
   results?.render();
+  receptions?.render();
 }
 
 async function start() {
@@ -162,6 +191,7 @@ async function start() {
     livePanel?.relabel();
     player?.relabel();
     follow?.render();
+    receptions?.render();
   });
   renderAll();
   if (meetingId === null) {
@@ -185,6 +215,7 @@ async function start() {
   });
   requestForm = mountRequestForm({ meetingId, getMeeting: () => meeting });
   follow = mountFollowButton({ meetingId, getViewer: () => loadViewer(meetingId) });
+  receptions = mountReceptions({ meetingId, getMeeting: () => meeting, getAccount: () => account });
   loadSession();
   try {
     // Loaded once up front so a wrong id says "not found" instead of reconnecting forever.
