@@ -117,11 +117,8 @@ async fn create_demo_calendar(
     use crate::store::NewRevision;
     use kezdesu_core::calendar::{Unit, coverage};
     use kezdesu_core::yearly::{Approval, ApprovalStep, Entry, approve};
-    let units: Vec<Unit> = territories
-        .iter()
-        .map(|territory| Unit { id: territory.id, kind: territory.kind, parent: territory.parent })
-        .collect();
-    let akim_unit = Unit { id: district.id, kind: district.kind, parent: district.parent };
+    let units: Vec<Unit> = territories.iter().map(crate::store::Territory::unit).collect();
+    let akim_unit = district.unit();
     let year = today.year();
     let mut entries = Vec::new();
     for period in coverage(&rules.calendar, akim_unit, &units, &[], year) {

@@ -199,10 +199,7 @@ pub async fn coverage(
         ApiError::conflict("no_territory", "the akim governs no territory yet; an admin sets territory_id")
     })?;
     let territories = state.store.territories().await?;
-    let units: Vec<Unit> = territories
-        .iter()
-        .map(|territory| Unit { id: territory.id, kind: territory.kind, parent: territory.parent })
-        .collect();
+    let units: Vec<Unit> = territories.iter().map(crate::store::Territory::unit).collect();
     let akim_unit =
         units.iter().find(|unit| unit.id == governed).copied().ok_or(ApiError::NotFound("territory"))?;
     let planned: Vec<PlannedMeeting> = state

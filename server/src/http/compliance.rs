@@ -89,10 +89,7 @@ async fn report(state: &AppState, query: &ComplianceQuery) -> Result<ComplianceR
     }
     let period = query.period.unwrap_or(Period::Quarter);
     let territories = state.store.territories().await?;
-    let units: Vec<Unit> = territories
-        .iter()
-        .map(|territory| Unit { id: territory.id, kind: territory.kind, parent: territory.parent })
-        .collect();
+    let units: Vec<Unit> = territories.iter().map(crate::store::Territory::unit).collect();
     let within = match query.territory_id {
         Some(root) => Some(state.territory_and_inside(TerritoryId(root)).await?),
         None => None,
@@ -151,7 +148,7 @@ async fn report(state: &AppState, query: &ComplianceQuery) -> Result<ComplianceR
         let input = ComplianceInput {
             calendar: &state.rules.calendar,
             deadlines: &state.rules.issues,
-            akim: Unit { id: territory.id, kind: territory.kind, parent: territory.parent },
+            akim: territory.unit(),
             territories: &units,
             meetings: &held_meetings,
             issues: &acted,

@@ -513,10 +513,7 @@ pub async fn validation(
     let principal = caller.map(|caller| caller.principal);
     let revision = readable_revision(&state, principal.as_ref(), id).await?;
     let territories = state.store.territories().await?;
-    let units: Vec<Unit> = territories
-        .iter()
-        .map(|territory| Unit { id: territory.id, kind: territory.kind, parent: territory.parent })
-        .collect();
+    let units: Vec<Unit> = territories.iter().map(crate::store::Territory::unit).collect();
     let akim_unit = units
         .iter()
         .find(|unit| unit.id == revision.territory)

@@ -68,6 +68,13 @@ pub struct Territory {
     pub parent: Option<TerritoryId>,
 }
 
+impl Territory {
+    /// The territory as the calendar rules see it: its kind and place in the tree.
+    pub fn unit(&self) -> kezdesu_core::calendar::Unit {
+        kezdesu_core::calendar::Unit { id: self.id, kind: self.kind, parent: self.parent }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewTerritory {
     pub kato: String,
