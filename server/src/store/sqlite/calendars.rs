@@ -115,15 +115,17 @@ pub(super) async fn revisions(
     filter: RevisionFilter,
 ) -> StoreResult<Vec<CalendarRevision>> {
     let mut connection = pool.acquire().await?;
-    let rows = sqlx::query(&format!(
-        "SELECT {REVISION_COLUMNS} FROM calendar_revisions \
-         WHERE ($1 IS NULL OR akim_account_id = $1) AND ($2 IS NULL OR year = $2) \
-         ORDER BY year, akim_account_id, revision"
-    ))
-    .bind(filter.akim.map(|akim| akim.0))
-    .bind(filter.year.map(i64::from))
-    .fetch_all(&mut *connection)
-    .await?;
+    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+        "SELECT {REVISION_COLUMNS} FROM calendar_revisions WHERE TRUE"
+    ));
+    if let Some(akim) = filter.akim {
+        query.push(" AND akim_account_id = ").push_bind(akim.0);
+    }
+    if let Some(year) = filter.year {
+        query.push(" AND year = ").push_bind(i64::from(year));
+    }
+    query.push(" ORDER BY year, akim_account_id, revision");
+    let rows = query.build().fetch_all(&mut *connection).await?;
     let mut revisions = Vec::with_capacity(rows.len());
     for row in &rows {
         let entries = entries_of(&mut connection, row.try_get("id")?).await?;
