@@ -98,6 +98,8 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
     // A draft is not public.
     let (_, public) = server.get(&base, None).await;
     assert_eq!(public["revisions"], json!([]), "{public}");
+    assert!(public["akim_name"].as_str().expect("a name").starts_with("Аким"), "{public}");
+    assert_eq!(public["territory_name"]["en"], "district en");
     assert_problem(
         &server.get(&format!("/api/calendar-revisions/{first_id}"), None).await,
         StatusCode::NOT_FOUND,
@@ -607,6 +609,11 @@ async fn compliance_figures_for_a_fixture_year_match_the_hand_count() {
         &server.get("/api/compliance?year=2025&format=xml", None).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_format",
+    );
+    assert_problem(
+        &server.get("/api/compliance?year=2025&territory_id=999999", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
     );
     assert_problem(
         &server.get("/api/compliance?year=20", None).await,

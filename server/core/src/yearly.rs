@@ -264,7 +264,8 @@ pub struct DeadlineReport {
     /// Whether the rule set asks this akim's level for an approved calendar at all; the akims
     /// of oblasts, republican cities and the capital, in the shipped rules.
     pub required: bool,
-    /// Approved, agreed with the maslikhat: by the first revision's agreement.
+    /// Approved, agreed with the maslikhat: by the first revision's agreement. `met` is null
+    /// when the rule set does not ask this level for a calendar.
     pub approval: DeadlineCheck,
     /// Sent to the Government: by the first revision's submission.
     pub submission: DeadlineCheck,
@@ -286,10 +287,15 @@ pub fn deadline_report(
     let CalendarDeadlines { approval, submission, forwarding } = rules.deadlines(year);
     let first_agreed = revisions.iter().filter_map(|revision| revision.agreed_on).min();
     let first_submitted = revisions.iter().filter_map(|revision| revision.submitted_on).min();
+    let check = |due: Date, done_on: Option<Date>| {
+        let check = DeadlineCheck::of(due, done_on, today);
+        // A deadline the rule set does not set for this level is neither met nor missed.
+        if required { check } else { DeadlineCheck { met: None, ..check } }
+    };
     DeadlineReport {
         required,
-        approval: DeadlineCheck::of(approval, first_agreed, today),
-        submission: DeadlineCheck::of(submission, first_submitted, today),
+        approval: check(approval, first_agreed),
+        submission: check(submission, first_submitted),
         forwarding_due: forwarding,
     }
 }
@@ -423,5 +429,8 @@ mod tests {
         assert_eq!((pending.approval.met, pending.submission.met), (None, None));
         let missed = deadline_report(calendar, true, 2027, &[], date(2027, 1, 21));
         assert_eq!((missed.approval.met, missed.submission.met), (Some(false), Some(false)));
+        let not_asked = deadline_report(calendar, false, 2027, &[], date(2027, 1, 21));
+        assert_eq!((not_asked.approval.met, not_asked.submission.met), (None, None));
+        assert_eq!(not_asked.approval.due, date(2027, 1, 15), "still shown");
     }
 }

@@ -91,7 +91,11 @@ async fn report(state: &AppState, query: &ComplianceQuery) -> Result<ComplianceR
     let territories = state.store.territories().await?;
     let units: Vec<Unit> = territories.iter().map(crate::store::Territory::unit).collect();
     let within = match query.territory_id {
-        Some(root) => Some(state.territory_and_inside(TerritoryId(root)).await?),
+        Some(root) => {
+            // An unknown territory is a 404, not an empty dashboard.
+            state.store.territory(TerritoryId(root)).await?;
+            Some(state.territory_and_inside(TerritoryId(root)).await?)
+        }
         None => None,
     };
     let akims: Vec<_> = state

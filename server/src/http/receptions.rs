@@ -37,6 +37,8 @@ pub struct SlotView {
     pub booked: u32,
     /// Places still free; 0 once it began or was cancelled.
     pub free: u32,
+    /// It has begun: bookings are closed.
+    pub started: bool,
     pub cancelled: bool,
 }
 
@@ -75,6 +77,7 @@ fn slot_view(state: &AppState, slot: &ReceptionSlot, now: Timestamp) -> SlotView
         capacity: slot.capacity,
         booked: slot.booked,
         free: if open { slot.capacity.saturating_sub(slot.booked) } else { 0 },
+        started: now >= slot.starts_at,
         cancelled: slot.cancelled_at.is_some(),
     }
 }

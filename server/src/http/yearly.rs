@@ -66,6 +66,10 @@ pub struct RevisionView {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct YearCalendarView {
     pub akim_account_id: i64,
+    pub akim_name: String,
+    /// The territory the akim governs now.
+    pub territory_id: i64,
+    pub territory_name: LocalizedText,
     pub year: i16,
     /// The revision in force: the latest agreed or submitted one.
     pub in_force: Option<u32>,
@@ -245,8 +249,12 @@ pub async fn year(
         .filter(|revision| revision.approval.state.in_force())
         .map(|revision| revision.revision)
         .max();
+    let territory = state.store.territory(governed).await?;
     Ok(Json(YearCalendarView {
         akim_account_id: akim.id.0,
+        akim_name: akim.display_name.clone(),
+        territory_id: territory.id.0,
+        territory_name: territory.name,
         year,
         in_force,
         revisions: revisions
