@@ -388,7 +388,16 @@ async fn past_meeting(server: &TestServer, admin: &str, akim: i64, meeting: Past
 }
 
 /// An issue raised at `meeting`, accepted and reported on at the given days.
-async fn acted_issue(server: &TestServer, admin: &str, meeting: i64, accepted: &str, reports: &[&str]) {
+/// An issue raised at `meeting`, accepted and reported on at the given days, and rejected on
+/// `closed` if given. Returns its id.
+async fn acted_issue(
+    server: &TestServer,
+    admin: &str,
+    meeting: i64,
+    accepted: &str,
+    reports: &[&str],
+    closed: Option<&str>,
+) -> i64 {
     let (status, created) = server
         .post(
             "/api/issues",
@@ -408,6 +417,17 @@ async fn acted_issue(server: &TestServer, admin: &str, meeting: i64, accepted: &
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let database = writable_database(server).await;
+    if let Some(closed) = closed {
+        let body = json!({"status": "rejected", "note": "Не относится к компетенции акимата"});
+        let (status, answer) = server.post(&format!("/api/issues/{id}/status"), Some(admin), body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        sqlx::query("UPDATE issue_history SET at = $2 WHERE issue_id = $1 AND action = 'status'")
+            .bind(id)
+            .bind(at(closed))
+            .execute(&database)
+            .await
+            .expect("backdating");
+    }
     sqlx::query("UPDATE register_issues SET accepted_at = $2 WHERE id = $1")
         .bind(id)
         .bind(at(accepted))
@@ -429,6 +449,7 @@ async fn acted_issue(server: &TestServer, admin: &str, meeting: i64, accepted: &
             .expect("backdating");
     }
     database.close().await;
+    id
 }
 
 fn ratio(figures: &Value, name: &str) -> (i64, i64, Option<f64>) {
@@ -446,17 +467,18 @@ fn ratio(figures: &Value, name: &str) -> (i64, i64, Option<f64>) {
 /// | M4 | village 2 | calendar | 20 May | in time | kept | 30 May, day 10: in time |
 ///
 /// Issue I1 (from M1) accepted 11 Feb, reported 20 Apr (for Q1) and 30 Jul (late for Q2, so for
-/// Q3); issue I2 (from M4) accepted 21 May, never reported.
+/// Q3); issue I2 (from M4) accepted 21 May, never reported; issue I3 (from M1) accepted 12 Feb,
+/// never reported, rejected 10 May (it owed Q1's report, and none after).
 ///
 /// - Q1: held 3; coverage 1 of 2 villages (50.0 %, village 2 missing); calendar announcements 1
 ///   of 2; 1 unscheduled, flagged; split 2 of 3 (66.7 %); results 1 of 3 (33.3 %); progress 1
-///   of 1.
+///   of 2 (50.0 %).
 /// - Q2: held 1; coverage 1 of 2 (village 1 missing); announcements 1 of 1; split 1 of 1;
 ///   results 1 of 1; progress 0 of 2.
 /// - Q3: held 0; coverage 0 of 2; progress 1 of 2 (I1's report of 30 July).
 /// - Q4: coverage 0 of 2; progress 0 of 2.
 /// - The year: coverage 2 of 8 (25.0 %); announcements 2 of 3 (66.7 %); split 3 of 4 (75.0 %);
-///   results 2 of 4 (50.0 %); progress 2 of 7 (28.6 %).
+///   results 2 of 4 (50.0 %); progress 2 of 8 (25.0 %).
 #[tokio::test]
 async fn compliance_figures_for_a_fixture_year_match_the_hand_count() {
     let server = TestServer::start().await;
@@ -535,9 +557,17 @@ async fn compliance_figures_for_a_fixture_year_match_the_hand_count() {
         ),
     )
     .await;
-    acted_issue(&server, &admin, m1, "2025-02-11T10:00:00", &["2025-04-20T10:00:00", "2025-07-30T10:00:00"])
-        .await;
-    acted_issue(&server, &admin, m4, "2025-05-21T10:00:00", &[]).await;
+    acted_issue(
+        &server,
+        &admin,
+        m1,
+        "2025-02-11T10:00:00",
+        &["2025-04-20T10:00:00", "2025-07-30T10:00:00"],
+        None,
+    )
+    .await;
+    acted_issue(&server, &admin, m4, "2025-05-21T10:00:00", &[], None).await;
+    acted_issue(&server, &admin, m1, "2025-02-12T10:00:00", &[], Some("2025-05-10T10:00:00")).await;
 
     let (status, report) =
         server.get(&format!("/api/compliance?year=2025&akim_account_id={akim}"), None).await;
@@ -555,7 +585,7 @@ async fn compliance_figures_for_a_fixture_year_match_the_hand_count() {
     assert_eq!((q1["unscheduled"].as_i64(), q1["unscheduled_announced_late"].as_i64()), (Some(1), Some(1)));
     assert_eq!(ratio(q1, "split_kept"), (2, 3, Some(66.7)));
     assert_eq!(ratio(q1, "results_on_time"), (1, 3, Some(33.3)));
-    assert_eq!(ratio(q1, "progress_on_time"), (1, 1, Some(100.0)));
+    assert_eq!(ratio(q1, "progress_on_time"), (1, 2, Some(50.0)));
 
     assert_eq!(q2["meetings_held"], 1);
     assert_eq!(ratio(q2, "coverage"), (1, 2, Some(50.0)));
@@ -577,10 +607,11 @@ async fn compliance_figures_for_a_fixture_year_match_the_hand_count() {
     let year = &yearly["akims"][0]["periods"][0];
     assert_eq!(year["meetings_held"], 4);
     assert_eq!(ratio(year, "coverage"), (2, 8, Some(25.0)));
+    assert_eq!(year["coverage_gaps"], json!([village_1, village_2]), "each territory once");
     assert_eq!(ratio(year, "announcements_on_time"), (2, 3, Some(66.7)));
     assert_eq!(ratio(year, "split_kept"), (3, 4, Some(75.0)));
     assert_eq!(ratio(year, "results_on_time"), (2, 4, Some(50.0)));
-    assert_eq!(ratio(year, "progress_on_time"), (2, 7, Some(28.6)));
+    assert_eq!(ratio(year, "progress_on_time"), (2, 8, Some(25.0)));
 
     // The same figures as CSV: one row per akim and quarter.
     let response = server

@@ -41,8 +41,9 @@ pub struct HeldMeeting {
 pub struct ActedIssue {
     /// The day the commission took it up; it owes progress from that quarter on.
     pub accepted_on: Date,
-    /// Still being acted on. A closed issue owes no more reports.
-    pub acting: bool,
+    /// The day it was closed (resolved, rejected or escalated), if it was: it owes reports for
+    /// the quarters that ended before then, and none after.
+    pub closed_on: Option<Date>,
     /// The days its progress reports were published.
     pub progress_on: Vec<Date>,
 }
@@ -86,7 +87,10 @@ pub struct PeriodFigures {
     /// Meetings held, out of those the coverage rules require, for the coverage periods ending
     /// in this one (a half-year's requirement is judged in its second quarter).
     pub coverage: Ratio,
-    /// The territories short of meetings in those coverage periods.
+    /// Meetings required in coverage periods that end in this one but have not ended yet:
+    /// neither met nor missed until they have.
+    pub coverage_pending: u32,
+    /// The territories short of meetings in those coverage periods, each once.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<i64>))]
     pub coverage_gaps: Vec<TerritoryId>,
     /// Calendar meetings held in the period that were announced by their lead time.
@@ -142,15 +146,20 @@ pub fn figures(input: &ComplianceInput<'_>, period: Period, year: i16, today: Da
                 .filter_map(|meeting| meeting.ended_on.filter(|day| inside(*day)).map(|day| (meeting, day)))
                 .collect();
 
-            let judged: Vec<_> = covered
+            // A coverage period is judged once it is over; until then its meetings may still
+            // come.
+            let (judged, open): (Vec<_>, Vec<_>) = covered
                 .iter()
-                .filter(|judged| inside(judged.last_day))
-                .flat_map(|judged| judged.units.iter())
-                .collect();
+                .filter(|period| inside(period.last_day))
+                .partition(|period| period.last_day < today);
+            let judged: Vec<_> = judged.into_iter().flat_map(|period| period.units.iter()).collect();
             let required: u32 = judged.iter().map(|unit| unit.required).sum();
             let met: u32 = judged.iter().map(|unit| unit.planned.min(unit.required)).sum();
+            let coverage_pending: u32 =
+                open.into_iter().flat_map(|period| period.units.iter()).map(|unit| unit.required).sum();
             let mut coverage_gaps: Vec<TerritoryId> =
                 judged.iter().filter(|unit| unit.gap).map(|unit| unit.territory).collect();
+            coverage_gaps.sort_unstable();
             coverage_gaps.dedup();
 
             let calendar_meetings: Vec<&&HeldMeeting> =
@@ -174,7 +183,10 @@ pub fn figures(input: &ComplianceInput<'_>, period: Period, year: i16, today: Da
                     input
                         .issues
                         .iter()
-                        .filter(move |issue| issue.acting && issue.accepted_on <= quarter.last_day())
+                        .filter(move |issue| {
+                            issue.accepted_on <= quarter.last_day()
+                                && issue.closed_on.is_none_or(|closed| closed > quarter.last_day())
+                        })
                         .map(move |issue| {
                             let reported = issue
                                 .progress_on
@@ -192,6 +204,7 @@ pub fn figures(input: &ComplianceInput<'_>, period: Period, year: i16, today: Da
                 last_day,
                 meetings_held: count(&started, |_| true),
                 coverage: Ratio::of(met, required),
+                coverage_pending,
                 coverage_gaps,
                 announcements_on_time: Ratio::of(
                     count(&calendar_meetings, |meeting| meeting.announced == Announced::OnTime),
@@ -306,11 +319,30 @@ mod tests {
         ];
         let issues = vec![
             // Reported for the first quarter on 20 April: in time.
-            ActedIssue { accepted_on: date(2027, 2, 11), acting: true, progress_on: vec![date(2027, 4, 20)] },
+            ActedIssue {
+                accepted_on: date(2027, 2, 11),
+                closed_on: None,
+                progress_on: vec![date(2027, 4, 20)],
+            },
             // Reported on 26 April: late for the first quarter.
-            ActedIssue { accepted_on: date(2027, 3, 1), acting: true, progress_on: vec![date(2027, 4, 26)] },
-            // Closed: owes nothing.
-            ActedIssue { accepted_on: date(2027, 3, 1), acting: false, progress_on: vec![] },
+            ActedIssue {
+                accepted_on: date(2027, 3, 1),
+                closed_on: None,
+                progress_on: vec![date(2027, 4, 26)],
+            },
+            // Closed within the first quarter: owes nothing.
+            ActedIssue {
+                accepted_on: date(2027, 3, 1),
+                closed_on: Some(date(2027, 3, 20)),
+                progress_on: vec![],
+            },
+            // Closed in the second quarter, never reported: the first quarter's report stays
+            // missed.
+            ActedIssue {
+                accepted_on: date(2027, 3, 2),
+                closed_on: Some(date(2027, 5, 2)),
+                progress_on: vec![],
+            },
         ];
         let input = ComplianceInput {
             calendar: &rules.calendar,
@@ -330,7 +362,7 @@ mod tests {
         assert_eq!((first.unscheduled, first.unscheduled_announced_late), (1, 1));
         assert_eq!((first.split_kept.done, first.split_kept.owed), (2, 3));
         assert_eq!((first.results_on_time.done, first.results_on_time.owed), (2, 3), "21 March is day 11");
-        assert_eq!((first.progress_on_time.done, first.progress_on_time.owed), (1, 2));
+        assert_eq!((first.progress_on_time.done, first.progress_on_time.owed), (1, 3));
         let second = &quarters[1];
         assert_eq!(second.coverage_gaps, vec![TerritoryId(2)]);
         assert_eq!((second.results_on_time.owed, second.results_pending), (0, 1), "due 5 July");
@@ -338,12 +370,15 @@ mod tests {
         // issue's second report is not due until 25 July.
         let progress = &second.progress_on_time;
         assert_eq!((progress.done, progress.owed, second.progress_pending), (1, 1, 1));
+        // The third quarter has begun but not ended: its coverage is pending, not missed.
         let third = &quarters[2];
         assert_eq!(third.meetings_held, 0);
-        assert_eq!(third.coverage.percent, Some(0.0));
+        assert_eq!((third.coverage.owed, third.coverage.percent, third.coverage_pending), (0, None, 2));
+        assert!(third.coverage_gaps.is_empty());
 
-        // A year row judges every quarter's requirement.
+        // A year row judges the quarters that are over, each territory named once.
         let year = figures(&input, Period::Year, 2027, date(2027, 7, 1));
-        assert_eq!((year[0].coverage.done, year[0].coverage.owed), (2, 8));
+        assert_eq!((year[0].coverage.done, year[0].coverage.owed, year[0].coverage_pending), (2, 4, 4));
+        assert_eq!(year[0].coverage_gaps, vec![TerritoryId(2), TerritoryId(3)]);
     }
 }

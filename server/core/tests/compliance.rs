@@ -61,10 +61,10 @@ fn meeting() -> impl Strategy<Value = HeldMeeting> {
 }
 
 fn issue() -> impl Strategy<Value = ActedIssue> {
-    (day_of_year(), any::<bool>(), prop::collection::vec(0i64..500, 0..4)).prop_map(
-        |(accepted_on, acting, reports)| ActedIssue {
+    (day_of_year(), prop::option::of(0i64..400), prop::collection::vec(0i64..500, 0..4)).prop_map(
+        |(accepted_on, closed_after, reports)| ActedIssue {
             accepted_on,
-            acting,
+            closed_on: closed_after.map(|days| accepted_on.checked_add(days.days()).expect("a day")),
             progress_on: reports
                 .into_iter()
                 .map(|days| accepted_on.checked_add(days.days()).expect("a day"))
@@ -160,6 +160,13 @@ proptest! {
                 .filter(|meeting| meeting.ended_on.is_some_and(|on| today <= rules.issues.results_due(on)))
                 .count() as u32;
             prop_assert_eq!(figures.results_pending, pending);
+            // A quarter's coverage is judged once the quarter is over, and pending until then.
+            if figures.last_day < today {
+                prop_assert_eq!((figures.coverage.owed, figures.coverage_pending), (3, 0));
+            } else {
+                prop_assert_eq!((figures.coverage.owed, figures.coverage_pending), (0, 3));
+                prop_assert!(figures.coverage_gaps.is_empty());
+            }
             prop_assert_eq!(figures.results_on_time.owed + figures.results_pending, ended.len() as u32);
         }
     }

@@ -134,11 +134,11 @@ async fn report(state: &AppState, query: &ComplianceQuery) -> Result<ComplianceR
     let akim_of: HashMap<MeetingId, AccountId> =
         meetings.iter().map(|meeting| (meeting.id, meeting.akim)).collect();
     let mut acted_by: HashMap<AccountId, Vec<ActedIssue>> = HashMap::new();
-    for issue in state.store.acting_issue_dates().await? {
+    for issue in state.store.acted_issue_dates().await? {
         let Some(akim) = akim_of.get(&issue.meeting) else { continue };
         acted_by.entry(*akim).or_default().push(ActedIssue {
             accepted_on: state.clock.day(issue.accepted_at),
-            acting: true,
+            closed_on: issue.closed_at.map(|at| state.clock.day(at)),
             progress_on: issue.progress.iter().map(|at| state.clock.day(*at)).collect(),
         });
     }

@@ -81,11 +81,14 @@ pub struct NewBooking {
     pub code_hash: String,
 }
 
-/// An issue being acted on, as the compliance dashboard reads it: no text, only dates.
+/// An issue raised for a meeting and taken up, as the compliance dashboard reads it: no text,
+/// only dates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActingIssueDates {
+pub struct ActedIssueDates {
     pub meeting: MeetingId,
     pub accepted_at: Timestamp,
+    /// When it was closed (resolved, rejected, escalated), if it is no longer acted on.
+    pub closed_at: Option<Timestamp>,
     /// When each of its progress reports was published.
     pub progress: Vec<Timestamp>,
 }

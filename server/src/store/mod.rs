@@ -504,9 +504,9 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<CalendarRevision>;
 
-    /// The issues being acted on that were raised for a meeting, with their acceptance and
-    /// progress instants only.
-    async fn acting_issue_dates(&self) -> StoreResult<Vec<ActingIssueDates>>;
+    /// The issues raised for a meeting and taken up (unmerged), with their acceptance, closing
+    /// and progress instants only.
+    async fn acted_issue_dates(&self) -> StoreResult<Vec<ActedIssueDates>>;
 
     async fn create_reception(
         &self,

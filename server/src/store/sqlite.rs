@@ -1047,8 +1047,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn acting_issue_dates(&self) -> StoreResult<Vec<ActingIssueDates>> {
-        self.timed("acting_issue_dates", calendars::acting_issue_dates(&self.pool)).await
+    async fn acted_issue_dates(&self) -> StoreResult<Vec<ActedIssueDates>> {
+        self.timed("acted_issue_dates", calendars::acted_issue_dates(&self.pool)).await
     }
 
     async fn create_reception(

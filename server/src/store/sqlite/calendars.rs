@@ -475,30 +475,21 @@ pub(super) async fn unlink_issue(pool: &SqlitePool, booking_id: i64, issue: Issu
     booking(pool, booking_id).await
 }
 
-/// The statuses of an issue being acted on, as SQL (`IssueStatus::is_acting`).
-fn acting_statuses() -> String {
-    kezdesu_core::issues::IssueStatus::ALL
-        .into_iter()
-        .filter(|status| status.is_acting())
-        .map(|status| format!("'{status}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(super) async fn acting_issue_dates(pool: &SqlitePool) -> StoreResult<Vec<ActingIssueDates>> {
-    let acting = acting_statuses();
+pub(super) async fn acted_issue_dates(pool: &SqlitePool) -> StoreResult<Vec<ActedIssueDates>> {
     let mut connection = pool.acquire().await?;
-    let issues = sqlx::query(&format!(
-        "SELECT id, meeting_id, accepted_at FROM register_issues \
-         WHERE merged_into IS NULL AND meeting_id IS NOT NULL AND accepted_at IS NOT NULL AND status IN ({acting}) \
-         ORDER BY id"
-    ))
+    // The last change of status closed an issue that is no longer acted on.
+    let issues = sqlx::query(
+        "SELECT i.id, i.meeting_id, i.accepted_at, i.status, \
+         (SELECT MAX(h.at) FROM issue_history h WHERE h.issue_id = i.id AND h.action = 'status') AS status_changed_at \
+         FROM register_issues i \
+         WHERE i.merged_into IS NULL AND i.meeting_id IS NOT NULL AND i.accepted_at IS NOT NULL ORDER BY i.id",
+    )
     .fetch_all(&mut *connection)
     .await?;
-    let reports = sqlx::query(&format!(
+    let reports = sqlx::query(
         "SELECT p.issue_id, p.created_at FROM progress_updates p JOIN register_issues i ON i.id = p.issue_id \
-         WHERE i.merged_into IS NULL AND i.meeting_id IS NOT NULL AND i.status IN ({acting}) ORDER BY p.issue_id"
-    ))
+         WHERE i.merged_into IS NULL AND i.meeting_id IS NOT NULL AND i.accepted_at IS NOT NULL ORDER BY p.issue_id",
+    )
     .fetch_all(&mut *connection)
     .await?;
     let mut progress: std::collections::HashMap<i64, Vec<Timestamp>> = std::collections::HashMap::new();
@@ -509,9 +500,16 @@ pub(super) async fn acting_issue_dates(pool: &SqlitePool) -> StoreResult<Vec<Act
         .iter()
         .map(|row| {
             let id: i64 = row.try_get("id")?;
-            Ok(ActingIssueDates {
+            let status: String = row.try_get("status")?;
+            let closed_at = if super::register::parse_status(&status)?.is_acting() {
+                None
+            } else {
+                optional_instant(row, "status_changed_at")?
+            };
+            Ok(ActedIssueDates {
                 meeting: MeetingId(row.try_get("meeting_id")?),
                 accepted_at: instant(row, "accepted_at")?,
+                closed_at,
                 progress: progress.remove(&id).unwrap_or_default(),
             })
         })

@@ -24,7 +24,7 @@ const WRITE_TRANSACTION: &str = "BEGIN IMMEDIATE";
 /// SQLite allows 32,766 parameters; reading in chunks keeps far below.
 const IDS_PER_QUERY: usize = 500;
 
-fn parse_status(text: &str) -> StoreResult<IssueStatus> {
+pub(super) fn parse_status(text: &str) -> StoreResult<IssueStatus> {
     IssueStatus::ALL
         .into_iter()
         .find(|status| status.to_string() == text)
