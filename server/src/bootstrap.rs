@@ -155,7 +155,7 @@ async fn create_demo_calendar(
     let revision = store.create_revision(revision, now).await?;
     let agreed_on = jiff::civil::date(year, 1, 10).min(today);
     let step = ApprovalStep::Agree { on: agreed_on, decision: "№ 1-демо".into() };
-    let approval: Approval = approve(&revision.approval, step, year, today)?;
+    let approval: Approval = approve(&revision.approval, step, year, None, today)?;
     store.set_calendar_approval(revision.id, revision.version, &approval, now).await?;
     Ok(())
 }

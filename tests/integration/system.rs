@@ -209,7 +209,7 @@ async fn the_openapi_document_is_true() {
     let (_, revision) =
         server.post(&format!("{calendar}/revisions"), Some(&admin), json!({"entries": [entry]})).await;
     let revision = revision["id"].as_i64().expect("a revision");
-    let agreement = json!({"agreed_on": "2026-11-01", "maslikhat_decision": "№ 1"});
+    let agreement = json!({"version": 0, "agreed_on": "2026-11-01", "maslikhat_decision": "№ 1"});
     server.post(&format!("/api/calendar-revisions/{revision}/agree"), Some(&admin), agreement).await;
     let (_, meeting_view) = server.get(&format!("/api/meetings/{meeting}"), None).await;
     let slot = json!({"starts_at": meeting_view["planned_start"], "minutes": 60, "place": "Акимат", "capacity": 3,

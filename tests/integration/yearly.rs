@@ -108,7 +108,7 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
 
     // Entries are checked all at once: outside the year, outside the akim's territory, no place.
     let outsider = territory(&server, &admin, "village", None).await;
-    let bad = json!({"entries": [entry(villages[0], "2028-01-05"), entry(outsider, "2027-03-01"),
+    let bad = json!({"version": 0, "entries": [entry(villages[0], "2028-01-05"), entry(outsider, "2027-03-01"),
                                  {"territory_id": villages[1], "date": "2027-03-01", "place": " "}]});
     let refused = server
         .call(
@@ -128,7 +128,7 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
     // To another akim, somebody else's draft does not exist.
     let other_district = territory(&server, &admin, "district", None).await;
     let (_, other_token) = akim_of(&server, &admin, other_district).await;
-    let body = json!({"agreed_on": "2026-11-20", "maslikhat_decision": "№ 5"});
+    let body = json!({"version": 0, "agreed_on": "2026-11-20", "maslikhat_decision": "№ 5"});
     assert_problem(
         &server
             .post(&format!("/api/calendar-revisions/{first_id}/agree"), Some(&other_token), body.clone())
@@ -143,14 +143,16 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
             .post(
                 &format!("/api/calendar-revisions/{first_id}/agree"),
                 Some(&token),
-                json!({"agreed_on": tomorrow, "maslikhat_decision": "№ 5"}),
+                json!({"version": 0, "agreed_on": tomorrow, "maslikhat_decision": "№ 5"}),
             )
             .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_date",
     );
     assert_problem(
-        &server.post(&format!("/api/calendar-revisions/{first_id}/submit"), Some(&token), json!({})).await,
+        &server
+            .post(&format!("/api/calendar-revisions/{first_id}/submit"), Some(&token), json!({"version": 0}))
+            .await,
         StatusCode::CONFLICT,
         "not_agreed",
     );
@@ -167,7 +169,7 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
             reqwest::Method::PUT,
             &format!("/api/calendar-revisions/{first_id}/entries"),
             Some(&token),
-            Some(json!({"entries": []})),
+            Some(json!({"version": 1, "entries": []})),
         )
         .await;
     assert_problem(&frozen, StatusCode::CONFLICT, "revision_frozen");
@@ -175,7 +177,7 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
         .post(
             &format!("/api/calendar-revisions/{first_id}/submit"),
             Some(&token),
-            json!({"submitted_on": "2026-11-21"}),
+            json!({"version": 1, "submitted_on": "2026-11-21"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{submitted}");
@@ -228,11 +230,22 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
     let (_, public) = server.get(&base, None).await;
     assert_eq!(public["in_force"], 1);
     assert_eq!(public["revisions"].as_array().expect("revisions").len(), 1);
+    // A correction is not agreed before what it corrects, so the year's approval date cannot be
+    // moved back.
+    let backdated =
+        json!({"version": corrected["version"], "agreed_on": "2026-11-19", "maslikhat_decision": "№ 7/2"});
+    assert_problem(
+        &server
+            .post(&format!("/api/calendar-revisions/{correction_id}/agree"), Some(&admin), backdated)
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_date",
+    );
     let (status, agreed) = server
         .post(
             &format!("/api/calendar-revisions/{correction_id}/agree"),
             Some(&admin),
-            json!({"agreed_on": "2026-11-25", "maslikhat_decision": "№ 7/2"}),
+            json!({"version": corrected["version"], "agreed_on": "2026-11-25", "maslikhat_decision": "№ 7/2"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{agreed}");
@@ -266,7 +279,7 @@ async fn calendar_deadlines_say_whether_an_oblast_calendar_was_agreed_and_submit
         .post(
             &format!("/api/calendar-revisions/{id}/agree"),
             Some(&token),
-            json!({"agreed_on": "2026-01-16", "maslikhat_decision": "12"}),
+            json!({"version": 0, "agreed_on": "2026-01-16", "maslikhat_decision": "12"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -274,7 +287,7 @@ async fn calendar_deadlines_say_whether_an_oblast_calendar_was_agreed_and_submit
         .post(
             &format!("/api/calendar-revisions/{id}/submit"),
             Some(&token),
-            json!({"submitted_on": "2026-01-19"}),
+            json!({"version": 1, "submitted_on": "2026-01-19"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK);

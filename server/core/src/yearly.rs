@@ -96,13 +96,18 @@ pub enum ApprovalError {
     BeforeAgreement { agreed_on: Date },
     #[error("the agreement must fall in the calendar's year or the year before it")]
     OutsideYear,
+    #[error("a correction is agreed on or after the revision it corrects was ({previous})")]
+    BeforePreviousAgreement { previous: Date },
 }
 
-/// Applies `step` to a revision of the calendar for `year`, on `today`.
+/// Applies `step` to a revision of the calendar for `year`, on `today`. `previous_agreement` is
+/// the day the revision before it was agreed, for a correction: a correction cannot be agreed
+/// before what it corrects (nor move the year's approval date back).
 pub fn approve(
     current: &Approval,
     step: ApprovalStep,
     year: i16,
+    previous_agreement: Option<Date>,
     today: Date,
 ) -> Result<Approval, ApprovalError> {
     match step {
@@ -119,6 +124,9 @@ pub fn approve(
             // through its own year.
             if on.year() != year && on.year() != year.saturating_sub(1) {
                 return Err(ApprovalError::OutsideYear);
+            }
+            if let Some(previous) = previous_agreement.filter(|previous| on < *previous) {
+                return Err(ApprovalError::BeforePreviousAgreement { previous });
             }
             Ok(Approval {
                 state: RevisionState::Agreed,
@@ -146,7 +154,7 @@ pub fn approve(
 pub enum CorrectionError {
     #[error("revision {0} is still a draft: change it instead of starting another")]
     DraftOpen(u32),
-    #[error("a correction states its reason, 1 to {MAX_REASON_CHARS} characters")]
+    #[error("a reason is 1 to {MAX_REASON_CHARS} characters; a correction states one")]
     Reason,
 }
 
@@ -157,7 +165,11 @@ pub fn check_new_revision(
     reason: &str,
 ) -> Result<String, CorrectionError> {
     match latest {
-        None => Ok(crate::text::clean(reason, MAX_REASON_CHARS, true).unwrap_or_default()),
+        // The first revision needs no reason; one given is still checked.
+        None if crate::text::clean(reason, MAX_REASON_CHARS, true) == Err(crate::text::TextError::Empty) => {
+            Ok(String::new())
+        }
+        None => crate::text::clean(reason, MAX_REASON_CHARS, true).map_err(|_| CorrectionError::Reason),
         Some((number, RevisionState::Draft)) => Err(CorrectionError::DraftOpen(number)),
         Some(_) => crate::text::clean(reason, MAX_REASON_CHARS, true).map_err(|_| CorrectionError::Reason),
     }
@@ -275,8 +287,9 @@ pub struct DeadlineReport {
     pub forwarding_due: Date,
 }
 
-/// The deadlines of `year`'s calendar, met by its first agreed and first submitted revisions.
-/// Corrections come later by design and do not count against them.
+/// The deadlines of `year`'s calendar, met by its first agreed and first submitted revisions
+/// (`revisions` in order of their numbers). Corrections come later by design and count neither
+/// for nor against them.
 pub fn deadline_report(
     rules: &CalendarRules,
     required: bool,
@@ -285,8 +298,8 @@ pub fn deadline_report(
     today: Date,
 ) -> DeadlineReport {
     let CalendarDeadlines { approval, submission, forwarding } = rules.deadlines(year);
-    let first_agreed = revisions.iter().filter_map(|revision| revision.agreed_on).min();
-    let first_submitted = revisions.iter().filter_map(|revision| revision.submitted_on).min();
+    let first_agreed = revisions.iter().find_map(|revision| revision.agreed_on);
+    let first_submitted = revisions.iter().find_map(|revision| revision.submitted_on);
     let check = |due: Date, done_on: Option<Date>| {
         let check = DeadlineCheck::of(due, done_on, today);
         // A deadline the rule set does not set for this level is neither met nor missed.
@@ -312,33 +325,34 @@ mod tests {
     #[test]
     fn a_revision_goes_draft_agreed_submitted_and_no_other_way() {
         let today = date(2027, 1, 18);
-        let agreed = approve(&Approval::draft(), agree(date(2027, 1, 14)), 2027, today).expect("agreed");
+        let agreed =
+            approve(&Approval::draft(), agree(date(2027, 1, 14)), 2027, None, today).expect("agreed");
         assert_eq!(agreed.state, RevisionState::Agreed);
         assert_eq!(agreed.maslikhat_decision.as_deref(), Some("№ 12/3"));
         assert_eq!(
-            approve(&agreed, agree(date(2027, 1, 14)), 2027, today),
+            approve(&agreed, agree(date(2027, 1, 14)), 2027, None, today),
             Err(ApprovalError::NotDraft(RevisionState::Agreed))
         );
         assert_eq!(
-            approve(&Approval::draft(), ApprovalStep::Submit { on: today }, 2027, today),
+            approve(&Approval::draft(), ApprovalStep::Submit { on: today }, 2027, None, today),
             Err(ApprovalError::NotAgreed(RevisionState::Draft))
         );
         assert_eq!(
-            approve(&agreed, ApprovalStep::Submit { on: date(2027, 1, 13) }, 2027, today),
+            approve(&agreed, ApprovalStep::Submit { on: date(2027, 1, 13) }, 2027, None, today),
             Err(ApprovalError::BeforeAgreement { agreed_on: date(2027, 1, 14) })
         );
         assert_eq!(
-            approve(&agreed, ApprovalStep::Submit { on: date(2027, 1, 19) }, 2027, today),
+            approve(&agreed, ApprovalStep::Submit { on: date(2027, 1, 19) }, 2027, None, today),
             Err(ApprovalError::InTheFuture("the day of submission"))
         );
-        let submitted =
-            approve(&agreed, ApprovalStep::Submit { on: date(2027, 1, 17) }, 2027, today).expect("submitted");
+        let submitted = approve(&agreed, ApprovalStep::Submit { on: date(2027, 1, 17) }, 2027, None, today)
+            .expect("submitted");
         assert_eq!(
             (submitted.state, submitted.agreed_on),
             (RevisionState::Submitted, Some(date(2027, 1, 14)))
         );
         assert_eq!(
-            approve(&submitted, ApprovalStep::Submit { on: today }, 2027, today),
+            approve(&submitted, ApprovalStep::Submit { on: today }, 2027, None, today),
             Err(ApprovalError::NotAgreed(RevisionState::Submitted))
         );
     }
@@ -347,14 +361,18 @@ mod tests {
     fn an_agreement_needs_a_decision_and_a_day_of_the_years_around_it() {
         let today = date(2027, 6, 1);
         let blank = ApprovalStep::Agree { on: today, decision: " \u{200B} ".into() };
-        assert_eq!(approve(&Approval::draft(), blank, 2027, today), Err(ApprovalError::Decision));
+        assert_eq!(approve(&Approval::draft(), blank, 2027, None, today), Err(ApprovalError::Decision));
         assert_eq!(
-            approve(&Approval::draft(), agree(date(2025, 12, 30)), 2027, today),
+            approve(&Approval::draft(), agree(date(2025, 12, 30)), 2027, None, today),
             Err(ApprovalError::OutsideYear)
         );
-        assert!(approve(&Approval::draft(), agree(date(2026, 12, 30)), 2027, today).is_ok());
+        assert!(approve(&Approval::draft(), agree(date(2026, 12, 30)), 2027, None, today).is_ok());
         assert_eq!(
-            approve(&Approval::draft(), agree(date(2027, 6, 2)), 2027, today),
+            approve(&Approval::draft(), agree(date(2027, 1, 9)), 2027, Some(date(2027, 1, 20)), today),
+            Err(ApprovalError::BeforePreviousAgreement { previous: date(2027, 1, 20) })
+        );
+        assert_eq!(
+            approve(&Approval::draft(), agree(date(2027, 6, 2)), 2027, None, today),
             Err(ApprovalError::InTheFuture("the day of agreement"))
         );
     }
@@ -362,6 +380,7 @@ mod tests {
     #[test]
     fn a_correction_waits_for_the_draft_and_states_why() {
         assert_eq!(check_new_revision(None, ""), Ok(String::new()));
+        assert_eq!(check_new_revision(None, &"x".repeat(1001)), Err(CorrectionError::Reason));
         assert_eq!(
             check_new_revision(Some((1, RevisionState::Draft)), "x"),
             Err(CorrectionError::DraftOpen(1))
@@ -419,7 +438,8 @@ mod tests {
             maslikhat_decision: Some("1".into()),
             submitted_on: Some(date(2027, 1, 20)),
         };
-        let correction = Approval { agreed_on: Some(date(2027, 5, 1)), ..agreed_late.clone() };
+        // Even a correction dated earlier does not make the first revision's agreement in time.
+        let correction = Approval { agreed_on: Some(date(2027, 1, 10)), ..agreed_late.clone() };
         let report = deadline_report(calendar, true, 2027, &[agreed_late, correction], date(2027, 6, 1));
         assert_eq!(report.approval.met, Some(false));
         assert_eq!(report.approval.done_on, Some(date(2027, 1, 16)));

@@ -8,7 +8,7 @@
 use super::caller::Caller;
 use super::problem::{ApiJson, ApiPath};
 use super::{ApiError, AppState, Problem};
-use crate::store::{Account, CalendarRevision, NewRevision, RevisionFilter};
+use crate::store::{Account, CalendarRevision, NewRevision, RevisionFilter, StoreError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -151,8 +151,11 @@ fn check_year(year: i16) -> Result<i16, ApiError> {
 
 /// The akim, who must govern a territory for a calendar to mean anything.
 async fn calendar_akim(state: &AppState, id: i64) -> Result<(Account, TerritoryId), ApiError> {
-    let akim = state.store.account(AccountId(id)).await.ok().filter(|account| account.role == Role::Akim);
-    let akim = akim.ok_or(ApiError::NotFound("akim"))?;
+    let akim = match state.store.account(AccountId(id)).await {
+        Ok(account) if account.role == Role::Akim => account,
+        Ok(_) | Err(StoreError::NotFound(_)) => return Err(ApiError::NotFound("akim")),
+        Err(other) => return Err(other.into()),
+    };
     let governed = akim.territory.ok_or_else(|| {
         ApiError::conflict("no_territory", "the akim governs no territory yet; an admin sets territory_id")
     })?;
@@ -242,7 +245,9 @@ pub async fn year(
     let year = check_year(year)?;
     let (akim, governed) = calendar_akim(&state, id).await?;
     let revisions = state.store.revisions(RevisionFilter { akim: Some(akim.id), year: Some(year) }).await?;
-    let deadlines = deadlines_of(&state, governed, &revisions, year).await?;
+    // The year's level is the territory its calendar was made for, once there is one.
+    let level_of = revisions.first().map_or(governed, |first| first.territory);
+    let deadlines = deadlines_of(&state, level_of, &revisions, year).await?;
     let principal = caller.map(|caller| caller.principal);
     let in_force = revisions
         .iter()
@@ -325,7 +330,8 @@ pub async fn start(
     };
     let new = NewRevision {
         akim: akim.id,
-        territory: governed,
+        // A correction plans for the territory the year's calendar was made for.
+        territory: revisions.last().map_or(governed, |latest| latest.territory),
         year,
         after: request.after,
         reason,
@@ -375,8 +381,8 @@ async fn kept_revision(state: &AppState, caller: &Caller, id: i64) -> Result<Cal
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplaceEntries {
-    /// The version read; a change made meanwhile makes this one fail with 409.
-    pub version: Option<i64>,
+    /// The version read; a change made meanwhile makes this one fail with 409 `edit_conflict`.
+    pub version: i64,
     pub entries: Vec<EntryView>,
 }
 
@@ -407,16 +413,18 @@ pub async fn replace_entries(
         ));
     }
     let entries = entries_from(&state, request.entries, revision.year, revision.territory).await?;
-    let version = request.version.unwrap_or(revision.version);
-    let saved =
-        state.store.replace_calendar_entries(revision.id, version, &entries, Timestamp::now()).await?;
+    let saved = state
+        .store
+        .replace_calendar_entries(revision.id, request.version, &entries, Timestamp::now())
+        .await?;
     Ok(Json(revision_view(&state, &saved)))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgreeRevision {
-    pub version: Option<i64>,
+    /// The version read.
+    pub version: i64,
     /// The day of the maslikhat's decision, `YYYY-MM-DD`.
     pub agreed_on: String,
     /// The decision's number.
@@ -426,7 +434,8 @@ pub struct AgreeRevision {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRevision {
-    pub version: Option<i64>,
+    /// The version read.
+    pub version: i64,
     /// The day it was sent to the Government, `YYYY-MM-DD`; today if left out.
     pub submitted_on: Option<String>,
 }
@@ -434,19 +443,28 @@ pub struct SubmitRevision {
 async fn take_step(
     state: &AppState,
     revision: CalendarRevision,
-    version: Option<i64>,
+    version: i64,
     step: ApprovalStep,
 ) -> Result<Json<RevisionView>, ApiError> {
-    let approval =
-        approve(&revision.approval, step, revision.year, state.today()).map_err(|error| match error {
+    // A correction is agreed no earlier than the revision before it.
+    let previous_agreement = state
+        .store
+        .revisions(RevisionFilter { akim: Some(revision.akim), year: Some(revision.year) })
+        .await?
+        .iter()
+        .filter(|earlier| earlier.revision < revision.revision)
+        .filter_map(|earlier| earlier.approval.agreed_on)
+        .max();
+    let approval = approve(&revision.approval, step, revision.year, previous_agreement, state.today())
+        .map_err(|error| match error {
             ApprovalError::NotDraft(_) => ApiError::conflict("not_a_draft", error.to_string()),
             ApprovalError::NotAgreed(_) => ApiError::conflict("not_agreed", error.to_string()),
             ApprovalError::Decision => ApiError::invalid("invalid_decision", error.to_string()),
             ApprovalError::InTheFuture(_)
             | ApprovalError::BeforeAgreement { .. }
+            | ApprovalError::BeforePreviousAgreement { .. }
             | ApprovalError::OutsideYear => ApiError::invalid("invalid_date", error.to_string()),
         })?;
-    let version = version.unwrap_or(revision.version);
     let saved = state.store.set_calendar_approval(revision.id, version, &approval, Timestamp::now()).await?;
     tracing::info!(revision = saved.id, state = saved.approval.state.as_str(), "calendar revision approved");
     Ok(Json(revision_view(state, &saved)))
