@@ -894,3 +894,23 @@ async fn an_announced_meeting_gives_its_place_and_online_link() {
     assert_eq!(cleared["online_link"], "");
     assert_eq!(cleared["place"], "Сельский дом культуры, ул. Абая 1");
 }
+
+#[tokio::test]
+async fn a_calendar_of_a_thousand_meetings_is_accepted_beyond_the_general_body_limit() {
+    let server = TestServer::start().await;
+    let District { villages, akim, token, .. } = district(&server).await;
+    let start = jiff::civil::date(2027, 1, 1);
+    let entries: Vec<Value> = (0..1000)
+        .map(|n: i64| {
+            let day = start.checked_add(jiff::Span::new().days(n % 365)).expect("a day");
+            let place = format!("Сельский дом культуры, улица Абая, дом {n}, большой зал на втором этаже");
+            json!({"territory_id": villages[(n % 3) as usize], "date": day.to_string(), "place": place})
+        })
+        .collect();
+    let body = json!({"entries": entries});
+    assert!(body.to_string().len() > 64 * 1024, "larger than the general limit");
+    let (status, draft) =
+        server.post(&format!("/api/akims/{akim}/calendars/2027/revisions"), Some(&token), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{draft}");
+    assert_eq!(draft["entries"].as_array().expect("entries").len(), 1000);
+}

@@ -202,9 +202,15 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(calendar::akim_feed))
         .routes(routes!(calendar::coverage))
         .routes(routes!(yearly::year))
-        .routes(routes!(yearly::start))
+        .merge(
+            // A district's calendar plans a meeting in each of its villages every quarter: far more
+            // than the general body limit allows.
+            OpenApiRouter::new()
+                .routes(routes!(yearly::start))
+                .routes(routes!(yearly::replace_entries))
+                .layer(DefaultBodyLimit::max(yearly::MAX_CALENDAR_BYTES)),
+        )
         .routes(routes!(yearly::show))
-        .routes(routes!(yearly::replace_entries))
         .routes(routes!(yearly::agree))
         .routes(routes!(yearly::submit))
         .routes(routes!(yearly::validation))

@@ -23,6 +23,9 @@ use kezdesu_core::{AccountId, LocalizedText, Principal, Role, TerritoryId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The largest calendar body accepted: `MAX_ENTRIES` entries of a few hundred bytes each.
+pub const MAX_CALENDAR_BYTES: usize = 2 * 1024 * 1024;
+
 /// A planned meeting of a calendar.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
