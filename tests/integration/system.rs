@@ -146,6 +146,7 @@ async fn the_openapi_document_is_true() {
         "DELETE /api/bookings/{code}",
         "POST /api/reception-bookings/{id}/issues",
         "DELETE /api/reception-bookings/{id}/issues/{issue_id}",
+        "POST /api/reception-bookings/{id}/cancel",
         "GET /api/issues",
         "POST /api/issues",
         "GET /api/issues/categories",

@@ -722,6 +722,8 @@ async fn citizens_book_receptions_up_to_capacity_and_bookings_link_to_issues() {
         server.call(reqwest::Method::DELETE, &format!("/api/bookings/{code}"), None, None).await;
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["cancelled"], true);
+    // One place per person: the same e-mail, typed differently, is the same person.
+    assert_problem(&book("Бота", " BOTA@example.kz ").await, StatusCode::CONFLICT, "already_booked");
     let (status, third) = book("Вера", "+7 702 000 00 00").await;
     assert_eq!(status, StatusCode::CREATED, "{third}");
     let booking = third["booking"]["id"].as_i64().expect("an id");
@@ -757,9 +759,19 @@ async fn citizens_book_receptions_up_to_capacity_and_bookings_link_to_issues() {
     assert_eq!(own["issue_ids"], json!([issue]));
     assert_problem(&server.get("/api/bookings/not-a-code", None).await, StatusCode::NOT_FOUND, "not_found");
     // Another akim may not read or link.
-    let (_, other) = server.meeting_with_akim(60).await;
+    let (other_meeting, other) = server.meeting_with_akim(60).await;
     assert_problem(
         &server.get(&format!("/api/receptions/{reception}/bookings"), Some(&other)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    // The akim links only issues they manage, not another akim's.
+    let (_, foreign) = server
+        .post("/api/issues", Some(&admin), json!({"title": "Чужой вопрос", "meeting_id": other_meeting}))
+        .await;
+    let foreign = foreign["issue"]["id"].as_i64().expect("an id");
+    assert_problem(
+        &server.post(&link, Some(&akim), json!({"issue_id": foreign})).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
@@ -773,6 +785,29 @@ async fn citizens_book_receptions_up_to_capacity_and_bookings_link_to_issues() {
         server.post(&format!("/api/receptions/{reception}/cancel"), Some(&akim), json!({})).await;
     assert_eq!(status, StatusCode::OK);
     assert_problem(&book("Дана", "+7 703 000 00 00").await, StatusCode::CONFLICT, "reception_cancelled");
+
+    // The akimat cancels a booking that is not genuine, freeing its place.
+    let (status, dropped) =
+        server.post(&format!("/api/reception-bookings/{booking}/cancel"), Some(&akim), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{dropped}");
+    assert_eq!(dropped["cancelled"], true);
+    assert_problem(
+        &server.post(&format!("/api/reception-bookings/{booking}/cancel"), None, json!({})).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+
+    // A cancelled meeting has no receptions.
+    let (status, _) =
+        server.patch(&format!("/api/meetings/{meeting}"), Some(&akim), json!({"status": "cancelled"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let slot = json!({"starts_at": after(3), "minutes": 60, "place": "Акимат", "capacity": 5,
+                      "officials": [{"name": "Ержан Сейітов"}]});
+    assert_problem(
+        &server.post(&format!("/api/meetings/{meeting}/receptions"), Some(&akim), slot).await,
+        StatusCode::CONFLICT,
+        "meeting_cancelled",
+    );
 }
 
 #[tokio::test]

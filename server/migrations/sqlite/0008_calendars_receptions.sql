@@ -65,11 +65,15 @@ CREATE TABLE reception_bookings (
     name TEXT NOT NULL,
     contact TEXT NOT NULL,
     topic TEXT NOT NULL,
+    -- The SHA-256 of the normalized contact: one booking per person and slot.
+    contact_hash TEXT NOT NULL,
     code_hash TEXT NOT NULL UNIQUE,
     cancelled_at BIGINT,
     created_at BIGINT NOT NULL
 );
 CREATE INDEX reception_bookings_by_slot ON reception_bookings (slot_id);
+CREATE UNIQUE INDEX reception_bookings_once ON reception_bookings (slot_id, contact_hash)
+    WHERE cancelled_at IS NULL;
 
 -- The problem issues a reception raised.
 CREATE TABLE reception_issues (

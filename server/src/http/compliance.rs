@@ -84,9 +84,7 @@ fn held(state: &AppState, meeting: &Meeting, published: Option<jiff::Timestamp>)
 }
 
 async fn report(state: &AppState, query: &ComplianceQuery) -> Result<ComplianceReport, ApiError> {
-    if !(2000..=2199).contains(&query.year) {
-        return Err(ApiError::invalid("invalid_year", "year must be 2000 to 2199"));
-    }
+    super::yearly::check_year(query.year)?;
     let period = query.period.unwrap_or(Period::Quarter);
     let territories = state.store.territories().await?;
     let units: Vec<Unit> = territories.iter().map(crate::store::Territory::unit).collect();

@@ -62,6 +62,7 @@ impl AppState {
 /// A supporter from what they typed: their contact, normalized, is who they are.
 fn supporter(name: &str, contact: &str) -> Result<Supporter, ApiError> {
     let name = clean_text("name", name, MAX_NAME_CHARS, false)?;
+    let contact = &clean_text("contact", contact, MAX_NAME_CHARS, false)?;
     let identity = contact_identity(contact).ok_or_else(|| {
         ApiError::invalid("invalid_contact", "contact must be a phone number or an e-mail address")
     })?;

@@ -65,7 +65,8 @@ pub struct CreateMeeting {
     pub online_link: Option<String>,
 }
 
-/// Changes to a meeting. Only the title may change once the meeting has begun.
+/// Changes to a meeting. Once it has begun only the title, the place and the online link change
+/// (a stream link may need fixing mid-meeting); the plan does not.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeeting {
@@ -413,7 +414,7 @@ pub async fn update(
     if changes_plan && current.phase != Phase::Scheduled {
         return Err(ApiError::conflict(
             "meeting_started",
-            "only the title can change once the meeting has begun",
+            "only the title, place and online link can change once the meeting has begun",
         ));
     }
     if let Some(title) = &request.title {
@@ -447,7 +448,8 @@ pub async fn update(
     // and the lead time counts again from today.
     let moved = state.clock.day(meeting.planned_start) != state.clock.day(current_start)
         || (request.kind == Some(MeetingKind::Calendar) && current.kind != MeetingKind::Calendar);
-    if meeting.announced_at.is_some() && moved {
+    let cancelling = request.status == Some(MeetingStatus::Cancelled);
+    if meeting.announced_at.is_some() && moved && !cancelling {
         meeting.announced_late = !check_lead_time(&state, &meeting, now).await?;
         meeting.announced_at = Some(now);
     }

@@ -220,6 +220,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(receptions::book, receptions::bookings))
         .routes(routes!(receptions::own, receptions::cancel_own))
         .routes(routes!(receptions::link))
+        .routes(routes!(receptions::cancel_booking))
         .routes(routes!(receptions::unlink))
         .routes(routes!(meetings::list, meetings::create))
         .routes(routes!(meetings::show, meetings::update))

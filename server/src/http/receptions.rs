@@ -10,7 +10,7 @@ use super::problem::{ApiJson, ApiPath};
 use super::register::clean_text;
 use super::{ApiError, AppState, Problem};
 use crate::auth::{new_token, token_hash};
-use crate::store::{Booking, NewBooking, ReceptionSlot};
+use crate::store::{Booking, NewBooking, ReceptionSlot, StoreError};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,7 +19,7 @@ use kezdesu_core::demand::contact_identity;
 use kezdesu_core::reception::{
     BookingError, Official, SlotDraft, SlotError, SlotState, check_booking, check_slot,
 };
-use kezdesu_core::{IssueId, MeetingId};
+use kezdesu_core::{AccountId, IssueId, MeetingId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -95,11 +95,10 @@ fn booking_view(state: &AppState, booking: &Booking) -> BookingView {
     }
 }
 
-/// Checks that the caller arranges the receptions of the meeting `slot` belongs to.
-async fn arranges(state: &AppState, caller: &Caller, meeting: MeetingId) -> Result<(), ApiError> {
+/// Checks that the caller arranges the receptions of a meeting held by `meeting_akim`.
+fn arranges(caller: &Caller, meeting_akim: AccountId) -> Result<(), ApiError> {
     caller.staff()?;
-    let meeting = state.store.meeting(meeting).await?;
-    if caller.principal.may_arrange_receptions(meeting.akim) {
+    if caller.principal.may_arrange_receptions(meeting_akim) {
         Ok(())
     } else {
         Err(ApiError::Forbidden("only admins, the commission and the meeting's akim arrange its receptions"))
@@ -154,7 +153,13 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateSlot>,
 ) -> Result<(StatusCode, Json<SlotView>), ApiError> {
     let meeting = state.store.meeting(MeetingId(id)).await?;
-    arranges(&state, &caller, meeting.id).await?;
+    arranges(&caller, meeting.akim)?;
+    if meeting.cancelled_at.is_some() {
+        return Err(ApiError::conflict(
+            "meeting_cancelled",
+            "the meeting was cancelled; it has no receptions",
+        ));
+    }
     let starts_at = request.starts_at.parse::<Timestamp>().map_err(|_| {
         ApiError::invalid(
             "invalid_timestamp",
@@ -201,7 +206,7 @@ pub async fn cancel(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<SlotView>, ApiError> {
     let slot = state.store.reception(id).await?;
-    arranges(&state, &caller, slot.meeting).await?;
+    arranges(&caller, state.store.meeting(slot.meeting).await?.akim)?;
     let now = Timestamp::now();
     let slot = state.store.cancel_reception(slot.id, now).await?;
     Ok(Json(slot_view(&state, &slot, now)))
@@ -238,24 +243,35 @@ pub async fn book(
 ) -> Result<(StatusCode, Json<BookingReceipt>), ApiError> {
     let name = clean_text("name", &request.name, 200, false)?;
     let topic = clean_text("topic", &request.topic, MAX_TOPIC_CHARS, true)?;
-    if contact_identity(&request.contact).is_none() {
-        return Err(ApiError::invalid(
-            "invalid_contact",
-            "contact must be a phone number or an e-mail address",
+    let contact = clean_text("contact", &request.contact, 200, false)?;
+    let identity = contact_identity(&contact).ok_or_else(|| {
+        ApiError::invalid("invalid_contact", "contact must be a phone number or an e-mail address")
+    })?;
+    let slot = state.store.reception(id).await?;
+    if state.store.meeting(slot.meeting).await?.cancelled_at.is_some() {
+        return Err(ApiError::conflict(
+            "meeting_cancelled",
+            "the meeting was cancelled, and its receptions with it",
         ));
     }
-    let slot = state.store.reception(id).await?;
     AppState::check_rate(&state.request_limiter, address)?;
     let code = new_token();
     let booking = NewBooking {
         slot: slot.id,
         name,
-        contact: request.contact.trim().to_owned(),
+        contact,
         topic,
+        contact_hash: token_hash(&identity),
         code_hash: token_hash(&code),
     };
     let now = Timestamp::now();
-    let Some(saved) = state.store.book_reception(&booking, now).await? else {
+    let booked = state.store.book_reception(&booking, now).await.map_err(|error| match error {
+        StoreError::Taken(_) => {
+            ApiError::conflict("already_booked", "this contact already has a place at this reception")
+        }
+        other => other.into(),
+    })?;
+    let Some(saved) = booked else {
         // Tell why from the slot as it is now.
         let slot = state.store.reception(id).await?;
         let refused = check_booking(
@@ -305,7 +321,7 @@ pub async fn bookings(
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Vec<BookingView>>, ApiError> {
     let slot = state.store.reception(id).await?;
-    arranges(&state, &caller, slot.meeting).await?;
+    arranges(&caller, state.store.meeting(slot.meeting).await?.akim)?;
     let bookings = state.store.bookings(slot.id).await?;
     Ok(Json(bookings.iter().map(|booking| booking_view(&state, booking)).collect()))
 }
@@ -350,12 +366,33 @@ pub struct LinkIssue {
     pub issue_id: i64,
 }
 
-/// A booking the caller may link issues to.
+/// A booking the caller arranges.
 async fn arranged_booking(state: &AppState, caller: &Caller, id: i64) -> Result<Booking, ApiError> {
     let booking = state.store.booking(id).await?;
     let slot = state.store.reception(booking.slot).await?;
-    arranges(state, caller, slot.meeting).await?;
+    arranges(caller, state.store.meeting(slot.meeting).await?.akim)?;
     Ok(booking)
+}
+
+/// Cancels a booking for its citizen (who asked by phone, say) or because it is not genuine,
+/// freeing the place. By those who arrange the meeting's receptions.
+#[utoipa::path(
+    post, path = "/api/reception-bookings/{id}/cancel", tag = "receptions",
+    params(("id" = i64, Path, description = "Booking id")),
+    responses(
+        (status = 200, body = BookingView),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn cancel_booking(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<BookingView>, ApiError> {
+    let booking = arranged_booking(&state, &caller, id).await?;
+    let booking = state.store.cancel_booking(booking.id, Timestamp::now()).await?;
+    Ok(Json(booking_view(&state, &booking)))
 }
 
 /// Links a reception (a booking) to a problem issue it raised. Linking twice changes nothing.
@@ -378,11 +415,21 @@ pub async fn link(
 ) -> Result<Json<BookingView>, ApiError> {
     let account = caller.staff()?.id;
     let booking = arranged_booking(&state, &caller, id).await?;
-    let issue = state
-        .store
-        .issue(IssueId(request.issue_id))
-        .await
-        .map_err(|_| ApiError::invalid("missing_reference", "the issue does not exist"))?;
+    let issue = match state.store.issue(IssueId(request.issue_id)).await {
+        Ok(issue) => issue,
+        Err(StoreError::NotFound(_)) => {
+            return Err(ApiError::invalid("missing_reference", "the issue does not exist"));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    // An akim links only the issues they manage: those of their own meetings.
+    let issue_akim = match issue.meeting {
+        Some(meeting) => Some(state.store.meeting(meeting).await?.akim),
+        None => None,
+    };
+    if !caller.principal.may_manage_issue(issue_akim) {
+        return Err(ApiError::Forbidden("a reception is linked only to issues the caller manages"));
+    }
     let booking = state.store.link_booking_issue(booking.id, issue.id, account, Timestamp::now()).await?;
     Ok(Json(booking_view(&state, &booking)))
 }

@@ -144,11 +144,12 @@ fn parse_day(field: &str, text: &str) -> Result<Date, ApiError> {
         .map_err(|_| ApiError::invalid("invalid_date", format!("{field} is a day, YYYY-MM-DD; got {text:?}")))
 }
 
-fn check_year(year: i16) -> Result<i16, ApiError> {
+/// A year a calendar or the dashboard may be about.
+pub(crate) fn check_year(year: i16) -> Result<i16, ApiError> {
     if (2000..=2199).contains(&year) {
         Ok(year)
     } else {
-        Err(ApiError::invalid("invalid_year", "the calendar's year must be 2000 to 2199"))
+        Err(ApiError::invalid("invalid_year", "the year must be 2000 to 2199"))
     }
 }
 

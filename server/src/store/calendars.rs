@@ -77,6 +77,8 @@ pub struct NewBooking {
     pub name: String,
     pub contact: String,
     pub topic: String,
+    /// The SHA-256 of the normalized contact: a person books a slot once.
+    pub contact_hash: String,
     /// The SHA-256 of the booking's receipt code; only its holder reads or cancels the booking.
     pub code_hash: String,
 }

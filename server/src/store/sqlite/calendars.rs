@@ -368,18 +368,19 @@ pub(super) async fn book(
         return Ok(None);
     }
     let row = sqlx::query(&format!(
-        "INSERT INTO reception_bookings (slot_id, name, contact, topic, code_hash, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {BOOKING_COLUMNS}"
+        "INSERT INTO reception_bookings (slot_id, name, contact, topic, contact_hash, code_hash, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {BOOKING_COLUMNS}"
     ))
     .bind(booking.slot)
     .bind(&booking.name)
     .bind(&booking.contact)
     .bind(&booking.topic)
+    .bind(&booking.contact_hash)
     .bind(&booking.code_hash)
     .bind(millis(now))
     .fetch_one(&mut *transaction)
     .await
-    .map_err(|error| constraint(error, "booking code", "reception"))?;
+    .map_err(|error| constraint(error, "booking", "reception"))?;
     let saved = booking_from(&mut transaction, &row).await?;
     transaction.commit().await?;
     Ok(Some(saved))
