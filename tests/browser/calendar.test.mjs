@@ -9,13 +9,16 @@
 //   come yet is refused and the server's problem read out; they record the maslikhat's agreement;
 // - an anonymous reader sees the agreed revision in force, its meetings (the online link a safe
 //   link), the deadlines and the gaps, and no workspace;
-// - the compliance dashboard opens on this year with the akim, keeps its filters in the address,
-//   and its CSV link answers text/csv with the same filters;
+// - the compliance dashboard opens on this year with the akim, shows the quarter in progress as
+//   pending (not as a failure), keeps its filters in the address, and its CSV link answers
+//   text/csv with the same filters;
 // - on the meeting page a citizen sees the place, the online link and the akim's calendar link,
-//   books the reception and gets a code once; the slot has one place fewer;
+//   books the reception and gets a code once; the slot has one place fewer; a second booking with
+//   the same contact is refused with the translated already-booked message;
 // - the akim goes from the meeting page to receptions.html, sees the booking with the citizen's
-//   name, contact and topic, links it to the issue (and unlinks, and links again), opens a second
-//   slot from Almaty local time (sent with +05:00) and cancels it.
+//   name, contact and topic, links it to the issue (and unlinks, and links again), cancels the
+//   booking (after a confirmation) and the public slot list shows the place free again, opens a
+//   second slot from Almaty local time (sent with +05:00) and cancels it.
 //
 // Run after `cargo build`:  npm ci --prefix tests/browser && node --test tests/browser/
 // KEZDESU_BIN picks another server binary (default target/debug/kezdesu); CHROMIUM another
@@ -313,6 +316,16 @@ describe('the yearly calendar, the compliance dashboard and personal receptions'
       const q1 = section.locator('tr[data-period="quarter"][data-index="1"]');
       await q1.waitFor();
       assert.ok((await q1.textContent()).includes(KOKTOBE.name.ru), 'the gap is named');
+      // The quarter in progress is not judged yet: no percentage, its requirement pending.
+      const month = Number(almatyDay().slice(5, 7));
+      const current = section.locator(`tr[data-period="quarter"][data-index="${Math.floor((month - 1) / 3) + 1}"]`);
+      const coverage = current.locator('.coverage-cell');
+      const pendingNote = coverage.locator('[data-pending]');
+      await pendingNote.waitFor();
+      assert.ok(Number(await pendingNote.getAttribute('data-pending')) > 0);
+      assert.match(await pendingNote.textContent(), /период ещё идёт, требуется встреч: \d+/);
+      assert.equal(await coverage.locator('.ratio').getAttribute('data-percent'), '', 'no percentage while pending');
+      assert.equal(await coverage.locator('.gap-list').count(), 0, 'no gap named before the quarter is over');
       assert.equal(await section.locator('a', { hasText: `Календарь встреч на ${year} год` }).getAttribute('href'), `/calendar.html?akim=${akimId}&year=${year}`);
       assert.equal(await page.locator('#export-csv').getAttribute('href'), `/api/compliance?year=${year}&format=csv`);
       await assertFits360(page, 'the compliance dashboard');
@@ -378,6 +391,23 @@ describe('the yearly calendar, the compliance dashboard and personal receptions'
       await card.filter({ hasText: 'Свободных мест: 2 из 3' }).waitFor();
       await assertFits360(page, 'the meeting page after booking');
 
+      // The same contact again: one place per person and slot, said in the page's language.
+      await page.locator('#booking-again').click();
+      await page.locator('#booking-form').waitFor({ state: 'visible' });
+      await form.getByLabel('Ваше имя').fill(CITIZEN.name);
+      await form.getByLabel('Телефон или e-mail').fill(CITIZEN.contact);
+      await form.getByLabel('Тема обращения').fill('Ещё раз о мосте');
+      await page.locator('#booking-submit').click();
+      await page
+        .locator('#booking-error', { hasText: 'С этим телефоном или e-mail на этот приём уже есть запись' })
+        .waitFor();
+      assert.equal(await page.locator('#booking-done').isHidden(), true, 'no code for a refused booking');
+      await card.filter({ hasText: 'Свободных мест: 2 из 3' }).waitFor();
+      await page.locator('#language-switch').selectOption('en');
+      await page.locator('#booking-submit').click();
+      await page.locator('#booking-error', { hasText: 'already has a place at this reception' }).waitFor();
+      await page.locator('#language-switch').selectOption('ru');
+
       const own = (await api(server.base, `/api/bookings/${encodeURIComponent(codeText)}`, { expect: 200 })).body;
       assert.equal(own.topic, CITIZEN.topic);
       // The name and contact are on no public page.
@@ -390,7 +420,7 @@ describe('the yearly calendar, the compliance dashboard and personal receptions'
     });
   });
 
-  test('the akim arranges receptions: sees the booking, links it to an issue, opens and cancels a slot', async () => {
+  test('the akim arranges receptions: sees the booking, links it to an issue, cancels it, opens and cancels a slot', async () => {
     await withDiagnostics('receptions', async () => {
       const page = await openPage('akim receptions', `/meetings/${meeting.id}`, { token: akimToken });
       const arrange = page.locator('#receptions-arrange-link');
@@ -421,6 +451,33 @@ describe('the yearly calendar, the compliance dashboard and personal receptions'
       await linked.waitFor();
       const stored = (await api(server.base, `/api/receptions/${slot.id}/bookings`, { token: akimToken, expect: 200 })).body;
       assert.deepEqual(stored[0].issue_ids, [issueId]);
+
+      // The akim cancels the booking (after a confirmation naming the citizen): it shows as
+      // cancelled, and its place is free again on the public meeting page.
+      const slotItem = page.locator(`#slot-list [data-reception="${slot.id}"]`);
+      await slotItem.locator('.issue-badges', { hasText: 'Записано: 1 из 3' }).waitFor();
+      const confirmed = new Promise((resolve) => {
+        page.once('dialog', async (dialog) => {
+          const message = dialog.message();
+          await dialog.accept();
+          resolve(message);
+        });
+      });
+      await booking.getByRole('button', { name: 'Отменить запись' }).click();
+      assert.ok((await confirmed).includes(CITIZEN.name), 'the confirmation names the citizen');
+      await page.locator('#work-status', { hasText: 'Запись отменена, место освободилось.' }).waitFor();
+      await booking.locator('.badge[data-cancelled="true"]', { hasText: 'Отменена' }).waitFor();
+      assert.equal(await booking.getAttribute('data-cancelled'), 'true');
+      assert.equal(await booking.getByRole('button', { name: 'Отменить запись' }).count(), 0, 'cancelled once');
+      await slotItem.locator('.issue-badges', { hasText: 'Записано: 0 из 3' }).waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), `booking-${bookingId}-name`);
+      const afterCancel = (await api(server.base, `/api/receptions/${slot.id}/bookings`, { token: akimToken, expect: 200 })).body;
+      assert.equal(afterCancel[0].cancelled, true);
+      const publicPage = await openPage('meeting after cancel', `/meetings/${meeting.id}`);
+      await publicPage
+        .locator(`#reception-list [data-reception="${slot.id}"]`, { hasText: 'Свободных мест: 3 из 3' })
+        .waitFor();
+      await publicPage.context().close();
 
       // A second slot from Almaty local time, sent with +05:00.
       const later = new Date(Date.parse(meeting.planned_start) + 3 * 60 * 60 * 1000);

@@ -1,10 +1,11 @@
 // Owns the compliance dashboard (/compliance.html): for each akim and each period of the year
 // begun so far, how the decree was kept: meetings held, coverage of the territories owed
-// meetings (with the gaps named), calendar meetings announced on time, unscheduled meetings
-// (those announced late flagged), the time split kept, results published on time and quarterly
-// progress on time (with what is not due yet). Public. The filters (year, period, territory)
-// live in the address, so a view can be linked and the back button steps through them; the CSV
-// link asks the API for the same figures as a file.
+// meetings (with the gaps named, and what coverage periods not over yet require), calendar
+// meetings announced on time, unscheduled meetings (those announced late flagged), the time
+// split kept, results published on time and quarterly progress on time (with what is not due
+// yet). Public. The filters (year, period, territory) live in the address, so a view can be
+// linked and the back button steps through them; the CSV link asks the API for the same
+// figures as a file.
 
 import { api, describeError } from './api.js';
 import { formatCalendarDate, formatNumber, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
@@ -161,6 +162,13 @@ function periodCell(figures) {
 function coverageCell(figures) {
   const box = make('span', 'coverage-cell');
   box.append(ratioCell(figures.coverage));
+  // A coverage period not over yet is neither met nor missed: "— · period not over: n".
+  const pending = figures.coverage_pending ?? 0;
+  if (pending > 0) {
+    const note = make('span', 'pending', t('dashboard.coveragePending', { n: formatNumber(pending) }));
+    note.dataset.pending = String(pending);
+    box.append(note);
+  }
   const gaps = figures.coverage_gaps ?? [];
   if (gaps.length) {
     const list = make('span', 'gap-list');
@@ -194,7 +202,9 @@ function pendingCell(ratio, pending) {
   const box = make('span');
   box.append(ratioCell(ratio));
   if (pending > 0) {
-    box.append(make('span', 'pending', t('dashboard.pending', { n: formatNumber(pending) })));
+    const note = make('span', 'pending', t('dashboard.pending', { n: formatNumber(pending) }));
+    note.dataset.pending = String(pending);
+    box.append(note);
   }
   return box;
 }

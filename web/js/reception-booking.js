@@ -18,9 +18,9 @@ export function bookable(slot, now = Date.now()) {
   return !slot.cancelled && !slot.started && slot.free > 0 && Date.parse(slot.starts_at) > now;
 }
 
-/** A slot's state in words, for its card. */
-function slotState(slot) {
-  if (slot.cancelled) return { code: 'cancelled', text: t('reception.state.cancelled') };
+/** A slot's state in words, for its card; a cancelled meeting's slots are cancelled with it. */
+function slotState(slot, meetingCancelled = false) {
+  if (slot.cancelled || meetingCancelled) return { code: 'cancelled', text: t('reception.state.cancelled') };
   // The server says when it began; the browser's clock covers a page left open since.
   if (slot.started || Date.parse(slot.starts_at) <= Date.now()) {
     return { code: 'closed', text: t('reception.state.closed') };
@@ -52,6 +52,8 @@ function bookingErrorText(error) {
   if (code === 'reception_full') return t('reception.error.full');
   if (code === 'reception_started') return t('reception.error.started');
   if (code === 'reception_cancelled') return t('reception.error.cancelled');
+  if (code === 'already_booked') return t('reception.error.alreadyBooked');
+  if (code === 'meeting_cancelled') return t('reception.error.meetingCancelled');
   if (code === 'invalid_contact') return t('reception.error.contact');
   if (error?.status === 429) return t('request.error.rateLimited');
   return describeError(error);
@@ -91,14 +93,16 @@ export function mountReceptions({ meetingId, getMeeting, getAccount }) {
     const meeting = getMeeting();
     const arranges = mayArrangeReceptions(getAccount(), meeting);
     const list = slots ?? [];
+    // A cancelled meeting takes no bookings (the server answers 409 meeting_cancelled).
+    const meetingCancelled = meeting?.status === 'cancelled';
     el.root.hidden = meeting === null || (!arranges && list.length === 0 && booked === null);
     el.arrangeRow.hidden = !arranges;
     el.arrangeLink.href = `/receptions.html?meeting=${encodeURIComponent(meetingId)}`;
     el.loadError.textContent = loadError;
     el.empty.hidden = slots === null || list.length > 0;
-    el.list.replaceChildren(...list.map(slotItem));
+    el.list.replaceChildren(...list.map((slot) => slotItem(slot, meetingCancelled)));
 
-    const open = list.filter((slot) => bookable(slot));
+    const open = meetingCancelled ? [] : list.filter((slot) => bookable(slot));
     const chosen = el.slot.value;
     el.slot.replaceChildren(
       new Option(t('reception.book.chooseSlot'), ''),
@@ -118,10 +122,10 @@ export function mountReceptions({ meetingId, getMeeting, getAccount }) {
     el.error.textContent = errorText;
   }
 
-  function slotItem(slot) {
+  function slotItem(slot, meetingCancelled) {
     const item = make('li', 'reception');
     item.dataset.reception = String(slot.id);
-    const state = slotState(slot);
+    const state = slotState(slot, meetingCancelled);
     item.dataset.state = state.code;
     item.append(
       make('p', 'reception__when', t('reception.when', { when: formatInstant(slot.starts_at), minutes: slot.minutes })),

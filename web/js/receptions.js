@@ -3,7 +3,8 @@
 // the officials one per line "Name — position", and how many citizens it receives), list the
 // slots with their bookings (the citizen's name, contact and topic: personal data, shown only
 // here), link a booking to the problem issue it raised by the issue's number (and unlink it),
-// and cancel a slot. For admins, the commission and the meeting's akim; the server checks again.
+// cancel a booking (freeing its place) and cancel a slot. For admins, the commission and the
+// meeting's akim; the server checks again.
 
 import { api, describeError, fetchSession } from './api.js';
 import { formatNumber, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
@@ -147,7 +148,10 @@ function bookingsPart(slot) {
 function bookingItem(booking) {
   const item = make('li', 'booking');
   item.dataset.booking = String(booking.id);
+  item.dataset.cancelled = booking.cancelled ? 'true' : 'false';
   const name = make('p', 'booking__name');
+  name.id = `booking-${booking.id}-name`;
+  name.tabIndex = -1; // takes the focus once the booking's cancel button is gone
   name.append(make('strong', null, booking.name));
   if (booking.cancelled) {
     const badge = make('span', 'badge badge--cancelled', t('arrange.bookings.cancelled'));
@@ -163,6 +167,16 @@ function bookingItem(booking) {
   fact('arrange.bookings.contact', booking.contact, 'contact');
   fact('arrange.bookings.topic', booking.topic, 'multiline');
   item.append(name, facts);
+  if (!booking.cancelled) {
+    const cancel = make('button', 'button button--danger button--small', t('arrange.bookings.cancel'));
+    cancel.type = 'button';
+    cancel.id = `booking-${booking.id}-cancel`;
+    cancel.setAttribute('aria-describedby', name.id);
+    cancel.addEventListener('click', () => cancelBooking(booking));
+    const row = make('div', 'button-row');
+    row.append(cancel);
+    item.append(row);
+  }
 
   const linked = make('div', 'booking__issues');
   linked.append(make('p', 'booking__issues-title', t('arrange.issues.title')));
@@ -220,6 +234,7 @@ function bookingItem(booking) {
 function problemText(error) {
   if (error?.status === 401) return t('ws.error.signedOut');
   if (error?.status === 403) return t('arrange.forbidden');
+  if (error?.problem?.code === 'meeting_cancelled') return t('arrange.error.meetingCancelled');
   return describeError(error);
 }
 
@@ -302,6 +317,26 @@ function replaceBooking(saved) {
       list.map((entry) => (entry.id === saved.id ? saved : entry)),
     );
   }
+}
+
+async function cancelBooking(booking) {
+  if (!window.confirm(t('arrange.bookings.confirmCancel', { name: booking.name }))) return;
+  const done = await act(async () => {
+    const saved = await api.post(`/api/reception-bookings/${booking.id}/cancel`);
+    replaceBooking(saved);
+    // The slot's count of places booked changed: read the slots again.
+    try {
+      const answer = await api.get(`/api/meetings/${meetingId}/receptions`);
+      if (Array.isArray(answer)) slots = answer;
+    } catch {
+      if (!booking.cancelled && saved.cancelled) {
+        slots = slots.map((entry) =>
+          entry.id === saved.reception_id ? { ...entry, booked: Math.max(0, entry.booked - 1) } : entry,
+        );
+      }
+    }
+  }, 'arrange.bookings.cancelDone');
+  if (done) byId(`booking-${booking.id}-name`)?.focus();
 }
 
 async function linkIssue(booking, input) {
