@@ -171,6 +171,7 @@ async fn the_openapi_document_is_true() {
         "GET /open311/v2/requests/{file}",
         "GET /healthz",
         "GET /metrics",
+        "GET /api/rules",
     ];
     routed.sort();
     assert_eq!(documented, routed);

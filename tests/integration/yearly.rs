@@ -338,6 +338,13 @@ async fn a_switch_of_rule_set_changes_the_validation_of_the_same_calendar() {
     // Quarterly, the third village's second quarter is a gap; by half-years, its meeting in the
     // first half (February) covers it.
     assert_eq!(gaps, [(4, 1), (2, 0)]);
+    // Each server says which rules it applies.
+    let (_, strict_rules) = strict.get("/api/rules", None).await;
+    let (_, lenient_rules) = lenient.get("/api/rules", None).await;
+    assert_eq!(strict_rules["id"], "kz-decree-826-2022");
+    assert_eq!(strict_rules["meeting"]["presentation_share"], "1/4");
+    assert_eq!(strict_rules["calendar"]["coverage"][2]["period"], "quarter", "{strict_rules}");
+    assert_eq!(lenient_rules["calendar"]["coverage"][2]["period"], "half_year", "{lenient_rules}");
 }
 
 /// Instants in Almaty time, as the store keeps them (Unix milliseconds).

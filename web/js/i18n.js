@@ -2050,6 +2050,20 @@ function setLanguage(language) {
   }
 }
 
+/**
+ * Adds a page's own strings, `{kk: {...}, ru: {...}, en: {...}}`, so that each page keeps its
+ * dictionary in its own module (`web/js/strings/<page>.js`) instead of this shared file. A key
+ * already here is an error: two pages must not mean different things by one key.
+ */
+export function registerStrings(dictionary) {
+  for (const language of LANGUAGES) {
+    for (const [key, text] of Object.entries(dictionary[language] ?? {})) {
+      if (key in STRINGS[language]) throw new Error(`i18n key ${key} is defined twice`);
+      STRINGS[language][key] = text;
+    }
+  }
+}
+
 /** The UI string for `key` in the chosen language; `{name}` placeholders come from `params`. */
 export function t(key, params = {}) {
   const template = STRINGS[currentLanguage][key] ?? STRINGS[DEFAULT_LANGUAGE][key] ?? key;

@@ -273,6 +273,7 @@ pub fn app(state: AppState) -> Router {
         )
         .routes(routes!(system::healthz))
         .routes(routes!(system::metrics))
+        .routes(routes!(system::rules))
         .split_for_parts();
     let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
     let request_timeout = Duration::from_secs(state.config.server.request_timeout_seconds);

@@ -45,3 +45,15 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()))
 }
+
+/// The rule set in force, as the server read it: the meeting's presentation share, the
+/// register's deadlines, and the calendar's coverage, deadlines and lead times. Public, so that
+/// anyone can see what the compliance figures are measured against. An administrator changes
+/// it with `rules.file` in the configuration and a restart; no release is needed.
+#[utoipa::path(
+    get, path = "/api/rules", tag = "system",
+    responses((status = 200, body = Object, description = "The rule set, with the fields of its TOML file"))
+)]
+pub async fn rules(State(state): State<AppState>) -> axum::Json<kezdesu_core::RuleSet> {
+    axum::Json(state.rules.as_ref().clone())
+}
