@@ -26,6 +26,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { assertAccessible } from './accessibility.mjs';
 import { api, launchChromium, signIn, startServer, strongPassword, watchPage } from './support.mjs';
 
 const PHONE = { width: 360, height: 780 };
@@ -98,6 +99,7 @@ describe('the yearly calendar, the compliance dashboard and personal receptions'
   async function assertFits360(page, where) {
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 360, `${where}: nothing overflows a 360 px screen (scrollWidth ${width})`);
+    await assertAccessible(page, where);
   }
 
   before(async () => {

@@ -22,6 +22,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { assertAccessible } from './accessibility.mjs';
 import { api, launchChromium, signIn, startServer, strongPassword, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1; // the demo meeting of the first start, scheduled a few minutes ahead
@@ -91,6 +92,7 @@ describe('the register of problem issues, from the request form to the receipt',
       () => document.documentElement.scrollWidth > document.documentElement.clientWidth,
     );
     assert.equal(overflows, false, `${where}: nothing overflows a 360 px screen`);
+    await assertAccessible(page, where);
   }
 
   before(async () => {
