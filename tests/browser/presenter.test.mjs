@@ -14,6 +14,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { assertAccessible } from './accessibility.mjs';
 import { api, launchChromium, signIn, sleep, startServer, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1; // the demo meeting of the first start
@@ -139,6 +140,7 @@ describe('the presenter page follows the live channel', { timeout: 5 * 60 * 1000
     await beforeLoad(page);
     await page.goto(`${server.base}/present.html?meeting=${MEETING}`);
     await page.locator('#queue-connection[data-state="live"]').waitFor({ timeout: 15000 });
+    await assertAccessible(page, 'the presenter page');
     // A mark that a reload would wipe.
     await page.evaluate(() => {
       window.__sameDocument = true;

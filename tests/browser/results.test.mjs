@@ -14,6 +14,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { assertAccessible } from './accessibility.mjs';
 import { api, launchChromium, signIn, startServer, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1; // the demo meeting of the first start
@@ -134,6 +135,8 @@ describe('the meeting page shows and publishes the results', { timeout: 5 * 60 *
       await assertSummary(later);
       assert.equal(await later.locator('#results-form').isHidden(), true, 'no form for an anonymous reader');
       assert.equal(await later.locator('#results-status').textContent(), '', 'no "not published" note');
+      await assertAccessible(later, 'the meeting page with published results');
+      await assertAccessible(admin, 'the meeting page with the results form');
     });
   });
 
