@@ -1,7 +1,23 @@
-// Owns the home page: loads all meetings and lists them grouped as live, upcoming and past.
+// Owns the home page: loads all meetings and lists them grouped as live, upcoming and past; then
+// the calendar: the upcoming meetings by month (from GET /api/meetings?from=now), each with its
+// akim's yearly calendar, and the iCalendar feeds of each akim and territory met there, with
+// links to the compliance dashboard and the issue register. Admins get a header link to the
+// administration page.
 
-import { api } from './api.js';
-import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { api, fetchSession } from './api.js';
+import { formatMeetingDateTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
+import homeStrings from './strings/home.js';
+import navStrings from './strings/admin-nav.js';
+import { calendarPageUrl } from './calendar-model.js';
+import { akimsOf, feedUrl, monthGroups, territoriesOf } from './home-calendar-model.js';
+import { formatMonth } from './locale-format.js';
+import { loadTerritories, make } from './register-view.js';
+
+registerStrings(homeStrings);
+registerStrings(navStrings);
+
+const CALENDAR_LIMIT = 200;
+const MAX_AKIM_NAMES = 50;
 
 const byStartAscending = (a, b) => Date.parse(a.planned_start) - Date.parse(b.planned_start);
 const byStartDescending = (a, b) => byStartAscending(b, a);
@@ -88,6 +104,166 @@ async function loadMeetings() {
   render();
 }
 
-setUpLanguageSwitch(render);
+// ---------------------------------------------------------------------------------------------
+// The calendar of upcoming meetings
+
+const calendar = {
+  meetings: null, // null until loaded
+  failed: false,
+  truncated: false, // the server's page was full: later meetings are not shown
+  territories: [],
+  akimNames: new Map(), // akim id → display name, as their calendars give it
+};
+
+function language() {
+  return document.documentElement.lang;
+}
+
+function akimName(id) {
+  return calendar.akimNames.get(id) ?? t('homecal.akimNumbered', { id });
+}
+
+function territoryNameOf(id) {
+  const territory = calendar.territories.find((entry) => entry.id === id);
+  return territory ? pickLocalized(territory.name) : t('issue.numbered', { id });
+}
+
+function renderCalendar() {
+  const message = document.getElementById('calendar-message');
+  const months = document.getElementById('calendar-months');
+  const feeds = document.getElementById('calendar-feeds');
+  const limited = document.getElementById('calendar-limited');
+  let text = '';
+  if (calendar.failed) text = t('homecal.loadFailed');
+  else if (calendar.meetings === null) text = t('common.loading');
+  else if (calendar.meetings.length === 0) text = t('homecal.empty');
+  message.textContent = text;
+  message.hidden = text === '';
+  const meetingsShown = calendar.meetings ?? [];
+  months.replaceChildren(...monthGroups(meetingsShown).map(renderMonth));
+  limited.hidden = !calendar.truncated;
+  limited.textContent = t('homecal.limited', { n: formatNumber(CALENDAR_LIMIT) });
+  feeds.hidden = meetingsShown.length === 0;
+  document.getElementById('feed-akims').replaceChildren(
+    ...akimsOf(meetingsShown).map(({ id, year }) => {
+      const item = make('li');
+      item.dataset.akim = String(id);
+      const name = akimName(id);
+      const yearly = make('a', null, t('homecal.yearly', { year }));
+      yearly.href = calendarPageUrl(id, year);
+      yearly.setAttribute('aria-label', t('homecal.yearlyLabel', { name, year }));
+      item.append(make('span', 'feed-list__name', name), yearly, feedLink('akim', id, name));
+      return item;
+    }),
+  );
+  document.getElementById('feed-territories').replaceChildren(
+    ...territoriesOf(meetingsShown).map((id) => {
+      const item = make('li');
+      item.dataset.territory = String(id);
+      const name = territoryNameOf(id);
+      item.append(make('span', 'feed-list__name', name), feedLink('territory', id, name));
+      return item;
+    }),
+  );
+}
+
+function feedLink(kind, id, name) {
+  const link = make('a', 'feed-link', t('homecal.feed'));
+  link.href = feedUrl(kind, id, language());
+  link.type = 'text/calendar';
+  link.dataset.feed = kind;
+  link.setAttribute('aria-label', t('homecal.feedLabel', { name }));
+  return link;
+}
+
+function renderMonth(group) {
+  const section = make('section', 'calendar-month');
+  section.dataset.month = group.month;
+  const headingId = `calendar-month-${group.month}`;
+  section.setAttribute('aria-labelledby', headingId);
+  const heading = make('h3');
+  heading.id = headingId;
+  heading.append(
+    make('span', null, formatMonth(group.month)),
+    make('span', 'calendar-month__count', t('homecal.monthCount', { n: formatNumber(group.meetings.length) })),
+  );
+  const list = make('ul', 'calendar-list');
+  list.setAttribute('aria-labelledby', headingId);
+  list.append(...group.meetings.map((meeting) => renderCalendarItem(meeting, group.year)));
+  section.append(heading, list);
+  return section;
+}
+
+function renderCalendarItem(meeting, year) {
+  const item = make('li', 'calendar-item');
+  item.dataset.meeting = String(meeting.id);
+  item.dataset.status = meeting.status;
+  const when = make('p', 'calendar-item__when', formatMeetingDateTime(meeting.planned_start, meeting.time_zone));
+  if (meeting.status !== 'scheduled') when.append(statusBadge(meeting.status));
+  const title = make('p', 'calendar-item__title');
+  const link = make('a', null, pickLocalized(meeting.title));
+  link.href = `/meetings/${encodeURIComponent(meeting.id)}`;
+  title.append(link);
+  const where = make(
+    'p',
+    'calendar-item__where',
+    `${territoryNameOf(meeting.territory_id)} · ${t('homecal.akim', { name: akimName(meeting.akim_account_id) })}`,
+  );
+  const links = make('p', 'calendar-item__links');
+  const yearly = make('a', null, t('homecal.yearly', { year }));
+  yearly.href = calendarPageUrl(meeting.akim_account_id, year);
+  yearly.setAttribute('aria-label', t('homecal.yearlyLabel', { name: akimName(meeting.akim_account_id), year }));
+  links.append(yearly);
+  item.append(when, title, where, links);
+  return item;
+}
+
+async function loadCalendar() {
+  try {
+    const from = new Date().toISOString();
+    const answer = await api.get(`/api/meetings?from=${encodeURIComponent(from)}&limit=${CALENDAR_LIMIT}`);
+    // Upcoming: still to be held, or called off (a cancellation is news to subscribers too).
+    const listed = Array.isArray(answer?.meetings) ? answer.meetings : [];
+    calendar.meetings = listed.filter((meeting) => meeting.status === 'scheduled' || meeting.status === 'cancelled');
+    calendar.truncated = listed.length >= CALENDAR_LIMIT;
+  } catch {
+    calendar.failed = true;
+  }
+  renderCalendar();
+  if (calendar.meetings === null) return;
+  // Names come with the territories and with each akim's calendar (the public view of an akim).
+  const akims = akimsOf(calendar.meetings).slice(0, MAX_AKIM_NAMES);
+  await Promise.all([
+    loadTerritories().then((territories) => {
+      calendar.territories = territories;
+    }),
+    ...akims.map(({ id, year }) =>
+      api.get(`/api/akims/${encodeURIComponent(id)}/calendars/${encodeURIComponent(year)}`).then(
+        (view) => {
+          if (typeof view?.akim_name === 'string' && view.akim_name !== '') calendar.akimNames.set(id, view.akim_name);
+        },
+        () => {}, // an akim without a territory has no calendar: the number stands for the name
+      ),
+    ),
+  ]);
+  renderCalendar();
+}
+
+async function showAdminLink() {
+  try {
+    const session = await fetchSession();
+    document.getElementById('admin-link').hidden = session?.account?.role !== 'admin';
+  } catch {
+    // Without a session the header simply has no admin link.
+  }
+}
+
+setUpLanguageSwitch(() => {
+  render();
+  renderCalendar();
+});
 render();
+renderCalendar();
 loadMeetings();
+loadCalendar();
+showAdminLink();

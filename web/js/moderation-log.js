@@ -1,0 +1,180 @@
+// Owns the public moderation log (/moderation-log.html?meeting=ID): every action the moderators
+// took in a meeting's discussion, in order, with its time in Almaty, the moderator's name, what
+// it was taken on and its reason (a hidden comment's reason translated from its code), and the
+// totals by action and by reason for hiding. Public: the text of comments acted on comes only
+// to admins (the server leaves it out for everyone else). A refresh button reads it again.
+
+import { api, describeError, fetchSession } from './api.js';
+import { formatMeetingTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
+import strings from './strings/moderation-log.js';
+import { readMeetingId, reasonText, targetText, totalActions } from './moderation-log-model.js';
+import { stackedTable } from './calendar-view.js';
+import { formatInstantSeconds } from './locale-format.js';
+import { make } from './register-view.js';
+
+registerStrings(strings);
+
+const byId = (id) => document.getElementById(id);
+const meetingId = readMeetingId(location.search);
+
+let meeting = null;
+let log = null;
+let isAdmin = false;
+let messageKey = 'common.loading';
+let errorText = '';
+let loadedAt = null;
+let loading = false;
+
+/** A key's text, or `fallback` when the key has no string (an action or reason unknown here). */
+function known(key, fallback, params = {}) {
+  const text = t(key, params);
+  return text === key ? fallback : text;
+}
+
+function actionName(action) {
+  return known(`modlog.action.${action}`, String(action ?? ''));
+}
+
+function shownReason(action, reason) {
+  const described = reasonText(action, reason);
+  if (described === null) return t('modlog.none');
+  if (described.text !== undefined) return described.text;
+  return known(described.key, String(reason), described.params);
+}
+
+function hideReasonName(reason) {
+  return known(`live.reason.${reason}`, String(reason));
+}
+
+function render() {
+  const message = byId('page-message');
+  message.hidden = messageKey === null;
+  message.textContent = messageKey ? t(messageKey) : '';
+  byId('log').hidden = log === null;
+  if (meetingId !== null) {
+    const back = byId('back-link');
+    back.href = `/meetings/${encodeURIComponent(meetingId)}`;
+    back.textContent = t('modlog.back');
+    byId('signin-link').href = `/signin.html?next=${encodeURIComponent(location.pathname + location.search)}`;
+  }
+  if (log === null) return;
+
+  const title = meeting ? pickLocalized(meeting.title) : '';
+  byId('log-meeting').textContent = title ? t('modlog.meeting', { title }) : '';
+  byId('log-meeting').hidden = title === '';
+  document.title = title ? `${t('modlog.title')}: ${title} — Kezdesu` : t('modlog.pageTitle');
+  byId('admin-note').hidden = !isAdmin;
+  byId('log-error').textContent = errorText;
+  byId('log-updated').textContent = loadedAt ? t('modlog.updated', { time: formatMeetingTime(loadedAt.toISOString()) }) : '';
+  byId('refresh').disabled = loading;
+  byId('log').setAttribute('aria-busy', loading ? 'true' : 'false');
+
+  const total = totalActions(log.by_action);
+  const totalLine = byId('log-total');
+  totalLine.textContent = t('modlog.total', { n: formatNumber(total) });
+  totalLine.dataset.total = String(total);
+  byId('totals-lists').hidden = total === 0;
+  byId('by-action').replaceChildren(
+    ...(log.by_action ?? []).map((entry) => countRow(actionName(entry.action), entry.count, { action: entry.action })),
+  );
+  byId('by-action').hidden = (log.by_action ?? []).length === 0;
+  const reasons = log.hidden_by_reason ?? [];
+  byId('by-reason').replaceChildren(
+    ...reasons.map((entry) => countRow(hideReasonName(entry.reason), entry.count, { reason: entry.reason })),
+  );
+  byId('by-reason').hidden = reasons.length === 0;
+  byId('by-reason-empty').hidden = reasons.length > 0;
+
+  const entries = Array.isArray(log.entries) ? log.entries : [];
+  byId('entries-empty').hidden = entries.length > 0;
+  const showText = entries.some((entry) => typeof entry.comment_text === 'string');
+  const columns = [
+    t('modlog.col.time'),
+    t('modlog.col.action'),
+    t('modlog.col.target'),
+    t('modlog.col.reason'),
+    t('modlog.col.moderator'),
+  ];
+  if (showText) columns.push(t('modlog.col.text'));
+  const rows = entries.map((entry, index) => {
+    const target = targetText(entry.target_kind, entry.target_id);
+    const time = make('time', null, formatInstantSeconds(entry.at));
+    time.dateTime = entry.at;
+    const cells = [
+      time,
+      actionName(entry.action),
+      t(target.key, target.params),
+      shownReason(entry.action, entry.reason),
+      entry.moderator ?? '',
+    ];
+    if (showText) cells.push(make('span', 'modlog-text', entry.comment_text ?? t('modlog.none')));
+    return {
+      data: { index, action: entry.action, reason: entry.reason ?? '', target: entry.target_kind, targetId: entry.target_id ?? '' },
+      cells,
+    };
+  });
+  byId('entries-table').replaceChildren(
+    ...(rows.length ? [stackedTable({ caption: t('modlog.caption'), columns, rows, className: 'modlog-table' })] : []),
+  );
+}
+
+function countRow(name, count, data) {
+  const row = make('div');
+  for (const [key, value] of Object.entries(data)) row.dataset[key] = String(value);
+  row.append(make('dt', null, name), make('dd', null, formatNumber(count)));
+  return row;
+}
+
+async function loadLog() {
+  loading = true;
+  render();
+  try {
+    const answer = await api.get(`/api/meetings/${encodeURIComponent(meetingId)}/moderation-log`);
+    log = answer && typeof answer === 'object' ? answer : { by_action: [], hidden_by_reason: [], entries: [] };
+    messageKey = null;
+    errorText = '';
+    loadedAt = new Date();
+  } catch (error) {
+    if (error.status === 404) {
+      messageKey = 'modlog.notFound';
+      log = null;
+    } else if (log === null) {
+      messageKey = 'common.loadFailed';
+    } else {
+      errorText = describeError(error);
+    }
+  }
+  loading = false;
+  render();
+}
+
+async function start() {
+  setUpLanguageSwitch(render);
+  byId('refresh').addEventListener('click', loadLog);
+  if (meetingId === null) {
+    messageKey = 'modlog.noMeeting';
+    render();
+    return;
+  }
+  render();
+  // The meeting's title and whether the reader is an admin are extras: the log stands without them.
+  const extras = Promise.all([
+    api.get(`/api/meetings/${encodeURIComponent(meetingId)}`).then(
+      (answer) => {
+        meeting = answer;
+      },
+      () => {},
+    ),
+    fetchSession().then(
+      (session) => {
+        isAdmin = session?.account?.role === 'admin';
+      },
+      () => {},
+    ),
+  ]);
+  await loadLog();
+  await extras;
+  render();
+}
+
+start();
