@@ -6,7 +6,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  applyEvents, applyHello, applyAck, commentStatus, createState, findComment, queueOrder, onAirQuestion, resumeSeq,
+  applyEvents, applyHello, applyAck, authorStanding, commentCounts, commentsNewestFirst, commentStatus, createState,
+  findComment, newChanges, pinMove, queueOrder, onAirQuestion, resumeSeq,
 } from '../../web/js/live-state.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'protocol');
@@ -67,4 +68,81 @@ test('the queue is pinned first, then by votes, and the question on air is apart
   applyEvents(state, [event({ type: 'question_on_air', question: 2, replaces: null, by })]);
   assert.equal(onAirQuestion(state)?.number, 2);
   assert.deepEqual(queueOrder(state), [1, 3]);
+});
+
+test('moderators: every comment newest first, held and hidden ones included, and authors\' standing', () => {
+  seq = 0;
+  const state = createState({ maxComments: 1000 });
+  applyHello(state, { ...fixture('server', 'hello'), you: { role: 'moderator', account_id: 3 }, last_seq: 0 });
+  applyEvents(state, [
+    event({ type: 'comment_posted', comment: 1, author: 41, author_name: 'Айгүл', client_id: 'a', text: 'Дорога?', held: false }),
+    event({ type: 'comment_posted', comment: 2, author: 42, author_name: 'Ерлан', client_id: 'b', text: 'Купите!', held: false }),
+    event({ type: 'comment_posted', comment: 3, author: 43, author_name: 'Дана', client_id: 'c', text: 'Первый', held: true }),
+  ]);
+  const hidden = applyEvents(state, [event({ type: 'comment_hidden', comment: 2, reason: 'spam', by })]);
+  assert.deepEqual([...hidden.updated], [2]);
+  assert.deepEqual(commentsNewestFirst(state).map((c) => c.number), [3, 2, 1]);
+  assert.deepEqual(commentsNewestFirst(state, 'held').map((c) => c.number), [3]);
+  assert.deepEqual(commentsNewestFirst(state, 'all', 2).map((c) => c.number), [3, 2]);
+  assert.equal(findComment(state, 2).hiddenBy, 'Moderator');
+  assert.deepEqual(commentCounts(state), { all: 3, visible: 1, held: 1, hidden: 1, promoted: 0 });
+  applyEvents(state, [event({ type: 'comment_released', comment: 3, author: 43, author_name: 'Дана', text: 'Первый', by })]);
+  assert.equal(findComment(state, 3).state, 'visible');
+
+  const now = Date.parse('2026-03-02T05:10:00Z');
+  const standing = applyEvents(state, [
+    event({ type: 'author_timed_out', viewer: 41, minutes: 10, until: '2026-03-02T05:15:00Z', by }),
+    event({ type: 'author_banned', viewer: 42, by }),
+  ]);
+  assert.deepEqual([...standing.authors].sort(), [41, 42]);
+  assert.deepEqual(authorStanding(state, 41, now), { banned: false, timedOutUntil: '2026-03-02T05:15:00Z' });
+  assert.deepEqual(authorStanding(state, 41, now + 10 * 60 * 1000), { banned: false, timedOutUntil: null });
+  assert.equal(authorStanding(state, 42, now).banned, true);
+  assert.equal(state.authors.get(42).name, 'Ерлан');
+  applyEvents(state, [event({ type: 'author_unbanned', viewer: 42, by })]);
+  assert.equal(authorStanding(state, 42, now).banned, false);
+  assert.equal(authorStanding(state, 99, now).banned, false, 'an unknown author is in good standing');
+  assert.equal(newChanges().authors.size, 0);
+});
+
+test('queue moves give the pin position that moves a question one place', () => {
+  seq = 0;
+  const state = createState();
+  applyHello(state, { ...fixture('server', 'hello'), last_seq: 0 });
+  const numbers = [1, 2, 3, 4, 5];
+  applyEvents(state, [
+    ...numbers.map((n) => event({ type: 'comment_posted', comment: n, author: 40 + n, author_name: `v${n}`, client_id: 'c', text: `q${n}`, held: false })),
+    ...numbers.map((n) => event({ type: 'question_created', question: n, text: `q${n}`, sources: [n], by })),
+  ]);
+  // What the server does with a pin command (server/core/src/live: remove, insert at min(position, len)).
+  const apply = (number, move) => {
+    const found = pinMove(state, number, move);
+    assert.ok(found, `${move} ${number} is possible`);
+    const pinned = state.pinned.filter((q) => q !== number);
+    if (found.position !== null) pinned.splice(Math.min(found.position, pinned.length), 0, number);
+    applyEvents(state, [event({ type: 'queue_reordered', pinned, by })]);
+    return queueOrder(state);
+  };
+  assert.deepEqual(queueOrder(state), [1, 2, 3, 4, 5]);
+  assert.equal(pinMove(state, 1, 'up'), null, 'the first cannot go up');
+  assert.equal(pinMove(state, 3, 'down'), null, 'an unpinned question is ordered by votes');
+  assert.equal(pinMove(state, 3, 'unpin'), null);
+  assert.deepEqual(apply(4, 'pin'), [4, 1, 2, 3, 5]);
+  assert.deepEqual(apply(2, 'pin'), [4, 2, 1, 3, 5], 'pinned in the order pinned');
+  assert.equal(pinMove(state, 2, 'pin'), null);
+  assert.deepEqual(apply(2, 'up'), [2, 4, 1, 3, 5]);
+  assert.deepEqual(apply(2, 'down'), [4, 2, 1, 3, 5]);
+  assert.deepEqual(apply(1, 'up'), [4, 1, 2, 3, 5], 'the first unpinned goes above the last pinned');
+  assert.deepEqual(apply(5, 'up'), [4, 1, 2, 5, 3], 'a lower one is pinned below the pinned ones');
+  // The question on air stays in the server's pinned list; positions count it.
+  applyEvents(state, [event({ type: 'question_on_air', question: 1, replaces: null, by })]);
+  assert.deepEqual(queueOrder(state), [4, 2, 5, 3]);
+  assert.deepEqual(state.pinned, [4, 1, 2, 5]);
+  assert.deepEqual(apply(5, 'up'), [4, 5, 2, 3]);
+  assert.deepEqual(apply(4, 'down'), [5, 4, 2, 3]);
+  assert.deepEqual(apply(4, 'down'), [5, 2, 4, 3]);
+  assert.deepEqual(apply(4, 'down'), [5, 2, 3, 4], 'the last pinned moved down is unpinned: among the others by age');
+  assert.equal(state.pinned.includes(4), false);
+  assert.equal(pinMove(state, 1, 'up'), null, 'the question on air is not in the queue');
+  assert.deepEqual(apply(5, 'unpin'), [2, 3, 4, 5]);
 });

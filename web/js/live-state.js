@@ -1,7 +1,8 @@
 // Owns the live channel's state as plain data: what the server's messages (hello, events, acks,
 // vote answers) do to one state object. No DOM, no socket, no clock, so the page and tests feed
 // it the same JSON the server sends (tests/fixtures/protocol/). The rules mirror
-// docs/protocol.md: comments and their states, questions and the queue order, my own statuses.
+// docs/protocol.md: comments and their states, questions and the queue order, my own statuses,
+// and for the moderator console authors' standing and the `pin` positions that move a question.
 
 /** Comments kept (and shown) at most; older ones drop off. The reader's own are kept apart. */
 export const DEFAULT_MAX_COMMENTS = 300;
@@ -44,6 +45,9 @@ export function createState({ viewerId = null, maxComments = DEFAULT_MAX_COMMENT
     slowModeSeconds: 0,
     holdFirstComments: false,
     me: { banned: false, timedOutUntil: null },
+    // viewer id → {viewer, name, banned, timedOutUntil}: every author heard of, for moderators
+    // (the public hears of time-outs and bans too, by viewer id).
+    authors: new Map(),
   };
 }
 
@@ -74,6 +78,7 @@ export function newChanges() {
     questions: false,
     myVotes: false,
     me: false, // my standing (banned, timed out) changed
+    authors: new Set(), // viewer ids whose standing (banned, timed out) changed
     settings: false, // slow mode, holding first comments
     phase: null, // the last phase_changed event applied
     replay: false, // every event applied was already in the log when we connected
@@ -125,6 +130,7 @@ export function applyEvent(state, event, changes = newChanges()) {
 
 const EVENT_HANDLERS = {
   comment_posted(state, event, changes) {
+    noteAuthor(state, event.author, event.author_name);
     const number = event.comment;
     const mine =
       (state.viewerId != null && event.author === state.viewerId) ||
@@ -137,21 +143,29 @@ const EVENT_HANDLERS = {
     insertComment(state, comment, changes);
   },
   comment_hidden(state, event, changes) {
-    setCommentState(state, event.comment, { state: 'hidden', reason: event.reason ?? null }, changes);
+    setCommentState(
+      state,
+      event.comment,
+      { state: 'hidden', reason: event.reason ?? null, hiddenBy: event.by?.name ?? null },
+      changes,
+    );
   },
   comment_restored: reappear,
   comment_released: reappear,
   author_timed_out(state, event, changes) {
+    setAuthor(state, event.viewer, { timedOutUntil: event.until ?? null }, changes);
     if (!isMe(state, event.viewer)) return;
     state.me.timedOutUntil = event.until ?? null;
     changes.me = true;
   },
   author_banned(state, event, changes) {
+    setAuthor(state, event.viewer, { banned: true }, changes);
     if (!isMe(state, event.viewer)) return;
     state.me.banned = true;
     changes.me = true;
   },
   author_unbanned(state, event, changes) {
+    setAuthor(state, event.viewer, { banned: false, timedOutUntil: null }, changes);
     if (!isMe(state, event.viewer)) return;
     state.me.banned = false;
     state.me.timedOutUntil = null;
@@ -247,6 +261,7 @@ function newComment(event, { clientId = null, state = 'visible', mine = false })
     at: event.at ?? null,
     state,
     reason: null,
+    hiddenBy: null,
     question: null,
     mine,
   };
@@ -287,6 +302,7 @@ function insertComment(state, comment, changes) {
  * it, or added for a reader who never saw it (it was held, or replayed as `redacted`).
  */
 function reappear(state, event, changes) {
+  noteAuthor(state, event.author, event.author_name);
   const known = findComment(state, event.comment);
   if (known) {
     if (typeof event.text === 'string') known.text = event.text;
@@ -296,6 +312,29 @@ function reappear(state, event, changes) {
   }
   if (typeof event.text !== 'string') return; // nothing to show
   insertComment(state, newComment(event, { mine: isMe(state, event.author) }), changes);
+}
+
+/** The author's record (created on first mention). */
+function ensureAuthor(state, viewer) {
+  let author = state.authors.get(viewer);
+  if (!author) {
+    author = { viewer, name: '', banned: false, timedOutUntil: null };
+    state.authors.set(viewer, author);
+  }
+  return author;
+}
+
+function noteAuthor(state, viewer, name) {
+  if (!Number.isInteger(viewer)) return;
+  const author = ensureAuthor(state, viewer);
+  if (typeof name === 'string' && name !== '') author.name = name;
+}
+
+/** A change of an author's standing: `changes.authors` lists whose. */
+function setAuthor(state, viewer, standing, changes) {
+  if (!Number.isInteger(viewer)) return;
+  Object.assign(ensureAuthor(state, viewer), standing);
+  (changes.authors ??= new Set()).add(viewer);
 }
 
 function isMe(state, viewer) {
@@ -316,6 +355,7 @@ function setCommentState(state, number, next, changes) {
   if (!comment) return; // older than what we hold, or never shown to this reader
   comment.state = next.state;
   comment.reason = next.reason ?? null;
+  comment.hiddenBy = next.hiddenBy ?? null;
   comment.question = next.question ?? null;
   changes.updated.add(number);
   if (comment.mine) changes.mine = true;
@@ -466,4 +506,89 @@ export function isVotable(state, number) {
  */
 export function commentStatus(comment) {
   return { kind: comment.state, reason: comment.reason, question: comment.question };
+}
+
+// ---------------------------------------------------------------------------------------------
+// For moderators: every comment (held and hidden ones too), authors' standing, queue moves.
+
+/**
+ * Comments newest first: `filter` 'all', 'held' (awaiting release) or 'hidden'. `limit` keeps
+ * only the newest that many.
+ */
+export function commentsNewestFirst(state, filter = 'all', limit = Infinity) {
+  const list = [];
+  const all = [...state.comments.values()];
+  for (let index = all.length - 1; index >= 0 && list.length < limit; index -= 1) {
+    const comment = all[index];
+    if (filter === 'all' || comment.state === filter) list.push(comment);
+  }
+  return list;
+}
+
+/** How many comments are listed in each state: {all, visible, held, hidden, promoted}. */
+export function commentCounts(state) {
+  const counts = { all: state.comments.size, visible: 0, held: 0, hidden: 0, promoted: 0 };
+  for (const comment of state.comments.values()) {
+    if (comment.state in counts) counts[comment.state] += 1;
+  }
+  return counts;
+}
+
+/**
+ * An author's standing at `now` (ms): {banned, timedOutUntil} with `timedOutUntil` null once
+ * the time-out is over. Unknown authors are in good standing.
+ */
+export function authorStanding(state, viewer, now) {
+  const author = state.authors.get(viewer);
+  if (!author) return { banned: false, timedOutUntil: null };
+  const until = author.timedOutUntil != null ? Date.parse(author.timedOutUntil) : NaN;
+  return { banned: author.banned, timedOutUntil: Number.isFinite(until) && until > now ? author.timedOutUntil : null };
+}
+
+/**
+ * The `pin` command's `position` that moves question `number` in the queue, as `{position}`
+ * (`null` unpins), or null when the move is not possible. `move` is:
+ * - 'pin': to the end of the pinned questions (pinned first, in the order pinned);
+ * - 'unpin': back among the others, by votes and age;
+ * - 'up', 'down': one place in the queue. Only pinned questions keep an order of their own, so
+ *   an unpinned question moved up is pinned (just above the first unpinned one, or just below
+ *   the pinned ones), and the last pinned question moved down is unpinned; an unpinned question
+ *   cannot be moved down (the others are ordered by votes).
+ * The server removes the question from the pinned list and inserts it at `position`, so the
+ * positions count the server's pinned list without it (which may hold the question on air).
+ */
+export function pinMove(state, number, move) {
+  const queue = queueOrder(state);
+  const index = queue.indexOf(number);
+  const pinnedShown = queue.filter((question) => state.pinned.includes(question));
+  const pinnedIndex = pinnedShown.indexOf(number);
+  const others = state.pinned.filter((question) => question !== number);
+  const before = (question) => others.indexOf(question);
+  const after = (question) => (question === undefined ? 0 : others.indexOf(question) + 1);
+  const lastOtherPinned = pinnedShown.filter((question) => question !== number).at(-1);
+  switch (move) {
+    case 'pin':
+      if (state.pinned.includes(number) || !isVotable(state, number)) return null;
+      return { position: after(lastOtherPinned) };
+    case 'unpin':
+      return state.pinned.includes(number) ? { position: null } : null;
+    case 'up':
+      if (index <= 0) return null;
+      if (pinnedIndex > 0) return { position: before(pinnedShown[pinnedIndex - 1]) };
+      if (index === pinnedShown.length) return { position: before(pinnedShown.at(-1)) };
+      return { position: after(pinnedShown.at(-1)) };
+    case 'down':
+      if (index === -1 || pinnedIndex === -1 || index === queue.length - 1) return null;
+      if (pinnedIndex < pinnedShown.length - 1) return { position: after(pinnedShown[pinnedIndex + 1]) };
+      return { position: null };
+    default:
+      return null;
+  }
+}
+
+/** The open questions (queued or on air) other than `number`, for a merge target. */
+export function openQuestions(state, except = null) {
+  return [...state.questions.values()].filter(
+    (question) => question.number !== except && (question.state === 'queued' || question.state === 'on_air'),
+  );
 }

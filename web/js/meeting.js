@@ -15,7 +15,7 @@
 import { api, fetchSession } from './api.js';
 import { calendarPageUrl, yearIn } from './calendar-model.js';
 import { userLink } from './calendar-view.js';
-import { formatMeetingDateTime, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { formatMeetingDateTime, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import { loadViewer, mountLivePanel } from './live.js';
 import {
   TIMER_TICK_MS,
@@ -30,6 +30,10 @@ import { mountPlayer } from './player.js';
 import { mountFollowButton, mountRequestForm } from './request-form.js';
 import { mountReceptions } from './reception-booking.js';
 import { mountResults } from './results.js';
+import moderateStrings from './strings/moderate.js';
+import { mountModerationLogLink } from './moderation-log-link.js';
+
+registerStrings(moderateStrings); // the link to the moderator console
 
 const byId = (id) => document.getElementById(id);
 const meetingId = parseMeetingId(location.pathname);
@@ -113,6 +117,8 @@ function renderControls() {
   controls?.render();
   // Those who may broadcast get a way to the presenter page.
   byId('presenter-link-row').hidden = !mayBroadcast(account, meeting) || isOver(meeting);
+  // Moderators and admins get a way to the moderator console.
+  byId('moderate-link-row').hidden = !['moderator', 'admin'].includes(account?.role);
 }
 
 function applyMeeting(next) {
@@ -201,6 +207,8 @@ async function start() {
   }
   byId('signin-link').href = `/signin.html?next=${encodeURIComponent(location.pathname)}`;
   byId('presenter-link').href = `/present.html?meeting=${encodeURIComponent(meetingId)}`;
+  byId('moderate-link').href = `/moderate.html?meeting=${encodeURIComponent(meetingId)}`;
+  mountModerationLogLink(meetingId);
   controls = mountPhaseControls({
     meetingId,
     getMeeting: () => meeting,

@@ -15,7 +15,7 @@
 // (GET /api/meetings/{id}/issues) is read every few seconds instead.
 
 import { api, describeError, fetchSession } from './api.js';
-import { formatMeetingTime, formatNumber, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { formatMeetingTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import { LiveConnection } from './live-connection.js';
 import * as live from './live-state.js';
 import {
@@ -28,6 +28,9 @@ import {
   subscribeMeetingEvents,
 } from './meeting-view.js';
 import { publish } from './webrtc-client.js';
+import moderateStrings from './strings/moderate.js';
+
+registerStrings(moderateStrings); // the link to the moderator console
 
 /** Waits before publishing again after a drop: 1 s, 2 s, 4 s, 8 s, then 15 s. */
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
@@ -727,6 +730,9 @@ async function start() {
     goToSignIn();
     return;
   }
+  // Moderators and admins get a way to the moderator console.
+  byId('moderate-link').href = `/moderate.html?meeting=${meetingId}`;
+  byId('moderate-link-row').hidden = !['moderator', 'admin'].includes(account.role);
   try {
     applyMeeting(await api.get(`/api/meetings/${meetingId}`));
   } catch (error) {
