@@ -95,11 +95,14 @@ try {
   });
   await send(desk, 'moderator', { type: 'promote', request_id: 'promote2', comments: [numbers[2]] });
 
+  // [file name, page, signed in as, the part to scroll to (the top when none)]
   const pages = [
     ['home', '/', null],
     ['viewer', `/meetings/${MEETING}`, null],
+    ['viewer-live', `/meetings/${MEETING}`, null, '#live'],
     ['presenter', `/present.html?meeting=${MEETING}`, admin],
     ['moderator', `/moderate.html?meeting=${MEETING}`, admin],
+    ['moderator-columns', `/moderate.html?meeting=${MEETING}`, admin, '#mod-columns'],
     ['issues', '/issues.html', null],
     ['workspace', '/issue.html?id=1', admin],
     ['calendar', `/calendar.html?akim=${akim}&year=${year}`, null],
@@ -108,7 +111,7 @@ try {
     ['admin', '/admin.html', admin],
   ];
   await mkdir(OUT, { recursive: true });
-  for (const [name, urlPath, token] of pages) {
+  for (const [name, urlPath, token, part] of pages) {
     for (const [size, viewport] of Object.entries(SIZES)) {
       const context = await browser.newContext({ viewport, deviceScaleFactor: 1 });
       if (token) await context.addCookies([{ name: 'kezdesu_session', value: token, url: server.base }]);
@@ -116,6 +119,7 @@ try {
       await page.goto(`${server.base}${urlPath}`);
       // Live pages never go idle (event streams stay open): give them time to fill in.
       await sleep(2000);
+      if (part) await page.locator(part).first().evaluate((element) => element.scrollIntoView());
       const file = path.join(OUT, `${name}-${size}.png`);
       await page.screenshot({ path: file });
       console.log(`wrote ${path.relative(REPO_ROOT, file)}`);
