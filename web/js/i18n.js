@@ -2088,6 +2088,11 @@ export function formatMeetingDateTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
   const date = new Date(isoText);
   if (!isoText || Number.isNaN(date.getTime())) return '—';
   const zone = timeZone || DEFAULT_TIME_ZONE;
+  const zoneLabel = zone === DEFAULT_TIME_ZONE ? t('time.almaty') : zone;
+  if (currentLanguage === 'kk') {
+    const parts = dateParts(date, zone);
+    return `${KAZAKH_WEEKDAYS[parts.weekday] ?? parts.weekday}, ${kazakhDate(parts)}, ${parts.hour}:${parts.minute} (${zoneLabel})`;
+  }
   const formatter = new Intl.DateTimeFormat(LOCALES[currentLanguage], {
     timeZone: zone,
     weekday: 'short',
@@ -2098,7 +2103,6 @@ export function formatMeetingDateTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
     minute: '2-digit',
     hourCycle: 'h23',
   });
-  const zoneLabel = zone === DEFAULT_TIME_ZONE ? t('time.almaty') : zone;
   return `${formatter.format(date)} (${zoneLabel})`;
 }
 
@@ -2106,6 +2110,9 @@ export function formatMeetingDateTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
 export function formatCalendarDate(dayText) {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(dayText ?? '');
   if (!match) return '—';
+  if (currentLanguage === 'kk') {
+    return kazakhDate({ year: Number(match[1]), month: Number(match[2]), day: Number(match[3]) });
+  }
   // Noon UTC, shown in UTC: the same day whatever the reader's time zone.
   const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 12));
   return new Intl.DateTimeFormat(LOCALES[currentLanguage], {
@@ -2120,6 +2127,7 @@ export function formatCalendarDate(dayText) {
 export function formatMeetingDate(isoText, timeZone = DEFAULT_TIME_ZONE) {
   const date = new Date(isoText);
   if (!isoText || Number.isNaN(date.getTime())) return '—';
+  if (currentLanguage === 'kk') return kazakhDate(dateParts(date, timeZone || DEFAULT_TIME_ZONE));
   return new Intl.DateTimeFormat(LOCALES[currentLanguage], {
     timeZone: timeZone || DEFAULT_TIME_ZONE,
     day: 'numeric',
@@ -2150,6 +2158,44 @@ export function formatPercent(value) {
   return new Intl.NumberFormat(LOCALES[currentLanguage], { style: 'percent', maximumFractionDigits: 1 }).format(
     Number(value) / 100,
   );
+}
+
+// Kazakh month and weekday names. Browsers built without Kazakh locale data (Debian's Chromium
+// among them) format kk-KZ dates as "2026 M11 28, Sat", so Kazakh dates are put together here.
+export const KAZAKH_MONTHS = [
+  'қаңтар', 'ақпан', 'наурыз', 'сәуір', 'мамыр', 'маусым',
+  'шілде', 'тамыз', 'қыркүйек', 'қазан', 'қараша', 'желтоқсан',
+];
+const KAZAKH_WEEKDAYS = { Mon: 'дс', Tue: 'сс', Wed: 'ср', Thu: 'бс', Fri: 'жм', Sat: 'сб', Sun: 'жс' };
+
+/** The calendar parts of `date` in `timeZone`, as numbers (and the English weekday). */
+export function dateParts(date, timeZone) {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    day: 'numeric',
+    month: 'numeric',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(date);
+  const part = (type) => parts.find((entry) => entry.type === type)?.value ?? '';
+  return {
+    year: Number(part('year')),
+    month: Number(part('month')),
+    day: Number(part('day')),
+    weekday: part('weekday'),
+    hour: part('hour'),
+    minute: part('minute'),
+    second: part('second'),
+  };
+}
+
+/** "28 қараша 2026 ж." */
+function kazakhDate({ year, month, day }) {
+  return `${day} ${KAZAKH_MONTHS[month - 1]} ${year} ж.`;
 }
 
 /** Fills every element marked data-i18n with its string and sets <html lang>. */
