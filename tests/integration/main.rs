@@ -10,6 +10,7 @@ mod errors;
 mod live;
 mod media;
 mod meetings;
+mod postgres;
 mod protocol;
 mod register;
 mod results;

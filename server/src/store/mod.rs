@@ -10,6 +10,7 @@
 
 pub mod calendars;
 pub mod demands;
+pub mod migrations;
 pub mod register;
 pub mod sqlite;
 

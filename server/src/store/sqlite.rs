@@ -22,8 +22,6 @@ mod calendars;
 mod demands;
 mod register;
 
-static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 pub struct SqliteStore {
     pool: SqlitePool,
     /// Where each operation's latency is recorded, for `/metrics`.
@@ -43,7 +41,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
-        MIGRATIONS.run(&pool).await?;
+        super::migrations::SQLITE.run(&pool).await?;
         Ok(SqliteStore { pool, latency })
     }
 
