@@ -62,7 +62,7 @@ async fn the_same_migrations_build_the_same_tables_on_postgresql() {
     sqlx::query(&format!("CREATE DATABASE {database}")).execute(&admin).await.expect("a fresh database");
     let pool = PgPool::connect_with(server.database(&database)).await.expect("the fresh database");
 
-    let migrations = kezdesu::store::migrations::postgres();
+    let migrations = kezdesu::store::migrations::postgres().await.expect("the migrations");
     migrations.run(&pool).await.expect("the migrations apply on PostgreSQL");
     migrations.run(&pool).await.expect("and a second run finds nothing to do");
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")

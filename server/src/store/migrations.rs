@@ -6,7 +6,8 @@
 //! identity columns and `BIGINT`, so that both stores have the same tables, columns and
 //! constraints, and the code reads every integer as `i64` on both.
 
-use sqlx::migrate::{Migration, Migrator};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{MigrateError, Migration, MigrationSource, Migrator};
 use std::borrow::Cow;
 
 /// The migrations as written, applied by the SQLite store.
@@ -19,22 +20,31 @@ pub fn postgres_sql(sqlite: &str) -> String {
         .replace("INTEGER", "BIGINT")
 }
 
+/// The SQLite migrations, rewritten for PostgreSQL.
+#[derive(Debug)]
+struct ForPostgres;
+
+impl MigrationSource<'static> for ForPostgres {
+    fn resolve(self) -> futures_util::future::BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        let migrations = SQLITE
+            .iter()
+            .map(|migration| {
+                Migration::new(
+                    migration.version,
+                    migration.description.clone(),
+                    migration.migration_type,
+                    Cow::Owned(postgres_sql(&migration.sql)),
+                    migration.no_tx,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
 /// The same migrations for PostgreSQL, with the same versions and descriptions.
-pub fn postgres() -> Migrator {
-    let migrations: Vec<Migration> = SQLITE
-        .iter()
-        .map(|migration| {
-            Migration::new(
-                migration.version,
-                migration.description.clone(),
-                migration.migration_type,
-                Cow::Owned(postgres_sql(&migration.sql)),
-                migration.no_tx,
-            )
-        })
-        .collect();
-    // The fields are sqlx's (pinned by Cargo.lock); `migrate!` fills them the same way.
-    Migrator { migrations: Cow::Owned(migrations), ignore_missing: false, locking: true, no_tx: false }
+pub async fn postgres() -> Result<Migrator, MigrateError> {
+    Migrator::new(ForPostgres).await
 }
 
 #[cfg(test)]
@@ -50,9 +60,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn every_migration_is_given_for_postgres_and_none_keeps_a_32_bit_integer() {
-        let postgres = postgres();
+    #[tokio::test]
+    async fn every_migration_is_given_for_postgres_and_none_keeps_a_32_bit_integer() {
+        let postgres = postgres().await.expect("the migrations");
         assert_eq!(postgres.iter().count(), SQLITE.iter().count());
         for (sqlite, pg) in SQLITE.iter().zip(postgres.iter()) {
             assert_eq!((sqlite.version, &sqlite.description), (pg.version, &pg.description));
