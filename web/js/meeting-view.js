@@ -7,6 +7,13 @@ import { api, describeError } from './api.js';
 import { t } from './i18n.js';
 
 export const TIMER_TICK_MS = 250;
+
+/** The meeting a staff page is about, from its `?meeting=ID` address; null when none. */
+export function parseMeetingId(search) {
+  const value = new URLSearchParams(search).get('meeting') ?? '';
+  return /^\d+$/.test(value) ? value : null;
+}
+
 // Used only when the server refused the stream outright; EventSource retries other drops itself.
 const RESUBSCRIBE_DELAY_MS = 5000;
 

@@ -23,11 +23,13 @@ import {
   TIMER_TICK_MS,
   formatClock,
   mountPhaseControls,
+  parseMeetingId,
   renderTimer,
   setText,
   subscribeMeetingEvents,
 } from './meeting-view.js';
 import { moderationLogUrl } from './moderation-log-model.js';
+import { make } from './register-view.js';
 import strings from './strings/moderate.js';
 
 registerStrings(strings);
@@ -83,18 +85,6 @@ const commentItems = new Map();
 const questionItems = new Map();
 let renderQueued = null;
 let languageVersion = 0;
-
-function parseMeetingId(search) {
-  const value = new URLSearchParams(search).get('meeting') ?? '';
-  return /^\d+$/.test(value) ? value : null;
-}
-
-function make(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text !== undefined) element.textContent = text;
-  return element;
-}
 
 /**
  * A button of an item's toolbar: `action` names what it does (for clicks and focus), `text` is

@@ -23,10 +23,12 @@ import {
   isOver,
   mayBroadcast,
   mountPhaseControls,
+  parseMeetingId,
   renderTimer,
   setText,
   subscribeMeetingEvents,
 } from './meeting-view.js';
+import { make } from './register-view.js';
 import { publish } from './webrtc-client.js';
 import moderateStrings from './strings/moderate.js';
 
@@ -96,18 +98,6 @@ let liveStatus = 'connecting'; // connecting | live | reconnecting | closed
 let fallback = null; // a state made from the issue list, read while the channel is down
 let fallbackLoadedAt = null;
 let checkingSession = false;
-
-function parseMeetingId(search) {
-  const value = new URLSearchParams(search).get('meeting') ?? '';
-  return /^\d+$/.test(value) ? value : null;
-}
-
-function make(tag, className, text) {
-  const element = document.createElement(tag);
-  if (className) element.className = className;
-  if (text !== undefined) element.textContent = text;
-  return element;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Rendering

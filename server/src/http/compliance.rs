@@ -8,7 +8,7 @@
 use super::problem::ApiQuery;
 use super::register_io::{attach, cell};
 use super::{ApiError, AppState, Problem};
-use crate::store::{Meeting, MeetingFilter};
+use crate::store::{Meeting, MeetingFilter, Territory};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -83,16 +83,20 @@ fn held(state: &AppState, meeting: &Meeting, published: Option<jiff::Timestamp>)
     })
 }
 
-async fn report(state: &AppState, query: &ComplianceQuery) -> Result<ComplianceReport, ApiError> {
+/// The report, from `territories` (the whole tree, read once by the caller).
+async fn report(
+    state: &AppState,
+    query: &ComplianceQuery,
+    territories: &[Territory],
+) -> Result<ComplianceReport, ApiError> {
     super::yearly::check_year(query.year)?;
     let period = query.period.unwrap_or(Period::Quarter);
-    let territories = state.store.territories().await?;
     let units: Vec<Unit> = territories.iter().map(crate::store::Territory::unit).collect();
     let within = match query.territory_id {
         Some(root) => {
             // An unknown territory is a 404, not an empty dashboard.
             state.store.territory(TerritoryId(root)).await?;
-            Some(state.territory_and_inside(TerritoryId(root)).await?)
+            Some(super::territories::inside(territories, TerritoryId(root)))
         }
         None => None,
     };
@@ -276,17 +280,13 @@ pub async fn dashboard(
             return Err(ApiError::invalid("invalid_format", format!("format is json or csv, not {other:?}")));
         }
     };
-    let report = report(&state, &query).await?;
+    let territories = state.store.territories().await?;
+    let report = report(&state, &query, &territories).await?;
     if !csv {
         return Ok(axum::Json(report).into_response());
     }
-    let kato_of: HashMap<TerritoryId, String> = state
-        .store
-        .territories()
-        .await?
-        .into_iter()
-        .map(|territory| (territory.id, territory.kato))
-        .collect();
+    let kato_of: HashMap<TerritoryId, String> =
+        territories.into_iter().map(|territory| (territory.id, territory.kato)).collect();
     let mut response = csv_file(&report, &kato_of).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
     attach(&mut response, &format!("compliance-{}-{}.csv", report.year, report.period));
