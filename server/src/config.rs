@@ -62,8 +62,24 @@ pub struct ServerConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
+    /// Which database keeps the durable state.
+    pub engine: StorageEngine,
     /// The folder that holds the SQLite database (`kezdesu.sqlite3`) and its WAL.
     pub data_dir: PathBuf,
+    /// With `engine = "postgres"`: the database every node shares, as a `postgres://` URL.
+    /// It may carry a password, so it is never logged.
+    pub postgres_url: Option<String>,
+    /// With `engine = "postgres"`: how many connections this node keeps at most.
+    pub postgres_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageEngine {
+    /// One file in `data_dir`: the embedded default, for one node.
+    Sqlite,
+    /// A PostgreSQL database, shared by several nodes.
+    Postgres,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,7 +360,12 @@ impl Default for ServerConfig {
 
 impl Default for StorageConfig {
     fn default() -> StorageConfig {
-        StorageConfig { data_dir: PathBuf::from("data") }
+        StorageConfig {
+            engine: StorageEngine::Sqlite,
+            data_dir: PathBuf::from("data"),
+            postgres_url: None,
+            postgres_connections: 16,
+        }
     }
 }
 
@@ -438,6 +459,15 @@ impl Config {
         let invalid = |key: &str, why: &str| Err(ConfigError::Invalid(format!("{key}: {why}")));
         if jiff::tz::TimeZone::get(&self.meetings.time_zone).is_err() {
             return invalid("meetings.time_zone", "not a known IANA time zone");
+        }
+        if self.storage.engine == StorageEngine::Postgres {
+            let url = self.storage.postgres_url.as_deref().unwrap_or_default();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return invalid("storage.postgres_url", "engine = \"postgres\" needs a postgres:// URL");
+            }
+            if !(1..=1000).contains(&self.storage.postgres_connections) {
+                return invalid("storage.postgres_connections", "must be 1 to 1000");
+            }
         }
         if self.server.max_body_bytes < 1024 {
             return invalid("server.max_body_bytes", "must be at least 1024");

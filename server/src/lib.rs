@@ -27,11 +27,13 @@ pub mod store;
 pub mod wire;
 
 use crate::config::Config;
+use crate::config::{StorageConfig, StorageEngine};
 use crate::http::{AppState, ClientAddress};
 use crate::listener::CountingListener;
 use crate::metrics::Metrics;
 use crate::room::Rooms;
 use crate::store::Store;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::wire::Clockface;
 use anyhow::Context;
@@ -80,11 +82,7 @@ pub async fn run(
         bootstrap::demo_planned_minutes(&config, &rules)?;
     }
     let metrics = Metrics::new();
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&config.storage.data_dir, metrics.store_latency.clone())
-            .await
-            .with_context(|| format!("opening the store in {}", config.storage.data_dir.display()))?,
-    );
+    let store = open_store(&config.storage, &metrics).await?;
     let address = listener.local_addr()?;
     bootstrap::first_start(&config, address, store.as_ref(), &rules).await?;
 
@@ -167,4 +165,26 @@ async fn housekeeping(state: AppState, stopping: CancellationToken) {
         state.live_address_limiter.retain_recent();
         state.whep_limiter.retain_recent();
     }
+}
+
+/// Opens the configured store and applies its pending migrations.
+async fn open_store(storage: &StorageConfig, metrics: &Metrics) -> anyhow::Result<Arc<dyn Store>> {
+    let latency = metrics.store_latency.clone();
+    Ok(match storage.engine {
+        StorageEngine::Sqlite => Arc::new(
+            SqliteStore::open(&storage.data_dir, latency)
+                .await
+                .with_context(|| format!("opening the store in {}", storage.data_dir.display()))?,
+        ),
+        StorageEngine::Postgres => {
+            // `validate` made sure there is a URL; it is not put in the message, as it may
+            // carry a password.
+            let url = storage.postgres_url.as_deref().unwrap_or_default();
+            Arc::new(
+                PostgresStore::connect(url, storage.postgres_connections, latency)
+                    .await
+                    .context("opening the PostgreSQL store at storage.postgres_url")?,
+            )
+        }
+    })
 }

@@ -1,7 +1,7 @@
 //! The broadcast: WHIP and WHEP against the real server, with real WebRTC peers (webrtc-rs
 //! clients; Chromium and aiortc are driven from `tests/run`).
 
-use crate::support::{TestServer, assert_problem};
+use crate::support::{TestServer, assert_problem, writable_database};
 use kezdesu::media::peers::{CountingViewer, PublisherOptions, SyntheticPublisher};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -255,9 +255,7 @@ async fn no_broadcast_without_the_live_comment_channel() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let key = stream_key(&server, meeting, &akim).await;
     // The meeting's comment log cannot be read back, so its live channel cannot come up.
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(server.data_dir().join(kezdesu::store::sqlite::DATABASE_FILE));
-    let database = sqlx::SqlitePool::connect_with(options).await.expect("database");
+    let database = writable_database(&server).await;
     sqlx::query("INSERT INTO live_events (meeting_id, seq, at, body) VALUES ($1, 1, 0, 'not an event')")
         .bind(meeting)
         .execute(&database)

@@ -1,15 +1,13 @@
 //! A meeting's results: published after it ends, by the commission, its akim or an admin, and
 //! checked against the decree's ten calendar days.
 
-use crate::support::{TestServer, assert_problem, password_of, rand_suffix};
+use crate::support::{TestServer, assert_problem, password_of, rand_suffix, writable_database};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Moves every phase instant of the meeting `days` back, as if it had ended that long ago.
 async fn backdate(server: &TestServer, meeting: i64, days: i64) {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(server.data_dir().join(kezdesu::store::sqlite::DATABASE_FILE));
-    let database = sqlx::SqlitePool::connect_with(options).await.expect("database");
+    let database = writable_database(server).await;
     let shift = days * 86_400_000;
     sqlx::query(
         "UPDATE meetings SET planned_start = planned_start - $1, \

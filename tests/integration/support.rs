@@ -1,9 +1,10 @@
 //! The test harness: a real server on a free loopback port, and a small HTTP client.
 
 use futures_util::StreamExt;
-use kezdesu::config::Config;
+use kezdesu::config::{Config, StorageEngine};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use sqlx::AnyPool;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -70,6 +71,11 @@ impl TestServer {
     async fn boot(data: std::sync::Arc<tempfile::TempDir>, adjust: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = Config::default();
         config.storage.data_dir = data.path().join("data");
+        if let Some(url) = fresh_postgres_database().await {
+            config.storage.engine = StorageEngine::Postgres;
+            config.storage.postgres_url = Some(url);
+            config.storage.postgres_connections = 8;
+        }
         config.demo.enabled = false;
         config.admin_password = Some(ADMIN_PASSWORD.to_owned());
         config.server.shutdown_grace_seconds = 3;
@@ -240,25 +246,60 @@ impl TestServer {
         EventStream { body: Box::pin(response.bytes_stream()), buffer: String::new() }
     }
 
-    /// A read-only connection to the server's SQLite file, to check what was stored.
-    pub async fn database(&self) -> sqlx::SqlitePool {
-        database_at(&self.data_dir()).await
+    /// Whether this server keeps its state in SQLite, the embedded default.
+    pub fn on_sqlite(&self) -> bool {
+        self.config.storage.engine == StorageEngine::Sqlite
+    }
+
+    /// A read-only connection to the server's database, to check what was stored.
+    pub async fn database(&self) -> AnyPool {
+        match &self.config.storage.postgres_url {
+            Some(url) if !self.on_sqlite() => connect_any(url).await,
+            _ => database_at(&self.data_dir()).await,
+        }
     }
 }
 
-/// A writable connection to the server's SQLite file, to move recorded instants into the past
-/// as if things had happened then.
-pub async fn writable_database(server: &TestServer) -> sqlx::SqlitePool {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(server.data_dir().join(kezdesu::store::sqlite::DATABASE_FILE));
-    sqlx::SqlitePool::connect_with(options).await.expect("opening the database")
+/// A writable connection to the server's database, to move recorded instants into the past
+/// as if things had happened then, or to plant what the API would refuse.
+pub async fn writable_database(server: &TestServer) -> AnyPool {
+    match &server.config.storage.postgres_url {
+        Some(url) if !server.on_sqlite() => connect_any(url).await,
+        _ => {
+            let file = server.data_dir().join(kezdesu::store::sqlite::DATABASE_FILE);
+            connect_any(&format!("sqlite://{}", file.display())).await
+        }
+    }
 }
 
-pub async fn database_at(data_dir: &Path) -> sqlx::SqlitePool {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(data_dir.join(kezdesu::store::sqlite::DATABASE_FILE))
-        .read_only(true);
-    sqlx::SqlitePool::connect_with(options).await.expect("opening the database")
+/// A read-only connection to the SQLite file in `data_dir`.
+pub async fn database_at(data_dir: &Path) -> AnyPool {
+    let file = data_dir.join(kezdesu::store::sqlite::DATABASE_FILE);
+    connect_any(&format!("sqlite://{}?mode=ro", file.display())).await
+}
+
+/// Through `sqlx::Any`, so one test reads either store with the same `$N` queries.
+async fn connect_any(url: &str) -> AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new().max_connections(2).connect(url).await.expect("opening the database")
+}
+
+/// Where this run's servers keep their state. The integration suite runs once on SQLite (the
+/// default) and once on PostgreSQL: with `KEZDESU_TEST_STORE=postgres`, each server gets a
+/// fresh database in the cluster at `KEZDESU_TEST_POSTGRES_URL`, which `tests/run` starts.
+async fn fresh_postgres_database() -> Option<String> {
+    if std::env::var("KEZDESU_TEST_STORE").ok()?.as_str() != "postgres" {
+        return None;
+    }
+    let url = std::env::var("KEZDESU_TEST_POSTGRES_URL")
+        .expect("KEZDESU_TEST_STORE=postgres needs KEZDESU_TEST_POSTGRES_URL");
+    let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL answers");
+    let database = format!("kezdesu_test_{}_{}", std::process::id(), rand_suffix());
+    sqlx::query(&format!("CREATE DATABASE {database}")).execute(&admin).await.expect("a fresh database");
+    admin.close().await;
+    let mut url = reqwest::Url::parse(&url).expect("a PostgreSQL URL");
+    url.set_path(&database);
+    Some(url.to_string())
 }
 
 pub fn password_of(login: &str) -> String {

@@ -1,8 +1,8 @@
 //! Persistence: what Kezdesu keeps, behind one interface.
 //!
-//! [`Store`] is the contract; `sqlite` is the embedded implementation. A PostgreSQL one will
-//! satisfy the same trait, so the SQL is kept portable: `$N` parameters, BIGINT instants in
-//! Unix milliseconds, no SQLite-only functions in queries.
+//! [`Store`] is the contract. `sqlite` is the embedded implementation and `postgres` the one
+//! several nodes share; both run the same SQL (`sql/`), which is kept portable: `$N`
+//! parameters, BIGINT instants in Unix milliseconds, no engine's own functions in queries.
 //!
 //! The store knows nothing of HTTP or of permissions. It checks integrity (unique logins,
 //! existing references, the version a meeting update read) and reports violations as
@@ -11,6 +11,7 @@
 pub mod calendars;
 pub mod demands;
 pub mod migrations;
+pub mod postgres;
 pub mod register;
 pub mod sqlite;
 

@@ -1,20 +1,17 @@
 //! Yearly calendars and personal receptions in SQLite.
 
 use super::register::date_column;
+use super::{Db, DbConnection, DbPool, DbRow, engine};
 use super::{constraint, instant, millis, optional_instant};
 use crate::store::*;
 use kezdesu_core::reception::Official;
 use kezdesu_core::yearly::{Approval, Entry, RevisionState};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, SqlitePool};
-
-/// Reads and writes that must see no concurrent writer between them take the write lock first.
-const WRITE_TRANSACTION: &str = "BEGIN IMMEDIATE";
+use sqlx::Row;
 
 const REVISION_COLUMNS: &str = "id, akim_account_id, territory_id, year, revision, state, reason, agreed_on, \
      maslikhat_decision, submitted_on, version, created_by, created_at, updated_at";
 
-fn revision_from(row: &SqliteRow, entries: Vec<Entry>) -> StoreResult<CalendarRevision> {
+fn revision_from(row: &DbRow, entries: Vec<Entry>) -> StoreResult<CalendarRevision> {
     let state: String = row.try_get("state")?;
     let year: i64 = row.try_get("year")?;
     let revision: i64 = row.try_get("revision")?;
@@ -40,7 +37,7 @@ fn revision_from(row: &SqliteRow, entries: Vec<Entry>) -> StoreResult<CalendarRe
     })
 }
 
-async fn entries_of(connection: &mut SqliteConnection, revision: i64) -> StoreResult<Vec<Entry>> {
+async fn entries_of(connection: &mut DbConnection, revision: i64) -> StoreResult<Vec<Entry>> {
     let rows = sqlx::query(
         "SELECT territory_id, planned_on, starts_at, place, online_link FROM calendar_entries \
          WHERE revision_id = $1 ORDER BY position",
@@ -67,11 +64,7 @@ async fn entries_of(connection: &mut SqliteConnection, revision: i64) -> StoreRe
         .collect()
 }
 
-async fn write_entries(
-    connection: &mut SqliteConnection,
-    revision: i64,
-    entries: &[Entry],
-) -> StoreResult<()> {
+async fn write_entries(connection: &mut DbConnection, revision: i64, entries: &[Entry]) -> StoreResult<()> {
     sqlx::query("DELETE FROM calendar_entries WHERE revision_id = $1")
         .bind(revision)
         .execute(&mut *connection)
@@ -95,7 +88,7 @@ async fn write_entries(
     Ok(())
 }
 
-async fn revision_on(connection: &mut SqliteConnection, id: i64) -> StoreResult<CalendarRevision> {
+async fn revision_on(connection: &mut DbConnection, id: i64) -> StoreResult<CalendarRevision> {
     let row = sqlx::query(&format!("SELECT {REVISION_COLUMNS} FROM calendar_revisions WHERE id = $1"))
         .bind(id)
         .fetch_optional(&mut *connection)
@@ -105,17 +98,14 @@ async fn revision_on(connection: &mut SqliteConnection, id: i64) -> StoreResult<
     revision_from(&row, entries)
 }
 
-pub(super) async fn revision(pool: &SqlitePool, id: i64) -> StoreResult<CalendarRevision> {
+pub(super) async fn revision(pool: &DbPool, id: i64) -> StoreResult<CalendarRevision> {
     let mut connection = pool.acquire().await?;
     revision_on(&mut connection, id).await
 }
 
-pub(super) async fn revisions(
-    pool: &SqlitePool,
-    filter: RevisionFilter,
-) -> StoreResult<Vec<CalendarRevision>> {
+pub(super) async fn revisions(pool: &DbPool, filter: RevisionFilter) -> StoreResult<Vec<CalendarRevision>> {
     let mut connection = pool.acquire().await?;
-    let mut query = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+    let mut query = sqlx::QueryBuilder::<Db>::new(format!(
         "SELECT {REVISION_COLUMNS} FROM calendar_revisions WHERE TRUE"
     ));
     if let Some(akim) = filter.akim {
@@ -135,11 +125,11 @@ pub(super) async fn revisions(
 }
 
 pub(super) async fn create_revision(
-    pool: &SqlitePool,
+    pool: &DbPool,
     new: NewRevision,
     now: Timestamp,
 ) -> StoreResult<CalendarRevision> {
-    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
+    let mut transaction = pool.begin_with(engine::WRITE_TRANSACTION).await?;
     let latest: Option<i64> = sqlx::query(
         "SELECT MAX(revision) AS latest FROM calendar_revisions WHERE akim_account_id = $1 AND year = $2",
     )
@@ -180,7 +170,11 @@ pub(super) async fn create_revision(
     .bind(millis(now))
     .fetch_one(&mut *transaction)
     .await
-    .map_err(|error| constraint(error, "calendar revision", "akim or territory"))?
+    .map_err(|error| match constraint(error, "calendar revision", "akim or territory") {
+        // Another transaction took the same number since this one read the latest.
+        StoreError::Taken(_) => StoreError::VersionConflict,
+        other => other,
+    })?
     .try_get("id")?;
     write_entries(&mut transaction, id, &entries).await?;
     let saved = revision_on(&mut transaction, id).await?;
@@ -190,13 +184,13 @@ pub(super) async fn create_revision(
 
 /// Replaces a draft's planned meetings, if the draft is still at `version`.
 pub(super) async fn replace_entries(
-    pool: &SqlitePool,
+    pool: &DbPool,
     id: i64,
     version: i64,
     entries: &[Entry],
     now: Timestamp,
 ) -> StoreResult<CalendarRevision> {
-    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
+    let mut transaction = pool.begin_with(engine::WRITE_TRANSACTION).await?;
     let updated = sqlx::query(
         "UPDATE calendar_revisions SET version = version + 1, updated_at = $3 \
          WHERE id = $1 AND version = $2 AND state = 'draft'",
@@ -218,13 +212,13 @@ pub(super) async fn replace_entries(
 
 /// Records an approval step, if the revision is still at `version`.
 pub(super) async fn set_approval(
-    pool: &SqlitePool,
+    pool: &DbPool,
     id: i64,
     version: i64,
     approval: &Approval,
     now: Timestamp,
 ) -> StoreResult<CalendarRevision> {
-    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
+    let mut transaction = pool.begin_with(engine::WRITE_TRANSACTION).await?;
     let updated = sqlx::query(
         "UPDATE calendar_revisions SET state = $3, agreed_on = $4, maslikhat_decision = $5, submitted_on = $6, \
          version = version + 1, updated_at = $7 WHERE id = $1 AND version = $2",
@@ -250,7 +244,7 @@ pub(super) async fn set_approval(
 const SLOT_COLUMNS: &str =
     "id, meeting_id, starts_at, minutes, place, officials, capacity, booked, cancelled_at";
 
-fn slot_from(row: &SqliteRow) -> StoreResult<ReceptionSlot> {
+fn slot_from(row: &DbRow) -> StoreResult<ReceptionSlot> {
     let officials: String = row.try_get("officials")?;
     let number = |column: &str| -> StoreResult<u32> {
         let value: i64 = row.try_get(column)?;
@@ -271,7 +265,7 @@ fn slot_from(row: &SqliteRow) -> StoreResult<ReceptionSlot> {
 }
 
 pub(super) async fn create_slot(
-    pool: &SqlitePool,
+    pool: &DbPool,
     meeting: MeetingId,
     slot: &kezdesu_core::reception::SlotDraft,
     now: Timestamp,
@@ -295,7 +289,7 @@ pub(super) async fn create_slot(
     slot_from(&row)
 }
 
-pub(super) async fn slot(pool: &SqlitePool, id: i64) -> StoreResult<ReceptionSlot> {
+pub(super) async fn slot(pool: &DbPool, id: i64) -> StoreResult<ReceptionSlot> {
     let row = sqlx::query(&format!("SELECT {SLOT_COLUMNS} FROM reception_slots WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
@@ -304,7 +298,7 @@ pub(super) async fn slot(pool: &SqlitePool, id: i64) -> StoreResult<ReceptionSlo
     slot_from(&row)
 }
 
-pub(super) async fn slots(pool: &SqlitePool, meeting: MeetingId) -> StoreResult<Vec<ReceptionSlot>> {
+pub(super) async fn slots(pool: &DbPool, meeting: MeetingId) -> StoreResult<Vec<ReceptionSlot>> {
     let rows = sqlx::query(&format!(
         "SELECT {SLOT_COLUMNS} FROM reception_slots WHERE meeting_id = $1 ORDER BY starts_at, id"
     ))
@@ -314,7 +308,7 @@ pub(super) async fn slots(pool: &SqlitePool, meeting: MeetingId) -> StoreResult<
     rows.iter().map(slot_from).collect()
 }
 
-pub(super) async fn cancel_slot(pool: &SqlitePool, id: i64, now: Timestamp) -> StoreResult<ReceptionSlot> {
+pub(super) async fn cancel_slot(pool: &DbPool, id: i64, now: Timestamp) -> StoreResult<ReceptionSlot> {
     sqlx::query(
         "UPDATE reception_slots SET cancelled_at = COALESCE(cancelled_at, $2), updated_at = $2 WHERE id = $1",
     )
@@ -327,7 +321,7 @@ pub(super) async fn cancel_slot(pool: &SqlitePool, id: i64, now: Timestamp) -> S
 
 const BOOKING_COLUMNS: &str = "id, slot_id, name, contact, topic, cancelled_at, created_at";
 
-async fn booking_from(connection: &mut SqliteConnection, row: &SqliteRow) -> StoreResult<Booking> {
+async fn booking_from(connection: &mut DbConnection, row: &DbRow) -> StoreResult<Booking> {
     let id: i64 = row.try_get("id")?;
     let issues = sqlx::query("SELECT issue_id FROM reception_issues WHERE booking_id = $1 ORDER BY issue_id")
         .bind(id)
@@ -351,11 +345,11 @@ async fn booking_from(connection: &mut SqliteConnection, row: &SqliteRow) -> Sto
 /// Books a place if one is free, the slot is not cancelled and has not begun at `now`; `None`
 /// when it is not bookable (the caller tells why from the slot).
 pub(super) async fn book(
-    pool: &SqlitePool,
+    pool: &DbPool,
     booking: &NewBooking,
     now: Timestamp,
 ) -> StoreResult<Option<Booking>> {
-    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
+    let mut transaction = pool.begin_with(engine::WRITE_TRANSACTION).await?;
     let taken = sqlx::query(
         "UPDATE reception_slots SET booked = booked + 1, updated_at = $2 \
          WHERE id = $1 AND cancelled_at IS NULL AND starts_at > $2 AND booked < capacity",
@@ -386,7 +380,7 @@ pub(super) async fn book(
     Ok(Some(saved))
 }
 
-pub(super) async fn bookings(pool: &SqlitePool, slot: i64) -> StoreResult<Vec<Booking>> {
+pub(super) async fn bookings(pool: &DbPool, slot: i64) -> StoreResult<Vec<Booking>> {
     let mut connection = pool.acquire().await?;
     let rows = sqlx::query(&format!(
         "SELECT {BOOKING_COLUMNS} FROM reception_bookings WHERE slot_id = $1 ORDER BY id"
@@ -401,7 +395,7 @@ pub(super) async fn bookings(pool: &SqlitePool, slot: i64) -> StoreResult<Vec<Bo
     Ok(bookings)
 }
 
-pub(super) async fn booking(pool: &SqlitePool, id: i64) -> StoreResult<Booking> {
+pub(super) async fn booking(pool: &DbPool, id: i64) -> StoreResult<Booking> {
     let mut connection = pool.acquire().await?;
     let row = sqlx::query(&format!("SELECT {BOOKING_COLUMNS} FROM reception_bookings WHERE id = $1"))
         .bind(id)
@@ -411,7 +405,7 @@ pub(super) async fn booking(pool: &SqlitePool, id: i64) -> StoreResult<Booking> 
     booking_from(&mut connection, &row).await
 }
 
-pub(super) async fn booking_by_code(pool: &SqlitePool, code_hash: &str) -> StoreResult<Option<Booking>> {
+pub(super) async fn booking_by_code(pool: &DbPool, code_hash: &str) -> StoreResult<Option<Booking>> {
     let mut connection = pool.acquire().await?;
     let row = sqlx::query(&format!("SELECT {BOOKING_COLUMNS} FROM reception_bookings WHERE code_hash = $1"))
         .bind(code_hash)
@@ -424,8 +418,8 @@ pub(super) async fn booking_by_code(pool: &SqlitePool, code_hash: &str) -> Store
 }
 
 /// Cancels a booking and frees its place; cancelling twice changes nothing.
-pub(super) async fn cancel_booking(pool: &SqlitePool, id: i64, now: Timestamp) -> StoreResult<Booking> {
-    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
+pub(super) async fn cancel_booking(pool: &DbPool, id: i64, now: Timestamp) -> StoreResult<Booking> {
+    let mut transaction = pool.begin_with(engine::WRITE_TRANSACTION).await?;
     let cancelled = sqlx::query(
         "UPDATE reception_bookings SET cancelled_at = $2 WHERE id = $1 AND cancelled_at IS NULL RETURNING slot_id",
     )
@@ -447,7 +441,7 @@ pub(super) async fn cancel_booking(pool: &SqlitePool, id: i64, now: Timestamp) -
 
 /// Links a booking to an issue it raised; linking twice changes nothing.
 pub(super) async fn link_issue(
-    pool: &SqlitePool,
+    pool: &DbPool,
     booking_id: i64,
     issue: IssueId,
     by: AccountId,
@@ -467,7 +461,7 @@ pub(super) async fn link_issue(
     booking(pool, booking_id).await
 }
 
-pub(super) async fn unlink_issue(pool: &SqlitePool, booking_id: i64, issue: IssueId) -> StoreResult<Booking> {
+pub(super) async fn unlink_issue(pool: &DbPool, booking_id: i64, issue: IssueId) -> StoreResult<Booking> {
     sqlx::query("DELETE FROM reception_issues WHERE booking_id = $1 AND issue_id = $2")
         .bind(booking_id)
         .bind(issue.0)
@@ -476,7 +470,7 @@ pub(super) async fn unlink_issue(pool: &SqlitePool, booking_id: i64, issue: Issu
     booking(pool, booking_id).await
 }
 
-pub(super) async fn acted_issue_dates(pool: &SqlitePool) -> StoreResult<Vec<ActedIssueDates>> {
+pub(super) async fn acted_issue_dates(pool: &DbPool) -> StoreResult<Vec<ActedIssueDates>> {
     let mut connection = pool.acquire().await?;
     // The last change of status closed an issue that is no longer acted on.
     let issues = sqlx::query(

@@ -1,14 +1,14 @@
 //! The register's tables in SQLite. Each write that changes an issue records its history row
 //! in the same transaction.
 
+use super::{Db, DbConnection, DbPool, DbRow, engine};
 use super::{constraint, instant, millis, optional_instant};
 use crate::store::*;
 use jiff::civil::Date;
 use kezdesu_core::issues::register::publicly_listed;
 use kezdesu_core::issues::{EscalationLevel, IssueStatus, SourceKind};
 use serde_json::json;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row};
 
 const ISSUE_COLUMNS: &str = "id, meeting_id, territory_id, title, description, category, status, status_note, \
      escalation_level, accepted_at, escalated_at, on_briefing, supporters, title_edited, merged_into, origin_kind, \
@@ -17,10 +17,8 @@ const SOURCE_COLUMNS: &str = "s.id, s.issue_id, s.kind, s.meeting_id, p.question
      s.text, s.supporters, s.received_at, s.receipt_code";
 const ACTION_COLUMNS: &str = "id, issue_id, measure, executor_organisation, executor_person, deadline, \
      financing_needed, financing_amount, maslikhat_session_on, done_on, created_at, updated_at";
-/// A transaction that reads before it writes takes the write lock at once: a deferred one would
-/// read a snapshot that another connection's commit (a live room's, say) makes stale, and its
-/// first write would fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
-const WRITE_TRANSACTION: &str = "BEGIN IMMEDIATE";
+/// The advisory lock that serialises issue imports, where the engine needs one.
+const ISSUE_IMPORT_LOCK: i64 = 0x6b65_7a64_0001;
 /// SQLite allows 32,766 parameters; reading in chunks keeps far below.
 const IDS_PER_QUERY: usize = 500;
 
@@ -38,13 +36,13 @@ fn parse_level(text: &str) -> StoreResult<EscalationLevel> {
         .ok_or_else(|| StoreError::Corrupt(format!("escalation level {text:?}")))
 }
 
-pub(super) fn date_column(row: &SqliteRow, column: &str) -> StoreResult<Option<Date>> {
+pub(super) fn date_column(row: &DbRow, column: &str) -> StoreResult<Option<Date>> {
     let text: Option<String> = row.try_get(column)?;
     text.map(|text| text.parse::<Date>().map_err(|error| StoreError::Corrupt(format!("{column}: {error}"))))
         .transpose()
 }
 
-fn issue_from(row: &SqliteRow) -> StoreResult<RegisterIssue> {
+fn issue_from(row: &DbRow) -> StoreResult<RegisterIssue> {
     let status: String = row.try_get("status")?;
     let level: Option<String> = row.try_get("escalation_level")?;
     let origin: String = row.try_get("origin_kind")?;
@@ -75,7 +73,7 @@ fn issue_from(row: &SqliteRow) -> StoreResult<RegisterIssue> {
     })
 }
 
-fn source_from(row: &SqliteRow) -> StoreResult<SourceRecord> {
+fn source_from(row: &DbRow) -> StoreResult<SourceRecord> {
     let kind: String = row.try_get("kind")?;
     Ok(SourceRecord {
         id: row.try_get("id")?,
@@ -91,7 +89,7 @@ fn source_from(row: &SqliteRow) -> StoreResult<SourceRecord> {
     })
 }
 
-fn action_from(row: &SqliteRow) -> StoreResult<ActionItem> {
+fn action_from(row: &DbRow) -> StoreResult<ActionItem> {
     Ok(ActionItem {
         id: ActionItemId(row.try_get("id")?),
         issue: IssueId(row.try_get("issue_id")?),
@@ -111,7 +109,7 @@ fn action_from(row: &SqliteRow) -> StoreResult<ActionItem> {
     })
 }
 
-fn progress_from(row: &SqliteRow) -> StoreResult<ProgressUpdate> {
+fn progress_from(row: &DbRow) -> StoreResult<ProgressUpdate> {
     Ok(ProgressUpdate {
         id: row.try_get("id")?,
         issue: IssueId(row.try_get("issue_id")?),
@@ -125,7 +123,7 @@ fn progress_from(row: &SqliteRow) -> StoreResult<ProgressUpdate> {
 }
 
 /// Sets an issue's supporters to the sum over its sources, after a write to them.
-async fn refresh_supporters(connection: &mut SqliteConnection, issue: i64) -> StoreResult<()> {
+async fn refresh_supporters(connection: &mut DbConnection, issue: i64) -> StoreResult<()> {
     sqlx::query(
         "UPDATE register_issues SET supporters = \
          (SELECT COALESCE(SUM(supporters), 0) FROM issue_sources WHERE issue_id = $1) WHERE id = $1",
@@ -137,7 +135,7 @@ async fn refresh_supporters(connection: &mut SqliteConnection, issue: i64) -> St
 }
 
 async fn record(
-    connection: &mut SqliteConnection,
+    connection: &mut DbConnection,
     issue: IssueId,
     by: Option<AccountId>,
     action: &str,
@@ -162,7 +160,7 @@ async fn record(
 /// unless staff retitled it; votes become supporters; a question merged into another merges
 /// their issues.
 pub(super) async fn follow_live_questions(
-    connection: &mut SqliteConnection,
+    connection: &mut DbConnection,
     meeting: MeetingId,
     written: &[(i64, &ProblemIssue)],
     now: Timestamp,
@@ -258,7 +256,7 @@ pub(super) async fn follow_live_questions(
 }
 
 async fn insert_issue(
-    connection: &mut SqliteConnection,
+    connection: &mut DbConnection,
     issue: &NewIssue,
     problem_issue: Option<i64>,
     now: Timestamp,
@@ -329,11 +327,7 @@ async fn insert_issue(
     Ok(IssueId(id))
 }
 
-pub(super) async fn create_issue(
-    pool: &SqlitePool,
-    issue: &NewIssue,
-    now: Timestamp,
-) -> StoreResult<IssueId> {
+pub(super) async fn create_issue(pool: &DbPool, issue: &NewIssue, now: Timestamp) -> StoreResult<IssueId> {
     let mut transaction = pool.begin().await?;
     let id = insert_issue(&mut transaction, issue, None, now).await?;
     transaction.commit().await?;
@@ -341,11 +335,13 @@ pub(super) async fn create_issue(
 }
 
 pub(super) async fn import_issues(
-    pool: &SqlitePool,
+    pool: &DbPool,
     issues: &[NewIssue],
     now: Timestamp,
 ) -> StoreResult<ImportCounts> {
-    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
+    let mut transaction = pool.begin_with(engine::WRITE_TRANSACTION).await?;
+    // Two imports of the same file at once would both find a row new; one waits for the other.
+    engine::lock(&mut transaction, ISSUE_IMPORT_LOCK).await?;
     let mut counts = ImportCounts::default();
     for issue in issues {
         let existing = sqlx::query("SELECT id FROM issue_sources WHERE channel = $1 AND external_id = $2")
@@ -365,7 +361,7 @@ pub(super) async fn import_issues(
 }
 
 /// Adds `filter`'s conditions to a query that ends in `WHERE 1 = 1`.
-fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
+fn push_conditions(query: &mut QueryBuilder<'_, Db>, filter: &IssueFilter) {
     if !filter.include_merged {
         query.push(" AND merged_into IS NULL");
     }
@@ -433,16 +429,16 @@ fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, filter: &IssueFilter) {
     }
 }
 
-pub(super) async fn count_issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResult<u64> {
-    let mut query: QueryBuilder<Sqlite> =
+pub(super) async fn count_issues(pool: &DbPool, filter: &IssueFilter) -> StoreResult<u64> {
+    let mut query: QueryBuilder<Db> =
         QueryBuilder::new("SELECT COUNT(*) AS total FROM register_issues WHERE 1 = 1");
     push_conditions(&mut query, filter);
     let total: i64 = query.build().fetch_one(pool).await?.try_get("total")?;
     Ok(u64::try_from(total).unwrap_or(0))
 }
 
-pub(super) async fn issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResult<Vec<RegisterIssue>> {
-    let mut query: QueryBuilder<Sqlite> =
+pub(super) async fn issues(pool: &DbPool, filter: &IssueFilter) -> StoreResult<Vec<RegisterIssue>> {
+    let mut query: QueryBuilder<Db> =
         QueryBuilder::new(format!("SELECT {ISSUE_COLUMNS} FROM register_issues WHERE 1 = 1"));
     push_conditions(&mut query, filter);
     query.push(match filter.order {
@@ -461,7 +457,7 @@ pub(super) async fn issues(pool: &SqlitePool, filter: &IssueFilter) -> StoreResu
     Ok(issues)
 }
 
-pub(super) async fn issue(pool: &SqlitePool, id: IssueId) -> StoreResult<RegisterIssue> {
+pub(super) async fn issue(pool: &DbPool, id: IssueId) -> StoreResult<RegisterIssue> {
     let row = sqlx::query(&format!("SELECT {ISSUE_COLUMNS} FROM register_issues WHERE id = $1"))
         .bind(id.0)
         .fetch_optional(pool)
@@ -473,13 +469,13 @@ pub(super) async fn issue(pool: &SqlitePool, id: IssueId) -> StoreResult<Registe
 }
 
 /// Reads the sources, action items and progress of `issues`, a few queries per chunk of ids.
-async fn attach_details(pool: &SqlitePool, issues: &mut [RegisterIssue]) -> StoreResult<()> {
+async fn attach_details(pool: &DbPool, issues: &mut [RegisterIssue]) -> StoreResult<()> {
     use std::collections::HashMap;
     let position: HashMap<i64, usize> =
         issues.iter().enumerate().map(|(index, issue)| (issue.id.0, index)).collect();
     let ids: Vec<i64> = issues.iter().map(|issue| issue.id.0).collect();
     for chunk in ids.chunks(IDS_PER_QUERY) {
-        let in_list = |query: &mut QueryBuilder<Sqlite>| {
+        let in_list = |query: &mut QueryBuilder<Db>| {
             let mut list = query.separated(", ");
             for id in chunk {
                 list.push_bind(*id);
@@ -525,7 +521,7 @@ async fn attach_details(pool: &SqlitePool, issues: &mut [RegisterIssue]) -> Stor
 }
 
 pub(super) async fn update_issue(
-    pool: &SqlitePool,
+    pool: &DbPool,
     issue: &RegisterIssue,
     change: &Change,
     now: Timestamp,
@@ -565,13 +561,13 @@ pub(super) async fn update_issue(
 }
 
 pub(super) async fn merge_issues(
-    pool: &SqlitePool,
+    pool: &DbPool,
     from: IssueId,
     into: IssueId,
     by: AccountId,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let mut transaction = pool.begin_with(WRITE_TRANSACTION).await?;
+    let mut transaction = pool.begin_with(engine::WRITE_TRANSACTION).await?;
     merge_on(&mut transaction, from, into, Some(by), now).await?;
     transaction.commit().await?;
     Ok(())
@@ -581,7 +577,7 @@ pub(super) async fn merge_issues(
 /// earlier now points at `into`, so a merged issue is always one step from the one that holds
 /// its sources.
 async fn merge_on(
-    connection: &mut SqliteConnection,
+    connection: &mut DbConnection,
     from: IssueId,
     into: IssueId,
     by: Option<AccountId>,
@@ -590,11 +586,20 @@ async fn merge_on(
     if from == into {
         return Err(StoreError::VersionConflict);
     }
-    let target_open = sqlx::query("SELECT id FROM register_issues WHERE id = $1 AND merged_into IS NULL")
-        .bind(into.0)
-        .fetch_optional(&mut *connection)
-        .await?;
-    if target_open.is_none() {
+    // Both issues are locked in id order before they are checked, so that two merges of the
+    // same pair (one each way) wait for each other instead of both going ahead.
+    let open: Vec<i64> = sqlx::query(&format!(
+        "SELECT id FROM register_issues WHERE id IN ($1, $2) AND merged_into IS NULL ORDER BY id{}",
+        engine::FOR_UPDATE
+    ))
+    .bind(from.0)
+    .bind(into.0)
+    .fetch_all(&mut *connection)
+    .await?
+    .iter()
+    .map(|row| row.try_get("id"))
+    .collect::<Result<_, _>>()?;
+    if !open.contains(&into.0) {
         return Err(StoreError::VersionConflict);
     }
     let marked = sqlx::query(
@@ -645,9 +650,9 @@ async fn merge_on(
 }
 
 fn bind_plan<'q>(
-    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
     entry: &'q ActionPlanEntry,
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
     query
         .bind(&entry.measure)
         .bind(&entry.executor_organisation)
@@ -660,7 +665,7 @@ fn bind_plan<'q>(
 }
 
 pub(super) async fn add_action_item(
-    pool: &SqlitePool,
+    pool: &DbPool,
     issue: IssueId,
     entry: &ActionPlanEntry,
     change: &Change,
@@ -689,7 +694,7 @@ pub(super) async fn add_action_item(
 }
 
 pub(super) async fn update_action_item(
-    pool: &SqlitePool,
+    pool: &DbPool,
     item: ActionItemId,
     entry: &ActionPlanEntry,
     change: &Change,
@@ -716,12 +721,12 @@ pub(super) async fn update_action_item(
 /// version move with its plan and progress, if it is still unmerged and in one of `statuses`;
 /// otherwise a merge or a change of status came first, and the write is refused.
 async fn touch(
-    connection: &mut SqliteConnection,
+    connection: &mut DbConnection,
     issue: IssueId,
     statuses: &[IssueStatus],
     now: Timestamp,
 ) -> StoreResult<()> {
-    let mut query: QueryBuilder<Sqlite> =
+    let mut query: QueryBuilder<Db> =
         QueryBuilder::new("UPDATE register_issues SET version = version + 1, updated_at = ");
     query.push_bind(millis(now)).push(" WHERE merged_into IS NULL AND id = ").push_bind(issue.0);
     query.push(" AND status IN (");
@@ -742,7 +747,7 @@ fn acting_statuses() -> Vec<IssueStatus> {
 }
 
 pub(super) async fn add_progress(
-    pool: &SqlitePool,
+    pool: &DbPool,
     issue: IssueId,
     reported_on: Date,
     text: &str,
@@ -779,7 +784,7 @@ pub(super) async fn add_progress(
     Ok(update)
 }
 
-pub(super) async fn issue_history(pool: &SqlitePool, issue: IssueId) -> StoreResult<Vec<HistoryEntry>> {
+pub(super) async fn issue_history(pool: &DbPool, issue: IssueId) -> StoreResult<Vec<HistoryEntry>> {
     let rows = sqlx::query(
         "SELECT h.at, h.account_id, a.display_name, h.action, h.detail FROM issue_history h \
          LEFT JOIN accounts a ON a.id = h.account_id WHERE h.issue_id = $1 ORDER BY h.id",
@@ -800,7 +805,7 @@ pub(super) async fn issue_history(pool: &SqlitePool, issue: IssueId) -> StoreRes
         .collect()
 }
 
-pub(super) async fn source_contacts(pool: &SqlitePool, issue: IssueId) -> StoreResult<Vec<SourceContact>> {
+pub(super) async fn source_contacts(pool: &DbPool, issue: IssueId) -> StoreResult<Vec<SourceContact>> {
     let rows = sqlx::query(
         "SELECT c.source_id, c.name, c.contact FROM issue_source_contacts c \
          JOIN issue_sources s ON s.id = c.source_id WHERE s.issue_id = $1 ORDER BY c.source_id",
@@ -818,7 +823,7 @@ pub(super) async fn source_contacts(pool: &SqlitePool, issue: IssueId) -> StoreR
         .collect()
 }
 
-pub(super) async fn receipt(pool: &SqlitePool, code: &str) -> StoreResult<Option<Receipt>> {
+pub(super) async fn receipt(pool: &DbPool, code: &str) -> StoreResult<Option<Receipt>> {
     let source = sqlx::query(&format!(
         "SELECT {SOURCE_COLUMNS} FROM issue_sources s LEFT JOIN problem_issues p ON p.id = s.problem_issue_id \
          WHERE s.receipt_code = $1"
@@ -858,7 +863,7 @@ pub(super) async fn receipt(pool: &SqlitePool, code: &str) -> StoreResult<Option
 }
 
 pub(super) async fn viewer_receipt(
-    pool: &SqlitePool,
+    pool: &DbPool,
     viewer: ViewerId,
     meeting: MeetingId,
     code: &str,

@@ -1,13 +1,13 @@
 //! Demands for meetings in SQLite.
 
+use super::{Db, DbConnection, DbPool, DbRow};
 use super::{constraint, instant, millis, optional_instant};
 use crate::store::*;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{QueryBuilder, Row};
 
 const DEMAND_COLUMNS: &str = "id, territory_id, title, text, supporters, reached_at, meeting_id, created_at";
 
-fn demand_from(row: &SqliteRow) -> StoreResult<Demand> {
+fn demand_from(row: &DbRow) -> StoreResult<Demand> {
     Ok(Demand {
         id: row.try_get("id")?,
         territory: TerritoryId(row.try_get("territory_id")?),
@@ -22,7 +22,7 @@ fn demand_from(row: &SqliteRow) -> StoreResult<Demand> {
 
 /// Adds a supporter once, counts them, and records when the count first reaches the threshold.
 async fn add_supporter(
-    connection: &mut SqliteConnection,
+    connection: &mut DbConnection,
     demand: i64,
     supporter: &Supporter,
     reached: &(dyn Fn(u32) -> bool + Sync),
@@ -62,7 +62,7 @@ async fn add_supporter(
 }
 
 pub(super) async fn create_demand(
-    pool: &SqlitePool,
+    pool: &DbPool,
     territory: TerritoryId,
     title: &str,
     text: &str,
@@ -88,7 +88,7 @@ pub(super) async fn create_demand(
 }
 
 pub(super) async fn support_demand(
-    pool: &SqlitePool,
+    pool: &DbPool,
     demand: i64,
     supporter: &Supporter,
     reached: &(dyn Fn(u32) -> bool + Sync),
@@ -101,7 +101,7 @@ pub(super) async fn support_demand(
     Ok(demand)
 }
 
-pub(super) async fn demand(pool: &SqlitePool, id: i64) -> StoreResult<Demand> {
+pub(super) async fn demand(pool: &DbPool, id: i64) -> StoreResult<Demand> {
     let row = sqlx::query(&format!("SELECT {DEMAND_COLUMNS} FROM meeting_demands WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
@@ -110,11 +110,8 @@ pub(super) async fn demand(pool: &SqlitePool, id: i64) -> StoreResult<Demand> {
     demand_from(&row)
 }
 
-pub(super) async fn demands(
-    pool: &SqlitePool,
-    territories: Option<&[TerritoryId]>,
-) -> StoreResult<Vec<Demand>> {
-    let mut query: QueryBuilder<Sqlite> =
+pub(super) async fn demands(pool: &DbPool, territories: Option<&[TerritoryId]>) -> StoreResult<Vec<Demand>> {
+    let mut query: QueryBuilder<Db> =
         QueryBuilder::new(format!("SELECT {DEMAND_COLUMNS} FROM meeting_demands WHERE 1 = 1"));
     if let Some(territories) = territories {
         query.push(" AND territory_id IN (");
@@ -130,7 +127,7 @@ pub(super) async fn demands(
 }
 
 pub(super) async fn meet_demand(
-    pool: &SqlitePool,
+    pool: &DbPool,
     demand: i64,
     meeting: MeetingId,
     now: Timestamp,
