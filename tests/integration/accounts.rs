@@ -283,3 +283,50 @@ async fn there_is_always_an_enabled_admin() {
     let (status, _) = server.patch("/api/accounts/1", Some(&admin), json!({"role": "moderator"})).await;
     assert_eq!(status, StatusCode::OK, "the second admin is enabled again");
 }
+
+/// Two admins disable each other at the same moment: on either store, one of them must stay.
+/// (On PostgreSQL this needs the admins' rows locked before the check; SQLite's single writer
+/// gives it for free.)
+#[tokio::test]
+async fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin().await;
+    // Three rounds keep within the sign-in rate limit.
+    for round in 0..3 {
+        let login = format!("rival.{round}");
+        let rival_id = server.create_account(&admin, &login, "admin").await;
+        let rival = server.sign_in(&login, &password_of(&login)).await;
+        let rival_path = format!("/api/accounts/{rival_id}");
+        let (first, second) = tokio::join!(
+            server.patch(&rival_path, Some(&admin), json!({"disabled": true})),
+            server.patch("/api/accounts/1", Some(&rival), json!({"disabled": true})),
+        );
+        // One wins; the other is refused as the last admin, or, when it came second, finds its
+        // own sign-in already ended by the winner.
+        let statuses = [first.0, second.0];
+        assert_eq!(
+            statuses.iter().filter(|status| **status == StatusCode::OK).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+        let remaining = if first.0 == StatusCode::OK { &admin } else { &rival };
+        let (_, accounts) = server.get("/api/accounts", Some(remaining)).await;
+        let enabled_admins = accounts["accounts"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter(|account| account["role"] == "admin" && account["disabled"] == false)
+            .count();
+        assert_eq!(enabled_admins, 1, "round {round}: {accounts}");
+        if first.0 != StatusCode::OK {
+            // The rival won: enable this test's admin again and retire the rival.
+            let (status, _) = server.patch("/api/accounts/1", Some(&rival), json!({"disabled": false})).await;
+            assert_eq!(status, StatusCode::OK);
+            admin = server.admin().await;
+            let (status, _) = server
+                .patch(&format!("/api/accounts/{rival_id}"), Some(&admin), json!({"disabled": true}))
+                .await;
+            assert_eq!(status, StatusCode::OK);
+        }
+    }
+}

@@ -902,3 +902,33 @@ async fn exports_stream_every_matching_issue_in_id_order() {
         "invalid_format",
     );
 }
+
+/// Two keepers merge a pair of issues into each other at the same moment: one merge happens
+/// and the other is refused, on either store; neither issue ends up merged into the other both
+/// ways, and no source is lost.
+#[tokio::test]
+async fn crossed_merges_at_once_merge_one_way_only() {
+    let server = TestServer::start().await;
+    let (meeting, _akim) = server.meeting_with_akim(60).await;
+    let keeper = commission(&server).await;
+    for round in 0..3 {
+        let a =
+            send_request(&server, meeting, "Иван", &format!("+7 700 000 1{round} 01"), "Яма на дороге").await;
+        let b = send_request(&server, meeting, "Айгуль", &format!("+7 700 000 1{round} 02"), "Яма на улице")
+            .await;
+        let (a, b) = (a["issue_id"].as_i64().expect("an id"), b["issue_id"].as_i64().expect("an id"));
+        let (a_path, b_path) = (format!("/api/issues/{a}/merge"), format!("/api/issues/{b}/merge"));
+        let (one, other) = tokio::join!(
+            server.post(&a_path, Some(&keeper), json!({"into": b})),
+            server.post(&b_path, Some(&keeper), json!({"into": a})),
+        );
+        let statuses = [one.0, other.0];
+        assert!(statuses.contains(&StatusCode::OK), "round {round}: {statuses:?}");
+        assert!(statuses.contains(&StatusCode::CONFLICT), "round {round}: {statuses:?}");
+        let kept = if one.0 == StatusCode::OK { b } else { a };
+        let (status, view) = server.get(&format!("/api/issues/{kept}"), Some(&keeper)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(view["merged_into"], serde_json::Value::Null, "{view}");
+        assert_eq!(view["sources"].as_array().expect("sources").len(), 2, "{view}");
+    }
+}
