@@ -33,6 +33,7 @@ pub struct Config {
     pub media: MediaConfig,
     pub register: RegisterConfig,
     pub demands: DemandsConfig,
+    pub cluster: ClusterConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
     pub admin_password: Option<String>,
@@ -71,6 +72,35 @@ pub struct StorageConfig {
     pub postgres_url: Option<String>,
     /// With `engine = "postgres"`: how many connections this node keeps at most.
     pub postgres_connections: u32,
+}
+
+/// Several nodes: see `cluster` and docs/scale.md.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterConfig {
+    /// The Redis every node shares, as a `redis://` URL. Unset, the node runs alone with its
+    /// in-process bus. It may carry a password, so it is never logged.
+    pub redis_url: Option<String>,
+    /// How long a meeting's owner lease lasts unrenewed: a dead owner's meetings move to
+    /// another node after about this long.
+    pub lease_milliseconds: u64,
+    /// About how many entries each meeting's event stream keeps; a resume from further back
+    /// reads the store.
+    pub stream_entries: usize,
+    /// How long a command forwarded to a meeting's owner waits for its answer, failovers
+    /// included; then the client is told to retry.
+    pub forward_timeout_milliseconds: u64,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> ClusterConfig {
+        ClusterConfig {
+            redis_url: None,
+            lease_milliseconds: 3000,
+            stream_entries: 10_000,
+            forward_timeout_milliseconds: 5000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -467,6 +497,24 @@ impl Config {
             }
             if !(1..=1000).contains(&self.storage.postgres_connections) {
                 return invalid("storage.postgres_connections", "must be 1 to 1000");
+            }
+        }
+        if let Some(url) = &self.cluster.redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return invalid("cluster.redis_url", "must be a redis:// URL");
+            }
+            if self.storage.engine != StorageEngine::Postgres {
+                return invalid("cluster.redis_url", "several nodes need storage.engine = \"postgres\"");
+            }
+            let cluster = &self.cluster;
+            if !(300..=60_000).contains(&cluster.lease_milliseconds)
+                || !(100..=1_000_000).contains(&cluster.stream_entries)
+                || !(100..=60_000).contains(&cluster.forward_timeout_milliseconds)
+            {
+                return invalid(
+                    "cluster.lease_milliseconds / stream_entries / forward_timeout_milliseconds",
+                    "must be 300 to 60000, 100 to 1000000 and 100 to 60000",
+                );
             }
         }
         if self.server.max_body_bytes < 1024 {

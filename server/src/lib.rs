@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod cluster;
 pub mod config;
 pub mod http;
 pub mod ical;
@@ -91,7 +92,17 @@ pub async fn run(
     let stopping = CancellationToken::new();
     let rooms_stop = CancellationToken::new();
     let live = room::LiveRuntime::from_config(&config.live);
-    let rooms = Rooms::new(store.clone(), rules.clone(), clock.clone(), live, rooms_stop.clone());
+    let cluster = match &config.cluster.redis_url {
+        None => None,
+        // `validate` made sure of the URL's form; it may carry a password, so it is not logged.
+        Some(url) => Some(
+            cluster::Cluster::connect(&config.cluster, url)
+                .await
+                .context("connecting to the cluster's Redis at cluster.redis_url")?,
+        ),
+    };
+    let rooms =
+        Rooms::new(store.clone(), rules.clone(), clock.clone(), live, cluster.clone(), rooms_stop.clone());
     let resumed = rooms.resume_live().await.context("resuming live meetings")?;
     // Media sessions end with the rooms, after the HTTP server has drained.
     let media =
@@ -104,8 +115,12 @@ pub async fn run(
         clock,
         metrics.clone(),
         media.clone(),
+        cluster.clone(),
         stopping.clone(),
     );
+    if let Some(cluster) = &cluster {
+        serve_peers(cluster, &rooms, rooms_stop.clone());
+    }
     let app = http::app(state.clone());
 
     tokio::spawn({
@@ -187,4 +202,29 @@ async fn open_store(storage: &StorageConfig, metrics: &Metrics) -> anyhow::Resul
             )
         }
     })
+}
+
+/// With several nodes: serves the commands other nodes forward to this one's rooms, and keeps
+/// a room (owner or mirror) open here for every live meeting, so that when an owner dies one
+/// of the others takes its meetings over within a lease.
+fn serve_peers(cluster: &cluster::Cluster, rooms: &Rooms, stop: CancellationToken) {
+    let serving = rooms.clone();
+    cluster.serve(
+        move |meeting, request: room::PeerRequest| {
+            let rooms = serving.clone();
+            async move { rooms.serve_forwarded(meeting, request).await }
+        },
+        stop.clone(),
+    );
+    let rooms = rooms.clone();
+    let every = cluster.lease_check_interval();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tick.tick() => rooms.follow_live_meetings().await,
+            }
+        }
+    });
 }

@@ -57,6 +57,12 @@ impl Running {
         ready[start..].split_whitespace().next().expect("an address").to_owned()
     }
 
+    /// Kills the process with SIGKILL, as a crash or an out-of-memory kill would.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("SIGKILL is delivered");
+        let _ = self.child.wait();
+    }
+
     /// Sends SIGTERM and waits for a clean exit.
     pub(crate) fn terminate(mut self) -> Vec<String> {
         let status =
@@ -68,12 +74,22 @@ impl Running {
                 while let Ok(line) = self.lines.recv_timeout(Duration::from_millis(200)) {
                     self.seen.push(line);
                 }
-                return self.seen;
+                return std::mem::take(&mut self.seen);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         let _ = self.child.kill();
         panic!("no exit within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails midway leaves no server running behind it.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod binary;
 mod calendar;
+mod cluster;
 mod errors;
 mod live;
 mod media;

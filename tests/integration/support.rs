@@ -293,13 +293,23 @@ async fn fresh_postgres_database() -> Option<String> {
     }
     let url = std::env::var("KEZDESU_TEST_POSTGRES_URL")
         .expect("KEZDESU_TEST_STORE=postgres needs KEZDESU_TEST_POSTGRES_URL");
-    let admin = sqlx::PgPool::connect(&url).await.expect("PostgreSQL answers");
+    Some(create_postgres_database(&url).await)
+}
+
+/// Creates an empty database in the PostgreSQL server at `server_url`; returns its URL.
+pub async fn create_postgres_database(server_url: &str) -> String {
+    let admin = sqlx::PgPool::connect(server_url).await.expect("PostgreSQL answers");
     let database = format!("kezdesu_test_{}_{}", std::process::id(), rand_suffix());
     sqlx::query(&format!("CREATE DATABASE {database}")).execute(&admin).await.expect("a fresh database");
     admin.close().await;
-    let mut url = reqwest::Url::parse(&url).expect("a PostgreSQL URL");
+    let mut url = reqwest::Url::parse(server_url).expect("a PostgreSQL URL");
     url.set_path(&database);
-    Some(url.to_string())
+    url.to_string()
+}
+
+/// Connects to any database the tests read directly, by URL.
+pub async fn connect_database(url: &str) -> AnyPool {
+    connect_any(url).await
 }
 
 pub fn password_of(login: &str) -> String {

@@ -38,7 +38,8 @@ impl Role {
 }
 
 /// Who is behind a request: a signed-in staff member or an anonymous viewer of one meeting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// Serialized between the nodes of a cluster, when one forwards a command to the meeting's owner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Principal {
     Staff { account: AccountId, role: Role },
     Viewer { viewer: ViewerId, meeting: MeetingId },

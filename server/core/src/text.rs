@@ -6,7 +6,8 @@
 use unicode_normalization::UnicodeNormalization;
 
 /// Why a piece of text was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// Serialized between the nodes of a cluster, when one forwards a command to the meeting's owner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 pub enum TextError {
     #[error("must not be empty")]
     Empty,

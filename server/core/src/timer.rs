@@ -50,7 +50,8 @@ pub struct PhaseRecord {
 }
 
 /// Why a phase could not be entered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+// Serialized between the nodes of a cluster, when one forwards a phase change to the owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum TransitionError {
     #[error("the meeting is in {from:?} and cannot go back to {to:?}")]
     Backwards { from: Phase, to: Phase },

@@ -139,7 +139,7 @@ pub async fn raise(
         .territory(TerritoryId(request.territory_id))
         .await
         .map_err(|_| ApiError::invalid("missing_reference", "the territory does not exist"))?;
-    AppState::check_rate(&state.request_limiter, address)?;
+    AppState::check_rate(&state.request_limiter, address).await?;
     let rules = state.config.demands.rules();
     let reached = move |count: u32| rules.reached(count);
     let demand =
@@ -176,7 +176,7 @@ pub async fn support(
 ) -> Result<Json<DemandView>, ApiError> {
     let supporter = supporter(&request.name, &request.contact)?;
     let demand = state.store.demand(id).await?;
-    AppState::check_rate(&state.request_limiter, address)?;
+    AppState::check_rate(&state.request_limiter, address).await?;
     let rules = state.config.demands.rules();
     let reached = move |count: u32| rules.reached(count);
     let demand =

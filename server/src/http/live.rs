@@ -416,7 +416,7 @@ impl Connection {
             _ => None,
         };
         if client_id.is_some()
-            && let Err(answer) = self.check_address_rate()
+            && let Err(answer) = self.check_address_rate().await
         {
             return with_client(with_request(answer), client_id);
         }
@@ -440,10 +440,8 @@ impl Connection {
         }
     }
 
-    fn check_address_rate(&self) -> Result<(), Answer> {
-        self.state.live_address_limiter.check_key(&super::rate_key(self.address)).map_err(|not_until| {
-            let wait = not_until
-                .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+    async fn check_address_rate(&self) -> Result<(), Answer> {
+        self.state.live_address_limiter.check(super::rate_key(self.address)).await.map_err(|wait| {
             Answer::Error {
                 code: "rate_limited".into(),
                 message: "too many comments from this address".into(),

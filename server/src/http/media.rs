@@ -469,7 +469,7 @@ pub async fn whep_play(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let offer = body_of(&headers, body, SDP)?;
-    AppState::check_rate(&state.whep_limiter, client)?;
+    AppState::check_rate(&state.whep_limiter, client).await?;
     let answer = state.media.play(MeetingId(id), offer).await?;
     let location = format!("/api/meetings/{id}/whep/{}", answer.session);
     Ok(created(&state, location, answer))

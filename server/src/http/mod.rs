@@ -26,6 +26,8 @@ mod yearly;
 
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 
+use crate::cluster::Cluster;
+use crate::cluster::limits::RateLimit;
 use crate::config::Config;
 use crate::media::Media;
 use crate::metrics::{Metrics, RequestLabels};
@@ -37,10 +39,8 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use governor::{DefaultKeyedRateLimiter, Quota};
 use kezdesu_core::RuleSet;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -69,15 +69,15 @@ pub struct Shared {
     pub clock: Clockface,
     pub metrics: Metrics,
     /// Sign-in attempts per client address, against password guessing.
-    pub sign_in_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    pub sign_in_limiter: RateLimit,
     /// Viewer tokens per client address, against token farming.
-    pub viewer_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    pub viewer_limiter: RateLimit,
     /// Live comments per client address, whatever the viewer.
-    pub live_address_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    pub live_address_limiter: RateLimit,
     /// New viewing sessions (WHEP) per client address.
-    pub whep_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    pub whep_limiter: RateLimit,
     /// Requests through meetings' public forms per client address.
-    pub request_limiter: DefaultKeyedRateLimiter<IpAddr>,
+    pub request_limiter: RateLimit,
     /// The broadcast: WHIP and WHEP sessions.
     pub media: Media,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
@@ -104,23 +104,25 @@ impl AppState {
         clock: Clockface,
         metrics: Metrics,
         media: Media,
+        cluster: Option<Cluster>,
         shutdown: CancellationToken,
     ) -> AppState {
-        let per_minute = |count: u32| Quota::per_minute(NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN));
+        const MINUTE: Duration = Duration::from_secs(60);
+        let limit = |name, count, period| RateLimit::new(name, count, period, cluster.clone());
         AppState(Arc::new(Shared {
-            sign_in_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
-                config.auth.sign_in_attempts_per_minute,
-            )),
-            viewer_limiter: DefaultKeyedRateLimiter::keyed(per_minute(config.auth.viewer_tokens_per_minute)),
-            live_address_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
-                config.live.comments_per_minute_per_address,
-            )),
-            whep_limiter: DefaultKeyedRateLimiter::keyed(per_minute(
+            sign_in_limiter: limit("sign_in", config.auth.sign_in_attempts_per_minute, MINUTE),
+            viewer_limiter: limit("viewer_tokens", config.auth.viewer_tokens_per_minute, MINUTE),
+            live_address_limiter: limit("comments", config.live.comments_per_minute_per_address, MINUTE),
+            whep_limiter: limit(
+                "viewing_sessions",
                 config.media.viewer_sessions_per_minute_per_address,
-            )),
-            request_limiter: DefaultKeyedRateLimiter::keyed(Quota::per_hour(
-                NonZeroU32::new(config.register.requests_per_hour_per_address).unwrap_or(NonZeroU32::MIN),
-            )),
+                MINUTE,
+            ),
+            request_limiter: limit(
+                "requests",
+                config.register.requests_per_hour_per_address,
+                Duration::from_secs(3600),
+            ),
             media,
             config,
             store,
@@ -133,13 +135,8 @@ impl AppState {
     }
 
     /// Refuses with 429 when `address` has used up its quota on `limiter`.
-    pub fn check_rate(limiter: &DefaultKeyedRateLimiter<IpAddr>, address: IpAddr) -> Result<(), ApiError> {
-        limiter.check_key(&rate_key(address)).map_err(|not_until| {
-            ApiError::RateLimited(
-                not_until
-                    .wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())),
-            )
-        })
+    pub async fn check_rate(limiter: &RateLimit, address: IpAddr) -> Result<(), ApiError> {
+        limiter.check(rate_key(address)).await.map_err(ApiError::RateLimited)
     }
 }
 

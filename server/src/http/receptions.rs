@@ -254,7 +254,7 @@ pub async fn book(
             "the meeting was cancelled, and its receptions with it",
         ));
     }
-    AppState::check_rate(&state.request_limiter, address)?;
+    AppState::check_rate(&state.request_limiter, address).await?;
     let code = new_token();
     let booking = NewBooking {
         slot: slot.id,

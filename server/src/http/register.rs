@@ -1050,7 +1050,7 @@ pub async fn send_request(
     let text = clean_text("text", &request.text, MAX_TEXT_CHARS, true)?;
     let category = check_category(&state, request.category.as_deref())?;
     // Counted after the checks, so that a citizen fixing a typo is not locked out.
-    AppState::check_rate(&state.request_limiter, address)?;
+    AppState::check_rate(&state.request_limiter, address).await?;
     let code = receipt_code();
     let issue = NewIssue {
         meeting: Some(meeting.id),

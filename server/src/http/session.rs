@@ -52,7 +52,7 @@ pub async fn sign_in(
     jar: CookieJar,
     ApiJson(request): ApiJson<SignIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    AppState::check_rate(&state.sign_in_limiter, client)?;
+    AppState::check_rate(&state.sign_in_limiter, client).await?;
     let account = state.store.account_by_login(request.login.trim()).await?;
     let stored_hash = match &account {
         Some(account) if !account.disabled => account.password_hash.clone(),

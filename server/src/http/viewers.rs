@@ -51,7 +51,7 @@ pub async fn create(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<JoinMeeting>,
 ) -> Result<(StatusCode, Json<ViewerToken>), ApiError> {
-    AppState::check_rate(&state.viewer_limiter, client)?;
+    AppState::check_rate(&state.viewer_limiter, client).await?;
     let display_name = text::clean(&request.display_name, MAX_VIEWER_NAME_CHARS, false)
         .map_err(|error| ApiError::invalid("invalid_display_name", format!("display_name {error}")))?;
     let now = Timestamp::now();

@@ -95,7 +95,7 @@ pub fn events_frame<'a>(events: impl Iterator<Item = &'a FramedEvent>, reader: L
 }
 
 /// Why a live command got no acknowledgement.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LiveFailure {
     /// The channel's rules refused it.
     Refused(LiveError),
@@ -104,7 +104,7 @@ pub enum LiveFailure {
 }
 
 /// The answer to a live command, sent once its events are durable.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LiveReply {
     /// A comment was stored (or had been, for a retry with the same client id).
     Posted { comment: CommentId, seq: u64 },
@@ -266,6 +266,7 @@ impl Room {
                 for Pending { reply, answer } in pending {
                     let _ = reply.send(Ok(answer));
                 }
+                self.stream_out(crate::cluster::StreamEntry::Records { records: records.clone() });
                 let frame = LiveFrame::events(records.iter().map(FramedEvent::from_record).collect());
                 // Nobody listening is fine: the events are stored, and clients resume from there.
                 let _ = self.frames.send(Arc::new(frame));

@@ -9,11 +9,21 @@
 //! A room also owns its meeting's live channel (see [`live`]): the comment log with its
 //! gap-free sequence numbers, moderation and the question queue.
 //!
+//! With several nodes (see [`crate::cluster`]) a meeting has one such room, its *owner*, on
+//! the node that holds the meeting's lease; it also appends what it commits to the meeting's
+//! stream. Rooms of the same meeting on other nodes are *mirrors* ([`Role::Mirror`]): they
+//! follow that stream and fan it out to their own connections and subscribers exactly as the
+//! owner does, forward commands to the owner, and take over when its lease lapses.
+//!
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
 //! phase columns or live events in the store directly.
 
 pub mod live;
+mod peers;
 
+pub use peers::{PeerAnswer, PeerRequest};
+
+use crate::cluster::{Cluster, StreamEntry};
 use crate::store::{Meeting, MeetingFilter, Store, StoreError};
 use crate::wire::{Clockface, MeetingView, PhaseChangedEvent};
 use jiff::Timestamp;
@@ -60,6 +70,15 @@ pub enum RoomError {
     Store(#[from] StoreError),
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The cluster's Redis could not be reached, or the meeting's owner did not answer.
+    #[error("the meeting's owner node could not be reached: {0}")]
+    Unreachable(String),
+}
+
+impl From<redis::RedisError> for RoomError {
+    fn from(error: redis::RedisError) -> RoomError {
+        RoomError::Unreachable(error.to_string())
+    }
 }
 
 /// What a subscriber gets: the meeting as of now and every event after it, with no gap between.
@@ -85,6 +104,22 @@ enum Command {
     },
     /// The meeting's plan was edited in the store: re-read it and tell the subscribers.
     Refresh,
+    /// A command another node forwarded to this one as the meeting's owner.
+    Forwarded {
+        request: PeerRequest,
+        reply: oneshot::Sender<PeerAnswer>,
+    },
+}
+
+/// Whether a room writes its meeting.
+enum Role {
+    /// The only node: the room writes, and fans out in-process.
+    Alone,
+    /// It holds the meeting's lease: it writes, and appends what it commits to the stream
+    /// through `outbox`, in order.
+    Owner { outbox: mpsc::UnboundedSender<StreamEntry> },
+    /// Another node writes: the room follows the stream's `entries` and forwards commands.
+    Mirror { entries: mpsc::Receiver<StreamEntry> },
 }
 
 /// The registry of open rooms. Cloning shares it.
@@ -110,6 +145,8 @@ struct Shared {
     /// for one meeting. Opening is rare; everything else takes the fast path.
     opening: tokio::sync::Mutex<()>,
     live: LiveRuntime,
+    /// Set when this node is one of several.
+    cluster: Option<Cluster>,
 }
 
 /// How every room's live channel is configured.
@@ -145,6 +182,7 @@ impl Rooms {
         rules: Arc<RuleSet>,
         clock: Clockface,
         live: LiveRuntime,
+        cluster: Option<Cluster>,
         stop: CancellationToken,
     ) -> Rooms {
         Rooms {
@@ -157,6 +195,7 @@ impl Rooms {
                 tasks: TaskTracker::new(),
                 opening: tokio::sync::Mutex::new(()),
                 live,
+                cluster,
             }),
         }
     }
@@ -259,6 +298,22 @@ impl Rooms {
         if let Some(inbox) = self.open_inbox(id) {
             return Ok(inbox);
         }
+        // With several nodes: the stream's tail is read before the store, so that a mirror
+        // following from there misses nothing the store does not already have.
+        let (role, streamed) = match &self.shared.cluster {
+            None => (Role::Alone, 0),
+            Some(cluster) => {
+                let (tail, streamed) = cluster.stream_tail(id).await?;
+                if cluster.claim(id).await? {
+                    (Role::Owner { outbox: peers::outbox(cluster, id) }, streamed)
+                } else {
+                    (
+                        Role::Mirror { entries: cluster.follow(id, tail, self.shared.stop.child_token()) },
+                        streamed,
+                    )
+                }
+            }
+        };
         let meeting = self.shared.store.meeting(id).await?;
         let (sender, receiver) = mpsc::channel(32);
         let mut room = Room {
@@ -269,10 +324,15 @@ impl Rooms {
             buckets: HashMap::new(),
             frames: broadcast::channel(self.shared.live.queue_frames).0,
             poisoned: false,
+            role,
         };
         room.load_live().await?;
-        // Apply a switch that fell due before anyone could hear it, before anyone asks.
-        room.apply(None).await?;
+        if room.writes() {
+            // What a previous owner committed but did not stream, for the other nodes' mirrors.
+            room.republish_since(streamed).await;
+            // Apply a switch that fell due before anyone could hear it, before anyone asks.
+            room.apply(None).await?;
+        }
         let mut inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");
         if let Some(existing) = inboxes.get(&id).filter(|inbox| !inbox.is_closed()) {
             // Another caller opened the room while this one read the store.
@@ -305,6 +365,7 @@ struct Room {
     frames: broadcast::Sender<Arc<LiveFrame>>,
     /// Set when the state may hold events the store does not; the room then closes.
     poisoned: bool,
+    role: Role,
 }
 
 impl Room {
@@ -315,20 +376,41 @@ impl Room {
         idle_check.tick().await;
         let mut viewer_tick = tokio::time::interval(VIEWER_COUNT_INTERVAL);
         let mut last_viewer_count = 0;
+        let mut lease_tick = tokio::time::interval(
+            self.shared
+                .cluster
+                .as_ref()
+                .map(Cluster::lease_check_interval)
+                .unwrap_or(Duration::from_secs(3600)),
+        );
+        lease_tick.tick().await;
         loop {
             // Applied at the top of every turn, so a busy inbox can never hold the switch back.
-            if self.switch_is_due()
+            if self.writes()
+                && self.switch_is_due()
                 && let Err(error) = self.apply(None).await
             {
                 // Retried on the next turn; the deadline stays due.
                 tracing::error!(meeting = %id, %error, "automatic phase switch failed");
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            let deadline = self.timer().ok().and_then(|timer| timer.next_deadline());
+            let deadline =
+                self.timer().ok().and_then(|timer| timer.next_deadline()).filter(|_| self.writes());
             tokio::select! {
                 biased;
                 _ = self.shared.stop.cancelled() => break,
                 _ = sleep_until(deadline) => {}
+                entry = peers::next_entry(&mut self.role) => match entry {
+                    Some(entry) => self.follow(entry).await,
+                    // The stream is no longer followed: the node is stopping.
+                    None => break,
+                },
+                _ = lease_tick.tick(), if self.shared.cluster.is_some() => {
+                    self.check_lease().await;
+                    if self.poisoned {
+                        break;
+                    }
+                }
                 command = inbox.recv() => {
                     let Some(mut command) = command else { break };
                     // A live batch may stop at another kind of command; handle that one next.
@@ -340,7 +422,7 @@ impl Room {
                     }
                 }
                 _ = viewer_tick.tick() => {
-                    let connected = self.frames.receiver_count();
+                    let connected = self.viewers().await;
                     if connected != last_viewer_count {
                         last_viewer_count = connected;
                         let _ = self.frames.send(Arc::new(LiveFrame::viewers(connected)));
@@ -355,17 +437,27 @@ impl Room {
                 }
             }
         }
-        let mut inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");
-        if inboxes.get(&id).is_some_and(|inbox| inbox.same_channel(&own_sender)) {
-            inboxes.remove(&id);
+        {
+            let mut inboxes = self.shared.inboxes.lock().expect("the inbox map is never left poisoned");
+            if inboxes.get(&id).is_some_and(|inbox| inbox.same_channel(&own_sender)) {
+                inboxes.remove(&id);
+            }
         }
+        self.step_down().await;
         tracing::debug!(meeting = %id, "room closed");
     }
 
     /// Handles one command; returns a command a live batch met and left for later.
     async fn handle(&mut self, command: Command, inbox: &mut mpsc::Receiver<Command>) -> Option<Command> {
+        if matches!(self.role, Role::Mirror { .. }) {
+            self.handle_as_mirror(command);
+            return None;
+        }
         match command {
             Command::Live(request) => return self.run_live_batch(request, inbox).await,
+            Command::Forwarded { request, reply } => {
+                return self.serve_forwarded(request, reply, inbox).await;
+            }
             Command::JoinLive { reply } => {
                 let _ = reply.send(self.join_live());
             }
@@ -444,6 +536,7 @@ impl Room {
                     for event in &stored {
                         self.live.evolve(event);
                     }
+                    self.stream_out(StreamEntry::Records { records: records.clone() });
                     let frame =
                         LiveFrame::events(records.iter().map(live::FramedEvent::from_record).collect());
                     let _ = self.frames.send(Arc::new(frame));
@@ -461,6 +554,7 @@ impl Room {
 
     /// Tells subscribers that the plan (title, time, status) changed.
     fn publish_update(&self) {
+        self.stream_out(StreamEntry::MeetingUpdated);
         let view = MeetingView::of(&self.meeting, Timestamp::now(), &self.shared.clock);
         let json = serde_json::to_string(&view).expect("events serialize");
         let _ = self.events.send(RoomEvent { name: "meeting_updated", json: json.into() });

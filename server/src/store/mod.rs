@@ -167,7 +167,8 @@ pub enum TokenOwner {
 }
 
 /// One event of a meeting's live log, serialized once by its room.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// Carried on a meeting's event stream in Redis from its owner to the other nodes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LiveEventRecord {
     pub seq: u64,
     pub at: Timestamp,
@@ -177,7 +178,8 @@ pub struct LiveEventRecord {
 }
 
 /// How an event is shown to those who may not see it in full.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// Carried on a meeting's event stream in Redis from its owner to the other nodes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PublicForm {
     /// What they see, when it differs from the full body.
     pub body: Option<String>,

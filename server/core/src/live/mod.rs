@@ -59,7 +59,8 @@ impl Default for LiveSettings {
 }
 
 /// Who sends a command to the channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+// Serialized between the nodes of a cluster, when one forwards a command to the meeting's owner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Actor {
     pub principal: Principal,
     /// The name shown beside comments, or recorded in the moderation log.
@@ -571,7 +572,8 @@ impl LiveState {
 }
 
 /// Why a command was refused; each has a stable code for the wire.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+// Serialized between the nodes of a cluster, when one forwards a command to the meeting's owner.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, thiserror::Error)]
 pub enum LiveError {
     #[error("comments are taken while the meeting is live")]
     NotLive,

@@ -1,0 +1,520 @@
+//! Several nodes on one Redis: who writes each meeting, the meetings' event streams, the
+//! commands forwarded to the writer, and the counters every node shares.
+//!
+//! Without `cluster.redis_url` none of this runs: a node alone writes every meeting and its
+//! rooms fan out in-process. With it, every node shares one PostgreSQL store and one Redis:
+//! - **One writer per meeting.** The node whose room holds the meeting's lease
+//!   (`kezdesu:meeting:{id}:owner`, a key set with `NX` and a time to live, renewed by a
+//!   compare-and-extend script) is the only one that decides and commits its commands and
+//!   applies its timer. Rooms on other nodes are mirrors.
+//! - **Events.** The owner commits a batch to the store first (acknowledged means durable),
+//!   then appends it to the meeting's stream (`…:events`, trimmed to about
+//!   `cluster.stream_entries`). Mirrors follow the stream and fan each batch out to their own
+//!   connections, exactly as the owner does; a batch that skips sequence numbers is completed
+//!   from the store, which always has them.
+//! - **Forwarding.** A mirror sends comments, votes, moderation and phase changes to the owner
+//!   node's inbox list (`kezdesu:node:{node}:inbox`); the answer comes back on the sender's
+//!   replies list.
+//! - **Failover.** A lease not renewed lapses after `cluster.lease_milliseconds`. A mirror
+//!   that finds no owner claims the lease, rebuilds the room from the store, and republishes
+//!   what the store has past the stream's last entry before it takes commands.
+//! - **Shared counters.** Viewer counts (a hash of per-node counts that lapse) and rate limits
+//!   (a GCRA script per key).
+//!
+//! This module talks to Redis only; it knows nothing of rooms or HTTP.
+
+pub mod limits;
+
+use crate::config::ClusterConfig;
+use crate::store::LiveEventRecord;
+use kezdesu_core::MeetingId;
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// How long a blocking read waits before it looks at the stop signal again.
+const BLOCK: Duration = Duration::from_secs(1);
+/// Forwarded requests and answers left behind by a node that died expire after this.
+const MAILBOX_TTL_MS: i64 = 30_000;
+/// Event streams of meetings nobody writes to any more expire after a day.
+const STREAM_TTL_MS: i64 = 24 * 3600 * 1000;
+/// A node's viewer count lapses if the node stops reporting it (it died).
+const VIEWER_COUNT_TTL_MS: i64 = 10_000;
+
+/// One entry of a meeting's event stream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StreamEntry {
+    /// Live events committed together, in `seq` order.
+    Records { records: Vec<LiveEventRecord> },
+    /// The meeting's plan was edited: re-read it.
+    MeetingUpdated,
+}
+
+impl StreamEntry {
+    fn last_seq(&self) -> Option<u64> {
+        match self {
+            StreamEntry::Records { records } => records.last().map(|record| record.seq),
+            StreamEntry::MeetingUpdated => None,
+        }
+    }
+}
+
+/// A forwarded request, with the node that waits for its answer.
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope<T> {
+    id: u64,
+    from: String,
+    meeting: MeetingId,
+    body: T,
+}
+
+/// Why a forwarded request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("no node answered for the meeting in time")]
+    TimedOut,
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// The shared part of a cluster: this node's name and its Redis connections. Cloning shares it.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: String,
+    client: redis::Client,
+    /// Commands that return at once share this connection; blocking reads each open their own.
+    connection: ConnectionManager,
+    lease_ms: i64,
+    stream_entries: usize,
+    forward_timeout: Duration,
+    /// Forwarded requests waiting for their answers, by request id.
+    waiting: Mutex<HashMap<u64, oneshot::Sender<String>>>,
+    next_request: AtomicU64,
+    renew: redis::Script,
+    release: redis::Script,
+    viewers: redis::Script,
+    pub(crate) take: redis::Script,
+}
+
+impl Cluster {
+    /// Connects to the Redis at `config.redis_url` under a new, random node name.
+    pub async fn connect(config: &ClusterConfig, redis_url: &str) -> redis::RedisResult<Cluster> {
+        let client = redis::Client::open(redis_url)?;
+        let connection = ConnectionManager::new(client.clone()).await?;
+        let node = format!("node-{:016x}", rand::random::<u64>());
+        tracing::info!(%node, "joined the cluster");
+        Ok(Cluster {
+            inner: Arc::new(Inner {
+                node,
+                client,
+                connection,
+                lease_ms: i64::try_from(config.lease_milliseconds).unwrap_or(i64::MAX),
+                stream_entries: config.stream_entries,
+                forward_timeout: Duration::from_millis(config.forward_timeout_milliseconds),
+                waiting: Mutex::new(HashMap::new()),
+                next_request: AtomicU64::new(1),
+                renew: redis::Script::new(RENEW),
+                release: redis::Script::new(RELEASE),
+                viewers: redis::Script::new(VIEWERS),
+                take: redis::Script::new(limits::TAKE),
+            }),
+        })
+    }
+
+    /// This node's name in leases and mailboxes.
+    pub fn node(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// About how many entries each meeting's stream keeps.
+    pub fn stream_entries(&self) -> usize {
+        self.inner.stream_entries
+    }
+
+    /// How often an owner renews its leases and a mirror looks for a lapsed one.
+    pub fn lease_check_interval(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.inner.lease_ms / 3).unwrap_or(1000).max(50))
+    }
+
+    fn connection(&self) -> ConnectionManager {
+        self.inner.connection.clone()
+    }
+
+    // ---- Ownership -------------------------------------------------------------------------
+
+    /// Takes the meeting's lease if nobody holds it, or renews it if this node does; true when
+    /// this node owns the meeting now.
+    pub async fn claim(&self, meeting: MeetingId) -> redis::RedisResult<bool> {
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(owner_key(meeting))
+            .arg(&self.inner.node)
+            .arg("NX")
+            .arg("PX")
+            .arg(self.inner.lease_ms)
+            .query_async(&mut self.connection())
+            .await?;
+        if taken.is_some() {
+            return Ok(true);
+        }
+        self.renew(meeting).await
+    }
+
+    /// Extends the lease if this node still holds it; false when it was lost.
+    pub async fn renew(&self, meeting: MeetingId) -> redis::RedisResult<bool> {
+        let renewed: i64 = self
+            .inner
+            .renew
+            .key(owner_key(meeting))
+            .arg(&self.inner.node)
+            .arg(self.inner.lease_ms)
+            .invoke_async(&mut self.connection())
+            .await?;
+        Ok(renewed == 1)
+    }
+
+    /// Gives the lease up, if this node holds it, so another node takes over at once.
+    pub async fn release(&self, meeting: MeetingId) -> redis::RedisResult<()> {
+        let _: i64 = self
+            .inner
+            .release
+            .key(owner_key(meeting))
+            .arg(&self.inner.node)
+            .invoke_async(&mut self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// The node that holds the meeting's lease, if any does.
+    pub async fn owner(&self, meeting: MeetingId) -> redis::RedisResult<Option<String>> {
+        self.connection().get(owner_key(meeting)).await
+    }
+
+    // ---- Event streams ---------------------------------------------------------------------
+
+    /// The id of the stream's last entry ("0-0" when it has none), and the last `seq` it
+    /// carried. A follower that starts after this id, having read the store after taking it,
+    /// misses nothing: the owner commits before it appends.
+    pub async fn stream_tail(&self, meeting: MeetingId) -> redis::RedisResult<(String, u64)> {
+        let mut connection = self.connection();
+        let newest: redis::streams::StreamRangeReply =
+            connection.xrevrange_count(events_key(meeting), "+", "-", 1).await?;
+        let Some(entry) = newest.ids.into_iter().next() else {
+            return Ok(("0-0".to_owned(), 0));
+        };
+        let last: Option<u64> = entry.get("last");
+        match last {
+            Some(last) => Ok((entry.id, last)),
+            // The newest entry carried no events (an edit); look further back for a seq.
+            None => {
+                let older: redis::streams::StreamRangeReply =
+                    connection.xrevrange_count(events_key(meeting), "+", "-", 100).await?;
+                let last = older.ids.iter().find_map(|entry| entry.get::<u64>("last")).unwrap_or(0);
+                Ok((entry.id, last))
+            }
+        }
+    }
+
+    /// Appends an entry to the meeting's stream, trimming it to about `stream_entries`.
+    pub async fn append(&self, meeting: MeetingId, entry: &StreamEntry) -> redis::RedisResult<()> {
+        let body = serde_json::to_string(entry).expect("stream entries serialize");
+        let key = events_key(meeting);
+        let mut command = redis::cmd("XADD");
+        command.arg(&key).arg("MAXLEN").arg("~").arg(self.inner.stream_entries).arg("*");
+        command.arg("entry").arg(body);
+        if let Some(last) = entry.last_seq() {
+            command.arg("last").arg(last);
+        }
+        redis::pipe()
+            .add_command(command)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(STREAM_TTL_MS)
+            .ignore()
+            .query_async::<()>(&mut self.connection())
+            .await
+    }
+
+    /// Follows the meeting's stream from just after `after`, until the receiver is dropped or
+    /// `stop` is cancelled. A read that fails is retried; entries are never skipped.
+    pub fn follow(
+        &self,
+        meeting: MeetingId,
+        after: String,
+        stop: CancellationToken,
+    ) -> mpsc::Receiver<StreamEntry> {
+        let (sender, receiver) = mpsc::channel(256);
+        let client = self.inner.client.clone();
+        tokio::spawn(async move {
+            let mut position = after;
+            let mut connection = None;
+            let options =
+                redis::streams::StreamReadOptions::default().block(BLOCK.as_millis() as usize).count(100);
+            while !stop.is_cancelled() && !sender.is_closed() {
+                if connection.is_none() {
+                    match client.get_multiplexed_async_connection().await {
+                        Ok(opened) => connection = Some(opened),
+                        Err(error) => {
+                            tracing::warn!(%meeting, %error, "cannot reach Redis to follow a meeting");
+                            tokio::time::sleep(BLOCK).await;
+                            continue;
+                        }
+                    }
+                }
+                let Some(open) = connection.as_mut() else { continue };
+                let read: redis::RedisResult<Option<redis::streams::StreamReadReply>> =
+                    open.xread_options(&[events_key(meeting)], &[&position], &options).await;
+                let reply = match read {
+                    Ok(reply) => reply,
+                    Err(error) => {
+                        tracing::warn!(%meeting, %error, "reading a meeting's stream failed");
+                        connection = None;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                };
+                for key in reply.map(|reply| reply.keys).unwrap_or_default() {
+                    for entry in key.ids {
+                        position = entry.id.clone();
+                        let Some(body) = entry.get::<String>("entry") else { continue };
+                        match serde_json::from_str::<StreamEntry>(&body) {
+                            Ok(parsed) => {
+                                if sender.send(parsed).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(error) => tracing::error!(%meeting, %error, "unreadable stream entry"),
+                        }
+                    }
+                }
+            }
+        });
+        receiver
+    }
+
+    // ---- Forwarding ------------------------------------------------------------------------
+
+    /// Sends `request` to the meeting's owner node and waits for its answer. Retries while no
+    /// node holds the lease (a failover) or the node asked is no longer the owner, until
+    /// `cluster.forward_timeout_milliseconds` have passed.
+    pub async fn forward<Q: Serialize, A: for<'de> Deserialize<'de>>(
+        &self,
+        meeting: MeetingId,
+        request: &Q,
+        not_owner: impl Fn(&A) -> bool,
+    ) -> Result<A, ForwardError> {
+        let deadline = Instant::now() + self.inner.forward_timeout;
+        loop {
+            let Some(owner) = self.owner(meeting).await? else {
+                if Instant::now() >= deadline {
+                    return Err(ForwardError::TimedOut);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            };
+            let id = self.inner.next_request.fetch_add(1, Ordering::Relaxed);
+            let (reply, answer) = oneshot::channel();
+            self.inner.waiting.lock().expect("never poisoned").insert(id, reply);
+            let envelope = Envelope { id, from: self.inner.node.clone(), meeting, body: request };
+            let body = serde_json::to_string(&envelope).expect("requests serialize");
+            let sent = self.push(&inbox_key(&owner), body).await;
+            let waited = match sent {
+                Ok(()) => tokio::time::timeout_at(deadline.into(), answer).await,
+                Err(error) => {
+                    self.inner.waiting.lock().expect("never poisoned").remove(&id);
+                    return Err(error.into());
+                }
+            };
+            self.inner.waiting.lock().expect("never poisoned").remove(&id);
+            match waited {
+                Ok(Ok(text)) => match serde_json::from_str::<A>(&text) {
+                    Ok(answer) if not_owner(&answer) && Instant::now() < deadline => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Ok(answer) => return Ok(answer),
+                    Err(error) => {
+                        tracing::error!(%meeting, %error, "unreadable answer from the owner");
+                        return Err(ForwardError::TimedOut);
+                    }
+                },
+                // Dropped without an answer, or no answer in time: the owner may have died.
+                _ => return Err(ForwardError::TimedOut),
+            }
+        }
+    }
+
+    async fn push(&self, list: &str, body: String) -> redis::RedisResult<()> {
+        redis::pipe()
+            .rpush(list, body)
+            .ignore()
+            .pexpire(list, MAILBOX_TTL_MS)
+            .ignore()
+            .query_async::<()>(&mut self.connection())
+            .await
+    }
+
+    /// Serves requests forwarded to this node, each with `serve`, and delivers the answers to
+    /// this node's own forwarded requests, until `stop` is cancelled.
+    pub fn serve<Q, A, F, Fut>(&self, serve: F, stop: CancellationToken)
+    where
+        Q: for<'de> Deserialize<'de> + Send + 'static,
+        A: Serialize + Send + 'static,
+        F: Fn(MeetingId, Q) -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = A> + Send + 'static,
+    {
+        let inbox = self.clone();
+        let inbox_stop = stop.clone();
+        tokio::spawn(async move {
+            inbox
+                .drain(inbox_key(&inbox.inner.node), inbox_stop, move |cluster, text| {
+                    let serve = serve.clone();
+                    tokio::spawn(async move {
+                        let envelope: Envelope<Q> = match serde_json::from_str(&text) {
+                            Ok(envelope) => envelope,
+                            Err(error) => {
+                                tracing::error!(%error, "unreadable forwarded request");
+                                return;
+                            }
+                        };
+                        let answer = serve(envelope.meeting, envelope.body).await;
+                        let reply = Envelope {
+                            id: envelope.id,
+                            from: String::new(),
+                            meeting: envelope.meeting,
+                            body: answer,
+                        };
+                        let body = serde_json::to_string(&reply).expect("answers serialize");
+                        if let Err(error) = cluster.push(&replies_key(&envelope.from), body).await {
+                            tracing::warn!(%error, "could not answer a forwarded request");
+                        }
+                    });
+                })
+                .await;
+        });
+        let replies = self.clone();
+        tokio::spawn(async move {
+            replies
+                .drain(replies_key(&replies.inner.node), stop, |cluster, text| {
+                    let Ok(envelope) = serde_json::from_str::<Envelope<serde_json::Value>>(&text) else {
+                        tracing::error!("unreadable answer to a forwarded request");
+                        return;
+                    };
+                    let waiting = cluster.inner.waiting.lock().expect("never poisoned").remove(&envelope.id);
+                    // Nobody waiting: the request timed out, and its answer is dropped.
+                    if let Some(waiting) = waiting {
+                        let _ = waiting.send(envelope.body.to_string());
+                    }
+                })
+                .await;
+        });
+    }
+
+    /// Pops `list` with a blocking read on its own connection, handing each item to `handle`.
+    async fn drain(&self, list: String, stop: CancellationToken, handle: impl Fn(Cluster, String)) {
+        let mut connection = None;
+        while !stop.is_cancelled() {
+            if connection.is_none() {
+                match self.inner.client.get_multiplexed_async_connection().await {
+                    Ok(opened) => connection = Some(opened),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot reach Redis for the node's mailbox");
+                        tokio::time::sleep(BLOCK).await;
+                        continue;
+                    }
+                }
+            }
+            let Some(open) = connection.as_mut() else { continue };
+            let popped: redis::RedisResult<Option<(String, String)>> =
+                open.blpop(&list, BLOCK.as_secs_f64()).await;
+            match popped {
+                Ok(Some((_, text))) => handle(self.clone(), text),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "reading the node's mailbox failed");
+                    connection = None;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    }
+
+    // ---- Shared counters -------------------------------------------------------------------
+
+    /// Records how many connections this node has to the meeting and returns the sum over
+    /// every node whose count has not lapsed.
+    pub async fn viewers(&self, meeting: MeetingId, here: usize) -> redis::RedisResult<usize> {
+        let total: i64 = self
+            .inner
+            .viewers
+            .key(format!("kezdesu:meeting:{}:viewers", meeting.0))
+            .arg(&self.inner.node)
+            .arg(here)
+            .arg(VIEWER_COUNT_TTL_MS)
+            .invoke_async(&mut self.connection())
+            .await?;
+        Ok(usize::try_from(total).unwrap_or(0))
+    }
+}
+
+fn owner_key(meeting: MeetingId) -> String {
+    format!("kezdesu:meeting:{}:owner", meeting.0)
+}
+
+fn events_key(meeting: MeetingId) -> String {
+    format!("kezdesu:meeting:{}:events", meeting.0)
+}
+
+fn inbox_key(node: &str) -> String {
+    format!("kezdesu:node:{node}:inbox")
+}
+
+fn replies_key(node: &str) -> String {
+    format!("kezdesu:node:{node}:replies")
+}
+
+/// Extends the lease by ARGV[2] ms if ARGV[1] holds it.
+const RENEW: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// Deletes the lease if ARGV[1] holds it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Sets node ARGV[1]'s count ARGV[2], valid for ARGV[3] ms, drops lapsed counts, and returns
+/// the sum. Each field holds `count:expires_at_ms`.
+const VIEWERS: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. (now + tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local total = 0
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+    local count, expires = string.match(fields[i + 1], '^(%d+):(%d+)$')
+    if count and tonumber(expires) > now then
+        total = total + tonumber(count)
+    else
+        redis.call('HDEL', KEYS[1], fields[i])
+    end
+end
+return total
+";

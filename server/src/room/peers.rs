@@ -1,0 +1,421 @@
+//! A room among several nodes: the owner streams what it commits, mirrors follow, forward
+//! commands and take over a lapsed lease. See the module above and [`crate::cluster`].
+
+use super::live::{FramedEvent, LiveFailure, LiveFrame, LiveRequest, LiveResult};
+use super::{Command, Role, Room, RoomError, Rooms, Subscription};
+use crate::cluster::{Cluster, StreamEntry};
+use crate::store::LiveEventRecord;
+use kezdesu_core::live::{Actor, LiveCommand, LiveEvent, StoredEvent};
+use kezdesu_core::timer::{PhaseChange, TransitionError};
+use kezdesu_core::{MeetingId, Phase};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Events read from the store per query when a mirror fills a gap or an owner republishes.
+const CHUNK: u32 = 1000;
+
+/// A command forwarded to the meeting's owner node.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PeerRequest {
+    Live { actor: Actor, command: LiveCommand },
+    EnterPhase { target: Phase },
+    Refresh,
+}
+
+/// The owner's answer to a [`PeerRequest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerAnswer {
+    Live(LiveResult),
+    Phase(Result<(), PhaseRefusal>),
+    Done,
+    /// This node's room is not the owner (the lease moved): ask again.
+    NotOwner,
+}
+
+/// Why the owner did not enter a phase.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseRefusal {
+    Cancelled,
+    Transition(TransitionError),
+    Unavailable(String),
+}
+
+impl PeerAnswer {
+    fn is_not_owner(&self) -> bool {
+        matches!(self, PeerAnswer::NotOwner)
+    }
+}
+
+/// Starts the task that appends an owner's entries to the meeting's stream, one at a time in
+/// the order committed. It ends when the room drops the sender.
+pub(super) fn outbox(cluster: &Cluster, meeting: MeetingId) -> mpsc::UnboundedSender<StreamEntry> {
+    let (sender, mut receiver) = mpsc::unbounded_channel::<StreamEntry>();
+    let cluster = cluster.clone();
+    tokio::spawn(async move {
+        while let Some(entry) = receiver.recv().await {
+            // The entry is committed already; a mirror that misses it fills the gap from the
+            // store when the next entry comes.
+            if let Err(error) = cluster.append(meeting, &entry).await {
+                tracing::warn!(%meeting, %error, "could not append to the meeting's stream");
+            }
+        }
+    });
+    sender
+}
+
+/// The next entry of a mirror's stream; never, for a room that writes.
+pub(super) async fn next_entry(role: &mut Role) -> Option<StreamEntry> {
+    match role {
+        Role::Mirror { entries } => entries.recv().await,
+        Role::Alone | Role::Owner { .. } => std::future::pending().await,
+    }
+}
+
+impl Rooms {
+    /// Serves a command another node forwarded to this one, as the meeting's owner.
+    pub async fn serve_forwarded(&self, meeting: MeetingId, request: PeerRequest) -> PeerAnswer {
+        let answer = self.ask(meeting, |reply| Command::Forwarded { request: request.clone(), reply }).await;
+        match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                tracing::warn!(%meeting, %error, "could not serve a forwarded command");
+                PeerAnswer::NotOwner
+            }
+        }
+    }
+
+    /// Opens a room for every live meeting that has none here, so that every node follows
+    /// every live meeting and one of them takes over at once when its owner dies.
+    pub async fn follow_live_meetings(&self) {
+        if let Err(error) = self.resume_live().await {
+            tracing::warn!(%error, "could not list the live meetings");
+        }
+    }
+}
+
+impl Room {
+    /// Whether this room decides and commits its meeting's commands.
+    pub(super) fn writes(&self) -> bool {
+        !matches!(self.role, Role::Mirror { .. })
+    }
+
+    fn cluster(&self) -> Option<&Cluster> {
+        self.shared.cluster.as_ref()
+    }
+
+    /// Hands a committed entry to the stream, when this room owns the meeting among several.
+    pub(super) fn stream_out(&self, entry: StreamEntry) {
+        if let Role::Owner { outbox } = &self.role {
+            let _ = outbox.send(entry);
+        }
+    }
+
+    /// Appends to the stream what the store has past `streamed` (at most the stream's length
+    /// of it): events a previous owner committed but did not live to append.
+    pub(super) async fn republish_since(&mut self, streamed: u64) {
+        let Some(cluster) = self.cluster().cloned() else { return };
+        let last = self.live.last_seq;
+        let kept = cluster_stream_length(&cluster);
+        let mut after = streamed.max(last.saturating_sub(kept));
+        while after < last {
+            let records = match self.shared.store.live_events(self.meeting.id, after, last, CHUNK).await {
+                Ok(records) if !records.is_empty() => records,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(meeting = %self.meeting.id, %error, "could not republish committed events");
+                    break;
+                }
+            };
+            after = records.last().map_or(last, |record| record.seq);
+            if let Err(error) = cluster.append(self.meeting.id, &StreamEntry::Records { records }).await {
+                tracing::warn!(meeting = %self.meeting.id, %error, "could not republish committed events");
+                break;
+            }
+        }
+    }
+
+    /// A mirror's turn: one entry of the owner's stream.
+    pub(super) async fn follow(&mut self, entry: StreamEntry) {
+        match entry {
+            StreamEntry::MeetingUpdated => match self.shared.store.meeting(self.meeting.id).await {
+                Ok(meeting) => {
+                    self.meeting = meeting;
+                    self.publish_update();
+                }
+                Err(error) => {
+                    tracing::warn!(meeting = %self.meeting.id, %error, "could not re-read an edited meeting")
+                }
+            },
+            StreamEntry::Records { records } => {
+                let mut fresh: Vec<LiveEventRecord> =
+                    records.into_iter().filter(|record| record.seq > self.live.last_seq).collect();
+                let Some(first) = fresh.first().map(|record| record.seq) else { return };
+                if first > self.live.last_seq + 1 {
+                    // The stream skipped some (it was trimmed, or an owner died between its
+                    // commit and its append): the store has every committed event.
+                    match self.committed_between(self.live.last_seq, first - 1).await {
+                        Ok(mut missing) => {
+                            missing.append(&mut fresh);
+                            fresh = missing;
+                        }
+                        Err(error) => {
+                            tracing::error!(meeting = %self.meeting.id, %error, "could not fill a gap in the stream");
+                            self.poisoned = true;
+                            return;
+                        }
+                    }
+                }
+                self.deliver(fresh, true).await;
+            }
+        }
+    }
+
+    async fn committed_between(&self, after: u64, through: u64) -> Result<Vec<LiveEventRecord>, RoomError> {
+        let mut records = Vec::new();
+        let mut from = after;
+        while from < through {
+            let chunk = self.shared.store.live_events(self.meeting.id, from, through, CHUNK).await?;
+            let Some(last) = chunk.last().map(|record| record.seq) else { break };
+            from = last;
+            records.extend(chunk);
+        }
+        Ok(records)
+    }
+
+    /// Fans committed events out to this node's connections and subscribers, evolving the
+    /// state first when `evolve` (a mirror's; an owner that rebuilt from the store has them).
+    async fn deliver(&mut self, records: Vec<LiveEventRecord>, evolve: bool) {
+        if records.is_empty() {
+            return;
+        }
+        let mut changes = Vec::new();
+        for record in &records {
+            let stored: StoredEvent = match serde_json::from_str(&record.body) {
+                Ok(stored) => stored,
+                Err(error) => {
+                    tracing::error!(meeting = %self.meeting.id, seq = record.seq, %error, "unreadable event");
+                    self.poisoned = true;
+                    return;
+                }
+            };
+            if let LiveEvent::PhaseChanged { phase, cause } = &stored.event {
+                changes.push(PhaseChange { phase: *phase, at: stored.at, cause: *cause });
+            }
+            if evolve {
+                self.live.evolve(&stored);
+            }
+        }
+        let frame = LiveFrame::events(records.iter().map(FramedEvent::from_record).collect());
+        let _ = self.frames.send(Arc::new(frame));
+        if !changes.is_empty() {
+            // The owner stored the meeting before it streamed the change.
+            match self.shared.store.meeting(self.meeting.id).await {
+                Ok(meeting) => self.meeting = meeting,
+                Err(error) => {
+                    tracing::warn!(meeting = %self.meeting.id, %error, "could not re-read the meeting")
+                }
+            }
+            for change in &changes {
+                self.publish(change);
+            }
+        }
+    }
+
+    /// An owner renews its lease; a mirror takes a lapsed one over.
+    pub(super) async fn check_lease(&mut self) {
+        let Some(cluster) = self.cluster().cloned() else { return };
+        let id = self.meeting.id;
+        match &self.role {
+            Role::Alone => {}
+            Role::Owner { .. } => match cluster.renew(id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Another node owns the meeting now: this room must not write again. Its
+                    // connections end and reconnect, to a mirror.
+                    tracing::warn!(meeting = %id, "lost the meeting's lease; closing its room");
+                    self.poisoned = true;
+                }
+                // Redis may come back before the lease lapses; if it does not, another node's
+                // commit takes the next sequence numbers and this room's commits fail.
+                Err(error) => tracing::warn!(meeting = %id, %error, "could not renew the meeting's lease"),
+            },
+            Role::Mirror { .. } => match cluster.owner(id).await {
+                Ok(None) => match cluster.claim(id).await {
+                    Ok(true) => self.take_over(&cluster).await,
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(meeting = %id, %error, "could not claim the meeting"),
+                },
+                Ok(Some(_)) => {}
+                Err(error) => tracing::warn!(meeting = %id, %error, "could not read the meeting's owner"),
+            },
+        }
+    }
+
+    /// Becomes the owner after the previous one's lease lapsed: rebuilds from the store, tells
+    /// this node's connections and the stream what they have not seen, then applies what fell
+    /// due while no node wrote.
+    async fn take_over(&mut self, cluster: &Cluster) {
+        let id = self.meeting.id;
+        let delivered = self.live.last_seq;
+        let streamed = match cluster.stream_tail(id).await {
+            Ok((_, streamed)) => streamed,
+            Err(error) => {
+                tracing::warn!(meeting = %id, %error, "could not read the stream's tail; republishing all");
+                0
+            }
+        };
+        self.role = Role::Owner { outbox: outbox(cluster, id) };
+        let rebuilt = async {
+            self.meeting = self.shared.store.meeting(id).await?;
+            self.load_live().await
+        };
+        if let Err(error) = rebuilt.await {
+            tracing::error!(meeting = %id, %error, "could not rebuild the meeting to take it over");
+            self.poisoned = true;
+            return;
+        }
+        match self.committed_between(delivered, self.live.last_seq).await {
+            Ok(unseen) => self.deliver(unseen, false).await,
+            Err(error) => {
+                tracing::error!(meeting = %id, %error, "could not read what this node has not delivered");
+                self.poisoned = true;
+                return;
+            }
+        }
+        self.republish_since(streamed).await;
+        if let Err(error) = self.apply(None).await {
+            tracing::error!(meeting = %id, %error, "could not apply a switch after taking over");
+        }
+        tracing::info!(meeting = %id, node = cluster.node(), last_seq = self.live.last_seq, "took the meeting over");
+    }
+
+    /// Gives the lease up when an owner's room closes, so another node takes over at once.
+    pub(super) async fn step_down(&mut self) {
+        if let (Role::Owner { .. }, Some(cluster)) = (&self.role, self.shared.cluster.clone()) {
+            let released = tokio::time::timeout(Duration::from_millis(500), cluster.release(self.meeting.id));
+            if !matches!(released.await, Ok(Ok(()))) {
+                tracing::warn!(meeting = %self.meeting.id, "could not release the lease; it lapses by itself");
+            }
+        }
+    }
+
+    /// How many are connected to the meeting: on this node, or on every node of a cluster.
+    pub(super) async fn viewers(&self) -> usize {
+        let here = self.frames.receiver_count();
+        match self.cluster() {
+            None => here,
+            Some(cluster) => cluster.viewers(self.meeting.id, here).await.unwrap_or(here),
+        }
+    }
+
+    /// A mirror answers what it knows and forwards what changes the meeting.
+    pub(super) fn handle_as_mirror(&mut self, command: Command) {
+        let Some(cluster) = self.cluster().cloned() else { return };
+        let id = self.meeting.id;
+        match command {
+            Command::Live(LiveRequest { actor, command, reply }) => {
+                tokio::spawn(async move {
+                    let request = PeerRequest::Live { actor, command };
+                    let answer = cluster.forward(id, &request, PeerAnswer::is_not_owner).await;
+                    let result = match answer {
+                        Ok(PeerAnswer::Live(result)) => result,
+                        Ok(_) | Err(_) => Err(LiveFailure::Unavailable),
+                    };
+                    let _ = reply.send(result);
+                });
+            }
+            Command::EnterPhase { target, reply } => {
+                let store = self.shared.store.clone();
+                tokio::spawn(async move {
+                    let request = PeerRequest::EnterPhase { target };
+                    let answer = cluster.forward(id, &request, PeerAnswer::is_not_owner).await;
+                    let result = match answer {
+                        Ok(PeerAnswer::Phase(Ok(()))) => store.meeting(id).await.map_err(RoomError::from),
+                        Ok(PeerAnswer::Phase(Err(PhaseRefusal::Cancelled))) => Err(RoomError::Cancelled),
+                        Ok(PeerAnswer::Phase(Err(PhaseRefusal::Transition(error)))) => Err(error.into()),
+                        Ok(PeerAnswer::Phase(Err(PhaseRefusal::Unavailable(why)))) => {
+                            Err(RoomError::Unreachable(why))
+                        }
+                        Ok(_) => Err(RoomError::Unreachable("an unexpected answer".into())),
+                        Err(error) => Err(RoomError::Unreachable(error.to_string())),
+                    };
+                    let _ = reply.send(result);
+                });
+            }
+            Command::Refresh => {
+                tokio::spawn(async move {
+                    if let Err(error) =
+                        cluster.forward(id, &PeerRequest::Refresh, PeerAnswer::is_not_owner).await
+                    {
+                        tracing::warn!(meeting = %id, %error, "could not tell the owner of an edit");
+                    }
+                });
+            }
+            Command::Forwarded { reply, .. } => {
+                let _ = reply.send(PeerAnswer::NotOwner);
+            }
+            // The mirror's meeting is as of the last entry it delivered, so the snapshot and
+            // the events after it join without a gap.
+            Command::Subscribe { reply } => {
+                let _ = reply.send(Ok(Subscription {
+                    meeting: self.meeting.clone(),
+                    events: self.events.subscribe(),
+                }));
+            }
+            Command::JoinLive { reply } => {
+                let _ = reply.send(self.join_live());
+            }
+            Command::ModerationLog { reply } => {
+                let _ = reply.send(self.moderation_record());
+            }
+        }
+    }
+
+    /// The owner serves a command another node forwarded; a live one joins the batch.
+    pub(super) async fn serve_forwarded(
+        &mut self,
+        request: PeerRequest,
+        reply: oneshot::Sender<PeerAnswer>,
+        inbox: &mut mpsc::Receiver<Command>,
+    ) -> Option<Command> {
+        match request {
+            PeerRequest::Live { actor, command } => {
+                let (answer, answered) = oneshot::channel();
+                tokio::spawn(async move {
+                    let result = answered.await.unwrap_or(Err(LiveFailure::Unavailable));
+                    let _ = reply.send(PeerAnswer::Live(result));
+                });
+                return self.run_live_batch(LiveRequest { actor, command, reply: answer }, inbox).await;
+            }
+            PeerRequest::EnterPhase { target } => {
+                let result = match self.apply(Some(target)).await {
+                    Ok(_) => Ok(()),
+                    Err(RoomError::Cancelled) => Err(PhaseRefusal::Cancelled),
+                    Err(RoomError::Transition(error)) => Err(PhaseRefusal::Transition(error)),
+                    Err(error) => Err(PhaseRefusal::Unavailable(error.to_string())),
+                };
+                let _ = reply.send(PeerAnswer::Phase(result));
+            }
+            PeerRequest::Refresh => {
+                match self.apply(None).await {
+                    Ok(_) => self.publish_update(),
+                    Err(error) => {
+                        tracing::warn!(meeting = %self.meeting.id, %error, "could not re-read an edited meeting")
+                    }
+                }
+                let _ = reply.send(PeerAnswer::Done);
+            }
+        }
+        None
+    }
+}
+
+/// How many events the stream keeps, so a republish never writes more than that.
+fn cluster_stream_length(cluster: &Cluster) -> u64 {
+    u64::try_from(cluster.stream_entries()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,350 @@
+//! Several nodes: three `kezdesu` processes on 127.0.0.1, 127.0.0.2 and 127.0.0.3, sharing one
+//! PostgreSQL database and one Redis, as a deployment would run them.
+//!
+//! Redis and PostgreSQL are external services, so these run only when `KEZDESU_TEST_REDIS_URL`
+//! and `KEZDESU_TEST_POSTGRES_URL` name them: `tests/run` starts both. Without them each test
+//! says so and checks nothing, keeping the default `cargo test` free of services.
+
+use crate::binary::{Running, kezdesu};
+use crate::support::{
+    ADMIN_PASSWORD, LiveClient, SHORT_RULES, TestServer, connect_database, create_postgres_database,
+};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// Three nodes and the database they share.
+struct Nodes {
+    processes: Vec<Option<Running>>,
+    servers: Vec<TestServer>,
+    database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nodes {
+    /// Starts three nodes one after another (the first applies the migrations and creates the
+    /// admin), each on its own loopback address. `redis_database` keeps concurrent tests' keys
+    /// apart. `None` when the services are not given.
+    async fn start(redis_database: u8, rules: Option<&str>) -> Option<Nodes> {
+        let (Ok(redis), Ok(postgres)) =
+            (std::env::var("KEZDESU_TEST_REDIS_URL"), std::env::var("KEZDESU_TEST_POSTGRES_URL"))
+        else {
+            eprintln!(
+                "skipped: KEZDESU_TEST_REDIS_URL and KEZDESU_TEST_POSTGRES_URL are not set (tests/run sets them)"
+            );
+            return None;
+        };
+        let database_url = create_postgres_database(&postgres).await;
+        let dir = tempfile::tempdir().expect("temporary folder");
+        if let Some(rules) = rules {
+            std::fs::write(dir.path().join("rules.toml"), rules).expect("writing the rule set");
+        }
+        let mut processes = Vec::new();
+        let mut servers = Vec::new();
+        for node in 1..=3 {
+            let mut command = kezdesu(dir.path());
+            command
+                .args(["serve", "--listen", &format!("127.0.0.{node}:0"), "--data", &format!("data{node}")])
+                .env("KEZDESU_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                .env("KEZDESU__DEMO__ENABLED", "false")
+                .env("KEZDESU__STORAGE__ENGINE", "postgres")
+                .env("KEZDESU__STORAGE__POSTGRES_URL", &database_url)
+                .env("KEZDESU__CLUSTER__REDIS_URL", format!("{redis}/{redis_database}"))
+                .env("KEZDESU__CLUSTER__LEASE_MILLISECONDS", "1500")
+                .env("KEZDESU__CLUSTER__FORWARD_TIMEOUT_MILLISECONDS", "3000")
+                .env("KEZDESU__LIVE__COMMENT_BURST", "1000000")
+                .env("KEZDESU__LIVE__COMMENTS_PER_MINUTE_PER_ADDRESS", "1000000")
+                .env("KEZDESU__AUTH__VIEWER_TOKENS_PER_MINUTE", "1000");
+            if rules.is_some() {
+                command.env("KEZDESU__RULES__FILE", dir.path().join("rules.toml"));
+            }
+            let mut running = Running::start(command);
+            let address = running.address();
+            servers.push(TestServer::remote(
+                format!("http://{address}"),
+                dir.path().join(format!("data{node}")),
+            ));
+            processes.push(Some(running));
+        }
+        Some(Nodes { processes, servers, database_url, _dir: dir })
+    }
+
+    fn kill(&mut self, node: usize) {
+        if let Some(process) = self.processes[node].take() {
+            process.kill();
+        }
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for process in self.processes.iter_mut().filter_map(Option::take) {
+            process.kill();
+        }
+    }
+}
+
+/// Reads the live channel until an event of `kind` satisfying `wanted` has arrived.
+async fn until_event(client: &mut LiveClient, kind: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        if let Some(found) = client.seen.iter().find(|event| event["type"] == kind && wanted(event)) {
+            return found.clone();
+        }
+        client.until(&mut Vec::new(), |message| message["type"] == "events").await;
+    }
+}
+
+/// Keeps reading a connection's events into `seen` until `until`; the connection must stay
+/// open all along.
+async fn keep_reading(mut client: LiveClient, until: Instant) -> LiveClient {
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return client;
+        }
+        let started = Instant::now();
+        match client.next(left).await {
+            Some(message) if message["type"] == "events" => {
+                let events = message["events"].as_array().expect("events").clone();
+                client.seen.extend(events);
+            }
+            Some(_) => {}
+            None => assert!(started.elapsed() >= left, "the connection closed: {:?}", client.seen.last()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_comment_on_one_node_reaches_the_others_and_moderation_on_another_applies_everywhere() {
+    let Some(nodes) = Nodes::start(1, None).await else { return };
+    let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
+    // The meeting goes live through node A, whose room becomes its owner.
+    let (meeting, _akim, moderator) = a.live_meeting().await;
+
+    let (token_a, _) = a.viewer(meeting, "Асель").await;
+    let (token_b, viewer_b) = b.viewer(meeting, "Бауыржан").await;
+    let (token_c, _) = c.viewer(meeting, "Серик").await;
+    let mut on_a = a.live(meeting, &token_a, None).await;
+    let mut on_b = b.live(meeting, &token_b, None).await;
+    let mut on_c = c.live(meeting, &token_c, None).await;
+
+    // Posted on A, read on B and C.
+    let ack = on_a.comment("a-1", "Когда отремонтируют дорогу на Абая?").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let posted_seq = ack["seq"].as_u64().expect("seq");
+    for reader in [&mut on_b, &mut on_c] {
+        let event = until_event(reader, "comment_posted", |event| event["client_id"] == "a-1").await;
+        assert_eq!(event["seq"], posted_seq);
+    }
+    // Posted on B: forwarded to A, acknowledged on B once stored, read on A and C.
+    let ack = on_b.comment("b-1", "Нужен свет во дворе дома 12").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let comment_b = ack["comment"].as_u64().expect("comment id");
+    for reader in [&mut on_a, &mut on_c] {
+        until_event(reader, "comment_posted", |event| event["client_id"] == "b-1").await;
+    }
+
+    // A moderator on C hides B's comment and bans its author: every node applies both.
+    let mut moderating = c.live(meeting, &moderator, None).await;
+    let hidden = moderating.command(json!({"type": "hide", "comment": comment_b, "reason": "spam"})).await;
+    assert_eq!(hidden["type"], "done", "{hidden}");
+    for reader in [&mut on_a, &mut on_b, &mut on_c] {
+        until_event(reader, "comment_hidden", |event| event["comment"] == comment_b).await;
+    }
+    let banned = moderating.command(json!({"type": "ban", "viewer": viewer_b})).await;
+    assert_eq!(banned["type"], "done", "{banned}");
+    let refused = on_b.comment("b-2", "Ещё раз про свет").await;
+    assert_eq!(refused["code"], "banned", "{refused}");
+
+    // A reader who joins on A later is replayed the hidden comment without its text.
+    let (late, _) = a.viewer(meeting, "Позже").await;
+    let mut replay = a.live(meeting, &late, Some(0)).await;
+    let replayed = until_event(&mut replay, "comment_hidden", |event| event["comment"] == comment_b).await;
+    assert!(
+        replay.seen.iter().all(|event| event["text"] != "Нужен свет во дворе дома 12"),
+        "{:?}",
+        replay.seen
+    );
+    assert!(replayed["seq"].as_u64().is_some());
+
+    // Viewer counts are summed over the nodes: two connections on A, one on B, two on C.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut counts = Vec::new();
+    while counts.last() != Some(&5) {
+        assert!(Instant::now() < deadline, "viewer counts seen on C: {counts:?}");
+        if let Some(message) = on_c.socket_message(Duration::from_secs(1)).await
+            && message["type"] == "viewers"
+        {
+            counts.push(message["count"].as_u64().expect("a count"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_timer_switches_phase_exactly_once_whichever_nodes_watch() {
+    let Some(nodes) = Nodes::start(2, Some(SHORT_RULES)).await else { return };
+    let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
+    // A 1-minute meeting under the short rules has a 1-second presentation budget.
+    let (meeting, akim) = a.meeting_with_akim(1).await;
+    let mut watchers = Vec::new();
+    for node in [a, b, c] {
+        watchers.push(node.events(meeting).await);
+    }
+    let (status, body) = b
+        .post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "presentation"}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "entered through a node that forwards: {body}");
+    for watcher in &mut watchers {
+        let mut phases = Vec::new();
+        while let Some((name, event)) = watcher.next(Duration::from_secs(5)).await {
+            if name == "phase_changed" {
+                phases.push(event["phase"].as_str().expect("a phase").to_owned());
+                if phases.last().map(String::as_str) == Some("qa") {
+                    break;
+                }
+            }
+        }
+        assert_eq!(phases, ["presentation", "qa"], "each node's subscribers see each change once");
+    }
+    // Stay a while: no node switches again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let database = connect_database(&nodes.database_url).await;
+    let bodies: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM live_events WHERE meeting_id = $1 ORDER BY seq")
+            .bind(meeting)
+            .fetch_all(&database)
+            .await
+            .expect("the log");
+    let switches: Vec<&String> = bodies.iter().filter(|body| body.contains("phase_changed")).collect();
+    assert_eq!(switches.len(), 2, "one change to presentation and one to Q&A: {switches:?}");
+    assert_eq!(switches.iter().filter(|body| body.contains("\"budget_spent\"")).count(), 1, "{switches:?}");
+}
+
+/// Posts comments as fast as they are acknowledged, retrying a refused one with the same
+/// client id, until `stop`; returns what was acknowledged, with when.
+async fn flood(url: String, prefix: String, stop: Instant) -> Vec<(String, u64, Instant)> {
+    let mut acked = Vec::new();
+    let mut socket = None;
+    let mut n = 0;
+    while Instant::now() < stop {
+        if socket.is_none() {
+            match tokio_tungstenite::connect_async(&url).await {
+                Ok((opened, _)) => socket = Some(opened),
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            }
+        }
+        let Some(open) = socket.as_mut() else { continue };
+        let client_id = format!("{prefix}-{n}");
+        let message =
+            json!({"type": "comment", "client_id": client_id, "text": format!("comment {client_id}")});
+        if open.send(Message::Text(message.to_string().into())).await.is_err() {
+            socket = None;
+            continue;
+        }
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), open.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let answer: Value = serde_json::from_str(&text).expect("JSON");
+                    if answer["type"] == "ack" {
+                        acked.push((client_id.clone(), answer["seq"].as_u64().expect("seq"), Instant::now()));
+                        n += 1;
+                        break;
+                    }
+                    if answer["type"] == "error" {
+                        // "unavailable" while the owner is down: retried with the same id.
+                        assert_eq!(answer["code"], "unavailable", "{answer}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        break;
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                _ => {
+                    socket = None;
+                    break;
+                }
+            }
+        }
+    }
+    acked
+}
+
+#[tokio::test]
+async fn the_owner_killed_mid_flood_is_replaced_and_viewers_see_no_gap_and_no_duplicate() {
+    let Some(mut nodes) = Nodes::start(3, None).await else { return };
+    let (meeting, _akim, _moderator) = nodes.servers[0].live_meeting().await;
+    // Readers on B and C, who stay connected through the failover.
+    let mut readers = Vec::new();
+    for node in [1, 2] {
+        let server = &nodes.servers[node];
+        let (token, _) = server.viewer(meeting, &format!("reader {node}")).await;
+        readers.push(server.live(meeting, &token, Some(0)).await);
+    }
+    // Posters on B and C, whose comments go to the owner on A.
+    let stop = Instant::now() + Duration::from_secs(9);
+    let mut posters = Vec::new();
+    for index in 0..6 {
+        let server = &nodes.servers[1 + index % 2];
+        let (token, _) = server.viewer(meeting, &format!("poster {index}")).await;
+        let url = server.live_url(meeting, Some(&token), None);
+        posters.push(tokio::spawn(flood(url, format!("p{index}"), stop)));
+    }
+    let reading: Vec<_> = readers
+        .into_iter()
+        .map(|reader| tokio::spawn(keep_reading(reader, stop + Duration::from_secs(3))))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let killed_at = Instant::now();
+    nodes.kill(0);
+
+    let mut acked = Vec::new();
+    for poster in posters {
+        acked.extend(poster.await.expect("a poster"));
+    }
+    let before = acked.iter().filter(|(_, _, at)| *at < killed_at).count();
+    let after = acked.len() - before;
+    assert!(before > 20 && after > 20, "the flood was real: {before} acks before the kill, {after} after");
+    // The longest time no comment was acknowledged: the failover, as the posters saw it.
+    let mut times: Vec<Instant> = acked.iter().map(|(_, _, at)| *at).collect();
+    times.sort();
+    let outage = times.windows(2).map(|pair| pair[1] - pair[0]).max().unwrap_or_default();
+    assert!(outage < Duration::from_secs(6), "another node took over within {outage:?}");
+    eprintln!("{} acks, {before} before the kill; the longest pause was {outage:?}", acked.len());
+
+    // Every acknowledged comment is stored once, under the sequence number it was acked with.
+    let database = connect_database(&nodes.database_url).await;
+    let last: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM live_events WHERE meeting_id = $1")
+        .bind(meeting)
+        .fetch_one(&database)
+        .await
+        .expect("the last seq");
+    let last = u64::try_from(last).expect("positive");
+    // Each reader saw every event exactly once, in order, with no gap.
+    for (index, reading) in reading.into_iter().enumerate() {
+        let reader = reading.await.expect("a reader");
+        let seqs: Vec<u64> = reader.seen.iter().filter_map(|event| event["seq"].as_u64()).collect();
+        assert_eq!(seqs, (1..=last).collect::<Vec<_>>(), "reader {index}: no gap and no duplicate");
+        let posted: HashMap<&str, u64> = reader
+            .seen
+            .iter()
+            .filter(|event| event["type"] == "comment_posted")
+            .filter_map(|event| Some((event["client_id"].as_str()?, event["seq"].as_u64()?)))
+            .collect();
+        for (client_id, seq, _) in &acked {
+            assert_eq!(
+                posted.get(client_id.as_str()),
+                Some(seq),
+                "reader {index}: acked {client_id} at {seq}"
+            );
+        }
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for (client_id, _, _) in &acked {
+        *counts.entry(client_id.as_str()).or_default() += 1;
+    }
+    assert!(counts.values().all(|count| *count == 1), "each comment acknowledged once");
+}
