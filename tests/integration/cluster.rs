@@ -37,6 +37,14 @@ impl Nodes {
             return None;
         };
         let database_url = create_postgres_database(&postgres).await;
+        // A database of its own: what an earlier run left (leases, rate limits) goes.
+        let redis = format!("{redis}/{redis_database}");
+        let mut connection = redis::Client::open(redis.as_str())
+            .expect("a Redis URL")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("Redis answers");
+        redis::cmd("FLUSHDB").query_async::<()>(&mut connection).await.expect("FLUSHDB");
         let dir = tempfile::tempdir().expect("temporary folder");
         if let Some(rules) = rules {
             std::fs::write(dir.path().join("rules.toml"), rules).expect("writing the rule set");
@@ -51,7 +59,7 @@ impl Nodes {
                 .env("KEZDESU__DEMO__ENABLED", "false")
                 .env("KEZDESU__STORAGE__ENGINE", "postgres")
                 .env("KEZDESU__STORAGE__POSTGRES_URL", &database_url)
-                .env("KEZDESU__CLUSTER__REDIS_URL", format!("{redis}/{redis_database}"))
+                .env("KEZDESU__CLUSTER__REDIS_URL", &redis)
                 .env("KEZDESU__CLUSTER__LEASE_MILLISECONDS", "1500")
                 .env("KEZDESU__CLUSTER__FORWARD_TIMEOUT_MILLISECONDS", "3000")
                 .env("KEZDESU__LIVE__COMMENT_BURST", "1000000")
@@ -347,4 +355,18 @@ async fn the_owner_killed_mid_flood_is_replaced_and_viewers_see_no_gap_and_no_du
         *counts.entry(client_id.as_str()).or_default() += 1;
     }
     assert!(counts.values().all(|count| *count == 1), "each comment acknowledged once");
+}
+
+#[tokio::test]
+async fn rate_limits_count_across_nodes() {
+    let Some(nodes) = Nodes::start(4, None).await else { return };
+    // Ten sign-in attempts a minute per address (the default), spread over three nodes.
+    let wrong = json!({"login": "admin", "password": "not the password"});
+    let mut statuses = Vec::new();
+    for attempt in 0..11 {
+        let (status, _) = nodes.servers[attempt % 3].post("/api/session", None, wrong.clone()).await;
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
+    assert_eq!(statuses[10], 429, "the eleventh attempt is refused, on whichever node: {statuses:?}");
 }

@@ -4,7 +4,11 @@
 //! kezdesu-load live --server http://127.0.0.1:18700 --admin-password … --server-pid PID
 //! kezdesu-load bare-server --listen 127.0.0.1:18701
 //! kezdesu-load bare --server http://127.0.0.1:18701 --server-pid PID
+//! kezdesu-load live --server http://127.0.0.1:18700 --also http://127.0.0.2:18700,… --server-pid PID,PID,…
 //! ```
+//!
+//! With `--also`, the server's other nodes (a cluster): the meeting is set up through
+//! `--server`, and the connections are spread over all the nodes in turn.
 //!
 //! Both `live` and `bare` open `--viewers` WebSocket connections that only read, and have
 //! `--posters` more post `--rate` comments per second in all, for `--seconds`. Each comment
@@ -58,9 +62,12 @@ struct Load {
     /// For `live`: the admin's password, to set up the meeting.
     #[arg(long, default_value = "")]
     admin_password: String,
-    /// The server's process id, to read its memory and CPU.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// Other nodes of the same cluster, to spread the connections over.
+    #[arg(long, value_delimiter = ',')]
+    also: Vec<String>,
+    /// The server's process ids (one per node), to read their memory and CPU, summed.
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
     #[arg(long, default_value_t = 5000)]
     viewers: usize,
     #[arg(long, default_value_t = 20)]
@@ -151,12 +158,15 @@ async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
     .await?;
     let id = meeting["id"].as_i64().context("a meeting id")?;
     post(&format!("/api/meetings/{id}/phase"), Some(&admin), json!({"phase": "qa"})).await?;
-    let ws = base.replacen("http", "ws", 1);
+    let nodes: Vec<String> = std::iter::once(&load.server)
+        .chain(&load.also)
+        .map(|node| node.trim_end_matches('/').replacen("http", "ws", 1))
+        .collect();
     let total = load.viewers + load.posters;
     let urls: Vec<String> = futures_util::stream::iter(0..total)
         .map(|n| {
             let post = &post;
-            let ws = &ws;
+            let ws = &nodes[n % nodes.len()];
             async move {
                 let viewer = post(
                     &format!("/api/meetings/{id}/viewers"),
@@ -247,7 +257,7 @@ async fn connect(
 
 async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     let tally = Arc::new(Tally::default());
-    let rss_before = load.server_pid.and_then(rss_kib);
+    let rss_before = rss_kib(&load.server_pid);
     let connected = Arc::new(AtomicU64::new(0));
     let stop = tokio_util::sync::CancellationToken::new();
     let mut viewers = Vec::new();
@@ -301,8 +311,8 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     }
     let held = connected.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_idle = load.server_pid.and_then(rss_kib);
-    let cpu_before = load.server_pid.and_then(cpu_ticks);
+    let rss_idle = rss_kib(&load.server_pid);
+    let cpu_before = cpu_ticks(&load.server_pid);
     eprintln!("connected {held} viewers; posting for {} s", load.seconds);
 
     let started = Instant::now();
@@ -351,8 +361,8 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
         let _ = poster.await;
     }
     let elapsed = started.elapsed();
-    let rss_loaded = load.server_pid.and_then(rss_kib);
-    let cpu_after = load.server_pid.and_then(cpu_ticks);
+    let rss_loaded = rss_kib(&load.server_pid);
+    let cpu_after = cpu_ticks(&load.server_pid);
     // Let the last deliveries land.
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.cancel();
@@ -403,12 +413,20 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    procfs::resident_bytes(Process::Id(pid)).map(|bytes| bytes / 1024)
+/// The resident memory of every node, summed; `None` without ids or when one cannot be read.
+fn rss_kib(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| procfs::resident_bytes(Process::Id(*pid)).map(|bytes| bytes / 1024)).sum()
 }
 
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    procfs::cpu_ticks(Process::Id(pid))
+/// The CPU time of every node, summed, in clock ticks.
+fn cpu_ticks(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| procfs::cpu_ticks(Process::Id(*pid))).sum()
 }
 
 /// The baseline: posts are numbered and broadcast, serialized once, with nothing else.

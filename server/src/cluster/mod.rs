@@ -75,6 +75,15 @@ struct Envelope<T> {
     body: T,
 }
 
+/// How waiting for a forwarded request's answer ended.
+enum Waited {
+    Answer(String),
+    /// Another node holds the lease now.
+    Moved,
+    /// No answer before the deadline.
+    Nothing,
+}
+
 /// Why a forwarded request got no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardError {
@@ -306,8 +315,11 @@ impl Cluster {
     // ---- Forwarding ------------------------------------------------------------------------
 
     /// Sends `request` to the meeting's owner node and waits for its answer. Retries while no
-    /// node holds the lease (a failover) or the node asked is no longer the owner, until
-    /// `cluster.forward_timeout_milliseconds` have passed.
+    /// node holds the lease (a failover), and sends again when the lease moves to another node
+    /// before the answer came (the owner died), until `cluster.forward_timeout_milliseconds`
+    /// have passed. A request sent again may have been served by the owner that died: live
+    /// comments are idempotent by their client id; a moderation command may be refused as
+    /// already done.
     pub async fn forward<Q: Serialize, A: for<'de> Deserialize<'de>>(
         &self,
         meeting: MeetingId,
@@ -328,17 +340,15 @@ impl Cluster {
             self.inner.waiting.lock().expect("never poisoned").insert(id, reply);
             let envelope = Envelope { id, from: self.inner.node.clone(), meeting, body: request };
             let body = serde_json::to_string(&envelope).expect("requests serialize");
-            let sent = self.push(&inbox_key(&owner), body).await;
-            let waited = match sent {
-                Ok(()) => tokio::time::timeout_at(deadline.into(), answer).await,
-                Err(error) => {
-                    self.inner.waiting.lock().expect("never poisoned").remove(&id);
-                    return Err(error.into());
-                }
-            };
+            if let Err(error) = self.push(&inbox_key(&owner), body).await {
+                self.inner.waiting.lock().expect("never poisoned").remove(&id);
+                return Err(error.into());
+            }
+            let waited = self.answer_or_move(meeting, &owner, answer, deadline).await;
             self.inner.waiting.lock().expect("never poisoned").remove(&id);
             match waited {
-                Ok(Ok(text)) => match serde_json::from_str::<A>(&text) {
+                Waited::Moved => continue,
+                Waited::Answer(text) => match serde_json::from_str::<A>(&text) {
                     Ok(answer) if not_owner(&answer) && Instant::now() < deadline => {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -348,8 +358,33 @@ impl Cluster {
                         return Err(ForwardError::TimedOut);
                     }
                 },
-                // Dropped without an answer, or no answer in time: the owner may have died.
-                _ => return Err(ForwardError::TimedOut),
+                Waited::Nothing => return Err(ForwardError::TimedOut),
+            }
+        }
+    }
+
+    /// Waits for a forwarded request's answer, watching the lease: when it moves away from
+    /// `owner` (which then died or lost it), the request must go to the new owner.
+    async fn answer_or_move(
+        &self,
+        meeting: MeetingId,
+        owner: &str,
+        mut answer: oneshot::Receiver<String>,
+        deadline: Instant,
+    ) -> Waited {
+        let mut check = tokio::time::interval(self.lease_check_interval());
+        check.tick().await;
+        loop {
+            tokio::select! {
+                text = &mut answer => return text.map_or(Waited::Nothing, Waited::Answer),
+                _ = tokio::time::sleep_until(deadline.into()) => return Waited::Nothing,
+                _ = check.tick() => {
+                    if let Ok(Some(now)) = self.owner(meeting).await
+                        && now != owner
+                    {
+                        return Waited::Moved;
+                    }
+                }
             }
         }
     }
