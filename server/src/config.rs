@@ -90,6 +90,10 @@ pub struct ClusterConfig {
     /// How long a command forwarded to a meeting's owner waits for its answer, failovers
     /// included; then the client is told to retry.
     pub forward_timeout_milliseconds: u64,
+    /// The base URL the other nodes reach this node's HTTP at (`http://10.0.0.5:8080`), to
+    /// pull a broadcast whose publisher is here. Unset: `http://` and the listening address,
+    /// which must then not be a wildcard.
+    pub advertise_url: Option<String>,
 }
 
 impl Default for ClusterConfig {
@@ -99,6 +103,7 @@ impl Default for ClusterConfig {
             lease_milliseconds: 3000,
             stream_entries: 10_000,
             forward_timeout_milliseconds: 5000,
+            advertise_url: None,
         }
     }
 }

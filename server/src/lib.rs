@@ -105,8 +105,20 @@ pub async fn run(
         Rooms::new(store.clone(), rules.clone(), clock.clone(), live, cluster.clone(), rooms_stop.clone());
     let resumed = rooms.resume_live().await.context("resuming live meetings")?;
     // Media sessions end with the rooms, after the HTTP server has drained.
-    let media =
-        media::Media::new(config.media.clone(), rooms.clone(), metrics.media.clone(), rooms_stop.clone());
+    let media_peers = match &cluster {
+        None => None,
+        Some(cluster) => Some(media::edge::MediaPeers {
+            cluster: cluster.clone(),
+            advertise_url: advertise_url(&config, address)?,
+        }),
+    };
+    let media = media::Media::new(
+        config.media.clone(),
+        rooms.clone(),
+        metrics.media.clone(),
+        media_peers,
+        rooms_stop.clone(),
+    );
     let state = AppState::new(
         config.clone(),
         store.clone(),
@@ -227,4 +239,15 @@ fn serve_peers(cluster: &cluster::Cluster, rooms: &Rooms, stop: CancellationToke
             }
         }
     });
+}
+
+/// The base URL the other nodes of a cluster reach this node's HTTP at.
+fn advertise_url(config: &Config, listening: std::net::SocketAddr) -> anyhow::Result<String> {
+    match &config.cluster.advertise_url {
+        Some(url) => Ok(url.trim_end_matches('/').to_owned()),
+        None if listening.ip().is_unspecified() => anyhow::bail!(
+            "cluster.advertise_url must be set when server.listen is a wildcard address ({listening})"
+        ),
+        None => Ok(format!("http://{listening}")),
+    }
 }

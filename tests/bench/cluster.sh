@@ -25,17 +25,19 @@ port=18710
 cargo build --release --locked --bin kezdesu --bin kezdesu-load
 bin=target/release
 work=$(mktemp -d)
+postgres_dir=$(mktemp -d)
+redis_dir=$(mktemp -d)
 pids=()
 cleanup() {
     kill "${pids[@]}" 2>/dev/null || true
-    tests/services/postgres stop "$work/postgres" || true
-    tests/services/redis stop "$work/redis" || true
+    tests/services/postgres stop "$postgres_dir" || true
+    tests/services/redis stop "$redis_dir" || true
     rm -rf "$work"
 }
 trap cleanup EXIT
 ulimit -n "$(ulimit -Hn)"
-postgres=$(tests/services/postgres start "$work/postgres")
-redis=$(tests/services/redis start "$work/redis")
+postgres=$(tests/services/postgres start "$postgres_dir")
+redis=$(tests/services/redis start "$redis_dir")
 
 wait_for() { for _ in $(seq 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
 

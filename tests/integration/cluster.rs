@@ -370,3 +370,51 @@ async fn rate_limits_count_across_nodes() {
     assert_eq!(statuses[..10], [401; 10], "{statuses:?}");
     assert_eq!(statuses[10], 429, "the eleventh attempt is refused, on whichever node: {statuses:?}");
 }
+
+/// Video capacity grows with nodes: a viewer on a node without the publisher plays the stream
+/// that node pulls from the origin over WHEP, one copy per node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_on_other_nodes_play_the_broadcast_their_node_pulls_from_the_origin() {
+    use crate::media::{LOOPBACK, publisher, stream_key};
+    use kezdesu::media::peers::{CountingViewer, SyntheticPublisher};
+    use std::sync::atomic::Ordering;
+
+    let Some(nodes) = Nodes::start(5, None).await else { return };
+    let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
+    let (meeting, akim, _moderator) = a.live_meeting().await;
+    let key = stream_key(a, meeting, &akim).await;
+    let publishing = SyntheticPublisher::start(publisher(a, meeting, &key)).await.expect("publishing to A");
+
+    let whep = |server: &TestServer| server.url(&format!("/api/meetings/{meeting}/whep"));
+    let on_b = CountingViewer::start(&whep(b), LOOPBACK, 96).await.expect("a viewer on B");
+    let also_on_b = CountingViewer::start(&whep(b), LOOPBACK, 96).await.expect("another viewer on B");
+    let on_c = CountingViewer::start(&whep(c), LOOPBACK, 120).await.expect("a viewer on C");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (viewer, payload_type) in [(&on_b, 96), (&also_on_b, 96), (&on_c, 120)] {
+        let video = viewer.counters.video_packets.load(Ordering::Relaxed);
+        let audio = viewer.counters.audio_packets.load(Ordering::Relaxed);
+        assert!(video > 100, "video packets received: {video}");
+        assert!(audio > 50, "audio packets received: {audio}");
+        assert_eq!(viewer.counters.video_payload_type.load(Ordering::Relaxed), payload_type);
+    }
+    // The origin serves one session per edge, whatever each edge's audience.
+    let expected =
+        [(a, 2, "A serves the edges B and C"), (b, 2, "B serves its own two"), (c, 1, "C its one")];
+    for (server, viewers, why) in expected {
+        let wanted = json!({"on_air": true, "viewers": viewers});
+        let mut status = Value::Null;
+        for _ in 0..50 {
+            status = server.get(&format!("/api/meetings/{meeting}"), None).await.1["broadcast"].clone();
+            if status == wanted {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(status, wanted, "{why}");
+    }
+
+    // The publisher going off air at the origin ends the edges' viewers too.
+    publishing.stop().await.expect("stopping the publisher");
+    let mut on_c = on_c;
+    assert!(on_c.wait_ended(Duration::from_secs(15)).await, "C's viewer ended with the broadcast");
+}

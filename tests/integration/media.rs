@@ -9,15 +9,15 @@ use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+pub(crate) const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
-async fn stream_key(server: &TestServer, meeting: i64, token: &str) -> String {
+pub(crate) async fn stream_key(server: &TestServer, meeting: i64, token: &str) -> String {
     let (status, body) = server.get(&format!("/api/meetings/{meeting}/stream-key"), Some(token)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["stream_key"].as_str().expect("a key").to_owned()
 }
 
-fn publisher(server: &TestServer, meeting: i64, key: &str) -> PublisherOptions {
+pub(crate) fn publisher(server: &TestServer, meeting: i64, key: &str) -> PublisherOptions {
     PublisherOptions {
         whip_url: server.url(&format!("/api/meetings/{meeting}/whip")),
         stream_key: key.to_owned(),

@@ -484,6 +484,31 @@ impl Cluster {
         }
     }
 
+    // ---- Media origins --------------------------------------------------------------------
+
+    /// Records `url` as the node whose publisher sends the meeting's stream, for `ttl`.
+    pub async fn set_media_origin(
+        &self,
+        meeting: MeetingId,
+        url: &str,
+        ttl: Duration,
+    ) -> redis::RedisResult<()> {
+        let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        self.connection().pset_ex(origin_key(meeting), url, ttl).await
+    }
+
+    /// The node whose publisher sends the meeting's stream, if any does.
+    pub async fn media_origin(&self, meeting: MeetingId) -> redis::RedisResult<Option<String>> {
+        self.connection().get(origin_key(meeting)).await
+    }
+
+    /// Withdraws the record if it is still `url`'s.
+    pub async fn clear_media_origin(&self, meeting: MeetingId, url: &str) -> redis::RedisResult<()> {
+        let _: i64 =
+            self.inner.release.key(origin_key(meeting)).arg(url).invoke_async(&mut self.connection()).await?;
+        Ok(())
+    }
+
     // ---- Shared counters -------------------------------------------------------------------
 
     /// Records how many connections this node has to the meeting and returns the sum over
@@ -506,6 +531,10 @@ fn owner_key(meeting: MeetingId) -> String {
     format!("kezdesu:meeting:{}:owner", meeting.0)
 }
 
+fn origin_key(meeting: MeetingId) -> String {
+    format!("kezdesu:meeting:{}:media_origin", meeting.0)
+}
+
 fn events_key(meeting: MeetingId) -> String {
     format!("kezdesu:meeting:{}:events", meeting.0)
 }
@@ -526,7 +555,7 @@ end
 return 0
 ";
 
-/// Deletes the lease if ARGV[1] holds it.
+/// Deletes KEYS[1] (a lease, a media origin) if ARGV[1] holds it.
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('DEL', KEYS[1])

@@ -179,6 +179,21 @@ pub async fn answer(
         .ok_or_else(|| EngineError::Engine("no local description after answering".to_owned()))
 }
 
+/// Offers to receive what `peer`'s transceivers ask for, waiting for its own candidates: the
+/// offer an edge node sends the origin's WHEP endpoint.
+pub async fn offer(
+    peer: &dyn PeerConnection,
+    gathered: &mut watch::Receiver<bool>,
+) -> Result<String, EngineError> {
+    let offer = peer.create_offer(None).await.map_err(|error| EngineError::Engine(error.to_string()))?;
+    peer.set_local_description(offer).await.map_err(|error| EngineError::Engine(error.to_string()))?;
+    let _ = tokio::time::timeout(GATHERING_LIMIT, gathered.wait_for(|done| *done)).await;
+    peer.local_description()
+        .await
+        .map(|description| description.sdp)
+        .ok_or_else(|| EngineError::Engine("no local description after offering".to_owned()))
+}
+
 /// The codecs a meeting may use: Opus, VP8 and H.264, the ones every browser and OBS send and
 /// every player decodes, so that the server never transcodes. RTX is left out on purpose: its
 /// repair packets travel under their own payload type and SSRC, which a forwarder that

@@ -21,6 +21,7 @@
 //! [`engine`] is the only part that builds WebRTC peers; [`keyframe`] and [`signaling`] are
 //! pure.
 
+pub mod edge;
 pub mod engine;
 pub mod keyframe;
 pub mod peers;
@@ -153,11 +154,19 @@ struct Shared {
     changes: broadcast::Sender<StatusChange>,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// With several nodes: where this node is, to be an origin or pull from one.
+    peers: Option<Arc<edge::MediaPeers>>,
 }
 
 impl Media {
     /// The service, with a task that announces viewer counts until `stop` is cancelled.
-    pub fn new(config: MediaConfig, rooms: Rooms, metrics: MediaMetrics, stop: CancellationToken) -> Media {
+    pub fn new(
+        config: MediaConfig,
+        rooms: Rooms,
+        metrics: MediaMetrics,
+        peers: Option<edge::MediaPeers>,
+        stop: CancellationToken,
+    ) -> Media {
         let media = Media {
             shared: Arc::new(Shared {
                 engine: Engine::new(&config),
@@ -168,6 +177,7 @@ impl Media {
                 changes: broadcast::channel(256).0,
                 stop,
                 tasks: TaskTracker::new(),
+                peers: peers.map(Arc::new),
             }),
         };
         media.shared.tasks.spawn(announce_counts(media.shared.clone()));
@@ -294,6 +304,13 @@ impl Media {
                 *broadcast.publisher.lock().expect("the publisher slot is never left poisoned") =
                     Some(IceSession { peer: peer.clone(), etag: etag.clone(), remote_ufrag });
                 shared.metrics.publishers.inc();
+                if let Some(peers) = &shared.peers {
+                    shared.tasks.spawn(edge::advertise_origin(
+                        peers.clone(),
+                        meeting,
+                        broadcast.stop.clone(),
+                    ));
+                }
                 shared.tasks.spawn(run_publisher(
                     shared.clone(),
                     broadcast.clone(),
@@ -317,7 +334,9 @@ impl Media {
     /// digest is `key_digest`.
     pub fn opened_with(&self, meeting: MeetingId, session: &str, key_digest: &[u8; 32]) -> bool {
         self.shared.broadcast(meeting).is_some_and(|broadcast| {
-            broadcast.publisher_session == session && broadcast.publisher_key_digest == *key_digest
+            broadcast.pulled_from.is_none()
+                && broadcast.publisher_session == session
+                && broadcast.publisher_key_digest == *key_digest
         })
     }
 
@@ -351,7 +370,11 @@ impl Media {
         let shared = &self.shared;
         let wants = signaling::offered_kinds(&offer, false)?;
         let remote_ufrag = signaling::ice_ufrag(&offer).unwrap_or_default().to_owned();
-        let broadcast = shared.broadcast(meeting).ok_or(MediaError::NotOnAir)?;
+        let broadcast = match shared.broadcast(meeting) {
+            Some(broadcast) => broadcast,
+            // The publisher may be on another node: pull its stream from there.
+            None => edge::pull(shared, meeting).await?,
+        };
         let limit = shared.config.max_viewers_per_meeting;
         let session = new_session_id();
         let stop = broadcast.stop.child_token();
@@ -572,6 +595,8 @@ impl Shared {
 /// One meeting's broadcast, while a publisher is on.
 struct Broadcast {
     meeting: MeetingId,
+    /// For an edge: the origin node whose stream this one plays, in place of a publisher.
+    pulled_from: Option<String>,
     publisher_session: String,
     /// The SHA-256 of the stream key the publisher's session was opened with.
     publisher_key_digest: [u8; 32],
@@ -625,6 +650,7 @@ impl Broadcast {
     ) -> Broadcast {
         Broadcast {
             meeting,
+            pulled_from: None,
             publisher_session: new_session_id(),
             publisher_key_digest,
             publisher: Mutex::new(None),

@@ -1,0 +1,150 @@
+//! Video beyond one node: the node that receives the publisher's WHIP is the meeting's media
+//! *origin* and says so in Redis; a node with a viewer but no publisher becomes an *edge*: it
+//! plays the origin's stream over WHEP, as any viewer would, and serves its own viewers from
+//! that one copy exactly as the origin serves its own from the publisher. Video capacity then
+//! grows with the nodes: the origin sends one stream per edge, each edge one per viewer.
+//!
+//! An edge's [`Broadcast`] is an ordinary one whose "publisher" is the pulling peer, read by
+//! the same task as a real publisher's; keyframe requests go up to the origin, which relays
+//! them to the publisher. It ends when the origin ends the stream or the meeting ends.
+
+use super::{Broadcast, MediaError, PeerEvents, Shared, run_publisher, signaling};
+use crate::cluster::Cluster;
+use kezdesu_core::MeetingId;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long the origin's record lasts unrenewed; a dead origin's record lapses after this.
+const ORIGIN_TTL: Duration = Duration::from_secs(10);
+/// How long an edge waits for the origin to answer its WHEP offer.
+const PULL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Where this node is in the cluster, for its media.
+pub struct MediaPeers {
+    pub cluster: Cluster,
+    /// The base URL other nodes reach this node's HTTP at.
+    pub advertise_url: String,
+}
+
+/// Records this node as the meeting's origin while `stop` is not cancelled, renewing it, and
+/// withdraws the record when the broadcast ends.
+pub(super) async fn advertise_origin(peers: Arc<MediaPeers>, meeting: MeetingId, stop: CancellationToken) {
+    let mut renew = tokio::time::interval(ORIGIN_TTL / 3);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = renew.tick() => {
+                if let Err(error) = peers.cluster.set_media_origin(meeting, &peers.advertise_url, ORIGIN_TTL).await {
+                    tracing::warn!(%meeting, %error, "could not record this node as the media origin");
+                }
+            }
+        }
+    }
+    if let Err(error) = peers.cluster.clear_media_origin(meeting, &peers.advertise_url).await {
+        tracing::warn!(%meeting, %error, "could not withdraw the media origin; it lapses by itself");
+    }
+}
+
+/// The meeting's broadcast pulled from its origin on another node: an existing pull, or a new
+/// one. `NotOnAir` when no other node has a publisher.
+pub(super) async fn pull(shared: &Arc<Shared>, meeting: MeetingId) -> Result<Arc<Broadcast>, MediaError> {
+    let Some(peers) = shared.peers.clone() else { return Err(MediaError::NotOnAir) };
+    let origin = peers
+        .cluster
+        .media_origin(meeting)
+        .await
+        .map_err(|error| MediaError::Engine(format!("the cluster's Redis: {error}")))?;
+    let Some(origin) = origin.filter(|origin| *origin != peers.advertise_url) else {
+        return Err(MediaError::NotOnAir);
+    };
+    // The room's events end the pull with the meeting, as they end a publisher.
+    let subscription = shared
+        .rooms
+        .subscribe(meeting)
+        .await
+        .map_err(|error| MediaError::LiveChannelDown(error.to_string()))?;
+    let broadcast = {
+        let mut broadcasts = shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
+        if let Some(existing) = broadcasts.get(&meeting) {
+            return Ok(existing.clone());
+        }
+        // Both kinds are awaited; one the origin does not send is given up after
+        // `codec_wait_seconds`, as for a publisher that offered it and sent none.
+        let kinds = signaling::OfferedKinds { audio: true, video: true };
+        let mut broadcast =
+            Broadcast::new(meeting, kinds, [0; 32], &shared.config, shared.stop.child_token());
+        broadcast.pulled_from = Some(origin.clone());
+        let broadcast = Arc::new(broadcast);
+        broadcasts.insert(meeting, broadcast.clone());
+        broadcast
+    };
+    match start_pull(shared, &broadcast, &origin, subscription.events).await {
+        Ok(()) => {
+            tracing::info!(%meeting, %origin, "pulling the broadcast from its origin");
+            Ok(broadcast)
+        }
+        Err(error) => {
+            tracing::warn!(%meeting, %origin, %error, "could not pull the broadcast from its origin");
+            broadcast.stop.cancel();
+            shared.remove(&broadcast);
+            Err(error)
+        }
+    }
+}
+
+/// Offers to play the origin's stream over WHEP and hands the connected peer to the same task
+/// that reads a publisher.
+async fn start_pull(
+    shared: &Arc<Shared>,
+    broadcast: &Arc<Broadcast>,
+    origin: &str,
+    room_events: tokio::sync::broadcast::Receiver<crate::room::RoomEvent>,
+) -> Result<(), MediaError> {
+    let (events, mut handles) = PeerEvents::new();
+    let peer = shared.engine.peer(Arc::new(events), None).await?;
+    let offered = async {
+        for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+            let receive_only = RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Recvonly,
+                ..Default::default()
+            };
+            peer.add_transceiver_from_kind(kind, Some(receive_only))
+                .await
+                .map_err(|error| MediaError::Engine(error.to_string()))?;
+        }
+        let offer = super::engine::offer(peer.as_ref(), &mut handles.gathered).await?;
+        let url = format!("{origin}/api/meetings/{}/whep", broadcast.meeting.0);
+        let response = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/sdp")
+            .body(offer)
+            .timeout(PULL_TIMEOUT)
+            .send()
+            .await
+            .map_err(|error| MediaError::Engine(format!("the origin {origin}: {error}")))?;
+        let status = response.status();
+        let answer = response.text().await.map_err(|error| MediaError::Engine(error.to_string()))?;
+        if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::CONFLICT {
+            // The origin went off air since it was recorded.
+            return Err(MediaError::NotOnAir);
+        }
+        if status != reqwest::StatusCode::CREATED {
+            return Err(MediaError::Engine(format!("the origin answered {status}: {answer}")));
+        }
+        let answer =
+            RTCSessionDescription::answer(answer).map_err(|error| MediaError::Engine(error.to_string()))?;
+        peer.set_remote_description(answer).await.map_err(|error| MediaError::Engine(error.to_string()))?;
+        Ok(())
+    };
+    if let Err(error) = offered.await {
+        let _ = peer.close().await;
+        return Err(error);
+    }
+    shared.metrics.publishers.inc();
+    shared.tasks.spawn(run_publisher(shared.clone(), broadcast.clone(), peer, handles, room_events));
+    Ok(())
+}
