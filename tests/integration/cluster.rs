@@ -20,6 +20,7 @@ struct Nodes {
     processes: Vec<Option<Running>>,
     servers: Vec<TestServer>,
     database_url: String,
+    redis_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -62,6 +63,8 @@ impl Nodes {
                 .env("KEZDESU__CLUSTER__REDIS_URL", &redis)
                 .env("KEZDESU__CLUSTER__LEASE_MILLISECONDS", "1500")
                 .env("KEZDESU__CLUSTER__FORWARD_TIMEOUT_MILLISECONDS", "3000")
+                // Short streams, so that a test's events outgrow them.
+                .env("KEZDESU__CLUSTER__STREAM_ENTRIES", "100")
                 .env("KEZDESU__LIVE__COMMENT_BURST", "1000000")
                 .env("KEZDESU__LIVE__COMMENTS_PER_MINUTE_PER_ADDRESS", "1000000")
                 .env("KEZDESU__AUTH__VIEWER_TOKENS_PER_MINUTE", "1000");
@@ -76,7 +79,7 @@ impl Nodes {
             ));
             processes.push(Some(running));
         }
-        Some(Nodes { processes, servers, database_url, _dir: dir })
+        Some(Nodes { processes, servers, database_url, redis_url: redis, _dir: dir })
     }
 
     fn kill(&mut self, node: usize) {
@@ -350,6 +353,25 @@ async fn the_owner_killed_mid_flood_is_replaced_and_viewers_see_no_gap_and_no_du
             );
         }
     }
+    // The meeting's stream in Redis keeps about 100 entries; a reader who resumes from the
+    // start, past what it holds, reads the rest from the database.
+    let mut redis = redis::Client::open(nodes.redis_url.as_str())
+        .expect("a Redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let streamed: u64 = redis::cmd("XLEN")
+        .arg(format!("kezdesu:meeting:{meeting}:events"))
+        .query_async(&mut redis)
+        .await
+        .expect("XLEN");
+    assert!(streamed < 250 && last > 250, "{streamed} stream entries for {last} events");
+    let (token, _) = nodes.servers[2].viewer(meeting, "late reader").await;
+    let mut late = nodes.servers[2].live(meeting, &token, Some(0)).await;
+    let replayed: Vec<u64> =
+        late.events_through(last).await.iter().filter_map(|event| event["seq"].as_u64()).collect();
+    assert_eq!(replayed, (1..=last).collect::<Vec<_>>(), "the whole log, from the database");
+
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (client_id, _, _) in &acked {
         *counts.entry(client_id.as_str()).or_default() += 1;

@@ -117,10 +117,14 @@ struct Inner {
 }
 
 impl Cluster {
-    /// Connects to the Redis at `config.redis_url` under a new, random node name.
+    /// Connects to the Redis at `redis_url` under a new, random node name.
     pub async fn connect(config: &ClusterConfig, redis_url: &str) -> redis::RedisResult<Cluster> {
         let client = redis::Client::open(redis_url)?;
-        let connection = ConnectionManager::new(client.clone()).await?;
+        // Two seconds rather than the default half: a busy node's commands to Redis should
+        // wait out a pause, not fail and leave a lease unrenewed.
+        let manager =
+            redis::aio::ConnectionManagerConfig::new().set_response_timeout(Some(Duration::from_secs(2)));
+        let connection = ConnectionManager::new_with_config(client.clone(), manager).await?;
         let node = format!("node-{:016x}", rand::random::<u64>());
         tracing::info!(%node, "joined the cluster");
         Ok(Cluster {
@@ -272,7 +276,7 @@ impl Cluster {
                 redis::streams::StreamReadOptions::default().block(BLOCK.as_millis() as usize).count(100);
             while !stop.is_cancelled() && !sender.is_closed() {
                 if connection.is_none() {
-                    match client.get_multiplexed_async_connection().await {
+                    match blocking_connection(&client).await {
                         Ok(opened) => connection = Some(opened),
                         Err(error) => {
                             tracing::warn!(%meeting, %error, "cannot reach Redis to follow a meeting");
@@ -460,7 +464,7 @@ impl Cluster {
         let mut connection = None;
         while !stop.is_cancelled() {
             if connection.is_none() {
-                match self.inner.client.get_multiplexed_async_connection().await {
+                match blocking_connection(&self.inner.client).await {
                     Ok(opened) => connection = Some(opened),
                     Err(error) => {
                         tracing::warn!(%error, "cannot reach Redis for the node's mailbox");
@@ -525,6 +529,17 @@ impl Cluster {
             .await?;
         Ok(usize::try_from(total).unwrap_or(0))
     }
+}
+
+/// A connection of its own for blocking reads (`BLPOP`, `XREAD BLOCK`): its answers may take
+/// the whole blocking time, which the client's default response timeout (half a second) would
+/// cut short, dropping an item Redis has already popped for it.
+async fn blocking_connection(
+    client: &redis::Client,
+) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(BLOCK + Duration::from_secs(5)));
+    client.get_multiplexed_async_connection_with_config(&config).await
 }
 
 fn owner_key(meeting: MeetingId) -> String {
