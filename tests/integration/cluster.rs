@@ -435,6 +435,11 @@ async fn viewers_on_other_nodes_play_the_broadcast_their_node_pulls_from_the_ori
         assert_eq!(status, wanted, "{why}");
     }
 
+    // One publisher per meeting in the whole cluster: the same key on another node is refused.
+    let second = SyntheticPublisher::start(publisher(c, meeting, &key)).await;
+    let error = second.err().expect("a second publisher is refused").to_string();
+    assert!(error.contains("409") && error.contains("publisher_present"), "{error}");
+
     // The publisher going off air at the origin ends the edges' viewers too.
     publishing.stop().await.expect("stopping the publisher");
     let mut on_c = on_c;

@@ -112,6 +112,7 @@ struct Inner {
     next_request: AtomicU64,
     renew: redis::Script,
     release: redis::Script,
+    claim: redis::Script,
     viewers: redis::Script,
     pub(crate) take: redis::Script,
 }
@@ -139,6 +140,7 @@ impl Cluster {
                 next_request: AtomicU64::new(1),
                 renew: redis::Script::new(RENEW),
                 release: redis::Script::new(RELEASE),
+                claim: redis::Script::new(CLAIM),
                 viewers: redis::Script::new(VIEWERS),
                 take: redis::Script::new(limits::TAKE),
             }),
@@ -166,12 +168,23 @@ impl Cluster {
 
     // ---- Ownership -------------------------------------------------------------------------
 
-    /// Takes the meeting's lease if nobody holds it, or renews it if this node does; true when
-    /// this node owns the meeting now.
-    pub async fn claim(&self, meeting: MeetingId) -> redis::RedisResult<bool> {
+    /// A new name for one room's hold on a lease: this node's name and a random part, so
+    /// that a room closing on this node can never release the lease of a newer room here.
+    pub fn lease_holder(&self) -> String {
+        format!("{}/{:016x}", self.inner.node, rand::random::<u64>())
+    }
+
+    /// How long a lease lasts unrenewed.
+    pub fn lease_duration(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.inner.lease_ms).unwrap_or(u64::MAX))
+    }
+
+    /// Takes the meeting's lease for `holder` if nobody holds it, or renews it if `holder`
+    /// does; true when `holder` owns the meeting now.
+    pub async fn claim(&self, meeting: MeetingId, holder: &str) -> redis::RedisResult<bool> {
         let taken: Option<String> = redis::cmd("SET")
             .arg(owner_key(meeting))
-            .arg(&self.inner.node)
+            .arg(holder)
             .arg("NX")
             .arg("PX")
             .arg(self.inner.lease_ms)
@@ -180,37 +193,38 @@ impl Cluster {
         if taken.is_some() {
             return Ok(true);
         }
-        self.renew(meeting).await
+        self.renew(meeting, holder).await
     }
 
-    /// Extends the lease if this node still holds it; false when it was lost.
-    pub async fn renew(&self, meeting: MeetingId) -> redis::RedisResult<bool> {
+    /// Extends the lease if `holder` still holds it; false when it was lost.
+    pub async fn renew(&self, meeting: MeetingId, holder: &str) -> redis::RedisResult<bool> {
         let renewed: i64 = self
             .inner
             .renew
             .key(owner_key(meeting))
-            .arg(&self.inner.node)
+            .arg(holder)
             .arg(self.inner.lease_ms)
             .invoke_async(&mut self.connection())
             .await?;
         Ok(renewed == 1)
     }
 
-    /// Gives the lease up, if this node holds it, so another node takes over at once.
-    pub async fn release(&self, meeting: MeetingId) -> redis::RedisResult<()> {
+    /// Gives the lease up, if `holder` holds it, so another node takes over at once.
+    pub async fn release(&self, meeting: MeetingId, holder: &str) -> redis::RedisResult<()> {
         let _: i64 = self
             .inner
             .release
             .key(owner_key(meeting))
-            .arg(&self.inner.node)
+            .arg(holder)
             .invoke_async(&mut self.connection())
             .await?;
         Ok(())
     }
 
-    /// The node that holds the meeting's lease, if any does.
+    /// The node whose room holds the meeting's lease, if any does.
     pub async fn owner(&self, meeting: MeetingId) -> redis::RedisResult<Option<String>> {
-        self.connection().get(owner_key(meeting)).await
+        let holder: Option<String> = self.connection().get(owner_key(meeting)).await?;
+        Ok(holder.map(|holder| holder.split('/').next().unwrap_or_default().to_owned()))
     }
 
     // ---- Event streams ---------------------------------------------------------------------
@@ -490,15 +504,24 @@ impl Cluster {
 
     // ---- Media origins --------------------------------------------------------------------
 
-    /// Records `url` as the node whose publisher sends the meeting's stream, for `ttl`.
-    pub async fn set_media_origin(
+    /// Records `url` as the node whose publisher sends the meeting's stream, for `ttl`, unless
+    /// another node's is recorded; true when `url`'s is now.
+    pub async fn claim_media_origin(
         &self,
         meeting: MeetingId,
         url: &str,
         ttl: Duration,
-    ) -> redis::RedisResult<()> {
+    ) -> redis::RedisResult<bool> {
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-        self.connection().pset_ex(origin_key(meeting), url, ttl).await
+        let claimed: i64 = self
+            .inner
+            .claim
+            .key(origin_key(meeting))
+            .arg(url)
+            .arg(ttl)
+            .invoke_async(&mut self.connection())
+            .await?;
+        Ok(claimed == 1)
     }
 
     /// The node whose publisher sends the meeting's stream, if any does.
@@ -566,6 +589,19 @@ fn replies_key(node: &str) -> String {
 const RENEW: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+";
+
+/// Sets KEYS[1] to ARGV[1] for ARGV[2] ms if it is unset, or extends it if it holds ARGV[1];
+/// 1 when it holds ARGV[1] now.
+const CLAIM: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return 1
 end
 return 0
 ";

@@ -262,6 +262,15 @@ impl From<MediaError> for ApiError {
             MediaError::EtagMismatch => ApiError::PreconditionFailed(detail),
             MediaError::IceRestart => ApiError::invalid("ice_restart_unsupported", detail),
             MediaError::Engine(cause) => ApiError::Internal(cause),
+            MediaError::OriginUnreachable(cause) => {
+                tracing::warn!(%cause, "the broadcast's origin node could not be reached");
+                ApiError::UnavailableNow {
+                    code: "origin_unreachable",
+                    detail: "the node that receives this broadcast cannot be reached; try again shortly"
+                        .to_owned(),
+                    retry_after: Some(Duration::from_secs(5)),
+                }
+            }
             MediaError::ShuttingDown => ApiError::Unavailable,
         }
     }

@@ -30,23 +30,42 @@ pub struct MediaPeers {
     pub advertise_url: String,
 }
 
-/// Records this node as the meeting's origin while `stop` is not cancelled, renewing it, and
-/// withdraws the record when the broadcast ends.
+/// Claims the meeting's origin for this node before a publisher goes on air here: one
+/// publisher per meeting in the whole cluster, as on one node.
+pub(super) async fn claim_origin(peers: &MediaPeers, meeting: MeetingId) -> Result<(), MediaError> {
+    let claimed = peers
+        .cluster
+        .claim_media_origin(meeting, &peers.advertise_url, ORIGIN_TTL)
+        .await
+        .map_err(|error| MediaError::OriginUnreachable(format!("the cluster's Redis: {error}")))?;
+    if claimed { Ok(()) } else { Err(MediaError::PublisherPresent) }
+}
+
+/// Withdraws this node's claim on the meeting's origin, if it still holds it.
+pub(super) async fn release_origin(peers: &MediaPeers, meeting: MeetingId) {
+    if let Err(error) = peers.cluster.clear_media_origin(meeting, &peers.advertise_url).await {
+        tracing::warn!(%meeting, %error, "could not withdraw the media origin; it lapses by itself");
+    }
+}
+
+/// Keeps this node's claim on the meeting's origin while `stop` is not cancelled, and
+/// withdraws it when the broadcast ends.
 pub(super) async fn advertise_origin(peers: Arc<MediaPeers>, meeting: MeetingId, stop: CancellationToken) {
     let mut renew = tokio::time::interval(ORIGIN_TTL / 3);
+    renew.tick().await;
     loop {
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = renew.tick() => {
-                if let Err(error) = peers.cluster.set_media_origin(meeting, &peers.advertise_url, ORIGIN_TTL).await {
-                    tracing::warn!(%meeting, %error, "could not record this node as the media origin");
+                match peers.cluster.claim_media_origin(meeting, &peers.advertise_url, ORIGIN_TTL).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::error!(%meeting, "another node claimed this broadcast's origin"),
+                    Err(error) => tracing::warn!(%meeting, %error, "could not renew the media origin"),
                 }
             }
         }
     }
-    if let Err(error) = peers.cluster.clear_media_origin(meeting, &peers.advertise_url).await {
-        tracing::warn!(%meeting, %error, "could not withdraw the media origin; it lapses by itself");
-    }
+    release_origin(&peers, meeting).await;
 }
 
 /// The meeting's broadcast pulled from its origin on another node: an existing pull, or a new
@@ -57,7 +76,7 @@ pub(super) async fn pull(shared: &Arc<Shared>, meeting: MeetingId) -> Result<Arc
         .cluster
         .media_origin(meeting)
         .await
-        .map_err(|error| MediaError::Engine(format!("the cluster's Redis: {error}")))?;
+        .map_err(|error| MediaError::OriginUnreachable(format!("the cluster's Redis: {error}")))?;
     let Some(origin) = origin.filter(|origin| *origin != peers.advertise_url) else {
         return Err(MediaError::NotOnAir);
     };
@@ -125,7 +144,7 @@ async fn start_pull(
             .timeout(PULL_TIMEOUT)
             .send()
             .await
-            .map_err(|error| MediaError::Engine(format!("the origin {origin}: {error}")))?;
+            .map_err(|error| MediaError::OriginUnreachable(format!("{origin}: {error}")))?;
         let status = response.status();
         let answer = response.text().await.map_err(|error| MediaError::Engine(error.to_string()))?;
         if status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::CONFLICT {
@@ -133,7 +152,7 @@ async fn start_pull(
             return Err(MediaError::NotOnAir);
         }
         if status != reqwest::StatusCode::CREATED {
-            return Err(MediaError::Engine(format!("the origin answered {status}: {answer}")));
+            return Err(MediaError::OriginUnreachable(format!("{origin} answered {status}: {answer}")));
         }
         let answer =
             RTCSessionDescription::answer(answer).map_err(|error| MediaError::Engine(error.to_string()))?;

@@ -110,6 +110,9 @@ pub enum MediaError {
     LiveChannelDown(String),
     #[error("nobody is broadcasting this meeting now")]
     NotOnAir,
+    /// With several nodes: the node with the publisher, or Redis, cannot be reached.
+    #[error("the broadcast's origin cannot be reached: {0}")]
+    OriginUnreachable(String),
     #[error("this meeting has its maximum of {0} viewers")]
     TooManyViewers(usize),
     #[error(transparent)]
@@ -257,6 +260,10 @@ impl Media {
         let status = MeetingStatus::of(phase, room_meeting.cancelled_at.is_some());
         may_go_on_air(status, room_meeting.planned_start, shared.config.publish_window_minutes, now)?;
 
+        // With several nodes: one publisher per meeting in the whole cluster.
+        if let Some(peers) = &shared.peers {
+            edge::claim_origin(peers, meeting).await?;
+        }
         let broadcast = {
             let mut broadcasts = shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
             if broadcasts.contains_key(&meeting) {
@@ -325,6 +332,9 @@ impl Media {
                 // Viewers already waiting for its codecs give up at once.
                 broadcast.stop.cancel();
                 shared.remove(&broadcast);
+                if let Some(peers) = &shared.peers {
+                    edge::release_origin(peers, meeting).await;
+                }
                 Err(error)
             }
         }

@@ -238,6 +238,13 @@ impl Room {
             }
             match inbox.try_recv() {
                 Ok(super::Command::Live(next)) => request = Some(next),
+                // Another node's live command joins the batch like this node's own.
+                Ok(super::Command::Forwarded {
+                    request: super::PeerRequest::Live { actor, command },
+                    reply,
+                }) => {
+                    request = Some(super::peers::forwarded_live(actor, command, reply));
+                }
                 Ok(other) => deferred = Some(other),
                 Err(_) => {}
             }
@@ -276,7 +283,9 @@ impl Room {
                 for Pending { reply, .. } in pending {
                     let _ = reply.send(Err(LiveFailure::Unavailable));
                 }
-                if let Err(error) = self.load_live().await {
+                // What the store had before this batch: another writer may have added to it.
+                let committed = records.first().map_or(self.live.last_seq, |record| record.seq - 1);
+                if let Err(error) = self.catch_up(committed).await {
                     // The state holds events the store does not: close the room, so the next
                     // command opens a fresh one from the log.
                     tracing::error!(meeting = %self.meeting.id, %error, "could not rebuild the live state");

@@ -48,6 +48,9 @@ const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
 const VIEWER_COUNT_INTERVAL: Duration = Duration::from_secs(2);
 /// Optimistic-concurrency retries when a meeting was edited between read and write.
 const WRITE_ATTEMPTS: usize = 5;
+/// Commands handled back to back before the room looks at its timer, lease and stop signal
+/// again, so that a flood of commands never starves them.
+const COMMANDS_PER_TURN: usize = 64;
 
 /// An event of a meeting, serialized once for every subscriber.
 #[derive(Debug, Clone)]
@@ -259,6 +262,9 @@ impl Rooms {
         if let Some(inbox) = self.open_inbox(meeting) {
             // A room that just closed has nobody to tell.
             let _ = inbox.send(Command::Refresh).await;
+        } else if let Some(cluster) = &self.shared.cluster {
+            // Among several nodes, the meeting's room may be open on another.
+            peers::refresh_elsewhere(cluster.clone(), meeting);
         }
     }
 
@@ -300,11 +306,11 @@ impl Rooms {
         }
         // With several nodes: the stream's tail is read before the store, so that a mirror
         // following from there misses nothing the store does not already have.
-        let (role, streamed) = match &self.shared.cluster {
-            None => (Role::Alone, 0),
-            Some(cluster) => {
+        let lease = self.shared.cluster.as_ref().map(|cluster| Lease::new(cluster.lease_holder()));
+        let (role, streamed) = match (&self.shared.cluster, &lease) {
+            (Some(cluster), Some(lease)) => {
                 let (tail, streamed) = cluster.stream_tail(id).await?;
-                if cluster.claim(id).await? {
+                if cluster.claim(id, &lease.holder).await? {
                     (Role::Owner { outbox: peers::outbox(cluster, id) }, streamed)
                 } else {
                     (
@@ -313,6 +319,7 @@ impl Rooms {
                     )
                 }
             }
+            _ => (Role::Alone, 0),
         };
         let meeting = self.shared.store.meeting(id).await?;
         let (sender, receiver) = mpsc::channel(32);
@@ -325,7 +332,13 @@ impl Rooms {
             frames: broadcast::channel(self.shared.live.queue_frames).0,
             poisoned: false,
             role,
+            lease,
         };
+        if let (Role::Owner { .. }, Some(lease), Some(cluster)) =
+            (&room.role, &mut room.lease, &self.shared.cluster)
+        {
+            lease.renewed(std::time::Instant::now(), cluster.lease_duration());
+        }
         room.load_live().await?;
         if room.writes() {
             // What a previous owner committed but did not stream, for the other nodes' mirrors.
@@ -366,6 +379,28 @@ struct Room {
     /// Set when the state may hold events the store does not; the room then closes.
     poisoned: bool,
     role: Role,
+    /// With several nodes: this room's hold on the meeting's lease.
+    lease: Option<Lease>,
+}
+
+/// A room's hold on its meeting's lease.
+struct Lease {
+    /// The value the room sets the lease to (see [`Cluster::lease_holder`]).
+    holder: String,
+    /// Until when the lease is surely still this room's, from the last renewal that Redis
+    /// confirmed: an owner that cannot reach Redis stops writing by then.
+    valid_until: Option<std::time::Instant>,
+}
+
+impl Lease {
+    fn new(holder: String) -> Lease {
+        Lease { holder, valid_until: None }
+    }
+
+    /// Records a renewal sent at `sent` and confirmed.
+    fn renewed(&mut self, sent: std::time::Instant, lasts: Duration) {
+        self.valid_until = Some(sent + lasts);
+    }
 }
 
 impl Room {
@@ -384,6 +419,8 @@ impl Room {
                 .unwrap_or(Duration::from_secs(3600)),
         );
         lease_tick.tick().await;
+        // A command a burst met and left for the next turn.
+        let mut carried: Option<Command> = None;
         loop {
             // Applied at the top of every turn, so a busy inbox can never hold the switch back.
             if self.writes()
@@ -411,12 +448,9 @@ impl Room {
                         break;
                     }
                 }
-                command = inbox.recv() => {
-                    let Some(mut command) = command else { break };
-                    // A live batch may stop at another kind of command; handle that one next.
-                    while let Some(next) = self.handle(command, &mut inbox).await {
-                        command = next;
-                    }
+                command = inbox.recv(), if carried.is_none() => {
+                    let Some(command) = command else { break };
+                    carried = self.handle_burst(command, &mut inbox).await;
                     if self.poisoned {
                         break;
                     }
@@ -435,6 +469,15 @@ impl Room {
                         break;
                     }
                 }
+                // Last, so that every other branch that is ready goes first.
+                _ = std::future::ready(()), if carried.is_some() => {
+                    if let Some(command) = carried.take() {
+                        carried = self.handle_burst(command, &mut inbox).await;
+                        if self.poisoned {
+                            break;
+                        }
+                    }
+                }
             }
         }
         {
@@ -445,6 +488,24 @@ impl Room {
         }
         self.step_down().await;
         tracing::debug!(meeting = %id, "room closed");
+    }
+
+    /// Handles `command` and the commands a live batch meets after it, up to
+    /// [`COMMANDS_PER_TURN`]; returns one left for the next turn.
+    async fn handle_burst(
+        &mut self,
+        command: Command,
+        inbox: &mut mpsc::Receiver<Command>,
+    ) -> Option<Command> {
+        let mut next = Some(command);
+        for _ in 0..COMMANDS_PER_TURN {
+            let command = next.take()?;
+            next = self.handle(command, inbox).await;
+            if self.poisoned {
+                return None;
+            }
+        }
+        next
     }
 
     /// Handles one command; returns a command a live batch met and left for later.
@@ -498,7 +559,7 @@ impl Room {
     /// Applies what is due at `now` and, when given, the requested phase; stores the result,
     /// then publishes each change. Re-reads the meeting first: its plan may have been edited.
     async fn apply(&mut self, target: Option<Phase>) -> Result<Vec<PhaseChange>, RoomError> {
-        let store = &self.shared.store;
+        let store = self.shared.store.clone();
         for _ in 0..WRITE_ATTEMPTS {
             let mut fresh = store.meeting(self.meeting.id).await?;
             let now = now_to_the_millisecond();
@@ -546,6 +607,12 @@ impl Room {
                     return Ok(changes);
                 }
                 Err(StoreError::VersionConflict) => continue,
+                // Another writer took the next sequence number (two owners overlapped in a
+                // failover): follow what it wrote, then try again on top of it.
+                Err(StoreError::Taken(_)) if self.shared.cluster.is_some() => {
+                    self.catch_up(self.live.last_seq).await?;
+                    continue;
+                }
                 Err(error) => return Err(error.into()),
             }
         }

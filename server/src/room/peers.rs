@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Events read from the store per query when a mirror fills a gap or an owner republishes.
 const CHUNK: u32 = 1000;
+/// How often an owner tries to append one committed entry to the stream (about 8 s in all).
+const APPEND_ATTEMPTS: u32 = 10;
 
 /// A command forwarded to the meeting's owner node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -58,10 +60,21 @@ pub(super) fn outbox(cluster: &Cluster, meeting: MeetingId) -> mpsc::UnboundedSe
     let cluster = cluster.clone();
     tokio::spawn(async move {
         while let Some(entry) = receiver.recv().await {
-            // The entry is committed already; a mirror that misses it fills the gap from the
-            // store when the next entry comes.
-            if let Err(error) = cluster.append(meeting, &entry).await {
-                tracing::warn!(%meeting, %error, "could not append to the meeting's stream");
+            // Retried for a while, in order: a mirror that misses an entry fills the gap from
+            // the store only when a later one comes, and the last of a meeting may be its end.
+            let mut pause = Duration::from_millis(100);
+            for attempt in 1..=APPEND_ATTEMPTS {
+                match cluster.append(meeting, &entry).await {
+                    Ok(()) => break,
+                    Err(error) if attempt == APPEND_ATTEMPTS => {
+                        tracing::error!(%meeting, %error, "gave up appending to the meeting's stream");
+                    }
+                    Err(error) => {
+                        tracing::warn!(%meeting, %error, attempt, "could not append to the meeting's stream");
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(1));
+                    }
+                }
             }
         }
     });
@@ -175,6 +188,16 @@ impl Room {
         }
     }
 
+    /// Rebuilds the state from the store after a commit failed, and delivers to this node's
+    /// connections whatever another writer committed past `committed` meanwhile, so that they
+    /// see no gap.
+    pub(super) async fn catch_up(&mut self, committed: u64) -> Result<(), RoomError> {
+        self.load_live().await?;
+        let missed = self.committed_between(committed, self.live.last_seq).await?;
+        self.deliver(missed, false).await;
+        Ok(())
+    }
+
     async fn committed_between(&self, after: u64, through: u64) -> Result<Vec<LiveEventRecord>, RoomError> {
         let mut records = Vec::new();
         let mut from = after;
@@ -229,23 +252,41 @@ impl Room {
     /// An owner renews its lease; a mirror takes a lapsed one over.
     pub(super) async fn check_lease(&mut self) {
         let Some(cluster) = self.cluster().cloned() else { return };
+        let Some(holder) = self.lease.as_ref().map(|lease| lease.holder.clone()) else { return };
         let id = self.meeting.id;
         match &self.role {
             Role::Alone => {}
-            Role::Owner { .. } => match cluster.renew(id).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    // Another node owns the meeting now: this room must not write again. Its
-                    // connections end and reconnect, to a mirror.
-                    tracing::warn!(meeting = %id, "lost the meeting's lease; closing its room");
-                    self.poisoned = true;
+            Role::Owner { .. } => {
+                let sent = std::time::Instant::now();
+                match cluster.renew(id, &holder).await {
+                    Ok(true) => {
+                        if let Some(lease) = &mut self.lease {
+                            lease.renewed(sent, cluster.lease_duration());
+                        }
+                    }
+                    Ok(false) => {
+                        // Another node owns the meeting now: this room must not write again.
+                        // Its connections end and reconnect, to a mirror.
+                        tracing::warn!(meeting = %id, "lost the meeting's lease; closing its room");
+                        self.poisoned = true;
+                    }
+                    Err(error) => {
+                        // Redis may come back before the lease lapses; once it may have
+                        // lapsed, another node may be writing, so this room stops.
+                        let lapsed = self
+                            .lease
+                            .as_ref()
+                            .and_then(|lease| lease.valid_until)
+                            .is_none_or(|until| std::time::Instant::now() >= until);
+                        tracing::warn!(meeting = %id, %error, lapsed, "could not renew the meeting's lease");
+                        if lapsed {
+                            self.poisoned = true;
+                        }
+                    }
                 }
-                // Redis may come back before the lease lapses; if it does not, another node's
-                // commit takes the next sequence numbers and this room's commits fail.
-                Err(error) => tracing::warn!(meeting = %id, %error, "could not renew the meeting's lease"),
-            },
+            }
             Role::Mirror { .. } => match cluster.owner(id).await {
-                Ok(None) => match cluster.claim(id).await {
+                Ok(None) => match cluster.claim(id, &holder).await {
                     Ok(true) => self.take_over(&cluster).await,
                     Ok(false) => {}
                     Err(error) => tracing::warn!(meeting = %id, %error, "could not claim the meeting"),
@@ -261,6 +302,9 @@ impl Room {
     /// due while no node wrote.
     async fn take_over(&mut self, cluster: &Cluster) {
         let id = self.meeting.id;
+        if let Some(lease) = &mut self.lease {
+            lease.renewed(std::time::Instant::now(), cluster.lease_duration());
+        }
         let delivered = self.live.last_seq;
         let streamed = match cluster.stream_tail(id).await {
             Ok((_, streamed)) => streamed,
@@ -296,8 +340,13 @@ impl Room {
 
     /// Gives the lease up when an owner's room closes, so another node takes over at once.
     pub(super) async fn step_down(&mut self) {
-        if let (Role::Owner { .. }, Some(cluster)) = (&self.role, self.shared.cluster.clone()) {
-            let released = tokio::time::timeout(Duration::from_millis(500), cluster.release(self.meeting.id));
+        if let (Role::Owner { .. }, Some(cluster), Some(lease)) =
+            (&self.role, self.shared.cluster.clone(), &self.lease)
+        {
+            let released = tokio::time::timeout(
+                Duration::from_millis(500),
+                cluster.release(self.meeting.id, &lease.holder),
+            );
             if !matches!(released.await, Ok(Ok(()))) {
                 tracing::warn!(meeting = %self.meeting.id, "could not release the lease; it lapses by itself");
             }
@@ -385,12 +434,7 @@ impl Room {
     ) -> Option<Command> {
         match request {
             PeerRequest::Live { actor, command } => {
-                let (answer, answered) = oneshot::channel();
-                tokio::spawn(async move {
-                    let result = answered.await.unwrap_or(Err(LiveFailure::Unavailable));
-                    let _ = reply.send(PeerAnswer::Live(result));
-                });
-                return self.run_live_batch(LiveRequest { actor, command, reply: answer }, inbox).await;
+                return self.run_live_batch(forwarded_live(actor, command, reply), inbox).await;
             }
             PeerRequest::EnterPhase { target } => {
                 let result = match self.apply(Some(target)).await {
@@ -413,6 +457,33 @@ impl Room {
         }
         None
     }
+}
+
+/// Tells the meeting's owner, if a node has one, that its plan was edited; the owner tells
+/// every mirror through the stream.
+pub(super) fn refresh_elsewhere(cluster: Cluster, meeting: MeetingId) {
+    tokio::spawn(async move {
+        if !matches!(cluster.owner(meeting).await, Ok(Some(_))) {
+            return;
+        }
+        if let Err(error) = cluster.forward(meeting, &PeerRequest::Refresh, PeerAnswer::is_not_owner).await {
+            tracing::warn!(%meeting, %error, "could not tell the owner of an edit");
+        }
+    });
+}
+
+/// A live request whose answer goes back to the node that forwarded it.
+pub(super) fn forwarded_live(
+    actor: Actor,
+    command: LiveCommand,
+    reply: oneshot::Sender<PeerAnswer>,
+) -> LiveRequest {
+    let (answer, answered) = oneshot::channel();
+    tokio::spawn(async move {
+        let result = answered.await.unwrap_or(Err(LiveFailure::Unavailable));
+        let _ = reply.send(PeerAnswer::Live(result));
+    });
+    LiveRequest { actor, command, reply: answer }
 }
 
 /// How many events the stream keeps, so a republish never writes more than that.

@@ -278,9 +278,22 @@ pub enum StoreError {
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error(transparent)]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error(transparent)]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// PostgreSQL ends one of two transactions that deadlocked, or could not serialize, with a
+    /// retryable error; to the caller that is a write that lost a race, as a version conflict
+    /// is. (SQLite's single writer never deadlocks.)
+    fn from(error: sqlx::Error) -> StoreError {
+        let lost_a_race = matches!(
+            &error,
+            sqlx::Error::Database(database) if matches!(database.code().as_deref(), Some("40P01" | "40001"))
+        );
+        if lost_a_race { StoreError::VersionConflict } else { StoreError::Database(error) }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

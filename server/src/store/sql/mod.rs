@@ -77,7 +77,7 @@ fn constraint(error: sqlx::Error, unique: &'static str, reference: &'static str)
             return StoreError::MissingReference(reference);
         }
     }
-    StoreError::Database(error)
+    error.into()
 }
 
 fn account_from(row: &DbRow) -> StoreResult<Account> {
