@@ -96,7 +96,7 @@ pub async fn run(
         None => None,
         // `validate` made sure of the URL's form; it may carry a password, so it is not logged.
         Some(url) => Some(
-            cluster::Cluster::connect(&config.cluster, url)
+            cluster::Cluster::connect(&config.cluster, url, metrics.cluster.clone())
                 .await
                 .context("connecting to the cluster's Redis at cluster.redis_url")?,
         ),

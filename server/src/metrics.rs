@@ -61,8 +61,22 @@ pub struct Metrics {
     pub live_connections: Gauge,
     pub store_latency: StoreLatency,
     pub media: MediaMetrics,
+    pub cluster: ClusterMetrics,
     pub alive_tasks: Gauge,
     pub resident_memory_bytes: Gauge,
+}
+
+/// What a node of several counts (zero on a node alone).
+#[derive(Clone, Default)]
+pub struct ClusterMetrics {
+    /// Commands this node forwarded to a meeting's owner on another node.
+    pub forwarded_commands: Counter,
+    /// Forwarded commands that got no answer in time.
+    pub forward_timeouts: Counter,
+    /// Meetings this node took over after their owner's lease lapsed.
+    pub takeovers: Counter,
+    /// Committed batches this node, as an owner, could not append to a meeting's stream.
+    pub stream_append_failures: Counter,
 }
 
 /// The broadcast's counters.
@@ -121,6 +135,27 @@ impl Metrics {
             "Keyframe requests (PLI) sent to publishers",
             media.keyframe_requests.clone(),
         );
+        let cluster = ClusterMetrics::default();
+        registry.register(
+            "cluster_forwarded_commands",
+            "Commands forwarded to a meeting's owner on another node",
+            cluster.forwarded_commands.clone(),
+        );
+        registry.register(
+            "cluster_forward_timeouts",
+            "Forwarded commands that got no answer in time",
+            cluster.forward_timeouts.clone(),
+        );
+        registry.register(
+            "cluster_takeovers",
+            "Meetings taken over after their owner's lease lapsed",
+            cluster.takeovers.clone(),
+        );
+        registry.register(
+            "cluster_stream_append_failures",
+            "Committed batches that could not be appended to a meeting's stream",
+            cluster.stream_append_failures.clone(),
+        );
         let alive_tasks = Gauge::default();
         registry.register("runtime_alive_tasks", "Tasks alive in the async runtime", alive_tasks.clone());
         let resident_memory_bytes = Gauge::default();
@@ -142,6 +177,7 @@ impl Metrics {
             open_connections,
             meetings_live,
             media,
+            cluster,
             alive_tasks,
             resident_memory_bytes,
             event_subscribers,

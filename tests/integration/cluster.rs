@@ -372,6 +372,17 @@ async fn the_owner_killed_mid_flood_is_replaced_and_viewers_see_no_gap_and_no_du
         late.events_through(last).await.iter().filter_map(|event| event["seq"].as_u64()).collect();
     assert_eq!(replayed, (1..=last).collect::<Vec<_>>(), "the whole log, from the database");
 
+    // The nodes count what they did: one took the meeting over, and both forwarded comments.
+    let client = reqwest::Client::new();
+    let mut takeovers = 0.0;
+    for node in [1, 2] {
+        let base = &nodes.servers[node].base;
+        takeovers += crate::media::metric(&client, base, "kezdesu_cluster_takeovers_total").await;
+        let forwarded = crate::media::metric(&client, base, "kezdesu_cluster_forwarded_commands_total").await;
+        assert!(forwarded > 0.0, "node {node} forwarded {forwarded}");
+    }
+    assert_eq!(takeovers, 1.0, "one node took the meeting over");
+
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for (client_id, _, _) in &acked {
         *counts.entry(client_id.as_str()).or_default() += 1;

@@ -267,7 +267,7 @@ async fn no_broadcast_without_the_live_comment_channel() {
 }
 
 /// A gauge or counter of the server's `/metrics`.
-async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+pub(crate) async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
     let text =
         client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("text");
     text.lines()

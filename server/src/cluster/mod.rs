@@ -26,6 +26,7 @@
 pub mod limits;
 
 use crate::config::ClusterConfig;
+use crate::metrics::ClusterMetrics;
 use crate::store::LiveEventRecord;
 use kezdesu_core::MeetingId;
 use redis::AsyncCommands;
@@ -115,11 +116,16 @@ struct Inner {
     claim: redis::Script,
     viewers: redis::Script,
     pub(crate) take: redis::Script,
+    metrics: ClusterMetrics,
 }
 
 impl Cluster {
     /// Connects to the Redis at `redis_url` under a new, random node name.
-    pub async fn connect(config: &ClusterConfig, redis_url: &str) -> redis::RedisResult<Cluster> {
+    pub async fn connect(
+        config: &ClusterConfig,
+        redis_url: &str,
+        metrics: ClusterMetrics,
+    ) -> redis::RedisResult<Cluster> {
         let client = redis::Client::open(redis_url)?;
         // Two seconds rather than the default half: a busy node's commands to Redis should
         // wait out a pause, not fail and leave a lease unrenewed.
@@ -143,6 +149,7 @@ impl Cluster {
                 claim: redis::Script::new(CLAIM),
                 viewers: redis::Script::new(VIEWERS),
                 take: redis::Script::new(limits::TAKE),
+                metrics,
             }),
         })
     }
@@ -150,6 +157,11 @@ impl Cluster {
     /// This node's name in leases and mailboxes.
     pub fn node(&self) -> &str {
         &self.inner.node
+    }
+
+    /// This node's cluster counters.
+    pub fn metrics(&self) -> &ClusterMetrics {
+        &self.inner.metrics
     }
 
     /// About how many entries each meeting's stream keeps.
@@ -344,11 +356,12 @@ impl Cluster {
         request: &Q,
         not_owner: impl Fn(&A) -> bool,
     ) -> Result<A, ForwardError> {
+        self.inner.metrics.forwarded_commands.inc();
         let deadline = Instant::now() + self.inner.forward_timeout;
         loop {
             let Some(owner) = self.owner(meeting).await? else {
                 if Instant::now() >= deadline {
-                    return Err(ForwardError::TimedOut);
+                    return Err(self.timed_out());
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
@@ -373,10 +386,10 @@ impl Cluster {
                     Ok(answer) => return Ok(answer),
                     Err(error) => {
                         tracing::error!(%meeting, %error, "unreadable answer from the owner");
-                        return Err(ForwardError::TimedOut);
+                        return Err(self.timed_out());
                     }
                 },
-                Waited::Nothing => return Err(ForwardError::TimedOut),
+                Waited::Nothing => return Err(self.timed_out()),
             }
         }
     }
@@ -405,6 +418,11 @@ impl Cluster {
                 }
             }
         }
+    }
+
+    fn timed_out(&self) -> ForwardError {
+        self.inner.metrics.forward_timeouts.inc();
+        ForwardError::TimedOut
     }
 
     async fn push(&self, list: &str, body: String) -> redis::RedisResult<()> {

@@ -67,6 +67,7 @@ pub(super) fn outbox(cluster: &Cluster, meeting: MeetingId) -> mpsc::UnboundedSe
                 match cluster.append(meeting, &entry).await {
                     Ok(()) => break,
                     Err(error) if attempt == APPEND_ATTEMPTS => {
+                        cluster.metrics().stream_append_failures.inc();
                         tracing::error!(%meeting, %error, "gave up appending to the meeting's stream");
                     }
                     Err(error) => {
@@ -335,6 +336,7 @@ impl Room {
         if let Err(error) = self.apply(None).await {
             tracing::error!(meeting = %id, %error, "could not apply a switch after taking over");
         }
+        cluster.metrics().takeovers.inc();
         tracing::info!(meeting = %id, node = cluster.node(), last_seq = self.live.last_seq, "took the meeting over");
     }
 
