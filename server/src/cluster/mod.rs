@@ -54,15 +54,16 @@ const VIEWER_COUNT_TTL_MS: i64 = 10_000;
 pub enum StreamEntry {
     /// Live events committed together, in `seq` order.
     Records { records: Vec<LiveEventRecord> },
-    /// The meeting's plan was edited: re-read it.
-    MeetingUpdated,
+    /// The meeting's plan was edited: re-read it. `last_seq` is the owner's last event then.
+    MeetingUpdated { last_seq: u64 },
 }
 
 impl StreamEntry {
-    fn last_seq(&self) -> Option<u64> {
+    /// The last event the stream accounts for once this entry is in it.
+    fn last_seq(&self) -> u64 {
         match self {
-            StreamEntry::Records { records } => records.last().map(|record| record.seq),
-            StreamEntry::MeetingUpdated => None,
+            StreamEntry::Records { records } => records.last().map_or(0, |record| record.seq),
+            StreamEntry::MeetingUpdated { last_seq } => *last_seq,
         }
     }
 }
@@ -73,6 +74,13 @@ struct Envelope<T> {
     id: u64,
     from: String,
     meeting: MeetingId,
+    body: T,
+}
+
+/// The answer to the forwarded request `id`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Reply<T> {
+    id: u64,
     body: T,
 }
 
@@ -248,20 +256,13 @@ impl Cluster {
         let mut connection = self.connection();
         let newest: redis::streams::StreamRangeReply =
             connection.xrevrange_count(events_key(meeting), "+", "-", 1).await?;
-        let Some(entry) = newest.ids.into_iter().next() else {
-            return Ok(("0-0".to_owned(), 0));
-        };
-        let last: Option<u64> = entry.get("last");
-        match last {
-            Some(last) => Ok((entry.id, last)),
-            // The newest entry carried no events (an edit); look further back for a seq.
-            None => {
-                let older: redis::streams::StreamRangeReply =
-                    connection.xrevrange_count(events_key(meeting), "+", "-", 100).await?;
-                let last = older.ids.iter().find_map(|entry| entry.get::<u64>("last")).unwrap_or(0);
-                Ok((entry.id, last))
+        Ok(match newest.ids.into_iter().next() {
+            Some(entry) => {
+                let last = entry.get("last").unwrap_or(0);
+                (entry.id, last)
             }
-        }
+            None => ("0-0".to_owned(), 0),
+        })
     }
 
     /// Appends an entry to the meeting's stream, trimming it to about `stream_entries`.
@@ -270,10 +271,7 @@ impl Cluster {
         let key = events_key(meeting);
         let mut command = redis::cmd("XADD");
         command.arg(&key).arg("MAXLEN").arg("~").arg(self.inner.stream_entries).arg("*");
-        command.arg("entry").arg(body);
-        if let Some(last) = entry.last_seq() {
-            command.arg("last").arg(last);
-        }
+        command.arg("entry").arg(body).arg("last").arg(entry.last_seq());
         redis::pipe()
             .add_command(command)
             .ignore()
@@ -459,12 +457,7 @@ impl Cluster {
                             }
                         };
                         let answer = serve(envelope.meeting, envelope.body).await;
-                        let reply = Envelope {
-                            id: envelope.id,
-                            from: String::new(),
-                            meeting: envelope.meeting,
-                            body: answer,
-                        };
+                        let reply = Reply { id: envelope.id, body: answer };
                         let body = serde_json::to_string(&reply).expect("answers serialize");
                         if let Err(error) = cluster.push(&replies_key(&envelope.from), body).await {
                             tracing::warn!(%error, "could not answer a forwarded request");
@@ -477,14 +470,14 @@ impl Cluster {
         tokio::spawn(async move {
             replies
                 .drain(replies_key(&replies.inner.node), stop, |cluster, text| {
-                    let Ok(envelope) = serde_json::from_str::<Envelope<serde_json::Value>>(&text) else {
+                    let Ok(reply) = serde_json::from_str::<Reply<serde_json::Value>>(&text) else {
                         tracing::error!("unreadable answer to a forwarded request");
                         return;
                     };
-                    let waiting = cluster.inner.waiting.lock().expect("never poisoned").remove(&envelope.id);
+                    let waiting = cluster.inner.waiting.lock().expect("never poisoned").remove(&reply.id);
                     // Nobody waiting: the request timed out, and its answer is dropped.
                     if let Some(waiting) = waiting {
-                        let _ = waiting.send(envelope.body.to_string());
+                        let _ = waiting.send(reply.body.to_string());
                     }
                 })
                 .await;

@@ -12,14 +12,15 @@ use super::{Broadcast, MediaError, PeerEvents, Shared, run_publisher, signaling}
 use crate::cluster::Cluster;
 use kezdesu_core::MeetingId;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// How long the origin's record lasts unrenewed; a dead origin's record lapses after this.
 const ORIGIN_TTL: Duration = Duration::from_secs(10);
+/// An edge asks for both kinds; one the origin does not send is given up after
+/// `codec_wait_seconds`, as for a publisher that offered it and sent none.
+const EDGE_KINDS: signaling::OfferedKinds = signaling::OfferedKinds { audio: true, video: true };
 /// How long an edge waits for the origin to answer its WHEP offer.
 const PULL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -91,11 +92,8 @@ pub(super) async fn pull(shared: &Arc<Shared>, meeting: MeetingId) -> Result<Arc
         if let Some(existing) = broadcasts.get(&meeting) {
             return Ok(existing.clone());
         }
-        // Both kinds are awaited; one the origin does not send is given up after
-        // `codec_wait_seconds`, as for a publisher that offered it and sent none.
-        let kinds = signaling::OfferedKinds { audio: true, video: true };
         let mut broadcast =
-            Broadcast::new(meeting, kinds, [0; 32], &shared.config, shared.stop.child_token());
+            Broadcast::new(meeting, EDGE_KINDS, [0; 32], &shared.config, shared.stop.child_token());
         broadcast.pulled_from = Some(origin.clone());
         let broadcast = Arc::new(broadcast);
         broadcasts.insert(meeting, broadcast.clone());
@@ -126,15 +124,7 @@ async fn start_pull(
     let (events, mut handles) = PeerEvents::new();
     let peer = shared.engine.peer(Arc::new(events), None).await?;
     let offered = async {
-        for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-            let receive_only = RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Recvonly,
-                ..Default::default()
-            };
-            peer.add_transceiver_from_kind(kind, Some(receive_only))
-                .await
-                .map_err(|error| MediaError::Engine(error.to_string()))?;
-        }
+        super::receive(peer.as_ref(), EDGE_KINDS).await?;
         let offer = super::engine::offer(peer.as_ref(), &mut handles.gathered).await?;
         let url = format!("{origin}/api/meetings/{}/whep", broadcast.meeting.0);
         let response = reqwest::Client::new()

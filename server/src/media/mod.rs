@@ -283,18 +283,7 @@ impl Media {
         let started = async {
             let peer = shared.engine.peer(Arc::new(events), None).await?;
             let setup = async {
-                for (wanted, kind) in [(kinds.audio, RtpCodecKind::Audio), (kinds.video, RtpCodecKind::Video)]
-                {
-                    if wanted {
-                        let receive_only = RTCRtpTransceiverInit {
-                            direction: RTCRtpTransceiverDirection::Recvonly,
-                            ..Default::default()
-                        };
-                        peer.add_transceiver_from_kind(kind, Some(receive_only))
-                            .await
-                            .map_err(|error| MediaError::Engine(error.to_string()))?;
-                    }
-                }
+                receive(peer.as_ref(), kinds).await?;
                 Ok::<_, MediaError>(engine::answer(peer.as_ref(), offer, &mut handles.gathered).await?)
             };
             match setup.await {
@@ -822,6 +811,22 @@ fn ends_meeting(event: &crate::room::RoomEvent) -> bool {
 
 /// The publisher's session: reads its tracks into the broadcast until it disconnects, the
 /// meeting ends, the room closes for good, or the session is deleted.
+/// Adds a receive-only transceiver for each kind in `kinds`: a publisher's, or an edge's pull.
+async fn receive(peer: &dyn PeerConnection, kinds: OfferedKinds) -> Result<(), MediaError> {
+    for (wanted, kind) in [(kinds.audio, RtpCodecKind::Audio), (kinds.video, RtpCodecKind::Video)] {
+        if wanted {
+            let receive_only = RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Recvonly,
+                ..Default::default()
+            };
+            peer.add_transceiver_from_kind(kind, Some(receive_only))
+                .await
+                .map_err(|error| MediaError::Engine(error.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
 async fn run_publisher(
     shared: Arc<Shared>,
     broadcast: Arc<Broadcast>,

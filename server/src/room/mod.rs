@@ -621,7 +621,7 @@ impl Room {
 
     /// Tells subscribers that the plan (title, time, status) changed.
     fn publish_update(&self) {
-        self.stream_out(StreamEntry::MeetingUpdated);
+        self.stream_out(StreamEntry::MeetingUpdated { last_seq: self.live.last_seq });
         let view = MeetingView::of(&self.meeting, Timestamp::now(), &self.shared.clock);
         let json = serde_json::to_string(&view).expect("events serialize");
         let _ = self.events.send(RoomEvent { name: "meeting_updated", json: json.into() });

@@ -134,21 +134,19 @@ impl Room {
     pub(super) async fn republish_since(&mut self, streamed: u64) {
         let Some(cluster) = self.cluster().cloned() else { return };
         let last = self.live.last_seq;
-        let kept = cluster_stream_length(&cluster);
-        let mut after = streamed.max(last.saturating_sub(kept));
-        while after < last {
-            let records = match self.shared.store.live_events(self.meeting.id, after, last, CHUNK).await {
-                Ok(records) if !records.is_empty() => records,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(meeting = %self.meeting.id, %error, "could not republish committed events");
-                    break;
-                }
-            };
-            after = records.last().map_or(last, |record| record.seq);
-            if let Err(error) = cluster.append(self.meeting.id, &StreamEntry::Records { records }).await {
+        let kept = u64::try_from(cluster.stream_entries()).unwrap_or(u64::MAX);
+        let unstreamed = match self.committed_between(streamed.max(last.saturating_sub(kept)), last).await {
+            Ok(records) => records,
+            Err(error) => {
+                tracing::warn!(meeting = %self.meeting.id, %error, "could not read events to republish");
+                return;
+            }
+        };
+        for chunk in unstreamed.chunks(CHUNK as usize) {
+            let entry = StreamEntry::Records { records: chunk.to_vec() };
+            if let Err(error) = cluster.append(self.meeting.id, &entry).await {
                 tracing::warn!(meeting = %self.meeting.id, %error, "could not republish committed events");
-                break;
+                return;
             }
         }
     }
@@ -156,7 +154,7 @@ impl Room {
     /// A mirror's turn: one entry of the owner's stream.
     pub(super) async fn follow(&mut self, entry: StreamEntry) {
         match entry {
-            StreamEntry::MeetingUpdated => match self.shared.store.meeting(self.meeting.id).await {
+            StreamEntry::MeetingUpdated { .. } => match self.shared.store.meeting(self.meeting.id).await {
                 Ok(meeting) => {
                     self.meeting = meeting;
                     self.publish_update();
@@ -486,9 +484,4 @@ pub(super) fn forwarded_live(
         let _ = reply.send(PeerAnswer::Live(result));
     });
     LiveRequest { actor, command, reply: answer }
-}
-
-/// How many events the stream keeps, so a republish never writes more than that.
-fn cluster_stream_length(cluster: &Cluster) -> u64 {
-    u64::try_from(cluster.stream_entries()).unwrap_or(u64::MAX)
 }
