@@ -6,7 +6,7 @@
 
 use crate::auth::{hash_password, new_password};
 use crate::config::Config;
-use crate::store::{NewAccount, NewMeeting, Store};
+use crate::store::{NewAccount, NewMeeting, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 use kezdesu_core::{LocalizedText, MeetingId, MeetingKind, Role, RuleSet};
 use std::net::SocketAddr;
@@ -33,8 +33,18 @@ pub async fn first_start(
         Some(password) => (password.clone(), false),
         None => (new_password(), true),
     };
-    let admin =
-        create_account(store, "admin", "Administrator", Role::Admin, &admin_password, None, now).await?;
+    let admin = match create_account(store, "admin", "Administrator", Role::Admin, &admin_password, None, now)
+        .await
+    {
+        Ok(admin) => admin,
+        // Several nodes started at once on one empty database: another node won the race for
+        // the first account and makes the rest of the first start; this one has nothing to do.
+        Err(error) if matches!(error.downcast_ref::<StoreError>(), Some(StoreError::Taken(_))) => {
+            tracing::info!("first start: another node created the admin account");
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
     tracing::info!(account = %admin, "first start: created the admin account");
     if generated {
         eprintln!("\nKezdesu first start: the admin account's password is printed here once.");

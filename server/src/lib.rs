@@ -109,7 +109,7 @@ pub async fn run(
         None => None,
         Some(cluster) => Some(media::edge::MediaPeers {
             cluster: cluster.clone(),
-            advertise_url: advertise_url(&config, address)?,
+            origin: cluster.as_media_origin(&advertise_url(&config, address)?),
         }),
     };
     let media = media::Media::new(
@@ -131,7 +131,7 @@ pub async fn run(
         stopping.clone(),
     );
     if let Some(cluster) = &cluster {
-        serve_peers(cluster, &rooms, rooms_stop.clone());
+        serve_peers(cluster, &rooms, &media, rooms_stop.clone());
     }
     let app = http::app(state.clone());
 
@@ -216,15 +216,26 @@ async fn open_store(storage: &StorageConfig, metrics: &Metrics) -> anyhow::Resul
     })
 }
 
-/// With several nodes: serves the commands other nodes forward to this one's rooms, and keeps
+/// With several nodes: serves the commands other nodes forward to this one's rooms (and to its
+/// media, for a broadcast published here), and keeps
 /// a room (owner or mirror) open here for every live meeting, so that when an owner dies one
 /// of the others takes its meetings over within a lease.
-fn serve_peers(cluster: &cluster::Cluster, rooms: &Rooms, stop: CancellationToken) {
+fn serve_peers(cluster: &cluster::Cluster, rooms: &Rooms, media: &media::Media, stop: CancellationToken) {
     let serving = rooms.clone();
+    let media = media.clone();
     cluster.serve(
         move |meeting, request: room::PeerRequest| {
             let rooms = serving.clone();
-            async move { rooms.serve_forwarded(meeting, request).await }
+            let media = media.clone();
+            async move {
+                match request {
+                    // Sent to this node as the meeting's media origin.
+                    room::PeerRequest::EndBroadcast => {
+                        room::PeerAnswer::Ended(media.end_local_broadcast(meeting))
+                    }
+                    request => rooms.serve_forwarded(meeting, request).await,
+                }
+            }
         },
         stop.clone(),
     );

@@ -6,10 +6,12 @@
 //! says so and checks nothing, keeping the default `cargo test` free of services.
 
 use crate::binary::{Running, kezdesu};
+use crate::media::{LOOPBACK, publisher, stream_key};
 use crate::support::{
     ADMIN_PASSWORD, LiveClient, SHORT_RULES, TestServer, connect_database, create_postgres_database,
 };
 use futures_util::{SinkExt, StreamExt};
+use kezdesu::media::peers::{CountingViewer, SyntheticPublisher};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -25,8 +27,8 @@ struct Nodes {
 }
 
 impl Nodes {
-    /// Starts three nodes one after another (the first applies the migrations and creates the
-    /// admin), each on its own loopback address. `redis_database` keeps concurrent tests' keys
+    /// Starts three nodes at once on an empty database, as a deployment may: one of them
+    /// creates the admin, and the migrations run once. Each listens on its own loopback address. `redis_database` keeps concurrent tests' keys
     /// apart. `None` when the services are not given.
     async fn start(redis_database: u8, rules: Option<&str>) -> Option<Nodes> {
         let (Ok(redis), Ok(postgres)) =
@@ -51,7 +53,6 @@ impl Nodes {
             std::fs::write(dir.path().join("rules.toml"), rules).expect("writing the rule set");
         }
         let mut processes = Vec::new();
-        let mut servers = Vec::new();
         for node in 1..=3 {
             let mut command = kezdesu(dir.path());
             command
@@ -71,14 +72,16 @@ impl Nodes {
             if rules.is_some() {
                 command.env("KEZDESU__RULES__FILE", dir.path().join("rules.toml"));
             }
-            let mut running = Running::start(command);
-            let address = running.address();
-            servers.push(TestServer::remote(
-                format!("http://{address}"),
-                dir.path().join(format!("data{node}")),
-            ));
-            processes.push(Some(running));
+            processes.push(Running::start(command));
         }
+        let mut servers = Vec::new();
+        for (index, running) in processes.iter_mut().enumerate() {
+            servers.push(TestServer::remote(
+                format!("http://{}", running.address()),
+                dir.path().join(format!("data{}", index + 1)),
+            ));
+        }
+        let processes = processes.into_iter().map(Some).collect();
         Some(Nodes { processes, servers, database_url, redis_url: redis, _dir: dir })
     }
 
@@ -131,6 +134,15 @@ async fn keep_reading(mut client: LiveClient, until: Instant) -> LiveClient {
 async fn a_comment_on_one_node_reaches_the_others_and_moderation_on_another_applies_everywhere() {
     let Some(nodes) = Nodes::start(1, None).await else { return };
     let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
+    // The three started at once on an empty database: one of them created the admin, whom
+    // every node signs in.
+    let database = connect_database(&nodes.database_url).await;
+    let accounts: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM accounts").fetch_one(&database).await.expect("counting");
+    assert_eq!(accounts, 1);
+    for server in [a, b, c] {
+        server.sign_in("admin", ADMIN_PASSWORD).await;
+    }
     // The meeting goes live through node A, whose room becomes its owner.
     let (meeting, _akim, moderator) = a.live_meeting().await;
 
@@ -408,16 +420,11 @@ async fn rate_limits_count_across_nodes() {
 /// that node pulls from the origin over WHEP, one copy per node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_on_other_nodes_play_the_broadcast_their_node_pulls_from_the_origin() {
-    use crate::media::{LOOPBACK, publisher, stream_key};
-    use kezdesu::media::peers::{CountingViewer, SyntheticPublisher};
     use std::sync::atomic::Ordering;
 
     let Some(nodes) = Nodes::start(5, None).await else { return };
     let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
-    let (meeting, akim, _moderator) = a.live_meeting().await;
-    let key = stream_key(a, meeting, &akim).await;
-    let publishing = SyntheticPublisher::start(publisher(a, meeting, &key)).await.expect("publishing to A");
-
+    let OnAir { meeting, key, publishing, .. } = OnAir::at(a).await;
     let whep = |server: &TestServer| server.url(&format!("/api/meetings/{meeting}/whep"));
     let on_b = CountingViewer::start(&whep(b), LOOPBACK, 96).await.expect("a viewer on B");
     let also_on_b = CountingViewer::start(&whep(b), LOOPBACK, 96).await.expect("another viewer on B");
@@ -435,15 +442,7 @@ async fn viewers_on_other_nodes_play_the_broadcast_their_node_pulls_from_the_ori
         [(a, 2, "A serves the edges B and C"), (b, 2, "B serves its own two"), (c, 1, "C its one")];
     for (server, viewers, why) in expected {
         let wanted = json!({"on_air": true, "viewers": viewers});
-        let mut status = Value::Null;
-        for _ in 0..50 {
-            status = server.get(&format!("/api/meetings/{meeting}"), None).await.1["broadcast"].clone();
-            if status == wanted {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        assert_eq!(status, wanted, "{why}");
+        assert_eq!(broadcast_status(server, meeting, &wanted).await, wanted, "{why}");
     }
 
     // One publisher per meeting in the whole cluster: the same key on another node is refused.
@@ -455,4 +454,75 @@ async fn viewers_on_other_nodes_play_the_broadcast_their_node_pulls_from_the_ori
     publishing.stop().await.expect("stopping the publisher");
     let mut on_c = on_c;
     assert!(on_c.wait_ended(Duration::from_secs(15)).await, "C's viewer ended with the broadcast");
+}
+
+/// A live meeting with a synthetic publisher on air at one node.
+struct OnAir {
+    meeting: i64,
+    akim: String,
+    moderator: String,
+    key: String,
+    publishing: SyntheticPublisher,
+}
+
+impl OnAir {
+    async fn at(server: &TestServer) -> OnAir {
+        let (meeting, akim, moderator) = server.live_meeting().await;
+        let key = stream_key(server, meeting, &akim).await;
+        let publishing =
+            SyntheticPublisher::start(publisher(server, meeting, &key)).await.expect("publishing");
+        OnAir { meeting, akim, moderator, key, publishing }
+    }
+}
+
+/// The meeting's broadcast as `server` shows it, once it is `wanted` or after five seconds.
+async fn broadcast_status(server: &TestServer, meeting: i64, wanted: &Value) -> Value {
+    let mut status = Value::Null;
+    for _ in 0..50 {
+        status = server.get(&format!("/api/meetings/{meeting}"), None).await.1["broadcast"].clone();
+        if status == *wanted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    status
+}
+
+/// The akim takes the meeting off air on a node that only relays it: the origin ends its
+/// publisher, and every edge's viewers end with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn taking_the_broadcast_off_air_on_an_edge_ends_it_at_the_origin() {
+    let Some(nodes) = Nodes::start(6, None).await else { return };
+    let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
+    let OnAir { meeting, akim, moderator, publishing: _publishing, .. } = OnAir::at(a).await;
+    let whep = |server: &TestServer| server.url(&format!("/api/meetings/{meeting}/whep"));
+    let mut on_b = CountingViewer::start(&whep(b), LOOPBACK, 96).await.expect("a viewer on B");
+    let mut on_c = CountingViewer::start(&whep(c), LOOPBACK, 96).await.expect("a viewer on C");
+    let on_air = json!({"on_air": true, "viewers": 2});
+    assert_eq!(broadcast_status(a, meeting, &on_air).await, on_air, "A serves the edges B and C");
+
+    let end = |server: &TestServer, token: &str| {
+        server
+            .client
+            .delete(server.url(&format!("/api/meetings/{meeting}/broadcast")))
+            .bearer_auth(token)
+            .send()
+    };
+    // Roles are checked on the node asked, before anything is forwarded.
+    let refused = end(b, &moderator).await.expect("DELETE");
+    assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
+    let ended = end(b, &akim).await.expect("DELETE");
+    assert_eq!(ended.status(), reqwest::StatusCode::OK, "{}", ended.text().await.unwrap_or_default());
+
+    let off_air = json!({"on_air": false, "viewers": 0});
+    assert_eq!(
+        broadcast_status(a, meeting, &off_air).await,
+        off_air,
+        "the origin took its publisher off air"
+    );
+    assert!(on_b.wait_ended(Duration::from_secs(15)).await, "B's viewer ended");
+    assert!(on_c.wait_ended(Duration::from_secs(15)).await, "C's viewer ended");
+    // Nobody is on air any more, whichever node is asked.
+    let again = end(c, &akim).await.expect("DELETE");
+    assert_eq!(again.status(), reqwest::StatusCode::NOT_FOUND);
 }

@@ -68,6 +68,23 @@ impl StreamEntry {
     }
 }
 
+/// The node a meeting's publisher is connected to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaOrigin {
+    /// Its name, as in [`Cluster::node`].
+    pub node: String,
+    /// The base URL of its HTTP, where other nodes pull the stream over WHEP.
+    pub url: String,
+}
+
+impl MediaOrigin {
+    /// The record in Redis; the scripts that renew and withdraw it compare it whole, and one
+    /// node always writes the same.
+    fn record(&self) -> String {
+        serde_json::to_string(self).expect("an origin serializes")
+    }
+}
+
 /// A forwarded request, with the node that waits for its answer.
 #[derive(Debug, Serialize, Deserialize)]
 struct Envelope<T> {
@@ -364,15 +381,7 @@ impl Cluster {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             };
-            let id = self.inner.next_request.fetch_add(1, Ordering::Relaxed);
-            let (reply, answer) = oneshot::channel();
-            self.inner.waiting.lock().expect("never poisoned").insert(id, reply);
-            let envelope = Envelope { id, from: self.inner.node.clone(), meeting, body: request };
-            let body = serde_json::to_string(&envelope).expect("requests serialize");
-            if let Err(error) = self.push(&inbox_key(&owner), body).await {
-                self.inner.waiting.lock().expect("never poisoned").remove(&id);
-                return Err(error.into());
-            }
+            let (id, answer) = self.send_to(&owner, meeting, request).await?;
             let waited = self.answer_or_move(meeting, &owner, answer, deadline).await;
             self.inner.waiting.lock().expect("never poisoned").remove(&id);
             match waited {
@@ -390,6 +399,46 @@ impl Cluster {
                 Waited::Nothing => return Err(self.timed_out()),
             }
         }
+    }
+
+    /// Sends `request` to `node` itself, whatever the meeting's lease, and waits up to
+    /// `cluster.forward_timeout_milliseconds` for its answer: for what only that node can do,
+    /// such as taking off air the publisher connected to it.
+    pub async fn ask_node<Q: Serialize, A: for<'de> Deserialize<'de>>(
+        &self,
+        node: &str,
+        meeting: MeetingId,
+        request: &Q,
+    ) -> Result<A, ForwardError> {
+        self.inner.metrics.forwarded_commands.inc();
+        let (id, answer) = self.send_to(node, meeting, request).await?;
+        let answered = tokio::time::timeout(self.inner.forward_timeout, answer).await;
+        self.inner.waiting.lock().expect("never poisoned").remove(&id);
+        let Ok(Ok(text)) = answered else { return Err(self.timed_out()) };
+        serde_json::from_str(&text).map_err(|error| {
+            tracing::error!(%meeting, node, %error, "unreadable answer from a node");
+            self.timed_out()
+        })
+    }
+
+    /// Puts `request` in `node`'s mailbox; its answer comes on the receiver. The caller
+    /// removes the request from `waiting` once it stops waiting.
+    async fn send_to<Q: Serialize>(
+        &self,
+        node: &str,
+        meeting: MeetingId,
+        request: &Q,
+    ) -> Result<(u64, oneshot::Receiver<String>), ForwardError> {
+        let id = self.inner.next_request.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
+        self.inner.waiting.lock().expect("never poisoned").insert(id, reply);
+        let envelope = Envelope { id, from: self.inner.node.clone(), meeting, body: request };
+        let body = serde_json::to_string(&envelope).expect("requests serialize");
+        if let Err(error) = self.push(&inbox_key(node), body).await {
+            self.inner.waiting.lock().expect("never poisoned").remove(&id);
+            return Err(error.into());
+        }
+        Ok((id, answer))
     }
 
     /// Waits for a forwarded request's answer, watching the lease: when it moves away from
@@ -515,12 +564,18 @@ impl Cluster {
 
     // ---- Media origins --------------------------------------------------------------------
 
-    /// Records `url` as the node whose publisher sends the meeting's stream, for `ttl`, unless
-    /// another node's is recorded; true when `url`'s is now.
+    /// This node as a media origin: its name, for requests to its mailbox, and where its HTTP
+    /// is reached (`url`), for other nodes' pulls.
+    pub fn as_media_origin(&self, url: &str) -> MediaOrigin {
+        MediaOrigin { node: self.inner.node.clone(), url: url.to_owned() }
+    }
+
+    /// Records `origin` as the node whose publisher sends the meeting's stream, for `ttl`,
+    /// unless another node is recorded; true when `origin` is now.
     pub async fn claim_media_origin(
         &self,
         meeting: MeetingId,
-        url: &str,
+        origin: &MediaOrigin,
         ttl: Duration,
     ) -> redis::RedisResult<bool> {
         let ttl = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
@@ -528,7 +583,7 @@ impl Cluster {
             .inner
             .claim
             .key(origin_key(meeting))
-            .arg(url)
+            .arg(origin.record())
             .arg(ttl)
             .invoke_async(&mut self.connection())
             .await?;
@@ -536,14 +591,30 @@ impl Cluster {
     }
 
     /// The node whose publisher sends the meeting's stream, if any does.
-    pub async fn media_origin(&self, meeting: MeetingId) -> redis::RedisResult<Option<String>> {
-        self.connection().get(origin_key(meeting)).await
+    pub async fn media_origin(&self, meeting: MeetingId) -> redis::RedisResult<Option<MediaOrigin>> {
+        let record: Option<String> = self.connection().get(origin_key(meeting)).await?;
+        Ok(record.and_then(|record| match serde_json::from_str(&record) {
+            Ok(origin) => Some(origin),
+            Err(error) => {
+                tracing::error!(%meeting, %error, "unreadable media origin record");
+                None
+            }
+        }))
     }
 
-    /// Withdraws the record if it is still `url`'s.
-    pub async fn clear_media_origin(&self, meeting: MeetingId, url: &str) -> redis::RedisResult<()> {
-        let _: i64 =
-            self.inner.release.key(origin_key(meeting)).arg(url).invoke_async(&mut self.connection()).await?;
+    /// Withdraws the record if it is still `origin`'s.
+    pub async fn clear_media_origin(
+        &self,
+        meeting: MeetingId,
+        origin: &MediaOrigin,
+    ) -> redis::RedisResult<()> {
+        let _: i64 = self
+            .inner
+            .release
+            .key(origin_key(meeting))
+            .arg(origin.record())
+            .invoke_async(&mut self.connection())
+            .await?;
         Ok(())
     }
 

@@ -146,7 +146,7 @@ pub async fn end_broadcast(
     if !caller.principal.may_manage_broadcast(meeting.akim) {
         return Err(ApiError::Forbidden("only the meeting's akim and admins end its broadcast"));
     }
-    if state.media.end_broadcast(meeting.id) {
+    if state.media.end_broadcast(meeting.id).await? {
         tracing::info!(meeting = %meeting.id, "broadcast ended by staff");
         Ok(StatusCode::OK)
     } else {

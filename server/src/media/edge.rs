@@ -9,7 +9,7 @@
 //! them to the publisher. It ends when the origin ends the stream or the meeting ends.
 
 use super::{Broadcast, MediaError, PeerEvents, Shared, run_publisher, signaling};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, MediaOrigin};
 use kezdesu_core::MeetingId;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use std::sync::Arc;
@@ -27,8 +27,8 @@ const PULL_TIMEOUT: Duration = Duration::from_secs(15);
 /// Where this node is in the cluster, for its media.
 pub struct MediaPeers {
     pub cluster: Cluster,
-    /// The base URL other nodes reach this node's HTTP at.
-    pub advertise_url: String,
+    /// This node as the origin of the broadcasts published to it.
+    pub origin: MediaOrigin,
 }
 
 /// Claims the meeting's origin for this node before a publisher goes on air here: one
@@ -36,7 +36,7 @@ pub struct MediaPeers {
 pub(super) async fn claim_origin(peers: &MediaPeers, meeting: MeetingId) -> Result<(), MediaError> {
     let claimed = peers
         .cluster
-        .claim_media_origin(meeting, &peers.advertise_url, ORIGIN_TTL)
+        .claim_media_origin(meeting, &peers.origin, ORIGIN_TTL)
         .await
         .map_err(|error| MediaError::OriginUnreachable(format!("the cluster's Redis: {error}")))?;
     if claimed { Ok(()) } else { Err(MediaError::PublisherPresent) }
@@ -44,7 +44,7 @@ pub(super) async fn claim_origin(peers: &MediaPeers, meeting: MeetingId) -> Resu
 
 /// Withdraws this node's claim on the meeting's origin, if it still holds it.
 pub(super) async fn release_origin(peers: &MediaPeers, meeting: MeetingId) {
-    if let Err(error) = peers.cluster.clear_media_origin(meeting, &peers.advertise_url).await {
+    if let Err(error) = peers.cluster.clear_media_origin(meeting, &peers.origin).await {
         tracing::warn!(%meeting, %error, "could not withdraw the media origin; it lapses by itself");
     }
 }
@@ -58,7 +58,7 @@ pub(super) async fn advertise_origin(peers: Arc<MediaPeers>, meeting: MeetingId,
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = renew.tick() => {
-                match peers.cluster.claim_media_origin(meeting, &peers.advertise_url, ORIGIN_TTL).await {
+                match peers.cluster.claim_media_origin(meeting, &peers.origin, ORIGIN_TTL).await {
                     Ok(true) => {}
                     Ok(false) => tracing::error!(%meeting, "another node claimed this broadcast's origin"),
                     Err(error) => tracing::warn!(%meeting, %error, "could not renew the media origin"),
@@ -78,7 +78,7 @@ pub(super) async fn pull(shared: &Arc<Shared>, meeting: MeetingId) -> Result<Arc
         .media_origin(meeting)
         .await
         .map_err(|error| MediaError::OriginUnreachable(format!("the cluster's Redis: {error}")))?;
-    let Some(origin) = origin.filter(|origin| *origin != peers.advertise_url) else {
+    let Some(origin) = origin.filter(|origin| origin.node != peers.origin.node) else {
         return Err(MediaError::NotOnAir);
     };
     // The room's events end the pull with the meeting, as they end a publisher.
@@ -99,13 +99,13 @@ pub(super) async fn pull(shared: &Arc<Shared>, meeting: MeetingId) -> Result<Arc
         broadcasts.insert(meeting, broadcast.clone());
         broadcast
     };
-    match start_pull(shared, &broadcast, &origin, subscription.events).await {
+    match start_pull(shared, &broadcast, &origin.url, subscription.events).await {
         Ok(()) => {
-            tracing::info!(%meeting, %origin, "pulling the broadcast from its origin");
+            tracing::info!(%meeting, origin = origin.url, "pulling the broadcast from its origin");
             Ok(broadcast)
         }
         Err(error) => {
-            tracing::warn!(%meeting, %origin, %error, "could not pull the broadcast from its origin");
+            tracing::warn!(%meeting, origin = origin.url, %error, "could not pull the broadcast from its origin");
             broadcast.stop.cancel();
             shared.remove(&broadcast);
             Err(error)

@@ -350,7 +350,31 @@ impl Media {
 
     /// Takes whoever publishes off air, whatever key they used: for the akim or an admin when
     /// a leaked key was used (rotate it first). False if nobody was on air.
-    pub fn end_broadcast(&self, meeting: MeetingId) -> bool {
+    ///
+    /// Among several nodes the publisher may be connected to another: that node, the origin,
+    /// is asked to end it, and the edges' copies end with its stream (this node's at once).
+    pub async fn end_broadcast(&self, meeting: MeetingId) -> Result<bool, MediaError> {
+        if let Some(peers) = &self.shared.peers {
+            let origin =
+                peers.cluster.media_origin(meeting).await.map_err(|error| {
+                    MediaError::OriginUnreachable(format!("the cluster's Redis: {error}"))
+                })?;
+            if let Some(origin) = origin.filter(|origin| origin.node != peers.origin.node) {
+                let answer = peers
+                    .cluster
+                    .ask_node(&origin.node, meeting, &crate::room::PeerRequest::EndBroadcast)
+                    .await
+                    .map_err(|error| MediaError::OriginUnreachable(format!("{}: {error}", origin.url)))?;
+                self.end_local_broadcast(meeting);
+                return Ok(matches!(answer, crate::room::PeerAnswer::Ended(true)));
+            }
+        }
+        Ok(self.end_local_broadcast(meeting))
+    }
+
+    /// Ends the meeting's broadcast on this node: its publisher's, or an edge's pull. False if
+    /// this node had none.
+    pub fn end_local_broadcast(&self, meeting: MeetingId) -> bool {
         let Some(broadcast) = self.shared.broadcast(meeting) else { return false };
         broadcast.stop.cancel();
         self.shared.remove(&broadcast);
@@ -595,7 +619,7 @@ impl Shared {
 struct Broadcast {
     meeting: MeetingId,
     /// For an edge: the origin node whose stream this one plays, in place of a publisher.
-    pulled_from: Option<String>,
+    pulled_from: Option<crate::cluster::MediaOrigin>,
     publisher_session: String,
     /// The SHA-256 of the stream key the publisher's session was opened with.
     publisher_key_digest: [u8; 32],

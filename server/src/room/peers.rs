@@ -4,7 +4,7 @@
 use super::live::{FramedEvent, LiveFailure, LiveFrame, LiveRequest, LiveResult};
 use super::{Command, Role, Room, RoomError, Rooms, Subscription};
 use crate::cluster::{Cluster, StreamEntry};
-use crate::store::LiveEventRecord;
+use crate::store::{LiveEventRecord, StoreError};
 use kezdesu_core::live::{Actor, LiveCommand, LiveEvent, StoredEvent};
 use kezdesu_core::timer::{PhaseChange, TransitionError};
 use kezdesu_core::{MeetingId, Phase};
@@ -22,9 +22,17 @@ const APPEND_ATTEMPTS: u32 = 10;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PeerRequest {
-    Live { actor: Actor, command: LiveCommand },
-    EnterPhase { target: Phase },
+    Live {
+        actor: Actor,
+        command: LiveCommand,
+    },
+    EnterPhase {
+        target: Phase,
+    },
     Refresh,
+    /// Sent to the meeting's media origin rather than its owner: end the broadcast whose
+    /// publisher is connected there. Served by the media, not by a room.
+    EndBroadcast,
 }
 
 /// The owner's answer to a [`PeerRequest`].
@@ -34,17 +42,47 @@ pub enum PeerAnswer {
     Live(LiveResult),
     Phase(Result<(), PhaseRefusal>),
     Done,
+    /// Whether the origin had a broadcast to end.
+    Ended(bool),
     /// This node's room is not the owner (the lease moved): ask again.
     NotOwner,
 }
 
-/// Why the owner did not enter a phase.
+/// Why the owner did not enter a phase: as much of a [`RoomError`] as the node that forwarded
+/// the change needs to answer its client as the owner's own node would.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseRefusal {
     Cancelled,
     Transition(TransitionError),
+    NotFound,
+    VersionConflict,
     Unavailable(String),
+}
+
+impl From<RoomError> for PhaseRefusal {
+    fn from(error: RoomError) -> PhaseRefusal {
+        match error {
+            RoomError::Cancelled => PhaseRefusal::Cancelled,
+            RoomError::Transition(error) => PhaseRefusal::Transition(error),
+            RoomError::Store(StoreError::NotFound(_)) => PhaseRefusal::NotFound,
+            RoomError::Store(StoreError::VersionConflict) => PhaseRefusal::VersionConflict,
+            error => PhaseRefusal::Unavailable(error.to_string()),
+        }
+    }
+}
+
+impl From<PhaseRefusal> for RoomError {
+    fn from(refusal: PhaseRefusal) -> RoomError {
+        match refusal {
+            PhaseRefusal::Cancelled => RoomError::Cancelled,
+            PhaseRefusal::Transition(error) => RoomError::Transition(error),
+            // A forwarded phase change names one meeting.
+            PhaseRefusal::NotFound => RoomError::Store(StoreError::NotFound("meeting")),
+            PhaseRefusal::VersionConflict => RoomError::Store(StoreError::VersionConflict),
+            PhaseRefusal::Unavailable(why) => RoomError::Unreachable(why),
+        }
+    }
 }
 
 impl PeerAnswer {
@@ -385,11 +423,7 @@ impl Room {
                     let answer = cluster.forward(id, &request, PeerAnswer::is_not_owner).await;
                     let result = match answer {
                         Ok(PeerAnswer::Phase(Ok(()))) => store.meeting(id).await.map_err(RoomError::from),
-                        Ok(PeerAnswer::Phase(Err(PhaseRefusal::Cancelled))) => Err(RoomError::Cancelled),
-                        Ok(PeerAnswer::Phase(Err(PhaseRefusal::Transition(error)))) => Err(error.into()),
-                        Ok(PeerAnswer::Phase(Err(PhaseRefusal::Unavailable(why)))) => {
-                            Err(RoomError::Unreachable(why))
-                        }
+                        Ok(PeerAnswer::Phase(Err(refusal))) => Err(refusal.into()),
                         Ok(_) => Err(RoomError::Unreachable("an unexpected answer".into())),
                         Err(error) => Err(RoomError::Unreachable(error.to_string())),
                     };
@@ -437,12 +471,7 @@ impl Room {
                 return self.run_live_batch(forwarded_live(actor, command, reply), inbox).await;
             }
             PeerRequest::EnterPhase { target } => {
-                let result = match self.apply(Some(target)).await {
-                    Ok(_) => Ok(()),
-                    Err(RoomError::Cancelled) => Err(PhaseRefusal::Cancelled),
-                    Err(RoomError::Transition(error)) => Err(PhaseRefusal::Transition(error)),
-                    Err(error) => Err(PhaseRefusal::Unavailable(error.to_string())),
-                };
+                let result = self.apply(Some(target)).await.map(|_| ()).map_err(PhaseRefusal::from);
                 let _ = reply.send(PeerAnswer::Phase(result));
             }
             PeerRequest::Refresh => {
@@ -453,6 +482,11 @@ impl Room {
                     }
                 }
                 let _ = reply.send(PeerAnswer::Done);
+            }
+            // The node's mailbox hands this to the media (see `serve_peers`); a room has no
+            // broadcast to end.
+            PeerRequest::EndBroadcast => {
+                let _ = reply.send(PeerAnswer::Ended(false));
             }
         }
         None
@@ -484,4 +518,40 @@ pub(super) fn forwarded_live(
         let _ = reply.send(PeerAnswer::Live(result));
     });
     LiveRequest { actor, command, reply: answer }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal crosses to the node that forwarded the change as JSON, and comes out there as
+    /// the error the owner's own node would have answered with.
+    fn across_nodes(error: RoomError) -> RoomError {
+        let text = serde_json::to_string(&PeerAnswer::Phase(Err(error.into()))).expect("answers serialize");
+        match serde_json::from_str(&text).expect("answers deserialize") {
+            PeerAnswer::Phase(Err(refusal)) => refusal.into(),
+            other => panic!("not a refusal: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_phase_change_keeps_its_kind_across_nodes() {
+        assert!(matches!(across_nodes(RoomError::Cancelled), RoomError::Cancelled));
+        assert!(matches!(
+            across_nodes(RoomError::Transition(TransitionError::EndBeforeStart)),
+            RoomError::Transition(TransitionError::EndBeforeStart)
+        ));
+        assert!(matches!(
+            across_nodes(RoomError::Store(StoreError::NotFound("meeting"))),
+            RoomError::Store(StoreError::NotFound("meeting"))
+        ));
+        assert!(matches!(
+            across_nodes(RoomError::Store(StoreError::VersionConflict)),
+            RoomError::Store(StoreError::VersionConflict)
+        ));
+        assert!(matches!(
+            across_nodes(RoomError::Store(StoreError::Io("disk full".into()))),
+            RoomError::Unreachable(why) if why.contains("disk full")
+        ));
+    }
 }
