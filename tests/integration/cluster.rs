@@ -9,6 +9,7 @@ use crate::binary::{Running, kezdesu};
 use crate::media::{LOOPBACK, publisher, stream_key};
 use crate::support::{
     ADMIN_PASSWORD, LiveClient, SHORT_RULES, TestServer, connect_database, create_postgres_database,
+    meeting_body, password_of, rand_suffix,
 };
 use futures_util::{SinkExt, StreamExt};
 use kezdesu::media::peers::{CountingViewer, SyntheticPublisher};
@@ -525,4 +526,69 @@ async fn taking_the_broadcast_off_air_on_an_edge_ends_it_at_the_origin() {
     // Nobody is on air any more, whichever node is asked.
     let again = end(c, &akim).await.expect("DELETE");
     assert_eq!(again.status(), reqwest::StatusCode::NOT_FOUND);
+}
+
+/// The clients connected to the test's Redis database.
+async fn redis_clients(redis_url: &str, database: u8) -> usize {
+    let mut connection = redis::Client::open(redis_url)
+        .expect("a Redis URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    let list: String =
+        redis::cmd("CLIENT").arg("LIST").query_async(&mut connection).await.expect("CLIENT LIST");
+    let mine = format!(" db={database} ");
+    list.lines().filter(|line| line.contains(&mine)).count()
+}
+
+/// Every node mirrors every live meeting, yet a node's Redis connections do not grow with
+/// them: one reader follows all the streams a node mirrors.
+#[tokio::test]
+async fn a_node_follows_every_meeting_it_mirrors_on_one_connection() {
+    const DATABASE: u8 = 7;
+    let Some(nodes) = Nodes::start(DATABASE, None).await else { return };
+    let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
+    // One akim's six meetings, made live through A (sign-ins are few: they are rate limited).
+    let admin = a.admin().await;
+    let login = format!("akim{}", rand_suffix());
+    let akim_id = a.create_account(&admin, &login, "akim").await;
+    let akim = a.sign_in(&login, &password_of(&login)).await;
+    let go_live = async |index: u64| {
+        let territory =
+            a.create_territory(&admin, &format!("76{:07}", rand_suffix() % 10_000_000 + index)).await;
+        let (status, meeting) =
+            a.post("/api/meetings", Some(&admin), meeting_body(territory, akim_id, 60)).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{meeting}");
+        let meeting = meeting["id"].as_i64().expect("an id");
+        let (status, body) =
+            a.post(&format!("/api/meetings/{meeting}/phase"), Some(&akim), json!({"phase": "qa"})).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        meeting
+    };
+    let mut meetings = vec![go_live(0).await];
+    // Two sweeps of a 1.5 s lease: B and C mirror the meeting.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let with_one = redis_clients(&nodes.redis_url, DATABASE).await;
+    for index in 1..6 {
+        meetings.push(go_live(index).await);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Every meeting reaches the viewers of both mirrors.
+    for (index, meeting) in meetings.iter().enumerate() {
+        let (token_a, _) = a.viewer(*meeting, "Асель").await;
+        let mut readers = Vec::new();
+        for node in [b, c] {
+            let (token, _) = node.viewer(*meeting, "Бауыржан").await;
+            readers.push(node.live(*meeting, &token, None).await);
+        }
+        let mut on_a = a.live(*meeting, &token_a, None).await;
+        let client_id = format!("m-{index}");
+        let ack = on_a.comment(&client_id, "Когда отремонтируют дорогу?").await;
+        assert_eq!(ack["type"], "ack", "{ack}");
+        for reader in &mut readers {
+            until_event(reader, "comment_posted", |event| event["client_id"] == client_id.as_str()).await;
+        }
+    }
+    let with_six = redis_clients(&nodes.redis_url, DATABASE).await;
+    assert!(with_six <= with_one, "Redis clients with one live meeting: {with_one}; with six: {with_six}");
 }

@@ -9,8 +9,9 @@
 //!   applies its timer. Rooms on other nodes are mirrors.
 //! - **Events.** The owner commits a batch to the store first (acknowledged means durable),
 //!   then appends it to the meeting's stream (`…:events`, trimmed to about
-//!   `cluster.stream_entries`). Mirrors follow the stream and fan each batch out to their own
-//!   connections, exactly as the owner does; a batch that skips sequence numbers is completed
+//!   `cluster.stream_entries`). Mirrors follow the stream (one reader per node for all of
+//!   them, `follow.rs`) and fan each batch out to their own connections, exactly as the owner
+//!   does; a batch that skips sequence numbers is completed
 //!   from the store, which always has them.
 //! - **Forwarding.** A mirror sends comments, votes, moderation and phase changes to the owner
 //!   node's inbox list (`kezdesu:node:{node}:inbox`); the answer comes back on the sender's
@@ -23,6 +24,7 @@
 //!
 //! This module talks to Redis only; it knows nothing of rooms or HTTP.
 
+mod follow;
 pub mod limits;
 
 use crate::config::ClusterConfig;
@@ -36,7 +38,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 /// How long a blocking read waits before it looks at the stop signal again.
@@ -136,6 +138,8 @@ struct Inner {
     /// Forwarded requests waiting for their answers, by request id.
     waiting: Mutex<HashMap<u64, oneshot::Sender<String>>>,
     next_request: AtomicU64,
+    /// The streams this node's mirror rooms follow, all read by one task.
+    followers: Mutex<follow::Followers>,
     renew: redis::Script,
     release: redis::Script,
     claim: redis::Script,
@@ -169,6 +173,7 @@ impl Cluster {
                 forward_timeout: Duration::from_millis(config.forward_timeout_milliseconds),
                 waiting: Mutex::new(HashMap::new()),
                 next_request: AtomicU64::new(1),
+                followers: Mutex::new(follow::Followers::default()),
                 renew: redis::Script::new(RENEW),
                 release: redis::Script::new(RELEASE),
                 claim: redis::Script::new(CLAIM),
@@ -300,63 +305,6 @@ impl Cluster {
             .await
     }
 
-    /// Follows the meeting's stream from just after `after`, until the receiver is dropped or
-    /// `stop` is cancelled. A read that fails is retried; entries are never skipped.
-    pub fn follow(
-        &self,
-        meeting: MeetingId,
-        after: String,
-        stop: CancellationToken,
-    ) -> mpsc::Receiver<StreamEntry> {
-        let (sender, receiver) = mpsc::channel(256);
-        let client = self.inner.client.clone();
-        tokio::spawn(async move {
-            let mut position = after;
-            let mut connection = None;
-            let options =
-                redis::streams::StreamReadOptions::default().block(BLOCK.as_millis() as usize).count(100);
-            while !stop.is_cancelled() && !sender.is_closed() {
-                if connection.is_none() {
-                    match blocking_connection(&client).await {
-                        Ok(opened) => connection = Some(opened),
-                        Err(error) => {
-                            tracing::warn!(%meeting, %error, "cannot reach Redis to follow a meeting");
-                            tokio::time::sleep(BLOCK).await;
-                            continue;
-                        }
-                    }
-                }
-                let Some(open) = connection.as_mut() else { continue };
-                let read: redis::RedisResult<Option<redis::streams::StreamReadReply>> =
-                    open.xread_options(&[events_key(meeting)], &[&position], &options).await;
-                let reply = match read {
-                    Ok(reply) => reply,
-                    Err(error) => {
-                        tracing::warn!(%meeting, %error, "reading a meeting's stream failed");
-                        connection = None;
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
-                    }
-                };
-                for key in reply.map(|reply| reply.keys).unwrap_or_default() {
-                    for entry in key.ids {
-                        position = entry.id.clone();
-                        let Some(body) = entry.get::<String>("entry") else { continue };
-                        match serde_json::from_str::<StreamEntry>(&body) {
-                            Ok(parsed) => {
-                                if sender.send(parsed).await.is_err() {
-                                    return;
-                                }
-                            }
-                            Err(error) => tracing::error!(%meeting, %error, "unreadable stream entry"),
-                        }
-                    }
-                }
-            }
-        });
-        receiver
-    }
-
     // ---- Forwarding ------------------------------------------------------------------------
 
     /// Sends `request` to the meeting's owner node and waits for its answer. Retries while no
@@ -482,8 +430,9 @@ impl Cluster {
             .await
     }
 
-    /// Serves requests forwarded to this node, each with `serve`, and delivers the answers to
-    /// this node's own forwarded requests, until `stop` is cancelled.
+    /// Serves requests forwarded to this node, each with `serve`, delivers the answers to
+    /// this node's own forwarded requests, and reads the streams its rooms follow, until
+    /// `stop` is cancelled.
     pub fn serve<Q, A, F, Fut>(&self, serve: F, stop: CancellationToken)
     where
         Q: for<'de> Deserialize<'de> + Send + 'static,
@@ -491,6 +440,7 @@ impl Cluster {
         F: Fn(MeetingId, Q) -> Fut + Clone + Send + Sync + 'static,
         Fut: std::future::Future<Output = A> + Send + 'static,
     {
+        tokio::spawn(self.clone().read_streams(stop.clone()));
         let inbox = self.clone();
         let inbox_stop = stop.clone();
         tokio::spawn(async move {
