@@ -90,5 +90,8 @@ async fn the_same_migrations_build_the_same_tables_on_postgresql() {
     assert!(duplicate.is_err(), "the KATO code is unique on PostgreSQL too");
 
     pool.close().await;
-    sqlx::query(&format!("DROP DATABASE {database}")).execute(&admin).await.expect("dropping the database");
+    sqlx::query(&format!("DROP DATABASE {database} WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .expect("dropping the database");
 }

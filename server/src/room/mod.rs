@@ -144,9 +144,11 @@ struct Shared {
     stop: CancellationToken,
     /// Every room task, so that shutdown can wait for them.
     tasks: TaskTracker,
-    /// Held while a room is opened, so that two callers never open two rooms (two writers)
-    /// for one meeting. Opening is rare; everything else takes the fast path.
-    opening: tokio::sync::Mutex<()>,
+    /// Held while a meeting's room is opened, so that two callers never open two rooms (two
+    /// writers) for one meeting; one lock per meeting, so that a slow open (a long log, a
+    /// Redis pause) delays no other meeting. Opening is rare; everything else takes the fast
+    /// path. Held only for lookups, never across an await.
+    opening: Mutex<HashMap<MeetingId, Arc<tokio::sync::Mutex<()>>>>,
     live: LiveRuntime,
     /// Set when this node is one of several.
     cluster: Option<Cluster>,
@@ -196,7 +198,7 @@ impl Rooms {
                 inboxes: Mutex::new(HashMap::new()),
                 stop,
                 tasks: TaskTracker::new(),
-                opening: tokio::sync::Mutex::new(()),
+                opening: Mutex::new(HashMap::new()),
                 live,
                 cluster,
             }),
@@ -300,7 +302,15 @@ impl Rooms {
         if let Some(inbox) = self.open_inbox(id) {
             return Ok(inbox);
         }
-        let _opening = self.shared.opening.lock().await;
+        let opening = self
+            .shared
+            .opening
+            .lock()
+            .expect("the opening map is never left poisoned")
+            .entry(id)
+            .or_default()
+            .clone();
+        let _opening = opening.lock().await;
         if let Some(inbox) = self.open_inbox(id) {
             return Ok(inbox);
         }
@@ -353,6 +363,9 @@ impl Rooms {
         }
         inboxes.insert(id, sender.clone());
         drop(inboxes);
+        // Whoever waits for this lock, or comes later, finds the room open. (After a failed
+        // open the lock stays, for the next attempt.)
+        self.shared.opening.lock().expect("the opening map is never left poisoned").remove(&id);
         self.shared.tasks.spawn(room.run(receiver, sender.clone()));
         Ok(sender)
     }
