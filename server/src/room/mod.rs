@@ -302,14 +302,14 @@ impl Rooms {
         if let Some(inbox) = self.open_inbox(id) {
             return Ok(inbox);
         }
-        let opening = self
-            .shared
-            .opening
-            .lock()
-            .expect("the opening map is never left poisoned")
-            .entry(id)
-            .or_default()
-            .clone();
+        let opening = {
+            let mut locks = self.shared.opening.lock().expect("the opening map is never left poisoned");
+            // Forget the locks that nobody holds or waits for. A lock is cloned only here,
+            // under this map's mutex, so one nobody else holds stays unheld until removed:
+            // every caller opening a meeting at the same time shares one lock.
+            locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+            locks.entry(id).or_default().clone()
+        };
         let _opening = opening.lock().await;
         if let Some(inbox) = self.open_inbox(id) {
             return Ok(inbox);
@@ -363,9 +363,6 @@ impl Rooms {
         }
         inboxes.insert(id, sender.clone());
         drop(inboxes);
-        // Whoever waits for this lock, or comes later, finds the room open. (After a failed
-        // open the lock stays, for the next attempt.)
-        self.shared.opening.lock().expect("the opening map is never left poisoned").remove(&id);
         self.shared.tasks.spawn(room.run(receiver, sender.clone()));
         Ok(sender)
     }
