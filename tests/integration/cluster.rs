@@ -571,7 +571,7 @@ async fn a_node_follows_every_meeting_it_mirrors_on_one_connection() {
         meeting
     };
     let mut meetings = vec![go_live(0).await];
-    // Two sweeps of a 1.5 s lease: B and C mirror the meeting.
+    // Two lease checks (every 0.5 s with a 1.5 s lease): B and C mirror the meeting.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let with_one = redis_clients(&nodes.redis_url, DATABASE).await;
     for index in 1..6 {

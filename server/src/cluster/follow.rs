@@ -23,6 +23,12 @@ const FOLLOWER_QUEUE: usize = 256;
 const READ_COUNT: usize = 100;
 /// How long a read blocks while some follower is full, so that it is read again soon.
 const BLOCK_WHILE_FULL: Duration = Duration::from_millis(20);
+/// A read costs Redis work for every stream it names, and any one stream's new batch ends it.
+/// With many streams the reader therefore waits this long per stream (up to [`MAX_GATHER`])
+/// after a read that brought entries, gathering the batches of a few milliseconds into the
+/// next read, rather than reading every stream again for each batch of any one.
+const GATHER_PER_STREAM: Duration = Duration::from_micros(25);
+const MAX_GATHER: Duration = Duration::from_millis(10);
 
 /// The rooms of this node that follow a stream, by meeting.
 #[derive(Default)]
@@ -168,6 +174,7 @@ impl Cluster {
             };
             let by_key: HashMap<&str, &Reading> =
                 readings.iter().map(|reading| (reading.key.as_str(), reading)).collect();
+            let mut brought_entries = false;
             for stream in reply.map(|reply| reply.keys).unwrap_or_default() {
                 if stream.key == wake {
                     if let Some(last) = stream.ids.last() {
@@ -176,6 +183,7 @@ impl Cluster {
                     continue;
                 }
                 let Some(reading) = by_key.get(stream.key.as_str()) else { continue };
+                brought_entries = true;
                 if let Some(position) = hand_over(reading, stream.ids) {
                     self.inner.followers.lock().expect("never poisoned").advance(
                         reading.meeting,
@@ -183,6 +191,12 @@ impl Cluster {
                         position,
                     );
                 }
+            }
+            let gather =
+                (GATHER_PER_STREAM * u32::try_from(readings.len()).unwrap_or(u32::MAX)).min(MAX_GATHER);
+            // Below a millisecond the timer would round up: few streams are read at once.
+            if brought_entries && gather >= Duration::from_millis(1) {
+                tokio::time::sleep(gather).await;
             }
         }
     }
@@ -211,4 +225,76 @@ fn hand_over(reading: &Reading, entries: Vec<redis::streams::StreamId>) -> Optio
 
 fn wake_key(node: &str) -> String {
     format!("kezdesu:node:{node}:wake")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register(followers: &mut Followers, meeting: i64, queue: usize) -> mpsc::Receiver<StreamEntry> {
+        let (sender, receiver) = mpsc::channel(queue);
+        followers.next_id += 1;
+        let follower = Follower {
+            id: followers.next_id,
+            position: "0-0".to_owned(),
+            sender,
+            stop: CancellationToken::new(),
+        };
+        followers.by_meeting.insert(MeetingId(meeting), follower);
+        receiver
+    }
+
+    fn entry(id: &str, body: &str) -> redis::streams::StreamId {
+        let mut map = HashMap::new();
+        map.insert("entry".to_owned(), redis::Value::BulkString(body.as_bytes().to_vec()));
+        redis::streams::StreamId { id: id.to_owned(), map, ..Default::default() }
+    }
+
+    fn updated(last_seq: u64) -> String {
+        serde_json::to_string(&StreamEntry::MeetingUpdated { last_seq }).expect("serializes")
+    }
+
+    #[test]
+    fn a_room_takes_what_it_has_room_for_and_the_rest_is_read_again() {
+        let mut followers = Followers::default();
+        let mut receiver = register(&mut followers, 1, 2);
+        let (readings, full) = followers.round();
+        assert!(!full);
+        let [reading] = readings.as_slice() else { panic!("one stream to read") };
+        let entries = vec![entry("1-0", &updated(1)), entry("2-0", &updated(2)), entry("3-0", &updated(3))];
+        let position = hand_over(reading, entries).expect("some taken");
+        assert_eq!(position, "2-0", "the third did not fit");
+        followers.advance(MeetingId(1), reading.follower, position);
+        // Full now: left out of the next read, which must not wait long for it.
+        let (readings, full) = followers.round();
+        assert!(readings.is_empty() && full);
+        assert!(matches!(receiver.try_recv(), Ok(StreamEntry::MeetingUpdated { last_seq: 1 })));
+        let (readings, _) = followers.round();
+        assert_eq!(readings[0].position, "2-0", "read again from after the last one taken");
+    }
+
+    #[test]
+    fn an_unreadable_entry_is_passed_over_and_a_closed_room_forgotten() {
+        let mut followers = Followers::default();
+        let mut receiver = register(&mut followers, 1, 8);
+        let (readings, _) = followers.round();
+        let position = hand_over(&readings[0], vec![entry("1-0", "not json"), entry("2-0", &updated(5))]);
+        assert_eq!(position.as_deref(), Some("2-0"));
+        assert!(matches!(receiver.try_recv(), Ok(StreamEntry::MeetingUpdated { last_seq: 5 })));
+        drop(receiver);
+        let (readings, full) = followers.round();
+        assert!(readings.is_empty() && !full && followers.by_meeting.is_empty());
+    }
+
+    #[test]
+    fn a_replaced_registration_does_not_move_its_successor() {
+        let mut followers = Followers::default();
+        let _first = register(&mut followers, 1, 8);
+        let (readings, _) = followers.round();
+        let stale = readings[0].follower;
+        let _second = register(&mut followers, 1, 8);
+        followers.advance(MeetingId(1), stale, "9-0".to_owned());
+        let (readings, _) = followers.round();
+        assert_eq!(readings[0].position, "0-0");
+    }
 }

@@ -134,6 +134,7 @@ fn view_key(state: &AppState, headers: &HeaderMap, key: &StreamKey) -> StreamKey
         (status = 200, description = "Taken off air"),
         (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem, description = "No such meeting, or nobody is on air"),
+        (status = 503, body = Problem, description = "The node the publisher is connected to could not be reached (several nodes)"),
     ),
     security(("bearer" = []))
 )]

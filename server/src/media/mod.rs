@@ -354,22 +354,31 @@ impl Media {
     /// Among several nodes the publisher may be connected to another: that node, the origin,
     /// is asked to end it, and the edges' copies end with its stream (this node's at once).
     pub async fn end_broadcast(&self, meeting: MeetingId) -> Result<bool, MediaError> {
-        if let Some(peers) = &self.shared.peers {
-            let origin =
-                peers.cluster.media_origin(meeting).await.map_err(|error| {
-                    MediaError::OriginUnreachable(format!("the cluster's Redis: {error}"))
-                })?;
-            if let Some(origin) = origin.filter(|origin| origin.node != peers.origin.node) {
+        let Some(peers) = &self.shared.peers else { return Ok(self.end_local_broadcast(meeting)) };
+        // A publisher connected here is ended here, even while Redis cannot be reached: that
+        // is when a leaked key must still be taken off air.
+        if self.shared.broadcast(meeting).is_some_and(|broadcast| broadcast.pulled_from.is_none()) {
+            return Ok(self.end_local_broadcast(meeting));
+        }
+        let origin = peers
+            .cluster
+            .media_origin(meeting)
+            .await
+            .map_err(|error| MediaError::OriginUnreachable(format!("the cluster's Redis: {error}")))?;
+        let ended_at_origin = match origin.filter(|origin| origin.node != peers.origin.node) {
+            Some(origin) => {
                 let answer = peers
                     .cluster
                     .ask_node(&origin.node, meeting, &crate::room::PeerRequest::EndBroadcast)
                     .await
                     .map_err(|error| MediaError::OriginUnreachable(format!("{}: {error}", origin.url)))?;
-                self.end_local_broadcast(meeting);
-                return Ok(matches!(answer, crate::room::PeerAnswer::Ended(true)));
+                matches!(answer, crate::room::PeerAnswer::Ended(true))
             }
-        }
-        Ok(self.end_local_broadcast(meeting))
+            None => false,
+        };
+        // This node's pull, if any, ends at once rather than when the origin's stream stops.
+        let ended_here = self.end_local_broadcast(meeting);
+        Ok(ended_at_origin || ended_here)
     }
 
     /// Ends the meeting's broadcast on this node: its publisher's, or an edge's pull. False if
