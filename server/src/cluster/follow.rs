@@ -10,7 +10,7 @@
 //! falls behind (its channel is full) is left out of the reads until it has room, and takes
 //! up where it stopped, so the reader never blocks on one room and never skips an entry.
 
-use super::{BLOCK, Cluster, MAILBOX_TTL_MS, StreamEntry, blocking_connection, events_key};
+use super::{BLOCK, Cluster, MAILBOX_TTL_MS, StreamEntry, events_key, open_blocking};
 use kezdesu_core::MeetingId;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -138,17 +138,11 @@ impl Cluster {
         let mut wake_position = "0-0".to_owned();
         let mut connection = None;
         while !stop.is_cancelled() {
-            if connection.is_none() {
-                match blocking_connection(&self.inner.client).await {
-                    Ok(opened) => connection = Some(opened),
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot reach Redis to follow the meetings' streams");
-                        tokio::time::sleep(BLOCK).await;
-                        continue;
-                    }
-                }
-            }
-            let Some(open) = connection.as_mut() else { continue };
+            let Some(open) =
+                open_blocking(&self.inner.client, &mut connection, "the meetings' streams").await
+            else {
+                continue;
+            };
             let (readings, full) = self.inner.followers.lock().expect("never poisoned").round();
             let block = if full { BLOCK_WHILE_FULL } else { BLOCK };
             let mut command = redis::cmd("XREAD");

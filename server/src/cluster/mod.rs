@@ -487,17 +487,10 @@ impl Cluster {
     async fn drain(&self, list: String, stop: CancellationToken, handle: impl Fn(Cluster, String)) {
         let mut connection = None;
         while !stop.is_cancelled() {
-            if connection.is_none() {
-                match blocking_connection(&self.inner.client).await {
-                    Ok(opened) => connection = Some(opened),
-                    Err(error) => {
-                        tracing::warn!(%error, "cannot reach Redis for the node's mailbox");
-                        tokio::time::sleep(BLOCK).await;
-                        continue;
-                    }
-                }
-            }
-            let Some(open) = connection.as_mut() else { continue };
+            let Some(open) = open_blocking(&self.inner.client, &mut connection, "the node's mailbox").await
+            else {
+                continue;
+            };
             let popped: redis::RedisResult<Option<(String, String)>> =
                 open.blpop(&list, BLOCK.as_secs_f64()).await;
             match popped {
@@ -595,6 +588,26 @@ async fn blocking_connection(
     let config =
         redis::AsyncConnectionConfig::new().set_response_timeout(Some(BLOCK + Duration::from_secs(5)));
     client.get_multiplexed_async_connection_with_config(&config).await
+}
+
+/// The blocking connection in `slot`, opened if it is not; `None`, after a pause, when Redis
+/// cannot be reached (the caller tries again).
+async fn open_blocking<'slot>(
+    client: &redis::Client,
+    slot: &'slot mut Option<redis::aio::MultiplexedConnection>,
+    reading: &str,
+) -> Option<&'slot mut redis::aio::MultiplexedConnection> {
+    if slot.is_none() {
+        match blocking_connection(client).await {
+            Ok(opened) => *slot = Some(opened),
+            Err(error) => {
+                tracing::warn!(%error, reading, "cannot reach Redis");
+                tokio::time::sleep(BLOCK).await;
+                return None;
+            }
+        }
+    }
+    slot.as_mut()
 }
 
 fn owner_key(meeting: MeetingId) -> String {
