@@ -80,6 +80,10 @@ struct Load {
     /// Source addresses to spread connections over (past ~28,000 ports per address).
     #[arg(long, value_delimiter = ',', default_value = "127.0.0.1")]
     sources: Vec<IpAddr>,
+    /// For `live`: this many more live meetings with no traffic, made live before the load.
+    /// Every node of a cluster mirrors each, so their streams are read beside the loaded one.
+    #[arg(long, default_value_t = 0)]
+    quiet_meetings: usize,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -149,15 +153,22 @@ async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
     )
     .await?;
     let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
-    let meeting = post(
-        "/api/meetings",
-        Some(&admin),
-        json!({"title": {"en": "Benchmark"}, "territory_id": territory["id"], "akim_account_id": akim["id"],
-               "planned_start": start.to_string(), "planned_minutes": 120, "kind": "unscheduled"}),
-    )
-    .await?;
-    let id = meeting["id"].as_i64().context("a meeting id")?;
-    post(&format!("/api/meetings/{id}/phase"), Some(&admin), json!({"phase": "qa"})).await?;
+    let go_live = async |title: &str| {
+        let meeting = post(
+            "/api/meetings",
+            Some(&admin),
+            json!({"title": {"en": title}, "territory_id": territory["id"], "akim_account_id": akim["id"],
+                   "planned_start": start.to_string(), "planned_minutes": 120, "kind": "unscheduled"}),
+        )
+        .await?;
+        let id = meeting["id"].as_i64().context("a meeting id")?;
+        post(&format!("/api/meetings/{id}/phase"), Some(&admin), json!({"phase": "qa"})).await?;
+        Ok::<i64, anyhow::Error>(id)
+    };
+    for quiet in 0..load.quiet_meetings {
+        go_live(&format!("Quiet {quiet}")).await?;
+    }
+    let id = go_live("Benchmark").await?;
     let nodes: Vec<String> = std::iter::once(&load.server)
         .chain(&load.also)
         .map(|node| node.trim_end_matches('/').replacen("http", "ws", 1))

@@ -23,12 +23,14 @@ const FOLLOWER_QUEUE: usize = 256;
 const READ_COUNT: usize = 100;
 /// How long a read blocks while some follower is full, so that it is read again soon.
 const BLOCK_WHILE_FULL: Duration = Duration::from_millis(20);
-/// A read costs Redis work for every stream it names, and any one stream's new batch ends it.
-/// With many streams the reader therefore waits this long per stream (up to [`MAX_GATHER`])
-/// after a read that brought entries, gathering the batches of a few milliseconds into the
-/// next read, rather than reading every stream again for each batch of any one.
-const GATHER_PER_STREAM: Duration = Duration::from_micros(25);
-const MAX_GATHER: Duration = Duration::from_millis(10);
+/// A blocking read costs Redis about 2 µs for every stream it names (it is registered as
+/// waiting on each; docs/bench/cluster.md), and any one stream's new batch ends it. With many
+/// streams the reader therefore waits this long per stream (up to [`MAX_GATHER`]) after a read
+/// that brought entries, gathering the batches of those milliseconds into the next read: a
+/// node then costs Redis at most ~2% of a core for up to 500 mirrored meetings, and their
+/// viewers wait up to that much longer.
+const GATHER_PER_STREAM: Duration = Duration::from_micros(100);
+const MAX_GATHER: Duration = Duration::from_millis(50);
 
 /// The rooms of this node that follow a stream, by meeting.
 #[derive(Default)]
