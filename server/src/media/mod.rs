@@ -842,8 +842,6 @@ fn ends_meeting(event: &crate::room::RoomEvent) -> bool {
     matches!(status, Some(MeetingStatus::Ended | MeetingStatus::Cancelled))
 }
 
-/// The publisher's session: reads its tracks into the broadcast until it disconnects, the
-/// meeting ends, the room closes for good, or the session is deleted.
 /// Adds a receive-only transceiver for each kind in `kinds`: a publisher's, or an edge's pull.
 async fn receive(peer: &dyn PeerConnection, kinds: OfferedKinds) -> Result<(), MediaError> {
     for (wanted, kind) in [(kinds.audio, RtpCodecKind::Audio), (kinds.video, RtpCodecKind::Video)] {
@@ -860,6 +858,8 @@ async fn receive(peer: &dyn PeerConnection, kinds: OfferedKinds) -> Result<(), M
     Ok(())
 }
 
+/// The publisher's session: reads its tracks into the broadcast until it disconnects, the
+/// meeting ends, the room closes for good, or the session is deleted.
 async fn run_publisher(
     shared: Arc<Shared>,
     broadcast: Arc<Broadcast>,

@@ -147,7 +147,7 @@ struct Shared {
     /// Held while a meeting's room is opened, so that two callers never open two rooms (two
     /// writers) for one meeting; one lock per meeting, so that a slow open (a long log, a
     /// Redis pause) delays no other meeting. Opening is rare; everything else takes the fast
-    /// path. Held only for lookups, never across an await.
+    /// path. The map's own mutex is held only for lookups, never across an await.
     opening: Mutex<HashMap<MeetingId, Arc<tokio::sync::Mutex<()>>>>,
     live: LiveRuntime,
     /// Set when this node is one of several.
