@@ -222,7 +222,9 @@ async fn create_demo_issue(
     let mut issue = store.issue(id).await?;
     let change = status(&mut issue, IssueStatus::New, IssueStatus::Accepted);
     store.update_issue(&issue, change, now).await?;
-    let deadline = now.to_zoned(jiff::tz::TimeZone::UTC).date().saturating_add(jiff::Span::new().days(60));
+    // Sixty days from today as the meetings' zone counts days, the zone every deadline is read in.
+    let zone = jiff::tz::TimeZone::get(&config.meetings.time_zone)?;
+    let deadline = now.to_zoned(zone).date().saturating_add(jiff::Span::new().days(60));
     let entry = ActionPlanEntry {
         measure: "Заменить светильники на улице Абая".into(),
         executor_organisation: "ГУ «Отдел ЖКХ»".into(),

@@ -25,6 +25,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertAccessible } from './accessibility.mjs';
+import { formatInServerZone, serverMonth, serverYear } from './civil.mjs';
 import { api, launchChromium, signIn, sleep, startServer, strongPassword, watchPage } from './support.mjs';
 
 const PHONE = { width: 360, height: 780 };
@@ -50,10 +51,6 @@ const BAD_CSV = [
   '',
 ].join('\n');
 const SPAM = 'Дешёвые часы со скидкой на example.com — пишите в личку';
-
-function almatyYear() {
-  return Number(new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Almaty', year: 'numeric' }).format(new Date()));
-}
 
 /**
  * Opens a live channel socket named `name` in `page` with `token`, and waits for its hello.
@@ -113,7 +110,7 @@ describe('administration, the moderation log and the home calendar', { timeout: 
   let akimPassword = null;
   let akimId = null;
   let district = null;
-  const year = almatyYear();
+  const year = serverYear();
   const pageLog = [];
 
   async function withDiagnostics(name, body) {
@@ -448,13 +445,12 @@ describe('administration, the moderation log and the home calendar', { timeout: 
       assert.ok(hideText.includes('Administrator'), 'the moderator by name');
       const at = record.entries.find((entry) => entry.action === 'hide').at;
       assert.equal(await hide.locator('time').getAttribute('datetime'), at);
-      const almatyTime = new Intl.DateTimeFormat('ru-RU', {
-        timeZone: 'Asia/Almaty',
+      const almatyTime = formatInServerZone(new Date(at), 'ru-RU', {
         hour: '2-digit',
         minute: '2-digit',
         second: '2-digit',
         hourCycle: 'h23',
-      }).format(new Date(at));
+      });
       assert.ok((await hide.locator('time').textContent()).includes(almatyTime), 'the time in Almaty');
       const timeOut = page.locator('#entries-table tr[data-action="time_out"]');
       assert.match(await timeOut.textContent(), /Автор временно ограничен.*на 5 мин/);
@@ -515,16 +511,14 @@ describe('administration, the moderation log and the home calendar', { timeout: 
           expect: 201,
         })
       ).body;
-      const month = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Almaty', year: 'numeric', month: '2-digit' })
-        .format(start)
-        .slice(0, 7);
+      const month = serverMonth(start);
       const meetingYear = Number(month.slice(0, 4));
 
       const page = await openPage('home', '/');
       const section = page.locator(`#calendar-months section[data-month="${month}"]`);
       const item = section.locator(`li[data-meeting="${meeting.id}"]`);
       await item.waitFor();
-      const monthName = new Intl.DateTimeFormat('ru-RU', { timeZone: 'Asia/Almaty', month: 'long', year: 'numeric' }).format(start);
+      const monthName = formatInServerZone(start, 'ru-RU', { month: 'long', year: 'numeric' });
       assert.equal(
         (await section.locator('h3 > span').first().textContent()).toLowerCase(),
         monthName.toLowerCase(),

@@ -8,6 +8,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { serverYear } from './civil.mjs';
 import { REPO_ROOT, api, launchChromium, signIn, sleep, startServer } from './support.mjs';
 
 const MEETING = 1; // the demo meeting of the first start
@@ -58,7 +59,7 @@ const server = await startServer();
 const browser = await launchChromium();
 try {
   const admin = await signIn(server.base, 'admin', server.adminPassword);
-  const year = new Date().getFullYear();
+  const year = serverYear();
   const akim = (await api(server.base, `/api/meetings/${MEETING}`, { expect: 200 })).body.akim_account_id;
 
   // A live meeting: three viewers comment, one comment is hidden, two become one question.

@@ -211,11 +211,35 @@ export async function postSdp(url, sdp, { token = null } = {}) {
   return { status: response.status, headers: response.headers, contentType, text, problem };
 }
 
-/** Launches Debian's Chromium (or $CHROMIUM) with fake camera and microphone. */
+/**
+ * Whether this process runs under libfaketime (tests/services/clock at …): its clock, and the
+ * server's, then stand at a moment other than the machine's.
+ */
+export function clockIsFaked() {
+  return /libfaketime/.test(process.env.LD_PRELOAD ?? '') && Boolean(process.env.FAKETIME);
+}
+
+/**
+ * Launches Debian's Chromium (or $CHROMIUM) with fake camera and microphone, in the machine's
+ * zone ($TZ, which tests/run sets apart from the server's).
+ *
+ * Chromium's processes crash under libfaketime, so when this process runs under it Chromium is
+ * started without it, and every new context's pages get this process's (faked) time through
+ * Playwright's clock, which runs on from there: the pages, the tests and the server then agree
+ * on the moment.
+ */
 export async function launchChromium() {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({
+  const faked = clockIsFaked();
+  const env = { ...process.env };
+  if (faked) {
+    env.LD_PRELOAD = env.LD_PRELOAD.split(':').filter((library) => !/libfaketime/.test(library)).join(':');
+    if (env.LD_PRELOAD === '') delete env.LD_PRELOAD;
+    for (const name of ['FAKETIME', 'FAKETIME_DONT_FAKE_MONOTONIC', 'NO_FAKE_STAT']) delete env[name];
+  }
+  const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    env,
     args: [
       '--use-fake-device-for-media-stream',
       '--use-fake-ui-for-media-stream',
@@ -224,6 +248,21 @@ export async function launchChromium() {
       '--no-sandbox',
     ],
   });
+  if (faked) {
+    const newContext = browser.newContext.bind(browser);
+    browser.newContext = async (options) => {
+      const context = await newContext(options);
+      await context.clock.install({ time: Date.now() });
+      return context;
+    };
+    const newPage = browser.newPage.bind(browser);
+    browser.newPage = async (options) => {
+      const page = await newPage(options);
+      await page.context().clock.install({ time: Date.now() });
+      return page;
+    };
+  }
+  return browser;
 }
 
 /** An SDP offer made by Chromium, with one transceiver per kind in `direction`. */

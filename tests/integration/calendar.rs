@@ -245,7 +245,7 @@ async fn reaching_the_demand_threshold_obliges_the_akim_to_hold_a_meeting() {
     assert_eq!(third["supporters"], 3);
     assert_eq!(third["state"]["state"], "obliged", "{third}");
     assert_eq!(third["state"]["overdue"], false);
-    let today = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Asia/Almaty").expect("zone")).date();
+    let today = server.today();
     let due = today.checked_add(jiff::Span::new().days(30)).expect("a date");
     assert_eq!(third["state"]["due"], due.to_string());
     assert!(third["reached_at"].is_string());

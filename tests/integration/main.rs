@@ -1,6 +1,8 @@
 //! Integration tests: each boots the real server with `kezdesu::run` on 127.0.0.1:0 and a
 //! temporary data folder, and talks to it over HTTP as a client would.
 
+mod civil;
+mod local_zone;
 mod support;
 
 mod accounts;

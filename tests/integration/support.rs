@@ -324,9 +324,7 @@ pub fn rand_suffix() -> u64 {
 
 pub fn meeting_body(territory: i64, akim: i64, planned_minutes: i64) -> Value {
     let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2);
-    let start = start
-        .to_zoned(jiff::tz::TimeZone::get("Asia/Almaty").expect("tzdata"))
-        .strftime("%Y-%m-%dT%H:%M:%S%:z");
+    let start = crate::civil::in_default_zone(start).strftime("%Y-%m-%dT%H:%M:%S%:z");
     json!({
         "title": {"kk": "Кездесу", "ru": "Встреча", "en": "Meeting"},
         "territory_id": territory,

@@ -137,7 +137,7 @@ async fn a_yearly_calendar_is_drafted_agreed_submitted_corrected_and_every_revis
         "not_found",
     );
     // Not agreed on a day to come.
-    let tomorrow = (jiff::Zoned::now().date().tomorrow().expect("a day")).to_string();
+    let tomorrow = server.today().tomorrow().expect("a day").to_string();
     assert_problem(
         &server
             .post(

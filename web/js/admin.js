@@ -38,7 +38,7 @@ registerStrings(adminStrings);
 registerStrings(navStrings);
 
 const byId = (id) => document.getElementById(id);
-const currentYear = yearIn(ALMATY) ?? new Date().getFullYear();
+const currentYear = yearIn(ALMATY);
 const SEARCH_DELAY_MS = 150;
 
 let gate = 'loading'; // loading | signedOut | denied | admin | failed

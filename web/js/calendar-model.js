@@ -6,14 +6,16 @@
 // from user data may be shown as a link, the reception form's local time in Almaty as RFC 3339,
 // its officials one per line, and who may keep a calendar or arrange receptions.
 
+import { MEETINGS_TIME_ZONE, MEETINGS_UTC_OFFSET } from './time-zone.js';
+
 export const PERIODS = ['quarter', 'half_year', 'year'];
 export const DEFAULT_PERIOD = 'quarter';
 export const REVISION_STATES = ['draft', 'agreed', 'submitted'];
 export const MIN_YEAR = 2000;
 export const MAX_YEAR = 2199;
 /** Asia/Almaty's offset: the whole of Kazakhstan keeps UTC+5. */
-export const ALMATY_OFFSET = '+05:00';
-export const ALMATY = 'Asia/Almaty';
+export const ALMATY_OFFSET = MEETINGS_UTC_OFFSET;
+export const ALMATY = MEETINGS_TIME_ZONE;
 
 const POSITIVE_ID = /^[1-9]\d{0,15}$/;
 const YEAR = /^\d{4}$/;

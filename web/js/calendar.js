@@ -36,7 +36,7 @@ import { todayIn } from './register-model.js';
 import { loadTerritories, make, territoryName } from './register-view.js';
 
 const byId = (id) => document.getElementById(id);
-const currentYear = yearIn(ALMATY) ?? new Date().getFullYear();
+const currentYear = yearIn(ALMATY);
 const address = readCalendarAddress(location.search, currentYear);
 const akimId = address.akim;
 const year = address.year;

@@ -39,7 +39,7 @@ const el = {
   signin: byId('signin-link'),
 };
 
-const currentYear = yearIn(ALMATY) ?? new Date().getFullYear();
+const currentYear = yearIn(ALMATY);
 let filters = readComplianceFilters(location.search, currentYear);
 let territories = [];
 let report = null;

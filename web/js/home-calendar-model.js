@@ -3,7 +3,9 @@
 // month they begin in (in their own time zone, Almaty unless the server says otherwise), the
 // akims and territories whose iCalendar feeds to offer, and the feeds' addresses.
 
-export const DEFAULT_TIME_ZONE = 'Asia/Almaty';
+import { MEETINGS_TIME_ZONE } from './time-zone.js';
+
+export const DEFAULT_TIME_ZONE = MEETINGS_TIME_ZONE;
 export const FEED_LANGUAGES = ['kk', 'ru', 'en'];
 
 /** The year and month (`YYYY-MM`) an instant falls in, in `timeZone`; null for a bad instant. */

@@ -1,6 +1,8 @@
 // Owns the UI language: string dictionaries for kk/ru/en, the remembered choice, the language
 // switch, picking a language out of {kk, ru, en} data, and formatting times in Almaty.
 
+import { MEETINGS_TIME_ZONE } from './time-zone.js';
+
 const STORAGE_KEY = 'kezdesu.lang';
 const LANGUAGES = ['kk', 'ru', 'en'];
 const DEFAULT_LANGUAGE = 'ru';
@@ -9,7 +11,7 @@ const LOCALES = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
 // Data from the API is filled in Russian first most often, so that is the first fallback.
 const FALLBACK_ORDER = ['ru', 'kk', 'en'];
 // The server names the zone of every meeting (its `time_zone`); this is only the fallback.
-const DEFAULT_TIME_ZONE = 'Asia/Almaty';
+const DEFAULT_TIME_ZONE = MEETINGS_TIME_ZONE;
 
 const STRINGS = {
   kk: {

@@ -3,9 +3,10 @@
 // ("15 January"), and an instant to the second in Almaty.
 
 import { KAZAKH_MONTHS, dateParts } from './i18n.js';
+import { MEETINGS_TIME_ZONE } from './time-zone.js';
 
 const LOCALES = { kk: 'kk-KZ', ru: 'ru-RU', en: 'en-GB' };
-const ALMATY = 'Asia/Almaty';
+const ALMATY = MEETINGS_TIME_ZONE;
 
 function locale() {
   return LOCALES[document.documentElement.lang] ?? LOCALES.ru;

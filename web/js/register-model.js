@@ -4,6 +4,8 @@
 // paging, who keeps the register, today's date in the meetings' time zone, a history entry put in
 // words, and the little parsing the commission's forms need.
 
+import { MEETINGS_TIME_ZONE } from './time-zone.js';
+
 export const ISSUE_STATUSES = ['new', 'accepted', 'planned', 'in_progress', 'resolved', 'rejected', 'escalated'];
 export const LEVELS = ['oblast', 'central'];
 export const SORTS = ['priority', 'newest', 'oldest', 'updated'];
@@ -14,7 +16,7 @@ export const CLOSED_STATUSES = ['resolved', 'rejected', 'escalated'];
 /** The issues an action plan and progress are kept for. */
 export const ACTING_STATUSES = ['accepted', 'planned', 'in_progress'];
 export const LIST_PAGE_SIZE = 20;
-export const DEFAULT_TIME_ZONE = 'Asia/Almaty';
+export const DEFAULT_TIME_ZONE = MEETINGS_TIME_ZONE;
 
 /** The roles that keep the register (see every issue, change issues, read contacts). */
 const KEEPER_ROLES = ['commission', 'akim', 'admin'];
