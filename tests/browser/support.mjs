@@ -235,7 +235,7 @@ export async function launchChromium() {
   if (faked) {
     env.LD_PRELOAD = env.LD_PRELOAD.split(':').filter((library) => !/libfaketime/.test(library)).join(':');
     if (env.LD_PRELOAD === '') delete env.LD_PRELOAD;
-    for (const name of ['FAKETIME', 'FAKETIME_DONT_FAKE_MONOTONIC', 'NO_FAKE_STAT']) delete env[name];
+    for (const name of ['FAKETIME', 'NO_FAKE_STAT']) delete env[name];
   }
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
