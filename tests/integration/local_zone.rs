@@ -1,5 +1,5 @@
-//! No test takes a civil day from the machine's time zone, no page from the browser's, and the
-//! server from nothing but its configured zone.
+//! No test takes a civil day from the machine's time zone (Rust, JavaScript or Python), no page
+//! from the browser's, and the server from nothing but its configured zone.
 //!
 //! The server counts days in `meetings.time_zone` (Asia/Almaty). A date read in another zone
 //! agrees with it for most of the day and disagrees for the rest, so such a defect hides until
@@ -70,6 +70,16 @@ const JS_LOCAL_ZONE: &[Forbidden] = &[
     },
 ];
 
+/// Python tests (aiortc, icalendar, the benchmarks' load): naive or local date and time.
+const PYTHON_TESTS: &[Forbidden] = &[Forbidden {
+    matches: |line| {
+        contains(line, &["date.today(", "datetime.now()", "datetime.today(", ".astimezone()", "utcnow("])
+            || contains(line, &["time.localtime(", "time.strftime(", "time.ctime(", "time.mktime("])
+            || (line.contains("fromtimestamp(") && !line.contains("tz"))
+    },
+    instead: "a naive or local time: use datetime.now(timezone.utc), or the server's zone by name",
+}];
+
 /// JavaScript tests: formatting a civil date outside `tests/browser/civil.mjs`.
 const JS_TESTS: &[Forbidden] = &[Forbidden {
     matches: |line| line.contains("Intl.DateTimeFormat("),
@@ -132,7 +142,9 @@ fn violations(file: &str, source: &str, rules: &[&[Forbidden]]) -> Vec<String> {
     let mut found = Vec::new();
     for (number, line) in source.lines().enumerate() {
         let code = line.trim_start();
-        if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") {
+        // Comments: // and /* */ in Rust and JavaScript, # in Python.
+        if code.starts_with("//") || code.starts_with('*') || code.starts_with("/*") || code.starts_with('#')
+        {
             continue;
         }
         for rule in rules.iter().flat_map(|rules| rules.iter()) {
@@ -177,6 +189,7 @@ fn no_test_reads_the_machines_time_zone() {
     let mut scripts = files(&root.join("tests"), &[".mjs", ".js"]);
     scripts.retain(|path| !path.components().any(|part| part.as_os_str() == "fixtures"));
     check(scripts, &[JS_LOCAL_ZONE, JS_TESTS], &["tests/browser/civil.mjs"], 15);
+    check(files(&root.join("tests"), &[".py"]), &[PYTHON_TESTS], &[], 4);
 }
 
 #[test]
@@ -220,6 +233,9 @@ fn the_check_finds_each_kind_of_local_zone_read() {
         ("a.mjs", "const first = new Date(2026, 0, 1);", JS_LOCAL_ZONE),
         ("a.mjs", "const noon = Date.parse('2026-12-31T12:00');", JS_LOCAL_ZONE),
         ("a.mjs", "new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Almaty' })", JS_TESTS),
+        ("a.py", "today = datetime.date.today()", PYTHON_TESTS),
+        ("a.py", "start = datetime.now() + timedelta(days=20)", PYTHON_TESTS),
+        ("a.py", "when = datetime.fromtimestamp(seconds)", PYTHON_TESTS),
     ];
     for (file, line, rules) in planted {
         assert_eq!(violations(file, line, &[rules]).len(), 1, "not caught: {line}");
@@ -236,4 +252,6 @@ fn the_check_finds_each_kind_of_local_zone_read() {
     for (file, line) in allowed {
         assert_eq!(violations(file, line, &[JS_LOCAL_ZONE]), Vec::<String>::new(), "wrongly caught: {line}");
     }
+    let allowed_python = "start = (datetime.now(timezone.utc) + timedelta(days=20)).replace(microsecond=0)";
+    assert_eq!(violations("a.py", allowed_python, &[PYTHON_TESTS]), Vec::<String>::new());
 }
