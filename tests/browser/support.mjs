@@ -249,17 +249,12 @@ export async function launchChromium() {
     ],
   });
   if (faked) {
+    // browser.newPage() makes its context through this.newContext(), so it is covered too.
     const newContext = browser.newContext.bind(browser);
     browser.newContext = async (options) => {
       const context = await newContext(options);
       await context.clock.install({ time: Date.now() });
       return context;
-    };
-    const newPage = browser.newPage.bind(browser);
-    browser.newPage = async (options) => {
-      const page = await newPage(options);
-      await page.context().clock.install({ time: Date.now() });
-      return page;
     };
   }
   return browser;

@@ -25,9 +25,14 @@ pub fn default_zone() -> TimeZone {
     zone_of(&Config::default())
 }
 
+/// Today in `zone`.
+fn today_in(zone: TimeZone) -> Date {
+    Timestamp::now().to_zoned(zone).date()
+}
+
 /// Today, as a server with the default configuration reckons it.
 pub fn default_today() -> Date {
-    Timestamp::now().to_zoned(default_zone()).date()
+    today_in(default_zone())
 }
 
 /// `instant` in the default configuration's zone.
@@ -43,7 +48,7 @@ impl TestServer {
 
     /// Today, as this server reckons it.
     pub fn today(&self) -> Date {
-        Timestamp::now().to_zoned(self.zone()).date()
+        today_in(self.zone())
     }
 }
 
