@@ -34,9 +34,62 @@ pub struct Config {
     pub register: RegisterConfig,
     pub demands: DemandsConfig,
     pub cluster: ClusterConfig,
+    pub egress: EgressConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
     pub admin_password: Option<String>,
+    /// The key that seals platform stream keys at rest, from `KEZDESU_SECRET_KEY`; never read
+    /// from a file. Without it, restream destinations cannot be stored.
+    #[serde(skip)]
+    pub secret_key: Option<crate::secrets::SecretKey>,
+    /// The key before the last rotation, from `KEZDESU_SECRET_KEY_PREVIOUS`: values sealed
+    /// with it still open, and are sealed again with `secret_key` at start-up.
+    #[serde(skip)]
+    pub previous_secret_key: Option<crate::secrets::SecretKey>,
+}
+
+/// Restreaming to the akimat's social-media accounts (RTMP and RTMPS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EgressConfig {
+    /// The most destinations one meeting, or one akim's defaults, may have.
+    pub max_destinations: usize,
+    /// The ffmpeg program that turns the broadcast's RTP into FLV (H.264 copied or encoded,
+    /// Opus to AAC).
+    pub ffmpeg: PathBuf,
+    /// After a destination dropped while live, it is tried again for this long, then failed.
+    pub retry_for_seconds: u64,
+    /// The pause before the first retry; it doubles with each failure, up to the longest.
+    pub first_retry_pause_ms: u64,
+    pub longest_retry_pause_ms: u64,
+    /// A connection and its publish request must succeed within this.
+    pub connect_timeout_seconds: u64,
+    /// PEM certificates trusted for `rtmps://` besides the bundled web roots (a private
+    /// ingest server, or a test's own terminator).
+    pub extra_ca_file: Option<PathBuf>,
+    /// AAC bitrate of the restreamed audio.
+    pub audio_bitrate_kbps: u32,
+    /// The x264 preset used when a VP8 publisher's video must be encoded to H.264.
+    pub x264_preset: String,
+    /// Video bitrate when encoding a VP8 publisher's video.
+    pub x264_bitrate_kbps: u32,
+}
+
+impl Default for EgressConfig {
+    fn default() -> EgressConfig {
+        EgressConfig {
+            max_destinations: 6,
+            ffmpeg: PathBuf::from("ffmpeg"),
+            retry_for_seconds: 300,
+            first_retry_pause_ms: 1000,
+            longest_retry_pause_ms: 15_000,
+            connect_timeout_seconds: 10,
+            extra_ca_file: None,
+            audio_bitrate_kbps: 128,
+            x264_preset: "veryfast".to_owned(),
+            x264_bitrate_kbps: 2500,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -503,6 +556,32 @@ impl Config {
             if !(1..=1000).contains(&self.storage.postgres_connections) {
                 return invalid("storage.postgres_connections", "must be 1 to 1000");
             }
+        }
+        let egress = &self.egress;
+        if !(1..=50).contains(&egress.max_destinations) {
+            return invalid("egress.max_destinations", "must be 1 to 50");
+        }
+        if egress.first_retry_pause_ms == 0 || egress.longest_retry_pause_ms < egress.first_retry_pause_ms {
+            return invalid(
+                "egress.first_retry_pause_ms",
+                "must be above 0 and at most egress.longest_retry_pause_ms",
+            );
+        }
+        if !(1..=120).contains(&egress.connect_timeout_seconds) {
+            return invalid("egress.connect_timeout_seconds", "must be 1 to 120");
+        }
+        if !(32..=512).contains(&egress.audio_bitrate_kbps)
+            || !(300..=20_000).contains(&egress.x264_bitrate_kbps)
+        {
+            return invalid(
+                "egress.audio_bitrate_kbps / x264_bitrate_kbps",
+                "must be 32 to 512 / 300 to 20000",
+            );
+        }
+        const PRESETS: [&str; 9] =
+            ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
+        if !PRESETS.contains(&egress.x264_preset.as_str()) {
+            return invalid("egress.x264_preset", "must be an x264 preset such as \"veryfast\"");
         }
         if let Some(url) = &self.cluster.redis_url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod cluster;
 pub mod config;
+pub mod egress;
 pub mod http;
 pub mod ical;
 pub mod listener;
@@ -24,6 +25,7 @@ pub mod media;
 pub mod metrics;
 pub mod procfs;
 pub mod room;
+pub mod secrets;
 pub mod store;
 pub mod wire;
 
@@ -119,6 +121,17 @@ pub async fn run(
         media_peers,
         rooms_stop.clone(),
     );
+    let sealer = secrets::Sealer::new(config.secret_key.clone(), config.previous_secret_key.clone());
+    reseal_stream_keys(store.as_ref(), &sealer).await;
+    let egress = egress::Egress::new(
+        config.egress.clone(),
+        store.clone(),
+        sealer,
+        media.clone(),
+        clock.clone(),
+        metrics.egress.clone(),
+        rooms_stop.clone(),
+    )?;
     let state = AppState::new(
         config.clone(),
         store.clone(),
@@ -127,6 +140,7 @@ pub async fn run(
         clock,
         metrics.clone(),
         media.clone(),
+        egress.clone(),
         cluster.clone(),
         stopping.clone(),
     );
@@ -163,6 +177,9 @@ pub async fn run(
         }
     }
     rooms_stop.cancel();
+    if !egress.wait_closed(Duration::from_secs(2)).await {
+        tracing::warn!("some restreams did not stop in time");
+    }
     if !media.wait_closed(Duration::from_secs(2)).await {
         tracing::warn!("some media sessions did not close in time");
     }
@@ -172,6 +189,41 @@ pub async fn run(
     store.close().await;
     tracing::info!("kezdesu stopped");
     Ok(())
+}
+
+/// After the secret key was rotated (`KEZDESU_SECRET_KEY_PREVIOUS` set), seals every stored
+/// stream key with the new key, so that the previous one can be dropped at the next start.
+async fn reseal_stream_keys(store: &dyn Store, sealer: &secrets::Sealer) {
+    if !sealer.is_configured() {
+        return;
+    }
+    let sealed = match store.sealed_destination_keys().await {
+        Ok(sealed) => sealed,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the stored stream keys to reseal them");
+            return;
+        }
+    };
+    let (mut resealed, mut unreadable) = (0, 0);
+    for (id, old) in sealed.into_iter().filter(|(_, old)| sealer.is_stale(old)) {
+        let renewed = sealer.open(&old).and_then(|key| sealer.seal(&key));
+        match renewed {
+            Ok(new) => match store.reseal_destination_key(id, &old, &new).await {
+                Ok(()) => resealed += 1,
+                Err(error) => tracing::warn!(destination = id, %error, "could not reseal a stream key"),
+            },
+            Err(_) => unreadable += 1,
+        }
+    }
+    if resealed > 0 {
+        tracing::info!(resealed, "stream keys sealed again with the current secret key");
+    }
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "stream keys sealed with a key this server does not have: set KEZDESU_SECRET_KEY_PREVIOUS to it, or enter those keys again"
+        );
+    }
 }
 
 /// Sweeps expired tokens and trims the rate limiters' memory of idle addresses.

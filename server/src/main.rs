@@ -52,6 +52,16 @@ fn start() -> anyhow::Result<()> {
     let mut config = Config::load(&working_dir, std::env::vars(), &overrides)?;
     config.admin_password = std::env::var("KEZDESU_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
     config.media.turn_secret = std::env::var("KEZDESU_TURN_SECRET").ok().filter(|s| !s.is_empty());
+    let secret = |name: &str| -> anyhow::Result<Option<kezdesu::secrets::SecretKey>> {
+        match std::env::var(name).ok().filter(|value| !value.is_empty()) {
+            None => Ok(None),
+            Some(value) => kezdesu::secrets::SecretKey::from_base64(&value)
+                .map(Some)
+                .map_err(|why| anyhow::anyhow!("{name}: {why}")),
+        }
+    };
+    config.secret_key = secret("KEZDESU_SECRET_KEY")?;
+    config.previous_secret_key = secret("KEZDESU_SECRET_KEY_PREVIOUS")?;
     if let Some(password) = &config.admin_password {
         kezdesu::auth::check_new_password(password)
             .map_err(|why| anyhow::anyhow!("KEZDESU_ADMIN_PASSWORD: {why}"))?;

@@ -62,6 +62,7 @@ pub struct Metrics {
     pub store_latency: StoreLatency,
     pub media: MediaMetrics,
     pub cluster: ClusterMetrics,
+    pub egress: EgressMetrics,
     pub alive_tasks: Gauge,
     pub resident_memory_bytes: Gauge,
 }
@@ -87,6 +88,27 @@ pub struct MediaMetrics {
     pub packets_forwarded: Counter,
     pub viewer_skips: Counter,
     pub keyframe_requests: Counter,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RestreamLabels {
+    /// `starting`, `live`, `retrying`, `failed` or `stopped`.
+    pub state: &'static str,
+}
+
+/// Restreaming to the platforms.
+#[derive(Clone, Default)]
+pub struct EgressMetrics {
+    /// Destinations of meetings on air, by state.
+    pub destinations: Family<RestreamLabels, Gauge>,
+    /// Retries of destinations that dropped after being live.
+    pub retries: Counter,
+    /// Bytes of FLV tags sent to the platforms.
+    pub bytes_sent: Counter,
+    /// ffmpeg processes running (one per meeting restreamed).
+    pub transcoders: Gauge,
+    /// ffmpeg processes that ended while their meeting was still on air.
+    pub transcoder_failures: Counter,
 }
 
 impl Metrics {
@@ -156,6 +178,32 @@ impl Metrics {
             "Committed batches that could not be appended to a meeting's stream",
             cluster.stream_append_failures.clone(),
         );
+        let egress = EgressMetrics::default();
+        registry.register(
+            "restream_destinations",
+            "Restream destinations of meetings on air, by state",
+            egress.destinations.clone(),
+        );
+        registry.register(
+            "restream_retries",
+            "Retries of destinations that dropped after being live",
+            egress.retries.clone(),
+        );
+        registry.register(
+            "restream_sent_bytes",
+            "Bytes sent to restream destinations",
+            egress.bytes_sent.clone(),
+        );
+        registry.register(
+            "restream_transcoders",
+            "ffmpeg processes running for restreams",
+            egress.transcoders.clone(),
+        );
+        registry.register(
+            "restream_transcoder_failures",
+            "ffmpeg processes that ended while their meeting was on air",
+            egress.transcoder_failures.clone(),
+        );
         let alive_tasks = Gauge::default();
         registry.register("runtime_alive_tasks", "Tasks alive in the async runtime", alive_tasks.clone());
         let resident_memory_bytes = Gauge::default();
@@ -178,6 +226,7 @@ impl Metrics {
             meetings_live,
             media,
             cluster,
+            egress,
             alive_tasks,
             resident_memory_bytes,
             event_subscribers,

@@ -75,6 +75,10 @@ pub struct MeetingView {
     /// The decree's deadlines once the meeting has ended (in meeting lists and answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadlines: Option<MeetingDeadlines>,
+    /// Each restream destination's state, for those who run the meeting (its akim, admins and
+    /// moderators) in answers about one meeting; the `restream` event carries changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restream: Option<Vec<RestreamStatus>>,
 }
 
 /// What the decree wants published after a meeting, and by when.
@@ -355,6 +359,7 @@ impl MeetingView {
             place: meeting.place.clone(),
             online_link: meeting.online_link.clone(),
             broadcast: None,
+            restream: None,
             deadlines: None,
         }
     }
@@ -427,4 +432,59 @@ impl From<&Territory> for TerritoryView {
             parent_id: territory.parent.map(|p| p.0),
         }
     }
+}
+
+/// A restream destination as its akim sees it: the stream key only masked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DestinationView {
+    pub id: i64,
+    pub platform: kezdesu_core::restream::Platform,
+    pub name: String,
+    pub ingest_url: String,
+    /// The stream key, masked (`••••f3a9`): it is write-only.
+    pub stream_key: String,
+    pub enabled: bool,
+    pub version: i64,
+    /// For a meeting's destination that has been started: its state now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RestreamStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DestinationList {
+    pub destinations: Vec<DestinationView>,
+}
+
+/// Where a restream destination stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RestreamState {
+    /// Connecting and asking to publish.
+    Starting,
+    /// The platform accepted the stream and is receiving it.
+    Live,
+    /// It dropped after being live and is being tried again.
+    Retrying,
+    /// It will not be tried again: it never got as far as publishing (a wrong key or URL, an
+    /// unreachable host), or it kept failing after a drop for the whole retry time.
+    Failed,
+    /// Stopped on purpose: the meeting went off air or the destination was switched off.
+    Stopped,
+}
+
+/// A restream destination's state, in the meeting's JSON and `restream` events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RestreamStatus {
+    pub meeting_id: i64,
+    pub destination_id: i64,
+    pub platform: kezdesu_core::restream::Platform,
+    pub name: String,
+    pub state: RestreamState,
+    /// Retries since the destination was last live (each one may make a new video on the
+    /// platform's side).
+    pub retries: u32,
+    /// Why the last attempt failed, in words; never the stream key.
+    pub last_error: Option<String>,
+    /// When the state began, RFC 3339 with offset.
+    pub since: String,
 }

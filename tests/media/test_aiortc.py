@@ -164,13 +164,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, binary: Path, workdir: Path) -> None:
+    def __init__(self, binary: Path, workdir: Path, extra_config: str = "", extra_env: dict | None = None) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "server.log"
         config = workdir / "kezdesu.toml"
-        config.write_text('[media]\nudp_addresses = ["127.0.0.1"]\n')
-        env = dict(os.environ, KEZDESU_ADMIN_PASSWORD=ADMIN_PASSWORD, NO_COLOR="1")
+        config.write_text('[media]\nudp_addresses = ["127.0.0.1"]\n' + extra_config)
+        env = dict(os.environ, KEZDESU_ADMIN_PASSWORD=ADMIN_PASSWORD, NO_COLOR="1", **(extra_env or {}))
         command = [
             str(binary),
             "serve",

@@ -22,6 +22,7 @@ pub mod issues;
 pub mod live;
 pub mod meeting;
 pub mod reception;
+pub mod restream;
 pub mod roles;
 pub mod rules;
 pub mod territory;

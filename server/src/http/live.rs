@@ -269,6 +269,8 @@ impl Connection {
             return;
         }
         let (direct, direct_inbox) = mpsc::channel(DIRECT_QUEUE);
+        let restreams =
+            tokio::spawn(forward_restreams(self.state.egress.changes(), self.meeting, direct.clone()));
         let writer = tokio::spawn(write_loop(
             sink,
             join.frames,
@@ -279,6 +281,7 @@ impl Connection {
             self.state.shutdown.clone(),
         ));
         self.read_loop(&mut stream, &participant.actor, &direct).await;
+        restreams.abort();
         drop(direct);
         let _ = writer.await;
     }
@@ -450,6 +453,29 @@ impl Connection {
                 retry_after_ms: Some(wait.as_millis().try_into().unwrap_or(u64::MAX).max(1)),
             }
         })
+    }
+}
+
+/// Passes the meeting's restream state changes to the connection as
+/// `{"type":"restream","status":{…}}`, not sequenced (like `viewers`). They are rare; a
+/// connection whose queue is full misses one rather than slowing anything.
+async fn forward_restreams(
+    mut changes: broadcast::Receiver<crate::egress::RestreamChange>,
+    meeting: MeetingId,
+    direct: mpsc::Sender<Utf8Bytes>,
+) {
+    loop {
+        match changes.recv().await {
+            Ok(change) if change.meeting == meeting => {
+                let text = format!(r#"{{"type":"restream","status":{}}}"#, change.json);
+                if direct.is_closed() {
+                    return;
+                }
+                let _ = direct.try_send(text.into());
+            }
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
     }
 }
 

@@ -275,6 +275,7 @@ pub async fn show(
     let results = state.store.meeting_results(meeting.id).await?;
     let mut view = view(&state, &meeting);
     view.deadlines = deadlines(&state, &meeting, results.as_ref());
+    view.restream = Some(state.egress.statuses(meeting.id));
     Ok(Json(view))
 }
 
@@ -573,8 +574,9 @@ pub async fn change_phase(
 
 /// Server-Sent Events of a meeting: `snapshot` (a `MeetingView`) on connect, then
 /// `phase_changed` (a `PhaseChangedEvent`) on every change of phase and `meeting_updated` (a
-/// `MeetingView`) when the plan is edited, and `broadcast` (a `BroadcastStatus`) when the meeting
-/// goes on or off air or its audience changes. Public; 503 when the server holds its maximum of
+/// `MeetingView`) when the plan is edited, `broadcast` (a `BroadcastStatus`) when the meeting
+/// goes on or off air or its audience changes, and `restream` (a `RestreamStatus`) when a
+/// restream destination's state changes. Public; 503 when the server holds its maximum of
 /// open streams.
 #[utoipa::path(
     get, path = "/api/meetings/{id}/events", tag = "meetings",
@@ -593,9 +595,11 @@ pub async fn events(
     }
     // Subscribed before the snapshot is taken, so that no change falls between them.
     let broadcast_changes = state.media.changes();
+    let restream_changes = state.egress.changes();
     let subscription = state.rooms.subscribe(MeetingId(id)).await?;
-    let snapshot = serde_json::to_string(&view(&state, &subscription.meeting))
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let mut snapshot = view(&state, &subscription.meeting);
+    snapshot.restream = Some(state.egress.statuses(subscription.meeting.id));
+    let snapshot = serde_json::to_string(&snapshot).map_err(|error| ApiError::Internal(error.to_string()))?;
     let first = stream::once(async move { Ok(Event::default().event("snapshot").data(snapshot)) });
     let changes = BroadcastStream::new(subscription.events).map(|item| {
         Ok(match item {
@@ -618,6 +622,18 @@ pub async fn events(
             }
         })
     });
+    let restreams = BroadcastStream::new(restream_changes).filter_map(move |change| {
+        std::future::ready(match change {
+            Ok(change) if change.meeting == meeting => {
+                Some(Ok(Event::default().event("restream").data(&*change.json)))
+            }
+            Ok(_) => None,
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                Some(Ok(Event::default().event("lagged").data(missed.to_string())))
+            }
+        })
+    });
+    let broadcasts = futures_util::stream::select(broadcasts, restreams);
     // The stream ends when the room's events end (the room closed): the client reconnects and
     // gets a fresh snapshot. Broadcast changes alone never keep it open.
     let room_ended = stream::once(std::future::ready(None));

@@ -9,6 +9,7 @@ mod calendar;
 mod caller;
 mod compliance;
 mod demands;
+mod destinations;
 mod live;
 mod media;
 mod meetings;
@@ -29,9 +30,11 @@ pub use problem::{ApiError, PROBLEM_JSON, Problem};
 use crate::cluster::Cluster;
 use crate::cluster::limits::RateLimit;
 use crate::config::Config;
+use crate::egress::Egress;
 use crate::media::Media;
 use crate::metrics::{Metrics, RequestLabels};
 use crate::room::Rooms;
+use crate::secrets::Sealer;
 use crate::store::Store;
 use crate::wire::Clockface;
 use axum::Router;
@@ -80,6 +83,10 @@ pub struct Shared {
     pub request_limiter: RateLimit,
     /// The broadcast: WHIP and WHEP sessions.
     pub media: Media,
+    /// Restreams of the broadcast to the platforms.
+    pub egress: Egress,
+    /// Seals platform stream keys before they are stored.
+    pub sealer: Sealer,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
 }
@@ -104,6 +111,7 @@ impl AppState {
         clock: Clockface,
         metrics: Metrics,
         media: Media,
+        egress: Egress,
         cluster: Option<Cluster>,
         shutdown: CancellationToken,
     ) -> AppState {
@@ -124,6 +132,8 @@ impl AppState {
                 Duration::from_secs(3600),
             ),
             media,
+            egress,
+            sealer: Sealer::new(config.secret_key.clone(), config.previous_secret_key.clone()),
             config,
             store,
             rooms,
@@ -235,6 +245,10 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::results, meetings::publish_results))
         .routes(routes!(media::stream_key, media::rotate_stream_key))
         .routes(routes!(media::end_broadcast))
+        .routes(routes!(destinations::list_for_meeting, destinations::add_to_meeting))
+        .routes(routes!(destinations::update_for_meeting, destinations::remove_from_meeting))
+        .routes(routes!(destinations::list_defaults, destinations::add_default))
+        .routes(routes!(destinations::update_default, destinations::remove_default))
         .routes(routes!(register::list, register::create))
         .routes(routes!(register::categories))
         .routes(routes!(register::show, register::update))

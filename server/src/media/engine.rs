@@ -29,6 +29,47 @@ use std::time::Duration;
 use tokio::sync::watch;
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 
+/// An RTP packet as the engine reads and writes it.
+pub type RtpPacket = rtc::rtp::Packet;
+
+/// A codec, as any consumer of the broadcast may need it without naming the engine's types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodecDescription {
+    pub mime_type: String,
+    pub clock_rate: u32,
+    pub channels: u16,
+    pub fmtp: String,
+}
+
+pub fn describe(codec: RTCRtpCodec) -> CodecDescription {
+    CodecDescription {
+        mime_type: codec.mime_type,
+        clock_rate: codec.clock_rate,
+        channels: codec.channels,
+        fmtp: codec.sdp_fmtp_line,
+    }
+}
+
+/// `packet` as a plain RTP datagram with `ssrc` and `payload_type` and no header extensions;
+/// `None` if it cannot be written (it never fails for a packet the engine read).
+pub fn datagram(packet: &RtpPacket, ssrc: u32, payload_type: u8) -> Option<bytes::Bytes> {
+    use rtc::shared::marshal::Marshal;
+    let header = &packet.header;
+    let plain = rtc::rtp::Packet {
+        header: rtc::rtp::header::Header {
+            version: 2,
+            marker: header.marker,
+            payload_type,
+            sequence_number: header.sequence_number,
+            timestamp: header.timestamp,
+            ssrc,
+            ..Default::default()
+        },
+        payload: packet.payload.clone(),
+    };
+    plain.marshal().ok().map(bytes::BytesMut::freeze)
+}
+
 /// How long an answer waits for the server's own ICE candidates. Host candidates on bound
 /// sockets are gathered at once; this only bounds a misconfigured machine.
 const GATHERING_LIMIT: Duration = Duration::from_secs(3);

@@ -25,6 +25,7 @@ pub mod edge;
 pub mod engine;
 pub mod keyframe;
 pub mod peers;
+pub mod rtp_source;
 pub mod signaling;
 
 use crate::config::MediaConfig;
@@ -195,6 +196,23 @@ impl Media {
     /// Every later status change, of every meeting.
     pub fn changes(&self) -> broadcast::Receiver<StatusChange> {
         self.shared.changes.subscribe()
+    }
+
+    /// The meeting's broadcast for a consumer of its RTP (the restream), if its publisher is
+    /// connected to this node; `None` for an edge's copy, which is restreamed at its origin.
+    pub fn rtp_source(&self, meeting: MeetingId) -> Option<rtp_source::RtpSource> {
+        let broadcast = self.shared.broadcast(meeting).filter(|broadcast| broadcast.pulled_from.is_none())?;
+        Some(rtp_source::RtpSource::new(broadcast, self.shared.metrics.clone()))
+    }
+
+    /// The meetings whose publisher is connected to this node now.
+    pub fn published_here(&self) -> Vec<MeetingId> {
+        let broadcasts = self.shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
+        broadcasts
+            .values()
+            .filter(|b| b.pulled_from.is_none() && b.connected.load(Ordering::Relaxed))
+            .map(|b| b.meeting)
+            .collect()
     }
 
     /// The configured media settings.

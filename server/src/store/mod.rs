@@ -10,6 +10,7 @@
 
 pub mod calendars;
 pub mod demands;
+pub mod destinations;
 pub mod migrations;
 pub mod postgres;
 pub mod register;
@@ -17,6 +18,7 @@ pub mod sqlite;
 
 pub use calendars::*;
 pub use demands::*;
+pub use destinations::*;
 pub use register::*;
 
 use async_trait::async_trait;
@@ -563,4 +565,29 @@ pub trait Store: Send + Sync + 'static {
         replace: bool,
         now: Timestamp,
     ) -> StoreResult<StreamKey>;
+
+    /// A meeting's restream destinations, or an akim's defaults, in the order they were added.
+    async fn destinations(&self, owner: DestinationOwner) -> StoreResult<Vec<Destination>>;
+    async fn destination(&self, id: i64) -> StoreResult<Destination>;
+    /// Adds a destination, unless its owner already has `max` (then `None`).
+    async fn add_destination(
+        &self,
+        owner: DestinationOwner,
+        fields: &DestinationFields,
+        max: usize,
+        now: Timestamp,
+    ) -> StoreResult<Option<Destination>>;
+    /// Writes an edited destination if it is still at `version`, else `VersionConflict`.
+    async fn update_destination(
+        &self,
+        id: i64,
+        version: i64,
+        fields: &DestinationFields,
+        now: Timestamp,
+    ) -> StoreResult<Destination>;
+    async fn delete_destination(&self, id: i64) -> StoreResult<()>;
+    /// Every destination's id and sealed key, to reseal them after the secret key is rotated.
+    async fn sealed_destination_keys(&self) -> StoreResult<Vec<(i64, String)>>;
+    /// Replaces a sealed key by `new` if it is still `old`.
+    async fn reseal_destination_key(&self, id: i64, old: &str, new: &str) -> StoreResult<()>;
 }

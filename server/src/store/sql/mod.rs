@@ -18,6 +18,7 @@ use std::time::Instant;
 
 mod calendars;
 mod demands;
+mod destinations;
 mod register;
 
 /// The engine's row, connection and pool, named once for the modules below.
@@ -509,6 +510,9 @@ impl Store for SqlStore {
                  planned_minutes, kind, presentation_share, place, online_link, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, 0, $10, $10) RETURNING {MEETING_COLUMNS}"
             );
+            // The akim's default restream destinations are copied in the same transaction, so
+            // a new meeting never exists without them.
+            let mut transaction = self.pool.begin_with(engine::WRITE_TRANSACTION).await?;
             let row = sqlx::query(&sql)
                 .bind(&meeting.title.kk)
                 .bind(&meeting.title.ru)
@@ -522,10 +526,13 @@ impl Store for SqlStore {
                 .bind(millis(now))
                 .bind(&meeting.place)
                 .bind(&meeting.online_link)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *transaction)
                 .await
                 .map_err(|error| constraint(error, "meeting", "territory or akim account"))?;
-            meeting_from(&row)
+            let created = meeting_from(&row)?;
+            destinations::copy_defaults(&mut transaction, created.akim, created.id, now).await?;
+            transaction.commit().await?;
+            Ok(created)
         })
         .await
     }
@@ -1147,6 +1154,51 @@ impl Store for SqlStore {
             stream_key_from(&row)
         })
         .await
+    }
+
+    async fn destinations(&self, owner: DestinationOwner) -> StoreResult<Vec<Destination>> {
+        self.timed("destinations", destinations::destinations(&self.pool, owner)).await
+    }
+
+    async fn destination(&self, id: i64) -> StoreResult<Destination> {
+        self.timed("destination", destinations::destination(&self.pool, id)).await
+    }
+
+    async fn add_destination(
+        &self,
+        owner: DestinationOwner,
+        fields: &DestinationFields,
+        max: usize,
+        now: Timestamp,
+    ) -> StoreResult<Option<Destination>> {
+        self.timed("add_destination", destinations::add_destination(&self.pool, owner, fields, max, now))
+            .await
+    }
+
+    async fn update_destination(
+        &self,
+        id: i64,
+        version: i64,
+        fields: &DestinationFields,
+        now: Timestamp,
+    ) -> StoreResult<Destination> {
+        self.timed(
+            "update_destination",
+            destinations::update_destination(&self.pool, id, version, fields, now),
+        )
+        .await
+    }
+
+    async fn delete_destination(&self, id: i64) -> StoreResult<()> {
+        self.timed("delete_destination", destinations::delete_destination(&self.pool, id)).await
+    }
+
+    async fn sealed_destination_keys(&self) -> StoreResult<Vec<(i64, String)>> {
+        self.timed("sealed_destination_keys", destinations::sealed_keys(&self.pool)).await
+    }
+
+    async fn reseal_destination_key(&self, id: i64, old: &str, new: &str) -> StoreResult<()> {
+        self.timed("reseal_destination_key", destinations::reseal_key(&self.pool, id, old, new)).await
     }
 }
 
