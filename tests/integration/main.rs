@@ -9,6 +9,7 @@ mod accounts;
 mod binary;
 mod calendar;
 mod cluster;
+mod destinations;
 mod errors;
 mod live;
 mod media;

@@ -365,15 +365,31 @@ async fn run_meeting(shared: Arc<Shared>, egress: Arc<MeetingEgress>) {
 async fn supervise_destinations(shared: &Arc<Shared>, egress: &Arc<MeetingEgress>) {
     let mut transcoding: Option<CancellationToken> = None;
     loop {
-        let wanted = match shared.store.destinations(DestinationOwner::Meeting(egress.meeting)).await {
-            Ok(destinations) => destinations.into_iter().filter(|destination| destination.enabled).collect(),
-            Err(error) => {
-                tracing::warn!(meeting = %egress.meeting, %error, "could not read the restream destinations");
-                Vec::new()
+        match shared.store.destinations(DestinationOwner::Meeting(egress.meeting)).await {
+            Ok(destinations) => {
+                reconcile(
+                    shared,
+                    egress,
+                    destinations.into_iter().filter(|destination| destination.enabled).collect(),
+                );
             }
+            Err(error) => {
+                // What runs keeps running; the list is read again shortly.
+                tracing::warn!(meeting = %egress.meeting, %error, "could not read the restream destinations");
+                tokio::time::sleep(TRANSCODER_RESTART).await;
+                continue;
+            }
+        }
+        // ffmpeg runs while any destination may take the stream: not for failed ones only.
+        let any = {
+            let running = egress.running.lock().expect("the destination map is never left poisoned");
+            let statuses = shared.statuses.lock().expect("the status map is never left poisoned");
+            running.keys().any(|id| {
+                statuses
+                    .get(&(egress.meeting, *id))
+                    .is_none_or(|status| status.state != RestreamState::Failed)
+            })
         };
-        let any = !wanted.is_empty();
-        reconcile(shared, egress, wanted);
         match (&transcoding, any) {
             (None, true) => {
                 let token = egress.stop.child_token();
@@ -400,6 +416,16 @@ fn reconcile(shared: &Arc<Shared>, egress: &Arc<MeetingEgress>, wanted: Vec<Dest
         let keep = wanted.iter().any(|w| w.id == *id && *w == destination.started_from);
         if !keep {
             destination.stop.cancel();
+            // A running task reports itself stopped; a failed one has ended already.
+            let failed = shared
+                .statuses
+                .lock()
+                .expect("the status map is never left poisoned")
+                .get(&(egress.meeting, *id))
+                .is_some_and(|status| status.state == RestreamState::Failed);
+            if failed {
+                shared.set_status(egress.meeting, &destination.started_from, RestreamState::Stopped, 0, None);
+            }
         }
         keep
     });
@@ -564,6 +590,7 @@ async fn run_destination(
         Ok(target) => target,
         Err(why) => {
             set(RestreamState::Failed, 0, Some(why));
+            egress.edited.notify_one();
             return;
         }
     };
@@ -592,6 +619,8 @@ async fn run_destination(
         match restream::after_failure(&policy, dropped_at, failures, now) {
             AfterFailure::GiveUp(_) => {
                 set(RestreamState::Failed, failures.saturating_sub(1), Some(error.to_string()));
+                // The supervisor stops ffmpeg if no destination is left to feed.
+                egress.edited.notify_one();
                 return;
             }
             AfterFailure::RetryAt(at) => {
