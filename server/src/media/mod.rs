@@ -30,6 +30,7 @@ pub mod signaling;
 use crate::config::MediaConfig;
 use crate::metrics::MediaMetrics;
 use crate::room::{RoomError, Rooms};
+use crate::wire::BroadcastStatus;
 use crate::store::StoreError;
 use engine::{Engine, EngineError};
 use jiff::Timestamp;
@@ -43,7 +44,7 @@ use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use signaling::{OfferError, OfferedKinds, TrickleFragment};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -66,15 +67,6 @@ const COUNT_INTERVAL: Duration = Duration::from_secs(1);
 /// A viewer asks for a keyframe on connecting and again this much later, in case the first
 /// request was throttled or lost.
 const SECOND_KEYFRAME_REQUEST: Duration = Duration::from_secs(1);
-
-/// Whether a meeting is on air, and how many watch it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BroadcastStatus {
-    /// A publisher is connected and sending.
-    pub on_air: bool,
-    /// Open viewing sessions.
-    pub viewers: u32,
-}
 
 /// A change of a meeting's [`BroadcastStatus`], for its event stream, serialized once for
 /// every stream that carries it.
