@@ -223,22 +223,16 @@ async fn open_store(storage: &StorageConfig, metrics: &Metrics) -> anyhow::Resul
 fn serve_peers(cluster: &cluster::Cluster, rooms: &Rooms, media: &media::Media, stop: CancellationToken) {
     let serving = rooms.clone();
     let media = media.clone();
-    cluster.serve(
-        move |meeting, request: room::PeerRequest| {
+    let recipients = cluster::Recipients::new()
+        .with(move |meeting, request: room::PeerRequest| {
             let rooms = serving.clone();
-            let media = media.clone();
-            async move {
-                match request {
-                    // Sent to this node as the meeting's media origin.
-                    room::PeerRequest::EndBroadcast => {
-                        room::PeerAnswer::Ended(media.end_local_broadcast(meeting))
-                    }
-                    request => rooms.serve_forwarded(meeting, request).await,
-                }
-            }
-        },
-        stop.clone(),
-    );
+            async move { rooms.serve_forwarded(meeting, request).await }
+        })
+        .with(move |meeting, request: media::edge::MediaRequest| {
+            let answer = media.serve_forwarded(meeting, request);
+            async move { answer }
+        });
+    cluster.serve(recipients, stop.clone());
     let rooms = rooms.clone();
     let every = cluster.lease_check_interval();
     tokio::spawn(async move {

@@ -9,9 +9,10 @@
 //! them to the publisher. It ends when the origin ends the stream or the meeting ends.
 
 use super::{Broadcast, MediaError, PeerEvents, Shared, run_publisher, signaling};
-use crate::cluster::{Cluster, MediaOrigin};
+use crate::cluster::{Cluster, MediaOrigin, NodeRequest};
 use kezdesu_core::MeetingId;
 use rtc::peer_connection::sdp::RTCSessionDescription;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -23,6 +24,28 @@ const ORIGIN_TTL: Duration = Duration::from_secs(10);
 const EDGE_KINDS: signaling::OfferedKinds = signaling::OfferedKinds { audio: true, video: true };
 /// How long an edge waits for the origin to answer its WHEP offer.
 const PULL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A request to the media of another node, through its mailbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MediaRequest {
+    /// Sent to the meeting's media origin: end the broadcast whose publisher is connected
+    /// there.
+    EndBroadcast,
+}
+
+/// The media's answer to a [`MediaRequest`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaAnswer {
+    /// Whether the origin had a broadcast to end.
+    Ended(bool),
+}
+
+impl NodeRequest for MediaRequest {
+    const RECIPIENT: &'static str = "media";
+    type Answer = MediaAnswer;
+}
 
 /// Where this node is in the cluster, for its media.
 pub struct MediaPeers {

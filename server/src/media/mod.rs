@@ -30,8 +30,8 @@ pub mod signaling;
 use crate::config::MediaConfig;
 use crate::metrics::MediaMetrics;
 use crate::room::{RoomError, Rooms};
-use crate::wire::BroadcastStatus;
 use crate::store::StoreError;
+use crate::wire::BroadcastStatus;
 use engine::{Engine, EngineError};
 use jiff::Timestamp;
 use keyframe::VideoCodec;
@@ -361,16 +361,24 @@ impl Media {
             Some(origin) => {
                 let answer = peers
                     .cluster
-                    .ask_node(&origin.node, meeting, &crate::room::PeerRequest::EndBroadcast)
+                    .ask_node(&origin.node, meeting, &edge::MediaRequest::EndBroadcast)
                     .await
                     .map_err(|error| MediaError::OriginUnreachable(format!("{}: {error}", origin.url)))?;
-                matches!(answer, crate::room::PeerAnswer::Ended(true))
+                matches!(answer, edge::MediaAnswer::Ended(true))
             }
             None => false,
         };
         // This node's pull, if any, ends at once rather than when the origin's stream stops.
         let ended_here = self.end_local_broadcast(meeting);
         Ok(ended_at_origin || ended_here)
+    }
+
+    /// Serves a request another node sent to this one's media (see [`edge::MediaRequest`]).
+    pub fn serve_forwarded(&self, meeting: MeetingId, request: edge::MediaRequest) -> edge::MediaAnswer {
+        match request {
+            // Sent to this node as the meeting's media origin.
+            edge::MediaRequest::EndBroadcast => edge::MediaAnswer::Ended(self.end_local_broadcast(meeting)),
+        }
     }
 
     /// Ends the meeting's broadcast on this node: its publisher's, or an edge's pull. False if
