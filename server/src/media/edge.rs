@@ -8,10 +8,9 @@
 //! the same task as a real publisher's; keyframe requests go up to the origin, which relays
 //! them to the publisher. It ends when the origin ends the stream or the meeting ends.
 
-use super::{Broadcast, MediaError, PeerEvents, Shared, run_publisher, signaling};
+use super::{Broadcast, MediaError, Shared, run_publisher, signaling};
 use crate::cluster::{Cluster, MediaOrigin, NodeRequest};
 use kezdesu_core::MeetingId;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,11 +143,10 @@ async fn start_pull(
     origin: &str,
     room_events: tokio::sync::broadcast::Receiver<crate::room::RoomEvent>,
 ) -> Result<(), MediaError> {
-    let (events, mut handles) = PeerEvents::new();
-    let peer = shared.engine.peer(Arc::new(events), None).await?;
+    let (peer, handles) = shared.engine.peer(None).await?;
     let offered = async {
-        super::receive(peer.as_ref(), EDGE_KINDS).await?;
-        let offer = super::engine::offer(peer.as_ref(), &mut handles.gathered).await?;
+        super::receive(&peer, EDGE_KINDS).await?;
+        let offer = peer.offer().await?;
         let url = format!("{origin}/api/meetings/{}/whep", broadcast.meeting.0);
         let response = reqwest::Client::new()
             .post(&url)
@@ -167,13 +165,11 @@ async fn start_pull(
         if status != reqwest::StatusCode::CREATED {
             return Err(MediaError::OriginUnreachable(format!("{origin} answered {status}: {answer}")));
         }
-        let answer =
-            RTCSessionDescription::answer(answer).map_err(|error| MediaError::Engine(error.to_string()))?;
-        peer.set_remote_description(answer).await.map_err(|error| MediaError::Engine(error.to_string()))?;
+        peer.set_answer(answer).await?;
         Ok(())
     };
     if let Err(error) = offered.await {
-        let _ = peer.close().await;
+        peer.close().await;
         return Err(error);
     }
     shared.metrics.publishers.inc();

@@ -24,7 +24,6 @@
 pub mod edge;
 pub mod engine;
 pub mod keyframe;
-pub mod peers;
 pub mod signaling;
 
 use crate::config::MediaConfig;
@@ -32,35 +31,24 @@ use crate::metrics::MediaMetrics;
 use crate::room::{RoomError, Rooms};
 use crate::store::StoreError;
 use crate::wire::BroadcastStatus;
-use engine::{Engine, EngineError};
+use engine::{
+    Codec, Engine, EngineError, IceCandidate, IncomingTrack, MediaKind, OutgoingTrack, Packet, Peer,
+    PeerHandles, PeerState,
+};
 use jiff::Timestamp;
 use keyframe::VideoCodec;
 use kezdesu_core::broadcast::{OnAirRefusal, may_go_on_air};
 use kezdesu_core::{MeetingId, MeetingStatus, SessionTimer};
-use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use serde::Deserialize;
 use signaling::{OfferError, OfferedKinds, TrickleFragment};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use webrtc::media_stream::MediaStreamTrack;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
-};
 
 /// How often viewer counts are announced when they changed.
 const COUNT_INTERVAL: Duration = Duration::from_secs(1);
@@ -271,23 +259,22 @@ impl Media {
             broadcasts.insert(meeting, broadcast.clone());
             broadcast
         };
-        let (events, mut handles) = PeerEvents::new();
         let started = async {
-            let peer = shared.engine.peer(Arc::new(events), None).await?;
+            let (peer, handles) = shared.engine.peer(None).await?;
             let setup = async {
-                receive(peer.as_ref(), kinds).await?;
-                Ok::<_, MediaError>(engine::answer(peer.as_ref(), offer, &mut handles.gathered).await?)
+                receive(&peer, kinds).await?;
+                Ok::<_, MediaError>(peer.answer(offer).await?)
             };
             match setup.await {
-                Ok(sdp) => Ok((peer, sdp)),
+                Ok(sdp) => Ok((peer, handles, sdp)),
                 Err(error) => {
-                    let _ = peer.close().await;
+                    peer.close().await;
                     Err(error)
                 }
             }
         };
         match started.await {
-            Ok((peer, sdp)) => {
+            Ok((peer, handles, sdp)) => {
                 let etag = etag_of(&sdp);
                 *broadcast.publisher.lock().expect("the publisher slot is never left poisoned") =
                     Some(IceSession { peer: peer.clone(), etag: etag.clone(), remote_ufrag });
@@ -450,71 +437,37 @@ impl Media {
         broadcast: &Arc<Broadcast>,
         wants: OfferedKinds,
         offer: String,
-    ) -> Result<(Arc<dyn PeerConnection>, PeerHandles, Vec<Output>, String), MediaError> {
+    ) -> Result<(Peer, PeerHandles, Vec<Output>, String), MediaError> {
         let shared = &self.shared;
         let codecs = broadcast.codecs(Duration::from_secs(shared.config.codec_wait_seconds)).await?;
         // Only the kinds the viewer asks for, in a codec it can take as the publisher sends it.
-        let offered: Vec<(RtpCodecKind, RTCRtpCodec)> = [
-            (wants.audio, RtpCodecKind::Audio, "audio", codecs.audio),
-            (wants.video, RtpCodecKind::Video, "video", codecs.video),
-        ]
-        .into_iter()
-        .filter_map(|(wanted, kind, section, codec)| {
-            let codec = codec.filter(|_| wanted)?;
-            signaling::accepts_codec(&offer, section, &codec.mime_type, &codec.sdp_fmtp_line)
-                .then_some((kind, codec))
-        })
-        .collect();
+        let offered: Vec<Codec> = [(wants.audio, codecs.audio), (wants.video, codecs.video)]
+            .into_iter()
+            .filter_map(|(wanted, codec)| {
+                let codec = codec.filter(|_| wanted)?;
+                signaling::accepts_codec(&offer, codec.kind.label(), &codec.mime_type, &codec.fmtp)
+                    .then_some(codec)
+            })
+            .collect();
         if offered.is_empty() {
             return Err(MediaError::Unacceptable("the offer asks for none of the media on air".to_owned()));
         }
-        let (events, mut handles) = PeerEvents::new();
-        let on_air: Vec<RTCRtpCodec> = offered.iter().map(|(_, codec)| codec.clone()).collect();
-        let peer = shared.engine.peer(Arc::new(events), Some(&on_air)).await?;
+        let (peer, handles) = shared.engine.peer(Some(&offered)).await?;
         let setup = async {
             let mut tracks = Vec::new();
-            for (kind, codec) in offered {
-                let ssrc = rand::random::<u32>();
-                let label = if kind == RtpCodecKind::Audio { "audio" } else { "video" };
-                let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                    "kezdesu".to_owned(),
-                    format!("kezdesu-{label}"),
-                    label.to_owned(),
-                    kind,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(ssrc),
-                            ..Default::default()
-                        },
-                        codec: codec.clone(),
-                        ..Default::default()
-                    }],
-                )));
-                let sender = peer
-                    .add_track(track.clone() as Arc<dyn TrackLocal>)
-                    .await
-                    .map_err(|error| MediaError::Engine(error.to_string()))?;
-                tracks.push((kind, codec, ssrc, track, sender));
+            for codec in offered {
+                let track = peer.send(&codec, "kezdesu").await?;
+                tracks.push((codec, track));
             }
-            let sdp = engine::answer(peer.as_ref(), offer, &mut handles.gathered).await?;
+            let sdp = peer.answer(offer).await?;
             let mut outputs = Vec::new();
-            for (kind, codec, ssrc, track, sender) in tracks {
+            for (codec, track) in tracks {
                 // The payload type this viewer negotiated, which may differ from the
                 // publisher's: the engine drops packets carrying any other.
-                let parameters =
-                    sender.get_parameters().await.map_err(|error| MediaError::Engine(error.to_string()))?;
-                let Some(payload_type) =
-                    parameters.rtp_parameters.codecs.first().map(|codec| codec.payload_type)
-                else {
+                let Some(payload_type) = track.payload_type().await? else {
                     continue; // The viewer declined this kind.
                 };
-                outputs.push(Output {
-                    kind,
-                    video: VideoCodec::from_mime(&codec.mime_type),
-                    track,
-                    ssrc,
-                    payload_type,
-                });
+                outputs.push(Output { video: VideoCodec::from_mime(&codec.mime_type), track, payload_type });
             }
             if outputs.is_empty() {
                 return Err(MediaError::Unacceptable(
@@ -526,7 +479,7 @@ impl Media {
         match setup.await {
             Ok((sdp, outputs)) => Ok((peer, handles, outputs, sdp)),
             Err(error) => {
-                let _ = peer.close().await;
+                peer.close().await;
                 Err(error)
             }
         }
@@ -577,16 +530,15 @@ impl Media {
             return Err(MediaError::EtagMismatch);
         }
         for candidate in &fragment.candidates {
-            let init = RTCIceCandidateInit {
+            let candidate = IceCandidate {
                 candidate: candidate.candidate.clone(),
                 sdp_mid: candidate.mid.clone(),
                 sdp_mline_index: Some(candidate.mline_index),
                 username_fragment: fragment.ice_ufrag.clone(),
-                ..Default::default()
             };
             // A candidate the engine cannot use is not the client's error to fix: ICE goes on
             // with the others, as it would had the candidate never arrived.
-            if let Err(error) = peer.add_ice_candidate(init).await {
+            if let Err(error) = peer.add_ice_candidate(candidate).await {
                 tracing::debug!(%error, "a trickled candidate was not added");
             }
         }
@@ -638,8 +590,8 @@ struct Broadcast {
     connected: AtomicBool,
     /// The kinds the publisher offered; viewers wait for the codec of each.
     expected: OfferedKinds,
-    audio: broadcast::Sender<Arc<rtp::Packet>>,
-    video: broadcast::Sender<Arc<rtp::Packet>>,
+    audio: broadcast::Sender<Arc<Packet>>,
+    video: broadcast::Sender<Arc<Packet>>,
     /// The publisher's codec of each kind, known once its track arrives.
     codecs: watch::Sender<Codecs>,
     keyframes: Keyframes,
@@ -659,7 +611,7 @@ struct ViewerEntry {
 /// What trickle ICE needs of a session that has answered.
 #[derive(Clone)]
 struct IceSession {
-    peer: Arc<dyn PeerConnection>,
+    peer: Peer,
     /// The server's username fragment, quoted: the session's entity tag.
     etag: String,
     /// The client's username fragment from its offer; another one in a PATCH is a restart.
@@ -668,8 +620,17 @@ struct IceSession {
 
 #[derive(Debug, Clone, Default)]
 struct Codecs {
-    audio: Option<RTCRtpCodec>,
-    video: Option<RTCRtpCodec>,
+    audio: Option<Codec>,
+    video: Option<Codec>,
+}
+
+impl Codecs {
+    fn slot(&mut self, kind: MediaKind) -> &mut Option<Codec> {
+        match kind {
+            MediaKind::Audio => &mut self.audio,
+            MediaKind::Video => &mut self.video,
+        }
+    }
 }
 
 impl Broadcast {
@@ -708,8 +669,11 @@ impl Broadcast {
         }
     }
 
-    fn feed(&self, kind: RtpCodecKind) -> &broadcast::Sender<Arc<rtp::Packet>> {
-        if kind == RtpCodecKind::Audio { &self.audio } else { &self.video }
+    fn feed(&self, kind: MediaKind) -> &broadcast::Sender<Arc<Packet>> {
+        match kind {
+            MediaKind::Audio => &self.audio,
+            MediaKind::Video => &self.video,
+        }
     }
 
     /// The publisher's codecs, once every kind it offered has arrived; after `limit`, those
@@ -726,6 +690,16 @@ impl Broadcast {
         }
         let known = codecs.borrow().clone();
         if known.audio.is_none() && known.video.is_none() { Err(MediaError::NotOnAir) } else { Ok(known) }
+    }
+
+    /// Records the payload type of the publisher's first packet of `kind` in its codec.
+    fn record_payload_type(&self, kind: MediaKind, payload_type: u8) -> u8 {
+        self.codecs.send_modify(|codecs| {
+            if let Some(codec) = codecs.slot(kind) {
+                codec.payload_type = Some(payload_type);
+            }
+        });
+        payload_type
     }
 
     /// Ends a viewing session; false if there was none.
@@ -745,7 +719,7 @@ impl Broadcast {
 /// Keyframe requests to the publisher, at most one per interval for the whole meeting: a
 /// hundred viewers joining at once must not make the camera send a hundred keyframes.
 struct Keyframes {
-    source: Mutex<Option<(Arc<dyn TrackRemote>, u32)>>,
+    source: Mutex<Option<(IncomingTrack, u32)>>,
     last: Mutex<Option<Instant>>,
     interval: Duration,
 }
@@ -764,70 +738,21 @@ impl Keyframes {
             *last = Some(Instant::now());
         }
         let source = self.source.lock().expect("the keyframe source is never left poisoned").clone();
-        if let Some((track, media_ssrc)) = source {
-            let request = PictureLossIndication { sender_ssrc: 0, media_ssrc };
-            if track.write_rtcp(vec![Box::new(request)]).await.is_ok() {
-                metrics.keyframe_requests.inc();
-            }
+        if let Some((track, media_ssrc)) = source
+            && track.request_keyframe(media_ssrc).await.is_ok()
+        {
+            metrics.keyframe_requests.inc();
         }
     }
 }
 
 /// What one viewer is sent of one kind.
 struct Output {
-    kind: RtpCodecKind,
     /// For video: the codec, to find keyframes in.
     video: Option<VideoCodec>,
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
+    track: OutgoingTrack,
+    /// The payload type the viewer negotiated.
     payload_type: u8,
-}
-
-/// A peer's events, turned into channels the session's task waits on.
-struct PeerEvents {
-    state: watch::Sender<RTCPeerConnectionState>,
-    gathered: watch::Sender<bool>,
-    tracks: mpsc::UnboundedSender<Arc<dyn TrackRemote>>,
-}
-
-struct PeerHandles {
-    state: watch::Receiver<RTCPeerConnectionState>,
-    gathered: watch::Receiver<bool>,
-    tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
-}
-
-impl PeerEvents {
-    fn new() -> (PeerEvents, PeerHandles) {
-        let (state, state_receiver) = watch::channel(RTCPeerConnectionState::New);
-        let (gathered, gathered_receiver) = watch::channel(false);
-        let (tracks, tracks_receiver) = mpsc::unbounded_channel();
-        (
-            PeerEvents { state, gathered, tracks },
-            PeerHandles { state: state_receiver, gathered: gathered_receiver, tracks: tracks_receiver },
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for PeerEvents {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.send_replace(true);
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.state.send_replace(state);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        // Only a publisher's peer receives tracks; a viewer's never does.
-        let _ = self.tracks.send(track);
-    }
-}
-
-fn is_over(state: RTCPeerConnectionState) -> bool {
-    matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed)
 }
 
 /// Whether a room event says the meeting is over: ended or cancelled.
@@ -843,16 +768,10 @@ fn ends_meeting(event: &crate::room::RoomEvent) -> bool {
 }
 
 /// Adds a receive-only transceiver for each kind in `kinds`: a publisher's, or an edge's pull.
-async fn receive(peer: &dyn PeerConnection, kinds: OfferedKinds) -> Result<(), MediaError> {
-    for (wanted, kind) in [(kinds.audio, RtpCodecKind::Audio), (kinds.video, RtpCodecKind::Video)] {
+async fn receive(peer: &Peer, kinds: OfferedKinds) -> Result<(), MediaError> {
+    for (wanted, kind) in [(kinds.audio, MediaKind::Audio), (kinds.video, MediaKind::Video)] {
         if wanted {
-            let receive_only = RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Recvonly,
-                ..Default::default()
-            };
-            peer.add_transceiver_from_kind(kind, Some(receive_only))
-                .await
-                .map_err(|error| MediaError::Engine(error.to_string()))?;
+            peer.receive(kind).await?;
         }
     }
     Ok(())
@@ -863,7 +782,7 @@ async fn receive(peer: &dyn PeerConnection, kinds: OfferedKinds) -> Result<(), M
 async fn run_publisher(
     shared: Arc<Shared>,
     broadcast: Arc<Broadcast>,
-    peer: Arc<dyn PeerConnection>,
+    peer: Peer,
     mut handles: PeerHandles,
     mut room_events: broadcast::Receiver<crate::room::RoomEvent>,
 ) {
@@ -876,10 +795,10 @@ async fn run_publisher(
             _ = broadcast.stop.cancelled() => break "ended",
             changed = handles.state.changed() => {
                 let state = *handles.state.borrow_and_update();
-                if changed.is_err() || is_over(state) {
+                if changed.is_err() || state.is_over() {
                     break "the publisher's connection closed or failed";
                 }
-                if state == RTCPeerConnectionState::Connected && !broadcast.connected.swap(true, Ordering::Relaxed) {
+                if state == PeerState::Connected && !broadcast.connected.swap(true, Ordering::Relaxed) {
                     tracing::info!(meeting = %meeting, "on air");
                     shared.announce(meeting, broadcast.status());
                 }
@@ -909,21 +828,21 @@ async fn run_publisher(
     tracing::info!(meeting = %meeting, why, "off air");
     broadcast.stop.cancel();
     readers.shutdown().await;
-    let _ = peer.close().await;
+    peer.close().await;
     shared.remove(&broadcast);
     shared.metrics.publishers.dec();
 }
 
 /// Reads one of the publisher's tracks into the broadcast's channel of its kind.
-async fn read_track(broadcast: Arc<Broadcast>, track: Arc<dyn TrackRemote>) {
-    let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
+async fn read_track(broadcast: Arc<Broadcast>, track: IncomingTrack) {
+    let Some(ssrc) = track.ssrc().await else { return };
     let Some(codec) = track.codec(ssrc).await else { return };
-    let kind = track.kind().await;
+    let kind = codec.kind;
     // One track per kind: a second one (a simulcast layer the offer check let through)
     // would interleave two streams under one viewer SSRC.
     let mut first = false;
     broadcast.codecs.send_if_modified(|codecs| {
-        let slot = if kind == RtpCodecKind::Audio { &mut codecs.audio } else { &mut codecs.video };
+        let slot = codecs.slot(kind);
         first = slot.is_none();
         if first {
             *slot = Some(codec.clone());
@@ -934,32 +853,27 @@ async fn read_track(broadcast: Arc<Broadcast>, track: Arc<dyn TrackRemote>) {
         tracing::warn!(meeting = %broadcast.meeting, %kind, "ignored a second publisher track of one kind");
         return;
     }
-    if kind == RtpCodecKind::Video {
+    if kind == MediaKind::Video {
         *broadcast.keyframes.source.lock().expect("the keyframe source is never left poisoned") =
             Some((track.clone(), ssrc));
     }
     let feed = broadcast.feed(kind).clone();
     let mut payload_type = None;
     let mut renumber = Renumbering::default();
-    while let Some(event) = track.poll().await {
-        match event {
-            TrackRemoteEvent::OnRtpPacket(mut packet) => {
-                // Padding-only probes carry nothing to forward; another payload type (FEC,
-                // RED) is not the negotiated codec the viewers were promised. The packets
-                // after a dropped one are renumbered, so that viewers see no hole they would
-                // ask to have resent (nobody could) or wait on to assemble a frame.
-                let wanted = !packet.payload.is_empty()
-                    && *payload_type.get_or_insert(packet.header.payload_type) == packet.header.payload_type;
-                match renumber.next(packet.header.sequence_number, wanted) {
-                    Some(sequence_number) => packet.header.sequence_number = sequence_number,
-                    None => continue,
-                }
-                // Nobody watching is fine.
-                let _ = feed.send(Arc::new(packet));
-            }
-            TrackRemoteEvent::OnEnded => break,
-            _ => {}
+    while let Some(mut packet) = track.next_packet().await {
+        // Padding-only probes carry nothing to forward; another payload type (FEC, RED) is
+        // not the negotiated codec the viewers were promised. The packets after a dropped one
+        // are renumbered, so that viewers see no hole they would ask to have resent (nobody
+        // could) or wait on to assemble a frame.
+        let wanted = !packet.payload.is_empty()
+            && *payload_type.get_or_insert_with(|| broadcast.record_payload_type(kind, packet.payload_type))
+                == packet.payload_type;
+        match renumber.next(packet.sequence_number, wanted) {
+            Some(sequence_number) => packet.sequence_number = sequence_number,
+            None => continue,
         }
+        // Nobody watching is fine.
+        let _ = feed.send(Arc::new(packet));
     }
 }
 
@@ -970,31 +884,28 @@ async fn run_viewer(
     broadcast: Arc<Broadcast>,
     session: String,
     stop: CancellationToken,
-    peer: Arc<dyn PeerConnection>,
+    peer: Peer,
     mut handles: PeerHandles,
     outputs: Vec<Output>,
 ) {
     let connected = tokio::select! {
         _ = stop.cancelled() => false,
         _ = tokio::time::sleep(Duration::from_secs(shared.config.connect_timeout_seconds)) => false,
-        state = handles.state.wait_for(|state| *state == RTCPeerConnectionState::Connected || is_over(*state)) => {
-            state.is_ok_and(|state| *state == RTCPeerConnectionState::Connected)
+        state = handles.state.wait_for(|state| *state == PeerState::Connected || state.is_over()) => {
+            state.is_ok_and(|state| *state == PeerState::Connected)
         }
     };
     if connected {
         // Subscribed only now, at the live edge: writing before the peer is connected only
         // makes the engine drop packets, and a backlog would be stale.
         let forwarding = futures_util::future::join_all(outputs.iter().map(|output| {
-            let feed = broadcast.feed(output.kind).subscribe();
+            let feed = broadcast.feed(output.track.kind()).subscribe();
             forward(&broadcast, &shared.metrics, output, feed)
         }));
         // The viewer's own keyframe requests (after a loss), passed up by the engine's chain.
         let feedback = futures_util::future::join_all(outputs.iter().map(|output| async {
-            while let Some(event) = output.track.poll().await {
-                let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
-                if packets.iter().any(|packet| engine::is_keyframe_request(packet.as_ref())) {
-                    broadcast.keyframes.request(&shared.metrics).await;
-                }
+            while output.track.keyframe_requested().await {
+                broadcast.keyframes.request(&shared.metrics).await;
             }
         }));
         broadcast.keyframes.request(&shared.metrics).await;
@@ -1010,7 +921,7 @@ async fn run_viewer(
                 _ = &mut forwarding => break,
                 _ = &mut feedback, if !feedback_ended => feedback_ended = true,
                 // The watch guard is dropped inside, so the task stays `Send`.
-                _ = async { handles.state.wait_for(|state| is_over(*state)).await.is_err() } => break,
+                _ = async { handles.state.wait_for(|state| state.is_over()).await.is_err() } => break,
                 _ = &mut second_request, if !asked_twice => {
                     asked_twice = true;
                     broadcast.keyframes.request(&shared.metrics).await;
@@ -1019,7 +930,7 @@ async fn run_viewer(
         }
     }
     broadcast.remove_viewer(&session, &shared.metrics);
-    let _ = peer.close().await;
+    peer.close().await;
 }
 
 /// Forwards one kind to one viewer, rewriting SSRC and payload type and dropping header
@@ -1029,7 +940,7 @@ async fn forward(
     broadcast: &Broadcast,
     metrics: &MediaMetrics,
     output: &Output,
-    feed: broadcast::Receiver<Arc<rtp::Packet>>,
+    feed: broadcast::Receiver<Arc<Packet>>,
 ) {
     let mut feed = ViewerFeed::new(feed, output.video);
     loop {
@@ -1044,7 +955,7 @@ async fn forward(
             }
             Next::Ended => return,
         };
-        if output.track.write_rtp(rewritten(&packet, output.ssrc, output.payload_type)).await.is_err() {
+        if output.track.write(&rewritten(&packet, output.track.ssrc(), output.payload_type)).await.is_err() {
             return;
         }
         metrics.packets_forwarded.inc();
@@ -1055,14 +966,14 @@ async fn forward(
 /// keyframe, and skipping to the live edge and the next keyframe when it falls behind the
 /// channel. It never blocks the channel: the sender does not wait for anybody.
 struct ViewerFeed {
-    packets: broadcast::Receiver<Arc<rtp::Packet>>,
+    packets: broadcast::Receiver<Arc<Packet>>,
     /// For video: the codec, whose keyframes the viewer must (re)start at.
     video: Option<VideoCodec>,
     waiting_for_keyframe: bool,
 }
 
 enum Next {
-    Packet(Arc<rtp::Packet>),
+    Packet(Arc<Packet>),
     /// The viewer fell behind and was moved to the live edge; video waits for a keyframe.
     Skipped,
     /// The broadcast ended.
@@ -1070,7 +981,7 @@ enum Next {
 }
 
 impl ViewerFeed {
-    fn new(packets: broadcast::Receiver<Arc<rtp::Packet>>, video: Option<VideoCodec>) -> ViewerFeed {
+    fn new(packets: broadcast::Receiver<Arc<Packet>>, video: Option<VideoCodec>) -> ViewerFeed {
         ViewerFeed { packets, video, waiting_for_keyframe: video.is_some() }
     }
 
@@ -1098,21 +1009,9 @@ impl ViewerFeed {
     }
 }
 
-/// `packet` as one viewer must receive it.
-fn rewritten(packet: &rtp::Packet, ssrc: u32, payload_type: u8) -> rtp::Packet {
-    let header = &packet.header;
-    rtp::Packet {
-        header: rtp::header::Header {
-            version: 2,
-            marker: header.marker,
-            payload_type,
-            sequence_number: header.sequence_number,
-            timestamp: header.timestamp,
-            ssrc,
-            ..Default::default()
-        },
-        payload: packet.payload.clone(),
-    }
+/// `packet` as one viewer must receive it: under its own SSRC and negotiated payload type.
+fn rewritten(packet: &Packet, ssrc: u32, payload_type: u8) -> Packet {
+    Packet { ssrc, payload_type, ..packet.clone() }
 }
 
 /// Announces each broadcast's viewer count once a second, when it changed.
@@ -1193,29 +1092,27 @@ mod tests {
     }
 
     #[test]
-    fn rewriting_keeps_timing_and_drops_extensions() {
-        let mut source = rtp::Packet::default();
-        source.header.ssrc = 1;
-        source.header.payload_type = 97;
-        source.header.sequence_number = 65535;
-        source.header.timestamp = 90_000;
-        source.header.marker = true;
-        source.header.extension = true;
-        source.header.extensions =
-            vec![rtp::header::Extension { id: 3, payload: bytes::Bytes::from_static(b"x") }];
-        source.payload = bytes::Bytes::from_static(b"frame");
+    fn rewriting_keeps_timing_and_payload() {
+        let source = Packet {
+            sequence_number: 65535,
+            timestamp: 90_000,
+            marker: true,
+            payload_type: 97,
+            ssrc: 1,
+            payload: bytes::Bytes::from_static(b"frame"),
+        };
         let viewer = rewritten(&source, 42, 96);
-        assert_eq!((viewer.header.ssrc, viewer.header.payload_type), (42, 96));
-        assert_eq!((viewer.header.sequence_number, viewer.header.timestamp), (65535, 90_000));
-        assert!(viewer.header.marker && !viewer.header.extension && viewer.header.extensions.is_empty());
+        assert_eq!((viewer.ssrc, viewer.payload_type), (42, 96));
+        assert_eq!((viewer.sequence_number, viewer.timestamp, viewer.marker), (65535, 90_000, true));
         assert_eq!(viewer.payload, source.payload);
     }
 
-    fn vp8_packet(sequence_number: u16, keyframe: bool) -> Arc<rtp::Packet> {
-        let mut packet = rtp::Packet::default();
-        packet.header.sequence_number = sequence_number;
-        packet.payload = bytes::Bytes::from(vec![0x10, if keyframe { 0x00 } else { 0x01 }, 0xAA]);
-        Arc::new(packet)
+    fn vp8_packet(sequence_number: u16, keyframe: bool) -> Arc<Packet> {
+        Arc::new(Packet {
+            sequence_number,
+            payload: bytes::Bytes::from(vec![0x10, if keyframe { 0x00 } else { 0x01 }, 0xAA]),
+            ..Packet::default()
+        })
     }
 
     #[tokio::test]
@@ -1228,7 +1125,7 @@ mod tests {
         sender.send(vp8_packet(3, false)).expect("a receiver");
         for expected in [2, 3] {
             let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
-            assert_eq!(packet.header.sequence_number, expected);
+            assert_eq!(packet.sequence_number, expected);
         }
         // The viewer stops reading while 40 packets go by, more than the channel holds...
         for sequence_number in 4..44 {
@@ -1242,7 +1139,7 @@ mod tests {
         sender.send(vp8_packet(46, false)).expect("a receiver");
         for expected in [45, 46] {
             let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
-            assert_eq!(packet.header.sequence_number, expected);
+            assert_eq!(packet.sequence_number, expected);
         }
         drop(sender);
         assert!(matches!(feed.next().await, Next::Ended));
@@ -1258,7 +1155,7 @@ mod tests {
         assert!(matches!(feed.next().await, Next::Skipped));
         sender.send(vp8_packet(10, false)).expect("a receiver");
         let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
-        assert_eq!(packet.header.sequence_number, 10);
+        assert_eq!(packet.sequence_number, 10);
     }
 
     #[test]
