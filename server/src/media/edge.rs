@@ -8,7 +8,8 @@
 //! the same task as a real publisher's; keyframe requests go up to the origin, which relays
 //! them to the publisher. It ends when the origin ends the stream or the meeting ends.
 
-use super::{Broadcast, MediaError, Shared, run_publisher, signaling};
+use super::publisher::{receive, run_publisher};
+use super::{Broadcast, MediaError, Shared, signaling};
 use crate::cluster::{Cluster, MediaOrigin, NodeRequest};
 use kezdesu_core::MeetingId;
 use serde::{Deserialize, Serialize};
@@ -114,8 +115,14 @@ pub(super) async fn pull(shared: &Arc<Shared>, meeting: MeetingId) -> Result<Arc
         if let Some(existing) = broadcasts.get(&meeting) {
             return Ok(existing.clone());
         }
-        let mut broadcast =
-            Broadcast::new(meeting, EDGE_KINDS, [0; 32], &shared.config, shared.stop.child_token());
+        let mut broadcast = Broadcast::new(
+            meeting,
+            EDGE_KINDS,
+            [0; 32],
+            &shared.config,
+            shared.metrics.clone(),
+            shared.stop.child_token(),
+        );
         broadcast.pulled_from = Some(origin.clone());
         let broadcast = Arc::new(broadcast);
         broadcasts.insert(meeting, broadcast.clone());
@@ -145,7 +152,7 @@ async fn start_pull(
 ) -> Result<(), MediaError> {
     let (peer, handles) = shared.engine.peer(None).await?;
     let offered = async {
-        super::receive(&peer, EDGE_KINDS).await?;
+        receive(&peer, EDGE_KINDS).await?;
         let offer = peer.offer().await?;
         let url = format!("{origin}/api/meetings/{}/whep", broadcast.meeting.0);
         let response = reqwest::Client::new()
