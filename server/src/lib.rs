@@ -107,7 +107,7 @@ pub async fn run(
     // Media sessions end with the rooms, after the HTTP server has drained.
     let media_peers = match &cluster {
         None => None,
-        Some(cluster) => Some(media::edge::MediaPeers {
+        Some(cluster) => Some(media::origin::MediaPeers {
             cluster: cluster.clone(),
             origin: cluster.as_media_origin(&advertise_url(&config, address)?),
         }),
@@ -228,7 +228,7 @@ fn serve_peers(cluster: &cluster::Cluster, rooms: &Rooms, media: &media::Media, 
             let rooms = serving.clone();
             async move { rooms.serve_forwarded(meeting, request).await }
         })
-        .with(move |meeting, request: media::edge::MediaRequest| {
+        .with(move |meeting, request: media::origin::MediaRequest| {
             let answer = media.serve_forwarded(meeting, request);
             async move { answer }
         });

@@ -26,14 +26,16 @@
 //! - `publisher.rs`: going on air, and the task that reads the publisher's tracks (or an
 //!   edge's pull) into the broadcast;
 //! - `viewer.rs`: a viewing session, and the task that forwards the broadcast to it;
-//! - [`edge`]: the broadcast among several nodes (origin and edges);
+//! - [`origin`] and `edge.rs`: the broadcast among several nodes: the node with the publisher
+//!   is the meeting's origin, and another node with viewers pulls its stream as an edge;
 //! - [`engine`]: the only part that names webrtc-rs; everything else uses its types;
 //! - [`keyframe`] and [`signaling`]: pure.
 
 mod broadcast;
-pub mod edge;
+mod edge;
 pub mod engine;
 pub mod keyframe;
+pub mod origin;
 mod publisher;
 pub mod signaling;
 mod viewer;
@@ -143,7 +145,7 @@ struct Shared {
     stop: CancellationToken,
     tasks: TaskTracker,
     /// With several nodes: where this node is, to be an origin or pull from one.
-    peers: Option<Arc<edge::MediaPeers>>,
+    peers: Option<Arc<origin::MediaPeers>>,
 }
 
 impl Media {
@@ -152,7 +154,7 @@ impl Media {
         config: MediaConfig,
         rooms: Rooms,
         metrics: MediaMetrics,
-        peers: Option<edge::MediaPeers>,
+        peers: Option<origin::MediaPeers>,
         stop: CancellationToken,
     ) -> Media {
         let media = Media {
@@ -255,10 +257,10 @@ impl Media {
             Some(origin) => {
                 let answer = peers
                     .cluster
-                    .ask_node(&origin.node, meeting, &edge::MediaRequest::EndBroadcast)
+                    .ask_node(&origin.node, meeting, &origin::MediaRequest::EndBroadcast)
                     .await
                     .map_err(|error| MediaError::OriginUnreachable(format!("{}: {error}", origin.url)))?;
-                matches!(answer, edge::MediaAnswer::Ended(true))
+                matches!(answer, origin::MediaAnswer::Ended(true))
             }
             None => false,
         };
@@ -267,11 +269,13 @@ impl Media {
         Ok(ended_at_origin || ended_here)
     }
 
-    /// Serves a request another node sent to this one's media (see [`edge::MediaRequest`]).
-    pub fn serve_forwarded(&self, meeting: MeetingId, request: edge::MediaRequest) -> edge::MediaAnswer {
+    /// Serves a request another node sent to this one's media (see [`origin::MediaRequest`]).
+    pub fn serve_forwarded(&self, meeting: MeetingId, request: origin::MediaRequest) -> origin::MediaAnswer {
         match request {
             // Sent to this node as the meeting's media origin.
-            edge::MediaRequest::EndBroadcast => edge::MediaAnswer::Ended(self.end_local_broadcast(meeting)),
+            origin::MediaRequest::EndBroadcast => {
+                origin::MediaAnswer::Ended(self.end_local_broadcast(meeting))
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 use super::broadcast::{Broadcast, IceSession, Renumbering};
 use super::engine::{IncomingTrack, MediaKind, Peer, PeerHandles, PeerState};
 use super::signaling::{self, OfferedKinds};
-use super::{Media, MediaError, SessionAnswer, Shared, edge, etag_of};
+use super::{Media, MediaError, SessionAnswer, Shared, etag_of, origin};
 use crate::room::{RoomError, RoomEvent};
 use crate::store::StoreError;
 use jiff::Timestamp;
@@ -61,7 +61,7 @@ impl Media {
 
         // With several nodes: one publisher per meeting in the whole cluster.
         if let Some(peers) = &shared.peers {
-            edge::claim_origin(peers, meeting).await?;
+            origin::claim_origin(peers, meeting).await?;
         }
         let broadcast = {
             let mut broadcasts = shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
@@ -100,7 +100,7 @@ impl Media {
                     Some(IceSession { peer: peer.clone(), etag: etag.clone(), remote_ufrag });
                 shared.metrics.publishers.inc();
                 if let Some(peers) = &shared.peers {
-                    shared.tasks.spawn(edge::advertise_origin(
+                    shared.tasks.spawn(origin::advertise_origin(
                         peers.clone(),
                         meeting,
                         broadcast.stop.clone(),
@@ -121,7 +121,7 @@ impl Media {
                 broadcast.stop.cancel();
                 shared.remove(&broadcast);
                 if let Some(peers) = &shared.peers {
-                    edge::release_origin(peers, meeting).await;
+                    origin::release_origin(peers, meeting).await;
                 }
                 Err(error)
             }
