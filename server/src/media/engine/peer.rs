@@ -183,12 +183,7 @@ impl Peer {
         peer.set_remote_description(offer).await.map_err(|error| EngineError::Offer(error.to_string()))?;
         let answer = peer.create_answer(None).await.map_err(|error| EngineError::Offer(error.to_string()))?;
         peer.set_local_description(answer).await.map_err(|error| EngineError::Engine(error.to_string()))?;
-        // Candidates gathered so far are in the answer either way; a slow gatherer is not fatal.
-        self.wait_gathered().await;
-        peer.local_description()
-            .await
-            .map(|description| description.sdp)
-            .ok_or_else(|| EngineError::Engine("no local description after answering".to_owned()))
+        self.local_description("answering").await
     }
 
     /// Offers what the peer's transceivers and tracks ask for, waiting for its own candidates:
@@ -198,11 +193,7 @@ impl Peer {
         let peer = self.connection.as_ref();
         let offer = peer.create_offer(None).await.map_err(|error| EngineError::Engine(error.to_string()))?;
         peer.set_local_description(offer).await.map_err(|error| EngineError::Engine(error.to_string()))?;
-        self.wait_gathered().await;
-        peer.local_description()
-            .await
-            .map(|description| description.sdp)
-            .ok_or_else(|| EngineError::Engine("no local description after offering".to_owned()))
+        self.local_description("offering").await
     }
 
     /// Applies the remote answer to this peer's [`offer`](Peer::offer).
@@ -232,8 +223,17 @@ impl Peer {
         let _ = self.connection.close().await;
     }
 
-    async fn wait_gathered(&self) {
+    /// The local description once the peer has gathered its own candidates, after `doing`
+    /// (answering or offering).
+    async fn local_description(&self, doing: &str) -> Result<String, EngineError> {
+        // Candidates gathered so far are in the description either way; a slow gatherer is not
+        // fatal.
         let mut gathered = self.gathered.clone();
         let _ = tokio::time::timeout(GATHERING_LIMIT, gathered.wait_for(|done| *done)).await;
+        self.connection
+            .local_description()
+            .await
+            .map(|description| description.sdp)
+            .ok_or_else(|| EngineError::Engine(format!("no local description after {doing}")))
     }
 }
