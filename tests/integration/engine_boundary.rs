@@ -7,7 +7,7 @@
 //! server and the tests and names each line outside the engine that uses either crate as a
 //! path, with its file and line.
 
-use std::path::{Path, PathBuf};
+use crate::sources::{files, repository};
 
 /// The crates only the engine may name.
 const ENGINE_CRATES: &[&str] = &["webrtc", "rtc"];
@@ -39,39 +39,14 @@ fn violations(file: &str, source: &str) -> Vec<String> {
         .collect()
 }
 
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the server crate is in the repository").to_owned()
-}
-
-/// The Rust files under `folder`, skipping build output and installed packages.
-fn rust_files(folder: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![folder.to_owned()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("the folder is readable") {
-            let path = entry.expect("a directory entry").path();
-            let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-            if path.is_dir() {
-                if !matches!(name, "target" | "node_modules") {
-                    folders.push(path);
-                }
-            } else if name.ends_with(".rs") {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 #[test]
 fn only_the_engine_names_webrtc() {
     let root = repository();
-    let mut files = rust_files(&root.join("server/src"));
-    files.extend(rust_files(&root.join("tests")));
+    let mut sources = files(&root.join("server/src"), &[".rs"]);
+    sources.extend(files(&root.join("tests"), &[".rs"]));
     let mut found = Vec::new();
     let (mut checked, mut engine_files_naming_it) = (0, 0);
-    for path in files {
+    for path in sources {
         let name = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
         let source = std::fs::read_to_string(&path).expect("the source is readable");
         if inside_engine(&name) {

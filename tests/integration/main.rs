@@ -4,6 +4,7 @@
 mod civil;
 mod engine_boundary;
 mod local_zone;
+mod sources;
 mod support;
 
 mod accounts;
