@@ -109,7 +109,7 @@ pub async fn run(
     // Media sessions end with the rooms, after the HTTP server has drained.
     let media_peers = match &cluster {
         None => None,
-        Some(cluster) => Some(media::edge::MediaPeers {
+        Some(cluster) => Some(media::origin::MediaPeers {
             cluster: cluster.clone(),
             origin: cluster.as_media_origin(&advertise_url(&config, address)?),
         }),
@@ -275,22 +275,16 @@ async fn open_store(storage: &StorageConfig, metrics: &Metrics) -> anyhow::Resul
 fn serve_peers(cluster: &cluster::Cluster, rooms: &Rooms, media: &media::Media, stop: CancellationToken) {
     let serving = rooms.clone();
     let media = media.clone();
-    cluster.serve(
-        move |meeting, request: room::PeerRequest| {
+    let recipients = cluster::Recipients::new()
+        .with(move |meeting, request: room::PeerRequest| {
             let rooms = serving.clone();
-            let media = media.clone();
-            async move {
-                match request {
-                    // Sent to this node as the meeting's media origin.
-                    room::PeerRequest::EndBroadcast => {
-                        room::PeerAnswer::Ended(media.end_local_broadcast(meeting))
-                    }
-                    request => rooms.serve_forwarded(meeting, request).await,
-                }
-            }
-        },
-        stop.clone(),
-    );
+            async move { rooms.serve_forwarded(meeting, request).await }
+        })
+        .with(move |meeting, request: media::origin::MediaRequest| {
+            let answer = media.serve_forwarded(meeting, request);
+            async move { answer }
+        });
+    cluster.serve(recipients, stop.clone());
     let rooms = rooms.clone();
     let every = cluster.lease_check_interval();
     tokio::spawn(async move {

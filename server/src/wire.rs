@@ -71,7 +71,7 @@ pub struct MeetingView {
     /// Whether the meeting is on air and how many watch; in answers about one meeting and in
     /// event-stream snapshots, not inside other events (the `broadcast` event carries changes).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broadcast: Option<crate::media::BroadcastStatus>,
+    pub broadcast: Option<BroadcastStatus>,
     /// The decree's deadlines once the meeting has ended (in meeting lists and answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadlines: Option<MeetingDeadlines>,
@@ -79,6 +79,15 @@ pub struct MeetingView {
     /// moderators) in answers about one meeting; the `restream` event carries changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restream: Option<Vec<RestreamStatus>>,
+}
+
+/// Whether a meeting is on air, and how many watch it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BroadcastStatus {
+    /// A publisher is connected and sending.
+    pub on_air: bool,
+    /// Open viewing sessions.
+    pub viewers: u32,
 }
 
 /// What the decree wants published after a meeting, and by when.

@@ -12,7 +12,7 @@ use crate::support::{
     meeting_body, password_of, rand_suffix,
 };
 use futures_util::{SinkExt, StreamExt};
-use kezdesu::media::peers::{CountingViewer, SyntheticPublisher};
+use kezdesu::media::engine::synthetic::{CountingViewer, SyntheticPublisher};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

@@ -6,7 +6,7 @@
 use crate::media::{publisher, stream_key};
 use crate::support::*;
 use base64::Engine as _;
-use kezdesu::media::peers::SyntheticPublisher;
+use kezdesu::media::engine::synthetic::SyntheticPublisher;
 use kezdesu::secrets::SecretKey;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

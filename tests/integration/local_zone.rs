@@ -7,7 +7,8 @@
 //! line. The one place allowed to convert an instant to a civil date in the tests is the helper
 //! of each language: `tests/integration/civil.rs` and `tests/browser/civil.mjs`.
 
-use std::path::{Path, PathBuf};
+use crate::sources::{files, repository};
+use std::path::PathBuf;
 
 /// A read of a zone other than the server's, and what to do instead.
 struct Forbidden {
@@ -109,32 +110,6 @@ fn local_date_constructor(line: &str) -> bool {
         rest = &after[1..];
     }
     false
-}
-
-fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the server crate is in the repository").to_owned()
-}
-
-/// The files under `folder` whose name ends with one of `extensions`, skipping installed
-/// packages and build output.
-fn files(folder: &Path, extensions: &[&str]) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![folder.to_owned()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).expect("the folder is readable") {
-            let path = entry.expect("a directory entry").path();
-            let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
-            if path.is_dir() {
-                if !matches!(name, "node_modules" | "target" | "__pycache__") {
-                    folders.push(path);
-                }
-            } else if extensions.iter().any(|extension| name.ends_with(extension)) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// Every line of `source` that matches a rule, as `file:line: what (the line)`.

@@ -2,7 +2,9 @@
 //! temporary data folder, and talks to it over HTTP as a client would.
 
 mod civil;
+mod engine_boundary;
 mod local_zone;
+mod sources;
 mod support;
 
 mod accounts;

@@ -2,7 +2,7 @@
 //! clients; Chromium and aiortc are driven from `tests/run`).
 
 use crate::support::{TestServer, assert_problem, writable_database};
-use kezdesu::media::peers::{CountingViewer, PublisherOptions, SyntheticPublisher};
+use kezdesu::media::engine::synthetic::{CountingViewer, PublisherOptions, SyntheticPublisher};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::IpAddr;

@@ -24,27 +24,17 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clap::{Args, Parser, Subcommand};
 use kezdesu::config::MediaConfig;
-use kezdesu::media::engine::{self, Engine};
-use kezdesu::media::peers::{CountingViewer, PublisherOptions, SyntheticPublisher};
-use kezdesu::procfs::{self, Process};
-use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+use kezdesu::media::engine::synthetic::{CountingViewer, PublisherOptions, SyntheticPublisher};
+use kezdesu::media::engine::{
+    Codec, Engine, IncomingTrack, MediaKind, OutgoingTrack, Packet, Peer, PeerState,
 };
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use kezdesu::procfs::{self, Process};
 use serde_json::json;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, watch};
-use webrtc::media_stream::MediaStreamTrack;
-use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
-};
+use tokio::sync::{broadcast, mpsc, watch};
 
 #[derive(Parser)]
 #[command(name = "kezdesu-media-load", about = "Load generator for Kezdesu's WebRTC broadcast")]
@@ -223,36 +213,18 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
 
 struct Bare {
     engine: Engine,
-    audio: broadcast::Sender<Arc<rtp::Packet>>,
-    video: broadcast::Sender<Arc<rtp::Packet>>,
-    audio_codec: watch::Sender<Option<RTCRtpCodec>>,
-    video_codec: watch::Sender<Option<RTCRtpCodec>>,
-    peers: Mutex<Vec<Arc<dyn PeerConnection>>>,
+    audio: broadcast::Sender<Arc<Packet>>,
+    video: broadcast::Sender<Arc<Packet>>,
+    audio_codec: watch::Sender<Option<Codec>>,
+    video_codec: watch::Sender<Option<Codec>>,
+    peers: Mutex<Vec<Peer>>,
 }
 
-/// Only what answering needs: gathering done, and the publisher's track.
-struct BareEvents {
-    gathered: watch::Sender<bool>,
-    connected: watch::Sender<bool>,
-    bare: Option<Arc<Bare>>,
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for BareEvents {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.send_replace(true);
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.connected.send_replace(state == RTCPeerConnectionState::Connected);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        let Some(bare) = self.bare.clone() else { return };
-        let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
-        let video = track.kind().await == RtpCodecKind::Video;
+/// Reads each of the publisher's tracks into the channel of its kind.
+async fn read_publisher(bare: Arc<Bare>, mut tracks: mpsc::UnboundedReceiver<IncomingTrack>) {
+    while let Some(track) = tracks.recv().await {
+        let Some(ssrc) = track.ssrc().await else { continue };
+        let video = track.kind().await == MediaKind::Video;
         let (codec, feed) = if video {
             (&bare.video_codec, bare.video.clone())
         } else {
@@ -260,10 +232,8 @@ impl PeerConnectionEventHandler for BareEvents {
         };
         codec.send_replace(track.codec(ssrc).await);
         tokio::spawn(async move {
-            while let Some(event) = track.poll().await {
-                if let TrackRemoteEvent::OnRtpPacket(packet) = event {
-                    let _ = feed.send(Arc::new(packet));
-                }
+            while let Some(packet) = track.next_packet().await {
+                let _ = feed.send(Arc::new(packet));
             }
         });
     }
@@ -305,18 +275,12 @@ fn answered(result: anyhow::Result<String>) -> Response {
 async fn bare_whip(State(bare): State<Arc<Bare>>, offer: String) -> Response {
     answered(
         async {
-            let (gathered, mut gathered_receiver) = watch::channel(false);
-            let events =
-                BareEvents { gathered, connected: watch::Sender::new(false), bare: Some(bare.clone()) };
-            let peer = bare.engine.peer(Arc::new(events), None).await?;
-            for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-                let init = RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Recvonly,
-                    ..Default::default()
-                };
-                peer.add_transceiver_from_kind(kind, Some(init)).await?;
+            let (peer, handles) = bare.engine.peer(None).await?;
+            for kind in [MediaKind::Audio, MediaKind::Video] {
+                peer.receive(kind).await?;
             }
-            let sdp = engine::answer(peer.as_ref(), offer, &mut gathered_receiver).await?;
+            let sdp = peer.answer(offer).await?;
+            tokio::spawn(read_publisher(bare.clone(), handles.tracks));
             bare.peers.lock().expect("not poisoned").push(peer);
             Ok(sdp)
         }
@@ -330,42 +294,20 @@ async fn bare_whep(State(bare): State<Arc<Bare>>, offer: String) -> Response {
             let video_codec =
                 bare.video_codec.subscribe().wait_for(Option::is_some).await?.clone().context("no codec")?;
             let audio_codec = bare.audio_codec.borrow().clone();
-            let (gathered, mut gathered_receiver) = watch::channel(false);
-            let (connected, connected_receiver) = watch::channel(false);
-            let peer =
-                bare.engine.peer(Arc::new(BareEvents { gathered, connected, bare: None }), None).await?;
+            let (peer, handles) = bare.engine.peer(None).await?;
             let mut outputs = Vec::new();
-            let kinds = [(RtpCodecKind::Video, Some(video_codec)), (RtpCodecKind::Audio, audio_codec)];
-            for (kind, codec) in kinds {
-                let Some(codec) = codec else { continue };
-                let ssrc = rand::random::<u32>();
-                let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                    "bare".to_owned(),
-                    format!("bare-{kind}"),
-                    kind.to_string(),
-                    kind,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(ssrc),
-                            ..Default::default()
-                        },
-                        codec,
-                        ..Default::default()
-                    }],
-                )));
-                let sender = peer.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
-                let feed = if kind == RtpCodecKind::Video { bare.video.clone() } else { bare.audio.clone() };
-                outputs.push((track, ssrc, sender, feed));
+            for codec in [Some(video_codec), audio_codec].into_iter().flatten() {
+                let track = peer.send(&codec, "bare").await?;
+                let feed =
+                    if codec.kind == MediaKind::Video { bare.video.clone() } else { bare.audio.clone() };
+                outputs.push((track, feed));
             }
-            let sdp = engine::answer(peer.as_ref(), offer, &mut gathered_receiver).await?;
-            for (track, ssrc, sender, feed) in outputs {
-                let parameters = sender.get_parameters().await?;
-                let Some(payload_type) =
-                    parameters.rtp_parameters.codecs.first().map(|codec| codec.payload_type)
-                else {
+            let sdp = peer.answer(offer).await?;
+            for (track, feed) in outputs {
+                let Some(payload_type) = track.payload_type().await? else {
                     bail!("the viewer declined a kind");
                 };
-                tokio::spawn(bare_forward(track, ssrc, payload_type, feed, connected_receiver.clone()));
+                tokio::spawn(bare_forward(track, payload_type, feed, handles.state.clone()));
             }
             bare.peers.lock().expect("not poisoned").push(peer);
             Ok(sdp)
@@ -377,14 +319,13 @@ async fn bare_whep(State(bare): State<Arc<Bare>>, offer: String) -> Response {
 /// The bare loop: wait until connected, then write every packet with the viewer's SSRC and
 /// payload type and no extensions. A lagging viewer just goes on from where the channel is.
 async fn bare_forward(
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
+    track: OutgoingTrack,
     payload_type: u8,
-    source: broadcast::Sender<Arc<rtp::Packet>>,
-    mut connected: watch::Receiver<bool>,
+    source: broadcast::Sender<Arc<Packet>>,
+    mut state: watch::Receiver<PeerState>,
 ) {
     // Writing before the peer is connected only makes the engine drop packets.
-    if connected.wait_for(|connected| *connected).await.is_err() {
+    if state.wait_for(|state| *state == PeerState::Connected).await.is_err() {
         return;
     }
     let mut feed = source.subscribe();
@@ -394,12 +335,8 @@ async fn bare_forward(
             Err(broadcast::error::RecvError::Lagged(_)) => continue,
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        let mut forwarded = rtp::Packet { header: packet.header.clone(), payload: packet.payload.clone() };
-        forwarded.header.ssrc = ssrc;
-        forwarded.header.payload_type = payload_type;
-        forwarded.header.extension = false;
-        forwarded.header.extensions.clear();
-        if track.write_rtp(forwarded).await.is_err() {
+        let forwarded = Packet { ssrc: track.ssrc(), payload_type, ..(*packet).clone() };
+        if track.write(&forwarded).await.is_err() {
             return;
         }
     }

@@ -15,7 +15,10 @@
 //!   from the store, which always has them.
 //! - **Forwarding.** A mirror sends comments, votes, moderation and phase changes to the owner
 //!   node's inbox list (`kezdesu:node:{node}:inbox`); the answer comes back on the sender's
-//!   replies list.
+//!   replies list. Each request names the part of the node that serves it
+//!   ([`NodeRequest::RECIPIENT`]: the meeting's room, or the media for a broadcast published
+//!   there), so one mailbox carries the requests of several parts without this module knowing
+//!   them.
 //! - **Failover.** A lease not renewed lapses after `cluster.lease_milliseconds`. A mirror
 //!   that finds no owner claims the lease, rebuilds the room from the store, and republishes
 //!   what the store has past the stream's last entry before it takes commands.
@@ -87,13 +90,90 @@ impl MediaOrigin {
     }
 }
 
-/// A forwarded request, with the node that waits for its answer.
+/// A request that one node puts in another's mailbox. The mailbox carries the requests of
+/// several parts of a node (a meeting's room, the broadcast), each with types of its own:
+/// `RECIPIENT` names the part that serves a request, and the node that reads it hands it to
+/// the part registered under that name in its [`Recipients`]. The cluster knows the names,
+/// not the parts.
+pub trait NodeRequest: Serialize + for<'de> Deserialize<'de> + Send + 'static {
+    /// The part of a node that serves this request; unique among a node's recipients.
+    const RECIPIENT: &'static str;
+    /// What that part answers.
+    type Answer: Serialize + for<'de> Deserialize<'de> + Send + 'static;
+}
+
+/// A forwarded request, with the node that waits for its answer and the part of the
+/// receiving node that serves it.
 #[derive(Debug, Serialize, Deserialize)]
 struct Envelope<T> {
     id: u64,
     from: String,
+    /// [`NodeRequest::RECIPIENT`].
+    to: String,
     meeting: MeetingId,
     body: T,
+}
+
+/// Serves one part's requests read from the mailbox, and sends each answer back.
+type Recipient = Box<dyn Fn(Cluster, String) + Send + Sync>;
+
+/// The parts of this node that serve requests from its mailbox, by
+/// [`NodeRequest::RECIPIENT`].
+#[derive(Default)]
+pub struct Recipients {
+    parts: HashMap<&'static str, Recipient>,
+}
+
+impl Recipients {
+    pub fn new() -> Recipients {
+        Recipients::default()
+    }
+
+    /// Serves requests of type `Q` with `serve`, each in a task of its own.
+    pub fn with<Q, F, Fut>(mut self, serve: F) -> Recipients
+    where
+        Q: NodeRequest,
+        F: Fn(MeetingId, Q) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Q::Answer> + Send + 'static,
+    {
+        let serve = Arc::new(serve);
+        let recipient: Recipient = Box::new(move |cluster, text| {
+            let serve = serve.clone();
+            tokio::spawn(async move {
+                let envelope: Envelope<Q> = match serde_json::from_str(&text) {
+                    Ok(envelope) => envelope,
+                    Err(error) => {
+                        tracing::error!(%error, recipient = Q::RECIPIENT, "unreadable forwarded request");
+                        return;
+                    }
+                };
+                let answer = serve(envelope.meeting, envelope.body).await;
+                let reply = Reply { id: envelope.id, body: answer };
+                let body = serde_json::to_string(&reply).expect("answers serialize");
+                if let Err(error) = cluster.push(&replies_key(&envelope.from), body).await {
+                    tracing::warn!(%error, "could not answer a forwarded request");
+                }
+            });
+        });
+        self.parts.insert(Q::RECIPIENT, recipient);
+        self
+    }
+
+    /// Hands a request read from the mailbox to the part it names.
+    fn deliver(&self, cluster: Cluster, text: String) {
+        /// The envelope's address alone; the part reads the rest.
+        #[derive(Deserialize)]
+        struct Address {
+            to: String,
+        }
+        match serde_json::from_str::<Address>(&text) {
+            Ok(address) => match self.parts.get(address.to.as_str()) {
+                Some(recipient) => recipient(cluster, text),
+                None => tracing::error!(to = address.to, "a forwarded request for no part of this node"),
+            },
+            Err(error) => tracing::error!(%error, "unreadable forwarded request"),
+        }
+    }
 }
 
 /// The answer to the forwarded request `id`.
@@ -313,12 +393,12 @@ impl Cluster {
     /// have passed. A request sent again may have been served by the owner that died: live
     /// comments are idempotent by their client id; a moderation command may be refused as
     /// already done.
-    pub async fn forward<Q: Serialize, A: for<'de> Deserialize<'de>>(
+    pub async fn forward<Q: NodeRequest>(
         &self,
         meeting: MeetingId,
         request: &Q,
-        not_owner: impl Fn(&A) -> bool,
-    ) -> Result<A, ForwardError> {
+        not_owner: impl Fn(&Q::Answer) -> bool,
+    ) -> Result<Q::Answer, ForwardError> {
         self.inner.metrics.forwarded_commands.inc();
         let deadline = Instant::now() + self.inner.forward_timeout;
         loop {
@@ -334,7 +414,7 @@ impl Cluster {
             self.inner.waiting.lock().expect("never poisoned").remove(&id);
             match waited {
                 Waited::Moved => continue,
-                Waited::Answer(text) => match serde_json::from_str::<A>(&text) {
+                Waited::Answer(text) => match serde_json::from_str::<Q::Answer>(&text) {
                     Ok(answer) if not_owner(&answer) && Instant::now() < deadline => {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
@@ -352,12 +432,12 @@ impl Cluster {
     /// Sends `request` to `node` itself, whatever the meeting's lease, and waits up to
     /// `cluster.forward_timeout_milliseconds` for its answer: for what only that node can do,
     /// such as taking off air the publisher connected to it.
-    pub async fn ask_node<Q: Serialize, A: for<'de> Deserialize<'de>>(
+    pub async fn ask_node<Q: NodeRequest>(
         &self,
         node: &str,
         meeting: MeetingId,
         request: &Q,
-    ) -> Result<A, ForwardError> {
+    ) -> Result<Q::Answer, ForwardError> {
         self.inner.metrics.forwarded_commands.inc();
         let (id, answer) = self.send_to(node, meeting, request).await?;
         let answered = tokio::time::timeout(self.inner.forward_timeout, answer).await;
@@ -371,7 +451,7 @@ impl Cluster {
 
     /// Puts `request` in `node`'s mailbox; its answer comes on the receiver. The caller
     /// removes the request from `waiting` once it stops waiting.
-    async fn send_to<Q: Serialize>(
+    async fn send_to<Q: NodeRequest>(
         &self,
         node: &str,
         meeting: MeetingId,
@@ -380,7 +460,13 @@ impl Cluster {
         let id = self.inner.next_request.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
         self.inner.waiting.lock().expect("never poisoned").insert(id, reply);
-        let envelope = Envelope { id, from: self.inner.node.clone(), meeting, body: request };
+        let envelope = Envelope {
+            id,
+            from: self.inner.node.clone(),
+            to: Q::RECIPIENT.to_owned(),
+            meeting,
+            body: request,
+        };
         let body = serde_json::to_string(&envelope).expect("requests serialize");
         if let Err(error) = self.push(&inbox_key(node), body).await {
             self.inner.waiting.lock().expect("never poisoned").remove(&id);
@@ -430,38 +516,17 @@ impl Cluster {
             .await
     }
 
-    /// Serves requests forwarded to this node, each with `serve`, delivers the answers to
-    /// this node's own forwarded requests, and reads the streams its rooms follow, until
-    /// `stop` is cancelled.
-    pub fn serve<Q, A, F, Fut>(&self, serve: F, stop: CancellationToken)
-    where
-        Q: for<'de> Deserialize<'de> + Send + 'static,
-        A: Serialize + Send + 'static,
-        F: Fn(MeetingId, Q) -> Fut + Clone + Send + Sync + 'static,
-        Fut: std::future::Future<Output = A> + Send + 'static,
-    {
+    /// Serves requests forwarded to this node, each by the part of it that `recipients` names,
+    /// delivers the answers to this node's own forwarded requests, and reads the streams its
+    /// rooms follow, until `stop` is cancelled.
+    pub fn serve(&self, recipients: Recipients, stop: CancellationToken) {
         tokio::spawn(self.clone().read_streams(stop.clone()));
         let inbox = self.clone();
         let inbox_stop = stop.clone();
         tokio::spawn(async move {
             inbox
                 .drain(inbox_key(&inbox.inner.node), inbox_stop, move |cluster, text| {
-                    let serve = serve.clone();
-                    tokio::spawn(async move {
-                        let envelope: Envelope<Q> = match serde_json::from_str(&text) {
-                            Ok(envelope) => envelope,
-                            Err(error) => {
-                                tracing::error!(%error, "unreadable forwarded request");
-                                return;
-                            }
-                        };
-                        let answer = serve(envelope.meeting, envelope.body).await;
-                        let reply = Reply { id: envelope.id, body: answer };
-                        let body = serde_json::to_string(&reply).expect("answers serialize");
-                        if let Err(error) = cluster.push(&replies_key(&envelope.from), body).await {
-                            tracing::warn!(%error, "could not answer a forwarded request");
-                        }
-                    });
+                    recipients.deliver(cluster, text);
                 })
                 .await;
         });

@@ -1,73 +1,24 @@
-//! Video beyond one node: the node that receives the publisher's WHIP is the meeting's media
-//! *origin* and says so in Redis; a node with a viewer but no publisher becomes an *edge*: it
-//! plays the origin's stream over WHEP, as any viewer would, and serves its own viewers from
-//! that one copy exactly as the origin serves its own from the publisher. Video capacity then
-//! grows with the nodes: the origin sends one stream per edge, each edge one per viewer.
+//! Video beyond one node, the edge's side: a node with a viewer but no publisher becomes an
+//! *edge*: it finds the meeting's origin (`origin.rs`), plays the origin's stream over WHEP,
+//! as any viewer would, and serves its own viewers from that one copy exactly as the origin
+//! serves its own from the publisher. Video capacity then grows with the nodes: the origin
+//! sends one stream per edge, each edge one per viewer.
 //!
 //! An edge's [`Broadcast`] is an ordinary one whose "publisher" is the pulling peer, read by
 //! the same task as a real publisher's; keyframe requests go up to the origin, which relays
 //! them to the publisher. It ends when the origin ends the stream or the meeting ends.
 
-use super::{Broadcast, MediaError, PeerEvents, Shared, run_publisher, signaling};
-use crate::cluster::{Cluster, MediaOrigin};
+use super::publisher::{receive, run_publisher};
+use super::{Broadcast, MediaError, Shared, signaling};
 use kezdesu_core::MeetingId;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
-/// How long the origin's record lasts unrenewed; a dead origin's record lapses after this.
-const ORIGIN_TTL: Duration = Duration::from_secs(10);
 /// An edge asks for both kinds; one the origin does not send is given up after
 /// `codec_wait_seconds`, as for a publisher that offered it and sent none.
 const EDGE_KINDS: signaling::OfferedKinds = signaling::OfferedKinds { audio: true, video: true };
 /// How long an edge waits for the origin to answer its WHEP offer.
 const PULL_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Where this node is in the cluster, for its media.
-pub struct MediaPeers {
-    pub cluster: Cluster,
-    /// This node as the origin of the broadcasts published to it.
-    pub origin: MediaOrigin,
-}
-
-/// Claims the meeting's origin for this node before a publisher goes on air here: one
-/// publisher per meeting in the whole cluster, as on one node.
-pub(super) async fn claim_origin(peers: &MediaPeers, meeting: MeetingId) -> Result<(), MediaError> {
-    let claimed = peers
-        .cluster
-        .claim_media_origin(meeting, &peers.origin, ORIGIN_TTL)
-        .await
-        .map_err(|error| MediaError::OriginUnreachable(format!("the cluster's Redis: {error}")))?;
-    if claimed { Ok(()) } else { Err(MediaError::PublisherPresent) }
-}
-
-/// Withdraws this node's claim on the meeting's origin, if it still holds it.
-pub(super) async fn release_origin(peers: &MediaPeers, meeting: MeetingId) {
-    if let Err(error) = peers.cluster.clear_media_origin(meeting, &peers.origin).await {
-        tracing::warn!(%meeting, %error, "could not withdraw the media origin; it lapses by itself");
-    }
-}
-
-/// Keeps this node's claim on the meeting's origin while `stop` is not cancelled, and
-/// withdraws it when the broadcast ends.
-pub(super) async fn advertise_origin(peers: Arc<MediaPeers>, meeting: MeetingId, stop: CancellationToken) {
-    let mut renew = tokio::time::interval(ORIGIN_TTL / 3);
-    renew.tick().await;
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => break,
-            _ = renew.tick() => {
-                match peers.cluster.claim_media_origin(meeting, &peers.origin, ORIGIN_TTL).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::error!(%meeting, "another node claimed this broadcast's origin"),
-                    Err(error) => tracing::warn!(%meeting, %error, "could not renew the media origin"),
-                }
-            }
-        }
-    }
-    release_origin(&peers, meeting).await;
-}
 
 /// The meeting's broadcast pulled from its origin on another node: an existing pull, or a new
 /// one. `NotOnAir` when no other node has a publisher.
@@ -92,8 +43,14 @@ pub(super) async fn pull(shared: &Arc<Shared>, meeting: MeetingId) -> Result<Arc
         if let Some(existing) = broadcasts.get(&meeting) {
             return Ok(existing.clone());
         }
-        let mut broadcast =
-            Broadcast::new(meeting, EDGE_KINDS, [0; 32], &shared.config, shared.stop.child_token());
+        let mut broadcast = Broadcast::new(
+            meeting,
+            EDGE_KINDS,
+            [0; 32],
+            &shared.config,
+            shared.metrics.clone(),
+            shared.stop.child_token(),
+        );
         broadcast.pulled_from = Some(origin.clone());
         let broadcast = Arc::new(broadcast);
         broadcasts.insert(meeting, broadcast.clone());
@@ -121,11 +78,10 @@ async fn start_pull(
     origin: &str,
     room_events: tokio::sync::broadcast::Receiver<crate::room::RoomEvent>,
 ) -> Result<(), MediaError> {
-    let (events, mut handles) = PeerEvents::new();
-    let peer = shared.engine.peer(Arc::new(events), None).await?;
+    let (peer, handles) = shared.engine.peer(None).await?;
     let offered = async {
-        super::receive(peer.as_ref(), EDGE_KINDS).await?;
-        let offer = super::engine::offer(peer.as_ref(), &mut handles.gathered).await?;
+        receive(&peer, EDGE_KINDS).await?;
+        let offer = peer.offer().await?;
         let url = format!("{origin}/api/meetings/{}/whep", broadcast.meeting.0);
         let response = reqwest::Client::new()
             .post(&url)
@@ -144,13 +100,11 @@ async fn start_pull(
         if status != reqwest::StatusCode::CREATED {
             return Err(MediaError::OriginUnreachable(format!("{origin} answered {status}: {answer}")));
         }
-        let answer =
-            RTCSessionDescription::answer(answer).map_err(|error| MediaError::Engine(error.to_string()))?;
-        peer.set_remote_description(answer).await.map_err(|error| MediaError::Engine(error.to_string()))?;
+        peer.set_answer(answer).await?;
         Ok(())
     };
     if let Err(error) = offered.await {
-        let _ = peer.close().await;
+        peer.close().await;
         return Err(error);
     }
     shared.metrics.publishers.inc();

@@ -1,4 +1,6 @@
-//! The broadcast: a WebRTC SFU with WHIP ingest and WHEP playback, tied to the meeting.
+//! The broadcast: a WebRTC SFU with WHIP ingest and WHEP playback, tied to the meeting. This
+//! file is the service's facade, [`Media`]: going on air, playing, trickling, ending, and the
+//! broadcasts' status.
 //!
 //! # Design
 //!
@@ -18,64 +20,49 @@
 //! comment channel is up, loaded from its log), follows its events, and ends every media
 //! session when the meeting ends or is cancelled, or when the room cannot be kept open.
 //!
-//! [`engine`] is the only part that builds WebRTC peers; [`keyframe`] and [`signaling`] are
-//! pure.
+//! The parts:
+//! - `broadcast.rs`: [`Broadcast`], one meeting's fan-out of packets to its viewers and any
+//!   other consumer, with its codecs and keyframe requests;
+//! - `publisher.rs`: going on air, and the task that reads the publisher's tracks (or an
+//!   edge's pull) into the broadcast;
+//! - `viewer.rs`: a viewing session, and the task that forwards the broadcast to it;
+//! - [`origin`] and `edge.rs`: the broadcast among several nodes: the node with the publisher
+//!   is the meeting's origin, and another node with viewers pulls its stream as an edge;
+//! - [`engine`]: the only part that names webrtc-rs; everything else uses its types;
+//! - [`keyframe`] and [`signaling`]: pure.
 
-pub mod edge;
+mod broadcast;
+mod edge;
 pub mod engine;
 pub mod keyframe;
-pub mod peers;
+pub mod origin;
+mod publisher;
 pub mod rtp_source;
 pub mod signaling;
+mod viewer;
+
+pub use broadcast::{Broadcast, Codecs};
+
+use broadcast::IceSession;
 
 use crate::config::MediaConfig;
 use crate::metrics::MediaMetrics;
-use crate::room::{RoomError, Rooms};
-use crate::store::StoreError;
-use engine::{Engine, EngineError};
+use crate::room::Rooms;
+use crate::wire::BroadcastStatus;
+use engine::{Engine, EngineError, IceCandidate};
 use jiff::Timestamp;
-use keyframe::VideoCodec;
-use kezdesu_core::broadcast::{OnAirRefusal, may_go_on_air};
-use kezdesu_core::{MeetingId, MeetingStatus, SessionTimer};
-use rtc::peer_connection::transport::RTCIceCandidateInit;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use serde::{Deserialize, Serialize};
-use signaling::{OfferError, OfferedKinds, TrickleFragment};
+use kezdesu_core::MeetingId;
+use kezdesu_core::broadcast::OnAirRefusal;
+use signaling::{OfferError, TrickleFragment};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinSet;
+use std::time::Duration;
+use tokio::sync::broadcast::{Receiver, Sender};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use webrtc::media_stream::MediaStreamTrack;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{
-    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
-};
 
 /// How often viewer counts are announced when they changed.
 const COUNT_INTERVAL: Duration = Duration::from_secs(1);
-/// A viewer asks for a keyframe on connecting and again this much later, in case the first
-/// request was throttled or lost.
-const SECOND_KEYFRAME_REQUEST: Duration = Duration::from_secs(1);
-
-/// Whether a meeting is on air, and how many watch it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct BroadcastStatus {
-    /// A publisher is connected and sending.
-    pub on_air: bool,
-    /// Open viewing sessions.
-    pub viewers: u32,
-}
 
 /// A change of a meeting's [`BroadcastStatus`], for its event stream, serialized once for
 /// every stream that carries it.
@@ -155,11 +142,11 @@ struct Shared {
     /// The broadcast of every meeting with a publisher. Never held across an await.
     broadcasts: Mutex<HashMap<MeetingId, Arc<Broadcast>>>,
     /// Status changes of every meeting; event streams keep their meeting's.
-    changes: broadcast::Sender<StatusChange>,
+    changes: Sender<StatusChange>,
     stop: CancellationToken,
     tasks: TaskTracker,
     /// With several nodes: where this node is, to be an origin or pull from one.
-    peers: Option<Arc<edge::MediaPeers>>,
+    peers: Option<Arc<origin::MediaPeers>>,
 }
 
 impl Media {
@@ -168,7 +155,7 @@ impl Media {
         config: MediaConfig,
         rooms: Rooms,
         metrics: MediaMetrics,
-        peers: Option<edge::MediaPeers>,
+        peers: Option<origin::MediaPeers>,
         stop: CancellationToken,
     ) -> Media {
         let media = Media {
@@ -178,7 +165,7 @@ impl Media {
                 rooms,
                 metrics,
                 broadcasts: Mutex::new(HashMap::new()),
-                changes: broadcast::channel(256).0,
+                changes: tokio::sync::broadcast::channel(256).0,
                 stop,
                 tasks: TaskTracker::new(),
                 peers: peers.map(Arc::new),
@@ -194,15 +181,22 @@ impl Media {
     }
 
     /// Every later status change, of every meeting.
-    pub fn changes(&self) -> broadcast::Receiver<StatusChange> {
+    pub fn changes(&self) -> Receiver<StatusChange> {
         self.shared.changes.subscribe()
+    }
+
+    /// The meeting's broadcast on this node, for a consumer of its packets that needs no
+    /// WebRTC (see [`Broadcast`]): `None` while nobody publishes here. (On an edge node it is
+    /// the pull of the origin's stream, there only while the node has viewers of it.)
+    pub fn broadcast(&self, meeting: MeetingId) -> Option<Arc<Broadcast>> {
+        self.shared.broadcast(meeting)
     }
 
     /// The meeting's broadcast for a consumer of its RTP (the restream), if its publisher is
     /// connected to this node; `None` for an edge's copy, which is restreamed at its origin.
     pub fn rtp_source(&self, meeting: MeetingId) -> Option<rtp_source::RtpSource> {
         let broadcast = self.shared.broadcast(meeting).filter(|broadcast| broadcast.pulled_from.is_none())?;
-        Some(rtp_source::RtpSource::new(broadcast, self.shared.metrics.clone()))
+        Some(rtp_source::RtpSource::new(broadcast))
     }
 
     /// The meetings whose publisher is connected to this node now.
@@ -210,8 +204,11 @@ impl Media {
         let broadcasts = self.shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
         broadcasts
             .values()
-            .filter(|b| b.pulled_from.is_none() && b.connected.load(Ordering::Relaxed))
-            .map(|b| b.meeting)
+            .filter(|broadcast| {
+                broadcast.pulled_from.is_none()
+                    && broadcast.connected.load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .map(|broadcast| broadcast.meeting)
             .collect()
     }
 
@@ -239,112 +236,6 @@ impl Media {
             .tasks
             .spawn(async move { media.start_publisher(meeting, offer, key_digest, now).await });
         setup.await.unwrap_or(Err(MediaError::ShuttingDown))
-    }
-
-    async fn start_publisher(
-        &self,
-        meeting: MeetingId,
-        offer: String,
-        key_digest: [u8; 32],
-        now: Timestamp,
-    ) -> Result<SessionAnswer, MediaError> {
-        let shared = &self.shared;
-        if shared.stop.is_cancelled() {
-            return Err(MediaError::ShuttingDown);
-        }
-        let kinds = signaling::offered_kinds(&offer, true)?;
-        let remote_ufrag = signaling::ice_ufrag(&offer).unwrap_or_default().to_owned();
-        if shared.broadcast(meeting).is_some() {
-            return Err(MediaError::PublisherPresent);
-        }
-        // Opening the room loads the live channel from its log: if it cannot be, comments
-        // cannot be taken, and the decree does not allow a broadcast without them.
-        let subscription = shared.rooms.subscribe(meeting).await.map_err(|error| match error {
-            RoomError::Store(StoreError::NotFound(_)) => MediaError::MeetingNotFound,
-            RoomError::ShuttingDown => MediaError::ShuttingDown,
-            other => MediaError::LiveChannelDown(other.to_string()),
-        })?;
-        let room_meeting = &subscription.meeting;
-        let phase = SessionTimer::new(
-            room_meeting.planned_minutes,
-            room_meeting.presentation_share,
-            room_meeting.phases,
-        )
-        .map(|mut timer| {
-            timer.advance(now);
-            timer.phase()
-        })
-        .map_err(|error| MediaError::LiveChannelDown(error.to_string()))?;
-        let status = MeetingStatus::of(phase, room_meeting.cancelled_at.is_some());
-        may_go_on_air(status, room_meeting.planned_start, shared.config.publish_window_minutes, now)?;
-
-        // With several nodes: one publisher per meeting in the whole cluster.
-        if let Some(peers) = &shared.peers {
-            edge::claim_origin(peers, meeting).await?;
-        }
-        let broadcast = {
-            let mut broadcasts = shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
-            if broadcasts.contains_key(&meeting) {
-                return Err(MediaError::PublisherPresent);
-            }
-            let broadcast = Arc::new(Broadcast::new(
-                meeting,
-                kinds,
-                key_digest,
-                &shared.config,
-                shared.stop.child_token(),
-            ));
-            broadcasts.insert(meeting, broadcast.clone());
-            broadcast
-        };
-        let (events, mut handles) = PeerEvents::new();
-        let started = async {
-            let peer = shared.engine.peer(Arc::new(events), None).await?;
-            let setup = async {
-                receive(peer.as_ref(), kinds).await?;
-                Ok::<_, MediaError>(engine::answer(peer.as_ref(), offer, &mut handles.gathered).await?)
-            };
-            match setup.await {
-                Ok(sdp) => Ok((peer, sdp)),
-                Err(error) => {
-                    let _ = peer.close().await;
-                    Err(error)
-                }
-            }
-        };
-        match started.await {
-            Ok((peer, sdp)) => {
-                let etag = etag_of(&sdp);
-                *broadcast.publisher.lock().expect("the publisher slot is never left poisoned") =
-                    Some(IceSession { peer: peer.clone(), etag: etag.clone(), remote_ufrag });
-                shared.metrics.publishers.inc();
-                if let Some(peers) = &shared.peers {
-                    shared.tasks.spawn(edge::advertise_origin(
-                        peers.clone(),
-                        meeting,
-                        broadcast.stop.clone(),
-                    ));
-                }
-                shared.tasks.spawn(run_publisher(
-                    shared.clone(),
-                    broadcast.clone(),
-                    peer,
-                    handles,
-                    subscription.events,
-                ));
-                tracing::info!(meeting = %meeting, audio = kinds.audio, video = kinds.video, "publisher connecting");
-                Ok(SessionAnswer { session: broadcast.publisher_session.clone(), etag, sdp })
-            }
-            Err(error) => {
-                // Viewers already waiting for its codecs give up at once.
-                broadcast.stop.cancel();
-                shared.remove(&broadcast);
-                if let Some(peers) = &shared.peers {
-                    edge::release_origin(peers, meeting).await;
-                }
-                Err(error)
-            }
-        }
     }
 
     /// Whether `session` is the meeting's publisher session and was opened with the key whose
@@ -387,16 +278,26 @@ impl Media {
             Some(origin) => {
                 let answer = peers
                     .cluster
-                    .ask_node(&origin.node, meeting, &crate::room::PeerRequest::EndBroadcast)
+                    .ask_node(&origin.node, meeting, &origin::MediaRequest::EndBroadcast)
                     .await
                     .map_err(|error| MediaError::OriginUnreachable(format!("{}: {error}", origin.url)))?;
-                matches!(answer, crate::room::PeerAnswer::Ended(true))
+                matches!(answer, origin::MediaAnswer::Ended(true))
             }
             None => false,
         };
         // This node's pull, if any, ends at once rather than when the origin's stream stops.
         let ended_here = self.end_local_broadcast(meeting);
         Ok(ended_at_origin || ended_here)
+    }
+
+    /// Serves a request another node sent to this one's media (see [`origin::MediaRequest`]).
+    pub fn serve_forwarded(&self, meeting: MeetingId, request: origin::MediaRequest) -> origin::MediaAnswer {
+        match request {
+            // Sent to this node as the meeting's media origin.
+            origin::MediaRequest::EndBroadcast => {
+                origin::MediaAnswer::Ended(self.end_local_broadcast(meeting))
+            }
+        }
     }
 
     /// Ends the meeting's broadcast on this node: its publisher's, or an edge's pull. False if
@@ -414,140 +315,6 @@ impl Media {
         let media = self.clone();
         let setup = self.shared.tasks.spawn(async move { media.start_viewer(meeting, offer).await });
         setup.await.unwrap_or(Err(MediaError::ShuttingDown))
-    }
-
-    async fn start_viewer(&self, meeting: MeetingId, offer: String) -> Result<SessionAnswer, MediaError> {
-        let shared = &self.shared;
-        let wants = signaling::offered_kinds(&offer, false)?;
-        let remote_ufrag = signaling::ice_ufrag(&offer).unwrap_or_default().to_owned();
-        let broadcast = match shared.broadcast(meeting) {
-            Some(broadcast) => broadcast,
-            // The publisher may be on another node: pull its stream from there.
-            None => edge::pull(shared, meeting).await?,
-        };
-        let limit = shared.config.max_viewers_per_meeting;
-        let session = new_session_id();
-        let stop = broadcast.stop.child_token();
-        {
-            let mut viewers = broadcast.viewers.lock().expect("the viewer map is never left poisoned");
-            if viewers.len() >= limit {
-                return Err(MediaError::TooManyViewers(limit));
-            }
-            viewers.insert(session.clone(), ViewerEntry { stop: stop.clone(), ice: None });
-        }
-        shared.metrics.viewers.inc();
-        let opened = self.open_viewer(&broadcast, wants, offer).await;
-        match opened {
-            Ok((peer, handles, outputs, sdp)) => {
-                let etag = etag_of(&sdp);
-                if let Some(entry) =
-                    broadcast.viewers.lock().expect("the viewer map is never left poisoned").get_mut(&session)
-                {
-                    entry.ice = Some(IceSession { peer: peer.clone(), etag: etag.clone(), remote_ufrag });
-                }
-                shared.tasks.spawn(run_viewer(
-                    shared.clone(),
-                    broadcast.clone(),
-                    session.clone(),
-                    stop,
-                    peer,
-                    handles,
-                    outputs,
-                ));
-                Ok(SessionAnswer { session, etag, sdp })
-            }
-            Err(error) => {
-                broadcast.remove_viewer(&session, &shared.metrics);
-                Err(error)
-            }
-        }
-    }
-
-    async fn open_viewer(
-        &self,
-        broadcast: &Arc<Broadcast>,
-        wants: OfferedKinds,
-        offer: String,
-    ) -> Result<(Arc<dyn PeerConnection>, PeerHandles, Vec<Output>, String), MediaError> {
-        let shared = &self.shared;
-        let codecs = broadcast.codecs(Duration::from_secs(shared.config.codec_wait_seconds)).await?;
-        // Only the kinds the viewer asks for, in a codec it can take as the publisher sends it.
-        let offered: Vec<(RtpCodecKind, RTCRtpCodec)> = [
-            (wants.audio, RtpCodecKind::Audio, "audio", codecs.audio),
-            (wants.video, RtpCodecKind::Video, "video", codecs.video),
-        ]
-        .into_iter()
-        .filter_map(|(wanted, kind, section, codec)| {
-            let codec = codec.filter(|_| wanted)?;
-            signaling::accepts_codec(&offer, section, &codec.mime_type, &codec.sdp_fmtp_line)
-                .then_some((kind, codec))
-        })
-        .collect();
-        if offered.is_empty() {
-            return Err(MediaError::Unacceptable("the offer asks for none of the media on air".to_owned()));
-        }
-        let (events, mut handles) = PeerEvents::new();
-        let on_air: Vec<RTCRtpCodec> = offered.iter().map(|(_, codec)| codec.clone()).collect();
-        let peer = shared.engine.peer(Arc::new(events), Some(&on_air)).await?;
-        let setup = async {
-            let mut tracks = Vec::new();
-            for (kind, codec) in offered {
-                let ssrc = rand::random::<u32>();
-                let label = if kind == RtpCodecKind::Audio { "audio" } else { "video" };
-                let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-                    "kezdesu".to_owned(),
-                    format!("kezdesu-{label}"),
-                    label.to_owned(),
-                    kind,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(ssrc),
-                            ..Default::default()
-                        },
-                        codec: codec.clone(),
-                        ..Default::default()
-                    }],
-                )));
-                let sender = peer
-                    .add_track(track.clone() as Arc<dyn TrackLocal>)
-                    .await
-                    .map_err(|error| MediaError::Engine(error.to_string()))?;
-                tracks.push((kind, codec, ssrc, track, sender));
-            }
-            let sdp = engine::answer(peer.as_ref(), offer, &mut handles.gathered).await?;
-            let mut outputs = Vec::new();
-            for (kind, codec, ssrc, track, sender) in tracks {
-                // The payload type this viewer negotiated, which may differ from the
-                // publisher's: the engine drops packets carrying any other.
-                let parameters =
-                    sender.get_parameters().await.map_err(|error| MediaError::Engine(error.to_string()))?;
-                let Some(payload_type) =
-                    parameters.rtp_parameters.codecs.first().map(|codec| codec.payload_type)
-                else {
-                    continue; // The viewer declined this kind.
-                };
-                outputs.push(Output {
-                    kind,
-                    video: VideoCodec::from_mime(&codec.mime_type),
-                    track,
-                    ssrc,
-                    payload_type,
-                });
-            }
-            if outputs.is_empty() {
-                return Err(MediaError::Unacceptable(
-                    "the offer accepts none of the codecs on air".to_owned(),
-                ));
-            }
-            Ok((sdp, outputs))
-        };
-        match setup.await {
-            Ok((sdp, outputs)) => Ok((peer, handles, outputs, sdp)),
-            Err(error) => {
-                let _ = peer.close().await;
-                Err(error)
-            }
-        }
     }
 
     /// Ends a viewing session (WHEP DELETE).
@@ -595,16 +362,15 @@ impl Media {
             return Err(MediaError::EtagMismatch);
         }
         for candidate in &fragment.candidates {
-            let init = RTCIceCandidateInit {
+            let candidate = IceCandidate {
                 candidate: candidate.candidate.clone(),
                 sdp_mid: candidate.mid.clone(),
                 sdp_mline_index: Some(candidate.mline_index),
                 username_fragment: fragment.ice_ufrag.clone(),
-                ..Default::default()
             };
             // A candidate the engine cannot use is not the client's error to fix: ICE goes on
             // with the others, as it would had the candidate never arrived.
-            if let Err(error) = peer.add_ice_candidate(init).await {
+            if let Err(error) = peer.add_ice_candidate(candidate).await {
                 tracing::debug!(%error, "a trickled candidate was not added");
             }
         }
@@ -642,497 +408,6 @@ impl Shared {
     }
 }
 
-/// One meeting's broadcast, while a publisher is on.
-struct Broadcast {
-    meeting: MeetingId,
-    /// For an edge: the origin node whose stream this one plays, in place of a publisher.
-    pulled_from: Option<crate::cluster::MediaOrigin>,
-    publisher_session: String,
-    /// The SHA-256 of the stream key the publisher's session was opened with.
-    publisher_key_digest: [u8; 32],
-    /// The publisher's peer and ICE session, once it has answered.
-    publisher: Mutex<Option<IceSession>>,
-    /// Set while the publisher's peer is connected.
-    connected: AtomicBool,
-    /// The kinds the publisher offered; viewers wait for the codec of each.
-    expected: OfferedKinds,
-    audio: broadcast::Sender<Arc<rtp::Packet>>,
-    video: broadcast::Sender<Arc<rtp::Packet>>,
-    /// The publisher's codec of each kind, known once its track arrives.
-    codecs: watch::Sender<Codecs>,
-    keyframes: Keyframes,
-    viewers: Mutex<HashMap<String, ViewerEntry>>,
-    /// The last status announced, so that counts are announced only when they change.
-    announced: Mutex<BroadcastStatus>,
-    /// Cancelled when the broadcast ends; every viewer's token is a child of it.
-    stop: CancellationToken,
-}
-
-struct ViewerEntry {
-    stop: CancellationToken,
-    /// Set once the session has answered.
-    ice: Option<IceSession>,
-}
-
-/// What trickle ICE needs of a session that has answered.
-#[derive(Clone)]
-struct IceSession {
-    peer: Arc<dyn PeerConnection>,
-    /// The server's username fragment, quoted: the session's entity tag.
-    etag: String,
-    /// The client's username fragment from its offer; another one in a PATCH is a restart.
-    remote_ufrag: String,
-}
-
-#[derive(Debug, Clone, Default)]
-struct Codecs {
-    audio: Option<RTCRtpCodec>,
-    video: Option<RTCRtpCodec>,
-}
-
-impl Broadcast {
-    fn new(
-        meeting: MeetingId,
-        expected: OfferedKinds,
-        publisher_key_digest: [u8; 32],
-        config: &MediaConfig,
-        stop: CancellationToken,
-    ) -> Broadcast {
-        Broadcast {
-            meeting,
-            pulled_from: None,
-            publisher_session: new_session_id(),
-            publisher_key_digest,
-            publisher: Mutex::new(None),
-            connected: AtomicBool::new(false),
-            expected,
-            // Audio runs at about 50 packets a second against video's hundreds: a queue a
-            // quarter the size holds as much time.
-            audio: broadcast::channel((config.viewer_queue_packets / 4).max(16)).0,
-            video: broadcast::channel(config.viewer_queue_packets).0,
-            codecs: watch::Sender::new(Codecs::default()),
-            keyframes: Keyframes::new(Duration::from_millis(config.keyframe_interval_ms)),
-            viewers: Mutex::new(HashMap::new()),
-            announced: Mutex::new(BroadcastStatus::default()),
-            stop,
-        }
-    }
-
-    fn status(&self) -> BroadcastStatus {
-        let viewers = self.viewers.lock().expect("the viewer map is never left poisoned").len();
-        BroadcastStatus {
-            on_air: self.connected.load(Ordering::Relaxed),
-            viewers: u32::try_from(viewers).unwrap_or(u32::MAX),
-        }
-    }
-
-    fn feed(&self, kind: RtpCodecKind) -> &broadcast::Sender<Arc<rtp::Packet>> {
-        if kind == RtpCodecKind::Audio { &self.audio } else { &self.video }
-    }
-
-    /// The publisher's codecs, once every kind it offered has arrived; after `limit`, those
-    /// that have. Fails if the broadcast ends first or no codec arrived at all.
-    async fn codecs(&self, limit: Duration) -> Result<Codecs, MediaError> {
-        let expected = self.expected;
-        let mut codecs = self.codecs.subscribe();
-        let complete = |codecs: &Codecs| {
-            (!expected.audio || codecs.audio.is_some()) && (!expected.video || codecs.video.is_some())
-        };
-        tokio::select! {
-            _ = self.stop.cancelled() => return Err(MediaError::NotOnAir),
-            _ = tokio::time::timeout(limit, codecs.wait_for(complete)) => {}
-        }
-        let known = codecs.borrow().clone();
-        if known.audio.is_none() && known.video.is_none() { Err(MediaError::NotOnAir) } else { Ok(known) }
-    }
-
-    /// Ends a viewing session; false if there was none.
-    fn remove_viewer(&self, session: &str, metrics: &MediaMetrics) -> bool {
-        let entry = self.viewers.lock().expect("the viewer map is never left poisoned").remove(session);
-        match entry {
-            Some(entry) => {
-                entry.stop.cancel();
-                metrics.viewers.dec();
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-/// Keyframe requests to the publisher, at most one per interval for the whole meeting: a
-/// hundred viewers joining at once must not make the camera send a hundred keyframes.
-struct Keyframes {
-    source: Mutex<Option<(Arc<dyn TrackRemote>, u32)>>,
-    last: Mutex<Option<Instant>>,
-    interval: Duration,
-}
-
-impl Keyframes {
-    fn new(interval: Duration) -> Keyframes {
-        Keyframes { source: Mutex::new(None), last: Mutex::new(None), interval }
-    }
-
-    async fn request(&self, metrics: &MediaMetrics) {
-        {
-            let mut last = self.last.lock().expect("the keyframe clock is never left poisoned");
-            if last.is_some_and(|at| at.elapsed() < self.interval) {
-                return;
-            }
-            *last = Some(Instant::now());
-        }
-        let source = self.source.lock().expect("the keyframe source is never left poisoned").clone();
-        if let Some((track, media_ssrc)) = source {
-            let request = PictureLossIndication { sender_ssrc: 0, media_ssrc };
-            if track.write_rtcp(vec![Box::new(request)]).await.is_ok() {
-                metrics.keyframe_requests.inc();
-            }
-        }
-    }
-}
-
-/// What one viewer is sent of one kind.
-struct Output {
-    kind: RtpCodecKind,
-    /// For video: the codec, to find keyframes in.
-    video: Option<VideoCodec>,
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
-    payload_type: u8,
-}
-
-/// A peer's events, turned into channels the session's task waits on.
-struct PeerEvents {
-    state: watch::Sender<RTCPeerConnectionState>,
-    gathered: watch::Sender<bool>,
-    tracks: mpsc::UnboundedSender<Arc<dyn TrackRemote>>,
-}
-
-struct PeerHandles {
-    state: watch::Receiver<RTCPeerConnectionState>,
-    gathered: watch::Receiver<bool>,
-    tracks: mpsc::UnboundedReceiver<Arc<dyn TrackRemote>>,
-}
-
-impl PeerEvents {
-    fn new() -> (PeerEvents, PeerHandles) {
-        let (state, state_receiver) = watch::channel(RTCPeerConnectionState::New);
-        let (gathered, gathered_receiver) = watch::channel(false);
-        let (tracks, tracks_receiver) = mpsc::unbounded_channel();
-        (
-            PeerEvents { state, gathered, tracks },
-            PeerHandles { state: state_receiver, gathered: gathered_receiver, tracks: tracks_receiver },
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl PeerConnectionEventHandler for PeerEvents {
-    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
-        if state == RTCIceGatheringState::Complete {
-            self.gathered.send_replace(true);
-        }
-    }
-
-    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
-        self.state.send_replace(state);
-    }
-
-    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
-        // Only a publisher's peer receives tracks; a viewer's never does.
-        let _ = self.tracks.send(track);
-    }
-}
-
-fn is_over(state: RTCPeerConnectionState) -> bool {
-    matches!(state, RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed)
-}
-
-/// Whether a room event says the meeting is over: ended or cancelled.
-fn ends_meeting(event: &crate::room::RoomEvent) -> bool {
-    #[derive(Deserialize)]
-    struct Status {
-        status: Option<MeetingStatus>,
-        meeting: Option<Box<Status>>,
-    }
-    let Ok(parsed) = serde_json::from_str::<Status>(&event.json) else { return false };
-    let status = parsed.status.or_else(|| parsed.meeting.and_then(|meeting| meeting.status));
-    matches!(status, Some(MeetingStatus::Ended | MeetingStatus::Cancelled))
-}
-
-/// Adds a receive-only transceiver for each kind in `kinds`: a publisher's, or an edge's pull.
-async fn receive(peer: &dyn PeerConnection, kinds: OfferedKinds) -> Result<(), MediaError> {
-    for (wanted, kind) in [(kinds.audio, RtpCodecKind::Audio), (kinds.video, RtpCodecKind::Video)] {
-        if wanted {
-            let receive_only = RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Recvonly,
-                ..Default::default()
-            };
-            peer.add_transceiver_from_kind(kind, Some(receive_only))
-                .await
-                .map_err(|error| MediaError::Engine(error.to_string()))?;
-        }
-    }
-    Ok(())
-}
-
-/// The publisher's session: reads its tracks into the broadcast until it disconnects, the
-/// meeting ends, the room closes for good, or the session is deleted.
-async fn run_publisher(
-    shared: Arc<Shared>,
-    broadcast: Arc<Broadcast>,
-    peer: Arc<dyn PeerConnection>,
-    mut handles: PeerHandles,
-    mut room_events: broadcast::Receiver<crate::room::RoomEvent>,
-) {
-    let meeting = broadcast.meeting;
-    let mut readers = JoinSet::new();
-    let connect_by = tokio::time::sleep(Duration::from_secs(shared.config.connect_timeout_seconds));
-    tokio::pin!(connect_by);
-    let why = loop {
-        tokio::select! {
-            _ = broadcast.stop.cancelled() => break "ended",
-            changed = handles.state.changed() => {
-                let state = *handles.state.borrow_and_update();
-                if changed.is_err() || is_over(state) {
-                    break "the publisher's connection closed or failed";
-                }
-                if state == RTCPeerConnectionState::Connected && !broadcast.connected.swap(true, Ordering::Relaxed) {
-                    tracing::info!(meeting = %meeting, "on air");
-                    shared.announce(meeting, broadcast.status());
-                }
-            }
-            Some(track) = handles.tracks.recv() => {
-                readers.spawn(read_track(broadcast.clone(), track));
-            }
-            event = room_events.recv() => match event {
-                Ok(event) if ends_meeting(&event) => break "the meeting ended",
-                Ok(_) => {}
-                // Missed events may include the end, and a closed room (it could not commit,
-                // or the server stops) is no place for a broadcast: follow the meeting's room
-                // afresh if it can be opened and the meeting is not over, else go off air
-                // with the comments.
-                Err(_) => match shared.rooms.subscribe(meeting).await {
-                    Ok(subscription) if subscription.meeting.phases.ended_at.is_some()
-                        || subscription.meeting.cancelled_at.is_some() => break "the meeting ended",
-                    Ok(subscription) => room_events = subscription.events,
-                    Err(_) => break "the live comment channel closed",
-                },
-            },
-            _ = &mut connect_by, if !broadcast.connected.load(Ordering::Relaxed) => {
-                break "the publisher did not connect in time";
-            }
-        }
-    };
-    tracing::info!(meeting = %meeting, why, "off air");
-    broadcast.stop.cancel();
-    readers.shutdown().await;
-    let _ = peer.close().await;
-    shared.remove(&broadcast);
-    shared.metrics.publishers.dec();
-}
-
-/// Reads one of the publisher's tracks into the broadcast's channel of its kind.
-async fn read_track(broadcast: Arc<Broadcast>, track: Arc<dyn TrackRemote>) {
-    let Some(ssrc) = track.ssrcs().await.first().copied() else { return };
-    let Some(codec) = track.codec(ssrc).await else { return };
-    let kind = track.kind().await;
-    // One track per kind: a second one (a simulcast layer the offer check let through)
-    // would interleave two streams under one viewer SSRC.
-    let mut first = false;
-    broadcast.codecs.send_if_modified(|codecs| {
-        let slot = if kind == RtpCodecKind::Audio { &mut codecs.audio } else { &mut codecs.video };
-        first = slot.is_none();
-        if first {
-            *slot = Some(codec.clone());
-        }
-        first
-    });
-    if !first {
-        tracing::warn!(meeting = %broadcast.meeting, %kind, "ignored a second publisher track of one kind");
-        return;
-    }
-    if kind == RtpCodecKind::Video {
-        *broadcast.keyframes.source.lock().expect("the keyframe source is never left poisoned") =
-            Some((track.clone(), ssrc));
-    }
-    let feed = broadcast.feed(kind).clone();
-    let mut payload_type = None;
-    let mut renumber = Renumbering::default();
-    while let Some(event) = track.poll().await {
-        match event {
-            TrackRemoteEvent::OnRtpPacket(mut packet) => {
-                // Padding-only probes carry nothing to forward; another payload type (FEC,
-                // RED) is not the negotiated codec the viewers were promised. The packets
-                // after a dropped one are renumbered, so that viewers see no hole they would
-                // ask to have resent (nobody could) or wait on to assemble a frame.
-                let wanted = !packet.payload.is_empty()
-                    && *payload_type.get_or_insert(packet.header.payload_type) == packet.header.payload_type;
-                match renumber.next(packet.header.sequence_number, wanted) {
-                    Some(sequence_number) => packet.header.sequence_number = sequence_number,
-                    None => continue,
-                }
-                // Nobody watching is fine.
-                let _ = feed.send(Arc::new(packet));
-            }
-            TrackRemoteEvent::OnEnded => break,
-            _ => {}
-        }
-    }
-}
-
-/// A viewer's session: once connected, forwards every kind from the live edge until the
-/// session is deleted, its peer disconnects, or the broadcast ends.
-async fn run_viewer(
-    shared: Arc<Shared>,
-    broadcast: Arc<Broadcast>,
-    session: String,
-    stop: CancellationToken,
-    peer: Arc<dyn PeerConnection>,
-    mut handles: PeerHandles,
-    outputs: Vec<Output>,
-) {
-    let connected = tokio::select! {
-        _ = stop.cancelled() => false,
-        _ = tokio::time::sleep(Duration::from_secs(shared.config.connect_timeout_seconds)) => false,
-        state = handles.state.wait_for(|state| *state == RTCPeerConnectionState::Connected || is_over(*state)) => {
-            state.is_ok_and(|state| *state == RTCPeerConnectionState::Connected)
-        }
-    };
-    if connected {
-        // Subscribed only now, at the live edge: writing before the peer is connected only
-        // makes the engine drop packets, and a backlog would be stale.
-        let forwarding = futures_util::future::join_all(outputs.iter().map(|output| {
-            let feed = broadcast.feed(output.kind).subscribe();
-            forward(&broadcast, &shared.metrics, output, feed)
-        }));
-        // The viewer's own keyframe requests (after a loss), passed up by the engine's chain.
-        let feedback = futures_util::future::join_all(outputs.iter().map(|output| async {
-            while let Some(event) = output.track.poll().await {
-                let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
-                if packets.iter().any(|packet| engine::is_keyframe_request(packet.as_ref())) {
-                    broadcast.keyframes.request(&shared.metrics).await;
-                }
-            }
-        }));
-        broadcast.keyframes.request(&shared.metrics).await;
-        let second_request = tokio::time::sleep(SECOND_KEYFRAME_REQUEST);
-        tokio::pin!(second_request);
-        tokio::pin!(forwarding);
-        tokio::pin!(feedback);
-        let mut asked_twice = false;
-        let mut feedback_ended = false;
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = &mut forwarding => break,
-                _ = &mut feedback, if !feedback_ended => feedback_ended = true,
-                // The watch guard is dropped inside, so the task stays `Send`.
-                _ = async { handles.state.wait_for(|state| is_over(*state)).await.is_err() } => break,
-                _ = &mut second_request, if !asked_twice => {
-                    asked_twice = true;
-                    broadcast.keyframes.request(&shared.metrics).await;
-                }
-            }
-        }
-    }
-    broadcast.remove_viewer(&session, &shared.metrics);
-    let _ = peer.close().await;
-}
-
-/// Forwards one kind to one viewer, rewriting SSRC and payload type and dropping header
-/// extensions. Video starts at a keyframe; a viewer that lags skips to the live edge and waits
-/// for the next keyframe. Returns when the broadcast ends or the viewer's peer is gone.
-async fn forward(
-    broadcast: &Broadcast,
-    metrics: &MediaMetrics,
-    output: &Output,
-    feed: broadcast::Receiver<Arc<rtp::Packet>>,
-) {
-    let mut feed = ViewerFeed::new(feed, output.video);
-    loop {
-        let packet = match feed.next().await {
-            Next::Packet(packet) => packet,
-            Next::Skipped => {
-                metrics.viewer_skips.inc();
-                if output.video.is_some() {
-                    broadcast.keyframes.request(metrics).await;
-                }
-                continue;
-            }
-            Next::Ended => return,
-        };
-        if output.track.write_rtp(rewritten(&packet, output.ssrc, output.payload_type)).await.is_err() {
-            return;
-        }
-        metrics.packets_forwarded.inc();
-    }
-}
-
-/// One viewer's view of a kind's packets: from the live edge, starting (for video) at a
-/// keyframe, and skipping to the live edge and the next keyframe when it falls behind the
-/// channel. It never blocks the channel: the sender does not wait for anybody.
-struct ViewerFeed {
-    packets: broadcast::Receiver<Arc<rtp::Packet>>,
-    /// For video: the codec, whose keyframes the viewer must (re)start at.
-    video: Option<VideoCodec>,
-    waiting_for_keyframe: bool,
-}
-
-enum Next {
-    Packet(Arc<rtp::Packet>),
-    /// The viewer fell behind and was moved to the live edge; video waits for a keyframe.
-    Skipped,
-    /// The broadcast ended.
-    Ended,
-}
-
-impl ViewerFeed {
-    fn new(packets: broadcast::Receiver<Arc<rtp::Packet>>, video: Option<VideoCodec>) -> ViewerFeed {
-        ViewerFeed { packets, video, waiting_for_keyframe: video.is_some() }
-    }
-
-    async fn next(&mut self) -> Next {
-        loop {
-            let packet = match self.packets.recv().await {
-                Ok(packet) => packet,
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // The oldest packets still queued are as stale as the ones lost: go to the
-                    // live edge instead.
-                    self.packets = self.packets.resubscribe();
-                    self.waiting_for_keyframe = self.video.is_some();
-                    return Next::Skipped;
-                }
-                Err(broadcast::error::RecvError::Closed) => return Next::Ended,
-            };
-            if self.waiting_for_keyframe {
-                match self.video {
-                    Some(codec) if !keyframe::starts_keyframe(codec, &packet.payload) => continue,
-                    _ => self.waiting_for_keyframe = false,
-                }
-            }
-            return Next::Packet(packet);
-        }
-    }
-}
-
-/// `packet` as one viewer must receive it.
-fn rewritten(packet: &rtp::Packet, ssrc: u32, payload_type: u8) -> rtp::Packet {
-    let header = &packet.header;
-    rtp::Packet {
-        header: rtp::header::Header {
-            version: 2,
-            marker: header.marker,
-            payload_type,
-            sequence_number: header.sequence_number,
-            timestamp: header.timestamp,
-            ssrc,
-            ..Default::default()
-        },
-        payload: packet.payload.clone(),
-    }
-}
-
 /// Announces each broadcast's viewer count once a second, when it changed.
 async fn announce_counts(shared: Arc<Shared>) {
     let mut interval = tokio::time::interval(COUNT_INTERVAL);
@@ -1162,27 +437,6 @@ async fn announce_counts(shared: Arc<Shared>) {
     }
 }
 
-/// Closes the holes that dropped packets leave in a stream's sequence numbers, keeping every
-/// other step (a real loss stays a gap, reordering stays reordering).
-#[derive(Debug, Default)]
-struct Renumbering {
-    /// How many packets were dropped so far; later ones move down by this much.
-    dropped: u16,
-}
-
-impl Renumbering {
-    /// The forwarded number of the packet numbered `sequence_number`, or `None` when it is
-    /// not `forwarded`.
-    fn next(&mut self, sequence_number: u16, forwarded: bool) -> Option<u16> {
-        if forwarded {
-            Some(sequence_number.wrapping_sub(self.dropped))
-        } else {
-            self.dropped = self.dropped.wrapping_add(1);
-            None
-        }
-    }
-}
-
 /// A random, unguessable session id (128 bits, hex).
 fn new_session_id() -> String {
     format!("{:032x}", rand::random::<u128>())
@@ -1196,101 +450,6 @@ fn etag_of(sdp: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::room::RoomEvent;
-
-    fn event(name: &'static str, json: &str) -> RoomEvent {
-        RoomEvent { name, json: Arc::from(json) }
-    }
-
-    #[test]
-    fn room_events_that_end_the_broadcast() {
-        assert!(ends_meeting(&event("phase_changed", r#"{"phase":"ended","meeting":{"status":"ended"}}"#)));
-        assert!(ends_meeting(&event("meeting_updated", r#"{"id":1,"status":"cancelled"}"#)));
-        assert!(!ends_meeting(&event("phase_changed", r#"{"phase":"qa","meeting":{"status":"live"}}"#)));
-        assert!(!ends_meeting(&event("meeting_updated", "not json")));
-    }
-
-    #[test]
-    fn rewriting_keeps_timing_and_drops_extensions() {
-        let mut source = rtp::Packet::default();
-        source.header.ssrc = 1;
-        source.header.payload_type = 97;
-        source.header.sequence_number = 65535;
-        source.header.timestamp = 90_000;
-        source.header.marker = true;
-        source.header.extension = true;
-        source.header.extensions =
-            vec![rtp::header::Extension { id: 3, payload: bytes::Bytes::from_static(b"x") }];
-        source.payload = bytes::Bytes::from_static(b"frame");
-        let viewer = rewritten(&source, 42, 96);
-        assert_eq!((viewer.header.ssrc, viewer.header.payload_type), (42, 96));
-        assert_eq!((viewer.header.sequence_number, viewer.header.timestamp), (65535, 90_000));
-        assert!(viewer.header.marker && !viewer.header.extension && viewer.header.extensions.is_empty());
-        assert_eq!(viewer.payload, source.payload);
-    }
-
-    fn vp8_packet(sequence_number: u16, keyframe: bool) -> Arc<rtp::Packet> {
-        let mut packet = rtp::Packet::default();
-        packet.header.sequence_number = sequence_number;
-        packet.payload = bytes::Bytes::from(vec![0x10, if keyframe { 0x00 } else { 0x01 }, 0xAA]);
-        Arc::new(packet)
-    }
-
-    #[tokio::test]
-    async fn a_lagging_viewer_skips_to_the_live_edge_and_the_next_keyframe() {
-        let (sender, receiver) = broadcast::channel(16);
-        let mut feed = ViewerFeed::new(receiver, Some(VideoCodec::Vp8));
-        // A new viewer starts at a keyframe: the interframes before it are not sent.
-        sender.send(vp8_packet(1, false)).expect("a receiver");
-        sender.send(vp8_packet(2, true)).expect("a receiver");
-        sender.send(vp8_packet(3, false)).expect("a receiver");
-        for expected in [2, 3] {
-            let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
-            assert_eq!(packet.header.sequence_number, expected);
-        }
-        // The viewer stops reading while 40 packets go by, more than the channel holds...
-        for sequence_number in 4..44 {
-            sender.send(vp8_packet(sequence_number, false)).expect("a receiver");
-        }
-        // ...so it is told it skipped, and is not stalled on what it missed nor dropped.
-        assert!(matches!(feed.next().await, Next::Skipped));
-        // From the live edge, it waits for the next keyframe and goes on from there.
-        sender.send(vp8_packet(44, false)).expect("a receiver");
-        sender.send(vp8_packet(45, true)).expect("a receiver");
-        sender.send(vp8_packet(46, false)).expect("a receiver");
-        for expected in [45, 46] {
-            let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
-            assert_eq!(packet.header.sequence_number, expected);
-        }
-        drop(sender);
-        assert!(matches!(feed.next().await, Next::Ended));
-    }
-
-    #[tokio::test]
-    async fn audio_needs_no_keyframe_after_a_skip() {
-        let (sender, receiver) = broadcast::channel(4);
-        let mut feed = ViewerFeed::new(receiver, None);
-        for sequence_number in 0..10 {
-            sender.send(vp8_packet(sequence_number, false)).expect("a receiver");
-        }
-        assert!(matches!(feed.next().await, Next::Skipped));
-        sender.send(vp8_packet(10, false)).expect("a receiver");
-        let Next::Packet(packet) = feed.next().await else { panic!("a packet") };
-        assert_eq!(packet.header.sequence_number, 10);
-    }
-
-    #[test]
-    fn dropped_packets_leave_no_hole() {
-        let mut renumber = Renumbering::default();
-        let forwarded: Vec<Option<u16>> =
-            [(65534, true), (65535, false), (0, true), (1, false), (2, false), (3, true)]
-                .into_iter()
-                .map(|(sequence_number, forwarded)| renumber.next(sequence_number, forwarded))
-                .collect();
-        assert_eq!(forwarded, [Some(65534), None, Some(65535), None, None, Some(0)]);
-        // A real loss (4 missing) stays a gap of one after the renumbering.
-        assert_eq!(renumber.next(5, true), Some(2));
-    }
 
     #[test]
     fn session_ids_are_long_and_distinct() {

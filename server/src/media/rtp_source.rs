@@ -6,9 +6,8 @@
 //! consumer that lags skips to the live edge and asks for a keyframe.
 
 use super::Broadcast;
-use super::engine::{self, RtpPacket};
+use super::engine::{MediaKind, Packet};
 use super::keyframe::{self, VideoCodec};
-use crate::metrics::MediaMetrics;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,21 +40,20 @@ pub struct SourceCodecs {
 /// A publisher's broadcast on this node, for a consumer of its RTP.
 pub struct RtpSource {
     broadcast: Arc<Broadcast>,
-    metrics: MediaMetrics,
     /// Cancelled when the broadcast ends.
     pub ended: CancellationToken,
 }
 
 impl RtpSource {
-    pub(super) fn new(broadcast: Arc<Broadcast>, metrics: MediaMetrics) -> RtpSource {
-        RtpSource { ended: broadcast.stop.clone(), broadcast, metrics }
+    pub(super) fn new(broadcast: Arc<Broadcast>) -> RtpSource {
+        RtpSource { ended: broadcast.stop.clone(), broadcast }
     }
 
     /// The publisher's codecs once they arrived (waiting up to `limit`); `None` if the
     /// broadcast ended first or none arrived.
     pub async fn codecs(&self, limit: Duration) -> Option<SourceCodecs> {
         let codecs = self.broadcast.codecs(limit).await.ok()?;
-        let describe = |codec: Option<engine::CodecDescription>, payload_type| {
+        let describe = |codec: Option<super::engine::Codec>, payload_type| {
             codec.map(|codec| SourceCodec {
                 mime_type: codec.mime_type,
                 clock_rate: codec.clock_rate,
@@ -65,14 +63,14 @@ impl RtpSource {
             })
         };
         Some(SourceCodecs {
-            video: describe(codecs.video.map(engine::describe), VIDEO_PAYLOAD_TYPE),
-            audio: describe(codecs.audio.map(engine::describe), AUDIO_PAYLOAD_TYPE),
+            video: describe(codecs.video, VIDEO_PAYLOAD_TYPE),
+            audio: describe(codecs.audio, AUDIO_PAYLOAD_TYPE),
         })
     }
 
     /// Asks the publisher for a keyframe (throttled for the whole meeting, as for viewers).
     pub async fn request_keyframe(&self) {
-        self.broadcast.keyframes.request(&self.metrics).await;
+        self.broadcast.request_keyframe().await;
     }
 
     /// Sends the video and the audio to `127.0.0.1` at their ports from `socket`, until the
@@ -83,10 +81,10 @@ impl RtpSource {
         let video_codec = match video_port {
             Some(_) => self
                 .broadcast
-                .codecs
-                .borrow()
-                .video
-                .as_ref()
+                .codecs(Duration::ZERO)
+                .await
+                .ok()
+                .and_then(|codecs| codecs.video)
                 .and_then(|codec| VideoCodec::from_mime(&codec.mime_type)),
             None => None,
         };
@@ -95,7 +93,7 @@ impl RtpSource {
         let video = async {
             let Some(port) = video_port else { return };
             let mut waiting_for_keyframe = video_codec.is_some();
-            let mut packets = self.broadcast.video.subscribe();
+            let mut packets = self.broadcast.subscribe(MediaKind::Video);
             while let Some(packet) = self.next(&mut packets, true, &mut waiting_for_keyframe).await {
                 if waiting_for_keyframe {
                     match video_codec {
@@ -109,7 +107,7 @@ impl RtpSource {
         };
         let audio = async {
             let Some(port) = audio_port else { return };
-            let mut packets = self.broadcast.audio.subscribe();
+            let mut packets = self.broadcast.subscribe(MediaKind::Audio);
             let mut gate = started.subscribe();
             tokio::select! {
                 _ = self.ended.cancelled() => return,
@@ -129,10 +127,10 @@ impl RtpSource {
     /// keyframe, asked for now); `None` when the broadcast ended.
     async fn next(
         &self,
-        packets: &mut broadcast::Receiver<Arc<RtpPacket>>,
+        packets: &mut broadcast::Receiver<Arc<Packet>>,
         video: bool,
         waiting_for_keyframe: &mut bool,
-    ) -> Option<Arc<RtpPacket>> {
+    ) -> Option<Arc<Packet>> {
         loop {
             tokio::select! {
                 _ = self.ended.cancelled() => return None,
@@ -155,8 +153,8 @@ impl RtpSource {
 const VIDEO_SSRC: u32 = 0x6b65_7a76;
 const AUDIO_SSRC: u32 = 0x6b65_7a61;
 
-async fn send(socket: &UdpSocket, packet: &RtpPacket, ssrc: u32, payload_type: u8, port: u16) {
-    let Some(datagram) = engine::datagram(packet, ssrc, payload_type) else { return };
+async fn send(socket: &UdpSocket, packet: &Packet, ssrc: u32, payload_type: u8, port: u16) {
+    let Ok(datagram) = packet.to_bytes(payload_type, ssrc) else { return };
     // Loopback datagrams are not lost to a slow reader's absence; an error here (the consumer
     // gone) is noticed by its owner through the consumer itself.
     let _ = socket.send_to(&datagram, SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await;

@@ -243,7 +243,7 @@ impl Room {
                     request: super::PeerRequest::Live { actor, command },
                     reply,
                 }) => {
-                    request = Some(super::peers::forwarded_live(actor, command, reply));
+                    request = Some(super::replica::forwarded_live(actor, command, reply));
                 }
                 Ok(other) => deferred = Some(other),
                 Err(_) => {}

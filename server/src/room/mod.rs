@@ -13,15 +13,16 @@
 //! the node that holds the meeting's lease; it also appends what it commits to the meeting's
 //! stream. Rooms of the same meeting on other nodes are *mirrors* ([`Role::Mirror`]): they
 //! follow that stream and fan it out to their own connections and subscribers exactly as the
-//! owner does, forward commands to the owner, and take over when its lease lapses.
+//! owner does, forward commands to the owner, and take over when its lease lapses. The
+//! replica roles, owner and mirror, are in `replica.rs`.
 //!
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
 //! phase columns or live events in the store directly.
 
 pub mod live;
-mod peers;
+mod replica;
 
-pub use peers::{PeerAnswer, PeerRequest};
+pub use replica::{PeerAnswer, PeerRequest};
 
 use crate::cluster::{Cluster, StreamEntry};
 use crate::store::{Meeting, MeetingFilter, Store, StoreError};
@@ -266,7 +267,7 @@ impl Rooms {
             let _ = inbox.send(Command::Refresh).await;
         } else if let Some(cluster) = &self.shared.cluster {
             // Among several nodes, the meeting's room may be open on another.
-            peers::refresh_elsewhere(cluster.clone(), meeting);
+            replica::refresh_elsewhere(cluster.clone(), meeting);
         }
     }
 
@@ -321,7 +322,7 @@ impl Rooms {
             (Some(cluster), Some(lease)) => {
                 let (tail, streamed) = cluster.stream_tail(id).await?;
                 if cluster.claim(id, &lease.holder).await? {
-                    (Role::Owner { outbox: peers::outbox(cluster, id) }, streamed)
+                    (Role::Owner { outbox: replica::outbox(cluster, id) }, streamed)
                 } else {
                     (
                         Role::Mirror { entries: cluster.follow(id, tail, self.shared.stop.child_token()) },
@@ -447,7 +448,7 @@ impl Room {
                 biased;
                 _ = self.shared.stop.cancelled() => break,
                 _ = sleep_until(deadline) => {}
-                entry = peers::next_entry(&mut self.role) => match entry {
+                entry = replica::next_entry(&mut self.role) => match entry {
                     Some(entry) => self.follow(entry).await,
                     // The stream is no longer followed: the node is stopping.
                     None => break,

@@ -1,18 +1,10 @@
 //! Synthetic peers that talk to a server over WHIP and WHEP as any client would: a publisher
 //! that sends a VP8-shaped stream at a set bitrate, and a viewer that counts what it receives.
-//! The load generator (`kezdesu-load media`) and the integration tests use them; they share
-//! nothing with the server but the engine's builder.
+//! The load generator (`kezdesu-media-load`) and the integration tests use them; they share
+//! nothing with the server but the engine.
 
-use super::engine;
-use super::{PeerEvents, PeerHandles};
+use super::{Codec, IncomingTrack, MediaKind, OutgoingTrack, Packet, Peer, PeerHandles, PeerState};
 use anyhow::{Context, anyhow, bail};
-use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-use rtc::rtp;
-use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
-};
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -20,11 +12,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use webrtc::media_stream::MediaStreamTrack;
-use webrtc::media_stream::track_local::TrackLocal;
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::{PeerConnection, RTCPeerConnectionState};
 
 /// How long a synthetic peer waits to connect.
 const CONNECT_LIMIT: Duration = Duration::from_secs(15);
@@ -55,7 +42,7 @@ pub struct PublisherStats {
 
 /// A publisher connected by WHIP, sending until stopped.
 pub struct SyntheticPublisher {
-    peer: Arc<dyn PeerConnection>,
+    peer: Peer,
     client: reqwest::Client,
     session_url: String,
     stream_key: String,
@@ -68,46 +55,36 @@ pub struct SyntheticPublisher {
 impl SyntheticPublisher {
     /// Offers, posts the offer by WHIP, and starts sending once connected.
     pub async fn start(options: PublisherOptions) -> anyhow::Result<SyntheticPublisher> {
-        let (events, mut handles) = PeerEvents::new();
-        let peer = engine::client_peer(options.address, options.vp8_payload_type, Arc::new(events)).await?;
-        let video = local_track(RtpCodecKind::Video, vp8());
-        let video_sender = peer.add_track(video.0.clone() as Arc<dyn TrackLocal>).await?;
-        let audio = if options.audio {
-            let audio = local_track(RtpCodecKind::Audio, opus());
-            let sender = peer.add_track(audio.0.clone() as Arc<dyn TrackLocal>).await?;
-            Some((audio, sender))
-        } else {
-            None
-        };
+        let (peer, mut handles) = super::client_peer(options.address, options.vp8_payload_type).await?;
+        let video = peer.send(&vp8(), "synthetic").await?;
+        let audio = if options.audio { Some(peer.send(&opus(), "synthetic").await?) } else { None };
         let client = reqwest::Client::new();
-        let answer =
-            offer_and_post(&peer, &mut handles, &client, &options.whip_url, Some(&options.stream_key)).await;
+        let answer = offer_and_post(&peer, &client, &options.whip_url, Some(&options.stream_key)).await;
         let (session_url, answer, _links) = match answer {
             Ok(answer) => answer,
             Err(error) => {
-                let _ = peer.close().await;
+                peer.close().await;
                 return Err(error);
             }
         };
-        peer.set_remote_description(RTCSessionDescription::answer(answer)?).await?;
+        peer.set_answer(answer).await?;
         wait_connected(&mut handles).await?;
         let stop = CancellationToken::new();
         let mut sending = JoinSet::new();
         let video_packets = Arc::new(AtomicU64::new(0));
         let audio_packets = Arc::new(AtomicU64::new(0));
-        let video_payload_type = negotiated_payload_type(&video_sender).await?;
+        let video_payload_type = negotiated_payload_type(&video).await?;
         sending.spawn(send_video(
-            video.0,
-            video.1,
+            video,
             video_payload_type,
             options.video_bits_per_second,
             options.frames_per_second.max(1),
             video_packets.clone(),
             stop.clone(),
         ));
-        if let Some(((track, ssrc), sender)) = audio {
-            let payload_type = negotiated_payload_type(&sender).await?;
-            sending.spawn(send_audio(track, ssrc, payload_type, audio_packets.clone(), stop.clone()));
+        if let Some(track) = audio {
+            let payload_type = negotiated_payload_type(&track).await?;
+            sending.spawn(send_audio(track, payload_type, audio_packets.clone(), stop.clone()));
         }
         Ok(SyntheticPublisher {
             peer,
@@ -139,7 +116,7 @@ impl SyntheticPublisher {
         self.stop.cancel();
         while self.sending.join_next().await.is_some() {}
         let response = self.client.delete(&self.session_url).bearer_auth(&self.stream_key).send().await;
-        let _ = self.peer.close().await;
+        self.peer.close().await;
         let status = response?.status();
         if !status.is_success() {
             bail!("WHIP DELETE answered {status}");
@@ -161,19 +138,19 @@ pub struct ViewerCounters {
 
 /// A viewer connected by WHEP, counting packets and sequence gaps until stopped.
 pub struct CountingViewer {
-    peer: Arc<dyn PeerConnection>,
+    peer: Peer,
     client: reqwest::Client,
     session_url: String,
     counting: JoinSet<()>,
     pub counters: Arc<ViewerCounters>,
-    state: watch::Receiver<RTCPeerConnectionState>,
+    state: watch::Receiver<PeerState>,
     answer_sdp: String,
     links: Vec<String>,
     video_track: SharedTrack,
 }
 
 /// The viewer's video track and its SSRC, once it arrives.
-type SharedTrack = Arc<std::sync::Mutex<Option<(Arc<dyn TrackRemote>, u32)>>>;
+type SharedTrack = Arc<std::sync::Mutex<Option<(IncomingTrack, u32)>>>;
 
 impl CountingViewer {
     /// Offers to receive audio and video (VP8 under `vp8_payload_type`), posts the offer by
@@ -183,27 +160,21 @@ impl CountingViewer {
         address: IpAddr,
         vp8_payload_type: u8,
     ) -> anyhow::Result<CountingViewer> {
-        let (events, mut handles) = PeerEvents::new();
-        let peer = engine::client_peer(address, vp8_payload_type, Arc::new(events)).await?;
-        for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
-            let receive_only = RTCRtpTransceiverInit {
-                direction: RTCRtpTransceiverDirection::Recvonly,
-                ..Default::default()
-            };
-            peer.add_transceiver_from_kind(kind, Some(receive_only)).await?;
+        let (peer, mut handles) = super::client_peer(address, vp8_payload_type).await?;
+        for kind in [MediaKind::Audio, MediaKind::Video] {
+            peer.receive(kind).await?;
         }
         let client = reqwest::Client::new();
-        let (session_url, answer, links) =
-            match offer_and_post(&peer, &mut handles, &client, whep_url, None).await {
-                Ok(answer) => answer,
-                Err(error) => {
-                    let _ = peer.close().await;
-                    return Err(error);
-                }
-            };
-        peer.set_remote_description(RTCSessionDescription::answer(answer.clone())?).await?;
+        let (session_url, answer, links) = match offer_and_post(&peer, &client, whep_url, None).await {
+            Ok(answer) => answer,
+            Err(error) => {
+                peer.close().await;
+                return Err(error);
+            }
+        };
+        peer.set_answer(answer.clone()).await?;
         if let Err(error) = wait_connected(&mut handles).await {
-            let _ = peer.close().await;
+            peer.close().await;
             return Err(error);
         }
         let counters = Arc::new(ViewerCounters::default());
@@ -218,22 +189,19 @@ impl CountingViewer {
                 let counters = counting_counters.clone();
                 let found_video = found_video.clone();
                 readers.spawn(async move {
-                    let video = track.kind().await == RtpCodecKind::Video;
-                    if video && let Some(ssrc) = track.ssrcs().await.first().copied() {
+                    let video = track.kind().await == MediaKind::Video;
+                    if video && let Some(ssrc) = track.ssrc().await {
                         *found_video.lock().expect("not poisoned") = Some((track.clone(), ssrc));
                     }
                     let mut last_sequence: Option<u16> = None;
-                    while let Some(event) = track.poll().await {
-                        let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
+                    while let Some(packet) = track.next_packet().await {
                         if !video {
                             counters.audio_packets.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
                         counters.video_packets.fetch_add(1, Ordering::Relaxed);
-                        counters
-                            .video_payload_type
-                            .store(u32::from(packet.header.payload_type), Ordering::Relaxed);
-                        let sequence = packet.header.sequence_number;
+                        counters.video_payload_type.store(u32::from(packet.payload_type), Ordering::Relaxed);
+                        let sequence = packet.sequence_number;
                         if let Some(last) = last_sequence {
                             let step = sequence.wrapping_sub(last);
                             // A step back (reordering) is not a gap; a step forward skips step-1.
@@ -263,7 +231,7 @@ impl CountingViewer {
 
     /// Whether the peer is still connected.
     pub fn connected(&self) -> bool {
-        *self.state.borrow() == RTCPeerConnectionState::Connected
+        *self.state.borrow() == PeerState::Connected
     }
 
     /// The session's resource URL (the WHEP `Location`).
@@ -280,7 +248,7 @@ impl CountingViewer {
     pub async fn request_keyframe(&self) -> anyhow::Result<()> {
         let track = self.video_track.lock().expect("not poisoned").clone();
         let (track, media_ssrc) = track.context("no video track yet")?;
-        track.write_rtcp(vec![Box::new(PictureLossIndication { sender_ssrc: 0, media_ssrc })]).await?;
+        track.request_keyframe(media_ssrc).await?;
         Ok(())
     }
 
@@ -294,12 +262,7 @@ impl CountingViewer {
         tokio::time::timeout(
             limit,
             self.state.wait_for(|state| {
-                matches!(
-                    state,
-                    RTCPeerConnectionState::Closed
-                        | RTCPeerConnectionState::Failed
-                        | RTCPeerConnectionState::Disconnected
-                )
+                matches!(state, PeerState::Closed | PeerState::Failed | PeerState::Disconnected)
             }),
         )
         .await
@@ -309,72 +272,53 @@ impl CountingViewer {
     /// Ends the session by WHEP DELETE (its answer status is returned) and closes the peer.
     pub async fn stop(mut self) -> anyhow::Result<reqwest::StatusCode> {
         let status = self.client.delete(&self.session_url).send().await.map(|response| response.status());
-        let _ = self.peer.close().await;
+        self.peer.close().await;
         self.counting.shutdown().await;
         Ok(status?)
     }
 
     /// Closes the peer without telling the server, like a phone that lost its network.
     pub async fn vanish(mut self) {
-        let _ = self.peer.close().await;
+        self.peer.close().await;
         self.counting.shutdown().await;
     }
 }
 
-fn vp8() -> RTCRtpCodec {
-    RTCRtpCodec { mime_type: "video/VP8".to_owned(), clock_rate: 90000, ..Default::default() }
-}
-
-fn opus() -> RTCRtpCodec {
-    RTCRtpCodec {
-        mime_type: "audio/opus".to_owned(),
-        clock_rate: 48000,
-        channels: 2,
-        sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-        ..Default::default()
+fn vp8() -> Codec {
+    Codec {
+        kind: MediaKind::Video,
+        mime_type: "video/VP8".to_owned(),
+        clock_rate: 90000,
+        channels: 0,
+        fmtp: String::new(),
+        payload_type: None,
     }
 }
 
-fn local_track(kind: RtpCodecKind, codec: RTCRtpCodec) -> (Arc<TrackLocalStaticRTP>, u32) {
-    let ssrc = rand::random::<u32>();
-    let label = if kind == RtpCodecKind::Audio { "audio" } else { "video" };
-    let track = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
-        "synthetic".to_owned(),
-        format!("synthetic-{label}"),
-        label.to_owned(),
-        kind,
-        vec![RTCRtpEncodingParameters {
-            rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
-            codec,
-            ..Default::default()
-        }],
-    )));
-    (track, ssrc)
+fn opus() -> Codec {
+    Codec {
+        kind: MediaKind::Audio,
+        mime_type: "audio/opus".to_owned(),
+        clock_rate: 48000,
+        channels: 2,
+        fmtp: "minptime=10;useinbandfec=1".to_owned(),
+        payload_type: None,
+    }
 }
 
-async fn negotiated_payload_type(sender: &Arc<dyn webrtc::rtp_transceiver::RtpSender>) -> anyhow::Result<u8> {
-    let parameters = sender.get_parameters().await?;
-    parameters
-        .rtp_parameters
-        .codecs
-        .first()
-        .map(|codec| codec.payload_type)
-        .ok_or_else(|| anyhow!("the server declined the track"))
+async fn negotiated_payload_type(track: &OutgoingTrack) -> anyhow::Result<u8> {
+    track.payload_type().await?.ok_or_else(|| anyhow!("the server declined the track"))
 }
 
 /// Creates the offer, waits for local candidates, posts it, and returns the session URL, the
 /// answer and the answer's `Link` headers.
 async fn offer_and_post(
-    peer: &Arc<dyn PeerConnection>,
-    handles: &mut PeerHandles,
+    peer: &Peer,
     client: &reqwest::Client,
     url: &str,
     bearer: Option<&str>,
 ) -> anyhow::Result<(String, String, Vec<String>)> {
-    let offer = peer.create_offer(None).await?;
-    peer.set_local_description(offer).await?;
-    let _ = tokio::time::timeout(Duration::from_secs(3), handles.gathered.wait_for(|done| *done)).await;
-    let offer = peer.local_description().await.context("no local description")?.sdp;
+    let offer = peer.offer().await?;
     let mut request = client.post(url).header("content-type", "application/sdp").body(offer);
     if let Some(token) = bearer {
         request = request.bearer_auth(token);
@@ -401,28 +345,22 @@ async fn offer_and_post(
 async fn wait_connected(handles: &mut PeerHandles) -> anyhow::Result<()> {
     let state = tokio::time::timeout(
         CONNECT_LIMIT,
-        handles.state.wait_for(|state| {
-            matches!(
-                state,
-                RTCPeerConnectionState::Connected
-                    | RTCPeerConnectionState::Failed
-                    | RTCPeerConnectionState::Closed
-            )
-        }),
+        handles
+            .state
+            .wait_for(|state| matches!(state, PeerState::Connected | PeerState::Failed | PeerState::Closed)),
     )
     .await
     .map_err(|_| anyhow!("the peer did not connect within {CONNECT_LIMIT:?}"))?
     .map(|state| *state)
     .map_err(|_| anyhow!("the peer went away"))?;
-    if state == RTCPeerConnectionState::Connected { Ok(()) } else { Err(anyhow!("the peer {state}")) }
+    if state == PeerState::Connected { Ok(()) } else { Err(anyhow!("the peer {state}")) }
 }
 
 /// Sends a VP8-shaped stream: frames of `bits / 8 / fps` bytes split into packets, a keyframe
 /// every second. The payloads are not decodable video, but their descriptors are real, so the
 /// server's keyframe detection sees what a browser would send.
 async fn send_video(
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
+    track: OutgoingTrack,
     payload_type: u8,
     bits_per_second: u64,
     frames_per_second: u32,
@@ -453,20 +391,16 @@ async fn send_video(
                 if keyframe { 0x00 } else { 0x01 },
             ]);
             payload.extend_from_slice(&filler[..size]);
-            let packet = rtp::Packet {
-                header: rtp::header::Header {
-                    version: 2,
-                    marker: index + 1 == packets,
-                    payload_type,
-                    sequence_number,
-                    timestamp,
-                    ssrc,
-                    ..Default::default()
-                },
+            let packet = Packet {
+                sequence_number,
+                timestamp,
+                marker: index + 1 == packets,
+                payload_type,
+                ssrc: track.ssrc(),
                 payload: payload.freeze(),
             };
             sequence_number = sequence_number.wrapping_add(1);
-            if track.write_rtp(packet).await.is_err() {
+            if track.write(&packet).await.is_err() {
                 return;
             }
             sent.fetch_add(1, Ordering::Relaxed);
@@ -476,13 +410,7 @@ async fn send_video(
 }
 
 /// Sends 20 ms Opus-shaped packets.
-async fn send_audio(
-    track: Arc<TrackLocalStaticRTP>,
-    ssrc: u32,
-    payload_type: u8,
-    sent: Arc<AtomicU64>,
-    stop: CancellationToken,
-) {
+async fn send_audio(track: OutgoingTrack, payload_type: u8, sent: Arc<AtomicU64>, stop: CancellationToken) {
     let mut ticker = tokio::time::interval(Duration::from_millis(20));
     let mut sequence_number: u16 = rand::random();
     let mut timestamp: u32 = rand::random();
@@ -492,20 +420,17 @@ async fn send_audio(
             _ = stop.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let packet = rtp::Packet {
-            header: rtp::header::Header {
-                version: 2,
-                payload_type,
-                sequence_number,
-                timestamp,
-                ssrc,
-                ..Default::default()
-            },
+        let packet = Packet {
+            sequence_number,
+            timestamp,
+            marker: false,
+            payload_type,
+            ssrc: track.ssrc(),
             payload: payload.clone(),
         };
         sequence_number = sequence_number.wrapping_add(1);
         timestamp = timestamp.wrapping_add(960);
-        if track.write_rtp(packet).await.is_err() {
+        if track.write(&packet).await.is_err() {
             return;
         }
         sent.fetch_add(1, Ordering::Relaxed);

@@ -3,7 +3,7 @@
 
 use super::live::{FramedEvent, LiveFailure, LiveFrame, LiveRequest, LiveResult};
 use super::{Command, Role, Room, RoomError, Rooms, Subscription};
-use crate::cluster::{Cluster, StreamEntry};
+use crate::cluster::{Cluster, NodeRequest, StreamEntry};
 use crate::store::{LiveEventRecord, StoreError};
 use kezdesu_core::live::{Actor, LiveCommand, LiveEvent, StoredEvent};
 use kezdesu_core::timer::{PhaseChange, TransitionError};
@@ -22,17 +22,14 @@ const APPEND_ATTEMPTS: u32 = 10;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PeerRequest {
-    Live {
-        actor: Actor,
-        command: LiveCommand,
-    },
-    EnterPhase {
-        target: Phase,
-    },
+    Live { actor: Actor, command: LiveCommand },
+    EnterPhase { target: Phase },
     Refresh,
-    /// Sent to the meeting's media origin rather than its owner: end the broadcast whose
-    /// publisher is connected there. Served by the media, not by a room.
-    EndBroadcast,
+}
+
+impl NodeRequest for PeerRequest {
+    const RECIPIENT: &'static str = "room";
+    type Answer = PeerAnswer;
 }
 
 /// The owner's answer to a [`PeerRequest`].
@@ -42,8 +39,6 @@ pub enum PeerAnswer {
     Live(LiveResult),
     Phase(Result<(), PhaseRefusal>),
     Done,
-    /// Whether the origin had a broadcast to end.
-    Ended(bool),
     /// This node's room is not the owner (the lease moved): ask again.
     NotOwner,
 }
@@ -482,11 +477,6 @@ impl Room {
                     }
                 }
                 let _ = reply.send(PeerAnswer::Done);
-            }
-            // The node's mailbox hands this to the media (see `serve_peers`); a room has no
-            // broadcast to end.
-            PeerRequest::EndBroadcast => {
-                let _ = reply.send(PeerAnswer::Ended(false));
             }
         }
         None

@@ -1,78 +1,49 @@
-//! The WebRTC engine: the only file that builds peer connections.
+//! The WebRTC engine: the only part of the server that names webrtc-rs (`webrtc::`) or its
+//! `rtc` crate, and so the only one that builds peer connections.
 //!
-//! Everything the meeting logic needs from WebRTC goes through here: build a peer for a
-//! publisher or a viewer, answer an offer, and the codecs a meeting may use. Keeping the
-//! engine behind this small surface is what lets another one (the sans-IO `rtc` crate on one
-//! socket, or str0m) replace webrtc-rs if the benchmark demands it.
+//! Everything the broadcast needs from WebRTC goes through the types here, which are the
+//! engine's own: a [`Peer`] (answer an offer, or offer; trickled candidates; close) with its
+//! [`PeerHandles`] (the connection's [`PeerState`] and the tracks it receives), an
+//! [`IncomingTrack`] (its [`Codec`], its RTP [`Packet`]s, keyframe requests to its sender), an
+//! [`OutgoingTrack`] (packets written to a viewer, and the viewer's keyframe requests), and the
+//! codecs a meeting may use. Keeping the engine behind this small surface is what lets
+//! another one (the sans-IO `rtc` crate on one socket, or str0m) replace webrtc-rs if the
+//! benchmark demands it; `tests/integration/engine_boundary.rs` checks that nothing else names
+//! it.
+//!
+//! - `peer.rs`: [`Peer`], its events and the ICE candidates trickled to it.
+//! - `track.rs`: [`Codec`], [`MediaKind`], [`Packet`] and the tracks.
+//! - `keyframe_requests.rs`: the interceptor that hands viewers' keyframe requests to the
+//!   application.
+//! - `synthetic.rs`: the synthetic WHIP publisher and counting WHEP viewer that the load
+//!   generator and the tests use, peers of the same engine talking to a server as any client.
+
+mod keyframe_requests;
+mod peer;
+pub mod synthetic;
+mod track;
+
+pub use peer::{IceCandidate, Peer, PeerHandles, PeerState};
+pub use track::{Codec, IncomingTrack, MediaKind, OutgoingTrack, Packet};
 
 use crate::config::MediaConfig;
-use rtc::interceptor::{
-    Attribute, Interceptor, Packet as InterceptorPacket, Registry, Slot, StreamInfo, TaggedPacket,
-};
+use keyframe_requests::KeyframeRequestsToApplication;
+use peer::PeerEvents;
+use rtc::interceptor::{Registry, Slot};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
     MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::RTCIceCandidateType;
-use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind};
-use rtc::sansio::Protocol;
-use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
-use tokio::sync::watch;
-use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
+use webrtc::peer_connection::PeerConnectionBuilder;
 
-/// An RTP packet as the engine reads and writes it.
-pub type RtpPacket = rtc::rtp::Packet;
-
-/// A codec, as any consumer of the broadcast may need it without naming the engine's types.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodecDescription {
-    pub mime_type: String,
-    pub clock_rate: u32,
-    pub channels: u16,
-    pub fmtp: String,
-}
-
-pub fn describe(codec: RTCRtpCodec) -> CodecDescription {
-    CodecDescription {
-        mime_type: codec.mime_type,
-        clock_rate: codec.clock_rate,
-        channels: codec.channels,
-        fmtp: codec.sdp_fmtp_line,
-    }
-}
-
-/// `packet` as a plain RTP datagram with `ssrc` and `payload_type` and no header extensions;
-/// `None` if it cannot be written (it never fails for a packet the engine read).
-pub fn datagram(packet: &RtpPacket, ssrc: u32, payload_type: u8) -> Option<bytes::Bytes> {
-    use rtc::shared::marshal::Marshal;
-    let header = &packet.header;
-    let plain = rtc::rtp::Packet {
-        header: rtc::rtp::header::Header {
-            version: 2,
-            marker: header.marker,
-            payload_type,
-            sequence_number: header.sequence_number,
-            timestamp: header.timestamp,
-            ssrc,
-            ..Default::default()
-        },
-        payload: packet.payload.clone(),
-    };
-    plain.marshal().ok().map(bytes::BytesMut::freeze)
-}
-
-/// How long an answer waits for the server's own ICE candidates. Host candidates on bound
-/// sockets are gathered at once; this only bounds a misconfigured machine.
-const GATHERING_LIMIT: Duration = Duration::from_secs(3);
 /// ICE consent: silence for this long makes a session disconnected…
 const ICE_DISCONNECTED_AFTER: Duration = Duration::from_secs(4);
 /// …and this long, failed, which ends it.
@@ -105,16 +76,14 @@ impl Engine {
         }
     }
 
-    /// A new peer connection whose events go to `handler`. Its sockets are bound at once, on a
-    /// port from the configured range (trying the next on a port that is taken).
+    /// A new peer connection, and the handles its events arrive on. Its sockets are bound at
+    /// once, on a port from the configured range (trying the next on a port that is taken).
     ///
     /// With `only`, the peer speaks just those codecs: a viewer's answer then offers nothing
     /// the publisher does not send, so no player picks a codec that never arrives.
-    pub async fn peer(
-        &self,
-        handler: Arc<dyn PeerConnectionEventHandler>,
-        only: Option<&[RTCRtpCodec]>,
-    ) -> Result<Arc<dyn PeerConnection>, EngineError> {
+    pub async fn peer(&self, only: Option<&[Codec]>) -> Result<(Peer, PeerHandles), EngineError> {
+        let (events, handles, gathered) = PeerEvents::new();
+        let handler = Arc::new(events);
         let mut last_error = String::new();
         for _ in 0..self.ports.attempts() {
             let port = self.ports.next();
@@ -147,7 +116,7 @@ impl Engine {
                 .build()
                 .await;
             match built {
-                Ok(peer) => return Ok(Arc::new(peer)),
+                Ok(peer) => return Ok((Peer::new(Arc::new(peer), gathered), handles)),
                 // A port in the range may be taken by another program: try the next one.
                 Err(error) => last_error = error.to_string(),
             }
@@ -159,11 +128,8 @@ impl Engine {
 /// A peer for a client of the server (the load generator's and the tests' synthetic
 /// publisher and viewers), bound to `address`. It speaks VP8 under `vp8_payload_type` and Opus
 /// under 111, so that a test can give its viewers a payload type other than the publisher's.
-pub async fn client_peer(
-    address: IpAddr,
-    vp8_payload_type: u8,
-    handler: Arc<dyn PeerConnectionEventHandler>,
-) -> Result<Arc<dyn PeerConnection>, EngineError> {
+async fn client_peer(address: IpAddr, vp8_payload_type: u8) -> Result<(Peer, PeerHandles), EngineError> {
+    let (events, handles, gathered) = PeerEvents::new();
     let mut media = MediaEngine::default();
     let codecs = [
         (MIME_TYPE_OPUS, 48000, 2, "minptime=10;useinbandfec=1", 111, RtpCodecKind::Audio),
@@ -192,60 +158,25 @@ pub async fn client_peer(
         .with_configuration(RTCConfigurationBuilder::new().build())
         .with_media_engine(media)
         .with_interceptor_registry(registry)
-        .with_handler(handler)
+        .with_handler(Arc::new(events))
         .with_udp_addrs(vec![SocketAddr::new(address, 0)])
         .build()
         .await
         .map_err(|error| EngineError::Engine(error.to_string()))?;
-    Ok(Arc::new(peer))
-}
-
-/// Applies `offer`, answers it and waits for the server's candidates, so that the answer is
-/// complete (WHIP and WHEP clients need not trickle). `gathered` turns true when gathering is
-/// complete.
-pub async fn answer(
-    peer: &dyn PeerConnection,
-    offer: String,
-    gathered: &mut watch::Receiver<bool>,
-) -> Result<String, EngineError> {
-    let offer = RTCSessionDescription::offer(offer).map_err(|error| EngineError::Offer(error.to_string()))?;
-    peer.set_remote_description(offer).await.map_err(|error| EngineError::Offer(error.to_string()))?;
-    let answer = peer.create_answer(None).await.map_err(|error| EngineError::Offer(error.to_string()))?;
-    peer.set_local_description(answer).await.map_err(|error| EngineError::Engine(error.to_string()))?;
-    // Candidates gathered so far are in the answer either way; a slow gatherer is not fatal.
-    let _ = tokio::time::timeout(GATHERING_LIMIT, gathered.wait_for(|done| *done)).await;
-    peer.local_description()
-        .await
-        .map(|description| description.sdp)
-        .ok_or_else(|| EngineError::Engine("no local description after answering".to_owned()))
-}
-
-/// Offers to receive what `peer`'s transceivers ask for, waiting for its own candidates: the
-/// offer an edge node sends the origin's WHEP endpoint.
-pub async fn offer(
-    peer: &dyn PeerConnection,
-    gathered: &mut watch::Receiver<bool>,
-) -> Result<String, EngineError> {
-    let offer = peer.create_offer(None).await.map_err(|error| EngineError::Engine(error.to_string()))?;
-    peer.set_local_description(offer).await.map_err(|error| EngineError::Engine(error.to_string()))?;
-    let _ = tokio::time::timeout(GATHERING_LIMIT, gathered.wait_for(|done| *done)).await;
-    peer.local_description()
-        .await
-        .map(|description| description.sdp)
-        .ok_or_else(|| EngineError::Engine("no local description after offering".to_owned()))
+    Ok((Peer::new(Arc::new(peer), gathered), handles))
 }
 
 /// The codecs a meeting may use: Opus, VP8 and H.264, the ones every browser and OBS send and
 /// every player decodes, so that the server never transcodes. RTX is left out on purpose: its
 /// repair packets travel under their own payload type and SSRC, which a forwarder that
 /// rewrites both per viewer would have to map too; NACK retransmits in the media stream.
-fn media_engine(only: Option<&[RTCRtpCodec]>) -> Result<MediaEngine, webrtc::error::Error> {
+fn media_engine(only: Option<&[Codec]>) -> Result<MediaEngine, webrtc::error::Error> {
     let mut engine = MediaEngine::default();
     let wanted = |mime_type: &str, fmtp: &str| {
         only.is_none_or(|codecs| {
             codecs.iter().any(|codec| {
                 codec.mime_type.eq_ignore_ascii_case(mime_type)
-                    && h264_profile(&codec.sdp_fmtp_line) == h264_profile(fmtp)
+                    && h264_profile(&codec.fmtp) == h264_profile(fmtp)
             })
         })
     };
@@ -320,66 +251,6 @@ fn h264_profile(fmtp: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// Passes a viewer's keyframe requests (PLI and FIR) on to the application, which asks the
-/// publisher for a keyframe (throttled per meeting), and lets all other inbound RTCP end at the
-/// end of the chain as usual. Without it a viewer that lost a keyframe's packets would wait for
-/// the next periodic one: the engine's default chain answers NACKs itself but keeps keyframe
-/// requests to itself, and an SFU cannot make keyframes.
-#[derive(Default)]
-struct KeyframeRequestsToApplication {
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
-}
-
-/// Whether an RTCP packet asks for a keyframe.
-pub fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
-    let any = packet.as_any();
-    any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestsToApplication {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = rtc::shared::error::Error;
-    type Time = std::time::Instant;
-
-    fn handle_read(&mut self, mut message: TaggedPacket) -> Result<(), Self::Error> {
-        if let InterceptorPacket::Rtcp(packets) = &message.message.packet {
-            let requests: Vec<Box<dyn rtc::rtcp::Packet>> =
-                packets.iter().filter(|packet| is_keyframe_request(packet.as_ref())).cloned().collect();
-            if requests.is_empty() {
-                // The interceptors before this one have acted on it; nothing for the application.
-                return Ok(());
-            }
-            message.message.packet = InterceptorPacket::Rtcp(requests);
-            message.message.add(Attribute::DeliverToApplication);
-        }
-        self.read.push_back(message);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, message: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(message);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for KeyframeRequestsToApplication {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
-}
-
 /// Hands out UDP ports from the configured range in turn; or port 0 (any free port).
 struct PortPool {
     range: Option<(u16, u16)>,
@@ -432,7 +303,14 @@ mod tests {
     #[test]
     fn the_codec_list_registers() {
         assert!(media_engine(None).is_ok());
-        let vp8 = RTCRtpCodec { mime_type: "video/vp8".to_owned(), clock_rate: 90000, ..Default::default() };
+        let vp8 = Codec {
+            kind: MediaKind::Video,
+            mime_type: "video/vp8".to_owned(),
+            clock_rate: 90000,
+            channels: 0,
+            fmtp: String::new(),
+            payload_type: None,
+        };
         assert!(media_engine(Some(&[vp8])).is_ok());
         assert_eq!(h264_profile("packetization-mode=1;profile-level-id=42E01F"), Some("42e01f".to_owned()));
         assert_eq!(h264_profile(""), None);
