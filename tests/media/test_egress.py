@@ -248,6 +248,22 @@ def run(server: Server, receivers: dict[str, Receiver], workdir: Path, peers: li
     R.check("B's video has no gap longer than a second", bool(times) and max(gaps, default=0) < 1.0,
             f"{len(times)} frames, longest gap {max(gaps, default=0):.2f}s")
 
+    # A VP8 publisher: its video is encoded to H.264 for the platforms.
+    vp8 = Peer(workdir, "vp8-publisher", ["publish", "--url", server.url(f"/api/meetings/{MEETING}/whip"),
+                                            "--token", key, "--seconds", "12", "--codec", "vp8"])
+    peers.append(vp8)
+    live_again = wait_for(lambda: state_of(server, created["a"]) == "live", 30)
+    R.check("A goes live for a VP8 publisher too", bool(live_again), json.dumps(statuses(server)))
+    code = vp8.wait(40)
+    R.check("the VP8 publisher ran its course", code == 0, f"exit {code}: {vp8.stderr()[-800:]}")
+    wait_for(lambda: state_of(server, created["a"]) == "stopped", 20)
+    probe = ffprobe(receivers["a"].recording(KEYS["a"]))
+    streams = {stream.get("codec_type"): stream for stream in probe.get("streams", [])}
+    R.check("a VP8 publisher's video arrives as H.264 (encoded), with AAC audio",
+            (streams.get("video") or {}).get("codec_name") == "h264" and (streams.get("audio") or {}).get("codec_name") == "aac"
+            and float((probe.get("format") or {}).get("duration") or 0) > 5,
+            json.dumps(probe)[:600])
+
     log = server.output()
     leaked = [name for name, key in KEYS.items() if key in log]
     R.check("no stream key is in the server's log", not leaked, ", ".join(leaked))
