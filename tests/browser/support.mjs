@@ -92,10 +92,10 @@ class LogTail {
 
 /**
  * Starts `kezdesu serve` on a free port with a fresh data folder and a config file holding
- * `configToml`, and waits for GET /healthz to answer 200. Returns
+ * `configToml` (and `env` added to its environment), and waits for GET /healthz to answer 200. Returns
  * {base, adminPassword, child, logs(), stop()}.
  */
-export async function startServer({ configToml = '', startTimeout = 60000 } = {}) {
+export async function startServer({ configToml = '', startTimeout = 60000, env: extraEnv = {} } = {}) {
   const bin = serverBinary();
   const dir = await mkdtemp(path.join(tmpdir(), 'kezdesu-browser-'));
   const dataDir = path.join(dir, 'data');
@@ -107,6 +107,7 @@ export async function startServer({ configToml = '', startTimeout = 60000 } = {}
   // The server's own configuration variables of the caller's shell must not leak into the test.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEZDESU__')));
   env.KEZDESU_ADMIN_PASSWORD = adminPassword;
+  Object.assign(env, extraEnv);
   const logs = new LogTail();
   const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir, '--config', configFile], {
     cwd: dir,

@@ -164,13 +164,14 @@ function parseEventData(event) {
 /**
  * Follows the meeting's event stream. `onMeeting(meeting)` gets every whole meeting (snapshot,
  * phase change, plan edit, refetch after a lag); `onBroadcast({on_air, viewers})` the broadcast
- * state; `onConnection(state)` connecting | live | reconnecting | closed. `isOver()` says whether
+ * state; `onRestream(status)` a restream destination's new state; `onConnection(state)` connecting | live | reconnecting | closed. `isOver()` says whether
  * the meeting has ended, so a closed stream is nothing to worry about.
  */
 export function subscribeMeetingEvents({
   meetingId,
   onMeeting,
   onBroadcast = () => {},
+  onRestream = () => {},
   onConnection = () => {},
   isOver: over = () => false,
 }) {
@@ -198,6 +199,11 @@ export function subscribeMeetingEvents({
       if (data && typeof data === 'object') {
         onBroadcast({ on_air: data.on_air === true, viewers: Number(data.viewers) || 0 });
       }
+    });
+    // A restream destination's state changed: a RestreamStatus.
+    current.addEventListener('restream', (event) => {
+      const data = parseEventData(event);
+      if (data && typeof data === 'object') onRestream(data);
     });
     // Events were missed: fetch the meeting again rather than show a stale one.
     current.addEventListener('lagged', refetch);

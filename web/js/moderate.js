@@ -30,9 +30,12 @@ import {
 } from './meeting-view.js';
 import { moderationLogUrl } from './moderation-log-model.js';
 import { make } from './register-view.js';
+import { mountRestream } from './restream.js';
 import strings from './strings/moderate.js';
+import restreamStrings from './strings/restream.js';
 
 registerStrings(strings);
+registerStrings(restreamStrings);
 
 /** The roles this console is for (docs/protocol.md: "moderators" are both). */
 const MODERATOR_ROLES = ['moderator', 'admin'];
@@ -55,6 +58,8 @@ let account = null;
 let meeting = null;
 let messageKey = 'common.loading';
 let controls = null;
+/** The restream states (restream.js, read only here). */
+let restream = null;
 
 let liveState = null;
 let connection = null;
@@ -1264,6 +1269,7 @@ function applyMeeting(next) {
   if (!next || typeof next !== 'object' || next.id === undefined) return;
   const first = meeting === null;
   meeting = { ...meeting, ...next };
+  restream?.applyMeeting(next);
   if (first) renderAll();
   else {
     renderTimer(meeting);
@@ -1279,6 +1285,7 @@ function refetchMeeting() {
 function onLanguageChange() {
   languageVersion += 1;
   renderAll();
+  restream?.render();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1404,9 +1411,13 @@ async function start() {
   wire();
   join();
   renderAll();
+  // Where the meeting is restreamed, and how each destination fares (states only).
+  restream = mountRestream({ meetingId, section: byId('restream'), editable: false });
+  restream.applyMeeting(meeting);
   subscribeMeetingEvents({
     meetingId,
     onMeeting: applyMeeting,
+    onRestream: (status) => restream.applyStatus(status),
     isOver: () => meeting?.phase === 'ended',
   });
   setInterval(() => {

@@ -2,7 +2,8 @@
 // camera preview and device pickers, going on air from the browser by WHIP with the meeting's
 // stream key, the broadcast state and viewer count (from the meeting's event stream), the
 // session timer and phase controls (shared with the meeting page, meeting-view.js), the question
-// queue, and the settings for OBS (server URL and bearer token, with rotation).
+// queue, the settings for OBS (server URL and bearer token, with rotation), and where the
+// meeting is restreamed (restream.js), publishing H.264 whenever a destination is on.
 //
 // Test hook: `window.__kezdesuPresenter` is {pc, state}: the publishing RTCPeerConnection (null
 // when not publishing) and the publishing state, so a browser test can read getStats().
@@ -29,10 +30,14 @@ import {
   subscribeMeetingEvents,
 } from './meeting-view.js';
 import { make } from './register-view.js';
+import { mountRestream } from './restream.js';
+import { prefersH264 } from './restream-model.js';
 import { publish } from './webrtc-client.js';
 import moderateStrings from './strings/moderate.js';
+import restreamStrings from './strings/restream.js';
 
 registerStrings(moderateStrings); // the link to the moderator console
+registerStrings(restreamStrings);
 
 /** Waits before publishing again after a drop: 1 s, 2 s, 4 s, 8 s, then 15 s. */
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
@@ -53,6 +58,8 @@ let messageKey = 'common.loading';
 let connectionState = 'connecting';
 let broadcast = { on_air: false, viewers: 0 };
 let controls = null;
+/** The restream panel, once the account is known to manage the broadcast. */
+let restream = null;
 
 // Broadcasting
 let allowed = null; // null until the stream key answered; then whether this account may broadcast
@@ -117,6 +124,7 @@ function renderAll() {
   renderBadge();
   renderStudio();
   renderObs();
+  restream?.render();
   renderQueue();
 }
 
@@ -285,6 +293,7 @@ function applyMeeting(next) {
   }
   meeting = next;
   messageKey = null;
+  restream?.applyMeeting(next);
   // An ended meeting has nothing more to show: end our broadcast with it.
   if (isOver(meeting) && wantOnAir) stopLive();
   renderAll();
@@ -523,6 +532,8 @@ async function startPublishing(keyRefreshed = false) {
       token: streamKey.stream_key,
       stream: localStream,
       onState: (state) => onPublishState(mine, state),
+      // RTMP carries H.264: a VP8 camera would make the server encode the video again.
+      preferVideoCodec: prefersH264(restream?.destinations() ?? []) ? 'video/H264' : null,
     });
     if (mine !== generation || !wantOnAir) {
       started.stop();
@@ -767,6 +778,7 @@ async function start() {
     meetingId,
     onMeeting: applyMeeting,
     onBroadcast: applyBroadcast,
+    onRestream: (status) => restream?.applyStatus(status),
     onConnection: setConnection,
     isOver: () => meeting?.phase === 'ended',
   });
@@ -775,7 +787,11 @@ async function start() {
   setInterval(pollQueue, QUEUE_POLL_MS);
 
   await loadStreamKey();
-  if (allowed) startCamera();
+  if (allowed) {
+    restream = mountRestream({ meetingId, section: byId('restream'), editable: true });
+    restream.applyMeeting(meeting);
+    startCamera();
+  }
 }
 
 start();

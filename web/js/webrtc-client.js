@@ -234,6 +234,7 @@ class PublishSession extends MediaSession {
 /**
  * Publishes `stream` by WHIP to `url` with the bearer `token`. Resolves once the answer is
  * applied (the media connects shortly after: watch `onState(state)` for 'connected').
+ * `preferVideoCodec` (e.g. 'video/H264') puts that codec first in the offer.
  */
 export async function publish({
   url,
@@ -244,6 +245,7 @@ export async function publish({
   gatherTimeoutMs = DEFAULT_GATHER_TIMEOUT_MS,
   requestTimeoutMs = DEFAULT_REQUEST_TIMEOUT_MS,
   fetchImpl = globalThis.fetch.bind(globalThis),
+  preferVideoCodec = null,
 }) {
   const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
   const session = new PublishSession({ pc, token, fetchImpl, onState });
@@ -253,6 +255,7 @@ export async function publish({
       const track = stream.getTracks().find((candidate) => candidate.kind === kind);
       if (!track) continue;
       const transceiver = pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+      if (kind === 'video' && preferVideoCodec) preferCodec(transceiver, preferVideoCodec);
       session.senders[kind] = transceiver.sender;
     }
     if (!session.senders.audio && !session.senders.video) {
@@ -266,6 +269,20 @@ export async function publish({
     pc.close();
     throw error;
   }
+}
+
+/**
+ * Lists `mimeType`'s codecs first in the transceiver's preferences (e.g. `video/H264`), keeping
+ * the others as fallbacks, where the browser lets a page choose (RTCRtpSender.getCapabilities).
+ */
+export function preferCodec(transceiver, mimeType) {
+  const codecs = globalThis.RTCRtpSender?.getCapabilities?.('video')?.codecs;
+  if (!codecs || typeof transceiver.setCodecPreferences !== 'function') return false;
+  const wanted = mimeType.toLowerCase();
+  const preferred = codecs.filter((codec) => codec.mimeType.toLowerCase() === wanted);
+  if (preferred.length === 0) return false;
+  transceiver.setCodecPreferences([...preferred, ...codecs.filter((codec) => codec.mimeType.toLowerCase() !== wanted)]);
+  return true;
 }
 
 /**
