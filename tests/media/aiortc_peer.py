@@ -3,13 +3,14 @@
 
 Two modes:
 
-  publish --url WHIP_URL --token STREAM_KEY --seconds N [--codec vp8|h264]
+  publish --url WHIP_URL --token STREAM_KEY --seconds N [--codec vp8|h264] [--file PATH]
       Publishes a synthetic video (640x360 at 30 fps, moving stripes; VP8 by default, or
       H.264 with --codec h264: the offer then lists only that codec, by codec preferences)
       and, unless --no-audio, an Opus tone, by WHIP (RFC 9725): POSTs the complete offer with
       `Authorization: Bearer STREAM_KEY`, expects 201 + Location + an SDP answer that accepts
       the codec, keeps sending N seconds, then DELETEs the Location (with the bearer) and
-      expects 2xx.
+      expects 2xx. With --file, the file's own H.264 or VP8 and Opus are sent as they are,
+      looped, instead of the synthetic video and tone.
 
   play --url WHEP_URL --seconds N --min-frames M [--expect-codec vp8|h264]
       Receives video (and audio) by WHEP: POSTs a recvonly offer (no auth), expects 201,
@@ -318,11 +319,21 @@ async def publish(args: argparse.Namespace) -> int:
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     connected, failed = asyncio.Event(), asyncio.Event()
     watch(pc, connected, failed)
-    video = MovingStripes()
     mime = VIDEO_CODECS[args.codec]
+    if args.file:
+        # Already encoded (H.264 in MPEG-TS, or VP8 in WebM, with Opus): sent as it is, so the
+        # publisher spends no CPU encoding (the egress benchmark's steady input).
+        from aiortc.contrib.media import MediaPlayer
+
+        player = MediaPlayer(args.file, decode=False, loop=True)
+        video = player.video
+        audio = None if args.no_audio else player.audio
+    else:
+        video = MovingStripes()
+        audio = None if args.no_audio else Tone()
     prefer(pc.addTransceiver(video, direction="sendonly"), mime)
-    if not args.no_audio:
-        prefer(pc.addTransceiver(Tone(), direction="sendonly"), "audio/opus")
+    if audio is not None:
+        prefer(pc.addTransceiver(audio, direction="sendonly"), "audio/opus")
     await pc.setLocalDescription(await pc.createOffer())  # aiortc gathers every candidate here
     offer = pc.localDescription.sdp
     log(f"offer: {payload_types(offer)}; candidates: {candidates(offer)}")
@@ -351,7 +362,7 @@ async def publish(args: argparse.Namespace) -> int:
             await wait_any(failed, stop, timeout=deadline - time.monotonic())
             if failed.is_set() and not stop.is_set():
                 raise HttpFailure(f"the peer connection went {pc.connectionState} while publishing")
-            log(f"sent {video.count} video frames; stopping")
+            log(f"sent {getattr(video, 'count', '?')} video frames; stopping")
             ok = await delete_resource(http, resource, args.token)
             resource = None
             return 0 if ok else 1
@@ -503,6 +514,7 @@ def main() -> int:
     pub.add_argument("--no-audio", action="store_true", help="video only")
     pub.add_argument("--codec", choices=sorted(VIDEO_CODECS), default="vp8", help="the video codec (default vp8)")
     pub.add_argument("--ice-address", help="comma-separated host candidate addresses, or auto")
+    pub.add_argument("--file", help="send this already-encoded file (H.264 in MPEG-TS or VP8 in WebM, with Opus) as it is, looped")
     ply = modes.add_parser("play", help="play by WHEP and count decoded video frames")
     ply.add_argument("--url", required=True, help="the WHEP endpoint")
     ply.add_argument("--seconds", type=float, default=20)
