@@ -191,7 +191,7 @@ def baseline_run(receiver: Receiver, workdir: Path, media: Path, codec: str, cou
         index = len(egress)
         own_sdp = sdp.replace(f"m=video {video_port}", f"m=video {video_port + 100 * index}").replace(
             f"m=audio {audio_port}", f"m=audio {audio_port + 100 * index}")
-        command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostats", "-analyzeduration", "1000000", "-probesize", "500000",
+        command = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostats", "-analyzeduration", "500000", "-probesize", "500000",
                    "-reorder_queue_size", "64", "-protocol_whitelist", "pipe,udp,rtp", "-f", "sdp", "-i", "pipe:0",
                    "-map", "0:v:0", *video, "-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
                    "-f", "flv", f"{receiver.url}/{key}"]

@@ -74,7 +74,11 @@ impl Nodes {
                 .env("KEZDESU__CLUSTER__STREAM_ENTRIES", "100")
                 .env("KEZDESU__LIVE__COMMENT_BURST", "1000000")
                 .env("KEZDESU__LIVE__COMMENTS_PER_MINUTE_PER_ADDRESS", "1000000")
-                .env("KEZDESU__AUTH__VIEWER_TOKENS_PER_MINUTE", "1000");
+                .env("KEZDESU__AUTH__VIEWER_TOKENS_PER_MINUTE", "1000")
+                // Restream destinations can be stored; no transcoder is needed to see where
+                // their sessions start.
+                .env("KEZDESU_SECRET_KEY", "a2V6ZGVzdS1jbHVzdGVyLXRlc3Qtc2VjcmV0LWtleSE=")
+                .env("KEZDESU__EGRESS__FFMPEG", "/nonexistent/ffmpeg");
             if rules.is_some() {
                 command.env("KEZDESU__RULES__FILE", dir.path().join("rules.toml"));
             }
@@ -596,4 +600,58 @@ async fn a_node_follows_every_meeting_it_mirrors_on_one_connection() {
     }
     let with_six = redis_clients(&nodes.redis_url, DATABASE).await;
     assert!(with_six <= with_one, "Redis clients with one live meeting: {with_one}; with six: {with_six}");
+}
+
+/// A restream runs where the publisher is: an edge's copy is not restreamed again, and when the
+/// publisher moves to another node, the restream moves with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restreams_run_at_the_media_origin_and_follow_the_publisher() {
+    let Some(nodes) = Nodes::start(7, None).await else { return };
+    let [a, b, c] = [&nodes.servers[0], &nodes.servers[1], &nodes.servers[2]];
+    // A "platform" that counts who connects, and refuses them all (so each gives up at once).
+    let platform = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a listener");
+    let port = platform.local_addr().expect("its address").port();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    let accepting = tokio::spawn(async move {
+        while let Ok((socket, _)) = platform.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let count = || connections.load(std::sync::atomic::Ordering::SeqCst);
+    let (meeting, akim, _moderator) = a.live_meeting().await;
+    let destination = json!({"platform": "rtmp", "ingest_url": format!("rtmp://127.0.0.1:{port}/live"), "stream_key": "cluster-key-0001"});
+    let (status, body) =
+        a.post(&format!("/api/meetings/{meeting}/destinations"), Some(&akim), destination).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+
+    let key = stream_key(a, meeting, &akim).await;
+    let first = SyntheticPublisher::start(publisher(a, meeting, &key)).await.expect("publishing at A");
+    let _edge_viewer = CountingViewer::start(&b.url(&format!("/api/meetings/{meeting}/whep")), LOOPBACK, 96)
+        .await
+        .expect("a viewer on B, whose node pulls the broadcast");
+    assert!(restream_failed(a, meeting).await, "the origin restreams (and the refusing platform fails it)");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(), 1, "only the origin connected to the platform, not B's edge copy");
+
+    // The publisher reconnects at C: the restream starts there.
+    first.stop().await.expect("stopping at A");
+    let second = SyntheticPublisher::start(publisher(c, meeting, &key)).await.expect("publishing at C");
+    assert!(restream_failed(c, meeting).await, "C, the new origin, restreams");
+    assert_eq!(count(), 2, "one more connection, from C");
+    drop(second);
+    accepting.abort();
+}
+
+/// Whether `server` shows the meeting's first restream destination failed, within ten seconds.
+async fn restream_failed(server: &TestServer, meeting: i64) -> bool {
+    for _ in 0..100 {
+        let (_, shown) = server.get(&format!("/api/meetings/{meeting}"), None).await;
+        if shown["restream"][0]["state"] == "failed" {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }

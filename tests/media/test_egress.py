@@ -250,10 +250,21 @@ def run(server: Server, receivers: dict[str, Receiver], workdir: Path, peers: li
 
     # A VP8 publisher: its video is encoded to H.264 for the platforms.
     vp8 = Peer(workdir, "vp8-publisher", ["publish", "--url", server.url(f"/api/meetings/{MEETING}/whip"),
-                                            "--token", key, "--seconds", "12", "--codec", "vp8"])
+                                            "--token", key, "--seconds", "20", "--codec", "vp8"])
     peers.append(vp8)
     live_again = wait_for(lambda: state_of(server, created["a"]) == "live", 30)
     R.check("A goes live for a VP8 publisher too", bool(live_again), json.dumps(statuses(server)))
+    # The meeting's ffmpeg dies: it is started again, and the platforms' sessions go on.
+    time.sleep(3)
+    first = subprocess.run(["pgrep", "-P", str(server.process.pid), "ffmpeg"], capture_output=True, text=True).stdout.split()
+    a_since = (statuses(server).get(created["a"]) or {}).get("since")
+    for pid in first:
+        os.kill(int(pid), 9)
+    restarted = wait_for(lambda: [p for p in subprocess.run(["pgrep", "-P", str(server.process.pid), "ffmpeg"],
+                                                            capture_output=True, text=True).stdout.split() if p not in first], 15)
+    R.check("a killed ffmpeg is started again", bool(first) and bool(restarted), f"before {first}, after {restarted}")
+    a = statuses(server).get(created["a"]) or {}
+    R.check("A's session survives its ffmpeg's death", a.get("state") == "live" and a.get("since") == a_since, json.dumps(a))
     code = vp8.wait(40)
     R.check("the VP8 publisher ran its course", code == 0, f"exit {code}: {vp8.stderr()[-800:]}")
     wait_for(lambda: state_of(server, created["a"]) == "stopped", 20)

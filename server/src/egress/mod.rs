@@ -600,16 +600,12 @@ async fn run_destination(
     let mut failures: u32 = 0;
     loop {
         let went_live = std::sync::atomic::AtomicBool::new(false);
-        let outcome = tokio::select! {
-            _ = stop.cancelled() => None,
-            outcome = publish(&shared, &egress, &target, &went_live, || {
-                set(RestreamState::Live, 0, None);
-            }) => Some(outcome),
-        };
-        let Some(error) = outcome else {
+        let error =
+            publish(&shared, &egress, &target, &stop, &went_live, || set(RestreamState::Live, 0, None)).await;
+        if error == rtmp::PublishError::Stopped || stop.is_cancelled() {
             set(RestreamState::Stopped, 0, None);
             return;
-        };
+        }
         let now = Timestamp::now();
         if went_live.load(std::sync::atomic::Ordering::Relaxed) {
             dropped_at = Some(now);
@@ -653,20 +649,25 @@ fn open_target(shared: &Shared, destination: &Destination) -> Result<Target, Str
 }
 
 /// One RTMP session: connects and publishes (calling `on_live` once the platform accepted the
-/// stream), then sends the stream from the next keyframe until an error, which it returns.
+/// stream), then sends the stream from the next keyframe until an error, which it returns, or
+/// until `stop`, when it ends the stream cleanly and returns `Stopped`.
 async fn publish(
     shared: &Arc<Shared>,
     egress: &Arc<MeetingEgress>,
     target: &Target,
+    stop: &CancellationToken,
     went_live: &std::sync::atomic::AtomicBool,
     on_live: impl Fn(),
 ) -> rtmp::PublishError {
     let timeout = Duration::from_secs(shared.config.connect_timeout_seconds);
-    let mut session =
-        match rtmp::Session::publish(&target.url, &target.key, shared.tls.as_deref(), timeout).await {
+    let connecting = rtmp::Session::publish(&target.url, &target.key, shared.tls.as_deref(), timeout);
+    let mut session = tokio::select! {
+        _ = stop.cancelled() => return rtmp::PublishError::Stopped,
+        connected = connecting => match connected {
             Ok(session) => session,
             Err(error) => return error,
-        };
+        },
+    };
     on_live();
     let mut tags = egress.tags.subscribe();
     // The stream's configuration first, then frames from the next keyframe, asked for now.
@@ -687,6 +688,10 @@ async fn publish(
     tokio::pin!(lasted);
     loop {
         let tag = tokio::select! {
+            _ = stop.cancelled() => {
+                session.finish().await;
+                return rtmp::PublishError::Stopped;
+            }
             error = session.closed() => return error,
             _ = &mut lasted, if !went_live.load(std::sync::atomic::Ordering::Relaxed) => {
                 went_live.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -142,6 +142,24 @@ impl Session {
         self.write(&message).await
     }
 
+    /// Ends the stream as a publisher should (`deleteStream`), then closes the connection, so
+    /// that the platform finishes the recording rather than waiting for a dropped one.
+    pub async fn finish(mut self) {
+        let goodbye = {
+            let mut client = self.client.lock().expect("the RTMP session is never left poisoned");
+            let mut out = Vec::new();
+            if let Ok(results) = client.stop_publishing() {
+                collect(results, &mut out, &mut Vec::new());
+            }
+            out
+        };
+        let closing = async {
+            let _ = self.writer.write_all(&goodbye).await;
+            let _ = self.writer.shutdown().await;
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+    }
+
     async fn write(&mut self, bytes: &[u8]) -> Result<(), PublishError> {
         self.writer
             .write_all(bytes)

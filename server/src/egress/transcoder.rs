@@ -78,9 +78,10 @@ pub fn arguments(input: &Input, encoding: &Encoding) -> Vec<String> {
         "-loglevel",
         "error",
         "-nostats",
-        // Start as soon as both streams are known rather than after ffmpeg's default 5 s probe.
+        // Start as soon as both streams are known rather than after ffmpeg's default 5 s probe:
+        // the video arrives from a keyframe with its parameters, so half a second is plenty.
         "-analyzeduration",
-        "1000000",
+        "500000",
         "-probesize",
         "500000",
         // Out-of-order packets on loopback are rare; a short queue keeps the latency low.
