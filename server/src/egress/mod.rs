@@ -283,7 +283,8 @@ async fn follow_media(shared: Arc<Shared>) {
                 Err(broadcast::error::RecvError::Closed) => break,
             },
         };
-        if change.status.on_air {
+        // A publisher here, connecting or on air: the meeting is restreamed from this node.
+        if shared.media.rtp_source(change.meeting).is_some() {
             start_meeting(&shared, change.meeting);
         } else {
             stop_meeting(&shared, change.meeting);
@@ -306,7 +307,7 @@ fn reconcile_all(shared: &Arc<Shared>) {
     let running: Vec<MeetingId> =
         shared.meetings.lock().expect("the egress map is never left poisoned").keys().copied().collect();
     for meeting in running {
-        if !shared.media.status(meeting).on_air {
+        if shared.media.rtp_source(meeting).is_none() {
             stop_meeting(shared, meeting);
         }
     }
@@ -472,6 +473,9 @@ async fn transcode_once(
     offset: u32,
     last: &mut u32,
 ) -> String {
+    // Subscribed first, so that the packets from now on (the first keyframe among them, which
+    // a publisher sending a file cannot repeat on request) wait for ffmpeg in the channel.
+    let feeds = egress.source.subscribe();
     let codecs = tokio::select! {
         _ = stop.cancelled() => return "stopped".to_owned(),
         codecs = egress.source.codecs(CODEC_WAIT) => codecs,
@@ -506,7 +510,7 @@ async fn transcode_once(
             }
         }
         egress.source.request_keyframe().await;
-        egress.source.forward(socket, video_port, audio_port).await;
+        egress.source.forward(feeds, socket, video_port, audio_port).await;
         "the broadcast ended".to_owned()
     };
     let first_video = std::sync::atomic::AtomicBool::new(false);

@@ -199,7 +199,7 @@ impl Media {
         Some(rtp_source::RtpSource::new(broadcast))
     }
 
-    /// The meetings whose publisher is connected to this node now.
+    /// The meetings whose publisher is on air at this node now.
     pub fn published_here(&self) -> Vec<MeetingId> {
         let broadcasts = self.shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
         broadcasts

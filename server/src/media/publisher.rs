@@ -114,6 +114,9 @@ impl Media {
                     subscription.events,
                 ));
                 tracing::info!(meeting = %meeting, audio = kinds.audio, video = kinds.video, "publisher connecting");
+                // Not on air yet; but a consumer of the publisher's packets (the restream) may
+                // get ready now, so as not to miss the first keyframe.
+                shared.announce(meeting, broadcast.status());
                 Ok(SessionAnswer { session: broadcast.publisher_session.clone(), etag, sdp })
             }
             Err(error) => {
