@@ -75,8 +75,8 @@ pub struct MeetingView {
     /// The decree's deadlines once the meeting has ended (in meeting lists and answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deadlines: Option<MeetingDeadlines>,
-    /// Each restream destination's state, for those who run the meeting (its akim, admins and
-    /// moderators) in answers about one meeting; the `restream` event carries changes.
+    /// Each restream destination's state, in answers about one meeting and event-stream
+    /// snapshots once it has been restreamed; the `restream` event carries changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restream: Option<Vec<RestreamStatus>>,
 }

@@ -172,6 +172,14 @@ async fn the_openapi_document_is_true() {
         "GET /healthz",
         "GET /metrics",
         "GET /api/rules",
+        "GET /api/meetings/{id}/destinations",
+        "POST /api/meetings/{id}/destinations",
+        "PATCH /api/meetings/{id}/destinations/{destination}",
+        "DELETE /api/meetings/{id}/destinations/{destination}",
+        "GET /api/accounts/{id}/destinations",
+        "POST /api/accounts/{id}/destinations",
+        "PATCH /api/accounts/{id}/destinations/{destination}",
+        "DELETE /api/accounts/{id}/destinations/{destination}",
     ];
     routed.sort();
     assert_eq!(documented, routed);

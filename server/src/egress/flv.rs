@@ -11,9 +11,10 @@ use bytes::{Buf, Bytes, BytesMut};
 /// The FLV header's length and the first "previous tag size" after it.
 const HEADER_BYTES: usize = 9 + 4;
 const TAG_HEADER_BYTES: usize = 11;
-/// A tag larger than this is not from ffmpeg's FLV muxer at any sane bitrate: the stream is
-/// out of step, and reading on would only produce garbage.
-const MAX_TAG_BYTES: usize = 16 * 1024 * 1024;
+/// A tag larger than this is not from ffmpeg's FLV muxer at any sane bitrate (a 1080p keyframe
+/// at a high bitrate is under a megabyte): the stream is out of step, and reading on would only
+/// produce garbage.
+const MAX_TAG_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TagKind {

@@ -275,8 +275,13 @@ pub async fn show(
     let results = state.store.meeting_results(meeting.id).await?;
     let mut view = view(&state, &meeting);
     view.deadlines = deadlines(&state, &meeting, results.as_ref());
-    view.restream = Some(state.egress.statuses(meeting.id));
+    view.restream = restream_of(&state, meeting.id);
     Ok(Json(view))
+}
+
+/// The meeting's restream states, when it has been restreamed since the server started.
+fn restream_of(state: &AppState, meeting: MeetingId) -> Option<Vec<crate::wire::RestreamStatus>> {
+    Some(state.egress.statuses(meeting)).filter(|statuses| !statuses.is_empty())
 }
 
 fn deadlines(
@@ -598,7 +603,7 @@ pub async fn events(
     let restream_changes = state.egress.changes();
     let subscription = state.rooms.subscribe(MeetingId(id)).await?;
     let mut snapshot = view(&state, &subscription.meeting);
-    snapshot.restream = Some(state.egress.statuses(subscription.meeting.id));
+    snapshot.restream = restream_of(&state, subscription.meeting.id);
     let snapshot = serde_json::to_string(&snapshot).map_err(|error| ApiError::Internal(error.to_string()))?;
     let first = stream::once(async move { Ok(Event::default().event("snapshot").data(snapshot)) });
     let changes = BroadcastStream::new(subscription.events).map(|item| {
