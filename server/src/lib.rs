@@ -177,7 +177,8 @@ pub async fn run(
         }
     }
     rooms_stop.cancel();
-    if !egress.wait_closed(Duration::from_secs(2)).await {
+    // A destination ends its stream with a goodbye to its platform, within two seconds.
+    if !egress.wait_closed(Duration::from_secs(4)).await {
         tracing::warn!("some restreams did not stop in time");
     }
     if !media.wait_closed(Duration::from_secs(2)).await {

@@ -78,7 +78,7 @@ export function mountRestream({ meetingId, section, editable, onDestinations = (
     }
     if (view.retries > 0) row.append(make('p', 'hint', t('restream.retries', { n: view.retries })));
     if (view.error) row.append(make('p', 'error restream-item__error', view.error));
-    if (editable) {
+    if (editable && readable) {
       const buttons = make('div', 'button-row');
       const toggle = make('button', 'button button--quiet', t(destination.enabled ? 'restream.disable' : 'restream.enable'));
       toggle.type = 'button';
@@ -107,6 +107,7 @@ export function mountRestream({ meetingId, section, editable, onDestinations = (
     if (!editable) return;
     try {
       const answer = await api.get(path);
+      readable = true;
       setDestinations(answer.destinations ?? []);
     } catch (failure) {
       readable = false;

@@ -57,8 +57,14 @@ const CODEC_WAIT: Duration = Duration::from_secs(10);
 const KEYFRAME_RETRY: Duration = Duration::from_millis(700);
 /// The pause before ffmpeg is started again after it ended while the meeting was on air.
 const TRANSCODER_RESTART: Duration = Duration::from_secs(2);
-/// A session that lasts this long after the platform accepted it has been live.
+/// A session that lasts this long after its first frame went out has been live.
 const LIVE_AFTER: Duration = Duration::from_secs(3);
+/// A session live this long ends a spell of trouble: its drop starts the retry time anew.
+const STABLE_AFTER: Duration = Duration::from_secs(60);
+/// How long a meeting's new egress waits for its previous one to end.
+const PREVIOUS_EGRESS_LIMIT: Duration = Duration::from_secs(15);
+/// How often a meeting's destinations are read again, for edits made on another node.
+const RECHECK_DESTINATIONS: Duration = Duration::from_secs(5);
 /// How long ffmpeg may take to open its input ports.
 const TRANSCODER_BIND_LIMIT: Duration = Duration::from_secs(10);
 /// A write to a platform that does not complete within this is a drop.
@@ -106,13 +112,28 @@ struct MeetingEgress {
     running: Mutex<HashMap<i64, RunningDestination>>,
     /// Woken when the meeting's destinations were edited.
     edited: Notify,
+    /// Whether the stream has video (known once ffmpeg is started): an audio-only one starts
+    /// at its first audio tag rather than at a keyframe.
+    has_video: std::sync::atomic::AtomicBool,
     stop: CancellationToken,
+    /// This egress's destination and ffmpeg tasks: a later egress of the same meeting (the
+    /// publisher came back) waits for them to end, so that two never publish one key at once.
+    tasks: TaskTracker,
 }
 
 struct RunningDestination {
-    /// The stored row it was started from: an edit of any field restarts it.
+    /// The stored row it was started from: a change of what it publishes restarts it.
     started_from: Destination,
     stop: CancellationToken,
+    /// Its task: one started in its place waits for it to end.
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// Whether two rows of a destination publish the same way (its name or version alone do not
+/// restart it: every restart may make a new video on the platform).
+fn publishes_alike(a: &Destination, b: &Destination) -> bool {
+    (a.platform, &a.ingest_url, &a.stream_key_sealed, a.enabled)
+        == (b.platform, &b.ingest_url, &b.stream_key_sealed, b.enabled)
 }
 
 impl Egress {
@@ -319,11 +340,12 @@ fn reconcile_all(shared: &Arc<Shared>) {
 fn start_meeting(shared: &Arc<Shared>, meeting: MeetingId) {
     // Only where the publisher is: an edge's copy is not restreamed again.
     let Some(source) = shared.media.rtp_source(meeting) else { return };
-    let egress = {
+    let (egress, previous) = {
         let mut meetings = shared.meetings.lock().expect("the egress map is never left poisoned");
         if meetings.get(&meeting).is_some_and(|egress| !egress.stop.is_cancelled()) {
             return;
         }
+        let previous = meetings.get(&meeting).map(|egress| egress.tasks.clone());
         let egress = Arc::new(MeetingEgress {
             meeting,
             stop: source.ended.child_token(),
@@ -332,29 +354,53 @@ fn start_meeting(shared: &Arc<Shared>, meeting: MeetingId) {
             configuration: Mutex::new(Vec::new()),
             running: Mutex::new(HashMap::new()),
             edited: Notify::new(),
+            has_video: std::sync::atomic::AtomicBool::new(true),
+            tasks: TaskTracker::new(),
         });
         meetings.insert(meeting, egress.clone());
-        egress
+        (egress, previous)
     };
-    shared.tasks.spawn(run_meeting(shared.clone(), egress));
+    shared.tasks.spawn(run_meeting(shared.clone(), egress, previous));
 }
 
+/// Stops the meeting's egress; it leaves the map when its tasks have ended.
 fn stop_meeting(shared: &Arc<Shared>, meeting: MeetingId) {
-    let removed = shared.meetings.lock().expect("the egress map is never left poisoned").remove(&meeting);
-    if let Some(egress) = removed {
+    let running =
+        shared.meetings.lock().expect("the egress map is never left poisoned").get(&meeting).cloned();
+    if let Some(egress) = running {
         egress.stop.cancel();
     }
 }
 
+/// Spawns `task` as one of `egress`'s, tracked by the service too (for shutdown).
+fn spawn_for<F>(shared: &Shared, egress: &MeetingEgress, task: F) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    shared.tasks.spawn(egress.tasks.track_future(task))
+}
+
 /// One meeting's restream: its destinations, and ffmpeg while any is enabled.
-async fn run_meeting(shared: Arc<Shared>, egress: Arc<MeetingEgress>) {
+async fn run_meeting(shared: Arc<Shared>, egress: Arc<MeetingEgress>, previous: Option<TaskTracker>) {
     let stop = egress.stop.clone();
+    // The meeting's last egress (its publisher came back, here) ends first: each of its
+    // destinations says goodbye to its platform within seconds.
+    if let Some(previous) = previous {
+        previous.close();
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = tokio::time::timeout(PREVIOUS_EGRESS_LIMIT, previous.wait()) => {}
+        }
+    }
     tokio::select! {
         _ = stop.cancelled() => {}
         _ = supervise_destinations(&shared, &egress) => {}
     }
     egress.stop.cancel();
-    // Each destination's task marks itself stopped as it ends.
+    // Each destination's task marks itself stopped as it ends; then the meeting's entry goes,
+    // unless a newer egress has taken its place.
+    egress.tasks.close();
+    egress.tasks.wait().await;
     let mut meetings = shared.meetings.lock().expect("the egress map is never left poisoned");
     if meetings.get(&egress.meeting).is_some_and(|current| Arc::ptr_eq(current, &egress)) {
         meetings.remove(&egress.meeting);
@@ -394,7 +440,7 @@ async fn supervise_destinations(shared: &Arc<Shared>, egress: &Arc<MeetingEgress
         match (&transcoding, any) {
             (None, true) => {
                 let token = egress.stop.child_token();
-                shared.tasks.spawn(run_transcoder(shared.clone(), egress.clone(), token.clone()));
+                spawn_for(shared, egress, run_transcoder(shared.clone(), egress.clone(), token.clone()));
                 transcoding = Some(token);
             }
             (Some(token), false) => {
@@ -403,7 +449,11 @@ async fn supervise_destinations(shared: &Arc<Shared>, egress: &Arc<MeetingEgress
             }
             _ => {}
         }
-        egress.edited.notified().await;
+        // Woken by an edit on this node; an edit on another node is seen at the next look.
+        tokio::select! {
+            _ = egress.edited.notified() => {}
+            _ = tokio::time::sleep(RECHECK_DESTINATIONS) => {}
+        }
     }
 }
 
@@ -411,35 +461,50 @@ async fn supervise_destinations(shared: &Arc<Shared>, egress: &Arc<MeetingEgress
 /// stops those no longer wanted.
 fn reconcile(shared: &Arc<Shared>, egress: &Arc<MeetingEgress>, wanted: Vec<Destination>) {
     let mut running = egress.running.lock().expect("the destination map is never left poisoned");
-    running.retain(|id, destination| {
+    let mut replaced = HashMap::new();
+    let ids: Vec<i64> = running.keys().copied().collect();
+    for id in ids {
         // A destination that failed stays here, failed, until its own row is edited: editing
         // another one must not start a retry storm against a wrong key.
-        let keep = wanted.iter().any(|w| w.id == *id && *w == destination.started_from);
-        if !keep {
-            destination.stop.cancel();
-            // A running task reports itself stopped; a failed one has ended already.
-            let failed = shared
-                .statuses
-                .lock()
-                .expect("the status map is never left poisoned")
-                .get(&(egress.meeting, *id))
-                .is_some_and(|status| status.state == RestreamState::Failed);
-            if failed {
-                shared.set_status(egress.meeting, &destination.started_from, RestreamState::Stopped, 0, None);
+        let keep = wanted
+            .iter()
+            .any(|w| w.id == id && running.get(&id).is_some_and(|r| publishes_alike(w, &r.started_from)));
+        if keep {
+            // A renamed one goes on; only its name in the states changes.
+            if let (Some(current), Some(row)) = (running.get_mut(&id), wanted.iter().find(|w| w.id == id)) {
+                current.started_from = row.clone();
             }
+            continue;
         }
-        keep
-    });
+        let Some(mut old) = running.remove(&id) else { continue };
+        old.stop.cancel();
+        // A running task reports itself stopped; a failed one has ended already.
+        let failed = shared
+            .statuses
+            .lock()
+            .expect("the status map is never left poisoned")
+            .get(&(egress.meeting, id))
+            .is_some_and(|status| status.state == RestreamState::Failed);
+        if failed {
+            shared.set_status(egress.meeting, &old.started_from, RestreamState::Stopped, 0, None);
+        }
+        if let Some(task) = old.task.take() {
+            replaced.insert(id, task);
+        }
+    }
     for destination in wanted {
         if running.contains_key(&destination.id) {
             continue;
         }
         let stop = egress.stop.child_token();
-        running.insert(
-            destination.id,
-            RunningDestination { started_from: destination.clone(), stop: stop.clone() },
+        let previous = replaced.remove(&destination.id);
+        let task = spawn_for(
+            shared,
+            egress,
+            run_destination(shared.clone(), egress.clone(), destination.clone(), stop.clone(), previous),
         );
-        shared.tasks.spawn(run_destination(shared.clone(), egress.clone(), destination, stop));
+        running
+            .insert(destination.id, RunningDestination { started_from: destination, stop, task: Some(task) });
     }
 }
 
@@ -481,11 +546,12 @@ async fn transcode_once(
         codecs = egress.source.codecs(CODEC_WAIT) => codecs,
     };
     let Some(codecs) = codecs else { return "the publisher's codecs never arrived".to_owned() };
-    let port = |wanted: bool| if wanted { transcoder::free_rtp_port().map(Some) } else { Ok(None) };
-    let (video_port, audio_port) = match (port(codecs.video.is_some()), port(codecs.audio.is_some())) {
-        (Ok(video), Ok(audio)) => (video, audio),
-        (Err(error), _) | (_, Err(error)) => return format!("no loopback port: {error}"),
-    };
+    let (video_port, audio_port) =
+        match transcoder::free_rtp_ports(codecs.video.is_some(), codecs.audio.is_some()) {
+            Ok(ports) => ports,
+            Err(error) => return format!("no loopback port: {error}"),
+        };
+    egress.has_video.store(codecs.video.is_some(), std::sync::atomic::Ordering::Relaxed);
     let input = transcoder::Input {
         video: codecs.video.as_ref().map(rtp_codec).zip(video_port),
         audio: codecs.audio.as_ref().map(rtp_codec).zip(audio_port),
@@ -584,7 +650,12 @@ async fn run_destination(
     egress: Arc<MeetingEgress>,
     destination: Destination,
     stop: CancellationToken,
+    previous: Option<tokio::task::JoinHandle<()>>,
 ) {
+    // The task it replaces ends first (it was told to stop): one key, one session.
+    if let Some(previous) = previous {
+        let _ = previous.await;
+    }
     let meeting = egress.meeting;
     let set = |state, retries, error: Option<String>| {
         shared.set_status(meeting, &destination, state, retries, error)
@@ -603,17 +674,23 @@ async fn run_destination(
     let mut dropped_at: Option<Timestamp> = None;
     let mut failures: u32 = 0;
     loop {
-        let went_live = std::sync::atomic::AtomicBool::new(false);
-        let error =
-            publish(&shared, &egress, &target, &stop, &went_live, || set(RestreamState::Live, 0, None)).await;
+        let ended = publish(&shared, &egress, &target, &stop, || set(RestreamState::Live, 0, None)).await;
+        let error = ended.error;
         if error == rtmp::PublishError::Stopped || stop.is_cancelled() {
             set(RestreamState::Stopped, 0, None);
             return;
         }
         let now = Timestamp::now();
-        if went_live.load(std::sync::atomic::Ordering::Relaxed) {
-            dropped_at = Some(now);
-            failures = 0;
+        match ended.live_for {
+            // Live for a while: the retry time starts again from this drop.
+            Some(live_for) if dropped_at.is_none() || live_for >= STABLE_AFTER => {
+                dropped_at = Some(now);
+                failures = 0;
+            }
+            // Live again only briefly after a drop: still the same spell of trouble, so that a
+            // destination that keeps dropping runs out of retries rather than making a new
+            // video on the platform every few seconds for the whole meeting.
+            _ => {}
         }
         failures += 1;
         match restream::after_failure(&policy, dropped_at, failures, now) {
@@ -652,55 +729,60 @@ fn open_target(shared: &Shared, destination: &Destination) -> Result<Target, Str
     Ok(Target { url, key })
 }
 
-/// One RTMP session: connects and publishes (calling `on_live` once the platform accepted the
-/// stream), then sends the stream from the next keyframe until an error, which it returns, or
-/// until `stop`, when it ends the stream cleanly and returns `Stopped`.
+/// How a session ended: why, and how long it had been live if it counted as live.
+struct SessionEnd {
+    error: rtmp::PublishError,
+    live_for: Option<Duration>,
+}
+
+/// One RTMP session: connects and publishes, then sends the stream from the next keyframe
+/// (calling `on_live` once the first frame went out) until an error, which it returns, or until
+/// `stop`, when it ends the stream cleanly and returns `Stopped`.
 async fn publish(
     shared: &Arc<Shared>,
     egress: &Arc<MeetingEgress>,
     target: &Target,
     stop: &CancellationToken,
-    went_live: &std::sync::atomic::AtomicBool,
     on_live: impl Fn(),
-) -> rtmp::PublishError {
+) -> SessionEnd {
+    let never = |error| SessionEnd { error, live_for: None };
     let timeout = Duration::from_secs(shared.config.connect_timeout_seconds);
     let connecting = rtmp::Session::publish(&target.url, &target.key, shared.tls.as_deref(), timeout);
     let mut session = tokio::select! {
-        _ = stop.cancelled() => return rtmp::PublishError::Stopped,
+        _ = stop.cancelled() => return never(rtmp::PublishError::Stopped),
         connected = connecting => match connected {
             Ok(session) => session,
-            Err(error) => return error,
+            Err(error) => return never(error),
         },
     };
-    on_live();
     let mut tags = egress.tags.subscribe();
     // The stream's configuration first, then frames from the next keyframe, asked for now.
     let configuration =
         egress.configuration.lock().expect("the configuration is never left poisoned").clone();
     let mut timing = SessionTiming::default();
     for tag in &configuration {
-        if let Err(error) = session.send(tag, 0).await {
-            return error;
+        if let Err(error) = send(shared, &mut session, tag, 0, stop).await {
+            return never(error);
         }
     }
     egress.source.request_keyframe().await;
     let mut waiting_for_keyframe = true;
-    // Some servers accept the stream and close it at once when they refuse it (nginx-rtmp's
-    // `deny publish`): only a session that lasted counts as having been live, for the rule
-    // that fails a destination that never published.
-    let lasted = tokio::time::sleep(LIVE_AFTER);
-    tokio::pin!(lasted);
+    // When the first frame went out. Some servers accept a stream and close it at once when
+    // they refuse it (nginx-rtmp's `deny publish`), or on its first frame: only a session that
+    // lasted LIVE_AFTER from its first frame counts as having been live, for the rule that
+    // fails a destination that never published.
+    let mut live_since: Option<std::time::Instant> = None;
+    let ended = |error, live_since: Option<std::time::Instant>| SessionEnd {
+        error,
+        live_for: live_since.map(|since| since.elapsed()).filter(|lasted| *lasted >= LIVE_AFTER),
+    };
     loop {
         let tag = tokio::select! {
             _ = stop.cancelled() => {
                 session.finish().await;
-                return rtmp::PublishError::Stopped;
+                return never(rtmp::PublishError::Stopped);
             }
-            error = session.closed() => return error,
-            _ = &mut lasted, if !went_live.load(std::sync::atomic::Ordering::Relaxed) => {
-                went_live.store(true, std::sync::atomic::Ordering::Relaxed);
-                continue;
-            }
+            error = session.closed() => return ended(error, live_since),
             tag = tags.recv() => match tag {
                 Ok(tag) => tag,
                 Err(broadcast::error::RecvError::Lagged(_)) => {
@@ -710,31 +792,47 @@ async fn publish(
                     egress.source.request_keyframe().await;
                     continue;
                 }
-                Err(broadcast::error::RecvError::Closed) => return rtmp::PublishError::Stopped,
+                Err(broadcast::error::RecvError::Closed) => return never(rtmp::PublishError::Stopped),
             },
         };
-        if tag.is_configuration() {
-            if let Err(error) = session.send(&tag, timing.stamp(tag.timestamp)).await {
-                return error;
-            }
-            continue;
-        }
-        if waiting_for_keyframe {
-            if !tag.is_keyframe() {
+        if !tag.is_configuration() && waiting_for_keyframe {
+            // An audio-only stream has no keyframe to wait for.
+            let audio_only = !egress.has_video.load(std::sync::atomic::Ordering::Relaxed);
+            if !(tag.is_keyframe() || (audio_only && tag.kind == flv::TagKind::Audio)) {
                 continue;
             }
             waiting_for_keyframe = false;
         }
         let timestamp = timing.stamp(tag.timestamp);
-        match tokio::time::timeout(WRITE_TIMEOUT, session.send(&tag, timestamp)).await {
+        if let Err(error) = send(shared, &mut session, &tag, timestamp, stop).await {
+            return ended(error, live_since);
+        }
+        if !tag.is_configuration() && live_since.is_none() {
+            live_since = Some(std::time::Instant::now());
+            on_live();
+        }
+    }
+}
+
+/// Sends one tag, giving up on a platform that does not take it within WRITE_TIMEOUT (a drop)
+/// or when the destination is stopped.
+async fn send(
+    shared: &Shared,
+    session: &mut rtmp::Session,
+    tag: &flv::Tag,
+    timestamp: u32,
+    stop: &CancellationToken,
+) -> Result<(), rtmp::PublishError> {
+    tokio::select! {
+        _ = stop.cancelled() => Err(rtmp::PublishError::Stopped),
+        sent = tokio::time::timeout(WRITE_TIMEOUT, session.send(tag, timestamp)) => match sent {
             Ok(Ok(())) => {
                 shared.metrics.bytes_sent.inc_by(tag.body.len() as u64);
+                Ok(())
             }
-            Ok(Err(error)) => return error,
-            Err(_) => {
-                return rtmp::PublishError::Dropped("the platform stopped taking the stream".to_owned());
-            }
-        }
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(rtmp::PublishError::Dropped("the platform stopped taking the stream".to_owned())),
+        },
     }
 }
 

@@ -270,9 +270,9 @@ async fn negotiate(mut stream: Box<dyn Stream>, url: &IngestUrl, key: &str) -> R
                     collect(vec![publishing], &mut out, &mut Vec::new());
                 }
                 ClientSessionEvent::ConnectionRequestRejected { description } => {
+                    // The application's name is not repeated: a key pasted into the URL would be.
                     return Err(refused(format!(
-                        "refused the connection to application {:?}: {description}",
-                        url.app
+                        "refused the connection to the application in the URL: {description}"
                     )));
                 }
                 ClientSessionEvent::PublishRequestAccepted => {
@@ -347,8 +347,11 @@ async fn read_platform(
                 let mut out = Vec::new();
                 let mut events = Vec::new();
                 collect(results, &mut out, &mut events);
+                // Informational statuses go by; an error status ends the stream.
                 if let Some(code) = events.iter().find_map(|event| match event {
-                    ClientSessionEvent::UnhandleableOnStatusCode { code } => Some(code.clone()),
+                    ClientSessionEvent::UnhandleableOnStatusCode { code } if is_error_status(code) => {
+                        Some(code.clone())
+                    }
                     _ => None,
                 }) {
                     let _ = control
@@ -366,6 +369,12 @@ async fn read_platform(
             }
         }
     }
+}
+
+/// Whether an `onStatus` code says the stream failed (`NetStream.Publish.BadName`,
+/// `NetStream.Failed`…), rather than informs.
+fn is_error_status(code: &str) -> bool {
+    ["Error", "Failed", "BadName", "Denied", "Rejected"].iter().any(|word| code.contains(word))
 }
 
 /// ffmpeg's `onMetaData` as the library's metadata (width, height, codecs, rates).

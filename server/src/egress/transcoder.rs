@@ -181,6 +181,25 @@ fn udp_port_bound(table: &str, port: u16) -> bool {
         .any(|line| line.split_whitespace().nth(1).is_some_and(|local| local.ends_with(&wanted)))
 }
 
+/// Free RTP ports (each with its RTCP port) for the kinds wanted, never the same pair twice.
+pub fn free_rtp_ports(video: bool, audio: bool) -> std::io::Result<(Option<u16>, Option<u16>)> {
+    let video_port = if video { Some(free_rtp_port()?) } else { None };
+    let mut audio_port = None;
+    if audio {
+        for _ in 0..16 {
+            let port = free_rtp_port()?;
+            if video_port.is_none_or(|video| port.abs_diff(video) > 1) {
+                audio_port = Some(port);
+                break;
+            }
+        }
+        if audio_port.is_none() {
+            return Err(std::io::Error::other("no second pair of loopback UDP ports"));
+        }
+    }
+    Ok((video_port, audio_port))
+}
+
 /// A running ffmpeg and its output.
 pub struct Transcoder {
     pub child: Child,
