@@ -150,7 +150,7 @@ def kezdesu_run(server: Server, staff: dict, receiver: Receiver, workdir: Path, 
         assert added.status == 201, str(added)
     stream_key = (http("GET", server.url(f"/api/meetings/{MEETING}/stream-key"), headers=staff).json() or {})["stream_key"]
     publisher = Peer(workdir, f"publisher-{round_name}", ["publish", "--url", server.url(f"/api/meetings/{MEETING}/whip"),
-                                                          "--token", stream_key, "--seconds", str(seconds + 25),
+                                                          f"--token={stream_key}", "--seconds", str(seconds + 25),
                                                           "--codec", codec, "--file", str(media)])
     on_air = time.monotonic()
     frames = wait_first_frames([receiver.recording(key) for key in keys], on_air) if keys else []

@@ -40,7 +40,7 @@ token=$(curl -fs -H 'content-type: application/json' \
 key=$(curl -fs -H "authorization: Bearer $token" http://127.0.0.1:18710/api/meetings/1/stream-key \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["stream_key"])')
 kezdesu=$("$bin/kezdesu-media-load" run --whip http://127.0.0.1:18710/api/meetings/1/whip \
-    --whep http://127.0.0.1:18710/api/meetings/1/whep --key "$key" \
+    --whep http://127.0.0.1:18710/api/meetings/1/whep --key="$key" \
     --viewers "$viewers" --seconds "$seconds" --bitrate "$bitrate" --server-pid "$server_pid")
 echo "kezdesu: $kezdesu"
 kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=

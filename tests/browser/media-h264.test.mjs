@@ -136,7 +136,7 @@ describe('live broadcast in H.264 (aiortc and Chromium)', { timeout: 10 * 60 * 1
       await waitOnAir(false);
       const publisher = runChild(
         AIORTC_PYTHON,
-        [AIORTC_PEER, 'publish', '--url', whipUrl(), '--token', streamKey, '--seconds', '90', '--codec', 'h264'],
+        [AIORTC_PEER, 'publish', '--url', whipUrl(), `--token=${streamKey}`, '--seconds', '90', '--codec', 'h264'],
         { timeout: 150000 },
       );
       let failure = null;

@@ -282,7 +282,7 @@ describe('live broadcast over WebRTC (WHIP and WHEP)', { timeout: 15 * 60 * 1000
       await waitOffAir(60000);
       const publisher = runChild(
         AIORTC_PYTHON,
-        [AIORTC_PEER, 'publish', '--url', whipUrl(), '--token', streamKey.stream_key, '--seconds', '45'],
+        [AIORTC_PEER, 'publish', '--url', whipUrl(), `--token=${streamKey.stream_key}`, '--seconds', '45'],
         { timeout: 150000 },
       );
       let failure = null;

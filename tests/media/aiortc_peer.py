@@ -508,7 +508,7 @@ def main() -> int:
     modes = parser.add_subparsers(dest="mode", required=True)
     pub = modes.add_parser("publish", help="publish a synthetic VP8 or H.264 (+Opus) stream by WHIP")
     pub.add_argument("--url", required=True, help="the WHIP endpoint")
-    pub.add_argument("--token", required=True, help="the stream key, sent as a bearer token")
+    pub.add_argument("--token", required=True, help="the stream key, sent as a bearer token (pass it as --token=KEY: a key may begin with -)")
     pub.add_argument("--seconds", type=float, default=30)
     pub.add_argument("--connect-timeout", type=float, default=15, help="seconds for ICE+DTLS to come up")
     pub.add_argument("--no-audio", action="store_true", help="video only")

@@ -346,7 +346,7 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
     R.check("before publishing, broadcast.on_air is false", before.get("on_air") is False, str(before))
 
     # Publish 30 s; play at once (the player retries 503 until the publisher is up).
-    publisher = Peer(workdir, "publisher", ["publish", "--url", whip, "--token", stream_key, "--seconds", "30"])
+    publisher = Peer(workdir, "publisher", ["publish", "--url", whip, f"--token={stream_key}", "--seconds", "30"])
     peers.append(publisher)
     player = Peer(
         workdir, "player", ["play", "--url", whep, "--seconds", "20", "--min-frames", "60", "--linger", "4"]
@@ -434,7 +434,7 @@ def h264(server: Server, workdir: Path, peers: list[Peer], whip: str, whep: str,
     publisher = Peer(
         workdir,
         "publisher-h264",
-        ["publish", "--url", whip, "--token", stream_key, "--seconds", "25", "--codec", "h264"],
+        ["publish", "--url", whip, f"--token={stream_key}", "--seconds", "25", "--codec", "h264"],
     )
     peers.append(publisher)
     player = Peer(

@@ -168,7 +168,7 @@ def run(server: Server, receivers: dict[str, Receiver], workdir: Path, peers: li
     R.require("the demo meeting goes live", 200 <= phase.status < 300, str(phase))
     key = (http("GET", server.url(f"/api/meetings/{MEETING}/stream-key"), headers=staff).json() or {})["stream_key"]
     publisher = Peer(workdir, "publisher", ["publish", "--url", server.url(f"/api/meetings/{MEETING}/whip"),
-                                              "--token", key, "--seconds", str(PUBLISH_SECONDS), "--codec", "h264"])
+                                              f"--token={key}", "--seconds", str(PUBLISH_SECONDS), "--codec", "h264"])
     peers.append(publisher)
     published_at = time.monotonic()
 
@@ -250,7 +250,7 @@ def run(server: Server, receivers: dict[str, Receiver], workdir: Path, peers: li
 
     # A VP8 publisher: its video is encoded to H.264 for the platforms.
     vp8 = Peer(workdir, "vp8-publisher", ["publish", "--url", server.url(f"/api/meetings/{MEETING}/whip"),
-                                            "--token", key, "--seconds", "20", "--codec", "vp8"])
+                                            f"--token={key}", "--seconds", "20", "--codec", "vp8"])
     peers.append(vp8)
     live_again = wait_for(lambda: state_of(server, created["a"]) == "live", 30)
     R.check("A goes live for a VP8 publisher too", bool(live_again), json.dumps(statuses(server)))
