@@ -91,7 +91,7 @@ struct Shared {
     media: Media,
     clock: Clockface,
     metrics: EgressMetrics,
-    tls: Option<Arc<rtmp::TlsConnector>>,
+    tls: rtmp::TlsConnector,
     /// The meetings being restreamed. Never held across an await.
     meetings: Mutex<HashMap<MeetingId, Arc<MeetingEgress>>>,
     /// Every destination's last state, kept after it stops so that the page can show it.
@@ -138,7 +138,6 @@ fn publishes_alike(a: &Destination, b: &Destination) -> bool {
 
 impl Egress {
     /// The service, following `media`'s status changes until `stop` is cancelled.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: EgressConfig,
         store: Arc<dyn Store>,
@@ -157,7 +156,7 @@ impl Egress {
                 media,
                 clock,
                 metrics,
-                tls: Some(Arc::new(tls)),
+                tls,
                 meetings: Mutex::new(HashMap::new()),
                 statuses: Mutex::new(HashMap::new()),
                 changes: broadcast::channel(256).0,
@@ -747,7 +746,7 @@ async fn publish(
 ) -> SessionEnd {
     let never = |error| SessionEnd { error, live_for: None };
     let timeout = Duration::from_secs(shared.config.connect_timeout_seconds);
-    let connecting = rtmp::Session::publish(&target.url, &target.key, shared.tls.as_deref(), timeout);
+    let connecting = rtmp::Session::publish(&target.url, &target.key, &shared.tls, timeout);
     let mut session = tokio::select! {
         _ = stop.cancelled() => return never(rtmp::PublishError::Stopped),
         connected = connecting => match connected {

@@ -98,7 +98,7 @@ impl Session {
     pub async fn publish(
         url: &IngestUrl,
         key: &str,
-        tls: Option<&TlsConnector>,
+        tls: &TlsConnector,
         limit: Duration,
     ) -> Result<Session, PublishError> {
         let host = format!("{}:{}", url.host, url.port);
@@ -181,7 +181,7 @@ impl Session {
 }
 
 /// TCP (and TLS for `rtmps://`) to the ingest host.
-async fn connect(url: &IngestUrl, tls: Option<&TlsConnector>) -> Result<Box<dyn Stream>, PublishError> {
+async fn connect(url: &IngestUrl, connector: &TlsConnector) -> Result<Box<dyn Stream>, PublishError> {
     let host = format!("{}:{}", url.host, url.port);
     let tcp = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
         .await
@@ -190,7 +190,6 @@ async fn connect(url: &IngestUrl, tls: Option<&TlsConnector>) -> Result<Box<dyn 
     if !url.secure {
         return Ok(Box::new(tcp));
     }
-    let connector = tls.ok_or_else(|| PublishError::Unreachable("RTMPS is not available".to_owned()))?;
     let name = rustls::pki_types::ServerName::try_from(url.host.clone())
         .map_err(|_| PublishError::Unreachable(format!("{} is not a valid TLS server name", url.host)))?;
     let stream = connector

@@ -199,15 +199,13 @@ impl Media {
         Some(rtp_source::RtpSource::new(broadcast))
     }
 
-    /// The meetings whose publisher is on air at this node now.
+    /// The meetings whose publisher is at this node now, connecting or on air: those
+    /// [`rtp_source`](Self::rtp_source) gives a source for.
     pub fn published_here(&self) -> Vec<MeetingId> {
         let broadcasts = self.shared.broadcasts.lock().expect("the broadcast map is never left poisoned");
         broadcasts
             .values()
-            .filter(|broadcast| {
-                broadcast.pulled_from.is_none()
-                    && broadcast.connected.load(std::sync::atomic::Ordering::Relaxed)
-            })
+            .filter(|broadcast| broadcast.pulled_from.is_none())
             .map(|broadcast| broadcast.meeting)
             .collect()
     }
