@@ -79,6 +79,7 @@ let lastComment = null; // the comment last focused, for the C key
 let lastQuestion = null;
 let renderedSlowMode = null;
 let holdPending = null; // the hold switch's setting asked for, until the server answers
+let holdSettlesAtSeq = null; // the seq of the hold's event, when its `done` came first
 
 // Commands
 let requestCounter = 0;
@@ -489,6 +490,10 @@ function fillSelect(select, choices, label) {
 
 function renderSettings() {
   const hold = byId('hold-first');
+  if (holdSettlesAtSeq !== null && liveState.lastSeq >= holdSettlesAtSeq) {
+    holdPending = null;
+    holdSettlesAtSeq = null;
+  }
   hold.checked = holdPending ?? liveState.holdFirstComments;
   const slowChoices = SLOW_MODE_CHOICES.includes(liveState.slowModeSeconds)
     ? SLOW_MODE_CHOICES
@@ -1325,13 +1330,23 @@ function wire() {
   byId('hold-first').addEventListener('change', (event) => {
     const on = event.target.checked;
     // The switch shows what was asked until the server answers; then the server's setting.
+    // The `done` may overtake its event: until the live state has applied the done's seq, the
+    // switch keeps showing what was asked, or it would flick back for a moment.
     holdPending = on;
     const settle = () => {
       holdPending = null;
+      holdSettlesAtSeq = null;
       scheduleRender();
     };
+    const settleWhenApplied = (done) => {
+      if (done?.seq == null || liveState.lastSeq >= done.seq) {
+        settle();
+        return;
+      }
+      holdSettlesAtSeq = done.seq;
+    };
     command({ type: 'hold_first_comments', on }, t(on ? 'moderate.action.holdOn' : 'moderate.action.holdOff'), {
-      onDone: settle,
+      onDone: settleWhenApplied,
       onError: settle,
     });
   });
