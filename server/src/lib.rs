@@ -23,6 +23,7 @@ pub mod ical;
 pub mod listener;
 pub mod media;
 pub mod metrics;
+pub mod platforms;
 pub mod procfs;
 pub mod room;
 pub mod secrets;

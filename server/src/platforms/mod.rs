@@ -1,0 +1,3 @@
+//! Comments from the akimat's social-media accounts, gathered into the meeting's channel.
+
+pub mod connector;
