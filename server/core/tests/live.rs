@@ -2,6 +2,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use kezdesu_core::live::*;
+use kezdesu_core::platforms::{CommentSource, SocialPlatform};
 use kezdesu_core::{AccountId, CommentId, MeetingId, Phase, Principal, QuestionId, Role, ViewerId};
 use proptest::prelude::*;
 
@@ -60,6 +61,134 @@ impl Channel {
     fn moderate(&mut self, command: LiveCommand) -> Result<Decision, LiveError> {
         self.send(&staff(Role::Moderator), command, live(1000))
     }
+
+    /// Enters a comment read from a platform, as a room does with a poller's batch.
+    fn platform(&mut self, incoming: IncomingPlatformComment, moment: Moment) -> Result<Decision, LiveError> {
+        let decision = self.state.decide_platform_comment(&self.settings, incoming, moment)?;
+        if let Decision::Append(events) = &decision {
+            for event in events {
+                let stored =
+                    StoredEvent { seq: self.state.last_seq + 1, at: moment.now, event: event.clone() };
+                self.state.evolve(&stored);
+                self.log.push(stored);
+            }
+        }
+        Ok(decision)
+    }
+}
+
+fn from_platform(platform: SocialPlatform, external_id: &str, author: i64, text: &str) -> IncomingPlatformComment {
+    IncomingPlatformComment {
+        author: ViewerId(author),
+        author_name: format!("author {author}"),
+        source: CommentSource {
+            platform,
+            external_id: external_id.into(),
+            url: Some(format!("https://example.org/{external_id}")),
+            author_id: Some(format!("P{author}")),
+        },
+        text: text.into(),
+    }
+}
+
+#[test]
+fn a_platform_comment_enters_once_by_its_platform_id() {
+    let mut channel = Channel::new();
+    let first = from_platform(SocialPlatform::Youtube, "LCC.1", 7, "Когда починят мост?");
+    assert!(matches!(channel.platform(first.clone(), live(0)), Ok(Decision::Append(_))));
+    assert_eq!(channel.platform(first, live(5)), Ok(Decision::AlreadyPosted { comment: CommentId(1), seq: 1 }));
+    // The same id on another platform is another comment.
+    let other = from_platform(SocialPlatform::Vk, "LCC.1", 8, "И у нас");
+    assert!(matches!(channel.platform(other, live(6)), Ok(Decision::Append(_))));
+    assert_eq!(channel.state.comments.len(), 2);
+    let comment = &channel.state.comments[&CommentId(1)];
+    assert_eq!(comment.source.as_ref().map(|s| s.platform), Some(SocialPlatform::Youtube));
+    // Slow mode is the platform's business: a second comment right away is taken.
+    channel.moderate(LiveCommand::SlowMode { seconds: 60 }).expect("slow mode");
+    let again = from_platform(SocialPlatform::Youtube, "LCC.2", 7, "Ещё вопрос");
+    assert!(matches!(channel.platform(again, live(7)), Ok(Decision::Append(_))));
+    // Not while the meeting is not live.
+    let late = from_platform(SocialPlatform::Youtube, "LCC.3", 7, "Поздно");
+    assert_eq!(
+        channel.platform(late, Moment { now: t(8), phase: Phase::Ended }),
+        Err(LiveError::NotLive)
+    );
+}
+
+#[test]
+fn platform_text_is_cleaned_like_typed_text_and_long_text_is_cut() {
+    let mut channel = Channel::new();
+    channel.settings.max_comment_chars = 30;
+    let messy = "\u{202E}Жол&amp;<b>көпір</b>\u{200B} 🚌\u{FEFF}";
+    channel.platform(from_platform(SocialPlatform::Telegram, "-100:1", 1, messy), live(0)).expect("taken");
+    // Entities and markup stay literal text; invisible and direction marks go.
+    assert_eq!(channel.state.comments[&CommentId(1)].text, "Жол&amp;<b>көпір</b> 🚌");
+    let long = "а".repeat(50);
+    channel.platform(from_platform(SocialPlatform::Telegram, "-100:2", 1, &long), live(1)).expect("taken");
+    let cut = &channel.state.comments[&CommentId(2)].text;
+    assert_eq!(cut.chars().count(), 30);
+    assert!(cut.ends_with('…'));
+    assert_eq!(
+        channel.platform(from_platform(SocialPlatform::Telegram, "-100:3", 1, " \u{200B} "), live(2)),
+        Err(LiveError::Text(kezdesu_core::text::TextError::Empty))
+    );
+    let mut odd = from_platform(SocialPlatform::Vk, "a b", 1, "text");
+    assert_eq!(channel.platform(odd.clone(), live(3)), Err(LiveError::InvalidSource));
+    odd.source.external_id = "-1_5".into();
+    odd.source.url = Some("javascript:alert(1)".into());
+    channel.platform(odd, live(3)).expect("taken");
+    assert_eq!(channel.state.comments[&CommentId(3)].source.as_ref().and_then(|s| s.url.clone()), None);
+}
+
+#[test]
+fn platform_authors_are_held_banned_and_timed_out_like_viewers() {
+    let mut channel = Channel::new();
+    channel.moderate(LiveCommand::HoldFirstComments { on: true }).expect("hold");
+    channel.platform(from_platform(SocialPlatform::Vk, "-1_1", 9, "Первый"), live(0)).expect("taken");
+    assert_eq!(channel.state.comments[&CommentId(1)].state, CommentState::Held);
+    channel.moderate(LiveCommand::TimeOut { viewer: ViewerId(9), minutes: 5 }).expect("time-out");
+    assert!(matches!(
+        channel.platform(from_platform(SocialPlatform::Vk, "-1_2", 9, "Снова"), live(1000)),
+        Err(LiveError::TimedOut { .. })
+    ));
+    channel.moderate(LiveCommand::Ban { viewer: ViewerId(9) }).expect("ban");
+    assert_eq!(
+        channel.platform(from_platform(SocialPlatform::Vk, "-1_3", 9, "Снова"), live(5000)),
+        Err(LiveError::Banned)
+    );
+}
+
+#[test]
+fn moderation_of_platform_comments_is_sent_back_and_only_staff_see_author_ids() {
+    let mut channel = Channel::new();
+    channel.platform(from_platform(SocialPlatform::Youtube, "LCC.9", 4, "Вопрос"), live(0)).expect("taken");
+    let posted = &channel.log[0].event;
+    assert_eq!(posted.audience(), Audience::StaffAnd(ViewerId(4)));
+    let public = serde_json::to_value(posted.public_form()).expect("serializes");
+    assert_eq!(public["source"]["platform"], "youtube");
+    assert_eq!(public["source"]["external_id"], "LCC.9");
+    assert!(public["source"].get("author_id").is_none(), "{public}");
+    assert_eq!(serde_json::to_value(posted).expect("serializes")["source"]["author_id"], "P4");
+
+    channel.moderate(LiveCommand::Hide { comment: CommentId(1), reason: "spam".into() }).expect("hide");
+    let hidden = &channel.log.last().expect("logged").event;
+    assert_eq!(
+        channel.state.sent_back(hidden),
+        Some((SocialPlatform::Youtube, SentBack::Remove { external_id: "LCC.9".into() }))
+    );
+    channel.moderate(LiveCommand::TimeOut { viewer: ViewerId(4), minutes: 10 }).expect("time-out");
+    let timed_out = &channel.log.last().expect("logged").event;
+    assert_eq!(
+        channel.state.sent_back(timed_out),
+        Some((SocialPlatform::Youtube, SentBack::Ban { author_id: "P4".into(), minutes: Some(10) }))
+    );
+    // A typed comment's moderation asks nothing of any platform.
+    channel.comment(1, "a", "Сәлем", 10).expect("typed");
+    channel.moderate(LiveCommand::Hide { comment: CommentId(2), reason: "spam".into() }).expect("hide");
+    assert_eq!(channel.state.sent_back(&channel.log.last().expect("logged").event), None);
+    let counts = channel.state.platform_counts();
+    assert_eq!(counts[&SocialPlatform::Youtube], PlatformCounts { comments: 1, held: 0, hidden: 1, promoted: 0 });
+    assert_eq!(counts.len(), 1);
 }
 
 #[test]
@@ -264,16 +393,39 @@ fn command() -> impl Strategy<Value = (i64, LiveCommand)> {
     ]
 }
 
+/// A platform comment: one of a few ids (so some repeat), from one of a few authors that are
+/// also the typed comments' viewers (so bans and holds meet them).
+fn platform_comment() -> impl Strategy<Value = IncomingPlatformComment> {
+    (prop_oneof![Just(SocialPlatform::Youtube), Just(SocialPlatform::Telegram)], 0u8..5, 1i64..5, "[a-zа-я ]{0,12}")
+        .prop_map(|(platform, id, author, text)| from_platform(platform, &format!("m{id}"), author, &text))
+}
+
 proptest! {
     /// Whatever the commands, the log is gap-free, and replaying it rebuilds the same state.
     #[test]
-    fn replaying_the_log_rebuilds_the_state(commands in prop::collection::vec((command(), 0i64..120), 0..60)) {
+    fn replaying_the_log_rebuilds_the_state(
+        commands in prop::collection::vec((prop::option::weighted(0.8, command()), platform_comment(), 0i64..120), 0..60),
+    ) {
         let mut channel = Channel::new();
         let mut seconds = 0;
-        for ((actor, command), step) in commands {
+        for (command, incoming, step) in commands {
             seconds += step;
-            let actor = if actor == 0 { staff(Role::Moderator) } else { viewer(actor) };
-            let _ = channel.send(&actor, command, live(seconds));
+            match command {
+                Some((actor, command)) => {
+                    let actor = if actor == 0 { staff(Role::Moderator) } else { viewer(actor) };
+                    let _ = channel.send(&actor, command, live(seconds));
+                }
+                None => {
+                    let _ = channel.platform(incoming, live(seconds));
+                }
+            }
+        }
+        // A platform comment entered once per (platform, id).
+        let mut seen = std::collections::HashSet::new();
+        for comment in channel.state.comments.values() {
+            if let Some(source) = &comment.source {
+                prop_assert!(seen.insert((source.platform, source.external_id.clone())));
+            }
         }
         for (index, stored) in channel.log.iter().enumerate() {
             prop_assert_eq!(stored.seq, index as u64 + 1);

@@ -22,6 +22,7 @@ mod model;
 pub use model::*;
 
 use crate::ids::{CommentId, QuestionId, ViewerId};
+use crate::platforms::{CommentSource, MAX_AUTHOR_NAME_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_URL_CHARS, SocialPlatform};
 use crate::roles::Principal;
 use crate::text::{self, TextError};
 use crate::timer::Phase;
@@ -102,6 +103,33 @@ pub enum Decision {
     AlreadyPosted { comment: CommentId, seq: u64 },
 }
 
+/// A comment read from a platform, with the viewer that stands for its author in this
+/// meeting (one per platform author, so that time-outs and bans apply to them).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IncomingPlatformComment {
+    pub author: ViewerId,
+    pub author_name: String,
+    pub source: CommentSource,
+    pub text: String,
+}
+
+/// What a moderation event asks of the platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SentBack {
+    Remove { external_id: String },
+    /// For `minutes`, or for good when `None`.
+    Ban { author_id: String, minutes: Option<u32> },
+}
+
+/// One platform's comments in a meeting, by what became of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PlatformCounts {
+    pub comments: u64,
+    pub held: u64,
+    pub hidden: u64,
+    pub promoted: u64,
+}
+
 /// The live state of one meeting's channel.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LiveState {
@@ -117,6 +145,11 @@ pub struct LiveState {
     pub authors: HashMap<ViewerId, AuthorStanding>,
     /// The comment and the seq that acknowledged it, by author and client id, for retries.
     pub posted: HashMap<(ViewerId, String), (CommentId, u64)>,
+    /// The comment and its seq, by platform and the platform's id of it: a platform comment
+    /// enters once, however often a poller reads it again.
+    pub platform_posted: HashMap<(SocialPlatform, String), (CommentId, u64)>,
+    /// Platform authors: the platform and its id of the author, for moderation sent back.
+    pub platform_authors: HashMap<ViewerId, (SocialPlatform, String)>,
     pub moderation_log: Vec<ModerationEntry>,
 }
 
@@ -183,7 +216,109 @@ impl LiveState {
             client_id,
             text,
             held: self.hold_first_comments && !trusted,
+            source: None,
         }]))
+    }
+
+    /// Checks a comment read from a platform. It meets the rules a typed comment meets
+    /// (cleaning, hold-first, bans and time-outs of its author), except those that only make
+    /// sense to someone typing here: slow mode and rate limits, which the platform keeps
+    /// itself. A text longer than the limit is cut with an ellipsis rather than refused, since
+    /// its author cannot be told to shorten it.
+    pub fn decide_platform_comment(
+        &self,
+        settings: &LiveSettings,
+        incoming: IncomingPlatformComment,
+        moment: Moment,
+    ) -> Result<Decision, LiveError> {
+        let IncomingPlatformComment { author, author_name, mut source, text: raw } = incoming;
+        let key = (source.platform, source.external_id.clone());
+        if let Some(&(comment, seq)) = self.platform_posted.get(&key) {
+            return Ok(Decision::AlreadyPosted { comment, seq });
+        }
+        let plain_id = |id: &str| !id.is_empty() && id.len() <= MAX_EXTERNAL_ID_CHARS && id.chars().all(|c| c.is_ascii_graphic());
+        if !plain_id(&source.external_id) || source.author_id.as_deref().is_some_and(|id| !id.is_empty() && !plain_id(id)) {
+            return Err(LiveError::InvalidSource);
+        }
+        if source.author_id.as_deref() == Some("") {
+            source.author_id = None;
+        }
+        // A link is only kept when it is an https address with nothing odd in it.
+        source.url = source.url.filter(|url| {
+            url.starts_with("https://") && url.len() <= MAX_URL_CHARS && url.chars().all(|c| c.is_ascii_graphic())
+        });
+        if !moment.phase.is_live() {
+            return Err(LiveError::NotLive);
+        }
+        let standing = self.authors.get(&author);
+        if let Some(standing) = standing {
+            if standing.banned {
+                return Err(LiveError::Banned);
+            }
+            if let Some(until) = standing.timed_out_until.filter(|until| *until > moment.now) {
+                return Err(LiveError::TimedOut { until, retry_after: until.duration_since(moment.now) });
+            }
+        }
+        let text = match text::clean(&raw, settings.max_comment_chars, true) {
+            Err(TextError::TooLong { .. }) => {
+                let cleaned = text::clean(&raw, usize::MAX, true).map_err(LiveError::Text)?;
+                let kept: String = cleaned.chars().take(settings.max_comment_chars.saturating_sub(1)).collect();
+                format!("{}…", kept.trim_end())
+            }
+            other => other.map_err(LiveError::Text)?,
+        };
+        let author_name = match text::clean(&author_name, usize::MAX, false) {
+            Ok(name) => name.chars().take(MAX_AUTHOR_NAME_CHARS).collect(),
+            Err(_) => source.platform.as_str().to_owned(),
+        };
+        let trusted = standing.is_some_and(|s| s.trusted);
+        Ok(Decision::Append(vec![LiveEvent::CommentPosted {
+            comment: CommentId(self.comments.len() as i64 + 1),
+            author,
+            author_name,
+            client_id: String::new(),
+            text,
+            held: self.hold_first_comments && !trusted,
+            source: Some(source),
+        }]))
+    }
+
+    /// What a moderation event asks of the platform a comment or an author came from: remove
+    /// a hidden comment there, ban a banned or timed-out author there.
+    pub fn sent_back(&self, event: &LiveEvent) -> Option<(SocialPlatform, SentBack)> {
+        match event {
+            LiveEvent::CommentHidden { comment, .. } => {
+                let source = self.comments.get(comment)?.source.as_ref()?;
+                Some((source.platform, SentBack::Remove { external_id: source.external_id.clone() }))
+            }
+            LiveEvent::AuthorTimedOut { viewer, minutes, .. } => {
+                let (platform, author_id) = self.platform_authors.get(viewer)?;
+                Some((*platform, SentBack::Ban { author_id: author_id.clone(), minutes: Some(*minutes) }))
+            }
+            LiveEvent::AuthorBanned { viewer, .. } => {
+                let (platform, author_id) = self.platform_authors.get(viewer)?;
+                Some((*platform, SentBack::Ban { author_id: author_id.clone(), minutes: None }))
+            }
+            _ => None,
+        }
+    }
+
+    /// How many comments each platform brought, and what became of them, for the public
+    /// moderation log. Comments typed on Kezdesu's page are not counted here.
+    pub fn platform_counts(&self) -> BTreeMap<SocialPlatform, PlatformCounts> {
+        let mut counts: BTreeMap<SocialPlatform, PlatformCounts> = BTreeMap::new();
+        for comment in self.comments.values() {
+            let Some(source) = &comment.source else { continue };
+            let entry = counts.entry(source.platform).or_default();
+            entry.comments += 1;
+            match comment.state {
+                CommentState::Hidden { .. } => entry.hidden += 1,
+                CommentState::Held => entry.held += 1,
+                CommentState::Promoted { .. } => entry.promoted += 1,
+                CommentState::Visible => {}
+            }
+        }
+        counts
     }
 
     fn decide_vote(
@@ -239,6 +374,7 @@ impl LiveState {
                         author_name: found.author_name.clone(),
                         text: found.text.clone(),
                         by,
+                        source: found.source.clone(),
                     }
                 }
                 _ => return Err(LiveError::NotHidden),
@@ -252,6 +388,7 @@ impl LiveState {
                         author_name: found.author_name.clone(),
                         text: found.text.clone(),
                         by,
+                        source: found.source.clone(),
                     }
                 }
                 _ => return Err(LiveError::NotHeld),
@@ -367,7 +504,7 @@ impl LiveState {
         self.last_seq = stored.seq;
         let at = stored.at;
         match &stored.event {
-            LiveEvent::CommentPosted { comment, author, author_name, client_id, text, held } => {
+            LiveEvent::CommentPosted { comment, author, author_name, client_id, text, held, source } => {
                 self.comments.insert(
                     *comment,
                     Comment {
@@ -378,12 +515,24 @@ impl LiveState {
                         posted_at: at,
                         seq: stored.seq,
                         state: if *held { CommentState::Held } else { CommentState::Visible },
+                        source: source.clone(),
                     },
                 );
                 let standing = self.authors.entry(*author).or_default();
                 standing.last_comment_at = Some(at);
                 standing.trusted |= !*held;
-                self.posted.insert((*author, client_id.clone()), (*comment, stored.seq));
+                match source {
+                    None => {
+                        self.posted.insert((*author, client_id.clone()), (*comment, stored.seq));
+                    }
+                    Some(source) => {
+                        self.platform_posted
+                            .insert((source.platform, source.external_id.clone()), (*comment, stored.seq));
+                        if let Some(author_id) = &source.author_id {
+                            self.platform_authors.insert(*author, (source.platform, author_id.clone()));
+                        }
+                    }
+                }
             }
             LiveEvent::CommentHidden { comment, reason, by } => {
                 self.set_comment_state(*comment, CommentState::Hidden { reason: reason.clone() });
@@ -619,6 +768,8 @@ pub enum LiveError {
     InvalidMinutes,
     #[error("seconds must be 0 to 600")]
     InvalidSeconds,
+    #[error("a platform comment's ids must be 1 to 256 visible ASCII characters")]
+    InvalidSource,
 }
 
 impl LiveError {
@@ -648,6 +799,7 @@ impl LiveError {
             LiveError::InvalidSources => "invalid_sources",
             LiveError::InvalidMinutes => "invalid_minutes",
             LiveError::InvalidSeconds => "invalid_seconds",
+            LiveError::InvalidSource => "invalid_source",
         }
     }
 

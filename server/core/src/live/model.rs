@@ -4,6 +4,7 @@
 //! (see `docs/protocol.md`), so a renamed field is a protocol change.
 
 use crate::ids::{AccountId, CommentId, QuestionId, ViewerId};
+use crate::platforms::CommentSource;
 use crate::timer::{ChangeCause, Phase};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -103,6 +104,9 @@ pub enum LiveEvent {
         text: String,
         /// Held for review: seen only by moderators and its author until released.
         held: bool,
+        /// Where it was written, when not on Kezdesu's page.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<CommentSource>,
     },
     CommentHidden {
         comment: CommentId,
@@ -116,6 +120,8 @@ pub enum LiveEvent {
         author_name: String,
         text: String,
         by: Moderator,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<CommentSource>,
     },
     /// A held comment, now seen by everyone: carries it, since they only saw `redacted`.
     CommentReleased {
@@ -124,6 +130,8 @@ pub enum LiveEvent {
         author_name: String,
         text: String,
         by: Moderator,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<CommentSource>,
     },
     AuthorTimedOut {
         viewer: ViewerId,
@@ -222,6 +230,14 @@ impl LiveEvent {
         match self {
             LiveEvent::CommentPosted { author, held: true, .. } => Audience::StaffAnd(*author),
             LiveEvent::VoteCast { voter, .. } => Audience::StaffAnd(*voter),
+            // A platform author's id on the platform is for moderators only.
+            LiveEvent::CommentPosted { author, source: Some(source), .. }
+            | LiveEvent::CommentRestored { author, source: Some(source), .. }
+            | LiveEvent::CommentReleased { author, source: Some(source), .. }
+                if source.author_id.is_some() =>
+            {
+                Audience::StaffAnd(*author)
+            }
             _ => Audience::Everyone,
         }
     }
@@ -232,8 +248,23 @@ impl LiveEvent {
             LiveEvent::VoteCast { question, votes, .. } => {
                 LiveEvent::VotesChanged { question: *question, votes: *votes }
             }
+            LiveEvent::CommentPosted { held: false, .. }
+            | LiveEvent::CommentRestored { .. }
+            | LiveEvent::CommentReleased { .. } => self.without_author_ids(),
             _ => LiveEvent::Redacted,
         }
+    }
+
+    /// The event with its platform source's author id dropped.
+    pub fn without_author_ids(&self) -> LiveEvent {
+        let mut public = self.clone();
+        if let LiveEvent::CommentPosted { source: Some(source), .. }
+        | LiveEvent::CommentRestored { source: Some(source), .. }
+        | LiveEvent::CommentReleased { source: Some(source), .. } = &mut public
+        {
+            source.author_id = None;
+        }
+        public
     }
 }
 
@@ -257,6 +288,9 @@ pub struct Comment {
     /// The event that posted it.
     pub seq: u64,
     pub state: CommentState,
+    /// Where it was written, when not on Kezdesu's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<CommentSource>,
 }
 
 /// What became of a comment; its author is shown this.
