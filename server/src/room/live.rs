@@ -7,7 +7,9 @@
 //! state in memory never holds what the store does not.
 
 use super::{Room, RoomError};
-use crate::store::{IssueSource, LiveEventRecord, LogReader, ProblemIssue, PublicForm, PublicFormUpdate};
+use crate::store::{
+    FeedCursor, IssueSource, LiveEventRecord, LogReader, ProblemIssue, PublicForm, PublicFormUpdate,
+};
 use jiff::Timestamp;
 use kezdesu_core::CommentId;
 use kezdesu_core::live::rate::{RateRule, TokenBucket};
@@ -144,6 +146,19 @@ pub fn comment_rate(config: &crate::config::LiveConfig) -> RateRule {
     }
 }
 
+/// What a committed moderation event asks of the platform a comment or author came from,
+/// handed to the node's platforms service, which never holds the room up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentBackRequest {
+    pub meeting: kezdesu_core::MeetingId,
+    /// The moderation event's seq.
+    pub seq: u64,
+    pub comment: Option<CommentId>,
+    pub viewer: Option<ViewerId>,
+    pub platform: kezdesu_core::platforms::SocialPlatform,
+    pub action: kezdesu_core::live::SentBack,
+}
+
 /// A decided command, waiting for its batch to commit.
 struct Pending {
     reply: oneshot::Sender<LiveResult>,
@@ -255,34 +270,48 @@ impl Room {
             }
             return deferred;
         }
-        let issues = self.issues_for(&touched);
+        if self.commit_batch(&records, &public_updates, &touched, None).await {
+            for Pending { reply, answer } in pending {
+                let _ = reply.send(Ok(answer));
+            }
+            self.announce(&records);
+        } else {
+            for Pending { reply, .. } in pending {
+                let _ = reply.send(Err(LiveFailure::Unavailable));
+            }
+        }
+        deferred
+    }
+
+    /// Commits a batch's events (and, for a platform reader's batch, the cursor it was read up
+    /// to). Returns whether it was committed; if not, the state is rebuilt from the log (or the
+    /// room poisoned). Once the commands are answered, [`Room::announce`] tells everyone.
+    pub(super) async fn commit_batch(
+        &mut self,
+        records: &[LiveEventRecord],
+        public_updates: &[PublicFormUpdate],
+        touched: &BTreeSet<QuestionId>,
+        cursor: Option<&FeedCursor>,
+    ) -> bool {
+        let issues = self.issues_for(touched);
         let committed = self
             .shared
             .store
             .commit_live(
                 self.meeting.id,
-                &records,
-                &public_updates,
+                records,
+                public_updates,
                 &issues,
                 None,
+                cursor,
                 super::now_to_the_millisecond(),
             )
             .await;
         match committed {
-            Ok(_) => {
-                for Pending { reply, answer } in pending {
-                    let _ = reply.send(Ok(answer));
-                }
-                self.stream_out(crate::cluster::StreamEntry::Records { records: records.clone() });
-                let frame = LiveFrame::events(records.iter().map(FramedEvent::from_record).collect());
-                // Nobody listening is fine: the events are stored, and clients resume from there.
-                let _ = self.frames.send(Arc::new(frame));
-            }
+            Ok(_) => true,
             Err(error) => {
+                self.sent_back.clear();
                 tracing::error!(meeting = %self.meeting.id, %error, "could not commit live events");
-                for Pending { reply, .. } in pending {
-                    let _ = reply.send(Err(LiveFailure::Unavailable));
-                }
                 // What the store had before this batch: another writer may have added to it.
                 let committed = records.first().map_or(self.live.last_seq, |record| record.seq - 1);
                 if let Err(error) = self.catch_up(committed).await {
@@ -291,9 +320,27 @@ impl Room {
                     tracing::error!(meeting = %self.meeting.id, %error, "could not rebuild the live state");
                     self.poisoned = true;
                 }
+                false
             }
         }
-        deferred
+    }
+
+    /// Streams a committed batch to the other nodes, fans it out to this node's connections,
+    /// and hands what its moderation asks of the platforms to the node's platforms service.
+    pub(super) fn announce(&mut self, records: &[LiveEventRecord]) {
+        if !records.is_empty() {
+            self.stream_out(crate::cluster::StreamEntry::Records { records: records.to_vec() });
+            let frame = LiveFrame::events(records.iter().map(FramedEvent::from_record).collect());
+            // Nobody listening is fine: the events are stored, and clients resume from there.
+            let _ = self.frames.send(Arc::new(frame));
+        }
+        let sent_back = std::mem::take(&mut self.sent_back);
+        if let Some(outbox) = self.shared.sent_back.get() {
+            for request in sent_back {
+                // The platforms service ends only with the node; nothing is waited for.
+                let _ = outbox.send(request);
+            }
+        }
     }
 
     fn decide_and_apply(
@@ -323,12 +370,40 @@ impl Room {
             } else {
                 answer = LiveReply::Done { seq: Some(stored.seq) };
             }
-            touched.extend(questions_touched(&stored.event));
-            public_updates.extend(self.republish(&stored.event));
-            self.live.evolve(&stored);
-            records.push(record_of(&stored));
+            self.apply_decided(stored, records, public_updates, touched);
         }
         Ok(answer)
+    }
+
+    /// Applies one decided event to the state and adds it to the batch being built.
+    pub(super) fn apply_decided(
+        &mut self,
+        stored: StoredEvent,
+        records: &mut Vec<LiveEventRecord>,
+        public_updates: &mut Vec<PublicFormUpdate>,
+        touched: &mut BTreeSet<QuestionId>,
+    ) {
+        touched.extend(questions_touched(&stored.event));
+        public_updates.extend(self.republish(&stored.event));
+        self.live.evolve(&stored);
+        if let Some((platform, action)) = self.live.sent_back(&stored.event) {
+            let (comment, viewer) = match &stored.event {
+                LiveEvent::CommentHidden { comment, .. } => (Some(*comment), None),
+                LiveEvent::AuthorTimedOut { viewer, .. } | LiveEvent::AuthorBanned { viewer, .. } => {
+                    (None, Some(*viewer))
+                }
+                _ => (None, None),
+            };
+            self.sent_back.push(SentBackRequest {
+                meeting: self.meeting.id,
+                seq: stored.seq,
+                comment,
+                viewer,
+                platform,
+                action,
+            });
+        }
+        records.push(record_of(&stored));
     }
 
     /// How a moderation event changes what the public is replayed of the comment it names: a
@@ -345,6 +420,18 @@ impl Room {
         let posted = self.live.comments.get(comment)?;
         let public = if hide {
             restricted(posted.seq, posted.posted_at, posted.author, LiveEvent::Redacted)
+        } else if let Some(source) = posted.source.as_ref().filter(|source| source.author_id.is_some()) {
+            // A platform comment is replayed to the public without its author's platform id.
+            let public_event = LiveEvent::CommentPosted {
+                comment: posted.id,
+                author: posted.author,
+                author_name: posted.author_name.clone(),
+                client_id: String::new(),
+                text: posted.text.clone(),
+                held: false,
+                source: Some(source.public()),
+            };
+            restricted(posted.seq, posted.posted_at, posted.author, public_event)
         } else {
             PublicForm::FULL
         };
@@ -388,6 +475,7 @@ impl Room {
                             author_name: comment.author_name.clone(),
                             text: comment.text.clone(),
                             posted_at: comment.posted_at,
+                            source: comment.source.as_ref().map(|source| source.public()),
                         })
                         .collect(),
                 }

@@ -20,6 +20,7 @@
 //! phase columns or live events in the store directly.
 
 pub mod live;
+pub mod platform;
 mod replica;
 
 pub use replica::{PeerAnswer, PeerRequest};
@@ -113,6 +114,12 @@ enum Command {
         request: PeerRequest,
         reply: oneshot::Sender<PeerAnswer>,
     },
+    /// Comments a platform reader on this node read.
+    PlatformBatch(platform::PlatformBatch),
+    /// Whether this node's room writes the meeting (alone, or as the lease's holder).
+    Writes {
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// Whether a room writes its meeting.
@@ -153,6 +160,8 @@ struct Shared {
     live: LiveRuntime,
     /// Set when this node is one of several.
     cluster: Option<Cluster>,
+    /// Where committed moderation of platform comments goes (the node's platforms service).
+    sent_back: std::sync::OnceLock<mpsc::UnboundedSender<live::SentBackRequest>>,
 }
 
 /// How every room's live channel is configured.
@@ -202,8 +211,35 @@ impl Rooms {
                 opening: Mutex::new(HashMap::new()),
                 live,
                 cluster,
+                sent_back: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Hands every committed moderation of a platform comment or author to `outbox`, from now on.
+    pub fn send_back_to(&self, outbox: mpsc::UnboundedSender<live::SentBackRequest>) {
+        // Set once at start-up; a second service would be a mistake in `lib.rs`.
+        let _ = self.shared.sent_back.set(outbox);
+    }
+
+    /// Enters a platform reader's batch, if this node's room writes the meeting.
+    pub async fn platform_batch(
+        &self,
+        meeting: MeetingId,
+        platform: kezdesu_core::platforms::SocialPlatform,
+        comments: Vec<kezdesu_core::live::IncomingPlatformComment>,
+        cursor: Option<String>,
+    ) -> Result<platform::BatchOutcome, platform::BatchRefusal> {
+        let (reply, answer) = oneshot::channel();
+        let batch = platform::PlatformBatch { platform, comments, cursor, reply };
+        let inbox = self.inbox(meeting).await.map_err(|_| platform::BatchRefusal::Unavailable)?;
+        inbox.send(Command::PlatformBatch(batch)).await.map_err(|_| platform::BatchRefusal::Unavailable)?;
+        answer.await.unwrap_or(Err(platform::BatchRefusal::Unavailable))
+    }
+
+    /// Whether this node writes the meeting: alone, or holding its lease. Opens its room.
+    pub async fn writes_here(&self, meeting: MeetingId) -> Result<bool, RoomError> {
+        self.ask(meeting, |reply| Command::Writes { reply }).await
     }
 
     /// Opens a room for every meeting that was live when the server stopped. Each applies at
@@ -344,6 +380,7 @@ impl Rooms {
             poisoned: false,
             role,
             lease,
+            sent_back: Vec::new(),
         };
         if let (Role::Owner { .. }, Some(lease), Some(cluster)) =
             (&room.role, &mut room.lease, &self.shared.cluster)
@@ -392,6 +429,8 @@ struct Room {
     role: Role,
     /// With several nodes: this room's hold on the meeting's lease.
     lease: Option<Lease>,
+    /// What the batch being built asks of the platforms, sent once it is committed.
+    sent_back: Vec<live::SentBackRequest>,
 }
 
 /// A room's hold on its meeting's lease.
@@ -548,6 +587,10 @@ impl Room {
                     .map(|_| Subscription { meeting: self.meeting.clone(), events: self.events.subscribe() });
                 let _ = reply.send(result);
             }
+            Command::PlatformBatch(batch) => self.run_platform_batch(batch).await,
+            Command::Writes { reply } => {
+                let _ = reply.send(true);
+            }
             Command::Refresh => match self.apply(None).await {
                 Ok(_) => self.publish_update(),
                 Err(error) => {
@@ -602,7 +645,7 @@ impl Room {
                 })
                 .collect();
             let records: Vec<_> = stored.iter().map(live::record_of).collect();
-            match store.commit_live(self.meeting.id, &records, &[], &[], Some(&fresh), now).await {
+            match store.commit_live(self.meeting.id, &records, &[], &[], Some(&fresh), None, now).await {
                 Ok(saved) => {
                     self.meeting = saved.unwrap_or(fresh);
                     for event in &stored {

@@ -437,6 +437,13 @@ impl Room {
             Command::Forwarded { reply, .. } => {
                 let _ = reply.send(PeerAnswer::NotOwner);
             }
+            // The reader runs on the node that writes the meeting.
+            Command::PlatformBatch(batch) => {
+                let _ = batch.reply.send(Err(super::platform::BatchRefusal::NotOwner));
+            }
+            Command::Writes { reply } => {
+                let _ = reply.send(false);
+            }
             // The mirror's meeting is as of the last entry it delivered, so the snapshot and
             // the events after it join without a gap.
             Command::Subscribe { reply } => {

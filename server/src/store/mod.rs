@@ -12,6 +12,7 @@ pub mod calendars;
 pub mod demands;
 pub mod destinations;
 pub mod migrations;
+pub mod platforms;
 pub mod postgres;
 pub mod register;
 pub mod sqlite;
@@ -19,10 +20,12 @@ pub mod sqlite;
 pub use calendars::*;
 pub use demands::*;
 pub use destinations::*;
+pub use platforms::*;
 pub use register::*;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use kezdesu_core::platforms::{Follow, SocialPlatform};
 use kezdesu_core::timer::PhaseRecord;
 use kezdesu_core::{
     AccountId, ActionItemId, IssueId, LocalizedText, MeetingId, MeetingKind, MeetingStatus, Role, Share,
@@ -246,6 +249,8 @@ pub struct IssueSource {
     pub author_name: String,
     pub text: String,
     pub posted_at: Timestamp,
+    /// Where the comment was written, when on a platform (public form: no author id).
+    pub source: Option<kezdesu_core::platforms::CommentSource>,
 }
 
 /// Which events of a log a reader may see in full.
@@ -359,6 +364,9 @@ pub trait Store: Send + Sync + 'static {
     /// Appends a batch of live events and refreshes the problem issues they touched, in one
     /// transaction; with `meeting`, also writes the meeting (a phase change) under its version.
     /// Returns the stored meeting when one was written.
+    /// With `cursor`, also stores where the meeting's reader of that platform stands, so that
+    /// the comments and the cursor they were read up to are committed together.
+    #[allow(clippy::too_many_arguments)]
     async fn commit_live(
         &self,
         meeting_id: MeetingId,
@@ -366,6 +374,7 @@ pub trait Store: Send + Sync + 'static {
         public_updates: &[PublicFormUpdate],
         issues: &[ProblemIssue],
         meeting: Option<&Meeting>,
+        cursor: Option<&FeedCursor>,
         now: Timestamp,
     ) -> StoreResult<Option<Meeting>>;
     /// Events with `after < seq <= through`, in order, at most `limit`.
@@ -590,4 +599,49 @@ pub trait Store: Send + Sync + 'static {
     async fn sealed_destination_keys(&self) -> StoreResult<Vec<(i64, String)>>;
     /// Replaces a sealed key by `new` if it is still `old`.
     async fn reseal_destination_key(&self, id: i64, old: &str, new: &str) -> StoreResult<()>;
+
+    /// An akim's connected platform accounts.
+    async fn platform_credentials(&self, account: AccountId) -> StoreResult<Vec<PlatformCredentialRecord>>;
+    /// Connects (or reconnects, replacing) an akim's account on a platform.
+    async fn put_platform_credential(&self, record: &PlatformCredentialRecord) -> StoreResult<()>;
+    /// Disconnects it; `NotFound` when it was not connected.
+    async fn delete_platform_credential(&self, account: AccountId, platform: SocialPlatform) -> StoreResult<()>;
+    /// Every sealed credential, to reseal them after the secret key is rotated.
+    async fn sealed_platform_credentials(&self) -> StoreResult<Vec<(AccountId, SocialPlatform, String)>>;
+    /// Replaces a sealed credential by `new` if it is still `old`.
+    async fn reseal_platform_credential(
+        &self,
+        account: AccountId,
+        platform: SocialPlatform,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()>;
+
+    /// What a meeting follows, platform by platform.
+    async fn meeting_platforms(&self, meeting: MeetingId) -> StoreResult<Vec<MeetingPlatform>>;
+    /// Sets what a meeting follows on the follow's platform; a changed follow starts its
+    /// reader over (the cursor is dropped, the version bumped).
+    async fn put_meeting_platform(&self, meeting: MeetingId, follow: &Follow, now: Timestamp) -> StoreResult<MeetingPlatform>;
+    /// Stops following a platform; `NotFound` when it was not followed.
+    async fn delete_meeting_platform(&self, meeting: MeetingId, platform: SocialPlatform) -> StoreResult<()>;
+    /// Records a reader's status for the nodes that do not run it.
+    async fn set_meeting_platform_status(
+        &self,
+        meeting: MeetingId,
+        platform: SocialPlatform,
+        status: &str,
+    ) -> StoreResult<()>;
+    /// The feeds of every meeting in its presentation or Q&A, with its akim's credentials.
+    async fn live_feeds(&self) -> StoreResult<Vec<LiveFeed>>;
+    /// The viewer that stands for a platform's author in a meeting, made on first sight; its
+    /// name follows the platform's. `token_hash` is used only when the viewer is made.
+    async fn platform_viewer(
+        &self,
+        meeting: MeetingId,
+        platform: SocialPlatform,
+        platform_user_id: &str,
+        display_name: &str,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<ViewerId>;
 }

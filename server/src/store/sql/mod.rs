@@ -19,6 +19,7 @@ use std::time::Instant;
 mod calendars;
 mod demands;
 mod destinations;
+mod platforms;
 mod register;
 
 /// The engine's row, connection and pool, named once for the modules below.
@@ -603,10 +604,14 @@ impl Store for SqlStore {
         public_updates: &[PublicFormUpdate],
         issues: &[ProblemIssue],
         meeting: Option<&Meeting>,
+        cursor: Option<&FeedCursor>,
         now: Timestamp,
     ) -> StoreResult<Option<Meeting>> {
         self.timed("commit_live", async {
             let mut transaction = self.pool.begin().await?;
+            if let Some(cursor) = cursor {
+                platforms::store_cursor(&mut transaction, meeting_id, cursor).await?;
+            }
             let saved = match meeting {
                 Some(meeting) => {
                     Some(write_meeting(&mut transaction, meeting, now).await?.ok_or(StoreError::VersionConflict)?)
@@ -670,8 +675,8 @@ impl Store for SqlStore {
                     .await?;
                 for source in &issue.sources {
                     sqlx::query(
-                        "INSERT INTO problem_issue_sources (issue_id, comment_number, author_viewer_id, author_name, text, posted_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6)",
+                        "INSERT INTO problem_issue_sources (issue_id, comment_number, author_viewer_id, author_name, text, posted_at, source) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     )
                     .bind(id)
                     .bind(source.comment)
@@ -679,6 +684,12 @@ impl Store for SqlStore {
                     .bind(&source.author_name)
                     .bind(&source.text)
                     .bind(millis(source.posted_at))
+                    .bind(
+                        source
+                            .source
+                            .as_ref()
+                            .map(|source| serde_json::to_string(&source.public()).expect("sources serialize")),
+                    )
                     .execute(&mut *transaction)
                     .await?;
                 }
@@ -755,7 +766,7 @@ impl Store for SqlStore {
         self.timed("problem_issues", async {
             let rows = sqlx::query(
                 "SELECT i.id, i.question_number, i.text, i.state, i.outcome, i.votes, i.merged_into_question, i.created_at, \
-                 s.comment_number, s.author_viewer_id, s.author_name, s.text AS source_text, s.posted_at \
+                 s.comment_number, s.author_viewer_id, s.author_name, s.text AS source_text, s.posted_at, s.source \
                  FROM problem_issues i LEFT JOIN problem_issue_sources s ON s.issue_id = i.id \
                  WHERE i.meeting_id = $1 ORDER BY i.question_number, s.comment_number",
             )
@@ -786,6 +797,11 @@ impl Store for SqlStore {
                         author_name: row.try_get("author_name")?,
                         text: row.try_get("source_text")?,
                         posted_at: instant(row, "posted_at")?,
+                        source: row
+                            .try_get::<Option<String>, _>("source")?
+                            .map(|json| serde_json::from_str(&json))
+                            .transpose()
+                            .map_err(|error| StoreError::Corrupt(format!("an issue source's platform: {error}")))?,
                     });
                 }
             }
@@ -1191,6 +1207,77 @@ impl Store for SqlStore {
 
     async fn delete_destination(&self, id: i64) -> StoreResult<()> {
         self.timed("delete_destination", destinations::delete_destination(&self.pool, id)).await
+    }
+
+    async fn platform_credentials(&self, account: AccountId) -> StoreResult<Vec<PlatformCredentialRecord>> {
+        self.timed("platform_credentials", platforms::credentials(&self.pool, account)).await
+    }
+
+    async fn put_platform_credential(&self, record: &PlatformCredentialRecord) -> StoreResult<()> {
+        self.timed("put_platform_credential", platforms::put_credential(&self.pool, record)).await
+    }
+
+    async fn delete_platform_credential(&self, account: AccountId, platform: SocialPlatform) -> StoreResult<()> {
+        self.timed("delete_platform_credential", platforms::delete_credential(&self.pool, account, platform)).await
+    }
+
+    async fn sealed_platform_credentials(&self) -> StoreResult<Vec<(AccountId, SocialPlatform, String)>> {
+        self.timed("sealed_platform_credentials", platforms::sealed_credentials(&self.pool)).await
+    }
+
+    async fn reseal_platform_credential(
+        &self,
+        account: AccountId,
+        platform: SocialPlatform,
+        old: &str,
+        new: &str,
+    ) -> StoreResult<()> {
+        self.timed(
+            "reseal_platform_credential",
+            platforms::reseal_credential(&self.pool, account, platform, old, new),
+        )
+        .await
+    }
+
+    async fn meeting_platforms(&self, meeting: MeetingId) -> StoreResult<Vec<MeetingPlatform>> {
+        self.timed("meeting_platforms", platforms::feeds(&self.pool, meeting)).await
+    }
+
+    async fn put_meeting_platform(&self, meeting: MeetingId, follow: &Follow, now: Timestamp) -> StoreResult<MeetingPlatform> {
+        self.timed("put_meeting_platform", platforms::put_feed(&self.pool, meeting, follow, now)).await
+    }
+
+    async fn delete_meeting_platform(&self, meeting: MeetingId, platform: SocialPlatform) -> StoreResult<()> {
+        self.timed("delete_meeting_platform", platforms::delete_feed(&self.pool, meeting, platform)).await
+    }
+
+    async fn set_meeting_platform_status(
+        &self,
+        meeting: MeetingId,
+        platform: SocialPlatform,
+        status: &str,
+    ) -> StoreResult<()> {
+        self.timed("set_meeting_platform_status", platforms::set_status(&self.pool, meeting, platform, status)).await
+    }
+
+    async fn live_feeds(&self) -> StoreResult<Vec<LiveFeed>> {
+        self.timed("live_feeds", platforms::live_feeds(&self.pool)).await
+    }
+
+    async fn platform_viewer(
+        &self,
+        meeting: MeetingId,
+        platform: SocialPlatform,
+        platform_user_id: &str,
+        display_name: &str,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<ViewerId> {
+        self.timed(
+            "platform_viewer",
+            platforms::platform_viewer(&self.pool, meeting, platform, platform_user_id, display_name, token_hash, now),
+        )
+        .await
     }
 
     async fn sealed_destination_keys(&self) -> StoreResult<Vec<(i64, String)>> {
