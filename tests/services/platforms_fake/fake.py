@@ -365,7 +365,7 @@ class Fake:
         self.seq = 0  # YouTube messages, Facebook comments, bans: ordering and ids
         self.tg_next_update = 100000
         self.tg_next_message = {}  # chat -> next message_id
-        self.vk_event_num = 0
+        self.vk_event_num = 10  # a ts of "0" could pass for "no ts" in a careless client
         self.vk_next_comment = 1000
         with self.cond:
             self._reset()
@@ -1160,9 +1160,14 @@ class Fake:
             return json_resp(404, {"error": "no such control: GET /_control/" + path})
         if req.verb != "POST":
             return json_resp(405, {"error": "the control API takes GET and POST"})
-        body = req.json if isinstance(req.json, dict) else {}
-        if req.body and not isinstance(req.json, dict):
-            raise BadControl("the body must be a JSON object")
+        body = {}
+        if req.body:  # JSON whatever the Content-Type says (curl -d sends a form type)
+            try:
+                body = json.loads(req.body.decode("utf-8"))
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                raise BadControl("the body must be a JSON object")
         handlers = {
             "reset": self.c_reset,
             "youtube/broadcasts": self.c_yt_broadcast,
@@ -1422,6 +1427,10 @@ class Fake:
 # HTTP
 
 
+_LOG_BOT_TOKEN = re.compile(r"(/bot)[^/\s]+")
+_LOG_SECRET_PARAM = re.compile(r"([?&](?:\w*_)?(?:token|secret|key|password)=)[^&\s\"]*", re.IGNORECASE)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kezdesu-platforms-fake/1"
@@ -1463,8 +1472,10 @@ class Handler(BaseHTTPRequestHandler):
         self._serve("PATCH")
 
     def log_message(self, format, *args):
-        if self.verbose:
-            sys.stderr.write("%s %s\n" % (self.log_date_time_string(), format % args))
+        if self.verbose:  # with the bot token of the path and the secrets of the query masked
+            line = _LOG_BOT_TOKEN.sub(r"\1***", format % args)
+            line = _LOG_SECRET_PARAM.sub(r"\1***", line)
+            sys.stderr.write("%s %s\n" % (self.log_date_time_string(), line))
 
 
 class Server(ThreadingHTTPServer):
