@@ -35,6 +35,7 @@ pub struct Config {
     pub demands: DemandsConfig,
     pub cluster: ClusterConfig,
     pub egress: EgressConfig,
+    pub platforms: PlatformsConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
     pub admin_password: Option<String>,
@@ -46,6 +47,54 @@ pub struct Config {
     /// with it still open, and are sealed again with `secret_key` at start-up.
     #[serde(skip)]
     pub previous_secret_key: Option<crate::secrets::SecretKey>,
+}
+
+/// Gathering comments from the akimat's social-media accounts. Every API's base URL is a
+/// setting, so that tests point them at fakes (`tests/services/platforms`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlatformsConfig {
+    /// YouTube Data API v3, under `/youtube/v3/`.
+    pub youtube_api_url: String,
+    /// Google's OAuth 2.0 token endpoint's base (`POST /token`).
+    pub youtube_oauth_url: String,
+    /// Telegram Bot API (`/bot<token>/<method>`).
+    pub telegram_api_url: String,
+    /// VK API (`/method/<name>`).
+    pub vk_api_url: String,
+    /// Facebook Graph API, and the version in its paths.
+    pub facebook_graph_url: String,
+    pub facebook_api_version: String,
+    /// How often a Facebook live video's comments are read (the Graph API has no push here).
+    pub facebook_poll_ms: u64,
+    /// How long a Telegram or VK long poll waits on the platform's side.
+    pub long_poll_seconds: u32,
+    /// Every other request must be answered within this.
+    pub request_timeout_seconds: u64,
+    /// How often the node looks for feeds to start or stop.
+    pub reconcile_ms: u64,
+    /// The pause after a failed read starts here and doubles up to the longest.
+    pub first_retry_pause_ms: u64,
+    pub longest_retry_pause_ms: u64,
+}
+
+impl Default for PlatformsConfig {
+    fn default() -> PlatformsConfig {
+        PlatformsConfig {
+            youtube_api_url: "https://www.googleapis.com".to_owned(),
+            youtube_oauth_url: "https://oauth2.googleapis.com".to_owned(),
+            telegram_api_url: "https://api.telegram.org".to_owned(),
+            vk_api_url: "https://api.vk.com".to_owned(),
+            facebook_graph_url: "https://graph.facebook.com".to_owned(),
+            facebook_api_version: "v19.0".to_owned(),
+            facebook_poll_ms: 2000,
+            long_poll_seconds: 25,
+            request_timeout_seconds: 10,
+            reconcile_ms: 1000,
+            first_retry_pause_ms: 1000,
+            longest_retry_pause_ms: 60_000,
+        }
+    }
 }
 
 /// Restreaming to the akimat's social-media accounts (RTMP and RTMPS).
@@ -582,6 +631,41 @@ impl Config {
             ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
         if !PRESETS.contains(&egress.x264_preset.as_str()) {
             return invalid("egress.x264_preset", "must be an x264 preset such as \"veryfast\"");
+        }
+        let platforms = &self.platforms;
+        for (name, url) in [
+            ("platforms.youtube_api_url", &platforms.youtube_api_url),
+            ("platforms.youtube_oauth_url", &platforms.youtube_oauth_url),
+            ("platforms.telegram_api_url", &platforms.telegram_api_url),
+            ("platforms.vk_api_url", &platforms.vk_api_url),
+            ("platforms.facebook_graph_url", &platforms.facebook_graph_url),
+        ] {
+            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+            if !scheme_ok || url.ends_with('/') || url.chars().any(|c| c.is_whitespace()) {
+                return invalid(name, "must be an http(s):// URL without a trailing slash");
+            }
+        }
+        if platforms.facebook_api_version.is_empty()
+            || !platforms.facebook_api_version.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+        {
+            return invalid("platforms.facebook_api_version", "must look like \"v19.0\"");
+        }
+        if !(1..=50).contains(&platforms.long_poll_seconds) {
+            return invalid("platforms.long_poll_seconds", "must be 1 to 50");
+        }
+        if !(1..=120).contains(&platforms.request_timeout_seconds) {
+            return invalid("platforms.request_timeout_seconds", "must be 1 to 120");
+        }
+        if platforms.facebook_poll_ms < 100 || platforms.reconcile_ms < 50 {
+            return invalid("platforms.facebook_poll_ms / reconcile_ms", "must be at least 100 / 50");
+        }
+        if platforms.first_retry_pause_ms == 0
+            || platforms.longest_retry_pause_ms < platforms.first_retry_pause_ms
+        {
+            return invalid(
+                "platforms.first_retry_pause_ms",
+                "must be above 0 and at most platforms.longest_retry_pause_ms",
+            );
         }
         if let Some(url) = &self.cluster.redis_url {
             if !(url.starts_with("redis://") || url.starts_with("rediss://")) {

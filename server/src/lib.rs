@@ -127,10 +127,18 @@ pub async fn run(
     let egress = egress::Egress::new(
         config.egress.clone(),
         store.clone(),
-        sealer,
+        sealer.clone(),
         media.clone(),
         clock.clone(),
         metrics.egress.clone(),
+        rooms_stop.clone(),
+    )?;
+    let platforms = platforms::Platforms::new(
+        config.platforms.clone(),
+        store.clone(),
+        rooms.clone(),
+        sealer.clone(),
+        metrics.platforms.clone(),
         rooms_stop.clone(),
     )?;
     let state = AppState::new(
@@ -142,6 +150,7 @@ pub async fn run(
         metrics.clone(),
         media.clone(),
         egress.clone(),
+        platforms.clone(),
         cluster.clone(),
         stopping.clone(),
     );
@@ -181,6 +190,9 @@ pub async fn run(
     // A destination ends its stream with a goodbye to its platform, within two seconds.
     if !egress.wait_closed(Duration::from_secs(4)).await {
         tracing::warn!("some restreams did not stop in time");
+    }
+    if !platforms.wait_closed(Duration::from_secs(2)).await {
+        tracing::warn!("some platform readers did not stop in time");
     }
     if !media.wait_closed(Duration::from_secs(2)).await {
         tracing::warn!("some media sessions did not close in time");
@@ -224,6 +236,39 @@ async fn reseal_stream_keys(store: &dyn Store, sealer: &secrets::Sealer) {
         tracing::warn!(
             unreadable,
             "stream keys sealed with a key this server does not have: set KEZDESU_SECRET_KEY_PREVIOUS to it, or enter those keys again"
+        );
+    }
+    reseal_platform_credentials(store, sealer).await;
+}
+
+/// The same for the akims' platform credentials.
+async fn reseal_platform_credentials(store: &dyn Store, sealer: &secrets::Sealer) {
+    let sealed = match store.sealed_platform_credentials().await {
+        Ok(sealed) => sealed,
+        Err(error) => {
+            tracing::warn!(%error, "could not read the stored platform credentials to reseal them");
+            return;
+        }
+    };
+    let (mut resealed, mut unreadable) = (0, 0);
+    for (account, platform, old) in sealed.into_iter().filter(|(_, _, old)| sealer.is_stale(old)) {
+        match sealer.open(&old).and_then(|credential| sealer.seal(&credential)) {
+            Ok(new) => match store.reseal_platform_credential(account, platform, &old, &new).await {
+                Ok(()) => resealed += 1,
+                Err(error) => {
+                    tracing::warn!(%account, %platform, %error, "could not reseal a platform credential")
+                }
+            },
+            Err(_) => unreadable += 1,
+        }
+    }
+    if resealed > 0 {
+        tracing::info!(resealed, "platform credentials sealed again with the current secret key");
+    }
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "platform credentials sealed with a key this server does not have: set KEZDESU_SECRET_KEY_PREVIOUS to it, or connect those accounts again"
         );
     }
 }

@@ -63,6 +63,7 @@ pub struct Metrics {
     pub media: MediaMetrics,
     pub cluster: ClusterMetrics,
     pub egress: EgressMetrics,
+    pub platforms: PlatformMetrics,
     pub alive_tasks: Gauge,
     pub resident_memory_bytes: Gauge,
 }
@@ -94,6 +95,39 @@ pub struct MediaMetrics {
 pub struct RestreamLabels {
     /// `starting`, `live`, `retrying`, `failed` or `stopped`.
     pub state: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct PlatformLabels {
+    /// `youtube`, `telegram`, `vk` or `facebook`.
+    pub platform: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct PlatformOutcomeLabels {
+    pub platform: &'static str,
+    /// For reads: `backing_off`, `unauthorized`, `malformed`, `gone` or `transient`; for
+    /// moderation sent back: `done`, `failed` or `unsupported`.
+    pub outcome: &'static str,
+}
+
+/// Comments gathered from the platforms, and moderation sent back to them.
+#[derive(Clone, Default)]
+pub struct PlatformMetrics {
+    /// Platform comments that entered a meeting's channel.
+    pub comments: Family<PlatformLabels, Counter>,
+    /// Platform comments read again (after a restart or a takeover) and not entered twice.
+    pub duplicates: Family<PlatformLabels, Counter>,
+    /// Platform comments the channel's rules refused (banned authors, empty texts).
+    pub refused: Family<PlatformLabels, Counter>,
+    /// Reads that brought no batch, by why.
+    pub read_failures: Family<PlatformOutcomeLabels, Counter>,
+    /// Moderation actions sent back, by outcome.
+    pub actions: Family<PlatformOutcomeLabels, Counter>,
+    /// YouTube quota units spent.
+    pub quota_units: Counter,
+    /// Readers running on this node.
+    pub readers: Gauge,
 }
 
 /// Restreaming to the platforms.
@@ -204,6 +238,42 @@ impl Metrics {
             "ffmpeg processes that ended while their meeting was on air",
             egress.transcoder_failures.clone(),
         );
+        let platforms = PlatformMetrics::default();
+        registry.register(
+            "platform_comments",
+            "Platform comments that entered a meeting's channel, by platform",
+            platforms.comments.clone(),
+        );
+        registry.register(
+            "platform_duplicates",
+            "Platform comments read again and not entered twice, by platform",
+            platforms.duplicates.clone(),
+        );
+        registry.register(
+            "platform_refused",
+            "Platform comments the channel's rules refused, by platform",
+            platforms.refused.clone(),
+        );
+        registry.register(
+            "platform_read_failures",
+            "Platform reads that brought no batch, by platform and why",
+            platforms.read_failures.clone(),
+        );
+        registry.register(
+            "platform_actions",
+            "Moderation actions sent back to the platforms, by platform and outcome",
+            platforms.actions.clone(),
+        );
+        registry.register(
+            "platform_youtube_quota_units",
+            "YouTube quota units spent",
+            platforms.quota_units.clone(),
+        );
+        registry.register(
+            "platform_readers",
+            "Platform readers running on this node",
+            platforms.readers.clone(),
+        );
         let alive_tasks = Gauge::default();
         registry.register("runtime_alive_tasks", "Tasks alive in the async runtime", alive_tasks.clone());
         let resident_memory_bytes = Gauge::default();
@@ -227,6 +297,7 @@ impl Metrics {
             media,
             cluster,
             egress,
+            platforms,
             alive_tasks,
             resident_memory_bytes,
             event_subscribers,

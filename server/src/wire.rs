@@ -79,6 +79,10 @@ pub struct MeetingView {
     /// snapshots once it has been restreamed; the `restream` event carries changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restream: Option<Vec<RestreamStatus>>,
+    /// Each platform comment reader's state, in answers about one meeting and event-stream
+    /// snapshots once the meeting follows a platform; the `platform` event carries changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platforms: Option<Vec<PlatformStatus>>,
 }
 
 /// Whether a meeting is on air, and how many watch it.
@@ -369,6 +373,7 @@ impl MeetingView {
             online_link: meeting.online_link.clone(),
             broadcast: None,
             restream: None,
+            platforms: None,
             deadlines: None,
         }
     }
@@ -496,4 +501,111 @@ pub struct RestreamStatus {
     pub last_error: Option<String>,
     /// When the state began, RFC 3339 with offset.
     pub since: String,
+}
+
+/// Where a meeting's reader of one platform's comments stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlatformState {
+    /// The meeting is not in its presentation or Q&A, so nothing is read.
+    Idle,
+    /// Signing in and finding what to follow.
+    Connecting,
+    /// Reading comments.
+    Live,
+    /// The platform asked to slow down (quota, rate limit), or what is followed has not started
+    /// yet: tried again at `until`.
+    BackingOff,
+    /// The platform refused the credential (revoked, expired, lacking rights): the akim must
+    /// connect the account again. Not retried.
+    Unauthorized,
+    /// Reads fail (network, server errors, answers not in the documented shape): tried again
+    /// with a growing pause.
+    Failing,
+    /// Not read: no credential is connected for the meeting's akim, or it cannot be opened.
+    Stopped,
+}
+
+/// What became of a moderation action sent back to a platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionResult {
+    Pending,
+    Done,
+    Failed,
+    /// The platform's API has no such action (Facebook has no ban for a live video's commenter).
+    Unsupported,
+}
+
+/// One moderation action sent back to a platform, as the moderator is shown it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformActionView {
+    /// The moderation event that asked for it.
+    pub seq: u64,
+    /// The hidden comment, for a removal.
+    pub comment: Option<i64>,
+    /// The timed-out or banned author, for a ban.
+    pub viewer: Option<i64>,
+    /// `remove`, `ban` or `time_out`.
+    pub action: String,
+    pub outcome: ActionResult,
+    /// The platform's reason, when it failed.
+    pub reason: Option<String>,
+    /// When the outcome was known (or the action was asked for, while pending), RFC 3339.
+    pub at: String,
+}
+
+/// A platform comment reader's state, in the meeting's JSON, `platform` events and the feed list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformStatus {
+    pub meeting_id: i64,
+    pub platform: kezdesu_core::platforms::SocialPlatform,
+    pub state: PlatformState,
+    /// Why it backs off or stopped, in words (`quotaExceeded`, `retry after 30 s`…).
+    pub reason: Option<String>,
+    /// Until when it backs off, RFC 3339.
+    pub until: Option<String>,
+    /// Comments that entered the channel since the reader started on this node.
+    pub comments: u64,
+    /// Comments the channel's rules refused (banned authors, empty texts).
+    pub refused: u64,
+    /// YouTube quota units spent for this meeting since the reader started (null elsewhere).
+    pub quota_units: Option<u64>,
+    /// The last read's failure, in words; never a token.
+    pub last_error: Option<String>,
+    /// What the reader found out about what it follows (YouTube's live chat id).
+    pub resolved: Option<String>,
+    /// When the state began, RFC 3339.
+    pub since: String,
+    /// The last moderation actions sent back, newest last.
+    pub actions: Vec<PlatformActionView>,
+}
+
+/// What a meeting follows on one platform, with its reader's state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformFeedView {
+    pub platform: kezdesu_core::platforms::SocialPlatform,
+    pub follow: kezdesu_core::platforms::Follow,
+    /// The meeting's akim has connected an account on this platform.
+    pub connected: bool,
+    pub status: PlatformStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformFeedList {
+    pub platforms: Vec<PlatformFeedView>,
+}
+
+/// An akim's connected account on a platform. The credential is write-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformAccountView {
+    pub platform: kezdesu_core::platforms::SocialPlatform,
+    /// The main token's last four characters behind a mask.
+    pub hint: String,
+    pub connected_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PlatformAccountList {
+    pub platforms: Vec<PlatformAccountView>,
 }

@@ -272,7 +272,8 @@ mod tests {
 
     #[test]
     fn ids_are_plain_and_tokens_visible() {
-        let youtube = |id: &str| Follow::Youtube { live_chat_id: Some(id.to_owned()), video_id: None }.check();
+        let youtube =
+            |id: &str| Follow::Youtube { live_chat_id: Some(id.to_owned()), video_id: None }.check();
         assert_eq!(youtube("Cg0KC2FiY2RlZmdoaWpr"), Ok(()));
         assert!(youtube("a b").is_err());
         assert!(youtube("").is_err());

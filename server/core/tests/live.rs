@@ -77,7 +77,12 @@ impl Channel {
     }
 }
 
-fn from_platform(platform: SocialPlatform, external_id: &str, author: i64, text: &str) -> IncomingPlatformComment {
+fn from_platform(
+    platform: SocialPlatform,
+    external_id: &str,
+    author: i64,
+    text: &str,
+) -> IncomingPlatformComment {
     IncomingPlatformComment {
         author: ViewerId(author),
         author_name: format!("author {author}"),
@@ -96,7 +101,10 @@ fn a_platform_comment_enters_once_by_its_platform_id() {
     let mut channel = Channel::new();
     let first = from_platform(SocialPlatform::Youtube, "LCC.1", 7, "Когда починят мост?");
     assert!(matches!(channel.platform(first.clone(), live(0)), Ok(Decision::Append(_))));
-    assert_eq!(channel.platform(first, live(5)), Ok(Decision::AlreadyPosted { comment: CommentId(1), seq: 1 }));
+    assert_eq!(
+        channel.platform(first, live(5)),
+        Ok(Decision::AlreadyPosted { comment: CommentId(1), seq: 1 })
+    );
     // The same id on another platform is another comment.
     let other = from_platform(SocialPlatform::Vk, "LCC.1", 8, "И у нас");
     assert!(matches!(channel.platform(other, live(6)), Ok(Decision::Append(_))));
@@ -109,10 +117,7 @@ fn a_platform_comment_enters_once_by_its_platform_id() {
     assert!(matches!(channel.platform(again, live(7)), Ok(Decision::Append(_))));
     // Not while the meeting is not live.
     let late = from_platform(SocialPlatform::Youtube, "LCC.3", 7, "Поздно");
-    assert_eq!(
-        channel.platform(late, Moment { now: t(8), phase: Phase::Ended }),
-        Err(LiveError::NotLive)
-    );
+    assert_eq!(channel.platform(late, Moment { now: t(8), phase: Phase::Ended }), Err(LiveError::NotLive));
 }
 
 #[test]
@@ -187,7 +192,10 @@ fn moderation_of_platform_comments_is_sent_back_and_only_staff_see_author_ids() 
     channel.moderate(LiveCommand::Hide { comment: CommentId(2), reason: "spam".into() }).expect("hide");
     assert_eq!(channel.state.sent_back(&channel.log.last().expect("logged").event), None);
     let counts = channel.state.platform_counts();
-    assert_eq!(counts[&SocialPlatform::Youtube], PlatformCounts { comments: 1, held: 0, hidden: 1, promoted: 0 });
+    assert_eq!(
+        counts[&SocialPlatform::Youtube],
+        PlatformCounts { comments: 1, held: 0, hidden: 1, promoted: 0 }
+    );
     assert_eq!(counts.len(), 1);
 }
 
@@ -396,7 +404,12 @@ fn command() -> impl Strategy<Value = (i64, LiveCommand)> {
 /// A platform comment: one of a few ids (so some repeat), from one of a few authors that are
 /// also the typed comments' viewers (so bans and holds meet them).
 fn platform_comment() -> impl Strategy<Value = IncomingPlatformComment> {
-    (prop_oneof![Just(SocialPlatform::Youtube), Just(SocialPlatform::Telegram)], 0u8..5, 1i64..5, "[a-zа-я ]{0,12}")
+    (
+        prop_oneof![Just(SocialPlatform::Youtube), Just(SocialPlatform::Telegram)],
+        0u8..5,
+        1i64..5,
+        "[a-zа-я ]{0,12}",
+    )
         .prop_map(|(platform, id, author, text)| from_platform(platform, &format!("m{id}"), author, &text))
 }
 

@@ -269,8 +269,21 @@ impl Connection {
             return;
         }
         let (direct, direct_inbox) = mpsc::channel(DIRECT_QUEUE);
-        let restreams =
-            tokio::spawn(forward_restreams(self.state.egress.changes(), self.meeting, direct.clone()));
+        let restreams = tokio::spawn(forward_changes(
+            self.state.egress.changes(),
+            "restream",
+            self.meeting,
+            direct.clone(),
+        ));
+        // The platform readers' states, with the moderation sent back, are for staff.
+        let platforms = (participant.reader == LogReader::Staff).then(|| {
+            tokio::spawn(forward_changes(
+                self.state.platforms.changes(),
+                "platform",
+                self.meeting,
+                direct.clone(),
+            ))
+        });
         let writer = tokio::spawn(write_loop(
             sink,
             join.frames,
@@ -282,6 +295,9 @@ impl Connection {
         ));
         self.read_loop(&mut stream, &participant.actor, &direct).await;
         restreams.abort();
+        if let Some(platforms) = platforms {
+            platforms.abort();
+        }
         drop(direct);
         let _ = writer.await;
     }
@@ -456,18 +472,43 @@ impl Connection {
     }
 }
 
-/// Passes the meeting's restream state changes to the connection as
-/// `{"type":"restream","status":{…}}`, not sequenced (like `viewers`). They are rare; a
-/// connection whose queue is full misses one rather than slowing anything.
-async fn forward_restreams(
-    mut changes: broadcast::Receiver<crate::egress::RestreamChange>,
+/// A change of state announced to a meeting's connections.
+pub(crate) trait StatusChange: Clone + Send + 'static {
+    fn meeting(&self) -> MeetingId;
+    fn json(&self) -> &str;
+}
+
+impl StatusChange for crate::egress::RestreamChange {
+    fn meeting(&self) -> MeetingId {
+        self.meeting
+    }
+    fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+impl StatusChange for crate::platforms::PlatformChange {
+    fn meeting(&self) -> MeetingId {
+        self.meeting
+    }
+    fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+/// Passes the meeting's restream (or platform reader) state changes to the connection as
+/// `{"type":"restream","status":{…}}` (or `"platform"`), not sequenced (like `viewers`). They
+/// are rare; a connection whose queue is full misses one rather than slowing anything.
+async fn forward_changes<C: StatusChange>(
+    mut changes: broadcast::Receiver<C>,
+    kind: &'static str,
     meeting: MeetingId,
     direct: mpsc::Sender<Utf8Bytes>,
 ) {
     loop {
         match changes.recv().await {
-            Ok(change) if change.meeting == meeting => {
-                let text = format!(r#"{{"type":"restream","status":{}}}"#, change.json);
+            Ok(change) if change.meeting() == meeting => {
+                let text = format!(r#"{{"type":"{kind}","status":{}}}"#, change.json());
                 if direct.is_closed() {
                     return;
                 }

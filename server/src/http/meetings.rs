@@ -276,7 +276,16 @@ pub async fn show(
     let mut view = view(&state, &meeting);
     view.deadlines = deadlines(&state, &meeting, results.as_ref());
     view.restream = restream_of(&state, meeting.id);
+    view.platforms = platforms_of(&state, meeting.id).await?;
     Ok(Json(view))
+}
+
+/// The meeting's platform readers' states, when it follows any platform.
+async fn platforms_of(
+    state: &AppState,
+    meeting: MeetingId,
+) -> Result<Option<Vec<crate::wire::PlatformStatus>>, ApiError> {
+    Ok(Some(state.platforms.statuses(meeting).await?).filter(|statuses| !statuses.is_empty()))
 }
 
 /// The meeting's restream states, when it has been restreamed since the server started.
@@ -601,9 +610,11 @@ pub async fn events(
     // Subscribed before the snapshot is taken, so that no change falls between them.
     let broadcast_changes = state.media.changes();
     let restream_changes = state.egress.changes();
+    let platform_changes = state.platforms.changes();
     let subscription = state.rooms.subscribe(MeetingId(id)).await?;
     let mut snapshot = view(&state, &subscription.meeting);
     snapshot.restream = restream_of(&state, subscription.meeting.id);
+    snapshot.platforms = platforms_of(&state, subscription.meeting.id).await?;
     let snapshot = serde_json::to_string(&snapshot).map_err(|error| ApiError::Internal(error.to_string()))?;
     let first = stream::once(async move { Ok(Event::default().event("snapshot").data(snapshot)) });
     let changes = BroadcastStream::new(subscription.events).map(|item| {
@@ -638,7 +649,19 @@ pub async fn events(
             }
         })
     });
-    let broadcasts = futures_util::stream::select(broadcasts, restreams);
+    let platforms = BroadcastStream::new(platform_changes).filter_map(move |change| {
+        std::future::ready(match change {
+            Ok(change) if change.meeting == meeting => {
+                Some(Ok(Event::default().event("platform").data(&*change.json)))
+            }
+            Ok(_) => None,
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                Some(Ok(Event::default().event("lagged").data(missed.to_string())))
+            }
+        })
+    });
+    let broadcasts =
+        futures_util::stream::select(futures_util::stream::select(broadcasts, restreams), platforms);
     // The stream ends when the room's events end (the room closed): the client reconnects and
     // gets a fresh snapshot. Broadcast changes alone never keep it open.
     let room_ended = stream::once(std::future::ready(None));

@@ -14,6 +14,7 @@ mod live;
 mod media;
 mod meetings;
 mod open311;
+mod platforms;
 mod problem;
 mod receptions;
 mod register;
@@ -85,6 +86,8 @@ pub struct Shared {
     pub media: Media,
     /// Restreams of the broadcast to the platforms.
     pub egress: Egress,
+    /// The readers of the platforms' comments.
+    pub platforms: crate::platforms::Platforms,
     /// Seals platform stream keys before they are stored.
     pub sealer: Sealer,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
@@ -112,6 +115,7 @@ impl AppState {
         metrics: Metrics,
         media: Media,
         egress: Egress,
+        platforms: crate::platforms::Platforms,
         cluster: Option<Cluster>,
         shutdown: CancellationToken,
     ) -> AppState {
@@ -133,6 +137,7 @@ impl AppState {
             ),
             media,
             egress,
+            platforms,
             sealer: Sealer::new(config.secret_key.clone(), config.previous_secret_key.clone()),
             config,
             store,
@@ -249,6 +254,10 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(destinations::update_for_meeting, destinations::remove_from_meeting))
         .routes(routes!(destinations::list_defaults, destinations::add_default))
         .routes(routes!(destinations::update_default, destinations::remove_default))
+        .routes(routes!(platforms::list_accounts))
+        .routes(routes!(platforms::connect_account, platforms::disconnect_account))
+        .routes(routes!(platforms::list_feeds))
+        .routes(routes!(platforms::follow, platforms::unfollow))
         .routes(routes!(register::list, register::create))
         .routes(routes!(register::categories))
         .routes(routes!(register::show, register::update))

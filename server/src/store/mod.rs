@@ -605,7 +605,11 @@ pub trait Store: Send + Sync + 'static {
     /// Connects (or reconnects, replacing) an akim's account on a platform.
     async fn put_platform_credential(&self, record: &PlatformCredentialRecord) -> StoreResult<()>;
     /// Disconnects it; `NotFound` when it was not connected.
-    async fn delete_platform_credential(&self, account: AccountId, platform: SocialPlatform) -> StoreResult<()>;
+    async fn delete_platform_credential(
+        &self,
+        account: AccountId,
+        platform: SocialPlatform,
+    ) -> StoreResult<()>;
     /// Every sealed credential, to reseal them after the secret key is rotated.
     async fn sealed_platform_credentials(&self) -> StoreResult<Vec<(AccountId, SocialPlatform, String)>>;
     /// Replaces a sealed credential by `new` if it is still `old`.
@@ -621,7 +625,12 @@ pub trait Store: Send + Sync + 'static {
     async fn meeting_platforms(&self, meeting: MeetingId) -> StoreResult<Vec<MeetingPlatform>>;
     /// Sets what a meeting follows on the follow's platform; a changed follow starts its
     /// reader over (the cursor is dropped, the version bumped).
-    async fn put_meeting_platform(&self, meeting: MeetingId, follow: &Follow, now: Timestamp) -> StoreResult<MeetingPlatform>;
+    async fn put_meeting_platform(
+        &self,
+        meeting: MeetingId,
+        follow: &Follow,
+        now: Timestamp,
+    ) -> StoreResult<MeetingPlatform>;
     /// Stops following a platform; `NotFound` when it was not followed.
     async fn delete_meeting_platform(&self, meeting: MeetingId, platform: SocialPlatform) -> StoreResult<()>;
     /// Records a reader's status for the nodes that do not run it.

@@ -22,7 +22,9 @@ mod model;
 pub use model::*;
 
 use crate::ids::{CommentId, QuestionId, ViewerId};
-use crate::platforms::{CommentSource, MAX_AUTHOR_NAME_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_URL_CHARS, SocialPlatform};
+use crate::platforms::{
+    CommentSource, MAX_AUTHOR_NAME_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_URL_CHARS, SocialPlatform,
+};
 use crate::roles::Principal;
 use crate::text::{self, TextError};
 use crate::timer::Phase;
@@ -116,9 +118,14 @@ pub struct IncomingPlatformComment {
 /// What a moderation event asks of the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SentBack {
-    Remove { external_id: String },
+    Remove {
+        external_id: String,
+    },
     /// For `minutes`, or for good when `None`.
-    Ban { author_id: String, minutes: Option<u32> },
+    Ban {
+        author_id: String,
+        minutes: Option<u32>,
+    },
 }
 
 /// One platform's comments in a meeting, by what became of them.
@@ -236,8 +243,12 @@ impl LiveState {
         if let Some(&(comment, seq)) = self.platform_posted.get(&key) {
             return Ok(Decision::AlreadyPosted { comment, seq });
         }
-        let plain_id = |id: &str| !id.is_empty() && id.len() <= MAX_EXTERNAL_ID_CHARS && id.chars().all(|c| c.is_ascii_graphic());
-        if !plain_id(&source.external_id) || source.author_id.as_deref().is_some_and(|id| !id.is_empty() && !plain_id(id)) {
+        let plain_id = |id: &str| {
+            !id.is_empty() && id.len() <= MAX_EXTERNAL_ID_CHARS && id.chars().all(|c| c.is_ascii_graphic())
+        };
+        if !plain_id(&source.external_id)
+            || source.author_id.as_deref().is_some_and(|id| !id.is_empty() && !plain_id(id))
+        {
             return Err(LiveError::InvalidSource);
         }
         if source.author_id.as_deref() == Some("") {
@@ -245,7 +256,9 @@ impl LiveState {
         }
         // A link is only kept when it is an https address with nothing odd in it.
         source.url = source.url.filter(|url| {
-            url.starts_with("https://") && url.len() <= MAX_URL_CHARS && url.chars().all(|c| c.is_ascii_graphic())
+            url.starts_with("https://")
+                && url.len() <= MAX_URL_CHARS
+                && url.chars().all(|c| c.is_ascii_graphic())
         });
         if !moment.phase.is_live() {
             return Err(LiveError::NotLive);
@@ -262,7 +275,8 @@ impl LiveState {
         let text = match text::clean(&raw, settings.max_comment_chars, true) {
             Err(TextError::TooLong { .. }) => {
                 let cleaned = text::clean(&raw, usize::MAX, true).map_err(LiveError::Text)?;
-                let kept: String = cleaned.chars().take(settings.max_comment_chars.saturating_sub(1)).collect();
+                let kept: String =
+                    cleaned.chars().take(settings.max_comment_chars.saturating_sub(1)).collect();
                 format!("{}…", kept.trim_end())
             }
             other => other.map_err(LiveError::Text)?,

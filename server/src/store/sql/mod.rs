@@ -1217,8 +1217,13 @@ impl Store for SqlStore {
         self.timed("put_platform_credential", platforms::put_credential(&self.pool, record)).await
     }
 
-    async fn delete_platform_credential(&self, account: AccountId, platform: SocialPlatform) -> StoreResult<()> {
-        self.timed("delete_platform_credential", platforms::delete_credential(&self.pool, account, platform)).await
+    async fn delete_platform_credential(
+        &self,
+        account: AccountId,
+        platform: SocialPlatform,
+    ) -> StoreResult<()> {
+        self.timed("delete_platform_credential", platforms::delete_credential(&self.pool, account, platform))
+            .await
     }
 
     async fn sealed_platform_credentials(&self) -> StoreResult<Vec<(AccountId, SocialPlatform, String)>> {
@@ -1243,7 +1248,12 @@ impl Store for SqlStore {
         self.timed("meeting_platforms", platforms::feeds(&self.pool, meeting)).await
     }
 
-    async fn put_meeting_platform(&self, meeting: MeetingId, follow: &Follow, now: Timestamp) -> StoreResult<MeetingPlatform> {
+    async fn put_meeting_platform(
+        &self,
+        meeting: MeetingId,
+        follow: &Follow,
+        now: Timestamp,
+    ) -> StoreResult<MeetingPlatform> {
         self.timed("put_meeting_platform", platforms::put_feed(&self.pool, meeting, follow, now)).await
     }
 
@@ -1257,7 +1267,11 @@ impl Store for SqlStore {
         platform: SocialPlatform,
         status: &str,
     ) -> StoreResult<()> {
-        self.timed("set_meeting_platform_status", platforms::set_status(&self.pool, meeting, platform, status)).await
+        self.timed(
+            "set_meeting_platform_status",
+            platforms::set_status(&self.pool, meeting, platform, status),
+        )
+        .await
     }
 
     async fn live_feeds(&self) -> StoreResult<Vec<LiveFeed>> {
@@ -1275,7 +1289,15 @@ impl Store for SqlStore {
     ) -> StoreResult<ViewerId> {
         self.timed(
             "platform_viewer",
-            platforms::platform_viewer(&self.pool, meeting, platform, platform_user_id, display_name, token_hash, now),
+            platforms::platform_viewer(
+                &self.pool,
+                meeting,
+                platform,
+                platform_user_id,
+                display_name,
+                token_hash,
+                now,
+            ),
         )
         .await
     }

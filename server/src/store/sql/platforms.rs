@@ -8,7 +8,8 @@ use sqlx::Row;
 
 fn platform_of(row: &DbRow) -> StoreResult<SocialPlatform> {
     let platform: String = row.try_get("platform")?;
-    SocialPlatform::parse(&platform).ok_or_else(|| StoreError::Corrupt(format!("unknown platform {platform:?}")))
+    SocialPlatform::parse(&platform)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown platform {platform:?}")))
 }
 
 fn credential_from(row: &DbRow) -> StoreResult<PlatformCredentialRecord> {
@@ -36,7 +37,10 @@ fn feed_from(row: &DbRow) -> StoreResult<MeetingPlatform> {
 
 const FEED_COLUMNS: &str = "meeting_id, platform, follow, cursor, status, version, updated_at";
 
-pub(super) async fn credentials(pool: &DbPool, account: AccountId) -> StoreResult<Vec<PlatformCredentialRecord>> {
+pub(super) async fn credentials(
+    pool: &DbPool,
+    account: AccountId,
+) -> StoreResult<Vec<PlatformCredentialRecord>> {
     let rows = sqlx::query(
         "SELECT account_id, platform, credential_sealed, hint, connected_at FROM platform_credentials \
          WHERE account_id = $1 ORDER BY platform",
@@ -64,7 +68,11 @@ pub(super) async fn put_credential(pool: &DbPool, record: &PlatformCredentialRec
     Ok(())
 }
 
-pub(super) async fn delete_credential(pool: &DbPool, account: AccountId, platform: SocialPlatform) -> StoreResult<()> {
+pub(super) async fn delete_credential(
+    pool: &DbPool,
+    account: AccountId,
+    platform: SocialPlatform,
+) -> StoreResult<()> {
     let done = sqlx::query("DELETE FROM platform_credentials WHERE account_id = $1 AND platform = $2")
         .bind(account.0)
         .bind(platform.as_str())
@@ -76,12 +84,16 @@ pub(super) async fn delete_credential(pool: &DbPool, account: AccountId, platfor
     Ok(())
 }
 
-pub(super) async fn sealed_credentials(pool: &DbPool) -> StoreResult<Vec<(AccountId, SocialPlatform, String)>> {
+pub(super) async fn sealed_credentials(
+    pool: &DbPool,
+) -> StoreResult<Vec<(AccountId, SocialPlatform, String)>> {
     let rows = sqlx::query("SELECT account_id, platform, credential_sealed FROM platform_credentials")
         .fetch_all(pool)
         .await?;
     rows.iter()
-        .map(|row| Ok((AccountId(row.try_get("account_id")?), platform_of(row)?, row.try_get("credential_sealed")?)))
+        .map(|row| {
+            Ok((AccountId(row.try_get("account_id")?), platform_of(row)?, row.try_get("credential_sealed")?))
+        })
         .collect()
 }
 
@@ -106,14 +118,21 @@ pub(super) async fn reseal_credential(
 }
 
 pub(super) async fn feeds(pool: &DbPool, meeting: MeetingId) -> StoreResult<Vec<MeetingPlatform>> {
-    let rows = sqlx::query(&format!("SELECT {FEED_COLUMNS} FROM meeting_platforms WHERE meeting_id = $1 ORDER BY platform"))
-        .bind(meeting.0)
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {FEED_COLUMNS} FROM meeting_platforms WHERE meeting_id = $1 ORDER BY platform"
+    ))
+    .bind(meeting.0)
+    .fetch_all(pool)
+    .await?;
     rows.iter().map(feed_from).collect()
 }
 
-pub(super) async fn put_feed(pool: &DbPool, meeting: MeetingId, follow: &Follow, now: Timestamp) -> StoreResult<MeetingPlatform> {
+pub(super) async fn put_feed(
+    pool: &DbPool,
+    meeting: MeetingId,
+    follow: &Follow,
+    now: Timestamp,
+) -> StoreResult<MeetingPlatform> {
     let json = serde_json::to_string(follow).map_err(|error| StoreError::Corrupt(error.to_string()))?;
     // The same follow again keeps the cursor: the reader goes on where it stood.
     let row = sqlx::query(&format!(
@@ -135,7 +154,11 @@ pub(super) async fn put_feed(pool: &DbPool, meeting: MeetingId, follow: &Follow,
     feed_from(&row)
 }
 
-pub(super) async fn delete_feed(pool: &DbPool, meeting: MeetingId, platform: SocialPlatform) -> StoreResult<()> {
+pub(super) async fn delete_feed(
+    pool: &DbPool,
+    meeting: MeetingId,
+    platform: SocialPlatform,
+) -> StoreResult<()> {
     let done = sqlx::query("DELETE FROM meeting_platforms WHERE meeting_id = $1 AND platform = $2")
         .bind(meeting.0)
         .bind(platform.as_str())
@@ -147,7 +170,12 @@ pub(super) async fn delete_feed(pool: &DbPool, meeting: MeetingId, platform: Soc
     Ok(())
 }
 
-pub(super) async fn set_status(pool: &DbPool, meeting: MeetingId, platform: SocialPlatform, status: &str) -> StoreResult<()> {
+pub(super) async fn set_status(
+    pool: &DbPool,
+    meeting: MeetingId,
+    platform: SocialPlatform,
+    status: &str,
+) -> StoreResult<()> {
     sqlx::query("UPDATE meeting_platforms SET status = $3 WHERE meeting_id = $1 AND platform = $2")
         .bind(meeting.0)
         .bind(platform.as_str())
@@ -189,7 +217,11 @@ pub(super) async fn live_feeds(pool: &DbPool) -> StoreResult<Vec<LiveFeed>> {
                 Some(_) => Some(credential_from(row)?),
                 None => None,
             };
-            Ok(LiveFeed { feed: feed_from(row)?, akim: AccountId(row.try_get("akim_account_id")?), credential })
+            Ok(LiveFeed {
+                feed: feed_from(row)?,
+                akim: AccountId(row.try_get("akim_account_id")?),
+                credential,
+            })
         })
         .collect()
 }
