@@ -700,7 +700,19 @@ pub struct ModerationLog {
     pub by_action: Vec<ActionCount>,
     /// How many comments were hidden for each reason.
     pub hidden_by_reason: Vec<ReasonCount>,
+    /// For each platform the meeting's comments came from besides Kezdesu's page: how many
+    /// came, and how many were held, hidden or made questions.
+    pub by_platform: Vec<PlatformCount>,
     pub entries: Vec<ModerationLogEntry>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PlatformCount {
+    pub platform: kezdesu_core::platforms::SocialPlatform,
+    pub comments: u64,
+    pub held: u64,
+    pub hidden: u64,
+    pub promoted: u64,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -787,6 +799,17 @@ pub async fn moderation_log(
         hidden_by_reason: by_reason
             .into_iter()
             .map(|(reason, count)| ReasonCount { reason, count })
+            .collect(),
+        by_platform: record
+            .by_platform
+            .into_iter()
+            .map(|(platform, counts)| PlatformCount {
+                platform,
+                comments: counts.comments,
+                held: counts.held,
+                hidden: counts.hidden,
+                promoted: counts.promoted,
+            })
             .collect(),
         entries,
     }))

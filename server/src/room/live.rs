@@ -136,6 +136,8 @@ pub struct LiveJoin {
 pub struct ModerationRecord {
     pub entries: Vec<ModerationEntry>,
     pub hidden_texts: HashMap<CommentId, String>,
+    /// What became of each platform's comments.
+    pub by_platform: std::collections::BTreeMap<kezdesu_core::platforms::SocialPlatform, kezdesu_core::live::PlatformCounts>,
 }
 
 /// The per-viewer comment rate, from the configuration.
@@ -212,7 +214,11 @@ impl Room {
             .into_iter()
             .filter_map(|id| self.live.comments.get(&id).map(|comment| (id, comment.text.clone())))
             .collect();
-        ModerationRecord { entries: self.live.moderation_log.clone(), hidden_texts }
+        ModerationRecord {
+            entries: self.live.moderation_log.clone(),
+            hidden_texts,
+            by_platform: self.live.platform_counts(),
+        }
     }
 
     /// Decides `first` and whatever else is already waiting, up to the batch limit, commits
