@@ -217,6 +217,9 @@ pub(crate) fn unix_seconds(seconds: i64) -> Option<jiff::Timestamp> {
 }
 
 #[cfg(test)]
+mod wire_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
