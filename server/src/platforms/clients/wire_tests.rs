@@ -343,3 +343,41 @@ async fn facebook_pages_after_its_cursor_and_hides() {
     assert_eq!(calls[2].method, "POST");
     assert_eq!(calls[2].body, "is_hidden=true&access_token=EAAB.TOKEN");
 }
+
+#[tokio::test]
+async fn youtube_finds_the_next_broadcast_after_a_chat_ends() {
+    let fake = Fake::start(&[
+        ("/google-oauth/token", 200, r#"{"access_token": "at1", "expires_in": 3600}"#),
+        (
+            "/google/youtube/v3/liveBroadcasts",
+            200,
+            r#"{"items": [{"id": "vid1", "snippet": {"liveChatId": "chat1"}}]}"#,
+        ),
+        (
+            "/google/youtube/v3/liveChat/messages",
+            403,
+            r#"{"error": {"code": 403, "message": "The live chat is no longer live.",
+            "errors": [{"reason": "liveChatEnded", "domain": "youtube.liveChat"}]}}"#,
+        ),
+        (
+            "/google/youtube/v3/liveBroadcasts",
+            200,
+            r#"{"items": [{"id": "vid2", "snippet": {"liveChatId": "chat2"}}]}"#,
+        ),
+        ("/google/youtube/v3/liveChat/messages", 200, MESSAGE_PAGE),
+    ])
+    .await;
+    let credential =
+        Credential::Youtube { client_id: "c".into(), client_secret: "s".into(), refresh_token: "r".into() };
+    let youtube = client(&fake, credential, Follow::Youtube { live_chat_id: None, video_id: None });
+    let ended = youtube.fetch(Some("old")).await;
+    assert!(matches!(ended, Err(FetchError::Gone { .. })), "{ended:?}");
+    let fetched = youtube.fetch(Some("old")).await.expect("the next broadcast's chat");
+    assert_eq!(fetched.resolved.as_deref(), Some("liveChatId chat2 (video vid2)"));
+    let calls = fake.calls();
+    assert!(calls[2].query.ends_with("&pageToken=old"));
+    assert_eq!(
+        calls[4].query, "liveChatId=chat2&part=snippet%2CauthorDetails&maxResults=2000",
+        "no old page token"
+    );
+}

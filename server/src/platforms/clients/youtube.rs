@@ -79,6 +79,9 @@ pub struct YoutubeClient {
     video_id: Option<String>,
     token: Mutex<Option<AccessToken>>,
     chat: Mutex<Option<Chat>>,
+    /// The chat last forgotten because it ended: a page token belongs to its chat, so the
+    /// stored cursor is not carried over to the next broadcast's.
+    ended_chat: Mutex<Option<String>>,
 }
 
 impl YoutubeClient {
@@ -99,6 +102,7 @@ impl YoutubeClient {
             video_id,
             token: Mutex::new(None),
             chat: Mutex::new(None),
+            ended_chat: Mutex::new(None),
         }
     }
 
@@ -176,13 +180,24 @@ impl YoutubeClient {
     /// A chat that ended is forgotten when it was found by lookup, so that the channel's next
     /// broadcast (a restarted stream) is found again.
     fn forget_chat(&self) {
-        if self.live_chat_id.is_none() {
-            lock(&self.chat).take();
+        if self.live_chat_id.is_none()
+            && let Some(chat) = lock(&self.chat).take()
+        {
+            *lock(&self.ended_chat) = Some(chat.live_chat_id);
         }
     }
 
     async fn list(&self, units: &mut u64, cursor: Option<&str>) -> Result<Fetched, FetchError> {
         let chat = self.chat(units).await?;
+        let mut cursor = cursor;
+        {
+            let mut ended = lock(&self.ended_chat);
+            if ended.as_ref().is_some_and(|ended| *ended != chat.live_chat_id) {
+                tracing::info!(platform = "youtube", "a new broadcast's chat: reading it from its start");
+                cursor = None;
+                ended.take();
+            }
+        }
         let url = format!("{}/youtube/v3/liveChat/messages", self.api);
         let mut query = vec![
             ("liveChatId", chat.live_chat_id.as_str()),
