@@ -160,7 +160,7 @@ async fn youtube_renews_a_revoked_access_token_once_and_counts_its_quota() {
     {
         assert!(token.body.contains(part), "{}", token.body);
     }
-    assert_eq!(calls[1].query, "part=snippet&broadcastStatus=active&mine=true");
+    assert_eq!(calls[1].query, "part=snippet&broadcastStatus=active&broadcastType=all");
     assert_eq!(calls[1].authorization.as_deref(), Some("Bearer at1"));
     assert_eq!(calls[4].authorization.as_deref(), Some("Bearer at2"));
     assert_eq!(calls[4].query, "liveChatId=chat1&part=snippet%2CauthorDetails&maxResults=2000");

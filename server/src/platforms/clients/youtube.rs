@@ -4,7 +4,7 @@
 //!   endpoint, which is kept until shortly before it expires and renewed once when the API
 //!   answers 401 (a token can be revoked before its time).
 //! - The chat to read is the follow's `live_chat_id`, or the `activeLiveChatId` of its video,
-//!   or the chat of the channel's active broadcast (`liveBroadcasts.list?mine=true`): the one
+//!   or the chat of the channel's active broadcast (`liveBroadcasts.list?broadcastStatus=active`): the one
 //!   the restream feeds.
 //! - `liveChatMessages.list` is polled with `nextPageToken` as the cursor, waiting
 //!   `pollingIntervalMillis` between calls, as the API asks.
@@ -167,7 +167,9 @@ impl YoutubeClient {
             Chat { live_chat_id, video_id: Some(video_id.clone()) }
         } else {
             let url = format!("{}/youtube/v3/liveBroadcasts", self.api);
-            let query = [("part", "snippet"), ("broadcastStatus", "active"), ("mine", "true")];
+            // `broadcastStatus` is one of the three filters, of which exactly one may be given: it
+            // already means the authorized channel's broadcasts.
+            let query = [("part", "snippet"), ("broadcastStatus", "active"), ("broadcastType", "all")];
             let answer = self.call(units, LOOKUP_UNITS, || self.http.get(&url).query(&query)).await?;
             parse_broadcasts(answer.status, &answer.body, Timestamp::now())
                 .map_err(|error| with_units(error, *units))?
@@ -475,7 +477,7 @@ struct BroadcastSnippet {
     live_chat_id: Option<String>,
 }
 
-/// `liveBroadcasts.list?broadcastStatus=active&mine=true`: the channel's live broadcast.
+/// `liveBroadcasts.list?broadcastStatus=active`: the channel's live broadcast.
 // https://developers.google.com/youtube/v3/live/docs/liveBroadcasts/list and
 // https://developers.google.com/youtube/v3/live/docs/liveBroadcasts#snippet.liveChatId
 pub(crate) fn parse_broadcasts(status: u16, body: &[u8], now: Timestamp) -> Result<Chat, FetchError> {
