@@ -16,6 +16,7 @@ mod errors;
 mod live;
 mod media;
 mod meetings;
+mod platforms;
 mod postgres;
 mod protocol;
 mod register;

@@ -847,6 +847,10 @@ pub struct IssueSourceView {
     pub author_name: String,
     pub text: String,
     pub posted_at: String,
+    /// Where the comment was written, when on a social-media platform: the platform, its id of
+    /// the comment and a link to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<kezdesu_core::platforms::CommentSource>,
 }
 
 /// The problem issues raised as questions in the meeting, with their source comments. Public.
@@ -880,6 +884,7 @@ pub async fn issues(
                         author_name: source.author_name,
                         text: source.text,
                         posted_at: clock.format(source.posted_at),
+                        source: source.source.map(|source| source.public()),
                     })
                     .collect(),
             })
