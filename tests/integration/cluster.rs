@@ -82,6 +82,9 @@ impl Nodes {
             if rules.is_some() {
                 command.env("KEZDESU__RULES__FILE", dir.path().join("rules.toml"));
             }
+            if let Some(fake) = crate::platforms::Fake::from_env() {
+                command.envs(fake.env());
+            }
             processes.push(Running::start(command));
         }
         let mut servers = Vec::new();
@@ -654,4 +657,88 @@ async fn restream_failed(server: &TestServer, meeting: i64) -> bool {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     false
+}
+
+/// The node that runs the meeting's platform readers: the one whose metrics count one.
+async fn reading_node(nodes: &Nodes, alive: &[usize]) -> Option<usize> {
+    for &index in alive {
+        let metrics = reqwest::get(nodes.servers[index].url("/metrics")).await.ok()?.text().await.ok()?;
+        if metrics.lines().any(|line| line == "kezdesu_platform_readers 1") {
+            return Some(index);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn killing_the_owner_repeats_no_platform_comment_and_another_node_reads_on() {
+    use crate::platforms::{FAKE_TURN, Fake, account_of, put};
+    let Some(fake) = Fake::from_env() else { return };
+    let _turn = FAKE_TURN.lock().await;
+    let Some(mut nodes) = Nodes::start(8, None).await else { return };
+    fake.control("youtube/polling_interval_ms", json!({"ms": 200})).await;
+    let chat = format!("chat-{}", rand_suffix());
+    fake.control("youtube/broadcasts", json!({"id": format!("vid-{chat}"), "live_chat_id": chat})).await;
+    let (meeting, akim, _) = nodes.servers[0].live_meeting().await;
+    let account = account_of(&nodes.servers[0], &akim).await;
+    let credential =
+        json!({"client_id": "c", "client_secret": "s", "refresh_token": format!("1//refresh-{chat}")});
+    let (status, _) =
+        put(&nodes.servers[0], &format!("/api/accounts/{account}/platforms/youtube"), &akim, credential)
+            .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let (status, _) = put(
+        &nodes.servers[0],
+        &format!("/api/meetings/{meeting}/platforms/youtube"),
+        &akim,
+        json!({"live_chat_id": chat}),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+
+    // Exactly one node reads.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let owner = loop {
+        if let Some(owner) = reading_node(&nodes, &[0, 1, 2]).await {
+            break owner;
+        }
+        assert!(Instant::now() < deadline, "no node started the reader");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(fake.youtube_message(&chat, "UCx", &format!("До {n}")).await);
+    }
+    let survivor = (owner + 1) % 3;
+    let (viewer, _) = nodes.servers[survivor].viewer(meeting, "Наблюдатель").await;
+    let mut watching = nodes.servers[survivor].live(meeting, &viewer, Some(0)).await;
+    let fifth = ids[4].clone();
+    until_event(&mut watching, "comment_posted", |event| event["source"]["external_id"] == fifth.as_str())
+        .await;
+
+    // The owner dies mid-chat; the comments written meanwhile arrive once, through another node.
+    nodes.kill(owner);
+    for n in 5..10 {
+        ids.push(fake.youtube_message(&chat, "UCx", &format!("После {n}")).await);
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let alive: Vec<usize> = (0..3).filter(|index| *index != owner).collect();
+    let mut reader = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while reader.is_none() {
+        reader = reading_node(&nodes, &alive).await;
+        assert!(Instant::now() < deadline, "no surviving node took the reader over");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut watching = nodes.servers[survivor].live(meeting, &viewer, Some(0)).await;
+    let last = ids[9].clone();
+    until_event(&mut watching, "comment_posted", |event| event["source"]["external_id"] == last.as_str())
+        .await;
+    let posted: Vec<String> = watching
+        .seen
+        .iter()
+        .filter(|event| event["type"] == "comment_posted")
+        .filter_map(|event| event["source"]["external_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(posted, ids, "every comment once, in order, across the failover");
 }

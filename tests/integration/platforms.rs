@@ -30,7 +30,9 @@ impl Fake {
         match std::env::var("KEZDESU_TEST_PLATFORMS_URL") {
             Ok(base) => Some(Fake { base, client: reqwest::Client::new() }),
             Err(_) => {
-                eprintln!("skipped: KEZDESU_TEST_PLATFORMS_URL is not set (tests/run starts the fake platforms)");
+                eprintln!(
+                    "skipped: KEZDESU_TEST_PLATFORMS_URL is not set (tests/run starts the fake platforms)"
+                );
                 None
             }
         }
@@ -163,7 +165,12 @@ async fn event_until(client: &mut LiveClient, wanted: impl Fn(&Value) -> bool) -
 }
 
 /// A live meeting whose akim connected a YouTube account and follows `chat`.
-async fn youtube_meeting(server: &TestServer, fake: &Fake, chat: &str, refresh_token: &str) -> (i64, String, String) {
+async fn youtube_meeting(
+    server: &TestServer,
+    fake: &Fake,
+    chat: &str,
+    refresh_token: &str,
+) -> (i64, String, String) {
     fake.control("youtube/broadcasts", json!({"id": format!("vid-{chat}"), "live_chat_id": chat})).await;
     let (meeting, akim, moderator) = server.live_meeting().await;
     let account = account_of(server, &akim).await;
@@ -175,8 +182,13 @@ async fn youtube_meeting(server: &TestServer, fake: &Fake, chat: &str, refresh_t
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{connected}");
-    let (status, feed) =
-        put(server, &format!("/api/meetings/{meeting}/platforms/youtube"), &akim, json!({"live_chat_id": chat})).await;
+    let (status, feed) = put(
+        server,
+        &format!("/api/meetings/{meeting}/platforms/youtube"),
+        &akim,
+        json!({"live_chat_id": chat}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{feed}");
     (meeting, akim, moderator)
 }
@@ -189,7 +201,8 @@ async fn accounts_and_feeds_are_managed_by_the_akim_and_tokens_are_write_only() 
     let accounts = format!("/api/accounts/{account}/platforms");
     let token = "1234567:AAH-secret-bot-token-xyzw";
 
-    let (status, connected) = put(&server, &format!("{accounts}/telegram"), &akim, json!({"bot_token": token})).await;
+    let (status, connected) =
+        put(&server, &format!("{accounts}/telegram"), &akim, json!({"bot_token": token})).await;
     assert_eq!(status, StatusCode::OK, "{connected}");
     assert_eq!(connected["hint"], "••••xyzw");
     let (_, listed) = server.get(&accounts, Some(&akim)).await;
@@ -203,7 +216,8 @@ async fn accounts_and_feeds_are_managed_by_the_akim_and_tokens_are_write_only() 
     assert!(!sealed.contains("secret-bot-token"), "sealed at rest: {sealed}");
 
     // Who may: a moderator neither connects accounts nor chooses what is followed, but sees it.
-    let (status, _) = put(&server, &format!("{accounts}/telegram"), &moderator, json!({"bot_token": token})).await;
+    let (status, _) =
+        put(&server, &format!("{accounts}/telegram"), &moderator, json!({"bot_token": token})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let feed_path = format!("/api/meetings/{meeting}/platforms/telegram");
     let (status, _) = put(&server, &feed_path, &moderator, json!({"chat_id": -1001, "post_id": 5})).await;
@@ -213,7 +227,10 @@ async fn accounts_and_feeds_are_managed_by_the_akim_and_tokens_are_write_only() 
     assert_eq!(feed["connected"], true);
     let (status, list) = server.get(&format!("/api/meetings/{meeting}/platforms"), Some(&moderator)).await;
     assert_eq!(status, StatusCode::OK, "{list}");
-    assert_eq!(list["platforms"][0]["follow"], json!({"platform": "telegram", "chat_id": -1001, "post_id": 5}));
+    assert_eq!(
+        list["platforms"][0]["follow"],
+        json!({"platform": "telegram", "chat_id": -1001, "post_id": 5})
+    );
     let (status, _) = server.get(&format!("/api/meetings/{meeting}/platforms"), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
@@ -225,9 +242,21 @@ async fn accounts_and_feeds_are_managed_by_the_akim_and_tokens_are_write_only() 
         (format!("{accounts}/vk"), json!({"bot_token": "x", "access_token": "y"}), "invalid_credential"),
         (feed_path.clone(), json!({"chat_id": 5, "post_id": 1}), "invalid_follow"),
         (feed_path.clone(), json!({"chat_id": -5}), "invalid_follow"),
-        (format!("/api/meetings/{meeting}/platforms/vk"), json!({"owner_id": -1, "video_id": 2, "post_id": 3}), "invalid_follow"),
-        (format!("/api/meetings/{meeting}/platforms/youtube"), json!({"live_chat_id": "<script>"}), "invalid_follow"),
-        (format!("/api/meetings/{meeting}/platforms/facebook"), json!({"platform": "vk", "live_video_id": "1"}), "invalid_follow"),
+        (
+            format!("/api/meetings/{meeting}/platforms/vk"),
+            json!({"owner_id": -1, "video_id": 2, "post_id": 3}),
+            "invalid_follow",
+        ),
+        (
+            format!("/api/meetings/{meeting}/platforms/youtube"),
+            json!({"live_chat_id": "<script>"}),
+            "invalid_follow",
+        ),
+        (
+            format!("/api/meetings/{meeting}/platforms/facebook"),
+            json!({"platform": "vk", "live_video_id": "1"}),
+            "invalid_follow",
+        ),
     ];
     for (path, body, code) in cases {
         let answer = put(&server, &path, &akim, body.clone()).await;
@@ -265,7 +294,8 @@ async fn a_youtube_comment_enters_with_its_source_and_moderation_goes_back_to_yo
     fake.control("youtube/polling_interval_ms", json!({"ms": 500})).await;
     let server = TestServer::start_with(|config| fake.configure(config)).await;
     let chat = format!("chat-{}", rand_suffix());
-    let (meeting, akim, moderator) = youtube_meeting(&server, &fake, &chat, &format!("1//refresh-{chat}")).await;
+    let (meeting, akim, moderator) =
+        youtube_meeting(&server, &fake, &chat, &format!("1//refresh-{chat}")).await;
     status_until(&server, meeting, &akim, "youtube", |status| status["state"] == "live").await;
     let (viewer, _) = server.viewer(meeting, "Айгүл").await;
     let mut watching = server.live(meeting, &viewer, Some(0)).await;
@@ -284,7 +314,8 @@ async fn a_youtube_comment_enters_with_its_source_and_moderation_goes_back_to_yo
     assert_eq!(posted["author_name"], "Автор UCauthor1");
     assert_eq!(posted["source"]["platform"], "youtube");
     assert!(posted["source"].get("author_id").is_none(), "the public form has no platform user id: {posted}");
-    let staff_form = event_until(&mut console, |event| event["source"]["external_id"] == message.as_str()).await;
+    let staff_form =
+        event_until(&mut console, |event| event["source"]["external_id"] == message.as_str()).await;
     assert_eq!(staff_form["source"]["author_id"], "UCauthor1", "moderators see it");
     let comment = posted["comment"].as_i64().expect("a comment number");
 
@@ -298,7 +329,8 @@ async fn a_youtube_comment_enters_with_its_source_and_moderation_goes_back_to_yo
 
     // Hiding another comment deletes it on YouTube; the outcome is shown; Kezdesu did not wait.
     let spam = fake.youtube_message(&chat, "UCspammer", "Дешёвые телефоны!").await;
-    let spam_posted = event_until(&mut console, |event| event["source"]["external_id"] == spam.as_str()).await;
+    let spam_posted =
+        event_until(&mut console, |event| event["source"]["external_id"] == spam.as_str()).await;
     let spam_comment = spam_posted["comment"].as_i64().expect("a number");
     let done = console.command(json!({"type": "hide", "comment": spam_comment, "reason": "spam"})).await;
     assert_eq!(done["type"], "done", "{done}");
@@ -397,7 +429,8 @@ async fn quota_revocation_and_malformed_answers_show_in_the_status_and_never_cra
     let mut console = server.live(meeting, &moderator, None).await;
 
     fake.control("faults", json!({"platform": "youtube", "method": "liveChatMessages.list", "fault": "quotaExceeded", "times": 1})).await;
-    let backing = status_until(&server, meeting, &akim, "youtube", |status| status["state"] == "backing_off").await;
+    let backing =
+        status_until(&server, meeting, &akim, "youtube", |status| status["state"] == "backing_off").await;
     assert!(backing["reason"].as_str().is_some_and(|reason| reason.contains("quotaExceeded")), "{backing}");
     assert!(backing["until"].is_string(), "{backing}");
     // The moderators' console heard of it too.
@@ -413,19 +446,28 @@ async fn quota_revocation_and_malformed_answers_show_in_the_status_and_never_cra
     let chat2 = format!("chat-{}", rand_suffix());
     let (meeting2, akim2, _) = youtube_meeting(&server2, &fake, &chat2, &format!("1//refresh-{chat2}")).await;
     status_until(&server2, meeting2, &akim2, "youtube", |status| status["state"] == "live").await;
-    fake.control("faults", json!({"platform": "youtube", "method": "liveChatMessages.list", "fault": "malformed", "times": 2})).await;
-    let failing = status_until(&server2, meeting2, &akim2, "youtube", |status| status["state"] == "failing").await;
+    fake.control(
+        "faults",
+        json!({"platform": "youtube", "method": "liveChatMessages.list", "fault": "malformed", "times": 2}),
+    )
+    .await;
+    let failing =
+        status_until(&server2, meeting2, &akim2, "youtube", |status| status["state"] == "failing").await;
     assert!(failing["last_error"].as_str().is_some_and(|error| error.contains("malformed")), "{failing}");
     let (status, _) = server2.get("/healthz", None).await;
     assert_eq!(status, StatusCode::OK);
     // And it goes on once the platform answers properly again.
     let message = fake.youtube_message(&chat2, "UCb", "После сбоя").await;
-    status_until(&server2, meeting2, &akim2, "youtube", |status| status["state"] == "live" && status["comments"] == 1).await;
+    status_until(&server2, meeting2, &akim2, "youtube", |status| {
+        status["state"] == "live" && status["comments"] == 1
+    })
+    .await;
 
     // A revoked token: unauthorized, and no further calls.
     fake.control("revoke", json!({"platform": "youtube", "token": format!("1//refresh-{chat2}")})).await;
     // Access tokens already issued are refused too; the reader asks for a new one and is refused.
-    let stopped = status_until(&server2, meeting2, &akim2, "youtube", |status| status["state"] == "unauthorized").await;
+    let stopped =
+        status_until(&server2, meeting2, &akim2, "youtube", |status| status["state"] == "unauthorized").await;
     assert!(stopped["reason"].is_string(), "{stopped}");
     let calls_then = fake.read("calls?platform=youtube").await.as_array().map(Vec::len);
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -448,10 +490,21 @@ async fn telegram_takes_replies_to_the_broadcast_post_only_and_deletes_hidden_on
     let bot = format!("{}:AAH-test-bot", rand_suffix() % 1_000_000_000);
     let group = -1_000_000_000_000 - (rand_suffix() % 1_000_000) as i64;
     let channel = -1_000_000_000_001 - (rand_suffix() % 1_000_000) as i64;
-    let (status, _) = put(&server, &format!("/api/accounts/{account}/platforms/telegram"), &akim, json!({"bot_token": bot})).await;
+    let (status, _) = put(
+        &server,
+        &format!("/api/accounts/{account}/platforms/telegram"),
+        &akim,
+        json!({"bot_token": bot}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, feed) =
-        put(&server, &format!("/api/meetings/{meeting}/platforms/telegram"), &akim, json!({"chat_id": group, "post_id": 77})).await;
+    let (status, feed) = put(
+        &server,
+        &format!("/api/meetings/{meeting}/platforms/telegram"),
+        &akim,
+        json!({"chat_id": group, "post_id": 77}),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{feed}");
     status_until(&server, meeting, &akim, "telegram", |status| status["state"] == "live").await;
 
@@ -473,8 +526,16 @@ async fn telegram_takes_replies_to_the_broadcast_post_only_and_deletes_hidden_on
     };
     fake.control("telegram/messages", json!({"bot_token": bot, "message": forward(10, 77)})).await;
     fake.control("telegram/messages", json!({"bot_token": bot, "message": forward(11, 78)})).await;
-    fake.control("telegram/messages", json!({"bot_token": bot, "message": reply(12, forward(11, 78), "Это к другому посту")})).await;
-    fake.control("telegram/messages", json!({"bot_token": bot, "message": reply(13, forward(10, 77), "Когда откроют школу?")})).await;
+    fake.control(
+        "telegram/messages",
+        json!({"bot_token": bot, "message": reply(12, forward(11, 78), "Это к другому посту")}),
+    )
+    .await;
+    fake.control(
+        "telegram/messages",
+        json!({"bot_token": bot, "message": reply(13, forward(10, 77), "Когда откроют школу?")}),
+    )
+    .await;
     let status = status_until(&server, meeting, &akim, "telegram", |status| status["comments"] == 1).await;
     assert_eq!(status["state"], "live");
     let mut console = server.live(meeting, &moderator, Some(0)).await;
@@ -482,17 +543,25 @@ async fn telegram_takes_replies_to_the_broadcast_post_only_and_deletes_hidden_on
     assert_eq!(posted["text"], "Когда откроют школу?");
     assert_eq!(posted["source"]["external_id"], format!("{group}:13"));
     assert_eq!(posted["author_name"], "Дана Серік");
-    assert!(console.seen.iter().all(|event| event["text"] != "Это к другому посту"), "a reply to another post stays out");
+    assert!(
+        console.seen.iter().all(|event| event["text"] != "Это к другому посту"),
+        "a reply to another post stays out"
+    );
 
     let comment = posted["comment"].as_i64().expect("a number");
     let done = console.command(json!({"type": "hide", "comment": comment, "reason": "off_topic"})).await;
     assert_eq!(done["type"], "done", "{done}");
     status_until(&server, meeting, &moderator, "telegram", |status| {
-        status["actions"].as_array().is_some_and(|actions| actions.iter().any(|action| action["outcome"] == "done"))
+        status["actions"]
+            .as_array()
+            .is_some_and(|actions| actions.iter().any(|action| action["outcome"] == "done"))
     })
     .await;
     let state = fake.read("state").await;
-    assert!(state["telegram"]["deleted"].as_array().expect("a list").contains(&json!([group, 13])), "{state}");
+    assert!(
+        state["telegram"]["deleted"].as_array().expect("a list").contains(&json!([group, 13])),
+        "{state}"
+    );
 }
 
 #[tokio::test]
@@ -507,15 +576,16 @@ async fn vk_refreshes_its_key_on_failed_2_and_facebook_hides_a_hidden_comment() 
         ("vk", json!({"access_token": format!("vk1.a.community-{group}")})),
         ("facebook", json!({"access_token": format!("EAAB-page-{group}")})),
     ] {
-        let (status, answer) = put(&server, &format!("/api/accounts/{account}/platforms/{platform}"), &akim, body).await;
+        let (status, answer) =
+            put(&server, &format!("/api/accounts/{account}/platforms/{platform}"), &akim, body).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
     let video = format!("{group}77");
-    for (platform, body) in [
-        ("vk", json!({"owner_id": -group, "video_id": 456})),
-        ("facebook", json!({"live_video_id": video})),
-    ] {
-        let (status, answer) = put(&server, &format!("/api/meetings/{meeting}/platforms/{platform}"), &akim, body).await;
+    for (platform, body) in
+        [("vk", json!({"owner_id": -group, "video_id": 456})), ("facebook", json!({"live_video_id": video}))]
+    {
+        let (status, answer) =
+            put(&server, &format!("/api/meetings/{meeting}/platforms/{platform}"), &akim, body).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
     status_until(&server, meeting, &akim, "vk", |status| status["state"] == "live").await;
@@ -524,14 +594,19 @@ async fn vk_refreshes_its_key_on_failed_2_and_facebook_hides_a_hidden_comment() 
 
     fake.control("vk/users", json!({"id": 7001, "first_name": "Асель", "last_name": "Нұрлан"})).await;
     // The long poll in flight answers when it times out; the next one is told its key expired.
-    fake.control("faults", json!({"platform": "vk", "method": "a_check", "fault": "vk_failed_2", "times": 1})).await;
+    fake.control(
+        "faults",
+        json!({"platform": "vk", "method": "a_check", "fault": "vk_failed_2", "times": 1}),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while fake.calls("vk", "groups.getLongPollServer").await.len() <= servers_asked {
         assert!(Instant::now() < deadline, "failed 2 asked for a new key");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let vk_comment = json!({"id": 901, "from_id": 7001, "date": 1_800_000_000, "text": "Где новая остановка?", "video_owner_id": -group, "video_id": 456});
-    fake.control("vk/events", json!({"group_id": group, "type": "video_comment_new", "object": vk_comment})).await;
+    fake.control("vk/events", json!({"group_id": group, "type": "video_comment_new", "object": vk_comment}))
+        .await;
     fake.control("facebook/comments", json!({"live_video_id": video, "from": {"id": "10158", "name": "Marat K"}, "message": "Please fix the lights"})).await;
 
     let mut console = server.live(meeting, &moderator, Some(0)).await;

@@ -299,7 +299,7 @@ mod tests {
             author_id: Some("UC123".into()),
         };
         assert_eq!(source.public().author_id, None);
-        let json = serde_json::to_value(source.public()).unwrap();
+        let json = serde_json::to_value(source.public()).expect("serializes");
         assert!(json.get("author_id").is_none());
     }
 }

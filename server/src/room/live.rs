@@ -137,7 +137,10 @@ pub struct ModerationRecord {
     pub entries: Vec<ModerationEntry>,
     pub hidden_texts: HashMap<CommentId, String>,
     /// What became of each platform's comments.
-    pub by_platform: std::collections::BTreeMap<kezdesu_core::platforms::SocialPlatform, kezdesu_core::live::PlatformCounts>,
+    pub by_platform: std::collections::BTreeMap<
+        kezdesu_core::platforms::SocialPlatform,
+        kezdesu_core::live::PlatformCounts,
+    >,
 }
 
 /// The per-viewer comment rate, from the configuration.
