@@ -60,9 +60,11 @@ fn every_event_fixture_is_an_event_and_round_trips() {
     for (name, fixture) in fixtures("events") {
         let event: StoredEvent =
             serde_json::from_value(fixture.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(event_name(&event.event), name);
+        // `comment_posted.from_platform` is a second example of `comment_posted`.
+        let base = name.split('.').next().expect("a name").to_owned();
+        assert_eq!(event_name(&event.event), base);
         assert_eq!(serde_json::to_value(&event).expect("serializes"), fixture, "{name} round-trips");
-        covered.insert(name);
+        covered.insert(base);
     }
     assert_eq!(covered.len(), 20, "one fixture per event type: {covered:?}");
 }
