@@ -34,6 +34,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Message;
 
+#[path = "load/platforms.rs"]
+mod platforms;
+
+/// How many viewers also record when each platform comment reached them.
+const PLATFORM_SAMPLERS: usize = 100;
+
 #[derive(Parser)]
 #[command(name = "kezdesu-load", about = "Load generator for Kezdesu's live channel")]
 struct Cli {
@@ -84,6 +90,13 @@ struct Load {
     /// Every node of a cluster mirrors each, so their streams are read beside the loaded one.
     #[arg(long, default_value_t = 0)]
     quiet_meetings: usize,
+    /// For `live`: the fake platforms' URL (tests/services/platforms); the meeting then also
+    /// follows a YouTube chat, a Telegram post, a VK video and a Facebook live video there.
+    #[arg(long)]
+    platforms_fake: Option<String>,
+    /// Comments per second written on each of the four platforms.
+    #[arg(long, default_value_t = 25.0)]
+    platform_rate: f64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -103,6 +116,7 @@ fn main() -> anyhow::Result<()> {
                 let setup = Setup {
                     viewer_urls: vec![format!("{base}/ws"); load.viewers],
                     poster_urls: vec![format!("{base}/ws"); load.posters],
+                    platforms: None,
                 };
                 run_load(&load, setup).await
             }
@@ -114,6 +128,7 @@ fn main() -> anyhow::Result<()> {
 struct Setup {
     viewer_urls: Vec<String>,
     poster_urls: Vec<String>,
+    platforms: Option<Arc<platforms::PlatformLoad>>,
 }
 
 /// Creates an akim, a territory and a live meeting, then a viewer token per connection.
@@ -169,6 +184,14 @@ async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
         go_live(&format!("Quiet {quiet}")).await?;
     }
     let id = go_live("Benchmark").await?;
+    let platforms = match &load.platforms_fake {
+        None => None,
+        Some(fake) => {
+            let akim = akim["id"].as_i64().context("an akim id")?;
+            let setup = platforms::setup(&http, &base, &admin, akim, id, fake, suffix).await?;
+            Some(Arc::new(setup))
+        }
+    };
     let nodes: Vec<String> = std::iter::once(&load.server)
         .chain(&load.also)
         .map(|node| node.trim_end_matches('/').replacen("http", "ws", 1))
@@ -196,7 +219,7 @@ async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
         .collect::<anyhow::Result<_>>()?;
     let (posters, viewers) = urls.split_at(load.posters);
     eprintln!("setup: meeting {id}, {total} viewer tokens");
-    Ok(Setup { viewer_urls: viewers.to_vec(), poster_urls: posters.to_vec() })
+    Ok(Setup { viewer_urls: viewers.to_vec(), poster_urls: posters.to_vec(), platforms })
 }
 
 /// What all viewers measured together.
@@ -209,6 +232,8 @@ struct Tally {
     dropped: AtomicU64,
     /// Latencies in microseconds, sampled from every delivery of every posted comment.
     latencies: Mutex<Vec<u64>>,
+    /// When each platform comment reached a sampled viewer: (`platform:external_id`, µs).
+    platform_arrivals: Mutex<Vec<(String, u64)>>,
 }
 
 fn now_micros() -> u64 {
@@ -283,10 +308,12 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
         };
         connected.fetch_add(1, Ordering::Relaxed);
         let (tally, stop) = (tally.clone(), stop.clone());
+        let samples_platforms = index < PLATFORM_SAMPLERS;
         viewers.push(tokio::spawn(async move {
             let (_, mut read) = socket.split();
             let mut last_seq = 0;
             let mut latencies = Vec::new();
+            let mut arrivals = Vec::new();
             let mut first = true;
             loop {
                 let message = tokio::select! {
@@ -304,6 +331,10 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
                             continue;
                         }
                         scan(&text, &mut last_seq, &tally, &mut latencies);
+                        if samples_platforms {
+                            let received = now_micros();
+                            arrivals.extend(platforms::sources_in(&text).map(|key| (key, received)));
+                        }
                     }
                     Some(Ok(Message::Close(frame))) => {
                         eprintln!("viewer closed: {frame:?}");
@@ -318,6 +349,7 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
                 }
             }
             tally.latencies.lock().expect("not poisoned").extend(latencies);
+            tally.platform_arrivals.lock().expect("not poisoned").extend(arrivals);
         }));
     }
     let held = connected.load(Ordering::Relaxed);
@@ -368,9 +400,16 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
             }
         }));
     }
+    let injector = setup.platforms.clone().map(|load_of_platforms| {
+        tokio::spawn(load_of_platforms.inject(load.platform_rate, load.seconds))
+    });
     for poster in posters {
         let _ = poster.await;
     }
+    let platform_written = match injector {
+        Some(injector) => injector.await.unwrap_or(0),
+        None => 0,
+    };
     let elapsed = started.elapsed();
     let rss_loaded = rss_kib(&load.server_pid);
     let cpu_after = cpu_ticks(&load.server_pid);
@@ -389,6 +428,25 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
         }
         let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
         latencies[index] as f64 / 1000.0
+    };
+    let platform_latency = match &setup.platforms {
+        None => Value::Null,
+        Some(load_of_platforms) => {
+            let served = load_of_platforms.served().await?;
+            let arrivals = std::mem::take(&mut *tally.platform_arrivals.lock().expect("not poisoned"));
+            let mut lags: Vec<u64> = arrivals
+                .iter()
+                .filter_map(|(key, received)| served.get(key).map(|at| received.saturating_sub(*at)))
+                .collect();
+            lags.sort_unstable();
+            let entered: std::collections::HashSet<&str> = arrivals.iter().map(|(key, _)| key.as_str()).collect();
+            let at = |p: f64| match lags.len() {
+                0 => f64::NAN,
+                len => lags[((len as f64 - 1.0) * p).round() as usize] as f64 / 1000.0,
+            };
+            json!({"written": platform_written, "entered": entered.len(), "served": served.len(),
+                   "p50": at(0.50), "p99": at(0.99), "max": at(1.0), "samples": lags.len()})
+        }
     };
     let ticks_per_second = 100.0;
     let cpu = match (cpu_before, cpu_after) {
@@ -419,6 +477,7 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
             "server_rss_kib": {"before": rss_before, "idle_connected": rss_idle, "under_load": rss_loaded},
             "idle_memory_per_connection": per_connection,
             "server_cpu": cpu,
+            "platform_latency_ms": platform_latency,
         })
     );
     Ok(())
