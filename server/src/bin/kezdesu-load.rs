@@ -400,9 +400,10 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
             }
         }));
     }
-    let injector = setup.platforms.clone().map(|load_of_platforms| {
-        tokio::spawn(load_of_platforms.inject(load.platform_rate, load.seconds))
-    });
+    let injector = setup
+        .platforms
+        .clone()
+        .map(|load_of_platforms| tokio::spawn(load_of_platforms.inject(load.platform_rate, load.seconds)));
     for poster in posters {
         let _ = poster.await;
     }
@@ -439,7 +440,8 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
                 .filter_map(|(key, received)| served.get(key).map(|at| received.saturating_sub(*at)))
                 .collect();
             lags.sort_unstable();
-            let entered: std::collections::HashSet<&str> = arrivals.iter().map(|(key, _)| key.as_str()).collect();
+            let entered: std::collections::HashSet<&str> =
+                arrivals.iter().map(|(key, _)| key.as_str()).collect();
             let at = |p: f64| match lags.len() {
                 0 => f64::NAN,
                 len => lags[((len as f64 - 1.0) * p).round() as usize] as f64 / 1000.0,

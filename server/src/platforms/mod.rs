@@ -30,34 +30,30 @@
 
 pub mod clients;
 pub mod connector;
+mod reader;
+mod sent_back;
+mod status;
 
 use crate::config::PlatformsConfig;
-use crate::metrics::{PlatformLabels, PlatformMetrics, PlatformOutcomeLabels};
+use crate::metrics::PlatformMetrics;
 use crate::room::Rooms;
-use crate::room::live::SentBackRequest;
-use crate::room::platform::BatchRefusal;
 use crate::secrets::Sealer;
 use crate::store::{LiveFeed, Store};
-use crate::wire::{ActionResult, PlatformActionView, PlatformState, PlatformStatus};
+use crate::wire::{PlatformState, PlatformStatus};
 use clients::ClientSettings;
-use connector::{ActionError, Connector, Endpoints, FetchError, PlatformAction, PlatformComment};
+use connector::{Connector, Endpoints};
 use jiff::Timestamp;
-use kezdesu_core::live::{IncomingPlatformComment, SentBack};
-use kezdesu_core::platforms::{CommentSource, Credential, SocialPlatform};
-use kezdesu_core::{AccountId, MeetingId};
+use kezdesu_core::MeetingId;
+use kezdesu_core::platforms::{Credential, SocialPlatform};
+use reader::{Exit, run_reader};
+use sent_back::send_back_forever;
+use status::{Tracked, idle_status};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{Notify, broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// How many moderation outcomes a status keeps.
-const ACTIONS_KEPT: usize = 50;
-/// While only the counts change, a status is announced and stored at most this often.
-const COUNTS_EVERY: Duration = Duration::from_secs(5);
-/// What is followed has not started (or has ended): look again after this long at least.
-const GONE_PAUSE: Duration = Duration::from_secs(5);
 
 /// A reader's status changed; `json` is the `PlatformStatus`.
 #[derive(Debug, Clone)]
@@ -105,21 +101,6 @@ struct Reader {
     version: i64,
     credential_at: Option<Timestamp>,
     stop: CancellationToken,
-}
-
-/// A status with when it was last announced.
-struct Tracked {
-    status: PlatformStatus,
-    announced: Instant,
-}
-
-/// How a reader ended.
-enum Exit {
-    /// Cancelled, or it cannot go on with what it has (no credential, refused credential).
-    Done,
-    /// Another node writes the meeting now: forget this reader, so that the reconciler looks
-    /// again if this node writes it later.
-    NotOwner,
 }
 
 impl Platforms {
@@ -214,101 +195,7 @@ impl Platforms {
     }
 }
 
-/// A status nobody has written yet: the reader has not run.
-fn idle_status((meeting, platform): FeedKey) -> PlatformStatus {
-    PlatformStatus {
-        meeting_id: meeting.0,
-        platform,
-        state: PlatformState::Idle,
-        reason: None,
-        until: None,
-        comments: 0,
-        refused: 0,
-        quota_units: (platform == SocialPlatform::Youtube).then_some(0),
-        last_error: None,
-        resolved: None,
-        since: Timestamp::now().to_string(),
-        actions: Vec::new(),
-    }
-}
-
-fn labels(platform: SocialPlatform) -> PlatformLabels {
-    PlatformLabels { platform: platform.as_str() }
-}
-
 impl Shared {
-    fn status(&self, key: FeedKey) -> Option<PlatformStatus> {
-        let statuses = self.statuses.lock().expect("the status map is never left poisoned");
-        statuses.get(&key).map(|tracked| tracked.status.clone())
-    }
-
-    /// Changes a status; announces it (and stores it) when its state changed, when `urgent`,
-    /// or when the last announcement is a few seconds old.
-    fn update(self: &Arc<Self>, key: FeedKey, urgent: bool, change: impl FnOnce(&mut PlatformStatus)) {
-        let announce = {
-            let mut statuses = self.statuses.lock().expect("the status map is never left poisoned");
-            let tracked = statuses
-                .entry(key)
-                .or_insert_with(|| Tracked { status: idle_status(key), announced: Instant::now() });
-            let before =
-                (tracked.status.state, tracked.status.reason.clone(), tracked.status.last_error.clone());
-            change(&mut tracked.status);
-            let after =
-                (tracked.status.state, tracked.status.reason.clone(), tracked.status.last_error.clone());
-            if before.0 != after.0 {
-                tracked.status.since = Timestamp::now().to_string();
-            }
-            let due = urgent || before != after || tracked.announced.elapsed() >= COUNTS_EVERY;
-            if due {
-                tracked.announced = Instant::now();
-                Some(tracked.status.clone())
-            } else {
-                None
-            }
-        };
-        let Some(status) = announce else { return };
-        // Serializing our own plain structs cannot fail.
-        let json: Arc<str> = serde_json::to_string(&status).expect("statuses serialize").into();
-        let _ = self.changes.send(PlatformChange { meeting: key.0, json: json.clone() });
-        let store = self.store.clone();
-        tokio::spawn(async move {
-            if let Err(error) = store.set_meeting_platform_status(key.0, key.1, &json).await {
-                tracing::warn!(meeting = %key.0, platform = %key.1, %error, "could not store a platform reader's status");
-            }
-        });
-    }
-
-    fn set_state(
-        self: &Arc<Self>,
-        key: FeedKey,
-        state: PlatformState,
-        reason: Option<String>,
-        until: Option<Timestamp>,
-    ) {
-        self.update(key, false, |status| {
-            status.state = state;
-            status.reason = reason;
-            status.until = until.map(|until| until.to_string());
-        });
-    }
-
-    fn failed_read(&self, platform: SocialPlatform, outcome: &'static str) {
-        self.metrics
-            .read_failures
-            .get_or_create(&PlatformOutcomeLabels { platform: platform.as_str(), outcome })
-            .inc();
-    }
-
-    fn spend_quota(self: &Arc<Self>, key: FeedKey, units: u64) {
-        if units == 0 {
-            return;
-        }
-        self.metrics.quota_units.inc_by(units);
-        self.update(key, false, |status| {
-            status.quota_units = Some(status.quota_units.unwrap_or(0) + units);
-        });
-    }
-
     /// Opens the meeting akim's credential for the feed's platform.
     fn open_credential(&self, live: &LiveFeed) -> Result<Credential, String> {
         let Some(record) = &live.credential else {
@@ -414,312 +301,4 @@ async fn reconcile(shared: &Arc<Shared>) {
     for key in gone {
         shared.set_state(key, PlatformState::Idle, None, None);
     }
-}
-
-/// Reads one feed until stopped, or until it cannot go on.
-async fn run_reader(shared: &Arc<Shared>, key: FeedKey, live: LiveFeed, stop: CancellationToken) -> Exit {
-    let (meeting, platform) = key;
-    let credential = match shared.open_credential(&live) {
-        Ok(credential) => credential,
-        Err(reason) => {
-            shared.set_state(key, PlatformState::Stopped, Some(reason), None);
-            return Exit::Done;
-        }
-    };
-    shared.set_state(key, PlatformState::Connecting, None, None);
-    let connector: Arc<dyn Connector> =
-        match clients::connect(shared.http.clone(), &shared.settings, credential, live.feed.follow.clone()) {
-            Ok(connector) => Arc::from(connector),
-            Err(error) => {
-                shared.set_state(key, PlatformState::Stopped, Some(error.to_string()), None);
-                return Exit::Done;
-            }
-        };
-    shared
-        .connectors
-        .lock()
-        .expect("the connector map is never left poisoned")
-        .insert(key, connector.clone());
-    tracing::info!(%meeting, %platform, "platform reader started");
-    let first_pause = Duration::from_millis(shared.config.first_retry_pause_ms);
-    let longest_pause = Duration::from_millis(shared.config.longest_retry_pause_ms);
-    let mut pause = first_pause;
-    let mut cursor = live.feed.cursor.clone();
-    let mut authors: HashMap<String, kezdesu_core::ViewerId> = HashMap::new();
-    loop {
-        let fetched = tokio::select! {
-            _ = stop.cancelled() => return Exit::Done,
-            fetched = connector.fetch(cursor.as_deref()) => fetched,
-        };
-        let wait = match fetched {
-            Ok(fetched) => {
-                shared.spend_quota(key, fetched.quota_units);
-                let advanced = fetched.cursor.is_some() && fetched.cursor != cursor;
-                if !fetched.comments.is_empty() || advanced {
-                    let incoming =
-                        match incoming_of(shared, meeting, platform, fetched.comments, &mut authors).await {
-                            Ok(incoming) => incoming,
-                            Err(error) => {
-                                shared.update(key, false, |status| {
-                                    status.state = PlatformState::Failing;
-                                    status.last_error =
-                                        Some(format!("could not store the comments' authors: {error}"));
-                                });
-                                sleep_or_stop(&stop, pause).await;
-                                pause = (pause * 2).min(longest_pause);
-                                continue;
-                            }
-                        };
-                    match shared
-                        .rooms
-                        .platform_batch(meeting, platform, incoming, fetched.cursor.clone())
-                        .await
-                    {
-                        Ok(outcome) => {
-                            let label = labels(platform);
-                            shared.metrics.comments.get_or_create(&label).inc_by(outcome.taken.len() as u64);
-                            shared.metrics.duplicates.get_or_create(&label).inc_by(outcome.duplicates as u64);
-                            shared.metrics.refused.get_or_create(&label).inc_by(outcome.refused.len() as u64);
-                            shared.update(key, false, |status| {
-                                status.comments += outcome.taken.len() as u64;
-                                status.refused += outcome.refused.len() as u64;
-                            });
-                            if fetched.cursor.is_some() {
-                                cursor = fetched.cursor;
-                            }
-                        }
-                        Err(BatchRefusal::NotOwner) => {
-                            tracing::info!(%meeting, %platform, "another node writes the meeting: its reader stops here");
-                            return Exit::NotOwner;
-                        }
-                        Err(BatchRefusal::Unavailable) => {
-                            shared.update(key, false, |status| {
-                                status.state = PlatformState::Failing;
-                                status.last_error =
-                                    Some("the comments could not be stored; read again".to_owned());
-                            });
-                            sleep_or_stop(&stop, pause).await;
-                            pause = (pause * 2).min(longest_pause);
-                            continue;
-                        }
-                    }
-                }
-                pause = first_pause;
-                shared.update(key, false, |status| {
-                    status.state = PlatformState::Live;
-                    status.reason = None;
-                    status.until = None;
-                    if fetched.resolved.is_some() {
-                        status.resolved = fetched.resolved.clone();
-                    }
-                });
-                fetched.wait
-            }
-            Err(FetchError::BackOff { reason, retry_after, quota_units }) => {
-                shared.spend_quota(key, quota_units);
-                shared.failed_read(platform, "backing_off");
-                let wait = retry_after.unwrap_or(pause).max(first_pause);
-                pause = (pause * 2).min(longest_pause);
-                let until = Timestamp::now() + wait;
-                shared.set_state(key, PlatformState::BackingOff, Some(reason), Some(until));
-                wait
-            }
-            Err(FetchError::Unauthorized { reason }) => {
-                shared.failed_read(platform, "unauthorized");
-                tracing::warn!(%meeting, %platform, "the platform refused the akim's credential: the reader stops");
-                shared.update(key, true, |status| {
-                    status.state = PlatformState::Unauthorized;
-                    status.reason = Some(reason.clone());
-                    status.until = None;
-                    status.last_error = Some(reason);
-                });
-                return Exit::Done;
-            }
-            Err(FetchError::Gone { reason }) => {
-                shared.failed_read(platform, "gone");
-                let wait = pause.max(GONE_PAUSE);
-                pause = (pause * 2).min(longest_pause);
-                shared.set_state(key, PlatformState::BackingOff, Some(reason), Some(Timestamp::now() + wait));
-                wait
-            }
-            Err(error @ (FetchError::Malformed { .. } | FetchError::Transient { .. })) => {
-                let outcome =
-                    if matches!(error, FetchError::Malformed { .. }) { "malformed" } else { "transient" };
-                shared.failed_read(platform, outcome);
-                let wait = pause;
-                pause = (pause * 2).min(longest_pause);
-                let until = Timestamp::now() + wait;
-                shared.update(key, false, |status| {
-                    status.state = PlatformState::Failing;
-                    status.reason = None;
-                    status.until = Some(until.to_string());
-                    status.last_error = Some(error.to_string());
-                });
-                wait
-            }
-        };
-        if !sleep_or_stop(&stop, wait).await {
-            return Exit::Done;
-        }
-    }
-}
-
-/// Sleeps `wait`; false when stopped meanwhile.
-async fn sleep_or_stop(stop: &CancellationToken, wait: Duration) -> bool {
-    tokio::select! {
-        _ = stop.cancelled() => false,
-        _ = tokio::time::sleep(wait) => true,
-    }
-}
-
-/// The batch as the room takes it: each author resolved to the viewer standing for them.
-async fn incoming_of(
-    shared: &Shared,
-    meeting: MeetingId,
-    platform: SocialPlatform,
-    comments: Vec<PlatformComment>,
-    authors: &mut HashMap<String, kezdesu_core::ViewerId>,
-) -> Result<Vec<IncomingPlatformComment>, crate::store::StoreError> {
-    let mut incoming = Vec::with_capacity(comments.len());
-    for comment in comments {
-        // An author the platform withholds (Facebook without the permission) is one viewer
-        // per comment, so that hiding one never silences another.
-        let author_key = if comment.author_id.is_empty() {
-            format!("comment:{}", comment.external_id)
-        } else {
-            comment.author_id.clone()
-        };
-        let author = match authors.get(&author_key) {
-            Some(viewer) => *viewer,
-            None => {
-                let token_hash = crate::auth::token_hash(&crate::auth::new_token());
-                let name = comment
-                    .author_name
-                    .chars()
-                    .take(kezdesu_core::platforms::MAX_AUTHOR_NAME_CHARS)
-                    .collect::<String>();
-                let viewer = shared
-                    .store
-                    .platform_viewer(meeting, platform, &author_key, &name, &token_hash, Timestamp::now())
-                    .await?;
-                authors.insert(author_key, viewer);
-                viewer
-            }
-        };
-        incoming.push(IncomingPlatformComment {
-            author,
-            author_name: comment.author_name,
-            source: CommentSource {
-                platform,
-                external_id: comment.external_id,
-                url: comment.url,
-                author_id: (!comment.author_id.is_empty()).then_some(comment.author_id),
-            },
-            text: comment.text,
-        });
-    }
-    Ok(incoming)
-}
-
-async fn send_back_forever(shared: Arc<Shared>, mut requests: mpsc::UnboundedReceiver<SentBackRequest>) {
-    loop {
-        let request = tokio::select! {
-            _ = shared.stop.cancelled() => break,
-            request = requests.recv() => match request {
-                Some(request) => request,
-                None => break,
-            },
-        };
-        let key = (request.meeting, request.platform);
-        let (action, name) = match &request.action {
-            SentBack::Remove { external_id } => {
-                (PlatformAction::Remove { external_id: external_id.clone() }, "remove")
-            }
-            SentBack::Ban { author_id, minutes } => (
-                PlatformAction::Ban { author_id: author_id.clone(), minutes: *minutes },
-                if minutes.is_some() { "time_out" } else { "ban" },
-            ),
-        };
-        let view = PlatformActionView {
-            seq: request.seq,
-            comment: request.comment.map(|comment| comment.0),
-            viewer: request.viewer.map(|viewer| viewer.0),
-            action: name.to_owned(),
-            outcome: ActionResult::Pending,
-            reason: None,
-            at: Timestamp::now().to_string(),
-        };
-        record_action(&shared, key, view.clone());
-        let task_shared = shared.clone();
-        shared.tasks.spawn(async move {
-            let (outcome, reason, units) = match connector_for(&task_shared, key).await {
-                Err(reason) => (ActionResult::Failed, Some(reason), 0),
-                Ok(connector) => match connector.act(&action).await {
-                    Ok(done) => (ActionResult::Done, None, done.quota_units),
-                    Err(ActionError::Unsupported) => (ActionResult::Unsupported, None, 0),
-                    Err(ActionError::Refused { reason }) => (ActionResult::Failed, Some(reason), 0),
-                },
-            };
-            let outcome_name = match outcome {
-                ActionResult::Done => "done",
-                ActionResult::Unsupported => "unsupported",
-                _ => "failed",
-            };
-            task_shared
-                .metrics
-                .actions
-                .get_or_create(&PlatformOutcomeLabels { platform: key.1.as_str(), outcome: outcome_name })
-                .inc();
-            task_shared.spend_quota(key, units);
-            record_action(
-                &task_shared,
-                key,
-                PlatformActionView { outcome, reason, at: Timestamp::now().to_string(), ..view },
-            );
-        });
-    }
-}
-
-/// Adds or replaces (by seq and action) an action's outcome in the feed's status.
-fn record_action(shared: &Arc<Shared>, key: FeedKey, view: PlatformActionView) {
-    shared.update(key, true, |status| {
-        match status.actions.iter_mut().find(|known| known.seq == view.seq && known.action == view.action) {
-            Some(known) => *known = view,
-            None => status.actions.push(view),
-        }
-        let excess = status.actions.len().saturating_sub(ACTIONS_KEPT);
-        status.actions.drain(..excess);
-    });
-}
-
-/// The running reader's client, or one made from the store for this action alone (the
-/// meeting has ended, or its reader stopped).
-async fn connector_for(shared: &Shared, key: FeedKey) -> Result<Arc<dyn Connector>, String> {
-    if let Some(connector) =
-        shared.connectors.lock().expect("the connector map is never left poisoned").get(&key)
-    {
-        return Ok(connector.clone());
-    }
-    let (meeting, platform) = key;
-    let unavailable = |error: crate::store::StoreError| format!("could not read the feed: {error}");
-    let feed = shared
-        .store
-        .meeting_platforms(meeting)
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .find(|feed| feed.platform() == platform)
-        .ok_or_else(|| "the meeting no longer follows this platform".to_owned())?;
-    let akim: AccountId = shared.store.meeting(meeting).await.map_err(unavailable)?.akim;
-    let credential = shared
-        .store
-        .platform_credentials(akim)
-        .await
-        .map_err(unavailable)?
-        .into_iter()
-        .find(|credential| credential.platform == platform);
-    let credential = shared.open_credential(&LiveFeed { feed: feed.clone(), akim, credential })?;
-    let connector = clients::connect(shared.http.clone(), &shared.settings, credential, feed.follow)
-        .map_err(|error| error.to_string())?;
-    Ok(Arc::from(connector))
 }

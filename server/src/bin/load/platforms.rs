@@ -55,10 +55,17 @@ pub async fn setup(
             Ok::<(), anyhow::Error>(())
         }
     };
-    load.control("youtube/broadcasts", json!({"id": format!("vid-{}", load.chat), "live_chat_id": load.chat})).await?;
+    load.control(
+        "youtube/broadcasts",
+        json!({"id": format!("vid-{}", load.chat), "live_chat_id": load.chat}),
+    )
+    .await?;
     load.control("telegram/messages", json!({"bot_token": load.bot, "message": load.forward()})).await?;
     let accounts = [
-        ("youtube", json!({"client_id": "bench", "client_secret": "bench", "refresh_token": format!("1//{}", load.chat)})),
+        (
+            "youtube",
+            json!({"client_id": "bench", "client_secret": "bench", "refresh_token": format!("1//{}", load.chat)}),
+        ),
         ("telegram", json!({"bot_token": load.bot})),
         ("vk", json!({"access_token": format!("vk1.a.bench-{}", load.vk_group)})),
         ("facebook", json!({"access_token": format!("EAAB-bench-{}", load.video)})),
