@@ -146,3 +146,43 @@ test('queue moves give the pin position that moves a question one place', () => 
   assert.equal(pinMove(state, 1, 'up'), null, 'the question on air is not in the queue');
   assert.deepEqual(apply(5, 'unpin'), [2, 3, 4, 5]);
 });
+
+test('a comment from a platform keeps its source: posted, hidden, restored, released', () => {
+  seq = 0;
+  const state = createState({ maxComments: 1000 });
+  applyHello(state, { ...fixture('server', 'hello'), you: { role: 'moderator', account_id: 3 }, last_seq: 0 });
+  const source = { platform: 'youtube', external_id: 'LCC.abc', url: 'https://www.youtube.com/watch?v=vid1', author_id: 'UC1' };
+  applyEvents(state, [
+    event({ type: 'comment_posted', comment: 1, author: 60, author_name: 'Aigul on YouTube', text: 'Where is the bus?', held: false, source }),
+    event({ type: 'comment_posted', comment: 2, author: 41, author_name: 'Ерлан', client_id: 'b', text: 'Here', held: false }),
+    event({ type: 'comment_posted', comment: 3, author: 61, author_name: 'Dana', text: 'First', held: true, source: { platform: 'telegram', external_id: '-100:5' } }),
+  ]);
+  assert.deepEqual(findComment(state, 1).source, source);
+  const fromPlatform = fixture('events', 'comment_posted.from_platform');
+  applyEvents(state, [{ ...fromPlatform, seq: ++seq }]);
+  assert.deepEqual(findComment(state, fromPlatform.comment).source, fromPlatform.source, 'the protocol fixture’s source');
+  assert.notEqual(findComment(state, 1).source, source, 'a copy, not the event’s object');
+  assert.equal(findComment(state, 2).source, null, 'written on the page');
+  applyEvents(state, [event({ type: 'comment_hidden', comment: 1, reason: 'spam', by })]);
+  assert.equal(findComment(state, 1).source.platform, 'youtube', 'hidden, still from YouTube');
+  applyEvents(state, [
+    event({ type: 'comment_restored', comment: 1, author: 60, author_name: 'Aigul on YouTube', text: 'Where is the bus?', by, source }),
+    event({ type: 'comment_released', comment: 3, author: 61, author_name: 'Dana', text: 'First', by, source: { platform: 'telegram', external_id: '-100:5' } }),
+  ]);
+  assert.equal(findComment(state, 1).state, 'visible');
+  assert.equal(findComment(state, 1).source.author_id, 'UC1');
+  assert.equal(findComment(state, 3).source.platform, 'telegram');
+
+  // A viewer who never saw the held comment gets it, with its source, when it is released.
+  seq = 0;
+  const viewer = createState({ viewerId: 99 });
+  applyHello(viewer, { ...fixture('server', 'hello'), last_seq: 0 });
+  applyEvents(viewer, [
+    event({ type: 'redacted' }),
+    event({ type: 'comment_released', comment: 1, author: 61, author_name: 'Dana', text: 'First', by, source: { platform: 'vk', external_id: '-1_2', url: 'https://vk.com/wall-1_2?reply=3' } }),
+  ]);
+  assert.deepEqual(findComment(viewer, 1).source, { platform: 'vk', external_id: '-1_2', url: 'https://vk.com/wall-1_2?reply=3' });
+  // Garbage is not a source.
+  applyEvents(viewer, [event({ type: 'comment_posted', comment: 2, author: 5, author_name: 'x', text: 'y', held: false, source: 'youtube' })]);
+  assert.equal(findComment(viewer, 2).source, null);
+});

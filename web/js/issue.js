@@ -3,10 +3,13 @@
 // those who keep the register (the commission, akims, admins; GET /api/session) the commission's
 // workspace on the same page: change the status, edit the wording, category, territory and
 // briefing mark, add to the action plan and mark items done, report progress, merge into another
-// issue, and read the citizens' contacts (personal data, loaded only for keepers).
+// issue, and read the citizens' contacts (personal data, loaded only for keepers). A live
+// question's source raised in comments written on social-media platforms names each platform,
+// with a link to the comment there (from the meeting's issue list, whose sources carry it).
 
 import { api, describeError, fetchSession } from './api.js';
-import { formatNumber, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
+import { platformBadge } from './platforms.js';
 import {
   ACTING_STATUSES,
   LEVELS,
@@ -37,6 +40,9 @@ import {
   statusBadge,
   territoryName,
 } from './register-view.js';
+import platformsStrings from './strings/platforms.js';
+
+registerStrings(platformsStrings);
 
 const byId = (id) => document.getElementById(id);
 const issueId = parseIssueId(new URLSearchParams(location.search).get('id'));
@@ -48,6 +54,9 @@ let account = null;
 let categories = [];
 let territories = [];
 let meeting = null; // the meeting the issue was raised for, for its title
+/** `${meeting}:${question}` → the platform sources of the question's comments. */
+const platformSources = new Map();
+const platformSourcesRead = new Set(); // meetings whose issue list was asked for
 let contacts = null;
 let contactsState = 'idle'; // idle | loading | loaded | failed
 let messageKey = 'common.loading';
@@ -187,9 +196,47 @@ function renderSources() {
     if (typeof source.text === 'string' && source.text !== '') {
       item.append(make('p', 'source__text multiline', source.text));
     }
+    const onPlatforms = sourcePlatforms(source);
+    if (onPlatforms.length > 0) {
+      const line = make('p', 'source__platforms', `${t('platforms.issue.from')} `);
+      onPlatforms.forEach((platform, index) => {
+        if (index > 0) line.append(', ');
+        line.append(platformBadge(platform));
+      });
+      item.append(line);
+    }
     return item;
   });
   byId('issue-sources').replaceChildren(...items);
+}
+
+/**
+ * The platforms a source was written on: its own `source` when the register gives one, else,
+ * for a live question, those of the question's comments in the meeting's issue list.
+ */
+function sourcePlatforms(source) {
+  if (source.source && typeof source.source === 'object') return [source.source];
+  if (source.kind !== 'live_question' || source.meeting_id == null || source.question == null) return [];
+  return platformSources.get(`${source.meeting_id}:${source.question}`) ?? [];
+}
+
+/** Reads the meetings' issue lists (public) for the live questions' comment sources. */
+function loadPlatformSources() {
+  for (const source of issue?.sources ?? []) {
+    if (source.kind !== 'live_question' || source.meeting_id == null || source.source) continue;
+    if (platformSourcesRead.has(source.meeting_id)) continue;
+    platformSourcesRead.add(source.meeting_id);
+    api.get(`/api/meetings/${source.meeting_id}/issues`).then(
+      (answer) => {
+        for (const question of Array.isArray(answer?.issues) ? answer.issues : []) {
+          const found = (question.sources ?? []).map((comment) => comment?.source).filter((value) => value && typeof value === 'object');
+          if (found.length > 0) platformSources.set(`${source.meeting_id}:${question.question}`, found);
+        }
+        if (issue) renderSources();
+      },
+      () => {},
+    );
+  }
 }
 
 function renderHistory() {
@@ -516,6 +563,7 @@ async function loadIssue() {
     issue = await api.get(`/api/issues/${issueId}`);
     messageKey = null;
     if (issue.meeting_id != null && meeting?.id !== issue.meeting_id) loadMeeting(issue.meeting_id);
+    loadPlatformSources();
   } catch (error) {
     issue = null;
     messageKey = error.status === 404 ? 'issue.notFound' : 'common.loadFailed';

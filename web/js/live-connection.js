@@ -32,7 +32,8 @@ export function liveUrl(place, meetingId, since = null) {
  *
  * `handlers` (all optional): status(s) with s in connecting | live | reconnecting | closed;
  * hello(message, resumed); events(changes); viewers(count); answer(message) for ack, done and
- * error; disconnected({welcomed, code}) after every close (`welcomed`: a hello had come on it;
+ * error; platform(status) for a platform comment reader's state (staff connections only);
+ * disconnected({welcomed, code}) after every close (`welcomed`: a hello had come on it;
  * a handshake refused over HTTP, such as a 401, is a close without one); reset() when the
  * server's log is not the one we followed; authFailed(code) when the server refused who we
  * are (no reconnect then).
@@ -179,6 +180,9 @@ export class LiveConnection {
       case 'ack':
       case 'done':
         this.handlers.answer?.(message);
+        break;
+      case 'platform':
+        if (message.status && typeof message.status === 'object') this.handlers.platform?.(message.status);
         break;
       default:
         break; // a newer server's message this page does not know yet

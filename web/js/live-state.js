@@ -264,7 +264,16 @@ function newComment(event, { clientId = null, state = 'visible', mine = false })
     hiddenBy: null,
     question: null,
     mine,
+    // Where it was written when not on this page: {platform, external_id, url?, author_id?}.
+    source: sourceOf(event),
   };
+}
+
+/** A comment event's `source` (a platform comment), copied, or null. */
+function sourceOf(event) {
+  const source = event?.source;
+  if (!source || typeof source !== 'object' || typeof source.platform !== 'string') return null;
+  return { ...source };
 }
 
 /**
@@ -307,6 +316,7 @@ function reappear(state, event, changes) {
   if (known) {
     if (typeof event.text === 'string') known.text = event.text;
     if (event.author_name) known.authorName = event.author_name;
+    if (event.source) known.source = sourceOf(event);
     setCommentState(state, event.comment, { state: 'visible' }, changes);
     return;
   }

@@ -1,12 +1,14 @@
 // Owns the meeting's live channel on the page: joining as a viewer and the discussion panel
 // (questions, comments, posting, voting). The rules of the state live in live-state.js and the
 // WebSocket (auth message, resume with `since`, reconnect with backoff) in live-connection.js;
-// this module does the joining and the DOM. The protocol is docs/protocol.md.
+// this module does the joining and the DOM. The protocol is docs/protocol.md. A comment written
+// on a social-media platform carries the platform's mark beside its author (platforms.js).
 
 import { api, describeError } from './api.js';
 import { formatMeetingTime, formatNumber, t } from './i18n.js';
 import { LiveConnection } from './live-connection.js';
 import * as live from './live-state.js';
+import { platformBadge, platformBadgeSignature } from './platforms.js';
 
 const STORAGE_PREFIX = 'kezdesu.viewer.';
 const COUNTDOWN_TICK_MS = 250;
@@ -450,12 +452,13 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     const node = {
       item: make('li', 'comment'),
       author: make('span', 'comment__author'),
+      platform: make('span', 'comment__platform'),
       you: make('span', 'comment__you'),
       status: make('span', 'comment__status'),
       text: make('p', 'comment__text'),
     };
     const meta = make('p', 'comment__meta');
-    meta.append(node.author, node.you, node.status);
+    meta.append(node.author, node.platform, node.you, node.status);
     node.item.append(meta, node.text);
     updateComment(node, comment);
     return node;
@@ -479,6 +482,14 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     node.item.dataset.state = comment.state;
     node.item.classList.toggle('comment--mine', comment.mine);
     setText(node.author, comment.authorName || '—');
+    // Written on a social-media platform: its name beside the author's, a link to it there.
+    const platform = platformBadgeSignature(comment.source);
+    if (node.platformShown !== platform) {
+      node.platformShown = platform;
+      const badge = platformBadge(comment.source);
+      node.platform.replaceChildren(...(badge ? [badge] : []));
+      node.platform.hidden = badge === null;
+    }
     node.you.hidden = !comment.mine;
     setText(node.you, t('live.comments.you'));
     const badge = commentBadge(comment);

@@ -164,7 +164,8 @@ function parseEventData(event) {
 /**
  * Follows the meeting's event stream. `onMeeting(meeting)` gets every whole meeting (snapshot,
  * phase change, plan edit, refetch after a lag); `onBroadcast({on_air, viewers})` the broadcast
- * state; `onRestream(status)` a restream destination's new state; `onConnection(state)` connecting | live | reconnecting | closed. `isOver()` says whether
+ * state; `onRestream(status)` a restream destination's new state; `onPlatform(status)` a platform
+ * comment reader's new state; `onConnection(state)` connecting | live | reconnecting | closed. `isOver()` says whether
  * the meeting has ended, so a closed stream is nothing to worry about.
  */
 export function subscribeMeetingEvents({
@@ -172,6 +173,7 @@ export function subscribeMeetingEvents({
   onMeeting,
   onBroadcast = () => {},
   onRestream = () => {},
+  onPlatform = () => {},
   onConnection = () => {},
   isOver: over = () => false,
 }) {
@@ -204,6 +206,11 @@ export function subscribeMeetingEvents({
     current.addEventListener('restream', (event) => {
       const data = parseEventData(event);
       if (data && typeof data === 'object') onRestream(data);
+    });
+    // A platform comment reader's state changed: a PlatformStatus.
+    current.addEventListener('platform', (event) => {
+      const data = parseEventData(event);
+      if (data && typeof data === 'object') onPlatform(data);
     });
     // Events were missed: fetch the meeting again rather than show a stale one.
     current.addEventListener('lagged', refetch);

@@ -31,9 +31,11 @@ import { mountFollowButton, mountRequestForm } from './request-form.js';
 import { mountReceptions } from './reception-booking.js';
 import { mountResults } from './results.js';
 import moderateStrings from './strings/moderate.js';
+import platformsStrings from './strings/platforms.js';
 import { mountModerationLogLink } from './moderation-log-link.js';
 
 registerStrings(moderateStrings); // the link to the moderator console
+registerStrings(platformsStrings); // the platform marks on comments
 
 const byId = (id) => document.getElementById(id);
 const meetingId = parseMeetingId(location.pathname);

@@ -3,7 +3,11 @@
 // reason in one click or one key, releasing and restoring, timing out and banning authors, slow
 // mode and holding first comments, promoting comments into a question, and running the question
 // queue (edit, merge, pin and move, on air, answered or dismissed). It also shows the session
-// timer (meeting-view.js), how many are connected and the state of the connection.
+// timer (meeting-view.js), how many are connected and the state of the connection. Comments
+// written on a social-media platform carry its mark (a link to the comment there, and the
+// author's id on the platform), and once hidden, or their author banned or timed out, what
+// became of the same action sent back to the platform; the platform readers' states are a
+// panel of their own (platforms.js).
 //
 // Everything goes over the meeting's live channel (live-connection.js, signed in by the session
 // cookie), joined from the start of its log (`since=0`) so that settings, pins and every comment
@@ -30,12 +34,15 @@ import {
 } from './meeting-view.js';
 import { moderationLogUrl } from './moderation-log-model.js';
 import { make } from './register-view.js';
+import { mountPlatformStatus, outcomeText, platformBadge, platformBadgeSignature } from './platforms.js';
 import { mountRestream } from './restream.js';
 import strings from './strings/moderate.js';
+import platformsStrings from './strings/platforms.js';
 import restreamStrings from './strings/restream.js';
 
 registerStrings(strings);
 registerStrings(restreamStrings);
+registerStrings(platformsStrings);
 
 /** The roles this console is for (docs/protocol.md: "moderators" are both). */
 const MODERATOR_ROLES = ['moderator', 'admin'];
@@ -60,6 +67,8 @@ let messageKey = 'common.loading';
 let controls = null;
 /** The restream states (restream.js, read only here). */
 let restream = null;
+/** The platform readers' states and the outcomes of moderation sent back (platforms.js). */
+let platforms = null;
 
 let liveState = null;
 let connection = null;
@@ -609,6 +618,7 @@ function commentElement(comment) {
     commentItems.set(comment.number, item);
   }
   const standing = live.authorStanding(liveState, comment.author, Date.now());
+  const sentBack = platformOutcomes(comment, standing);
   const signature = [
     languageVersion,
     comment.state,
@@ -621,17 +631,59 @@ function commentElement(comment) {
     standing.timedOutUntil,
     timeoutMinutes,
     liveState.hideReasons.join(','),
+    platformBadgeSignature(comment.source, { staff: true }),
+    sentBack.join('\u0002'),
   ].join('\u0001');
   const { element } = item;
   element.dataset.state = comment.state;
-  patch(element, signature, () => buildComment(comment, standing), element);
+  patch(element, signature, () => buildComment(comment, standing, sentBack), element);
   const checkbox = element.querySelector('input[data-action="select"]');
   if (checkbox) checkbox.checked = selected.has(comment.number);
   element.classList.toggle('is-selected', selected.has(comment.number));
   return element;
 }
 
-function buildComment(comment, standing) {
+/**
+ * What became of the moderation sent back to the comment's platform, as lines of text: the
+ * removal of a hidden comment (matched by its number), and the ban or time-out of its author
+ * (matched by the author's viewer id) while it stands.
+ */
+function platformOutcomes(comment, standing) {
+  if (!comment.source || !platforms) return [];
+  const { comments, viewers } = platforms.outcomes();
+  const lines = [];
+  if (comment.state === 'hidden') {
+    const removal = comments.get(comment.number);
+    if (removal) lines.push(removal);
+  }
+  if (standing.banned || standing.timedOutUntil) {
+    const ban = viewers.get(comment.author);
+    if (ban) lines.push(ban);
+  }
+  return lines.map((outcome) => `${outcome.outcome}\u0003${outcomeText(outcome)}`);
+}
+
+/** Each action sent back seen pending on this page, by `${platform}:${seq}`. */
+const pendingOutcomes = new Set();
+
+/**
+ * Says (in the status region) what became of an action sent back that this page saw pending:
+ * the moderator who hid a comment hears whether the platform removed it too. Outcomes already
+ * known when the page loaded are only shown on their comments.
+ */
+function announceOutcomes() {
+  const { comments, viewers } = platforms.outcomes();
+  for (const outcome of [...comments.values(), ...viewers.values()]) {
+    const key = `${outcome.platform}:${outcome.seq}`;
+    if (outcome.outcome === 'pending') pendingOutcomes.add(key);
+    else if (pendingOutcomes.delete(key)) {
+      doneText = outcomeText(outcome);
+      renderDone();
+    }
+  }
+}
+
+function buildComment(comment, standing, sentBack = []) {
   const n = comment.number;
   const head = make('div', 'mod-comment__head');
   head.id = `comment-${n}-head`;
@@ -649,6 +701,8 @@ function buildComment(comment, standing) {
     head.append(make('span', 'mod-comment__number', `№ ${n}`));
   }
   head.append(make('span', 'mod-comment__author', comment.authorName || t('moderate.comment.anonymous')));
+  const platform = platformBadge(comment.source, { staff: true });
+  if (platform) head.append(platform);
   if (comment.at) head.append(make('span', 'mod-comment__time', formatMeetingTime(comment.at, meeting?.time_zone)));
   if (comment.state === 'held') head.append(make('span', 'mod-badge mod-badge--held', t('moderate.comment.held')));
   if (comment.state === 'hidden') {
@@ -668,6 +722,18 @@ function buildComment(comment, standing) {
 
   const text = make('p', 'mod-comment__text', comment.text);
   text.id = `comment-${n}-text`;
+  const parts = [head, text];
+  if (sentBack.length > 0) {
+    // What the platform did with the same action; said in words, not by colour alone.
+    const list = make('ul', 'mod-sent-back');
+    for (const line of sentBack) {
+      const [outcome, words] = line.split('\u0003');
+      const item = make('li', 'mod-sent-back__item', words);
+      item.dataset.outcome = outcome;
+      list.append(item);
+    }
+    parts.push(list);
+  }
 
   const actions = make('div', 'mod-comment__actions');
   if (comment.state === 'visible' || comment.state === 'held') {
@@ -697,7 +763,7 @@ function buildComment(comment, standing) {
     tools.append(actionButton('ban', t('moderate.comment.ban'), { key: 'B', more, className: 'mod-chip mod-chip--danger' }));
   }
   actions.append(tools);
-  return [head, text, actions];
+  return [...parts, actions];
 }
 
 function renderSelection() {
@@ -1232,6 +1298,7 @@ function join() {
       },
       viewers: renderViewers,
       answer: onAnswer,
+      platform: (status) => platforms?.applyStatus(status),
       reset() {
         resetItems();
         scheduleRender();
@@ -1275,6 +1342,7 @@ function applyMeeting(next) {
   const first = meeting === null;
   meeting = { ...meeting, ...next };
   restream?.applyMeeting(next);
+  platforms?.applyMeeting(next);
   if (first) renderAll();
   else {
     renderTimer(meeting);
@@ -1291,6 +1359,7 @@ function onLanguageChange() {
   languageVersion += 1;
   renderAll();
   restream?.render();
+  platforms?.render();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1423,6 +1492,17 @@ async function start() {
     getAccount: () => account,
     onMeeting: applyMeeting,
   });
+  // The platform readers' states, and what became of moderation sent back to them.
+  platforms = mountPlatformStatus({
+    meetingId,
+    section: byId('platforms'),
+    getMeeting: () => meeting,
+    onChange() {
+      announceOutcomes();
+      scheduleRender();
+    },
+  });
+  platforms.applyMeeting(meeting);
   wire();
   join();
   renderAll();
@@ -1433,6 +1513,7 @@ async function start() {
     meetingId,
     onMeeting: applyMeeting,
     onRestream: (status) => restream.applyStatus(status),
+    onPlatform: (status) => platforms.applyStatus(status),
     isOver: () => meeting?.phase === 'ended',
   });
   setInterval(() => {

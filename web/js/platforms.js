@@ -36,6 +36,8 @@ import {
 } from './platforms-model.js';
 import { make } from './register-view.js';
 
+/** How long "saved" and the like stay shown. */
+const DONE_NOTICE_MS = 6000;
 /** A status of a platform not known to be followed reads the feeds again, at most this often. */
 const FEEDS_REFRESH_MS = 5000;
 
@@ -235,6 +237,7 @@ export function mountPlatforms({ meetingId, akimId, section, getMeeting = () => 
     const details = make('details', 'platform-card__fold');
     const summary = make('summary', 'platform-card__summary');
     const name = make('span', 'platform-card__name', '');
+    name.id = `platform-${id}-name`;
     const badge = make('span', 'badge');
     summary.append(name, ' ', badge);
     details.append(summary);
@@ -244,7 +247,7 @@ export function mountPlatforms({ meetingId, akimId, section, getMeeting = () => 
     const accountHeading = make('h3', null, '');
     accountHeading.id = `platform-${id}-account-heading`;
     accountHeading.dataset.i18nKey = 'platforms.account.title';
-    account.setAttribute('aria-labelledby', accountHeading.id);
+    account.setAttribute('aria-labelledby', `${name.id} ${accountHeading.id}`);
     const accountState = make('p', 'platform-card__account');
     accountState.dataset.account = '';
     const accountHint = make('p', 'hint', '');
@@ -252,7 +255,7 @@ export function mountPlatforms({ meetingId, akimId, section, getMeeting = () => 
     const credentialForm = make('form', 'form platform-form');
     credentialForm.noValidate = true;
     credentialForm.dataset.form = 'credential';
-    credentialForm.setAttribute('aria-labelledby', accountHeading.id);
+    credentialForm.setAttribute('aria-labelledby', `${name.id} ${accountHeading.id}`);
     for (const field of entry.credential) credentialForm.append(buildField(id, 'credential', field));
     const credentialButtons = make('div', 'button-row');
     const connect = make('button', 'button', '');
@@ -272,14 +275,14 @@ export function mountPlatforms({ meetingId, akimId, section, getMeeting = () => 
     const followHeading = make('h3', null, '');
     followHeading.id = `platform-${id}-follow-heading`;
     followHeading.dataset.i18nKey = 'platforms.follow.title';
-    follow.setAttribute('aria-labelledby', followHeading.id);
+    follow.setAttribute('aria-labelledby', `${name.id} ${followHeading.id}`);
     const followState = make('p', 'platform-card__follow');
     const followHint = make('p', 'hint', '');
     followHint.dataset.i18nKey = `platforms.follow.hint.${id}`;
     const followForm = make('form', 'form platform-form');
     followForm.noValidate = true;
     followForm.dataset.form = 'follow';
-    followForm.setAttribute('aria-labelledby', followHeading.id);
+    followForm.setAttribute('aria-labelledby', `${name.id} ${followHeading.id}`);
     for (const field of entry.follow) followForm.append(buildField(id, 'follow', field));
     const followButtons = make('div', 'button-row');
     const save = make('button', 'button', '');
@@ -295,7 +298,7 @@ export function mountPlatforms({ meetingId, akimId, section, getMeeting = () => 
     const readerHeading = make('h3', null, '');
     readerHeading.id = `platform-${id}-reader-heading`;
     readerHeading.dataset.i18nKey = 'platforms.reader.title';
-    reader.setAttribute('aria-labelledby', readerHeading.id);
+    reader.setAttribute('aria-labelledby', `${name.id} ${readerHeading.id}`);
     const readerState = make('p', 'platform-card__state');
     readerState.setAttribute('aria-live', 'polite');
     readerState.setAttribute('aria-atomic', 'true');
@@ -338,6 +341,7 @@ export function mountPlatforms({ meetingId, akimId, section, getMeeting = () => 
       busy: false,
       errorText: '',
       doneKey: null,
+      doneTimer: null,
       followFilled: null, // the follow the form was last filled from
       opened: false, // opened or closed by the reader: the page no longer decides
     };
@@ -473,6 +477,11 @@ export function mountPlatforms({ meetingId, akimId, section, getMeeting = () => 
     try {
       await work();
       card.doneKey = doneKey;
+      clearTimeout(card.doneTimer);
+      card.doneTimer = setTimeout(() => {
+        card.doneKey = null;
+        renderCard(card);
+      }, DONE_NOTICE_MS);
     } catch (error) {
       if (error?.status === 401) {
         location.replace(`/signin.html?next=${encodeURIComponent(location.pathname + location.search)}`);

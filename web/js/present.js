@@ -3,7 +3,9 @@
 // stream key, the broadcast state and viewer count (from the meeting's event stream), the
 // session timer and phase controls (shared with the meeting page, meeting-view.js), the question
 // queue, the settings for OBS (server URL and bearer token, with rotation), and where the
-// meeting is restreamed (restream.js), publishing H.264 whenever a destination is on.
+// meeting is restreamed (restream.js), publishing H.264 whenever a destination is on, and the
+// comments read from the akimat's social-media accounts (platforms.js: the akim's accounts,
+// what the meeting follows, each reader's state).
 //
 // Test hook: `window.__kezdesuPresenter` is {pc, state}: the publishing RTCPeerConnection (null
 // when not publishing) and the publishing state, so a browser test can read getStats().
@@ -30,14 +32,17 @@ import {
   subscribeMeetingEvents,
 } from './meeting-view.js';
 import { make } from './register-view.js';
+import { mountPlatforms } from './platforms.js';
 import { mountRestream } from './restream.js';
 import { prefersH264 } from './restream-model.js';
 import { publish } from './webrtc-client.js';
 import moderateStrings from './strings/moderate.js';
+import platformsStrings from './strings/platforms.js';
 import restreamStrings from './strings/restream.js';
 
 registerStrings(moderateStrings); // the link to the moderator console
 registerStrings(restreamStrings);
+registerStrings(platformsStrings);
 
 /** Waits before publishing again after a drop: 1 s, 2 s, 4 s, 8 s, then 15 s. */
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
@@ -60,6 +65,8 @@ let broadcast = { on_air: false, viewers: 0 };
 let controls = null;
 /** The restream panel, once the account is known to manage the broadcast. */
 let restream = null;
+/** The platform comments panel, likewise. */
+let platforms = null;
 
 // Broadcasting
 let allowed = null; // null until the stream key answered; then whether this account may broadcast
@@ -125,6 +132,7 @@ function renderAll() {
   renderStudio();
   renderObs();
   restream?.render();
+  platforms?.render();
   renderQueue();
 }
 
@@ -294,6 +302,7 @@ function applyMeeting(next) {
   meeting = next;
   messageKey = null;
   restream?.applyMeeting(next);
+  platforms?.applyMeeting(next);
   // An ended meeting has nothing more to show: end our broadcast with it.
   if (isOver(meeting) && wantOnAir) stopLive();
   renderAll();
@@ -779,6 +788,7 @@ async function start() {
     onMeeting: applyMeeting,
     onBroadcast: applyBroadcast,
     onRestream: (status) => restream?.applyStatus(status),
+    onPlatform: (status) => platforms?.applyStatus(status),
     onConnection: setConnection,
     isOver: () => meeting?.phase === 'ended',
   });
@@ -790,6 +800,11 @@ async function start() {
   if (allowed) {
     restream = mountRestream({ meetingId, section: byId('restream'), editable: true });
     restream.applyMeeting(meeting);
+    // The accounts the meeting's comments are read with are its akim's: the signed-in akim's
+    // own, or, for an admin, the meeting's akim's.
+    const akimId = account.role === 'akim' ? account.id : meeting.akim_account_id;
+    platforms = mountPlatforms({ meetingId, akimId, section: byId('platforms'), getMeeting: () => meeting });
+    platforms.applyMeeting(meeting);
     startCamera();
   }
 }
