@@ -460,6 +460,7 @@ describe('administration, the moderation log and the home calendar', { timeout: 
       assert.equal(await page.locator('#by-action [data-action="time_out"] dd').textContent(), '1');
       assert.equal(await page.locator('#by-reason [data-reason="spam"] dt').textContent(), 'спам');
       assert.equal(await page.locator('#by-reason [data-reason="spam"] dd').textContent(), '1');
+      assert.equal(await page.locator('#by-platform').isHidden(), true, 'no comment came from a social network');
       assert.match(await page.locator('#log-meeting').textContent(), /^Встреча: Встреча акима с населением \(демо\)$/);
       const html = await page.evaluate(() => document.documentElement.outerHTML);
       assert.ok(!html.includes(SPAM), 'the hidden text is not public');

@@ -10,7 +10,8 @@
 //   to the broadcast in a new tab, and the author's channel id is shown to moderators);
 // - the moderator hides it: the console says the removal was done on YouTube too, and the fake
 //   has the message deleted;
-// - another message is promoted into a question: its issue page names YouTube and links to it;
+// - another message is promoted into a question: its issue page names YouTube and links to it,
+//   and the public moderation log counts YouTube's two comments, one hidden and one a question;
 // - the token is revoked on YouTube: the presenter page says to connect the account again, and
 //   once connected again with a new token the reader is live again;
 // - the new panels fit a 360 px phone and pass axe-core.
@@ -27,7 +28,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { assertAccessible } from './accessibility.mjs';
-import { REPO_ROOT, api, launchChromium, signIn, startServer, waitFor, watchPage } from './support.mjs';
+import { REPO_ROOT, api, diagnostics, launchChromium, signIn, startServer, waitFor, watchPage } from './support.mjs';
 
 const run = promisify(execFile);
 const PHONE = { width: 360, height: 780 };
@@ -56,6 +57,7 @@ describe('comments from social-media platforms', { timeout: 3 * 60 * 1000 }, () 
   let meeting = null;
   const people = {};
   const pageLog = [];
+  const withDiagnostics = diagnostics(() => server, pageLog);
   // Unique ids, so that a fake shared with other tests serves this one's chat only.
   const tag = randomBytes(4).toString('hex');
   const ids = {
@@ -69,16 +71,6 @@ describe('comments from social-media platforms', { timeout: 3 * 60 * 1000 }, () 
   };
   const TEXT = `Реклама: окна недорого ${tag}`;
   const QUESTION = `Когда откроют школу в Жезказгане? ${tag}`;
-
-  async function withDiagnostics(name, body) {
-    try {
-      await body();
-    } catch (error) {
-      console.error(`\n--- ${name} failed; server output ---\n${server?.logs() ?? '(no server)'}`);
-      console.error(`--- pages ---\n${pageLog.join('\n') || '(nothing logged)'}\n--- end ---\n`);
-      throw error;
-    }
-  }
 
   async function account(login, role, extra = {}) {
     const password = `${login} has a long password 7!`;
@@ -292,6 +284,25 @@ describe('comments from social-media platforms', { timeout: 3 * 60 * 1000 }, () 
       assert.equal(await issuePage.locator('#issue-sources .platform-source__author').count(), 0, 'no author id in public');
       await assertFits(issuePage, 'the issue page with a YouTube source', '#issue-sources');
       await assertAccessible(issuePage, 'the issue page with a YouTube source');
+
+      // ---- The public moderation log counts what became of YouTube's comments.
+      const log = await openPage('moderation log', `/moderation-log.html?meeting=${meeting}`);
+      const counted = log.locator('#by-platform:not([hidden]) tr[data-platform="youtube"]');
+      await counted.waitFor({ timeout: LIVE_TIMEOUT_MS });
+      const cells = () => counted.locator('th, td').allTextContents();
+      assert.deepEqual(await cells(), ['YouTube', '2', '0', '1', '1'], 'comments, held, hidden, made questions');
+      assert.equal(await counted.locator('th').getAttribute('scope'), 'row');
+      assert.equal(await log.locator('#by-platform caption').textContent(), 'Комментарии из социальных сетей');
+      assert.equal(await log.locator('#by-platform thead th[scope="col"]').count(), 5);
+      assert.equal(await log.locator('#by-platform tbody tr').count(), 1, 'only the platforms that brought comments');
+      await assertFits(log, 'the moderation log with comments from YouTube', '#by-platform');
+      await assertAccessible(log, 'the moderation log with comments from YouTube');
+      await log.locator('#language-switch').selectOption('kk');
+      await log.locator('#by-platform caption', { hasText: 'Әлеуметтік желілердегі пікірлер' }).waitFor();
+      await log.locator('#language-switch').selectOption('en');
+      await log.locator('#by-platform thead th', { hasText: 'Made questions' }).waitFor();
+      assert.deepEqual(await cells(), ['YouTube', '2', '0', '1', '1']);
+      await log.context().close();
 
       // ---- The channel's owner revokes the token: the akim is told to connect again.
       await control(fake, 'revoke', { platform: 'youtube', token: ids.refreshToken });

@@ -346,6 +346,23 @@ export function runChild(command, args, { timeout = 120000, env = process.env, c
   return running;
 }
 
+/**
+ * A test's `withDiagnostics(name, body)`: runs `body`; when it fails, prints the server's output
+ * (`server()` is read then, so the server may start after this is made) and what the pages
+ * logged into `pageLog` (see watchPage), then fails.
+ */
+export function diagnostics(server, pageLog) {
+  return async function withDiagnostics(name, body) {
+    try {
+      await body();
+    } catch (error) {
+      console.error(`\n--- ${name} failed; server output ---\n${server()?.logs() ?? '(no server)'}`);
+      console.error(`--- pages ---\n${pageLog.join('\n') || '(nothing logged)'}\n--- end ---\n`);
+      throw error;
+    }
+  };
+}
+
 /** Collects a page's console errors and failed requests, for showing when a test fails. */
 export function watchPage(page, name, sink) {
   page.on('console', (message) => {

@@ -1,8 +1,8 @@
 // The administration page's, the moderation log's and the home calendar's pure rules
 // (web/js/admin-model.js, web/js/moderation-log-model.js, web/js/home-calendar-model.js): the
 // territory tree and its search, what a new or edited account sends, an import's content type,
-// the rule set's days and shares, the log's reasons and targets, and upcoming meetings by month
-// with their feeds. Run with `node --test tests/web`.
+// the rule set's days and shares, the log's reasons and targets and its counts by platform, and
+// upcoming meetings by month with their feeds. Run with `node --test tests/web`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -17,7 +17,15 @@ import {
   territoryProblems,
   territoryTree,
 } from '../../web/js/admin-model.js';
-import { moderationLogUrl, readMeetingId, reasonText, targetText, totalActions } from '../../web/js/moderation-log-model.js';
+import {
+  moderationLogUrl,
+  platformRows,
+  readMeetingId,
+  reasonText,
+  targetText,
+  totalActions,
+} from '../../web/js/moderation-log-model.js';
+import platformStrings from '../../web/js/strings/platforms.js';
 import { akimsOf, feedUrl, monthGroups, monthOf, territoriesOf } from '../../web/js/home-calendar-model.js';
 
 const name = (ru) => ({ kk: '', ru, en: '' });
@@ -166,6 +174,31 @@ test('the moderation log names its meeting and reads its reasons', () => {
   assert.deepEqual(targetText('planet', 1), { key: 'modlog.target.other', params: { kind: 'planet' } });
   assert.equal(totalActions([{ action: 'hide', count: 2 }, { action: 'ban', count: 1 }]), 3);
   assert.equal(totalActions(undefined), 0);
+});
+
+test("the moderation log's counts by platform are rows in the platforms' order, each named", () => {
+  // As GET /api/meetings/{id}/moderation-log sends them (tests/integration/platforms.rs).
+  const byPlatform = [
+    { platform: 'vk', comments: 4, held: 1, hidden: 0, promoted: 2 },
+    { platform: 'mastodon', comments: 1, held: 0, hidden: 0, promoted: 0 },
+    { platform: 'youtube', comments: 2, held: 0, hidden: 1, promoted: 1 },
+    { comments: 9 },
+    null,
+  ];
+  const rows = platformRows(byPlatform);
+  assert.deepEqual(rows, [
+    { platform: 'youtube', nameKey: 'platforms.name.youtube', comments: 2, held: 0, hidden: 1, promoted: 1 },
+    { platform: 'vk', nameKey: 'platforms.name.vk', comments: 4, held: 1, hidden: 0, promoted: 2 },
+    { platform: 'mastodon', nameKey: 'platforms.name.other', comments: 1, held: 0, hidden: 0, promoted: 0 },
+  ]);
+  for (const language of ['kk', 'ru', 'en']) {
+    for (const row of rows) assert.ok(platformStrings[language][row.nameKey], `${language}: ${row.nameKey}`);
+  }
+  assert.deepEqual(platformRows([{ platform: 'telegram', comments: -1, held: 'x', hidden: 2.7 }]), [
+    { platform: 'telegram', nameKey: 'platforms.name.telegram', comments: 0, held: 0, hidden: 2, promoted: 0 },
+  ]);
+  assert.deepEqual(platformRows([]), [], 'comments typed on Kezdesu only: no rows, the table is hidden');
+  assert.deepEqual(platformRows(undefined), [], 'an older server without by_platform');
 });
 
 test('upcoming meetings are grouped by their month in Almaty, with their akims and territories', () => {

@@ -120,11 +120,11 @@ function actionButton(action, text, { key = null, more = null, symbol = null, cl
   if (symbol) {
     const shown = make('span', null, symbol);
     shown.setAttribute('aria-hidden', 'true');
-    button.append(shown, make('span', 'mod-sr-only', text));
+    button.append(shown, make('span', 'visually-hidden', text));
   } else {
     button.append(text);
   }
-  if (more) button.append(make('span', 'mod-sr-only', ` (${more})`));
+  if (more) button.append(make('span', 'visually-hidden', ` (${more})`));
   return button;
 }
 
@@ -695,7 +695,7 @@ function buildComment(comment, standing, sentBack = []) {
     checkbox.setAttribute('aria-keyshortcuts', 'X');
     const label = make('label', 'mod-comment__number');
     label.htmlFor = checkbox.id;
-    label.append(make('span', 'mod-sr-only', `${t('moderate.comment.select')} `), `№ ${n}`);
+    label.append(make('span', 'visually-hidden', `${t('moderate.comment.select')} `), `№ ${n}`);
     head.append(checkbox, label);
   } else {
     head.append(make('span', 'mod-comment__number', `№ ${n}`));

@@ -3,7 +3,11 @@
 // each action's reason read into a string key with its values. The server writes a hidden
 // comment's reason as a code from its list (`spam`, `insult`…), a time-out as `N min`, slow
 // mode as `N s`, holding first comments as `on`/`off`, a merge as `into question N`, and a
-// dismissal as the moderator's own words, which are shown as they are.
+// dismissal as the moderator's own words, which are shown as they are. What became of the
+// comments each social-media platform brought (`by_platform`) is read into rows in the order the
+// platform pages list them (web/js/platforms-model.js).
+
+import { PLATFORM_IDS, platformNameKey } from './platforms-model.js';
 
 export const MODERATION_ACTIONS = [
   'hide',
@@ -75,4 +79,32 @@ export function targetText(kind, id) {
 /** The number of actions in a log's `by_action` counts. */
 export function totalActions(byAction) {
   return (Array.isArray(byAction) ? byAction : []).reduce((sum, entry) => sum + (Number(entry.count) || 0), 0);
+}
+
+/** The counts of a platform's row in `by_platform`, in the order the page shows them. */
+export const PLATFORM_COUNTS = ['comments', 'held', 'hidden', 'promoted'];
+
+/**
+ * The log's `by_platform` (`[{platform, comments, held, hidden, promoted}]`, only the platforms
+ * that brought comments) as rows to show: {platform, nameKey, comments, held, hidden, promoted},
+ * YouTube, Telegram, VK, Facebook first and a platform this page does not know after them, named
+ * "another platform". Entries without a platform are left out; a count that is not a
+ * non-negative number reads as 0.
+ */
+export function platformRows(byPlatform) {
+  const rank = (id) => {
+    const index = PLATFORM_IDS.indexOf(id);
+    return index === -1 ? PLATFORM_IDS.length : index;
+  };
+  return (Array.isArray(byPlatform) ? byPlatform : [])
+    .filter((entry) => entry && typeof entry.platform === 'string' && entry.platform !== '')
+    .map((entry) => {
+      const row = { platform: entry.platform, nameKey: platformNameKey(entry.platform) };
+      for (const name of PLATFORM_COUNTS) {
+        const value = Number(entry[name]);
+        row[name] = Number.isFinite(value) && value >= 0 ? Math.floor(value) : 0;
+      }
+      return row;
+    })
+    .sort((a, b) => rank(a.platform) - rank(b.platform) || a.platform.localeCompare(b.platform));
 }

@@ -1,18 +1,21 @@
 // Owns the public moderation log (/moderation-log.html?meeting=ID): every action the moderators
 // took in a meeting's discussion, in order, with its time in Almaty, the moderator's name, what
 // it was taken on and its reason (a hidden comment's reason translated from its code), and the
-// totals by action and by reason for hiding. Public: the text of comments acted on comes only
+// totals by action and by reason for hiding, and what became of the comments each social-media
+// platform brought (a table, only when some came from one). Public: the text of comments acted on comes only
 // to admins (the server leaves it out for everyone else). A refresh button reads it again.
 
 import { api, describeError, fetchSession } from './api.js';
 import { formatMeetingTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import strings from './strings/moderation-log.js';
-import { readMeetingId, reasonText, targetText, totalActions } from './moderation-log-model.js';
+import platformsStrings from './strings/platforms.js';
+import { PLATFORM_COUNTS, platformRows, readMeetingId, reasonText, targetText, totalActions } from './moderation-log-model.js';
 import { stackedTable } from './calendar-view.js';
 import { formatInstantSeconds } from './locale-format.js';
 import { make } from './register-view.js';
 
 registerStrings(strings);
+registerStrings(platformsStrings); // the platforms' names and the table's title
 
 const byId = (id) => document.getElementById(id);
 const meetingId = readMeetingId(location.search);
@@ -84,6 +87,7 @@ function render() {
   );
   byId('by-reason').hidden = reasons.length === 0;
   byId('by-reason-empty').hidden = reasons.length > 0;
+  renderPlatforms(platformRows(log.by_platform));
 
   const entries = Array.isArray(log.entries) ? log.entries : [];
   byId('entries-empty').hidden = entries.length > 0;
@@ -115,6 +119,19 @@ function render() {
   });
   byId('entries-table').replaceChildren(
     ...(rows.length ? [stackedTable({ caption: t('modlog.caption'), columns, rows, className: 'modlog-table' })] : []),
+  );
+}
+
+/** The counts of the comments from social-media platforms; hidden when none came from one. */
+function renderPlatforms(platforms) {
+  byId('by-platform').hidden = platforms.length === 0;
+  const columns = [t('modlog.platforms.col.platform'), ...PLATFORM_COUNTS.map((name) => t(`modlog.platforms.col.${name}`))];
+  const rows = platforms.map((row) => ({
+    data: { platform: row.platform },
+    cells: [t(row.nameKey), ...PLATFORM_COUNTS.map((name) => formatNumber(row[name]))],
+  }));
+  byId('by-platform-table').replaceChildren(
+    ...(rows.length ? [stackedTable({ caption: t('platforms.title'), columns, rows, className: 'modlog-platforms__table' })] : []),
   );
 }
 

@@ -1,5 +1,6 @@
 // The public moderation log's strings (moderation-log.html), and the meeting page's link to it.
-// The reasons for hiding a comment are the shared `live.reason.*` strings of i18n.js.
+// The reasons for hiding a comment are the shared `live.reason.*` strings of i18n.js; the
+// platforms' names and the title of their table are those of strings/platforms.js.
 export default {
   kk: {
     'modlog.link': 'Модерация журналы',
@@ -58,6 +59,12 @@ export default {
     'modlog.target.questionAny': 'сұрақ',
     'modlog.target.channelAny': 'бүкіл талқылау',
     'modlog.target.other': '{kind}',
+    'modlog.platforms.col.platform': 'Платформа',
+    'modlog.platforms.col.comments': 'Пікірлер',
+    'modlog.platforms.col.held': 'Ұсталған',
+    'modlog.platforms.col.hidden': 'Жасырылған',
+    'modlog.platforms.col.promoted': 'Сұраққа айналған',
+    'modlog.platforms.note': 'Әлеуметтік желілерден түскен пікірлер ғана; Kezdesu бетінде жазылған пікірлер мұнда саналмайды.',
   },
   ru: {
     'modlog.link': 'Журнал модерации',
@@ -116,6 +123,12 @@ export default {
     'modlog.target.questionAny': 'вопрос',
     'modlog.target.channelAny': 'всё обсуждение',
     'modlog.target.other': '{kind}',
+    'modlog.platforms.col.platform': 'Платформа',
+    'modlog.platforms.col.comments': 'Комментарии',
+    'modlog.platforms.col.held': 'Задержаны',
+    'modlog.platforms.col.hidden': 'Скрыты',
+    'modlog.platforms.col.promoted': 'Стали вопросами',
+    'modlog.platforms.note': 'Только комментарии, пришедшие из социальных сетей; написанные на странице Kezdesu здесь не считаются.',
   },
   en: {
     'modlog.link': 'Moderation log',
@@ -174,5 +187,11 @@ export default {
     'modlog.target.questionAny': 'a question',
     'modlog.target.channelAny': 'the whole discussion',
     'modlog.target.other': '{kind}',
+    'modlog.platforms.col.platform': 'Platform',
+    'modlog.platforms.col.comments': 'Comments',
+    'modlog.platforms.col.held': 'Held',
+    'modlog.platforms.col.hidden': 'Hidden',
+    'modlog.platforms.col.promoted': 'Made questions',
+    'modlog.platforms.note': "Only the comments that came from social media; those written on Kezdesu's page are not counted here.",
   },
 };
