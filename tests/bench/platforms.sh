@@ -20,7 +20,7 @@ seconds=${3:-30}
 native=${4:-5}
 sources=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 
-cargo build --release --locked --bin kezdesu --bin kezdesu-load
+[ -n "${KEZDESU_BENCH_NO_BUILD:-}" ] || cargo build --release --locked --bin kezdesu --bin kezdesu-load
 bin=target/release
 data=$(mktemp -d)
 fake_dir=$(mktemp -d)

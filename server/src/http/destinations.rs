@@ -275,6 +275,7 @@ async fn add(
         "restream destination added"
     );
     changed(state, owner);
+    follow_youtube_chat(state, owner, destination.platform).await?;
     Ok((StatusCode::CREATED, Json(view(state, &destination))))
 }
 
@@ -304,6 +305,7 @@ async fn update(
     }
     let updated = state.store.update_destination(id, version, &fields, Timestamp::now()).await?;
     changed(state, owner);
+    follow_youtube_chat(state, owner, updated.platform).await?;
     Ok(Json(view(state, &updated)))
 }
 
@@ -328,6 +330,22 @@ fn changed(state: &AppState, owner: DestinationOwner) {
     if let DestinationOwner::Meeting(meeting) = owner {
         state.egress.destinations_changed(meeting);
     }
+}
+
+/// A meeting restreamed to YouTube follows that broadcast's chat by itself, once its akim has
+/// a YouTube account connected (see `Store::follow_restreamed_youtube`).
+async fn follow_youtube_chat(
+    state: &AppState,
+    owner: DestinationOwner,
+    platform: Platform,
+) -> Result<(), ApiError> {
+    if let (DestinationOwner::Meeting(meeting), Platform::Youtube) = (owner, platform) {
+        let akim = state.store.meeting(meeting).await?.akim;
+        if state.store.follow_restreamed_youtube(akim, Some(meeting), Timestamp::now()).await? > 0 {
+            state.platforms.feeds_changed();
+        }
+    }
+    Ok(())
 }
 
 fn clean_name(name: &str) -> Result<String, ApiError> {

@@ -99,6 +99,9 @@ pub async fn connect_account(
     };
     state.store.put_platform_credential(&record).await?;
     tracing::info!(account = %akim, platform = platform.as_str(), "platform account connected");
+    if platform == SocialPlatform::Youtube {
+        state.store.follow_restreamed_youtube(akim, None, Timestamp::now()).await?;
+    }
     state.platforms.feeds_changed();
     Ok(Json(account_view(&record)))
 }

@@ -6,11 +6,12 @@ use super::status::labels;
 use super::{FeedKey, Shared, clients};
 use crate::room::platform::BatchRefusal;
 use crate::store::LiveFeed;
+use crate::store::NewPlatformAuthor;
 use crate::wire::PlatformState;
 use jiff::Timestamp;
 use kezdesu_core::MeetingId;
 use kezdesu_core::live::IncomingPlatformComment;
-use kezdesu_core::platforms::{CommentSource, SocialPlatform};
+use kezdesu_core::platforms::{CommentSource, MAX_AUTHOR_NAME_CHARS, SocialPlatform};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 /// What is followed has not started (or has ended): look again after this long at least.
 const GONE_PAUSE: Duration = Duration::from_secs(5);
+/// A read still open after this long is a long poll the platform holds for us.
+const HELD_OPEN: Duration = Duration::from_secs(2);
 
 /// How a reader ended.
 pub(super) enum Exit {
@@ -64,9 +67,26 @@ pub(super) async fn run_reader(
     let mut cursor = live.feed.cursor.clone();
     let mut authors: HashMap<String, kezdesu_core::ViewerId> = HashMap::new();
     loop {
-        let fetched = tokio::select! {
-            _ = stop.cancelled() => return Exit::Done,
-            fetched = connector.fetch(cursor.as_deref()) => fetched,
+        let fetched = {
+            let fetch = connector.fetch(cursor.as_deref());
+            tokio::pin!(fetch);
+            tokio::select! {
+                _ = stop.cancelled() => return Exit::Done,
+                fetched = &mut fetch => fetched,
+                // A long poll the platform holds open has accepted the credential (a refusal comes
+                // back at once): the reader is live, though nobody has commented yet.
+                _ = tokio::time::sleep(HELD_OPEN) => {
+                    shared.update(key, false, |status| {
+                        if status.state == PlatformState::Connecting {
+                            status.state = PlatformState::Live;
+                        }
+                    });
+                    tokio::select! {
+                        _ = stop.cancelled() => return Exit::Done,
+                        fetched = &mut fetch => fetched,
+                    }
+                }
+            }
         };
         let wait = match fetched {
             Ok(fetched) => {
@@ -197,32 +217,36 @@ async fn incoming_of(
     comments: Vec<PlatformComment>,
     authors: &mut HashMap<String, kezdesu_core::ViewerId>,
 ) -> Result<Vec<IncomingPlatformComment>, crate::store::StoreError> {
-    let mut incoming = Vec::with_capacity(comments.len());
-    for comment in comments {
-        // An author the platform withholds (Facebook without the permission) is one viewer
-        // per comment, so that hiding one never silences another.
-        let author_key = if comment.author_id.is_empty() {
+    // An author the platform withholds (Facebook without the permission) is one viewer per
+    // comment, so that hiding one never silences another.
+    let author_key = |comment: &PlatformComment| {
+        if comment.author_id.is_empty() {
             format!("comment:{}", comment.external_id)
         } else {
             comment.author_id.clone()
-        };
-        let author = match authors.get(&author_key) {
-            Some(viewer) => *viewer,
-            None => {
-                let token_hash = crate::auth::token_hash(&crate::auth::new_token());
-                let name = comment
-                    .author_name
-                    .chars()
-                    .take(kezdesu_core::platforms::MAX_AUTHOR_NAME_CHARS)
-                    .collect::<String>();
-                let viewer = shared
-                    .store
-                    .platform_viewer(meeting, platform, &author_key, &name, &token_hash, Timestamp::now())
-                    .await?;
-                authors.insert(author_key, viewer);
-                viewer
-            }
-        };
+        }
+    };
+    let mut new_authors: Vec<NewPlatformAuthor> = Vec::new();
+    for comment in &comments {
+        let key = author_key(comment);
+        if !authors.contains_key(&key) && !new_authors.iter().any(|author| author.platform_user_id == key) {
+            new_authors.push(NewPlatformAuthor {
+                platform_user_id: key,
+                display_name: comment.author_name.chars().take(MAX_AUTHOR_NAME_CHARS).collect(),
+                token_hash: crate::auth::token_hash(&crate::auth::new_token()),
+            });
+        }
+    }
+    if !new_authors.is_empty() {
+        let viewers =
+            shared.store.platform_viewers(meeting, platform, &new_authors, Timestamp::now()).await?;
+        for (author, viewer) in new_authors.into_iter().zip(viewers) {
+            authors.insert(author.platform_user_id, viewer);
+        }
+    }
+    let mut incoming = Vec::with_capacity(comments.len());
+    for comment in comments {
+        let Some(author) = authors.get(&author_key(&comment)).copied() else { continue };
         incoming.push(IncomingPlatformComment {
             author,
             author_name: comment.author_name,

@@ -640,17 +640,25 @@ pub trait Store: Send + Sync + 'static {
         platform: SocialPlatform,
         status: &str,
     ) -> StoreResult<()>;
+    /// Makes each of the akim's not-ended meetings (or `meeting`) that restreams to YouTube and
+    /// follows nothing there follow its channel's active broadcast, when the akim has a YouTube
+    /// account connected. Returns how many it made.
+    async fn follow_restreamed_youtube(
+        &self,
+        akim: AccountId,
+        meeting: Option<MeetingId>,
+        now: Timestamp,
+    ) -> StoreResult<u64>;
     /// The feeds of every meeting in its presentation or Q&A, with its akim's credentials.
     async fn live_feeds(&self) -> StoreResult<Vec<LiveFeed>>;
-    /// The viewer that stands for a platform's author in a meeting, made on first sight; its
-    /// name follows the platform's. `token_hash` is used only when the viewer is made.
-    async fn platform_viewer(
+    /// The viewers that stand for platform authors in a meeting, made on first sight, in one
+    /// transaction; each name follows the platform's. Each author is (platform user id, display
+    /// name, the token hash used only when the viewer is made); the answer is in that order.
+    async fn platform_viewers(
         &self,
         meeting: MeetingId,
         platform: SocialPlatform,
-        platform_user_id: &str,
-        display_name: &str,
-        token_hash: &str,
+        authors: &[NewPlatformAuthor],
         now: Timestamp,
-    ) -> StoreResult<ViewerId>;
+    ) -> StoreResult<Vec<ViewerId>>;
 }

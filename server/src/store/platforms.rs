@@ -52,3 +52,12 @@ pub struct LiveFeed {
     pub akim: AccountId,
     pub credential: Option<PlatformCredentialRecord>,
 }
+
+/// A platform author seen for the first time by a reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPlatformAuthor {
+    pub platform_user_id: String,
+    pub display_name: String,
+    /// A hash of a token nobody holds: the viewer is never signed in as.
+    pub token_hash: String,
+}

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 /// What the meeting follows on the fake, and how to write comments there.
 pub struct PlatformLoad {
+    /// One client, so that the writes reuse their connections to the fake.
+    client: reqwest::Client,
     fake: String,
     chat: String,
     bot: String,
@@ -36,6 +38,7 @@ pub async fn setup(
     suffix: u128,
 ) -> anyhow::Result<PlatformLoad> {
     let load = PlatformLoad {
+        client: reqwest::Client::new(),
         fake: fake.trim_end_matches('/').to_owned(),
         chat: format!("bench-chat-{suffix}"),
         bot: format!("{}:AAH-bench-bot", suffix % 1_000_000_000),
@@ -83,6 +86,7 @@ pub async fn setup(
         put(format!("/api/meetings/{meeting}/platforms/{platform}"), body).await?;
     }
     // Wait until the four readers are live, so that the measured comments find them reading.
+    let mut last = Value::Null;
     for _ in 0..100 {
         let feeds: Value = http
             .get(format!("{base}/api/meetings/{meeting}/platforms"))
@@ -98,14 +102,16 @@ pub async fn setup(
         if live == 4 {
             return Ok(load);
         }
+        last = feeds;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    bail!("the four platform readers did not all start")
+    bail!("the four platform readers did not all start: {last}")
 }
 
 impl PlatformLoad {
     async fn control(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let response = reqwest::Client::new()
+        let response = self
+            .client
             .post(format!("{}/_control/{path}", self.fake))
             .json(&body)
             .send()
@@ -176,15 +182,23 @@ impl PlatformLoad {
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
                 let mut n = 0;
+                let mut writes = Vec::new();
                 while tokio::time::Instant::now() < deadline {
                     tick.tick().await;
                     n += 1;
-                    match load.write(platform, n).await {
-                        Ok(()) => {
-                            written.fetch_add(1, Ordering::Relaxed);
+                    // Each write on its own, so that a slow answer of the fake never lowers the rate.
+                    let (load, written) = (load.clone(), written.clone());
+                    writes.push(tokio::spawn(async move {
+                        match load.write(platform, n).await {
+                            Ok(()) => {
+                                written.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(error) => eprintln!("writing on the fake platform {platform}: {error}"),
                         }
-                        Err(error) => eprintln!("writing on the fake platform {platform}: {error}"),
-                    }
+                    }));
+                }
+                for write in writes {
+                    let _ = write.await;
                 }
             }));
         }

@@ -1274,30 +1274,33 @@ impl Store for SqlStore {
         .await
     }
 
+    async fn follow_restreamed_youtube(
+        &self,
+        akim: AccountId,
+        meeting: Option<MeetingId>,
+        now: Timestamp,
+    ) -> StoreResult<u64> {
+        self.timed(
+            "follow_restreamed_youtube",
+            platforms::follow_restreamed_youtube(&self.pool, akim, meeting, now),
+        )
+        .await
+    }
+
     async fn live_feeds(&self) -> StoreResult<Vec<LiveFeed>> {
         self.timed("live_feeds", platforms::live_feeds(&self.pool)).await
     }
 
-    async fn platform_viewer(
+    async fn platform_viewers(
         &self,
         meeting: MeetingId,
         platform: SocialPlatform,
-        platform_user_id: &str,
-        display_name: &str,
-        token_hash: &str,
+        authors: &[NewPlatformAuthor],
         now: Timestamp,
-    ) -> StoreResult<ViewerId> {
+    ) -> StoreResult<Vec<ViewerId>> {
         self.timed(
-            "platform_viewer",
-            platforms::platform_viewer(
-                &self.pool,
-                meeting,
-                platform,
-                platform_user_id,
-                display_name,
-                token_hash,
-                now,
-            ),
+            "platform_viewers",
+            platforms::platform_viewers(&self.pool, meeting, platform, authors, now),
         )
         .await
     }

@@ -226,30 +226,65 @@ pub(super) async fn live_feeds(pool: &DbPool) -> StoreResult<Vec<LiveFeed>> {
         .collect()
 }
 
-pub(super) async fn platform_viewer(
+pub(super) async fn platform_viewers(
     pool: &DbPool,
     meeting: MeetingId,
     platform: SocialPlatform,
-    platform_user_id: &str,
-    display_name: &str,
-    token_hash: &str,
+    authors: &[NewPlatformAuthor],
     now: Timestamp,
-) -> StoreResult<ViewerId> {
-    // One statement, so that two nodes seeing the same author at once make one viewer.
-    let row = sqlx::query(
-        "INSERT INTO viewers (meeting_id, display_name, token_hash, created_at, expires_at, platform, platform_user_id) \
-         VALUES ($1, $2, $3, $4, $4, $5, $6) \
-         ON CONFLICT (meeting_id, platform, platform_user_id) DO UPDATE SET display_name = excluded.display_name \
-         RETURNING id",
+) -> StoreResult<Vec<ViewerId>> {
+    // One transaction for a batch's new authors: one commit, however many there are.
+    let mut transaction = pool.begin().await?;
+    let mut viewers = Vec::with_capacity(authors.len());
+    for author in authors {
+        // An upsert, so that two nodes seeing the same author at once make one viewer.
+        let row = sqlx::query(
+            "INSERT INTO viewers (meeting_id, display_name, token_hash, created_at, expires_at, platform, platform_user_id) \
+             VALUES ($1, $2, $3, $4, $4, $5, $6) \
+             ON CONFLICT (meeting_id, platform, platform_user_id) DO UPDATE SET display_name = excluded.display_name \
+             RETURNING id",
+        )
+        .bind(meeting.0)
+        .bind(&author.display_name)
+        .bind(&author.token_hash)
+        .bind(millis(now))
+        .bind(platform.as_str())
+        .bind(&author.platform_user_id)
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(|error| constraint(error, "viewer token", "meeting"))?;
+        viewers.push(ViewerId(row.try_get("id")?));
+    }
+    transaction.commit().await?;
+    Ok(viewers)
+}
+
+/// Follows the YouTube chat of the active broadcast in each of the akim's meetings (or the one
+/// meeting) that restreams to YouTube and follows nothing there yet, once the akim has a
+/// YouTube account connected: the restream makes the broadcast knowable, so nobody has to type
+/// its id. A follow the akim removed later is not made again until the next such change.
+pub(super) async fn follow_restreamed_youtube(
+    pool: &DbPool,
+    akim: AccountId,
+    meeting: Option<MeetingId>,
+    now: Timestamp,
+) -> StoreResult<u64> {
+    let follow = serde_json::to_string(&Follow::Youtube { live_chat_id: None, video_id: None })
+        .map_err(|error| StoreError::Corrupt(error.to_string()))?;
+    let done = sqlx::query(
+        "INSERT INTO meeting_platforms (meeting_id, platform, follow, version, updated_at) \
+         SELECT m.id, 'youtube', $1, 0, $2 FROM meetings m \
+         WHERE m.akim_account_id = $3 AND ($4 IS NULL OR m.id = $4) AND m.ended_at IS NULL \
+         AND EXISTS (SELECT 1 FROM restream_destinations d WHERE d.meeting_id = m.id AND d.platform = 'youtube' AND d.enabled) \
+         AND EXISTS (SELECT 1 FROM platform_credentials c WHERE c.account_id = m.akim_account_id AND c.platform = 'youtube') \
+         AND NOT EXISTS (SELECT 1 FROM meeting_platforms p WHERE p.meeting_id = m.id AND p.platform = 'youtube') \
+         ON CONFLICT (meeting_id, platform) DO NOTHING",
     )
-    .bind(meeting.0)
-    .bind(display_name)
-    .bind(token_hash)
+    .bind(&follow)
     .bind(millis(now))
-    .bind(platform.as_str())
-    .bind(platform_user_id)
-    .fetch_one(pool)
-    .await
-    .map_err(|error| constraint(error, "viewer token", "meeting"))?;
-    Ok(ViewerId(row.try_get("id")?))
+    .bind(akim.0)
+    .bind(meeting.map(|meeting| meeting.0))
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
