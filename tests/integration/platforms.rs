@@ -278,6 +278,24 @@ async fn accounts_and_feeds_are_managed_by_the_akim_and_tokens_are_write_only() 
     .await;
     assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "secret_key_missing");
 
+    // A meeting restreamed to YouTube follows its broadcast's chat by itself once the akim's
+    // YouTube account is connected: the restream makes the broadcast knowable.
+    let destination = json!({"platform": "youtube", "ingest_url": "rtmp://a.rtmp.youtube.com/live2", "stream_key": "abcd-efgh-ijkl-mnop"});
+    let (status, _) =
+        server.post(&format!("/api/meetings/{meeting}/destinations"), Some(&akim), destination).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, list) = server.get(&format!("/api/meetings/{meeting}/platforms"), Some(&akim)).await;
+    assert!(list.to_string().contains("\"platform\":\"telegram\""), "{list}");
+    assert!(!list.to_string().contains("\"platform\":\"youtube\""), "no YouTube account yet: {list}");
+    let youtube =
+        json!({"client_id": "c.apps.googleusercontent.com", "client_secret": "s", "refresh_token": "1//r"});
+    let (status, _) = put(&server, &format!("{accounts}/youtube"), &akim, youtube).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, list) = server.get(&format!("/api/meetings/{meeting}/platforms"), Some(&akim)).await;
+    let followed: Vec<&Value> =
+        list["platforms"].as_array().expect("a list").iter().map(|feed| &feed["follow"]).collect();
+    assert!(followed.contains(&&json!({"platform": "youtube"})), "the active broadcast's chat: {list}");
+
     // Disconnecting and unfollowing.
     let (status, _) = server.call(Method::DELETE, &format!("{accounts}/telegram"), Some(&akim), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
