@@ -114,16 +114,16 @@ def now_ms():
 
 def rfc3339_micro(t):
     """YouTube's liveChatMessage publishedAt, e.g. 2024-06-01T10:00:00.123456+00:00."""
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat(timespec="microseconds")
+    return datetime.datetime.fromtimestamp(t, tz=datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
 def rfc3339_seconds(t):
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.fromtimestamp(t, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def graph_time(t):
     """The Graph API's created_time, e.g. 2018-08-30T18:47:02+0000."""
-    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
+    return datetime.datetime.fromtimestamp(t, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
 def etag(*parts):
