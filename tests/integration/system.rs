@@ -180,6 +180,12 @@ async fn the_openapi_document_is_true() {
         "POST /api/accounts/{id}/destinations",
         "PATCH /api/accounts/{id}/destinations/{destination}",
         "DELETE /api/accounts/{id}/destinations/{destination}",
+        "GET /api/accounts/{id}/platforms",
+        "PUT /api/accounts/{id}/platforms/{platform}",
+        "DELETE /api/accounts/{id}/platforms/{platform}",
+        "GET /api/meetings/{id}/platforms",
+        "PUT /api/meetings/{id}/platforms/{platform}",
+        "DELETE /api/meetings/{id}/platforms/{platform}",
     ];
     routed.sort();
     assert_eq!(documented, routed);
@@ -235,6 +241,16 @@ async fn the_openapi_document_is_true() {
             json!({"issue_id": issue}),
         )
         .await;
+    // The meeting follows a Telegram post, so that its platforms and its JSON show a reader.
+    let follow = json!({"chat_id": -1001, "post_id": 5});
+    server
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/meetings/{meeting}/platforms/telegram"),
+            Some(&admin),
+            Some(follow),
+        )
+        .await;
     let array_of =
         |name: &str| json!({"type": "array", "items": {"$ref": format!("#/components/schemas/{name}")}});
     let arrays = [
@@ -275,6 +291,7 @@ async fn the_openapi_document_is_true() {
         ),
         ("ComplianceReport", server.get("/api/compliance?year=2026", None).await.1),
         ("BookingReceipt", booked),
+        ("PlatformFeedList", server.get(&format!("/api/meetings/{meeting}/platforms"), Some(&admin)).await.1),
     ];
     for (name, sample) in samples {
         conforms(&document, &json!({"$ref": format!("#/components/schemas/{name}")}), &sample, name);
@@ -290,7 +307,13 @@ fn conforms(document: &Value, schema: &Value, value: &Value, place: &str) {
         if value.is_null() {
             return;
         }
-        let branch = alternatives.iter().find(|b| resolve(document, b).get("type") != Some(&json!("null")));
+        let non_null = |b: &&Value| resolve(document, b).get("type") != Some(&json!("null"));
+        // A tagged enum's branches differ by a property with one allowed value (its tag).
+        let branch = alternatives
+            .iter()
+            .filter(non_null)
+            .find(|b| shallowly_matches(resolve(document, b), value))
+            .or_else(|| alternatives.iter().find(non_null));
         return conforms(document, branch.expect("a non-null branch"), value, place);
     }
     match value {
@@ -316,6 +339,19 @@ fn conforms(document: &Value, schema: &Value, value: &Value, place: &str) {
         }
         _ => {}
     }
+}
+
+/// Whether an object's keys are all the branch's properties, and its values are among those a
+/// property allows where it lists them (`enum`).
+fn shallowly_matches(branch: &Value, value: &Value) -> bool {
+    let (Some(properties), Some(fields)) = (branch["properties"].as_object(), value.as_object()) else {
+        return false;
+    };
+    fields.iter().all(|(key, field)| {
+        properties
+            .get(key)
+            .is_some_and(|property| property["enum"].as_array().is_none_or(|allowed| allowed.contains(field)))
+    })
 }
 
 fn resolve<'a>(document: &'a Value, schema: &'a Value) -> &'a Value {
