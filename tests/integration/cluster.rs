@@ -115,12 +115,7 @@ impl Drop for Nodes {
 
 /// Reads the live channel until an event of `kind` satisfying `wanted` has arrived.
 async fn until_event(client: &mut LiveClient, kind: &str, wanted: impl Fn(&Value) -> bool) -> Value {
-    loop {
-        if let Some(found) = client.seen.iter().find(|event| event["type"] == kind && wanted(event)) {
-            return found.clone();
-        }
-        client.until(&mut Vec::new(), |message| message["type"] == "events").await;
-    }
+    client.event_where(|event| event["type"] == kind && wanted(event)).await
 }
 
 /// Keeps reading a connection's events into `seen` until `until`; the connection must stay
@@ -672,29 +667,14 @@ async fn reading_node(nodes: &Nodes, alive: &[usize]) -> Option<usize> {
 
 #[tokio::test]
 async fn killing_the_owner_repeats_no_platform_comment_and_another_node_reads_on() {
-    use crate::platforms::{FAKE_TURN, Fake, account_of, put};
+    use crate::platforms::{FAKE_TURN, Fake, platform_comments_seen, youtube_meeting};
     let Some(fake) = Fake::from_env() else { return };
     let _turn = FAKE_TURN.lock().await;
     let Some(mut nodes) = Nodes::start(8, None).await else { return };
     fake.control("youtube/polling_interval_ms", json!({"ms": 200})).await;
     let chat = format!("chat-{}", rand_suffix());
-    fake.control("youtube/broadcasts", json!({"id": format!("vid-{chat}"), "live_chat_id": chat})).await;
-    let (meeting, akim, _) = nodes.servers[0].live_meeting().await;
-    let account = account_of(&nodes.servers[0], &akim).await;
-    let credential =
-        json!({"client_id": "c", "client_secret": "s", "refresh_token": format!("1//refresh-{chat}")});
-    let (status, _) =
-        put(&nodes.servers[0], &format!("/api/accounts/{account}/platforms/youtube"), &akim, credential)
-            .await;
-    assert_eq!(status, reqwest::StatusCode::OK);
-    let (status, _) = put(
-        &nodes.servers[0],
-        &format!("/api/meetings/{meeting}/platforms/youtube"),
-        &akim,
-        json!({"live_chat_id": chat}),
-    )
-    .await;
-    assert_eq!(status, reqwest::StatusCode::OK);
+    let (meeting, _, _) =
+        youtube_meeting(&nodes.servers[0], &fake, &chat, &format!("1//refresh-{chat}")).await;
 
     // Exactly one node reads.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -734,11 +714,5 @@ async fn killing_the_owner_repeats_no_platform_comment_and_another_node_reads_on
     let last = ids[9].clone();
     until_event(&mut watching, "comment_posted", |event| event["source"]["external_id"] == last.as_str())
         .await;
-    let posted: Vec<String> = watching
-        .seen
-        .iter()
-        .filter(|event| event["type"] == "comment_posted")
-        .filter_map(|event| event["source"]["external_id"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(posted, ids, "every comment once, in order, across the failover");
+    assert_eq!(platform_comments_seen(&watching), ids, "every comment once, in order, across the failover");
 }

@@ -152,20 +152,21 @@ pub async fn status_until(
 
 /// Reads the live channel until an event satisfies `wanted`.
 async fn event_until(client: &mut LiveClient, wanted: impl Fn(&Value) -> bool) -> Value {
-    if let Some(found) = client.seen.iter().find(|event| wanted(event)) {
-        return found.clone();
-    }
-    loop {
-        let mut arrived = Vec::new();
-        client.until(&mut arrived, |message| message["type"] == "events").await;
-        if let Some(found) = arrived.into_iter().find(|event| wanted(event)) {
-            return found;
-        }
-    }
+    client.event_where(wanted).await
+}
+
+/// The external ids of the platform comments a client has seen posted, in order.
+pub fn platform_comments_seen(client: &LiveClient) -> Vec<String> {
+    client
+        .seen
+        .iter()
+        .filter(|event| event["type"] == "comment_posted")
+        .filter_map(|event| event["source"]["external_id"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// A live meeting whose akim connected a YouTube account and follows `chat`.
-async fn youtube_meeting(
+pub async fn youtube_meeting(
     server: &TestServer,
     fake: &Fake,
     chat: &str,
@@ -418,13 +419,7 @@ async fn a_restarted_reader_resumes_at_its_cursor_and_repeats_no_comment() {
     let mut watching = server.live(meeting, &viewer, Some(0)).await;
     let last = ids.last().expect("five").clone();
     event_until(&mut watching, |event| event["source"]["external_id"] == last.as_str()).await;
-    let posted: Vec<String> = watching
-        .seen
-        .iter()
-        .filter(|event| event["type"] == "comment_posted")
-        .filter_map(|event| event["source"]["external_id"].as_str().map(str::to_owned))
-        .collect();
-    assert_eq!(posted, ids, "each comment once, in order");
+    assert_eq!(platform_comments_seen(&watching), ids, "each comment once, in order");
     // The first read after the restart carried the stored page token.
     let calls = fake.calls("youtube", "liveChatMessages.list").await;
     let first_after = &calls[restarted_at..];

@@ -550,6 +550,16 @@ impl LiveClient {
         }
     }
 
+    /// The first event, read before or now, that satisfies `wanted`.
+    pub async fn event_where(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            if let Some(found) = self.seen.iter().find(|event| wanted(event)) {
+                return found.clone();
+            }
+            self.until(&mut Vec::new(), |message| message["type"] == "events").await;
+        }
+    }
+
     /// The events not handed out before, through the one with `seq`, reading more as needed.
     pub async fn events_through(&mut self, seq: u64) -> Vec<Value> {
         loop {

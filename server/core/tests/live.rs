@@ -39,6 +39,11 @@ impl Channel {
 
     fn send(&mut self, actor: &Actor, command: LiveCommand, moment: Moment) -> Result<Decision, LiveError> {
         let decision = self.state.decide(&self.settings, actor, command, moment)?;
+        Ok(self.apply(decision, moment))
+    }
+
+    /// Stores and evolves what a decision appends, as a room does after its commit.
+    fn apply(&mut self, decision: Decision, moment: Moment) -> Decision {
         if let Decision::Append(events) = &decision {
             for event in events {
                 let stored =
@@ -47,7 +52,7 @@ impl Channel {
                 self.log.push(stored);
             }
         }
-        Ok(decision)
+        decision
     }
 
     fn comment(&mut self, id: i64, client_id: &str, text: &str, seconds: i64) -> Result<Decision, LiveError> {
@@ -65,15 +70,7 @@ impl Channel {
     /// Enters a comment read from a platform, as a room does with a poller's batch.
     fn platform(&mut self, incoming: IncomingPlatformComment, moment: Moment) -> Result<Decision, LiveError> {
         let decision = self.state.decide_platform_comment(&self.settings, incoming, moment)?;
-        if let Decision::Append(events) = &decision {
-            for event in events {
-                let stored =
-                    StoredEvent { seq: self.state.last_seq + 1, at: moment.now, event: event.clone() };
-                self.state.evolve(&stored);
-                self.log.push(stored);
-            }
-        }
-        Ok(decision)
+        Ok(self.apply(decision, moment))
     }
 }
 

@@ -201,12 +201,7 @@ impl LiveState {
         }
         let standing = self.authors.get(&author);
         if let Some(standing) = standing {
-            if standing.banned {
-                return Err(LiveError::Banned);
-            }
-            if let Some(until) = standing.timed_out_until.filter(|until| *until > moment.now) {
-                return Err(LiveError::TimedOut { until, retry_after: until.duration_since(moment.now) });
-            }
+            standing.check_may_comment(moment.now)?;
             if let Some(last) = standing.last_comment_at {
                 let next = last + SignedDuration::from_secs(i64::from(self.slow_mode_seconds));
                 if self.slow_mode_seconds > 0 && next > moment.now {
@@ -265,12 +260,7 @@ impl LiveState {
         }
         let standing = self.authors.get(&author);
         if let Some(standing) = standing {
-            if standing.banned {
-                return Err(LiveError::Banned);
-            }
-            if let Some(until) = standing.timed_out_until.filter(|until| *until > moment.now) {
-                return Err(LiveError::TimedOut { until, retry_after: until.duration_since(moment.now) });
-            }
+            standing.check_may_comment(moment.now)?;
         }
         let text = match text::clean(&raw, settings.max_comment_chars, true) {
             Err(TextError::TooLong { .. }) => {

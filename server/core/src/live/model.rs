@@ -342,6 +342,19 @@ pub struct AuthorStanding {
     pub last_comment_at: Option<Timestamp>,
 }
 
+impl AuthorStanding {
+    /// Refuses a banned author, or one timed out at `now`, whatever the comment came through.
+    pub fn check_may_comment(&self, now: Timestamp) -> Result<(), super::LiveError> {
+        if self.banned {
+            return Err(super::LiveError::Banned);
+        }
+        if let Some(until) = self.timed_out_until.filter(|until| *until > now) {
+            return Err(super::LiveError::TimedOut { until, retry_after: until.duration_since(now) });
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModerationAction {
