@@ -140,6 +140,11 @@ const EVENT_HANDLERS = {
       state: event.held ? 'held' : 'visible',
       mine,
     });
+    // An automatic rule that hides (protocol-18 C) leaves the comment hidden with its reason.
+    if (event.held && event.flagged?.action === 'hide') {
+      comment.state = 'hidden';
+      comment.reason = event.flagged.reason ?? null;
+    }
     insertComment(state, comment, changes);
   },
   comment_hidden(state, event, changes) {
@@ -266,6 +271,11 @@ function newComment(event, { clientId = null, state = 'visible', mine = false })
     mine,
     // Where it was written when not on this page: {platform, external_id, url?, author_id?}.
     source: sourceOf(event),
+    // Issue 18: an automatic rule's {rule, action, reason}; the text reads as a question; the
+    // near-duplicate cluster it joins ({comment: n} or {question: n}). See clusters-model.js.
+    flagged: event.flagged && typeof event.flagged === 'object' ? { ...event.flagged } : null,
+    likelyQuestion: event.likely_question === true,
+    similarTo: event.similar_to && typeof event.similar_to === 'object' ? { ...event.similar_to } : null,
   };
 }
 

@@ -20,6 +20,7 @@
 // what it shows changed. User text is only ever set with textContent.
 
 import { api, fetchSession } from './api.js';
+import { commentMarks, mountClusters } from './clusters.js';
 import { formatMeetingTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import { LiveConnection } from './live-connection.js';
 import * as live from './live-state.js';
@@ -69,6 +70,8 @@ let controls = null;
 let restream = null;
 /** The platform readers' states and the outcomes of moderation sent back (platforms.js). */
 let platforms = null;
+/** The similar comments' panel and the likely-question view (clusters.js). */
+let clusters = null;
 
 let liveState = null;
 let connection = null;
@@ -586,7 +589,7 @@ function renderComments() {
     button.setAttribute('aria-pressed', String(name === filter));
     setText(button, t(`moderate.filter.${name}`, { n: formatNumber(counts[name]) }));
   }
-  const comments = live.commentsNewestFirst(liveState, filter, shownLimit);
+  const comments = clusters ? clusters.arrange(liveState, filter, shownLimit) : live.commentsNewestFirst(liveState, filter, shownLimit);
   const shown = new Set();
   const elements = comments.map((comment) => {
     shown.add(comment.number);
@@ -598,7 +601,7 @@ function renderComments() {
   if (focusedIndex >= 0 && !byId('comment-list').contains(document.activeElement) && elements.length > 0) {
     focusItem(elements[Math.min(focusedIndex, elements.length - 1)]);
   }
-  const total = counts[filter] ?? 0;
+  const total = clusters ? clusters.total(liveState, filter, counts) : (counts[filter] ?? 0);
   const empty = byId('comments-empty');
   empty.hidden = total > 0;
   setText(empty, t(`moderate.comments.empty.${filter}`));
@@ -703,6 +706,7 @@ function buildComment(comment, standing, sentBack = []) {
   head.append(make('span', 'mod-comment__author', comment.authorName || t('moderate.comment.anonymous')));
   const platform = platformBadge(comment.source, { staff: true });
   if (platform) head.append(platform);
+  head.append(...commentMarks(comment)); // an automatic rule's doing; a likely question
   if (comment.at) head.append(make('span', 'mod-comment__time', formatMeetingTime(comment.at, meeting?.time_zone)));
   if (comment.state === 'held') head.append(make('span', 'mod-badge mod-badge--held', t('moderate.comment.held')));
   if (comment.state === 'hidden') {
@@ -1290,10 +1294,12 @@ function join() {
           return;
         }
         if (message.meeting && typeof message.meeting === 'object') applyMeeting(message.meeting);
+        clusters?.update(liveState, null);
         scheduleRender();
       },
       events(changes) {
         if (changes.phase && changes.phase.phase !== meeting?.phase) refetchMeeting();
+        clusters?.update(liveState, changes);
         scheduleRender();
       },
       viewers: renderViewers,
@@ -1301,6 +1307,7 @@ function join() {
       platform: (status) => platforms?.applyStatus(status),
       reset() {
         resetItems();
+        clusters?.update(liveState, null);
         scheduleRender();
       },
       disconnected({ welcomed }) {
@@ -1503,6 +1510,12 @@ async function start() {
     },
   });
   platforms.applyMeeting(meeting);
+  clusters = mountClusters({
+    section: byId('clusters'),
+    likelySelect: byId('likely-filter'),
+    command,
+    onArrange: () => renderComments(),
+  });
   wire();
   join();
   renderAll();

@@ -6,10 +6,16 @@
 // dismissal as the moderator's own words, which are shown as they are. What became of the
 // comments each social-media platform brought (`by_platform`) is read into rows in the order the
 // platform pages list them (web/js/platforms-model.js).
+//
+// Issue 18: an entry done by an automatic rule has `rule` (its id) and `moderator: null`, and a
+// rule may `hold` a comment (or `hide` it, with the rule's reason code, such as `link`). The log
+// counts actions by actor (`by_actor`: moderators, rules) and by rule (`by_rule`), which the page
+// shows apart from the moderators' own.
 
 import { PLATFORM_IDS, platformNameKey } from './platforms-model.js';
 
 export const MODERATION_ACTIONS = [
+  'hold',
   'hide',
   'restore',
   'release',
@@ -28,6 +34,8 @@ export const MODERATION_ACTIONS = [
 ];
 /** The hide reasons the shipped configuration lists; others are shown as the server gives them. */
 export const HIDE_REASONS = ['spam', 'insult', 'personal_data', 'off_topic', 'unlawful', 'duplicate'];
+/** The reason codes of the automatic rules that have a string of their own (strings/clusters.js). */
+export const AUTO_REASONS = ['blocked_term', 'link'];
 export const TARGET_KINDS = ['comment', 'author', 'question', 'channel'];
 
 const POSITIVE_ID = /^[1-9]\d{0,15}$/;
@@ -51,6 +59,9 @@ export function reasonText(action, reason) {
   if (reason === null || reason === undefined || String(reason).trim() === '') return null;
   const value = String(reason).trim();
   if (action === 'hide' && HIDE_REASONS.includes(value)) return { key: `live.reason.${value}`, params: {} };
+  if ((action === 'hide' || action === 'hold') && AUTO_REASONS.includes(value)) {
+    return { key: `automod.reason.${value}`, params: {} };
+  }
   let match;
   if (action === 'time_out' && (match = /^(\d+) min$/.exec(value))) {
     return { key: 'modlog.reason.minutes', params: { n: Number(match[1]) } };
@@ -107,4 +118,39 @@ export function platformRows(byPlatform) {
       return row;
     })
     .sort((a, b) => rank(a.platform) - rank(b.platform) || a.platform.localeCompare(b.platform));
+}
+
+/**
+ * Who did an entry: {kind: 'rule', rule} for an automatic rule (an entry with `rule` set), else
+ * {kind: 'moderator', name} (the name may be empty when the server gives none).
+ */
+export function actorOf(entry) {
+  const rule = entry?.rule;
+  if (typeof rule === 'string' && rule.trim() !== '') return { kind: 'rule', rule: rule.trim() };
+  return { kind: 'moderator', name: typeof entry?.moderator === 'string' ? entry.moderator : '' };
+}
+
+/** The actors in `by_actor`, in the order shown: moderators, then rules. */
+export const ACTORS = ['moderators', 'rules'];
+
+/**
+ * The log's `by_actor` ({moderators, rules}) as rows [{actor, count}]; a missing or bad count
+ * reads as 0, and an absent `by_actor` (an older server) gives no rows.
+ */
+export function actorRows(byActor) {
+  if (!byActor || typeof byActor !== 'object') return [];
+  return ACTORS.map((actor) => ({ actor, count: countOf(byActor[actor]) }));
+}
+
+/** The log's `by_rule` ([{rule, count}]) as rows, most actions first, then by the rule's id. */
+export function ruleRows(byRule) {
+  return (Array.isArray(byRule) ? byRule : [])
+    .filter((entry) => entry && typeof entry.rule === 'string' && entry.rule !== '')
+    .map((entry) => ({ rule: entry.rule, count: countOf(entry.count) }))
+    .sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule));
+}
+
+function countOf(value) {
+  const number = Number(value);
+  return Number.isFinite(number) && number >= 0 ? Math.floor(number) : 0;
 }

@@ -4,18 +4,32 @@
 // totals by action and by reason for hiding, and what became of the comments each social-media
 // platform brought (a table, only when some came from one). Public: the text of comments acted on comes only
 // to admins (the server leaves it out for everyone else). A refresh button reads it again.
+// What the automatic rules did (issue 18) is named as such ("Automatic rule: links") instead of a
+// moderator, and counted apart: moderators' actions against the rules', and each rule's.
 
 import { api, describeError, fetchSession } from './api.js';
 import { formatMeetingTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import strings from './strings/moderation-log.js';
+import clustersStrings from './strings/clusters.js';
 import platformsStrings from './strings/platforms.js';
-import { PLATFORM_COUNTS, platformRows, readMeetingId, reasonText, targetText, totalActions } from './moderation-log-model.js';
+import {
+  PLATFORM_COUNTS,
+  actorOf,
+  actorRows,
+  platformRows,
+  readMeetingId,
+  reasonText,
+  ruleRows,
+  targetText,
+  totalActions,
+} from './moderation-log-model.js';
 import { stackedTable } from './calendar-view.js';
 import { formatInstantSeconds } from './locale-format.js';
 import { make } from './register-view.js';
 
 registerStrings(strings);
 registerStrings(platformsStrings); // the platforms' names and the table's title
+registerStrings(clustersStrings); // the automatic rules' names and reasons
 
 const byId = (id) => document.getElementById(id);
 const meetingId = readMeetingId(location.search);
@@ -46,7 +60,17 @@ function shownReason(action, reason) {
 }
 
 function hideReasonName(reason) {
-  return known(`live.reason.${reason}`, String(reason));
+  return known(`live.reason.${reason}`, known(`automod.reason.${reason}`, String(reason)));
+}
+
+/** An automatic rule's name in words (its id when unknown here). */
+function ruleName(rule) {
+  return known(`automod.rule.${rule}`, String(rule));
+}
+
+/** Who did an entry: the moderator's name, or "Automatic rule: <rule>". */
+function actorText(actor) {
+  return actor.kind === 'rule' ? t('modlog.ruleActor', { rule: ruleName(actor.rule) }) : actor.name;
 }
 
 function render() {
@@ -88,6 +112,7 @@ function render() {
   byId('by-reason').hidden = reasons.length === 0;
   byId('by-reason-empty').hidden = reasons.length > 0;
   renderPlatforms(platformRows(log.by_platform));
+  renderRules();
 
   const entries = Array.isArray(log.entries) ? log.entries : [];
   byId('entries-empty').hidden = entries.length > 0;
@@ -97,11 +122,12 @@ function render() {
     t('modlog.col.action'),
     t('modlog.col.target'),
     t('modlog.col.reason'),
-    t('modlog.col.moderator'),
+    t('modlog.col.actor'),
   ];
   if (showText) columns.push(t('modlog.col.text'));
   const rows = entries.map((entry, index) => {
     const target = targetText(entry.target_kind, entry.target_id);
+    const actor = actorOf(entry);
     const time = make('time', null, formatInstantSeconds(entry.at));
     time.dateTime = entry.at;
     const cells = [
@@ -109,11 +135,19 @@ function render() {
       actionName(entry.action),
       t(target.key, target.params),
       shownReason(entry.action, entry.reason),
-      entry.moderator ?? '',
+      actor.kind === 'rule' ? make('span', 'modlog-rule', actorText(actor)) : actorText(actor),
     ];
     if (showText) cells.push(make('span', 'modlog-text', entry.comment_text ?? t('modlog.none')));
     return {
-      data: { index, action: entry.action, reason: entry.reason ?? '', target: entry.target_kind, targetId: entry.target_id ?? '' },
+      data: {
+        index,
+        action: entry.action,
+        reason: entry.reason ?? '',
+        target: entry.target_kind,
+        targetId: entry.target_id ?? '',
+        actor: actor.kind,
+        rule: actor.kind === 'rule' ? actor.rule : '',
+      },
       cells,
     };
   });
@@ -133,6 +167,23 @@ function renderPlatforms(platforms) {
   byId('by-platform-table').replaceChildren(
     ...(rows.length ? [stackedTable({ caption: t('platforms.title'), columns, rows, className: 'modlog-platforms__table' })] : []),
   );
+}
+
+/**
+ * What the automatic rules did, apart from the moderators: actions by actor and by rule; hidden
+ * when the server counts neither (no rule acted, or a server without rules).
+ */
+function renderRules() {
+  const actors = actorRows(log.by_actor);
+  const rules = ruleRows(log.by_rule);
+  const byRules = actors.find((row) => row.actor === 'rules')?.count ?? 0;
+  byId('by-rules').hidden = rules.length === 0 && byRules === 0;
+  byId('by-actor').replaceChildren(
+    ...actors.map((row) => countRow(t(`modlog.actor.${row.actor}`), row.count, { actor: row.actor })),
+  );
+  byId('by-actor').hidden = actors.length === 0;
+  byId('by-rule').replaceChildren(...rules.map((row) => countRow(ruleName(row.rule), row.count, { rule: row.rule })));
+  byId('by-rule').hidden = rules.length === 0;
 }
 
 function countRow(name, count, data) {
