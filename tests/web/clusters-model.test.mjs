@@ -278,3 +278,20 @@ test('at most 50 comments go into one promote', () => {
   assert.deepEqual(message.comments.slice(0, 3), [1, 2, 3], 'oldest first: the cluster leads with its first comment');
   assert.equal(promoteCommand({ visible: [] }), null);
 });
+
+test("the protocol's fixtures of issue 18 are read into the state and the marks", async () => {
+  const { readFile } = await import('node:fs/promises');
+  const fixture = async (name) =>
+    JSON.parse(await readFile(new URL(`../fixtures/protocol/events/${name}.json`, import.meta.url), 'utf8'));
+  const flagged = await fixture('comment_posted.flagged');
+  const likely = await fixture('comment_posted.likely_question');
+  const state = moderatorState();
+  live.applyEvents(state, [flagged, likely]);
+  const held = live.findComment(state, flagged.comment);
+  assert.equal(held.state, 'held');
+  assert.deepEqual(standingAutoModeration(held), flagged.flagged);
+  assert.deepEqual(similarToOf(held), flagged.similar_to);
+  const question = live.findComment(state, likely.comment);
+  assert.equal(isLikelyQuestion(question), true);
+  assert.deepEqual(similarToOf(question), likely.similar_to);
+});

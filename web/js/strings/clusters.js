@@ -64,7 +64,7 @@ export default {
     'clusters.action.promote': 'вопрос из {n} похожих комментариев',
     'clusters.action.merge': '{n} похожих комментариев к вопросу №\u00a0{into}',
     'clusters.action.release': 'выпуск комментария №\u00a0{n}',
-    'likely.label': 'Похожие на вопросы',
+    'likely.label': 'Вопросы в комментариях',
     'likely.all': 'Все, сначала новые',
     'likely.first': 'Сначала похожие на вопросы',
     'likely.only': 'Только похожие на вопросы',
