@@ -181,7 +181,7 @@ export function mountClusters({ section, likelySelect = null, command, onArrange
       const text = form.querySelector('[data-field="text"]').value;
       const message = promoteCommand(cluster, { text });
       if (!message) return;
-      command(message, t('clusters.action.promote', { n: message.comments.length }), {
+      command(message, t('clusters.action.promote', { list: numberList(message.comments) }), {
         onDone() {
           drafts.delete(key);
         },
@@ -190,7 +190,7 @@ export function mountClusters({ section, likelySelect = null, command, onArrange
       const into = Number(form.querySelector('[data-field="into"]').value);
       const message = Number.isInteger(into) && into > 0 ? promoteCommand(cluster, { into }) : null;
       if (!message) return;
-      command(message, t('clusters.action.merge', { n: message.comments.length, into }), {
+      command(message, t('clusters.action.merge', { list: numberList(message.comments), into }), {
         onDone() {
           targetsPicked.delete(key);
         },
@@ -416,6 +416,11 @@ export function mountClusters({ section, likelySelect = null, command, onArrange
       return arrangeLikely(live.commentsNewestFirst(currentState, filter), 'only').length;
     },
   };
+}
+
+/** "№ 1, № 2, № 5" (the console names comments so). */
+function numberList(numbers) {
+  return numbers.map((number) => `№ ${number}`).join(', ');
 }
 
 function setTextIfChanged(element, text) {
