@@ -203,13 +203,23 @@ describe('near-duplicate clusters and automatic moderation in the console', { ti
       const names = ['asel', 'bolat', 'gulnar', 'daniyar', 'erlan'];
       for (const [index, name] of names.entries()) await joinViewer(name, `Житель ${index + 1}`);
       await joinViewer('other', 'Сауле');
+      await openLive(desk, 'admin', adminToken);
       const numbers = [];
-      for (const [index, text] of ROAD_VARIANTS.entries()) numbers.push((await comment(names[index], text)).comment);
+      for (const [index, text] of ROAD_VARIANTS.entries()) {
+        // The last author's first comment is held for review: it stays in the cluster, held.
+        const last = index === ROAD_VARIANTS.length - 1;
+        if (last) await send(desk, 'admin', { type: 'hold_first_comments', on: true, request_id: 'hold-on' });
+        numbers.push((await comment(names[index], text)).comment);
+        if (last) await send(desk, 'admin', { type: 'hold_first_comments', on: false, request_id: 'hold-off' });
+      }
+      const heldMember = numbers.at(-1);
       const thanks = (await comment('other', 'Спасибо за встречу, всё понятно')).comment;
 
       // The server marks the near-duplicates: each joins the first one's cluster.
       const events = [];
-      for (const number of [...numbers, thanks]) events.push(await receivedEvent(desk, 'other', { type: 'comment_posted', comment: number }));
+      // The admin's socket sees every comment in full, the held one too.
+      for (const number of [...numbers, thanks]) events.push(await receivedEvent(desk, 'admin', { type: 'comment_posted', comment: number }));
+      assert.equal(events[numbers.length - 1].held, true, 'the newcomer is held');
       const [first, ...others] = events.slice(0, numbers.length);
       assert.equal(first.similar_to ?? null, null, 'the first comment starts the cluster');
       const joined = others.filter((event) => event.similar_to?.comment === first.comment).map((event) => event.comment);
@@ -230,6 +240,7 @@ describe('near-duplicate clusters and automatic moderation in the console', { ti
       const newest = events.filter((event) => members.includes(event.comment)).at(-1);
       assert.equal(await cluster.locator('.mod-cluster__label').textContent(), newest.text, 'labelled by the newest text');
       assert.equal(await page.locator('#cluster-list > li').count(), 1, 'one cluster only');
+      assert.ok(members.includes(heldMember), 'the held near-duplicate is in the cluster');
 
       // Opened, it lists its comments, newest first.
       await cluster.locator('summary').click();
@@ -258,6 +269,12 @@ describe('near-duplicate clusters and automatic moderation in the console', { ti
       await waitFor(async () => (await listedComments(page))[0] === thanks, { message: 'newest first again' });
 
       await assertAccessible(page, 'the console with a cluster');
+
+      // A held comment cannot go into a question: the panel says so and releases it on request.
+      assert.match(await cluster.locator('.mod-cluster__held-note').textContent(), /Задержано из них: 1\./);
+      await cluster.locator('[data-action="release-held"]').click();
+      await receivedEvent(desk, 'other', { type: 'comment_released', comment: heldMember });
+      await cluster.locator('.mod-cluster__held-note').waitFor({ state: 'detached', timeout: LIVE_TIMEOUT_MS });
 
       // Promote: one question of every comment in the cluster, with its wording edited.
       const wording = 'Когда отремонтируют дорогу на улице Абая? (несколько жителей)';
