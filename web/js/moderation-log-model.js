@@ -34,8 +34,11 @@ export const MODERATION_ACTIONS = [
 ];
 /** The hide reasons the shipped configuration lists; others are shown as the server gives them. */
 export const HIDE_REASONS = ['spam', 'insult', 'personal_data', 'off_topic', 'unlawful', 'duplicate'];
-/** The reason codes of the automatic rules that have a string of their own (strings/clusters.js). */
-export const AUTO_REASONS = ['blocked_term', 'link'];
+/**
+ * The reason codes of the shipped automatic rules (config/moderation/rules.toml), which have a
+ * string of their own (strings/clusters.js); an operator's own codes are shown as they are.
+ */
+export const AUTO_REASONS = ['blocked_term', 'link', 'flood', 'shouting'];
 export const TARGET_KINDS = ['comment', 'author', 'question', 'channel'];
 
 const POSITIVE_ID = /^[1-9]\d{0,15}$/;

@@ -38,6 +38,10 @@ export default {
     'automod.rule.links': 'сілтемелер',
     'automod.reason.blocked_term': 'тыйым салынған сөз',
     'automod.reason.link': 'сілтеме',
+    'automod.rule.flood': 'бір мәтінді қайталау',
+    'automod.reason.flood': 'қайталау',
+    'automod.rule.shouting': 'бас әріптермен жазу',
+    'automod.reason.shouting': 'бас әріптер',
   },
   ru: {
     'clusters.title': 'Похожие комментарии',
@@ -74,6 +78,10 @@ export default {
     'automod.rule.links': 'ссылки',
     'automod.reason.blocked_term': 'запрещённое слово',
     'automod.reason.link': 'ссылка',
+    'automod.rule.flood': 'повтор одного текста',
+    'automod.reason.flood': 'флуд',
+    'automod.rule.shouting': 'текст капсом',
+    'automod.reason.shouting': 'капс',
   },
   en: {
     'clusters.title': 'Similar comments',
@@ -110,5 +118,9 @@ export default {
     'automod.rule.links': 'links',
     'automod.reason.blocked_term': 'blocked word',
     'automod.reason.link': 'link',
+    'automod.rule.flood': 'the same text again and again',
+    'automod.reason.flood': 'flood',
+    'automod.rule.shouting': 'shouting in capitals',
+    'automod.reason.shouting': 'shouting',
   },
 };
