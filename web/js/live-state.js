@@ -140,10 +140,10 @@ const EVENT_HANDLERS = {
       state: event.held ? 'held' : 'visible',
       mine,
     });
-    // An automatic rule that hides (protocol-18 C) leaves the comment hidden with its reason.
-    if (event.held && event.flagged?.action === 'hide') {
+    // An automatic rule that hid it at once: hidden with the rule's public reason.
+    if (comment.flagged?.action === 'hide') {
       comment.state = 'hidden';
-      comment.reason = event.flagged.reason ?? null;
+      comment.reason = comment.flagged.reason ?? null;
     }
     insertComment(state, comment, changes);
   },
@@ -271,12 +271,20 @@ function newComment(event, { clientId = null, state = 'visible', mine = false })
     mine,
     // Where it was written when not on this page: {platform, external_id, url?, author_id?}.
     source: sourceOf(event),
-    // Issue 18: an automatic rule's {rule, action, reason}; the text reads as a question; the
-    // near-duplicate cluster it joins ({comment: n} or {question: n}). See clusters-model.js.
-    flagged: event.flagged && typeof event.flagged === 'object' ? { ...event.flagged } : null,
+    // An automatic rule that held or hid it: {rule, action: hold | hide, reason}.
+    flagged: flaggedOf(event),
+    // It reads as a question (for the console's likely-question filter).
     likelyQuestion: event.likely_question === true,
+    // The near-duplicate cluster it joins: {comment: n} or {question: n}.
     similarTo: event.similar_to && typeof event.similar_to === 'object' ? { ...event.similar_to } : null,
   };
+}
+
+/** A comment's `flagged` (an automatic rule acted), copied, or null. */
+function flaggedOf(event) {
+  const flagged = event?.flagged;
+  if (!flagged || typeof flagged !== 'object' || typeof flagged.rule !== 'string') return null;
+  return { rule: flagged.rule, action: flagged.action === 'hide' ? 'hide' : 'hold', reason: flagged.reason ?? null };
 }
 
 /** A comment event's `source` (a platform comment), copied, or null. */
