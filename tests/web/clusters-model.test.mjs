@@ -164,6 +164,12 @@ test('clusters come newest activity first, bounded, and the index follows droppe
   updateClusters(index, state, changes);
   const left = clusterList(index, state);
   assert.deepEqual(left.map((cluster) => [cluster.key, cluster.members]), [['c:1', [5, 3]]], 'c:2 keeps only 4');
+  // A snapshot's changes (or none) build the index again from the state.
+  state.comments.get(5).similarTo = null;
+  assert.equal(updateClusters(index, state, { snapshot: true, added: [], updated: new Set(), removed: [] }), true);
+  assert.deepEqual(clusterList(index, state), [], 'rebuilt from the state as it is');
+  state.comments.get(5).similarTo = { comment: 1 };
+  updateClusters(index, state, null);
   // The index built from scratch agrees with the one kept up to date.
   const fresh = createClusterIndex();
   updateClusters(fresh, state, null);

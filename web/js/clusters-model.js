@@ -139,11 +139,11 @@ function rebuild(index, state) {
 
 /**
  * Brings the index up to date with `state` after a live-state `changes` record (or from scratch
- * when `changes` is null or the state's comment map was replaced). Returns whether any cluster's
+ * when `changes` is null, comes from a join snapshot, or the state's comment map was replaced). Returns whether any cluster's
  * members may have changed.
  */
 export function updateClusters(index, state, changes = null) {
-  if (!changes || index.comments !== state.comments) {
+  if (!changes || changes.snapshot || index.comments !== state.comments) {
     rebuild(index, state);
     return true;
   }

@@ -391,15 +391,14 @@ export function mountClusters({ section, likelySelect = null, command, onArrange
   }
 
   return {
-    /** After a batch of events (`changes`), or with null after a snapshot or a reset. */
+    /** After a batch of events or a join snapshot (`changes`), or with null after a hello or a reset. */
     update(nextState, changes = null) {
       if (!nextState) return;
-      if (state !== nextState || changes === null) {
-        state = nextState;
-        if (changes === null) {
-          items.clear();
-          list.replaceChildren();
-        }
+      state = nextState;
+      if (changes === null || changes.snapshot) {
+        // Joined again (a snapshot, a reset): the clusters are drawn afresh.
+        items.clear();
+        list.replaceChildren();
       }
       updateClusters(index, state, changes);
       scheduleRender();
