@@ -306,4 +306,15 @@ describe('the live channel connection', () => {
     socket.receive({ type: 'viewers', count: 3 });
     assert.equal(state.lastSeq, 6, 'folded before the message after it');
   });
+
+  test('a server without snapshots refuses the handshake: the next attempt joins as before', () => {
+    const { timers } = connect({ token: null, snapshot: true, fromStart: true });
+    assert.equal(FakeSocket.last().url.search, '?snapshot=true');
+    FakeSocket.last().dropped(1006); // the 400 of a server that does not know the parameter
+    timers.fire();
+    assert.equal(FakeSocket.last().url.search, '?since=0', 'the whole log, as before snapshots');
+    FakeSocket.last().dropped(1006);
+    timers.fire();
+    assert.equal(FakeSocket.last().url.search, '?snapshot=true', 'and the snapshot again the time after');
+  });
 });

@@ -81,6 +81,8 @@ export class LiveConnection {
     this.status = 'closed';
     this.refused = null;
     this.restartFresh = false;
+    this.askedSnapshot = false;
+    this.snapshotRefused = false;
   }
 
   start() {
@@ -146,9 +148,17 @@ export class LiveConnection {
     this.timer = null;
   }
 
+  /**
+   * Whether this attempt asks for a snapshot. A server without snapshots refuses the handshake
+   * (400): after such a refusal every other attempt goes without, as a page did before them.
+   */
+  wantsSnapshot() {
+    return this.snapshot && (!this.snapshotRefused || this.attempt % 2 === 0);
+  }
+
   /** The `since` to connect with: null for the recent history (or the snapshot). */
   since() {
-    if (!this.state.connectedOnce) return this.fromStart && !this.snapshot ? 0 : null;
+    if (!this.state.connectedOnce) return this.fromStart && !this.wantsSnapshot() ? 0 : null;
     return this.fromStart || this.snapshot ? this.state.lastSeq : live.resumeSeq(this.state);
   }
 
@@ -159,7 +169,8 @@ export class LiveConnection {
     this.refused = null;
     let socket;
     try {
-      socket = new this.WebSocketImpl(liveUrl(this.place, this.meetingId, since, { snapshot: this.snapshot }));
+      this.askedSnapshot = since == null && this.wantsSnapshot();
+      socket = new this.WebSocketImpl(liveUrl(this.place, this.meetingId, since, { snapshot: this.askedSnapshot }));
     } catch {
       this.scheduleReconnect();
       return;
@@ -262,6 +273,7 @@ export class LiveConnection {
   closed(event) {
     this.batch.flushNow();
     const welcomed = this.welcomed;
+    if (!welcomed && this.askedSnapshot) this.snapshotRefused = true;
     this.socket = null;
     this.ready = false;
     this.welcomed = false;
