@@ -36,7 +36,11 @@ const args = Object.fromEntries(
 const RATE = Number(args.rate ?? 50);
 const SECONDS = Number(args.seconds ?? 300);
 const PRELOAD = Number(args.preload ?? 100000);
-const POSTERS = Number(args.posters ?? 20);
+// Few posters: every poster's socket receives every comment too, and that fan-out would only
+// load the machine the pages are measured on.
+const POSTERS = Number(args.posters ?? 4);
+/** Comments each poster has in flight while preloading. */
+const PRELOAD_IN_FLIGHT = 25;
 const BUILDS = { baseline: args.baseline, new: args.new };
 const PHONE = { width: 360, height: 780 };
 const DESKTOP = { width: 1366, height: 900 };
@@ -147,7 +151,7 @@ async function posterTokens(base, meeting, count) {
 async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = SECONDS, total = 0, label = 'c' }) {
   await page.goto(`${base}/`);
   return page.evaluate(
-    ({ meeting, tokens, mode, rate, seconds, total, label }) =>
+    ({ meeting, tokens, mode, rate, seconds, total, label, inFlightEach }) =>
       new Promise((resolve, reject) => {
         const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
         const sockets = [];
@@ -197,7 +201,7 @@ async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = 
         function start() {
           if (mode === 'fast') {
             sockets.forEach((socket, index) => {
-              for (let k = 0; k < 4; k += 1) sendOne(socket, index);
+              for (let k = 0; k < inFlightEach; k += 1) sendOne(socket, index);
             });
             return;
           }
@@ -216,7 +220,7 @@ async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = 
           }, 5);
         }
       }),
-    { meeting, tokens, mode, rate, seconds, total, label },
+    { meeting, tokens, mode, rate, seconds, total, label, inFlightEach: PRELOAD_IN_FLIGHT },
   );
 }
 
@@ -282,6 +286,18 @@ async function frameFigures(page) {
   };
 }
 
+/** The page's main thread time so far, in seconds (CDP Performance metrics), by kind of work. */
+async function mainThreadSeconds(cdp) {
+  const { metrics } = await cdp.send('Performance.getMetrics');
+  const value = (name) => metrics.find((metric) => metric.name === name)?.value ?? 0;
+  return {
+    task: value('TaskDuration'),
+    script: value('ScriptDuration'),
+    layout: value('LayoutDuration'),
+    style: value('RecalcStyleDuration'),
+  };
+}
+
 async function moderatorContext(browser, base, options) {
   const context = await browser.newContext(options);
   const token = await signIn(base, MODERATOR.login, MODERATOR.password);
@@ -305,6 +321,7 @@ async function flood(browser, base, admin) {
   await phone.locator('#live-post-text').waitFor({ state: 'visible', timeout: 30000 });
   const cdp = await phoneContext.newCDPSession(phone);
   await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+  await cdp.send('Performance.enable');
 
   const consoleContext = await moderatorContext(browser, base, { viewport: DESKTOP });
   await consoleContext.addInitScript(watcherScript('#comment-list'));
@@ -314,14 +331,19 @@ async function flood(browser, base, admin) {
 
   await sleep(1000);
   for (const page of [phone, console_]) await page.evaluate(() => (window.__bench.measuring = true));
+  const metricsBefore = await mainThreadSeconds(cdp);
   const desk = await (await browser.newContext()).newPage();
   log(`flood: ${RATE}/s for ${SECONDS} s into meeting ${meeting}`);
   const posted = await post(desk, { base, meeting, tokens, mode: 'rate' });
   await sleep(3000); // the last comments reach the pages
   for (const page of [phone, console_]) await page.evaluate(() => (window.__bench.measuring = false));
+  const metricsAfter = await mainThreadSeconds(cdp);
+  const busy = Object.fromEntries(
+    Object.entries(metricsAfter).map(([name, value]) => [name, Number((value - metricsBefore[name]).toFixed(1))]),
+  );
   const result = {
     posted,
-    viewer_phone: await frameFigures(phone),
+    viewer_phone: { ...(await frameFigures(phone)), main_thread_s: busy },
     console_desktop: await frameFigures(console_),
   };
   await Promise.all([phoneContext.close(), consoleContext.close(), desk.context().close()]);
@@ -411,6 +433,13 @@ function table(results) {
     row('(a) viewer: frame gaps over 100 ms', (r) => r.flood.viewer_phone.frame_gaps_over_100ms),
     row('(a) viewer: DOM nodes at the end', (r) => r.flood.viewer_phone.dom_nodes),
     row('(a) viewer: comments seen arriving', (r) => `${r.flood.viewer_phone.shown} of ${r.flood.posted.acked}`),
+    row(
+      '(a) viewer: main thread busy (script / layout / style)',
+      (r) => {
+        const busy = r.flood.viewer_phone.main_thread_s;
+        return `${busy.task} s (${busy.script} / ${busy.layout} / ${busy.style})`;
+      },
+    ),
     row('(b) console, desktop: comment to screen p50', (r) => r.flood.console_desktop.p50_ms, ' ms'),
     row('(b) console: p95', (r) => r.flood.console_desktop.p95_ms, ' ms'),
     row('(b) console: longest gap between frames', (r) => r.flood.console_desktop.longest_frame_gap_ms, ' ms'),

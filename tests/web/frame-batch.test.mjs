@@ -114,3 +114,43 @@ test('a frame renderer draws once per frame however often asked', () => {
   direct.request();
   assert.equal(draws, 4);
 });
+
+test('minIntervalMs spaces the runs: a batch waits out the interval, then its frame', () => {
+  const clock = new Clock();
+  let now = 0;
+  const timed = [];
+  const timers = {
+    setTimeout(callback, ms) {
+      const id = clock.next++;
+      timed.push({ id, callback, at: now + ms });
+      return id;
+    },
+    clearTimeout(id) {
+      const index = timed.findIndex((timer) => timer.id === id);
+      if (index >= 0) timed.splice(index, 1);
+    },
+  };
+  const advance = (ms) => {
+    now += ms;
+    for (const timer of timed.filter((entry) => entry.at <= now)) {
+      timers.clearTimeout(timer.id);
+      timer.callback();
+    }
+  };
+  const flushed = [];
+  const batch = new FrameBatch({
+    flush: (items) => flushed.push(items),
+    schedule: frameScheduler({ requestFrame: clock.requestFrame, cancelFrame: clock.cancelFrame, timers, now: () => now, minIntervalMs: 100, fallbackMs: 250 }),
+  });
+  batch.push(1);
+  clock.frame();
+  assert.deepEqual(flushed, [[1]], 'the first batch goes on the next frame');
+  advance(10);
+  batch.push(2);
+  batch.push(3);
+  clock.frame();
+  assert.deepEqual(flushed, [[1]], 'not before the interval is over');
+  advance(90);
+  clock.frame();
+  assert.deepEqual(flushed, [[1], [2, 3]]);
+});

@@ -10,28 +10,44 @@ export const HIDDEN_FALLBACK_MS = 250;
 /**
  * A scheduler: `schedule(run)` calls `run` once, on the next animation frame or after
  * `fallbackMs`, whichever comes first; it returns a function that cancels it.
+ *
+ * `minIntervalMs` spaces runs further apart than frames: each redraw of a list costs a layout,
+ * a paint and a commit whatever it adds, so a phone keeps up better drawing five comments ten
+ * times a second than two comments twenty-five times.
  */
 export function frameScheduler({
   requestFrame = globalThis.requestAnimationFrame?.bind(globalThis),
   cancelFrame = globalThis.cancelAnimationFrame?.bind(globalThis),
   timers = globalThis,
+  now = () => globalThis.performance?.now() ?? Date.now(),
   fallbackMs = HIDDEN_FALLBACK_MS,
+  minIntervalMs = 0,
 } = {}) {
+  let lastRun = -Infinity;
   return (run) => {
     let done = false;
     let frame = null;
     let timer = null;
+    let waitTimer = null;
     const once = () => {
       if (done) return;
       done = true;
       if (frame !== null && cancelFrame) cancelFrame(frame);
       if (timer !== null) timers.clearTimeout(timer);
+      lastRun = now();
       run();
     };
-    if (requestFrame) frame = requestFrame(once);
-    timer = timers.setTimeout(once, requestFrame ? fallbackMs : 0);
+    const onFrame = () => {
+      waitTimer = null;
+      if (requestFrame) frame = requestFrame(once);
+      timer = timers.setTimeout(once, requestFrame ? fallbackMs : 0);
+    };
+    const wait = lastRun + minIntervalMs - now();
+    if (wait > 0) waitTimer = timers.setTimeout(onFrame, wait);
+    else onFrame();
     return () => {
       done = true;
+      if (waitTimer !== null) timers.clearTimeout(waitTimer);
       if (frame !== null && cancelFrame) cancelFrame(frame);
       if (timer !== null) timers.clearTimeout(timer);
     };

@@ -27,6 +27,8 @@ const STORAGE_PREFIX = 'kezdesu.viewer.';
 const COUNTDOWN_TICK_MS = 250;
 /** Within this many pixels of the bottom, the comment list follows new comments. */
 const FOLLOW_BOTTOM_PX = 48;
+/** Events are folded and drawn at most this often (and once per animation frame). */
+const REDRAW_INTERVAL_MS = 100;
 /** Comment rows on the page at most; older ones drop off (the state keeps a few more). */
 export const MAX_COMMENT_ROWS = 100;
 /** My comments listed under the form, newest first. */
@@ -323,7 +325,7 @@ export function mountLivePanel({ meetingId, meeting: initialMeeting = null, onPh
       token: viewer?.token ?? null,
       state,
       snapshot: true,
-      schedule: frameScheduler(),
+      schedule: frameScheduler({ minIntervalMs: REDRAW_INTERVAL_MS }),
       handlers: {
         status(status) {
           connectionStatus = status;
