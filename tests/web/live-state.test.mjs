@@ -284,3 +284,17 @@ test('a reader who joins on the open socket becomes that viewer', () => {
 function newestOf(state) {
   return state.newestComment;
 }
+
+test("the protocol's own snapshot and authenticated fixtures fold in", () => {
+  const state = createState({ maxComments: 5000 });
+  applyHello(state, { ...fixture('server', 'hello'), you: { role: 'reader' }, last_seq: 120 });
+  applySnapshot(state, fixture('server', 'snapshot'));
+  assert.deepEqual([...state.comments.keys()], [12, 13, 14]);
+  assert.equal(findComment(state, 13).flagged.reason, 'link');
+  assert.equal(findComment(state, 14).source.platform, 'youtube');
+  assert.equal(onAirQuestion(state).number, 2);
+  assert.deepEqual(queueOrder(state), [3]);
+  assert.equal(state.holdFirstComments, true);
+  applyAuthenticated(state, fixture('server', 'authenticated'));
+  assert.equal(state.role, fixture('server', 'authenticated').you.role);
+});
