@@ -161,7 +161,9 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
       await page
         .locator(`#live-queue .vote-button[data-question="${question}"][aria-pressed="true"]`)
         .waitFor({ timeout: LIVE_TIMEOUT_MS });
-      assert.match(await page.locator(`#live-queue .vote-button[data-question="${question}"] .vote-button__count`).textContent(), /2/);
+      await page
+        .locator(`#live-queue .vote-button[data-question="${question}"] .vote-button__count`, { hasText: '2' })
+        .waitFor({ timeout: LIVE_TIMEOUT_MS });
 
       // And comments as Дана.
       await page.fill('#live-post-text', 'Спасибо за ответ');
