@@ -419,8 +419,13 @@ function submitQuestionForm(number, kind, form) {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/** Renders what changed on the next animation frame, once, however many frames came in meanwhile. */
-const liveRenderer = frameRenderer(() => renderLive(), frameScheduler());
+/**
+ * Renders what changed on the next animation frame, once, however many frames came in
+ * meanwhile, and at most every RENDER_INTERVAL_MS: each redraw of the lists costs a style, layout
+ * and paint of the column whatever it adds.
+ */
+const RENDER_INTERVAL_MS = 50;
+const liveRenderer = frameRenderer(() => renderLive(), frameScheduler({ minIntervalMs: RENDER_INTERVAL_MS }));
 
 function scheduleRender() {
   liveRenderer.request();
