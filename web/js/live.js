@@ -575,7 +575,8 @@ export function mountLivePanel({ meetingId, meeting: initialMeeting = null, onPh
     setText(node.status, badge);
     const hidden = comment.state === 'hidden';
     node.text.classList.toggle('comment__text--hidden', hidden);
-    setText(node.text, hidden ? t('live.comments.hidden', { reason: reasonText(comment.reason) }) : comment.text);
+    const why = comment.flagged?.action === 'hide' ? ruleText(comment.reason) : reasonText(comment.reason);
+    setText(node.text, hidden ? t('live.comments.hidden', { reason: why }) : comment.text);
   }
 
   function applyCommentChanges(changes) {
