@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, test } from 'node:test';
 import { LiveConnection, liveUrl } from '../../web/js/live-connection.js';
+import { frameScheduler } from '../../web/js/frame-batch.js';
 import { createState, queueOrder } from '../../web/js/live-state.js';
 
 class FakeSocket extends EventTarget {
@@ -207,5 +208,113 @@ describe('the live channel connection', () => {
     socket.dropped(1000);
     assert.deepEqual(seen.disconnected, [], 'a stopped connection reports nothing more');
     assert.equal(timers.fire(), 0);
+  });
+
+  test('a console joins with a snapshot and resumes after it with since', () => {
+    const { connection, state, timers, seen } = connect({ token: null, snapshot: true });
+    const socket = FakeSocket.last();
+    assert.equal(socket.url.search, '?snapshot=true');
+    socket.opened();
+    socket.receive(hello('moderator', 120, { account_id: 3 }));
+    socket.receive({
+      type: 'snapshot',
+      seq: 120,
+      pinned: [2],
+      on_air: null,
+      questions: [
+        { question: 1, text: 'Roads', sources: [], votes: 5, state: 'queued' },
+        { question: 2, text: 'Schools', sources: [], votes: 0, state: 'queued' },
+      ],
+      comments: [{ comment: 9, author: 4, author_name: 'A', text: 'held one', posted_at: at, seq: 99, state: 'held' }],
+    });
+    assert.equal(seen.events, 1, 'the snapshot is one update');
+    assert.deepEqual(queueOrder(state), [2, 1]);
+    assert.equal(state.comments.get(9).state, 'held');
+    socket.receive({ type: 'events', events: [question(121, 3, 'Parks')] });
+    socket.dropped(4000);
+    timers.fire();
+    assert.equal(FakeSocket.last().url.search, '?since=121', 'a drop resumes after the last event');
+    assert.equal(connection.status, 'reconnecting');
+  });
+
+  test('a reader reads at once, then joins and signs in on the open socket', () => {
+    const answers = [];
+    const { connection, state, timers } = connect({
+      token: null,
+      snapshot: true,
+      handlers: {
+        answer: (message) => answers.push(message),
+        authenticated: (message) => answers.push(message.type),
+      },
+    });
+    const socket = FakeSocket.last();
+    socket.opened();
+    assert.deepEqual(socket.sent, [], 'no token: a reader');
+    socket.receive(hello('reader', 10));
+    assert.equal(state.role, 'reader');
+    assert.equal(connection.ready, true);
+    connection.authenticate('viewer-token');
+    assert.deepEqual(socket.sent, [{ type: 'auth', token: 'viewer-token' }]);
+    assert.equal(connection.send({ type: 'comment', client_id: 'a', text: 'x' }), false, 'not before the answer');
+    socket.receive({ type: 'authenticated', you: { role: 'viewer', viewer_id: 41, display_name: 'Айгүл' } });
+    assert.deepEqual(answers, ['authenticated']);
+    assert.equal(state.role, 'viewer');
+    assert.equal(state.viewerId, 41);
+    assert.equal(connection.send({ type: 'comment', client_id: 'a', text: 'x' }), true);
+    // After a drop the token signs the new socket in, resuming with since.
+    socket.dropped(1006);
+    timers.fire();
+    const again = FakeSocket.last();
+    again.opened();
+    assert.deepEqual(again.sent, [{ type: 'auth', token: 'viewer-token' }]);
+    again.receive(hello('reader', 10));
+    assert.equal(connection.ready, false, 'waits for the answer to its auth');
+    again.receive({ type: 'authenticated', you: { role: 'viewer', viewer_id: 41 } });
+    assert.equal(connection.ready, true);
+  });
+
+  test('a refused auth on the open socket stops reconnecting', () => {
+    const { connection, timers, seen } = connect({ token: null });
+    const socket = FakeSocket.last();
+    socket.opened();
+    socket.receive(hello('reader', 0));
+    connection.authenticate('expired');
+    socket.receive({ type: 'error', code: 'unauthenticated', message: 'bad token' });
+    socket.dropped(4001);
+    assert.deepEqual(seen.authFailed, [4001]);
+    assert.equal(timers.fire(), 0);
+  });
+
+  test('events frames are folded once per frame, and before anything that follows them', () => {
+    const frames = [];
+    const schedule = frameScheduler({
+      requestFrame: (callback) => frames.push(callback),
+      cancelFrame: () => {},
+      timers: { setTimeout: () => 0, clearTimeout: () => {} },
+    });
+    const updates = [];
+    const { state } = connect({ token: null, schedule, handlers: { events: (changes) => updates.push(changes.applied) } });
+    const socket = FakeSocket.last();
+    socket.opened();
+    socket.receive(hello('reader', 0));
+    for (let seq = 1; seq <= 5; seq += 1) socket.receive({ type: 'events', events: [question(seq, seq, `Q${seq}`)] });
+    assert.equal(state.lastSeq, 0, 'not folded yet');
+    assert.equal(frames.length, 1);
+    frames.shift()();
+    assert.deepEqual(updates, [5], 'five frames, one update');
+    socket.receive({ type: 'events', events: [question(6, 6, 'Q6')] });
+    socket.receive({ type: 'viewers', count: 3 });
+    assert.equal(state.lastSeq, 6, 'folded before the message after it');
+  });
+
+  test('a server without snapshots refuses the handshake: the next attempt joins as before', () => {
+    const { timers } = connect({ token: null, snapshot: true, fromStart: true });
+    assert.equal(FakeSocket.last().url.search, '?snapshot=true');
+    FakeSocket.last().dropped(1006); // the 400 of a server that does not know the parameter
+    timers.fire();
+    assert.equal(FakeSocket.last().url.search, '?since=0', 'the whole log, as before snapshots');
+    FakeSocket.last().dropped(1006);
+    timers.fire();
+    assert.equal(FakeSocket.last().url.search, '?snapshot=true', 'and the snapshot again the time after');
   });
 });

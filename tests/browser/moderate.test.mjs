@@ -235,7 +235,7 @@ describe('the moderator console', { timeout: 5 * 60 * 1000 }, () => {
       await page.evaluate(() => {
         window.__sameDocument = true;
       });
-      assert.match(sockets[0], /\/live\?since=0$/, 'the console joins from the start of the log');
+      assert.match(sockets[0], /\/live\?snapshot=true$/, 'the console joins with a snapshot of the log');
 
       // Every comment, newest first.
       await waitFor(async () => (await listedComments(page)).length === 4, { message: 'the four comments' });

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   applyEvents, applyHello, applyAck, authorStanding, commentCounts, commentsNewestFirst, commentStatus, createState,
-  findComment, newChanges, pinMove, queueOrder, onAirQuestion, resumeSeq,
+  findComment, newChanges, pinMove, queueOrder, onAirQuestion, resumeSeq, applySnapshot, applyAuthenticated,
 } from '../../web/js/live-state.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'protocol');
@@ -185,4 +185,116 @@ test('a comment from a platform keeps its source: posted, hidden, restored, rele
   // Garbage is not a source.
   applyEvents(viewer, [event({ type: 'comment_posted', comment: 2, author: 5, author_name: 'x', text: 'y', held: false, source: 'youtube' })]);
   assert.equal(findComment(viewer, 2).source, null);
+});
+
+// ---- Snapshots (docs/protocol.md: `?snapshot=true`), from tests/web/fixtures/snapshot.*.json
+
+const snapshotFixture = (name) =>
+  JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'fixtures', `snapshot.${name}.json`), 'utf8'));
+
+test("a moderator's snapshot: held comments, pins, the question on air, settings and authors", () => {
+  const state = createState({ maxComments: 5000 });
+  applyHello(state, { ...fixture('server', 'hello'), you: { role: 'moderator', account_id: 3 }, last_seq: 120 });
+  const changes = applySnapshot(state, snapshotFixture('moderator'));
+  assert.equal(changes.snapshot, true);
+  assert.equal(state.lastSeq, 120, 'resumes after the snapshot');
+  assert.equal(resumeSeq(state), 120);
+  assert.equal(state.slowModeSeconds, 30);
+  assert.equal(state.holdFirstComments, true);
+  assert.deepEqual([...state.comments.keys()], [9, 40, 41, 42, 43], 'in number order');
+  assert.equal(newestOf(state), 43);
+  assert.deepEqual(commentsNewestFirst(state, 'held').map((c) => c.number), [43, 40]);
+  const flagged = findComment(state, 40);
+  assert.deepEqual(flagged.flagged, { rule: 'links', action: 'hold', reason: 'link' });
+  assert.equal(flagged.at, '2026-12-07T05:10:00Z');
+  assert.equal(findComment(state, 41).reason, 'spam');
+  assert.equal(findComment(state, 9).question, 2);
+  assert.equal(findComment(state, 42).source.platform, 'youtube');
+  assert.deepEqual(findComment(state, 42).similarTo, { question: 2 });
+  assert.equal(findComment(state, 42).likelyQuestion, true);
+  assert.deepEqual(commentCounts(state), { all: 5, visible: 1, held: 2, hidden: 1, promoted: 1 });
+  assert.equal(onAirQuestion(state).number, 2);
+  assert.deepEqual(queueOrder(state), [3, 4], 'pinned first; the one on air and the closed ones are out');
+  assert.deepEqual(pinMove(state, 4, 'pin'), { position: 1 }, 'just after the last pinned one shown (3)');
+  assert.equal(state.questions.get(1).outcome, 'В мае.');
+  assert.equal(state.questions.get(5).outcome, 'Не по теме');
+  assert.equal(state.questions.get(6).into, 2);
+  assert.equal(authorStanding(state, 9, Date.parse('2026-12-07T06:00:00Z')).banned, true);
+  assert.equal(authorStanding(state, 10, Date.parse('2026-12-07T06:00:00Z')).timedOutUntil, '2030-01-01T00:00:00Z');
+
+  // The events after it apply on top; one at or before its seq is a duplicate.
+  const later = applyEvents(state, [
+    { seq: 119, at, type: 'comment_posted', comment: 99, author: 1, author_name: 'x', client_id: 'a', text: 'old', held: false },
+    { seq: 121, at, type: 'comment_released', comment: 40, author: 7, author_name: 'Айгүл', text: 'Посмотрите http://spam.example', by },
+    { seq: 122, at, type: 'question_on_air', question: 3, replaces: 2, by },
+  ]);
+  assert.equal(later.applied, 2);
+  assert.equal(findComment(state, 99), null);
+  assert.equal(findComment(state, 40).state, 'visible');
+  assert.equal(onAirQuestion(state).number, 3);
+});
+
+test("a viewer's snapshot: my held and hidden comments with the rule's reason, my votes", () => {
+  const state = createState({ viewerId: 41 });
+  applyHello(state, fixture('server', 'hello'));
+  applySnapshot(state, snapshotFixture('viewer'));
+  assert.deepEqual([...state.mine.keys()], [10, 11]);
+  assert.deepEqual(commentStatus(findComment(state, 10)), {
+    kind: 'held',
+    reason: null,
+    question: null,
+    flagged: { rule: 'links', action: 'hold', reason: 'link' },
+  });
+  assert.equal(commentStatus(findComment(state, 11)).kind, 'hidden');
+  assert.equal(commentStatus(findComment(state, 11)).reason, 'blocked_term');
+  assert.deepEqual([...state.myVotes], [1]);
+  assert.deepEqual(queueOrder(state), [1]);
+  assert.equal(state.lastSeq, 57);
+});
+
+test('a comment an automatic rule hid at once is hidden with its reason; one it held says why', () => {
+  const state = createState({ viewerId: 41 });
+  applyHello(state, { ...fixture('server', 'hello'), last_seq: 0 });
+  applyEvents(state, [
+    { seq: 1, at, type: 'comment_posted', comment: 1, author: 41, author_name: 'Айгүл', client_id: 'c1', text: 'http://x', held: true,
+      flagged: { rule: 'links', action: 'hold', reason: 'link' } },
+    { seq: 2, at, type: 'comment_posted', comment: 2, author: 41, author_name: 'Айгүл', client_id: 'c2', text: 'bad', held: true,
+      flagged: { rule: 'blocked_terms', action: 'hide', reason: 'blocked_term' } },
+  ]);
+  assert.equal(findComment(state, 1).state, 'held');
+  assert.equal(findComment(state, 1).flagged.reason, 'link');
+  assert.equal(findComment(state, 2).state, 'hidden');
+  assert.equal(findComment(state, 2).reason, 'blocked_term');
+});
+
+test('a reader who joins on the open socket becomes that viewer', () => {
+  const state = createState();
+  applyHello(state, { ...fixture('server', 'hello'), you: { role: 'reader' }, last_seq: 0 });
+  applyEvents(state, [
+    { seq: 1, at, type: 'comment_posted', comment: 1, author: 41, author_name: 'Айгүл', client_id: '', text: 'hi', held: false },
+  ]);
+  assert.equal(state.role, 'reader');
+  const changes = applyAuthenticated(state, { type: 'authenticated', you: { role: 'viewer', viewer_id: 41, display_name: 'Айгүл' } });
+  assert.equal(state.role, 'viewer');
+  assert.equal(state.viewerId, 41);
+  assert.equal(changes.me, true);
+  assert.deepEqual([...state.mine.keys()], [1], 'what I wrote in another tab is mine');
+});
+
+function newestOf(state) {
+  return state.newestComment;
+}
+
+test("the protocol's own snapshot and authenticated fixtures fold in", () => {
+  const state = createState({ maxComments: 5000 });
+  applyHello(state, { ...fixture('server', 'hello'), you: { role: 'reader' }, last_seq: 120 });
+  applySnapshot(state, fixture('server', 'snapshot'));
+  assert.deepEqual([...state.comments.keys()], [12, 13, 14]);
+  assert.equal(findComment(state, 13).flagged.reason, 'link');
+  assert.equal(findComment(state, 14).source.platform, 'youtube');
+  assert.equal(onAirQuestion(state).number, 2);
+  assert.deepEqual(queueOrder(state), [3]);
+  assert.equal(state.holdFirstComments, true);
+  applyAuthenticated(state, fixture('server', 'authenticated'));
+  assert.equal(state.role, fixture('server', 'authenticated').you.role);
 });

@@ -82,6 +82,7 @@ export function newChanges() {
     settings: false, // slow mode, holding first comments
     phase: null, // the last phase_changed event applied
     replay: false, // every event applied was already in the log when we connected
+    snapshot: false, // a snapshot replaced the comments and questions: redraw them all
     applied: 0,
   };
 }
@@ -103,6 +104,111 @@ export function applyHello(state, hello) {
   state.helloSeq = head;
   if (!resumed) state.floorSeq = Math.max(state.floorSeq, head);
   return resumed;
+}
+
+/**
+ * Applies `authenticated` (docs/protocol.md: a reader who joined sends `auth` on the open
+ * socket): from now on the state is that participant's. Returns a `changes` record.
+ */
+export function applyAuthenticated(state, message, changes = newChanges()) {
+  const you = message?.you ?? {};
+  state.role = you.role ?? state.role;
+  if (you.viewer_id != null) state.viewerId = you.viewer_id;
+  if (you.display_name) state.displayName = you.display_name;
+  changes.me = true;
+  changes.settings = true;
+  // Comments the reader wrote before the page knew who they were (another tab) are theirs.
+  if (state.viewerId != null) {
+    for (const comment of state.comments.values()) {
+      if (comment.author === state.viewerId && !comment.mine) {
+        comment.mine = true;
+        state.mine.set(comment.number, comment);
+        changes.updated.add(comment.number);
+        changes.mine = true;
+      }
+    }
+  }
+  return changes;
+}
+
+const QUESTION_STATES = ['queued', 'on_air', 'answered', 'dismissed', 'merged'];
+const COMMENT_STATES = ['visible', 'held', 'hidden', 'promoted'];
+
+/**
+ * Applies a `snapshot` (sent once after `hello` when joining with `?snapshot=true`): the log
+ * folded up to `seq` — settings, questions, the latest comments (for moderators every held one
+ * too), authors' standing and my votes. It replaces the comments and questions held, since it
+ * is the truth up to `seq`; the events after it follow as usual. Returns a `changes` record
+ * with `snapshot` set, so a page redraws its lists once.
+ */
+export function applySnapshot(state, snapshot, changes = newChanges()) {
+  if (!snapshot || typeof snapshot !== 'object') return changes;
+  const seq = Number(snapshot.seq) || 0;
+  state.lastSeq = Math.max(state.lastSeq, seq);
+  state.floorSeq = Math.max(state.floorSeq, seq);
+  state.helloSeq = Math.max(state.helloSeq, seq);
+  changes.snapshot = true;
+
+  state.slowModeSeconds = Number(snapshot.slow_mode_seconds) || 0;
+  state.holdFirstComments = snapshot.hold_first_comments === true;
+  changes.settings = true;
+
+  state.questions = new Map();
+  for (const entry of Array.isArray(snapshot.questions) ? snapshot.questions : []) {
+    if (!entry || !Number.isInteger(entry.question)) continue;
+    const question = ensureQuestion(state, entry.question);
+    question.text = entry.text ?? null;
+    question.sources = numbers(entry.sources);
+    question.votes = Number(entry.votes) || 0;
+    question.state = QUESTION_STATES.includes(entry.state) ? entry.state : 'queued';
+    if (question.state === 'answered') question.outcome = entry.summary ?? null;
+    if (question.state === 'dismissed') question.outcome = entry.reason ?? null;
+    if (question.state === 'merged') question.into = Number.isInteger(entry.into) ? entry.into : null;
+  }
+  state.pinned = numbers(snapshot.pinned);
+  state.onAir = Number.isInteger(snapshot.on_air) ? snapshot.on_air : null;
+  if (state.onAir !== null) ensureQuestion(state, state.onAir).state = 'on_air';
+  changes.questions = true;
+
+  for (const entry of Array.isArray(snapshot.authors) ? snapshot.authors : []) {
+    if (!entry || !Number.isInteger(entry.viewer)) continue;
+    setAuthor(state, entry.viewer, { banned: entry.banned === true, timedOutUntil: entry.timed_out_until ?? null }, changes);
+    if (isMe(state, entry.viewer)) {
+      state.me.banned = entry.banned === true;
+      state.me.timedOutUntil = entry.timed_out_until ?? null;
+      changes.me = true;
+    }
+  }
+
+  if (Array.isArray(snapshot.my_votes)) {
+    state.myVotes = new Set(numbers(snapshot.my_votes));
+    changes.myVotes = true;
+  }
+
+  // Comments, oldest first. The list is rebuilt; my own are kept (the snapshot lists my recent
+  // ones, and those heard of before stay among mine).
+  state.comments = new Map();
+  state.newestComment = null;
+  const comments = (Array.isArray(snapshot.comments) ? snapshot.comments : [])
+    .filter((entry) => entry && Number.isInteger(entry.comment))
+    .sort((a, b) => a.comment - b.comment);
+  for (const entry of comments) {
+    noteAuthor(state, entry.author, entry.author_name);
+    const comment = newComment(
+      { ...entry, at: entry.posted_at ?? entry.at ?? null, seq: Number.isInteger(entry.seq) ? entry.seq : null },
+      {
+        clientId: null,
+        state: COMMENT_STATES.includes(entry.state) ? entry.state : 'visible',
+        mine: isMe(state, entry.author),
+      },
+    );
+    comment.reason = entry.reason ?? null;
+    comment.question = Number.isInteger(entry.question) ? entry.question : null;
+    const known = state.mine.get(entry.comment);
+    if (known) comment.clientId = known.clientId;
+    insertComment(state, comment, changes);
+  }
+  return changes;
 }
 
 /** Applies a list of events (an `events` frame's `events`), skipping duplicates, in order. */
@@ -140,6 +246,11 @@ const EVENT_HANDLERS = {
       state: event.held ? 'held' : 'visible',
       mine,
     });
+    // An automatic rule that hid it at once: hidden with the rule's public reason.
+    if (comment.flagged?.action === 'hide') {
+      comment.state = 'hidden';
+      comment.reason = comment.flagged.reason ?? null;
+    }
     insertComment(state, comment, changes);
   },
   comment_hidden(state, event, changes) {
@@ -266,7 +377,20 @@ function newComment(event, { clientId = null, state = 'visible', mine = false })
     mine,
     // Where it was written when not on this page: {platform, external_id, url?, author_id?}.
     source: sourceOf(event),
+    // An automatic rule that held or hid it: {rule, action: hold | hide, reason}.
+    flagged: flaggedOf(event),
+    // It reads as a question (for the console's likely-question filter).
+    likelyQuestion: event.likely_question === true,
+    // The near-duplicate cluster it joins: {comment: n} or {question: n}.
+    similarTo: event.similar_to && typeof event.similar_to === 'object' ? { ...event.similar_to } : null,
   };
+}
+
+/** A comment's `flagged` (an automatic rule acted), copied, or null. */
+function flaggedOf(event) {
+  const flagged = event?.flagged;
+  if (!flagged || typeof flagged !== 'object' || typeof flagged.rule !== 'string') return null;
+  return { rule: flagged.rule, action: flagged.action === 'hide' ? 'hide' : 'hold', reason: flagged.reason ?? null };
 }
 
 /** A comment event's `source` (a platform comment), copied, or null. */
@@ -515,7 +639,7 @@ export function isVotable(state, number) {
  * reason, question}.
  */
 export function commentStatus(comment) {
-  return { kind: comment.state, reason: comment.reason, question: comment.question };
+  return { kind: comment.state, reason: comment.reason, question: comment.question, flagged: comment.flagged ?? null };
 }
 
 // ---------------------------------------------------------------------------------------------

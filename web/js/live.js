@@ -1,21 +1,36 @@
-// Owns the meeting's live channel on the page: joining as a viewer and the discussion panel
-// (questions, comments, posting, voting). The rules of the state live in live-state.js and the
-// WebSocket (auth message, resume with `since`, reconnect with backoff) in live-connection.js;
-// this module does the joining and the DOM. The protocol is docs/protocol.md. A comment written
-// on a social-media platform carries the platform's mark beside its author (platforms.js).
+// Owns the meeting's live channel on the page: the discussion panel (questions, comments,
+// posting, voting), read at once by anyone, and joining as a viewer (a name) only to comment or
+// vote; the token then signs in on the open socket. The rules of the state live in
+// live-state.js and the WebSocket (snapshot on joining, auth, resume with `since`, reconnect
+// with backoff, events folded once per animation frame) in live-connection.js; this module does
+// the joining and the DOM. The protocol is docs/protocol.md. A comment written on a social-media
+// platform carries the platform's mark beside its author (platforms.js).
+//
+// Keeping up with a flood (50 comments a second on a phone): the list shows at most
+// MAX_COMMENT_ROWS rows (bounded-list.js), listeners sit on the containers, the list holds still
+// while the reader reads back ("New comments: N" brings it back), and screen readers hear a
+// summary every few seconds (announce.js) rather than every comment.
 
 import { api, describeError } from './api.js';
-import { formatMeetingTime, formatNumber, t } from './i18n.js';
+import { ThrottledAnnouncer } from './announce.js';
+import { BoundedList, ScrollPause } from './bounded-list.js';
+import { frameScheduler } from './frame-batch.js';
+import { formatMeetingTime, formatNumber, registerStrings, t } from './i18n.js';
 import { LiveConnection } from './live-connection.js';
 import * as live from './live-state.js';
 import { platformBadge, platformBadgeSignature } from './platforms.js';
+import liveStrings from './strings/live.js';
+
+registerStrings(liveStrings);
 
 const STORAGE_PREFIX = 'kezdesu.viewer.';
 const COUNTDOWN_TICK_MS = 250;
 /** Within this many pixels of the bottom, the comment list follows new comments. */
 const FOLLOW_BOTTOM_PX = 48;
-/** How long the comment log stays silent after a replayed batch (not news to announce). */
-const REPLAY_QUIET_MS = 1500;
+/** Events are folded and drawn at most this often (and once per animation frame). */
+const REDRAW_INTERVAL_MS = 100;
+/** Comment rows on the page at most; older ones drop off (the state keeps a few more). */
+export const MAX_COMMENT_ROWS = 100;
 /** My comments listed under the form, newest first. */
 const MAX_MINE_SHOWN = 50;
 const DEFAULT_MAX_COMMENT_CHARS = 1000;
@@ -99,6 +114,12 @@ function reasonText(reason) {
   return tOr(`live.reason.${reason}`, reason);
 }
 
+/** Why an automatic rule held or hid a comment: its public reason code in words. */
+function ruleText(reason) {
+  if (!reason) return '';
+  return tOr(`live.rule.${reason}`, reasonText(reason));
+}
+
 /** The reader's text for an `error` answer: ours for known codes, the server's otherwise. */
 function liveErrorText(message) {
   return tOr(`live.error.${message.code}`, message.message || t('error.generic'));
@@ -122,7 +143,7 @@ function joinErrorText(error) {
  * the last `phase_changed` of each events frame so the page can refresh the meeting;
  * `onViewerChanged()` when the reader joins or leaves (the stored viewer is `loadViewer`'s).
  */
-export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerChanged = () => {} }) {
+export function mountLivePanel({ meetingId, meeting: initialMeeting = null, onPhaseChanged = () => {}, onViewerChanged = () => {} }) {
   const el = {
     root: byId('live'),
     connection: byId('live-connection'),
@@ -146,6 +167,8 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     commentLog: byId('live-comments-log'),
     comments: byId('live-comments'),
     commentsEmpty: byId('live-comments-empty'),
+    commentsNew: byId('live-comments-new'),
+    announce: byId('live-comments-announce'),
     postForm: byId('live-post'),
     joinedAs: byId('live-joined-as'),
     postText: byId('live-post-text'),
@@ -159,9 +182,9 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     leave: byId('live-leave'),
   };
 
-  let meeting = null;
+  let meeting = initialMeeting;
   let viewer = loadViewer(meetingId);
-  let state = null; // the live state while joined
+  let state = null; // the live state while connected (reading, or joined)
   let archive = null; // questions of an ended meeting, from the issue list, for non-joined readers
   let connection = null;
   let connectionStatus = 'closed';
@@ -174,32 +197,51 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
   let retryTimer = null;
   let voteError = '';
   let requestCounter = 0;
-  let quietTimer = null;
   let hintsKey = '';
   let archiveUnfolded = false;
-  let newestShown = 0; // the highest comment number in the list
+  let voteAfterJoining = null; // the question a reader wanted to vote for before joining
   const voteRequests = new Map(); // request_id → {question, up}
-  const commentNodes = new Map(); // comment number → its parts
+  const commentParts = new WeakMap(); // a comment's row → its parts
   const questionNodes = new Map(); // question number → its parts
+  const commentList = new BoundedList({
+    container: el.comments,
+    maxRows: MAX_COMMENT_ROWS,
+    build: buildComment,
+    update: (row, comment) => updateComment(commentParts.get(row), comment),
+  });
+  const pause = new ScrollPause();
+  const announcer = new ThrottledAnnouncer({
+    // Written even when the same as before, so that a second "New comments: 3" is heard too.
+    say: (text) => {
+      el.announce.textContent = text;
+    },
+    text: (n) => t('live.comments.announce', { n: formatNumber(n) }),
+  });
 
   // ---- modes
 
+  /** joined (a viewer), reading (anyone, before joining) or closed (an ended meeting's record). */
   function mode() {
     if (viewer) return 'joined';
-    if (meeting && (meeting.status === 'ended' || meeting.status === 'cancelled')) return 'closed';
-    return 'join';
+    if (isClosed()) return 'closed';
+    return 'reading';
+  }
+
+  function isClosed() {
+    return meeting != null && (meeting.status === 'ended' || meeting.status === 'cancelled');
   }
 
   function renderAll() {
     const current = mode();
     el.root.hidden = false;
-    el.joinForm.hidden = current !== 'join';
-    el.body.hidden = !(current === 'joined' || (current === 'closed' && archive !== null));
+    el.joinForm.hidden = current !== 'reading';
+    const connected = current === 'joined' || current === 'reading';
+    el.body.hidden = !(connected || (current === 'closed' && archive !== null));
     const joined = current === 'joined';
-    el.commentsSection.hidden = !joined;
+    el.commentsSection.hidden = !connected;
     el.postForm.hidden = !joined;
     el.leave.hidden = !joined;
-    const notice = current === 'closed' ? 'live.closed' : current === 'join' ? noticeKey : null;
+    const notice = current === 'closed' ? 'live.closed' : current === 'reading' ? noticeKey : null;
     el.notice.hidden = notice === null;
     setText(el.notice, notice ? t(notice) : '');
     renderConnection();
@@ -210,7 +252,7 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
   }
 
   function renderConnection() {
-    const show = mode() === 'joined';
+    const show = mode() !== 'closed';
     el.connection.hidden = !show;
     el.connection.dataset.state = connectionStatus;
     setText(el.connection, show ? t(`live.connection.${connectionStatus}`) : '');
@@ -253,7 +295,14 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
       };
       saveViewer(meetingId, viewer);
       noticeKey = null;
-      startLive();
+      if (connection && state) {
+        // Already reading: sign in on the open socket, and keep what is shown.
+        state.viewerId = viewer.viewer_id;
+        state.displayName = viewer.display_name ?? null;
+        connection.authenticate(viewer.token);
+      } else {
+        startLive();
+      }
       renderAll();
       onViewerChanged();
       el.postText.focus();
@@ -265,15 +314,18 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     }
   }
 
+  /** Connects: as the stored viewer, or as a reader who has not joined. */
   function startLive() {
     stopLive();
     archive = null;
-    state = live.createState({ viewerId: viewer.viewer_id, myVotes: viewer.votes ?? [] });
-    state.displayName = viewer.display_name ?? null;
+    state = live.createState({ viewerId: viewer?.viewer_id ?? null, myVotes: viewer?.votes ?? [] });
+    state.displayName = viewer?.display_name ?? null;
     connection = new LiveConnection({
       meetingId,
-      token: viewer.token,
+      token: viewer?.token ?? null,
       state,
+      snapshot: true,
+      schedule: frameScheduler({ minIntervalMs: REDRAW_INTERVAL_MS }),
       handlers: {
         status(status) {
           connectionStatus = status;
@@ -281,12 +333,14 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
           renderPost();
         },
         hello() {
-          // A comment sent before a drop goes again with the same client_id: the server
-          // answers with the same ack and adds nothing if it got it the first time.
-          if (pending) connection.send({ type: 'comment', client_id: pending.clientId, text: pending.text });
+          signedIn();
           renderConnection();
           renderQuestions();
           renderPost();
+        },
+        authenticated() {
+          signedIn();
+          renderAll();
         },
         events: applyChanges,
         viewers: renderConnection,
@@ -304,8 +358,12 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
           renderQuestions();
         },
         authFailed() {
-          // The token expired or is not for this meeting: join again.
-          const name = viewer?.display_name ?? '';
+          if (!viewer) {
+            renderAll(); // a reader refused (a server that wants a token): nothing to read
+            return;
+          }
+          // The token expired or is not for this meeting: read on, and join again.
+          const name = viewer.display_name ?? '';
           leave();
           el.joinName.value = name;
           noticeKey = 'live.join.expired';
@@ -315,6 +373,21 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     });
     connection.start();
     seedQuestions(state);
+  }
+
+  /**
+   * Commands may go now (signed in as the viewer): a comment sent before a drop goes again with
+   * the same client_id (the server answers with the same ack and adds nothing if it got it the
+   * first time), and a vote asked for before joining goes now.
+   */
+  function signedIn() {
+    if (!connection?.ready || !viewer) return;
+    if (pending) connection.send({ type: 'comment', client_id: pending.clientId, text: pending.text });
+    if (voteAfterJoining !== null) {
+      const question = voteAfterJoining;
+      voteAfterJoining = null;
+      if (live.isVotable(state, question) && !state.myVotes.has(question)) sendVote(question, true);
+    }
   }
 
   /** Questions created before the history we get are filled in from the public issue list. */
@@ -339,25 +412,29 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     voteRequests.clear();
     stopCountdown();
     connectionStatus = 'closed';
-    commentNodes.clear();
-    newestShown = 0;
-    el.comments.replaceChildren();
+    commentList.clear();
+    pause.resume();
+    announcer.reset();
+    renderNewButton();
     questionNodes.clear();
     el.queue.replaceChildren();
   }
 
+  /** Leaves the discussion; the page reads on as a reader (or shows an ended meeting's record). */
   function leave() {
     stopLive();
     clearViewer(meetingId);
     viewer = null;
+    voteAfterJoining = null;
     onViewerChanged();
+    if (isClosed()) loadArchive();
+    else startLive();
   }
 
   function onLeaveClick() {
     const name = viewer?.display_name ?? '';
     leave();
     noticeKey = null;
-    if (meeting?.status === 'ended') loadArchive();
     renderAll();
     if (!el.joinForm.hidden) {
       el.joinName.value = name;
@@ -461,14 +538,15 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     meta.append(node.author, node.platform, node.you, node.status);
     node.item.append(meta, node.text);
     updateComment(node, comment);
-    return node;
+    commentParts.set(node.item, node);
+    return node.item;
   }
 
   /** The short status on a comment in the list; the text line already says "hidden: …". */
   function commentBadge(comment) {
     switch (comment.state) {
       case 'held':
-        return t('live.status.held');
+        return comment.flagged ? t('live.status.heldByRule', { rule: ruleText(comment.flagged.reason) }) : t('live.status.held');
       case 'promoted':
         return comment.question == null ? '' : t('live.status.promoted', { n: comment.question });
       case 'visible':
@@ -497,76 +575,71 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     setText(node.status, badge);
     const hidden = comment.state === 'hidden';
     node.text.classList.toggle('comment__text--hidden', hidden);
-    setText(node.text, hidden ? t('live.comments.hidden', { reason: reasonText(comment.reason) }) : comment.text);
+    const why = comment.flagged?.action === 'hide' ? ruleText(comment.reason) : reasonText(comment.reason);
+    setText(node.text, hidden ? t('live.comments.hidden', { reason: why }) : comment.text);
   }
 
   function applyCommentChanges(changes) {
     if (!state) return;
-    const follow = isNearBottom();
-    for (const number of changes.removed) {
-      commentNodes.get(number)?.item.remove();
-      commentNodes.delete(number);
+    if (changes.snapshot) {
+      // The log folded on joining: drawn once, and not news to announce.
+      announcer.reset();
+      showNewestComments();
+      return;
     }
-    if (changes.replay && changes.added.length > 0) quietLog();
-    for (const number of changes.added) {
-      const comment = state.comments.get(number);
-      if (!comment) continue; // posted and dropped off in the same batch
-      const existing = commentNodes.get(number);
-      if (existing) {
-        updateComment(existing, comment);
-        continue;
-      }
-      const node = buildComment(comment);
-      commentNodes.set(number, node);
-      placeComment(node, number);
-    }
+    for (const number of changes.removed) commentList.remove(number);
     for (const number of changes.updated) {
-      const node = commentNodes.get(number);
       const comment = live.findComment(state, number);
-      if (node && comment) updateComment(node, comment);
+      // Hidden or released while the list is paused: updated in place all the same.
+      if (comment && commentList.has(number)) commentList.upsert(number, comment);
+    }
+    const added = changes.added.filter((number) => state.comments.has(number) && !commentList.has(number));
+    if (added.length > 0) {
+      // History replayed on reconnecting is not news.
+      if (!changes.replay) announcer.added(added.filter((number) => !state.comments.get(number).mine).length);
+      if (pause.added(added.length)) {
+        for (const number of added) commentList.upsert(number, state.comments.get(number));
+        scrollToBottom();
+      }
+      renderNewButton();
     }
     el.commentsEmpty.hidden = state.comments.size > 0;
-    if (follow && changes.added.length > 0) scrollToBottom();
   }
 
-  /**
-   * Adds a comment's node in number order: at the end for a new comment, in its place for a
-   * restored or released one the reader had never seen.
-   */
-  function placeComment(node, number) {
-    let next = null;
-    if (number < newestShown) {
-      for (const key of state.comments.keys()) {
-        if (key > number && commentNodes.has(key) && commentNodes.get(key).item.isConnected) {
-          next = commentNodes.get(key).item;
-          break;
-        }
-      }
-    }
-    el.comments.insertBefore(node.item, next);
-    newestShown = Math.max(newestShown, number);
-  }
-
-  /** History replayed on connecting is not news: keep the log region from reading it all out. */
-  function quietLog() {
-    el.commentLog.setAttribute('aria-live', 'off');
-    clearTimeout(quietTimer);
-    quietTimer = setTimeout(() => el.commentLog.setAttribute('aria-live', 'polite'), REPLAY_QUIET_MS);
+  /** The newest comments held, in one DOM write, the list scrolled to them. */
+  function showNewestComments() {
+    const entries = state ? [...state.comments].slice(-MAX_COMMENT_ROWS) : [];
+    commentList.replaceAll(entries);
+    el.commentsEmpty.hidden = (state?.comments.size ?? 0) > 0;
+    scrollToBottom();
+    renderNewButton();
   }
 
   function rebuildComments() {
-    commentNodes.clear();
-    newestShown = 0;
-    const nodes = [];
-    for (const comment of state?.comments.values() ?? []) {
-      const node = buildComment(comment);
-      commentNodes.set(comment.number, node);
-      nodes.push(node.item);
-      newestShown = Math.max(newestShown, comment.number);
-    }
-    el.comments.replaceChildren(...nodes);
-    el.commentsEmpty.hidden = (state?.comments.size ?? 0) > 0;
-    scrollToBottom();
+    commentList.clear();
+    showNewestComments();
+  }
+
+  /** The reader scrolled: away from the newest comments the list holds still; back there it catches up. */
+  function onLogScroll() {
+    if (!state) return;
+    const nearBottom = isNearBottom();
+    if (nearBottom === !pause.paused) return;
+    if (pause.scrolled(nearBottom)) showNewestComments();
+    renderNewButton();
+  }
+
+  function resumeFollowing() {
+    if (pause.resume()) showNewestComments();
+    else scrollToBottom();
+    renderNewButton();
+  }
+
+  function renderNewButton() {
+    const show = pause.paused && pause.unseen > 0;
+    if (!show && el.commentsNew === document.activeElement) el.commentLog.focus({ preventScroll: true });
+    el.commentsNew.hidden = !show;
+    setText(el.commentsNew, show ? t('live.comments.new', { n: formatNumber(pause.unseen) }) : '');
   }
 
   // ---- my comments
@@ -574,8 +647,12 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
   function statusText(comment) {
     switch (comment.state) {
       case 'held':
-        return t('live.status.held');
+        return comment.flagged ? t('live.status.heldByRule', { rule: ruleText(comment.flagged.reason) }) : t('live.status.held');
       case 'hidden':
+        // Hidden by an automatic rule as it came in (not later by a moderator): say so.
+        if (comment.flagged?.action === 'hide' && comment.reason === comment.flagged.reason) {
+          return t('live.status.hiddenByRule', { rule: ruleText(comment.reason) });
+        }
         return t('live.status.hidden', { reason: reasonText(comment.reason) });
       case 'promoted':
         return t('live.status.promoted', { n: comment.question });
@@ -616,7 +693,8 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     if (!state) return 'offline';
     if (pending) return 'pending';
     if (retryUntil > Date.now()) return 'wait';
-    if (state.role && state.role !== 'viewer') return 'viewers_only';
+    // 'reader' until the server answers the joined viewer's auth: the comment waits for it.
+    if (state.role && state.role !== 'viewer' && state.role !== 'reader') return 'viewers_only';
     const phase = currentPhase();
     if (phase && !live.OPEN_PHASES.includes(phase)) return 'not_live';
     if (state.me.banned) return 'banned';
@@ -626,7 +704,7 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
   function postHints() {
     const hints = [];
     if (!state) return hints;
-    if (state.role && state.role !== 'viewer') hints.push(t('live.post.viewersOnly'));
+    if (state.role && state.role !== 'viewer' && state.role !== 'reader') hints.push(t('live.post.viewersOnly'));
     const phase = currentPhase();
     if (phase && !live.OPEN_PHASES.includes(phase)) hints.push(t('live.post.notLive'));
     if (state.me.banned) hints.push(t('live.post.banned'));
@@ -684,6 +762,7 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     }
     pending = { clientId: newClientId(), text };
     postError = '';
+    resumeFollowing(); // my comment is about to appear at the bottom
     // When not connected it goes after the next hello (see the hello handler).
     connection.send({ type: 'comment', client_id: pending.clientId, text });
     renderPost();
@@ -761,7 +840,8 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
       el.closed.hidden = true;
       return;
     }
-    const readOnly = state === null || (state.role !== null && state.role !== 'viewer');
+    // A reader votes too: the button asks for a name first.
+    const readOnly = state === null || (state.role !== null && state.role !== 'viewer' && state.role !== 'reader');
 
     const onAir = live.onAirQuestion(source);
     el.onAir.hidden = onAir === null;
@@ -839,7 +919,18 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     if (button.getAttribute('aria-disabled') === 'true') return;
     const question = Number(button.dataset.question);
     if (!live.isVotable(state, question)) return;
-    const up = !state.myVotes.has(question);
+    if (!viewer) {
+      // Votes are a viewer's: ask for a name, and vote once joined.
+      voteAfterJoining = question;
+      joinError = t('live.join.toVote');
+      renderJoin();
+      el.joinName.focus();
+      return;
+    }
+    sendVote(question, !state.myVotes.has(question));
+  }
+
+  function sendVote(question, up) {
     requestCounter += 1;
     const requestId = `vote-${requestCounter}`;
     voteError = '';
@@ -868,17 +959,28 @@ export function mountLivePanel({ meetingId, onPhaseChanged = () => {}, onViewerC
     }
   });
   el.queue.addEventListener('click', onQueueClick);
+  el.commentLog.addEventListener('scroll', onLogScroll, { passive: true });
+  el.commentsNew.addEventListener('click', () => {
+    resumeFollowing();
+    el.commentLog.focus({ preventScroll: true });
+  });
   el.leave.addEventListener('click', onLeaveClick);
   window.addEventListener('online', () => connection?.retryNow());
 
-  if (viewer) startLive();
+  // Everyone reads at once; the name is asked for only to comment or vote.
+  if (mode() === 'closed') loadArchive();
+  else startLive();
   renderAll();
 
   return {
     /** The page's copy of the meeting changed (phase, status). */
     setMeeting(next) {
       meeting = next;
-      if (!viewer && meeting?.status === 'ended') loadArchive();
+      // An ended or cancelled meeting's record is its questions, from the issue list.
+      if (!viewer && isClosed()) {
+        if (connection) stopLive();
+        loadArchive();
+      }
       renderAll();
     },
     /** The language changed: redraw every text. */

@@ -138,6 +138,7 @@ function applyMeeting(next) {
   if (livePanel === null) {
     livePanel = mountLivePanel({
       meetingId,
+      meeting,
       onPhaseChanged: onLivePhaseChanged,
       onViewerChanged: () => follow?.render(),
     });

@@ -10,9 +10,12 @@
 // panel of their own (platforms.js).
 //
 // Everything goes over the meeting's live channel (live-connection.js, signed in by the session
-// cookie), joined from the start of its log (`since=0`) so that settings, pins and every comment
-// are known, and resumed with `since` after a drop; live-state.js folds the events, dropping any
-// `seq` already seen, so nothing is lost or shown twice. Commands carry a `request_id`; the
+// cookie), joined with a snapshot (`?snapshot=true`: settings, pins, every question and held
+// comment, the latest comments) so that joining late costs nothing, and resumed with `since`
+// after a drop; live-state.js folds the events, dropping any `seq` already seen, so nothing is
+// lost or shown twice. Events are folded and drawn at most once per animation frame (onBatch),
+// the list shows at most MAX_ROWS comments, and it holds still while the moderator works below
+// its top ("New comments: N" brings it back). Commands carry a `request_id`; the
 // server's `error` for one is shown in an aria-live region, named after the command.
 //
 // The page renders from the state: lists are reconciled by number (comments and questions keep
@@ -21,6 +24,7 @@
 
 import { api, fetchSession } from './api.js';
 import { formatMeetingTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
+import { frameRenderer, frameScheduler } from './frame-batch.js';
 import { LiveConnection } from './live-connection.js';
 import * as live from './live-state.js';
 import {
@@ -46,9 +50,12 @@ registerStrings(platformsStrings);
 
 /** The roles this console is for (docs/protocol.md: "moderators" are both). */
 const MODERATOR_ROLES = ['moderator', 'admin'];
-/** Comments kept in memory; the newest PAGE_SIZE are shown, more on request. */
+/** Comments kept in memory; the newest PAGE_SIZE are shown, more on request up to MAX_ROWS. */
 const MAX_COMMENTS = 5000;
-const PAGE_SIZE = 200;
+const PAGE_SIZE = 100;
+const MAX_ROWS = 500;
+/** Within this many pixels of the list's top, new comments come in; further down it holds still. */
+const FOLLOW_TOP_PX = 48;
 const SLOW_MODE_CHOICES = [0, 5, 10, 15, 30, 60, 120, 300, 600];
 const TIMEOUT_CHOICES = [1, 5, 10, 15, 30, 60, 180, 1440];
 const DEFAULT_TIMEOUT_MINUTES = 10;
@@ -80,6 +87,9 @@ let refused = false; // the channel does not take this account as a moderator
 let view = 'comments'; // the column shown on narrow screens: comments | questions
 let filter = 'all';
 let shownLimit = PAGE_SIZE;
+// While the moderator works below the top of the list, comments newer than this are held back
+// (counted on the "New comments" button) so that the list does not move under them.
+let frozenNewest = null;
 const selected = new Set(); // comment numbers to promote, in the order picked
 let timeoutMinutes = DEFAULT_TIMEOUT_MINUTES;
 let openForm = null; // {question, kind: edit | merge | answer | dismiss}
@@ -98,7 +108,6 @@ let doneText = '';
 // Rendered items: number → {element, signature}
 const commentItems = new Map();
 const questionItems = new Map();
-let renderQueued = null;
 let languageVersion = 0;
 
 /**
@@ -410,13 +419,16 @@ function submitQuestionForm(number, kind, form) {
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/** Renders what changed on the next turn, once, however many frames came in meanwhile. */
+/**
+ * Renders what changed on the next animation frame, once, however many frames came in
+ * meanwhile, and at most every RENDER_INTERVAL_MS: each redraw of the lists costs a style, layout
+ * and paint of the column whatever it adds.
+ */
+const RENDER_INTERVAL_MS = 50;
+const liveRenderer = frameRenderer(() => renderLive(), frameScheduler({ minIntervalMs: RENDER_INTERVAL_MS }));
+
 function scheduleRender() {
-  if (renderQueued !== null) return;
-  renderQueued = setTimeout(() => {
-    renderQueued = null;
-    renderLive();
-  }, 0);
+  liveRenderer.request();
 }
 
 function renderAll() {
@@ -586,7 +598,14 @@ function renderComments() {
     button.setAttribute('aria-pressed', String(name === filter));
     setText(button, t(`moderate.filter.${name}`, { n: formatNumber(counts[name]) }));
   }
-  const comments = live.commentsNewestFirst(liveState, filter, shownLimit);
+  const newer = frozenNewest === null ? [] : live.commentsNewestFirst(liveState, filter).filter((c) => c.number > frozenNewest);
+  const comments = live
+    .commentsNewestFirst(liveState, filter, shownLimit + newer.length)
+    .filter((comment) => frozenNewest === null || comment.number <= frozenNewest)
+    .slice(0, shownLimit);
+  const newButton = byId('comments-new');
+  newButton.parentElement.hidden = newer.length === 0;
+  setText(newButton, newer.length === 0 ? '' : t('moderate.comments.new', { n: formatNumber(newer.length) }));
   const shown = new Set();
   const elements = comments.map((comment) => {
     shown.add(comment.number);
@@ -598,12 +617,12 @@ function renderComments() {
   if (focusedIndex >= 0 && !byId('comment-list').contains(document.activeElement) && elements.length > 0) {
     focusItem(elements[Math.min(focusedIndex, elements.length - 1)]);
   }
-  const total = counts[filter] ?? 0;
+  const total = (counts[filter] ?? 0) - newer.length;
   const empty = byId('comments-empty');
   empty.hidden = total > 0;
   setText(empty, t(`moderate.comments.empty.${filter}`));
   const more = byId('comments-more');
-  more.hidden = total <= comments.length;
+  more.hidden = total <= comments.length || shownLimit >= MAX_ROWS;
   setText(more, t('moderate.comments.more', { n: formatNumber(Math.min(PAGE_SIZE, total - comments.length)) }));
 }
 
@@ -1260,6 +1279,7 @@ function rememberFocus(event) {
 // The live channel
 
 function resetItems() {
+  frozenNewest = null;
   commentItems.clear();
   questionItems.clear();
   byId('comment-list').replaceChildren();
@@ -1269,12 +1289,57 @@ function resetItems() {
   openForm = null;
 }
 
+/**
+ * Where the comment list is: at its newest end (its top), or scrolled down into older ones. On a
+ * wide screen the list scrolls in its own box; on a phone with the page.
+ */
+function atNewestEnd() {
+  const list = byId('comment-list');
+  if (list.scrollHeight > list.clientHeight + 1 && getComputedStyle(list).overflowY !== 'visible') {
+    return list.scrollTop < FOLLOW_TOP_PX;
+  }
+  return list.getBoundingClientRect().top > -FOLLOW_TOP_PX;
+}
+
+/** Holds the list still while the moderator is below its top; lets it move again at the top. */
+function onListScroll() {
+  if (liveState === null) return;
+  const atTop = atNewestEnd();
+  if (atTop && frozenNewest !== null) {
+    frozenNewest = null;
+    renderComments();
+  } else if (!atTop && frozenNewest === null) {
+    frozenNewest = liveState.newestComment ?? 0;
+  }
+}
+
+function showNewComments() {
+  frozenNewest = null;
+  const list = byId('comment-list');
+  list.scrollTop = 0;
+  if (list.getBoundingClientRect().top < 0) list.scrollIntoView({ block: 'start' });
+  renderComments();
+  focusComments();
+}
+
+/**
+ * Called once per animation frame with what the events of that frame (or the snapshot on
+ * joining) changed: the live state is current, `changes` says what moved (live-state.js's
+ * newChanges). Everything that follows the comments redraws from here.
+ */
+function onBatch(state, changes) {
+  if (changes.phase && changes.phase.phase !== meeting?.phase) refetchMeeting();
+  scheduleRender();
+}
+
 function join() {
   liveState = live.createState({ maxComments: MAX_COMMENTS });
   connection = new LiveConnection({
     meetingId,
     token: null, // the session cookie signs this page in
-    fromStart: true, // every comment, setting and pin, from the start of the log
+    snapshot: true, // settings, pins, questions, held and latest comments in one message
+    fromStart: true, // a server without snapshots: every event from the start of the log
+    schedule: frameScheduler(),
     state: liveState,
     handlers: {
       status(status) {
@@ -1293,8 +1358,7 @@ function join() {
         scheduleRender();
       },
       events(changes) {
-        if (changes.phase && changes.phase.phase !== meeting?.phase) refetchMeeting();
-        scheduleRender();
+        onBatch(liveState, changes);
       },
       viewers: renderViewers,
       answer: onAnswer,
@@ -1384,9 +1448,12 @@ function wire() {
     });
   }
   byId('comments-more').addEventListener('click', () => {
-    shownLimit += PAGE_SIZE;
+    shownLimit = Math.min(MAX_ROWS, shownLimit + PAGE_SIZE);
     renderComments();
   });
+  byId('comments-new').addEventListener('click', showNewComments);
+  byId('comment-list').addEventListener('scroll', onListScroll, { passive: true });
+  window.addEventListener('scroll', onListScroll, { passive: true });
   byId('promote-form').addEventListener('submit', (event) => {
     event.preventDefault();
     promote();

@@ -19,6 +19,7 @@
 
 import { api, describeError, fetchSession } from './api.js';
 import { formatMeetingTime, formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
+import { frameRenderer, frameScheduler } from './frame-batch.js';
 import { LiveConnection } from './live-connection.js';
 import * as live from './live-state.js';
 import {
@@ -635,10 +636,14 @@ async function stopLive() {
 /** Joins the live channel with the session cookie and follows the queue on it. */
 function followQueue() {
   liveState = live.createState();
+  // The queue is redrawn at most once per animation frame, however fast the events come.
+  const queueRenderer = frameRenderer(renderQueue, frameScheduler());
   liveConnection = new LiveConnection({
     meetingId,
     token: null, // the session cookie signs this page in
-    fromStart: true,
+    snapshot: true, // every question, the pins and the one on air, in one message
+    fromStart: true, // a server without snapshots: every event from the start of the log
+    schedule: frameScheduler(),
     state: liveState,
     handlers: {
       status(status) {
@@ -654,7 +659,7 @@ function followQueue() {
         renderQueue();
       },
       events(changes) {
-        if (changes.questions) renderQueue();
+        if (changes.questions) queueRenderer.request();
       },
       reset: renderQueue,
       disconnected({ welcomed }) {
