@@ -28,6 +28,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub meetings: MeetingsConfig,
     pub rules: RulesConfig,
+    pub moderation: ModerationConfig,
     pub demo: DemoConfig,
     pub live: LiveConfig,
     pub media: MediaConfig,
@@ -265,6 +266,16 @@ pub struct RulesConfig {
     /// A rule-set TOML file; when unset, the shipped `config/rules/kz-decree-826-2022.toml`,
     /// which is compiled into the binary.
     pub file: Option<PathBuf>,
+}
+
+/// The automatic moderation of live comments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModerationConfig {
+    /// A `rules.toml` like the shipped `config/moderation/rules.toml` (its term lists and
+    /// question words are read relative to its folder); when unset, the shipped files, which
+    /// are compiled into the binary.
+    pub rules_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

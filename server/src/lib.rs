@@ -71,6 +71,31 @@ pub fn load_rules(config: &Config) -> anyhow::Result<RuleSet> {
     Ok(rules)
 }
 
+/// Loads the automatic moderation rules named by the configuration, or the shipped ones.
+pub fn load_moderation(config: &Config) -> anyhow::Result<kezdesu_core::moderation::ModerationRules> {
+    use kezdesu_core::moderation::{ModerationRules, RulesConfig};
+    let Some(path) = &config.moderation.rules_file else {
+        return ModerationRules::shipped().context("the shipped moderation rules");
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("moderation.rules_file: cannot read {}", path.display()))
+    };
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    let rules_text = read(path)?;
+    let rules = RulesConfig::from_toml(&rules_text)
+        .with_context(|| format!("moderation.rules_file: {}", path.display()))?;
+    let mut terms = Vec::new();
+    for file in &rules.blocked_terms.files {
+        terms.push((file.language.clone(), read(&folder.join(&file.path))?));
+    }
+    let questions = read(&folder.join(&rules.questions.file))?;
+    let terms: Vec<(&str, &str)> =
+        terms.iter().map(|(language, text)| (language.as_str(), text.as_str())).collect();
+    ModerationRules::from_toml(&rules_text, &terms, &questions)
+        .with_context(|| format!("moderation.rules_file: {}", path.display()))
+}
+
 /// Runs the server on `listener` until `shutdown` completes, then shuts down gracefully: stops
 /// accepting, lets requests in flight finish for up to `server.shutdown_grace_seconds`, ends
 /// event streams, stops the rooms and closes the store.
@@ -94,7 +119,7 @@ pub async fn run(
     // the server has drained, so that a phase change in flight is still applied and answered.
     let stopping = CancellationToken::new();
     let rooms_stop = CancellationToken::new();
-    let live = room::LiveRuntime::from_config(&config.live);
+    let live = room::LiveRuntime::from_config(&config.live, Arc::new(load_moderation(&config)?));
     let cluster = match &config.cluster.redis_url {
         None => None,
         // `validate` made sure of the URL's form; it may carry a password, so it is not logged.

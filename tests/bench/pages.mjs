@@ -42,6 +42,9 @@ const POSTERS = Number(args.posters ?? 4);
 /** Comments each poster has in flight while preloading. */
 const PRELOAD_IN_FLIGHT = 25;
 const BUILDS = { baseline: args.baseline, new: args.new };
+// `together`: the phone page and the console open during one flood (a real meeting); `apart`:
+// one flood each, so that on a 2-core machine neither page's frames wait for the other's.
+const PAGES = args.pages === 'apart' ? 'apart' : 'together';
 const PHONE = { width: 360, height: 780 };
 const DESKTOP = { width: 1366, height: 900 };
 const MODERATOR = { login: 'bench-moderator', password: 'bench moderator password 7!' };
@@ -281,6 +284,7 @@ async function frameFigures(page) {
     max_ms: latencies.length ? Math.max(...latencies) : null,
     longest_frame_gap_ms: gaps.length ? Math.round(Math.max(...gaps)) : null,
     frame_gaps_over_100ms: gaps.filter((gap) => gap > 100).length,
+    frame_gaps_over_50ms: gaps.filter((gap) => gap > 50).length,
     frames: gaps.length,
     dom_nodes: await domNodes(page),
   };
@@ -306,47 +310,57 @@ async function moderatorContext(browser, base, options) {
 }
 
 /** (a) and (b): the viewer's phone page and the moderator's console while the flood runs. */
-async function flood(browser, base, admin) {
+async function flood(browser, base, admin, which = ['phone', 'console']) {
   const meeting = await newMeeting(base, admin, 'Bench flood');
   const tokens = await posterTokens(base, meeting, POSTERS);
 
-  const phoneContext = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
-  await phoneContext.addInitScript(watcherScript('#live-comments'));
-  const phone = await phoneContext.newPage();
-  await phone.goto(`${base}/meetings/${meeting}`);
-  // Both builds join as a viewer (the old page could read only after joining).
-  await phone.locator('#live-join-name').waitFor({ state: 'visible', timeout: 30000 });
-  await phone.fill('#live-join-name', 'Reader');
-  await phone.click('#live-join-submit');
-  await phone.locator('#live-post-text').waitFor({ state: 'visible', timeout: 30000 });
-  const cdp = await phoneContext.newCDPSession(phone);
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
-  await cdp.send('Performance.enable');
+  let phone = null;
+  let phoneContext = null;
+  let cdp = null;
+  if (which.includes('phone')) {
+    phoneContext = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+    await phoneContext.addInitScript(watcherScript('#live-comments'));
+    phone = await phoneContext.newPage();
+    await phone.goto(`${base}/meetings/${meeting}`);
+    // Both builds join as a viewer (the old page could read only after joining).
+    await phone.locator('#live-join-name').waitFor({ state: 'visible', timeout: 30000 });
+    await phone.fill('#live-join-name', 'Reader');
+    await phone.click('#live-join-submit');
+    await phone.locator('#live-post-text').waitFor({ state: 'visible', timeout: 30000 });
+    cdp = await phoneContext.newCDPSession(phone);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+    await cdp.send('Performance.enable');
+  }
 
-  const consoleContext = await moderatorContext(browser, base, { viewport: DESKTOP });
-  await consoleContext.addInitScript(watcherScript('#comment-list'));
-  const console_ = await consoleContext.newPage();
-  await console_.goto(`${base}/moderate.html?meeting=${meeting}`);
-  await console_.locator('#mod-connection[data-state="live"]').waitFor({ timeout: 60000 });
+  let console_ = null;
+  let consoleContext = null;
+  if (which.includes('console')) {
+    consoleContext = await moderatorContext(browser, base, { viewport: DESKTOP });
+    await consoleContext.addInitScript(watcherScript('#comment-list'));
+    console_ = await consoleContext.newPage();
+    await console_.goto(`${base}/moderate.html?meeting=${meeting}`);
+    await console_.locator('#mod-connection[data-state="live"]').waitFor({ timeout: 60000 });
+  }
+  const pages = [phone, console_].filter(Boolean);
 
   await sleep(1000);
-  for (const page of [phone, console_]) await page.evaluate(() => (window.__bench.measuring = true));
-  const metricsBefore = await mainThreadSeconds(cdp);
+  for (const page of pages) await page.evaluate(() => (window.__bench.measuring = true));
+  const metricsBefore = cdp ? await mainThreadSeconds(cdp) : null;
   const desk = await (await browser.newContext()).newPage();
   log(`flood: ${RATE}/s for ${SECONDS} s into meeting ${meeting}`);
   const posted = await post(desk, { base, meeting, tokens, mode: 'rate' });
   await sleep(3000); // the last comments reach the pages
-  for (const page of [phone, console_]) await page.evaluate(() => (window.__bench.measuring = false));
-  const metricsAfter = await mainThreadSeconds(cdp);
-  const busy = Object.fromEntries(
-    Object.entries(metricsAfter).map(([name, value]) => [name, Number((value - metricsBefore[name]).toFixed(1))]),
-  );
-  const result = {
-    posted,
-    viewer_phone: { ...(await frameFigures(phone)), main_thread_s: busy },
-    console_desktop: await frameFigures(console_),
-  };
-  await Promise.all([phoneContext.close(), consoleContext.close(), desk.context().close()]);
+  for (const page of pages) await page.evaluate(() => (window.__bench.measuring = false));
+  const result = { posted };
+  if (phone) {
+    const metricsAfter = await mainThreadSeconds(cdp);
+    const busy = Object.fromEntries(
+      Object.entries(metricsAfter).map(([name, value]) => [name, Number((value - metricsBefore[name]).toFixed(1))]),
+    );
+    result.viewer_phone = { ...(await frameFigures(phone)), main_thread_s: busy };
+  }
+  if (console_) result.console_desktop = await frameFigures(console_);
+  await Promise.all([phoneContext?.close(), consoleContext?.close(), desk.context().close()]);
   return result;
 }
 
@@ -397,7 +411,13 @@ async function main() {
       try {
         const admin = await signIn(server.base, 'admin', adminPassword);
         const result = { build: name };
-        result.flood = await flood(browser, server.base, admin);
+        if (PAGES === 'together') {
+          result.flood = await flood(browser, server.base, admin);
+        } else {
+          const viewer = await flood(browser, server.base, admin, ['phone']);
+          const moderator = await flood(browser, server.base, admin, ['console']);
+          result.flood = { posted: viewer.posted, viewer_phone: viewer.viewer_phone, console_desktop: moderator.console_desktop };
+        }
         if (name === 'baseline') {
           lateMeeting = await newMeeting(server.base, admin, 'Bench late join');
           result.preload = await preload(browser, server.base, lateMeeting, PRELOAD);
@@ -424,12 +444,13 @@ function table(results) {
   const row = (label, pick, unit = '') =>
     `| ${label} | ${builds.map((build) => `${pick(results[build]) ?? '—'}${unit}`).join(' | ')} |`;
   return [
-    `| ${RATE}/s for ${SECONDS} s; late join at ${PRELOAD} comments | ${builds.join(' | ')} |`,
+    `| ${RATE}/s for ${SECONDS} s (pages ${PAGES}); late join at ${PRELOAD} comments | ${builds.join(' | ')} |`,
     `| --- | ${builds.map(() => '---:').join(' | ')} |`,
     row('(a) viewer, phone 4× CPU: comment to screen p50', (r) => r.flood.viewer_phone.p50_ms, ' ms'),
     row('(a) viewer: p95', (r) => r.flood.viewer_phone.p95_ms, ' ms'),
     row('(a) viewer: max', (r) => r.flood.viewer_phone.max_ms, ' ms'),
     row('(a) viewer: longest gap between frames', (r) => r.flood.viewer_phone.longest_frame_gap_ms, ' ms'),
+    row('(a) viewer: animation frames', (r) => r.flood.viewer_phone.frames),
     row('(a) viewer: frame gaps over 100 ms', (r) => r.flood.viewer_phone.frame_gaps_over_100ms),
     row('(a) viewer: DOM nodes at the end', (r) => r.flood.viewer_phone.dom_nodes),
     row('(a) viewer: comments seen arriving', (r) => `${r.flood.viewer_phone.shown} of ${r.flood.posted.acked}`),
@@ -442,7 +463,9 @@ function table(results) {
     ),
     row('(b) console, desktop: comment to screen p50', (r) => r.flood.console_desktop.p50_ms, ' ms'),
     row('(b) console: p95', (r) => r.flood.console_desktop.p95_ms, ' ms'),
+    row('(b) console: max', (r) => r.flood.console_desktop.max_ms, ' ms'),
     row('(b) console: longest gap between frames', (r) => r.flood.console_desktop.longest_frame_gap_ms, ' ms'),
+    row('(b) console: frame gaps over 50 ms', (r) => r.flood.console_desktop.frame_gaps_over_50ms),
     row('(b) console: DOM nodes at the end', (r) => r.flood.console_desktop.dom_nodes),
     row('(c) console joining late: newest comment on screen', (r) => r.late_join.newest_on_screen_s, ' s'),
     row('(c) console joining late: DOM nodes', (r) => r.late_join.dom_nodes),

@@ -4,7 +4,10 @@
 # comments late, for TODAY's build beside a BASELINE build of the server and its own pages, in
 # one run (tests/bench/pages.mjs; docs/bench/pages.md has the figures).
 #
-#   tests/bench/pages.sh [SECONDS] [RATE] [PRELOAD]        (defaults: 300 50 100000)
+#   tests/bench/pages.sh [SECONDS] [RATE] [PRELOAD] [PAGES]    (defaults: 300 50 100000 together)
+#
+# PAGES `together` opens the phone page and the console during one flood; `apart` floods once
+# for each (on 2 cores, neither page's frames then wait for the other's).
 #
 # A quick run: tests/bench/pages.sh 20 50 2000. The baseline is BASELINE_COMMIT (default
 # b92001b, before the pages kept up with a flood), built in its own worktree
@@ -19,6 +22,7 @@ repo=$PWD
 seconds=${1:-300}
 rate=${2:-50}
 preload=${3:-100000}
+pages=${4:-together}
 baseline_commit=${BASELINE_COMMIT:-b92001b}
 baseline_worktree=${BASELINE_WORKTREE:-$repo/../kezdesu-bench-baseline}
 baseline_target=${BASELINE_TARGET_DIR:-$repo/target/bench-baseline}
@@ -39,5 +43,5 @@ echo "chromium: $(${CHROMIUM:-/usr/bin/chromium} --version 2>/dev/null || echo u
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "baseline: $baseline_commit; new: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- web server || echo ' with changes')"
 node tests/bench/pages.mjs --baseline "$baseline_target/debug/kezdesu" --new "$target/debug/kezdesu" \
-    --seconds "$seconds" --rate "$rate" --preload "$preload"
+    --seconds "$seconds" --rate "$rate" --preload "$preload" --pages "$pages"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

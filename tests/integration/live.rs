@@ -599,11 +599,23 @@ async fn a_page_joining_late_gets_a_snapshot_of_what_it_may_see_then_goes_on_liv
     let (author_token, author_id) = server.viewer(meeting, "Асель").await;
     let mut author = server.live(meeting, &author_token, None).await;
     let mut numbers = Vec::new();
-    for index in 0..12 {
-        numbers.push(
-            author.comment(&format!("s{index}"), &format!("Комментарий номер {index}")).await["comment"]
-                .clone(),
-        );
+    // Different texts, so that the flood rule lets one author post them all.
+    let texts = [
+        "Дорога разбита",
+        "Нет света во дворе",
+        "Школа переполнена",
+        "Автобус ходит редко",
+        "Парк не убирают",
+        "Вода ржавая",
+        "Детский сад далеко",
+        "Нужен светофор",
+        "Мусор не вывозят",
+        "Больница без врачей",
+        "Тротуар узкий",
+        "Крыша течёт",
+    ];
+    for (index, text) in texts.iter().enumerate() {
+        numbers.push(author.comment(&format!("s{index}"), text).await["comment"].clone());
     }
     for command in [
         json!({"type": "promote", "comments": [numbers[0]]}),
@@ -679,4 +691,141 @@ async fn a_page_joining_late_gets_a_snapshot_of_what_it_may_see_then_goes_on_liv
         "{seen:?}"
     );
     assert!(seen.iter().any(|e| e["type"] == "comment_released"));
+}
+
+#[tokio::test]
+async fn an_obfuscated_blocked_term_is_held_with_a_public_reason_done_by_its_rule() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let (token, _) = server.viewer(meeting, "Спамер").await;
+    let mut author = server.live(meeting, &token, None).await;
+    let (watcher_token, _) = server.viewer(meeting, "Зритель").await;
+    let mut watcher = server.live(meeting, &watcher_token, None).await;
+
+    // Dots between the letters and a Latin look-alike (the "a" and "o" are Latin).
+    let ack = author.comment("spam-1", "Лучшее К.А.З.И.Н.O в городе, заходите").await;
+    let seq = ack["seq"].as_u64().expect("seq");
+    let own = author.events_through(seq).await;
+    let posted = own.last().expect("the author's own comment");
+    assert_eq!(posted["held"], true, "{posted}");
+    assert_eq!(
+        posted["flagged"],
+        json!({"rule": "blocked_terms", "action": "hold", "reason": "blocked_term"})
+    );
+    let public = watcher.events_through(seq).await;
+    assert_eq!(public.last().map(|e| e["type"].clone()), Some(json!("redacted")), "the public never sees it");
+
+    let (status, log) = server.get(&format!("/api/meetings/{meeting}/moderation-log"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let entry = &log["entries"][0];
+    assert_eq!(
+        (
+            entry["rule"].as_str(),
+            entry["moderator"].is_null(),
+            entry["action"].as_str(),
+            entry["reason"].as_str()
+        ),
+        (Some("blocked_terms"), true, Some("hold"), Some("blocked_term")),
+        "{log}"
+    );
+    assert!(entry.get("comment_text").is_none(), "the text stays with admins");
+    assert_eq!(log["by_actor"], json!({"moderators": 0, "rules": 1}));
+    assert_eq!(log["by_rule"], json!([{"rule": "blocked_terms", "count": 1}]));
+
+    // A moderator undoes it, and the log counts that as theirs.
+    let released = moderator.command(json!({"type": "release", "comment": ack["comment"]})).await;
+    assert_eq!(released["type"], "done", "{released}");
+    let (_, log) = server.get(&format!("/api/meetings/{meeting}/moderation-log"), None).await;
+    assert_eq!(log["by_actor"], json!({"moderators": 1, "rules": 1}));
+}
+
+#[tokio::test]
+async fn a_moderator_promotes_a_cluster_of_near_duplicates_into_one_question_with_every_source() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let texts = [
+        ("Асель", "Когда отремонтируют дорогу на улице Абая?"),
+        ("Ерлан", "Нужен новый детский сад"),
+        ("Мария", "когда отремонтируют дорогу на улице абая"),
+        ("Dana", "Kogda otremontiruyut dorogu na ulitse Abaya?"),
+        ("Нурлан", "Когда отремонтируют дорогу на ул. Абая???"),
+    ];
+    let mut acks = Vec::new();
+    for (name, text) in texts {
+        let (token, _) = server.viewer(meeting, name).await;
+        let mut viewer = server.live(meeting, &token, None).await;
+        acks.push(viewer.comment("c-1", text).await);
+    }
+    let last = acks.last().and_then(|ack| ack["seq"].as_u64()).expect("seq");
+    let seen = moderator.events_through(last).await;
+    let cluster: Vec<Value> = seen
+        .iter()
+        .filter(|e| {
+            e["type"] == "comment_posted" && e["similar_to"] == json!({"comment": acks[0]["comment"]})
+        })
+        .map(|e| e["comment"].clone())
+        .collect();
+    assert_eq!(
+        cluster,
+        [acks[2]["comment"].clone(), acks[3]["comment"].clone(), acks[4]["comment"].clone()],
+        "{seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .filter(|e| e["type"] == "comment_posted")
+            .all(|e| e["likely_question"] == true || e["text"] == "Нужен новый детский сад")
+    );
+
+    let members: Vec<Value> = std::iter::once(acks[0]["comment"].clone()).chain(cluster).collect();
+    let done = moderator
+        .command(json!({"type": "promote", "comments": members, "text": "Ремонт дороги на улице Абая"}))
+        .await;
+    assert_eq!(done["type"], "done", "{done}");
+    let (_, issues) = server.get(&format!("/api/meetings/{meeting}/issues"), None).await;
+    let sources: Vec<Value> = issues["issues"][0]["sources"]
+        .as_array()
+        .expect("sources")
+        .iter()
+        .map(|s| s["comment"].clone())
+        .collect();
+    assert_eq!(sources, members, "one question keeps every source comment");
+
+    // A later duplicate is suggested against the question, and joins it with `into`.
+    let (token, _) = server.viewer(meeting, "Поздний").await;
+    let mut late = server.live(meeting, &token, None).await;
+    let ack = late.comment("c-2", "Когда же отремонтируют дорогу на улице Абая?").await;
+    let posted =
+        moderator.event_where(|e| e["type"] == "comment_posted" && e["comment"] == ack["comment"]).await;
+    assert_eq!(posted["similar_to"], json!({"question": 1}));
+    let joined = moderator.command(json!({"type": "promote", "comments": [ack["comment"]], "into": 1})).await;
+    assert_eq!(joined["type"], "done", "{joined}");
+    let (_, issues) = server.get(&format!("/api/meetings/{meeting}/issues"), None).await;
+    let first =
+        issues["issues"].as_array().expect("issues").iter().find(|i| i["question"] == 1).expect("question 1");
+    assert_eq!(first["sources"].as_array().expect("sources").len(), 5, "{first}");
+}
+
+#[tokio::test]
+async fn the_operator_replaces_the_moderation_rules_with_their_own_files() {
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/moderation");
+    let own = tempfile::tempdir().expect("a folder");
+    std::fs::create_dir(own.path().join("terms")).expect("terms folder");
+    for file in ["rules.toml", "questions.toml", "terms/kk.txt", "terms/en.txt", "terms/ru.txt"] {
+        std::fs::copy(shipped.join(file), own.path().join(file)).expect("copying a shipped file");
+    }
+    let ru = own.path().join("terms/ru.txt");
+    let mut terms = std::fs::read_to_string(&ru).expect("the list");
+    terms.push_str("\nшлагбаум\n");
+    std::fs::write(&ru, terms).expect("writing the list");
+    let rules_file = own.path().join("rules.toml");
+    let server = TestServer::start_with(move |config| config.moderation.rules_file = Some(rules_file)).await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (token, _) = server.viewer(meeting, "Житель").await;
+    let mut author = server.live(meeting, &token, None).await;
+    let ack = author.comment("t-1", "Уберите ШЛАГБАУМ у школы").await;
+    let posted =
+        author.event_where(|e| e["type"] == "comment_posted" && e["comment"] == ack["comment"]).await;
+    assert_eq!(posted["flagged"]["rule"], "blocked_terms", "{posted}");
 }

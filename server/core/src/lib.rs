@@ -21,6 +21,7 @@ pub mod ids;
 pub mod issues;
 pub mod live;
 pub mod meeting;
+pub mod moderation;
 pub mod platforms;
 pub mod reception;
 pub mod restream;

@@ -437,6 +437,120 @@ fn a_snapshot_shows_each_view_what_its_events_would_have() {
     assert_eq!(voter.my_votes, Some(vec![QuestionId(1)]));
 }
 
+/// The `comment_posted` a decision appends.
+fn posted(decision: Decision) -> LiveEvent {
+    match decision {
+        Decision::Append(mut events) => events.remove(0),
+        other => panic!("not posted: {other:?}"),
+    }
+}
+
+#[test]
+fn an_automatic_rule_holds_an_obfuscated_term_with_a_public_reason_and_a_moderator_undoes_it() {
+    let mut channel = Channel::new();
+    let event = posted(channel.comment(1, "a", "Лучшее К.А.З.И.Н.О в городе", 0).expect("taken"));
+    let LiveEvent::CommentPosted { held, flagged, .. } = &event else { panic!("{event:?}") };
+    let verdict = flagged.clone().expect("a rule acted");
+    assert_eq!(
+        (verdict.rule.as_str(), verdict.action, verdict.reason.as_str()),
+        ("blocked_terms", AutoAction::Hold, "blocked_term")
+    );
+    assert!(held, "seen only by moderators and its author");
+    assert_eq!(event.audience(), Audience::StaffAnd(ViewerId(1)));
+    assert_eq!(event.public_form(), LiveEvent::Redacted);
+    assert_eq!(channel.state.comments[&CommentId(1)].state, CommentState::Held);
+    let entry = channel.state.moderation_log.last().expect("logged");
+    assert_eq!(
+        (entry.rule.as_deref(), entry.moderator.as_ref(), entry.action),
+        (Some("blocked_terms"), None, ModerationAction::Hold)
+    );
+
+    channel.moderate(LiveCommand::Release { comment: CommentId(1) }).expect("released");
+    assert_eq!(channel.state.comments[&CommentId(1)].state, CommentState::Visible);
+    assert!(
+        channel.state.moderation_log.last().expect("logged").moderator.is_some(),
+        "the undo is the moderator's"
+    );
+
+    let link = posted(channel.comment(2, "a", "Подробности тут: bit.ly/abc", 1).expect("taken"));
+    assert!(
+        matches!(link, LiveEvent::CommentPosted { flagged: Some(AutoVerdict { ref reason, .. }), .. } if reason == "link")
+    );
+    let allowed = posted(channel.comment(3, "a", "Смотрите www.gov.kz/memleket", 2).expect("taken"));
+    assert!(matches!(allowed, LiveEvent::CommentPosted { flagged: None, held: false, .. }));
+}
+
+#[test]
+fn a_flood_is_hidden_by_its_rule_and_restored_by_a_moderator() {
+    let mut channel = Channel::new();
+    for second in [0, 5] {
+        channel.comment(1, &format!("f{second}"), "Почините дорогу на Абая!!!", second).expect("taken");
+    }
+    let third = posted(channel.comment(1, "f10", "Почините дорогу на Абая!!", 10).expect("taken"));
+    assert!(matches!(
+        third,
+        LiveEvent::CommentPosted { flagged: Some(AutoVerdict { action: AutoAction::Hide, .. }), .. }
+    ));
+    assert_eq!(channel.state.comments[&CommentId(3)].state, CommentState::Hidden { reason: "flood".into() });
+    channel.moderate(LiveCommand::Restore { comment: CommentId(3) }).expect("restored");
+    assert_eq!(channel.state.comments[&CommentId(3)].state, CommentState::Visible);
+    // Outside the window, the same text is an ordinary comment again.
+    let later = posted(channel.comment(1, "f200", "Почините дорогу на Абая!!!", 200).expect("taken"));
+    assert!(matches!(later, LiveEvent::CommentPosted { flagged: None, .. }));
+}
+
+#[test]
+fn near_duplicates_join_one_cluster_and_a_question_gathers_the_later_ones() {
+    let mut channel = Channel::new();
+    let first =
+        posted(channel.comment(1, "a", "Когда отремонтируют дорогу на улице Абая?", 0).expect("taken"));
+    assert!(matches!(first, LiveEvent::CommentPosted { similar_to: None, likely_question: true, .. }));
+    channel.comment(2, "a", "Нужен детский сад в микрорайоне", 1).expect("taken");
+    for (viewer, text) in
+        [(3, "когда отремонтируют дорогу на улице Абая"), (4, "Когда отремонтируют дорогу на ул. Абая???")]
+    {
+        let event = posted(channel.comment(viewer, "a", text, 2).expect("taken"));
+        assert!(
+            matches!(
+                event,
+                LiveEvent::CommentPosted { similar_to: Some(SimilarKey::Comment(CommentId(1))), .. }
+            ),
+            "{text}: {event:?}"
+        );
+    }
+    channel
+        .moderate(LiveCommand::Promote { comments: vec![CommentId(1), CommentId(3)], text: None, into: None })
+        .expect("promoted");
+    let later =
+        posted(channel.comment(5, "a", "Когда отремонтируют дорогу на улице Абая?!", 3).expect("taken"));
+    assert!(
+        matches!(
+            later,
+            LiveEvent::CommentPosted { similar_to: Some(SimilarKey::Question(QuestionId(1))), .. }
+        ),
+        "{later:?}"
+    );
+    let thanks = posted(channel.comment(6, "a", "Рахмет, жол жөнделді", 4).expect("taken"));
+    assert!(matches!(thanks, LiveEvent::CommentPosted { similar_to: None, likely_question: false, .. }));
+    let kazakh = posted(channel.comment(7, "a", "Жол қашан жөнделеді", 5).expect("taken"));
+    assert!(matches!(kazakh, LiveEvent::CommentPosted { likely_question: true, .. }));
+    channel
+        .moderate(LiveCommand::Dismiss { question: QuestionId(1), reason: "done".into() })
+        .expect("dismissed");
+    let after =
+        posted(channel.comment(8, "a", "Когда отремонтируют дорогу на улице Абая", 6).expect("taken"));
+    assert!(
+        matches!(
+            after,
+            LiveEvent::CommentPosted {
+                similar_to: Some(SimilarKey::Comment(CommentId(4) | CommentId(5))),
+                ..
+            }
+        ),
+        "a closed question gathers nothing: {after:?}"
+    );
+}
+
 #[test]
 fn one_question_is_on_air_and_pins_lead_the_queue() {
     let mut channel = Channel::new();

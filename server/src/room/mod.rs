@@ -180,12 +180,16 @@ pub struct LiveRuntime {
 }
 
 impl LiveRuntime {
-    pub fn from_config(config: &crate::config::LiveConfig) -> LiveRuntime {
+    pub fn from_config(
+        config: &crate::config::LiveConfig,
+        moderation: Arc<kezdesu_core::moderation::ModerationRules>,
+    ) -> LiveRuntime {
         LiveRuntime {
             settings: LiveSettings {
                 max_comment_chars: config.max_comment_chars,
                 max_question_chars: config.max_comment_chars,
                 hide_reasons: config.hide_reasons.clone(),
+                moderation,
             },
             comment_rate: live::comment_rate(config),
             max_batch: config.max_batch,

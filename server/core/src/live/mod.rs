@@ -19,11 +19,14 @@
 pub mod rate;
 
 mod model;
+mod reading;
 mod snapshot;
+pub use crate::moderation::{AutoAction, AutoVerdict, SimilarKey};
 pub use model::*;
 pub use snapshot::*;
 
 use crate::ids::{CommentId, QuestionId, ViewerId};
+use crate::moderation::{ModerationRules, SimilarityIndex, normalize};
 use crate::platforms::{
     CommentSource, MAX_AUTHOR_NAME_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_URL_CHARS, SocialPlatform,
 };
@@ -31,7 +34,8 @@ use crate::roles::Principal;
 use crate::text::{self, TextError};
 use crate::timer::Phase;
 use jiff::{SignedDuration, Timestamp};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 /// The most comments one question may be promoted from at once.
 pub const MAX_SOURCES_PER_PROMOTION: usize = 50;
@@ -39,6 +43,10 @@ pub const MAX_SOURCES_PER_PROMOTION: usize = 50;
 pub const MAX_TIMEOUT_MINUTES: u32 = 24 * 60;
 /// The longest slow-mode interval, in seconds.
 pub const MAX_SLOW_MODE_SECONDS: u32 = 600;
+/// The latest comments a new comment is compared with for near-duplicates (beside every open
+/// question): the index's cost, and the benchmark's 5,000 open items, stay bounded however
+/// long the meeting.
+pub const MAX_INDEXED_COMMENTS: usize = 5000;
 
 /// Numbers and lists the channel is configured with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +57,8 @@ pub struct LiveSettings {
     pub max_question_chars: usize,
     /// The reasons a moderator may give for hiding a comment.
     pub hide_reasons: Vec<String>,
+    /// The automatic rules, question words and duplicate threshold of `config/moderation/`.
+    pub moderation: Arc<ModerationRules>,
 }
 
 impl Default for LiveSettings {
@@ -59,6 +69,8 @@ impl Default for LiveSettings {
             hide_reasons: ["spam", "insult", "personal_data", "off_topic", "unlawful", "duplicate"]
                 .map(String::from)
                 .to_vec(),
+            // The shipped files are compiled in and checked by the moderation module's tests.
+            moderation: Arc::new(ModerationRules::shipped().expect("the shipped moderation rules compile")),
         }
     }
 }
@@ -117,14 +129,6 @@ pub struct IncomingPlatformComment {
     pub text: String,
 }
 
-/// What [`LiveState::read_comment`] found.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Reading {
-    flagged: Option<AutoVerdict>,
-    likely_question: bool,
-    similar_to: Option<SimilarKey>,
-}
-
 /// What a moderation event asks of the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SentBack {
@@ -168,6 +172,12 @@ pub struct LiveState {
     /// Platform authors: the platform and its id of the author, for moderation sent back.
     pub platform_authors: HashMap<ViewerId, (SocialPlatform, String)>,
     pub moderation_log: Vec<ModerationEntry>,
+    /// The open questions and the latest open comments, by their trigrams, for near-duplicate
+    /// suggestions. Derived from the events like the rest, so every node's copy agrees.
+    pub similar: SimilarityIndex,
+    /// The comments put in `similar`, oldest first, to drop the oldest past
+    /// [`MAX_INDEXED_COMMENTS`]; may name comments already taken out.
+    pub indexed_comments: VecDeque<CommentId>,
 }
 
 impl LiveState {
@@ -303,14 +313,6 @@ impl LiveState {
             likely_question: reading.likely_question,
             similar_to: reading.similar_to,
         }]))
-    }
-
-    /// What the channel reads in a comment before anyone does: whether an automatic rule
-    /// holds or hides it, whether it reads as a question, and which cluster of near-duplicates
-    /// it joins. Suggestions only; nothing here merges anything.
-    fn read_comment(&self, settings: &LiveSettings, author: ViewerId, text: &str, now: Timestamp) -> Reading {
-        let _ = (settings, author, text, now);
-        Reading::default()
     }
 
     /// What a moderation event asks of the platform a comment or an author came from: remove
@@ -565,6 +567,10 @@ impl LiveState {
                     _ if *held => CommentState::Held,
                     _ => CommentState::Visible,
                 };
+                // A comment a rule hid is no cluster's member.
+                if !matches!(state, CommentState::Hidden { .. }) {
+                    self.index_comment(*comment, text);
+                }
                 self.comments.insert(
                     *comment,
                     Comment {
@@ -615,10 +621,12 @@ impl LiveState {
                 }
             }
             LiveEvent::CommentHidden { comment, reason, by } => {
+                self.similar.remove(SimilarKey::Comment(*comment));
                 self.set_comment_state(*comment, CommentState::Hidden { reason: reason.clone() });
                 self.record(at, by, ModerationAction::Hide, Some(reason.clone()), Target::Comment(*comment));
             }
-            LiveEvent::CommentRestored { comment, by, .. } => {
+            LiveEvent::CommentRestored { comment, text, by, .. } => {
+                self.index_comment(*comment, text);
                 self.set_comment_state(*comment, CommentState::Visible);
                 self.record(at, by, ModerationAction::Restore, None, Target::Comment(*comment));
             }
@@ -683,8 +691,10 @@ impl LiveState {
                     },
                 );
                 for comment in sources {
+                    // Its text stays indexed: later duplicates of it are suggested against the question.
                     self.set_comment_state(*comment, CommentState::Promoted { question: *question });
                 }
+                self.similar.insert(SimilarKey::Question(*question), &normalize(text));
                 self.record(at, by, ModerationAction::Promote, None, Target::Question(*question));
             }
             LiveEvent::QuestionMerged { question, into, sources, by, .. } => {
@@ -709,6 +719,10 @@ impl LiveState {
             LiveEvent::QuestionEdited { question, text, by } => {
                 if let Some(found) = self.questions.get_mut(question) {
                     found.text = text.clone();
+                    if found.is_open() {
+                        self.similar.remove(SimilarKey::Question(*question));
+                        self.similar.insert(SimilarKey::Question(*question), &normalize(text));
+                    }
                 }
                 self.record(at, by, ModerationAction::EditQuestion, None, Target::Question(*question));
             }
@@ -762,6 +776,15 @@ impl LiveState {
     }
 
     fn close_question(&mut self, question: QuestionId, state: QuestionState) {
+        self.similar.remove(SimilarKey::Question(question));
+        // A merged question's sources now belong to the question it joined, and stay indexed.
+        if !matches!(state, QuestionState::Merged { .. })
+            && let Some(found) = self.questions.get(&question)
+        {
+            for comment in &found.sources {
+                self.similar.remove(SimilarKey::Comment(*comment));
+            }
+        }
         if let Some(found) = self.questions.get_mut(&question) {
             found.state = state;
         }

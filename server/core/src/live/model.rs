@@ -4,33 +4,12 @@
 //! (see `docs/protocol.md`), so a renamed field is a protocol change.
 
 use crate::ids::{AccountId, CommentId, QuestionId, ViewerId};
+use crate::moderation::{AutoVerdict, SimilarKey};
 use crate::platforms::CommentSource;
 use crate::timer::{ChangeCause, Phase};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-// TEMPORARY until the moderation module lands: the shapes it will define.
-/// What an automatic rule did to a comment, and the public reason it gives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AutoVerdict {
-    pub rule: String,
-    pub action: AutoAction,
-    pub reason: String,
-}
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AutoAction {
-    Hold,
-    Hide,
-}
-/// A comment or an open question, as the key of a cluster of near-duplicates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SimilarKey {
-    Comment(CommentId),
-    Question(QuestionId),
-}
 
 /// What a client asks of the channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

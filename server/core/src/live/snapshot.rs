@@ -7,10 +7,10 @@
 //! events after `seq` as usual. Who may see what follows the events' own audiences: the public
 //! never sees a held or hidden comment, nor who voted.
 
-use super::AutoVerdict;
 use super::model::{AuthorStanding, Comment, CommentState, QuestionState};
 use super::{LiveState, SimilarKey};
 use crate::ids::{CommentId, QuestionId, ViewerId};
+use crate::moderation::AutoVerdict;
 use crate::platforms::CommentSource;
 use jiff::Timestamp;
 use serde::Serialize;
