@@ -157,6 +157,10 @@ async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = 
     ({ meeting, tokens, mode, rate, seconds, total, label, inFlightEach }) =>
       new Promise((resolve, reject) => {
         const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+        const WORDS = ['дорога', 'школа', 'свет', 'вода', 'автобус', 'парк', 'больница', 'садик', 'мусор', 'снег',
+          'крыша', 'отопление', 'тротуар', 'мост', 'рынок', 'аптека', 'остановка', 'двор', 'площадка', 'газ',
+          'жол', 'мектеп', 'су', 'жарық', 'бала', 'аурухана', 'көше', 'үй', 'қоқыс', 'саябақ',
+          'когда', 'почему', 'сколько', 'нужен', 'сломан', 'ремонт', 'новый', 'старый', 'наш', 'район'];
         const sockets = [];
         let sent = 0;
         let acked = 0;
@@ -166,7 +170,10 @@ async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = 
           if (mode === 'fast' && sent >= total) return;
           sent += 1;
           const id = `${label}-${index}-${sent}`;
-          const text = mode === 'fast' ? `preload ${sent} of ${total}` : `flood ${sent} t=${Date.now()}`;
+          // Words that differ from one comment to the next, as people's do: the same text
+          // again and again from one author is what the automatic flood rule hides.
+          const topic = [0, 1, 2, 3, 4].map((k) => WORDS[(sent * 7919 + k * 104729 + index * 31) % WORDS.length]).join(' ');
+          const text = mode === 'fast' ? `${topic} (${sent} of ${total})` : `${topic} t=${Date.now()}`;
           inFlight.set(id, socket);
           socket.send(JSON.stringify({ type: 'comment', client_id: id, text }));
         };

@@ -24,6 +24,17 @@ comment_interval_seconds = 0.01
 comment_burst = 200
 `;
 
+const SCROLL_TEXTS = [
+  'Дорога на Абая вся в ямах', 'Нет света во дворе дома 12', 'Школа №3 переполнена', 'Автобус 45 ходит редко',
+  'В парке не убирают листья', 'Из крана течёт ржавая вода', 'Детский сад далеко от дома', 'Нужен светофор у рынка',
+  'Мусор не вывозят неделю', 'В больнице нет терапевта', 'Тротуар на Ленина узкий', 'Крыша в подъезде течёт',
+  'Отопление включили поздно', 'Мост через реку шатается', 'Аптеку закрыли на ремонт', 'Остановку снесли зачем-то',
+  'Площадку для детей сломали', 'Газ подключат в этом году?', 'Снег во дворах не чистят', 'Бродячие собаки у школы',
+  'Жол жөндеу керек', 'Мектепке автобус керек', 'Саябақта орындық жоқ', 'Ауруханада кезек көп',
+  'Спортзал для молодёжи нужен', 'Интернет в селе слабый', 'Почта работает до обеда', 'Кладбище не огорожено',
+  'Библиотеку бы обновить', 'Где взять справку о жилье?',
+];
+
 describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
   let server = null;
   let browser = null;
@@ -180,10 +191,12 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
       const page = await context.newPage();
       watchPage(page, 'pause', pageLog);
       await page.goto(`${server.base}/meetings/${MEETING}`);
-      for (let index = 1; index <= 30; index += 1) await comment(index % 2 ? 'aigul' : 'yerlan', `Комментарий для прокрутки ${index}`);
-      await page.locator('#live-comments', { hasText: 'Комментарий для прокрутки 30' }).waitFor({ timeout: LIVE_TIMEOUT_MS });
+      // Thirty different comments: the same text again from one author is a flood the
+      // automatic rules hide.
+      for (let index = 1; index <= 30; index += 1) await comment(index % 2 ? 'aigul' : 'yerlan', SCROLL_TEXTS[index - 1]);
+      await page.locator('#live-comments', { hasText: SCROLL_TEXTS[29] }).waitFor({ timeout: LIVE_TIMEOUT_MS });
       const lastRow = () => page.locator('#live-comments > li').last().textContent();
-      assert.match(await lastRow(), /прокрутки 30/, 'following the newest');
+      assert.ok((await lastRow()).includes(SCROLL_TEXTS[29]), 'following the newest');
 
       // The reader scrolls back up: three new comments do not move the list.
       await page.locator('#live-comments-log').evaluate((log) => {
@@ -191,9 +204,11 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
       });
       await page.waitForTimeout(300);
       const rowsBefore = await page.locator('#live-comments > li').count();
-      for (const n of [1, 2, 3]) await comment('aigul', `Новое, пока читают выше ${n}`);
+      for (const text of ['Когда откроют бассейн?', 'Фонари на Сатпаева не горят', 'Спасибо за новый сквер']) {
+        await comment('aigul', text);
+      }
       await page.locator('#live-comments-new', { hasText: 'Новые комментарии: 3' }).waitFor({ timeout: LIVE_TIMEOUT_MS });
-      assert.match(await lastRow(), /прокрутки 30/, 'the list held still');
+      assert.ok((await lastRow()).includes(SCROLL_TEXTS[29]), 'the list held still');
       assert.equal(await page.locator('#live-comments > li').count(), rowsBefore);
       assert.equal(await page.locator('#live-comments-log').evaluate((log) => log.scrollTop), 0);
       await assertAccessible(page, 'the paused comment list');
@@ -201,7 +216,7 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
       // The button catches up and follows again.
       await page.click('#live-comments-new');
       await page.locator('#live-comments-new').waitFor({ state: 'hidden' });
-      assert.match(await lastRow(), /выше 3/);
+      assert.match(await lastRow(), /Спасибо за новый сквер/);
       await comment('yerlan', 'И снова в ленте');
       await waitFor(async () => /снова в ленте/.test(await lastRow()), { timeout: LIVE_TIMEOUT_MS, message: 'following again' });
       // Screen readers hear a summary, not every comment.
