@@ -269,6 +269,16 @@ describe('near-duplicate clusters and automatic moderation in the console', { ti
       await waitFor(async () => (await listedComments(page))[0] === thanks, { message: 'newest first again' });
 
       await assertAccessible(page, 'the console with a cluster');
+      // On a 360 px phone the opened cluster and its forms fit, in Kazakh too (longer words).
+      await page.setViewportSize({ width: 360, height: 800 });
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= 360), true, 'no sideways scrolling');
+      await page.locator('#language-switch').selectOption('kk');
+      await waitFor(async () => (await cluster.locator('.mod-cluster__count').textContent()).startsWith('Осындай'), {
+        message: 'the panel in Kazakh',
+      });
+      assert.equal(await page.evaluate(() => document.documentElement.scrollWidth <= 360), true, 'no sideways scrolling in Kazakh');
+      await page.locator('#language-switch').selectOption('ru');
+      await page.setViewportSize({ width: 1280, height: 900 });
 
       // A held comment cannot go into a question: the panel says so and releases it on request.
       assert.match(await cluster.locator('.mod-cluster__held-note').textContent(), /Задержано из них: 1\./);
