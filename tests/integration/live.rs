@@ -102,7 +102,7 @@ async fn a_hide_reaches_every_viewer_and_its_author_sees_the_reason() {
     let mut author = server.live(meeting, &author_token, None).await;
     let mut watcher = server.live(meeting, &watcher_token, None).await;
     let mut moderator = server.live(meeting, &moderator_token, None).await;
-    let ack = author.comment("x", "Купите мои окна недорого").await;
+    let ack = author.comment("x", "Продаю окна недорого, звоните").await;
     let comment = ack["comment"].clone();
 
     let done = moderator.command(json!({"type": "hide", "comment": comment, "reason": "spam"})).await;
@@ -703,8 +703,8 @@ async fn an_obfuscated_blocked_term_is_held_with_a_public_reason_done_by_its_rul
     let (watcher_token, _) = server.viewer(meeting, "Зритель").await;
     let mut watcher = server.live(meeting, &watcher_token, None).await;
 
-    // Dots between the letters and a Latin look-alike (the "a" and "o" are Latin).
-    let ack = author.comment("spam-1", "Лучшее К.А.З.И.Н.O в городе, заходите").await;
+    // Dots between the letters, and a Latin look-alike: the "y" and the last "e" are Latin.
+    let ack = author.comment("spam-1", "к.y.п.и.т.e окна со скидкой, звоните").await;
     let seq = ack["seq"].as_u64().expect("seq");
     let own = author.events_through(seq).await;
     let posted = own.last().expect("the author's own comment");
