@@ -144,9 +144,11 @@ impl Hasher for TrigramHasher {
     }
 }
 
-/// How many posting-list entries are worth reading to spare one candidate's verification: a
-/// verification walks a few hundred trigrams, and a list read prunes only some candidates.
-const READ_PER_CANDIDATE: usize = 16;
+/// How many posting-list entries one more list may have, per candidate left, to be worth
+/// reading: a verification walks a couple of hundred trigrams, an entry read costs about a
+/// step, and a list read prunes only some candidates. Between 16 and 128 the benchmark
+/// (docs/bench/moderation.md) hardly moves.
+const READ_PER_CANDIDATE: usize = 64;
 
 type Postings = HashMap<u32, Vec<u32>, BuildHasherDefault<TrigramHasher>>;
 
