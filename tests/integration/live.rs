@@ -168,20 +168,71 @@ async fn tokens_are_checked_before_and_after_the_upgrade() {
         "{refused:?}"
     );
 
-    // A browser sends the token in the first message instead.
-    let (token, _) = server.viewer(meeting, "Browser").await;
+    // A browser sends the token in a message instead: it reads at once, then signs in.
+    let (token, viewer_id) = server.viewer(meeting, "Browser").await;
     let (socket, _) =
         tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
     let mut client = LiveClient::new(socket, "");
     client.send(json!({"type": "auth", "token": token})).await;
-    assert_eq!(client.next(Duration::from_secs(5)).await.expect("hello")["type"], "hello");
+    let hello = client.next(Duration::from_secs(5)).await.expect("hello");
+    assert_eq!((hello["type"].as_str(), hello["you"]["role"].as_str()), (Some("hello"), Some("reader")));
+    let signed_in = client.until(&mut Vec::new(), |m| m["type"] == "authenticated").await;
+    assert_eq!(signed_in["you"]["viewer_id"], viewer_id);
+    client.send(json!({"type": "auth", "token": token})).await;
+    let again = client.until(&mut Vec::new(), |m| m["type"] == "error").await;
+    assert_eq!(again["code"], "already_authenticated");
 
     let (socket, _) =
         tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
     let mut stranger = LiveClient::new(socket, "");
+    assert_eq!(stranger.next(Duration::from_secs(5)).await.expect("hello")["type"], "hello");
     stranger.send(json!({"type": "auth", "token": "wrong"})).await;
-    assert_eq!(stranger.next(Duration::from_secs(5)).await.expect("error")["code"], "unauthenticated");
+    let refused = stranger.until(&mut Vec::new(), |m| m["type"] == "error").await;
+    assert_eq!(refused["code"], "unauthenticated");
     assert_eq!(stranger.close_code(Duration::from_secs(5)).await, Some(4001));
+}
+
+#[tokio::test]
+async fn anyone_reads_the_discussion_without_a_name_and_joins_only_to_act() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let viewers_before = viewer_rows(&server).await;
+    let (socket, _) =
+        tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
+    let mut reader = LiveClient::new(socket, "");
+    let hello = reader.next(Duration::from_secs(5)).await.expect("hello");
+    assert_eq!(hello["you"], json!({"role": "reader"}));
+    assert_eq!(hello["meeting"]["phase"], "qa", "the phase is there to read");
+    assert_eq!(hello["viewers"], 1, "a reader is counted in viewers");
+
+    let (author_token, _) = server.viewer(meeting, "Author").await;
+    let mut author = server.live(meeting, &author_token, None).await;
+    let ack = author.comment("r-1", "Когда откроют школу?").await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let promoted = moderator.command(json!({"type": "promote", "comments": [ack["comment"]]})).await;
+    author.send(json!({"type": "vote", "question": 1, "up": true})).await;
+    let seen = reader.event_where(|event| event["type"] == "votes_changed").await;
+    assert_eq!(seen["votes"], 1, "votes are read as counts");
+    assert!(promoted["seq"].as_u64().is_some());
+    let read = reader.events_through(promoted["seq"].as_u64().expect("seq")).await;
+    assert!(
+        read.iter().any(|e| e["type"] == "comment_posted" && e["text"] == "Когда откроют школу?"),
+        "{read:?}"
+    );
+    assert!(!read.iter().any(|e| e.get("voter").is_some()), "who voted stays private");
+
+    // Acting needs joining: the command is refused with a code, and nothing is lost.
+    reader.send(json!({"type": "comment", "client_id": "r-2", "text": "можно мне?"})).await;
+    let refused = reader.until(&mut Vec::new(), |m| m["type"] == "error").await;
+    assert_eq!((refused["code"].as_str(), refused["client_id"].as_str()), (Some("join_first"), Some("r-2")));
+    assert_eq!(viewer_rows(&server).await, viewers_before + 1, "only the author has a viewer row");
+
+    let (token, viewer_id) = server.viewer(meeting, "Reader").await;
+    reader.send(json!({"type": "auth", "token": token})).await;
+    let signed_in = reader.until(&mut Vec::new(), |m| m["type"] == "authenticated").await;
+    assert_eq!(signed_in["you"]["viewer_id"], viewer_id);
+    let ack = reader.comment("r-2", "можно мне?").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
 }
 
 #[tokio::test]
@@ -502,11 +553,23 @@ async fn the_servers_own_staff_pages_join_with_their_cookie() {
         "{hello}"
     );
 
-    // From another site the cookie is ignored: the client must still authenticate.
+    // From another site the cookie is ignored: the client reads as the public does, and must
+    // still authenticate to act.
     let (socket, _) =
         tokio_tungstenite::connect_async(handshake("https://evil.example")).await.expect("connects");
     let mut foreign = LiveClient::new(socket, "");
+    let hello = foreign.next(Duration::from_secs(5)).await.expect("a hello");
+    assert_eq!(hello["you"]["role"], "reader", "{hello}");
     foreign.send(json!({"type": "comment", "text": "hi", "client_id": "x"})).await;
-    let answer = foreign.next(Duration::from_secs(5)).await.expect("an error");
-    assert_eq!(answer["code"], "unauthenticated", "{answer}");
+    let answer = foreign.until(&mut Vec::new(), |m| m["type"] == "error").await;
+    assert_eq!(answer["code"], "join_first", "{answer}");
+}
+
+/// How many viewer rows the server's database holds.
+async fn viewer_rows(server: &TestServer) -> i64 {
+    let database = server.database().await;
+    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM viewers")
+        .fetch_one(&database)
+        .await
+        .expect("counting viewers")
 }

@@ -116,4 +116,13 @@ async fn the_server_sends_what_the_fixtures_show() {
         }
     };
     assert_eq!(keys(&viewers), keys(&fixture("viewers")));
+
+    // A reader signs in on the connection it reads from.
+    let (socket, _) =
+        tokio_tungstenite::connect_async(server.live_url(meeting, None, None)).await.expect("connects");
+    let mut reader = LiveClient::new(socket, "");
+    reader.send(json!({"type": "auth", "token": token})).await;
+    let authenticated = reader.until(&mut Vec::new(), |m| m["type"] == "authenticated").await;
+    assert_eq!(keys(&authenticated), keys(&fixture("authenticated")));
+    assert_eq!(keys(&authenticated["you"]), keys(&fixture("authenticated")["you"]));
 }

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use utoipa::IntoParams;
 
 /// Close codes, documented in `docs/protocol.md`.
@@ -43,8 +43,6 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
 }
 
-/// How long a client has to send its `auth` message when the token is not in the query.
-const AUTH_WAIT: Duration = Duration::from_secs(10);
 /// Events per query when replaying from the store.
 const REPLAY_PAGE: u32 = 1000;
 /// Answers (acks, errors) a connection may have queued before it counts as too slow.
@@ -56,7 +54,7 @@ const FRAMES_PER_FLUSH: usize = 16;
 #[serde(deny_unknown_fields)]
 pub struct LiveQuery {
     /// A viewer or staff token. Browsers cannot set headers on a WebSocket; without this, the
-    /// first message must be `{"type":"auth","token":"…"}`.
+    /// connection reads as the public does, and `{"type":"auth","token":"…"}` signs it in.
     pub token: Option<String>,
     /// The last `seq` the client saw: every event after it is replayed, then the live ones.
     pub since: Option<u64>,
@@ -160,6 +158,31 @@ async fn participant(state: &AppState, meeting: MeetingId, token: &str) -> Resul
     }
 }
 
+/// What one connection knows of who reads it, which changes when a reader signs in.
+struct Session {
+    /// `None` for a reader who has not signed in: they read, but may not act.
+    participant: Option<Participant>,
+    /// Tells the writer which form of each event this connection may see.
+    reader: watch::Sender<LogReader>,
+    /// Forwards the platform readers' states, for moderators and admins only.
+    platforms: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Session {
+    /// The platform readers' states, with the moderation sent back, are for staff.
+    fn follow_platforms(&mut self, connection: &Connection, direct: &mpsc::Sender<Utf8Bytes>) {
+        let staff = self.participant.as_ref().is_some_and(|p| p.reader == LogReader::Staff);
+        if staff && self.platforms.is_none() {
+            self.platforms = Some(tokio::spawn(forward_changes(
+                connection.state.platforms.changes(),
+                "platform",
+                connection.meeting,
+                direct.clone(),
+            )));
+        }
+    }
+}
+
 /// A message from the client: a live command, with an optional id to match the answer.
 #[derive(Debug, Deserialize)]
 struct Envelope {
@@ -172,6 +195,10 @@ struct Envelope {
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Answer {
+    /// A reader signed in with `auth`; `you` is as in `hello`.
+    Authenticated {
+        you: Value,
+    },
     Ack {
         client_id: String,
         seq: u64,
@@ -220,17 +247,6 @@ struct Connection {
 impl Connection {
     async fn run(self, socket: WebSocket, participant: Option<Participant>, since: Option<u64>) {
         let (mut sink, mut stream) = socket.split();
-        let participant = match participant {
-            Some(participant) => participant,
-            None => match self.authenticate(&mut stream).await {
-                Ok(participant) => participant,
-                Err((code, answer)) => {
-                    let _ = sink.send(Message::Text(answer.text())).await;
-                    let _ = sink.send(close_message(code, "authentication failed")).await;
-                    return;
-                }
-            },
-        };
         let join = match self.state.rooms.join_live(self.meeting).await {
             Ok(join) => join,
             Err(error) => {
@@ -249,12 +265,16 @@ impl Connection {
                 return;
             }
         };
+        // Without a token the connection reads at once, as the public does; it may
+        // authenticate later to comment, vote or moderate.
+        let you = participant.as_ref().map_or_else(|| json!({"role": "reader"}), |p| p.you.clone());
+        let reader = participant.as_ref().map_or(LogReader::Public, |p| p.reader);
         let hello = json!({
             "type": "hello",
             "meeting_id": self.meeting,
             "meeting": meeting,
             "server_time": self.state.clock.format(jiff::Timestamp::now()),
-            "you": participant.you,
+            "you": you,
             "last_seq": join.last_seq,
             "viewers": join.viewers,
             "max_comment_chars": self.state.config.live.max_comment_chars,
@@ -263,71 +283,61 @@ impl Connection {
         if sink.send(Message::Text(hello.to_string().into())).await.is_err() {
             return;
         }
-        if let Err(error) = self.replay(&mut sink, participant.reader, since, join.last_seq).await {
+        if let Err(error) = self.replay(&mut sink, reader, since, join.last_seq).await {
             tracing::warn!(meeting = %self.meeting, %error, "replay failed");
             let _ = sink.send(close_message(close::GOING_AWAY, "replay failed; resume")).await;
             return;
         }
         let (direct, direct_inbox) = mpsc::channel(DIRECT_QUEUE);
+        let (reader_changes, reader_now) = watch::channel(reader);
         let restreams = tokio::spawn(forward_changes(
             self.state.egress.changes(),
             "restream",
             self.meeting,
             direct.clone(),
         ));
-        // The platform readers' states, with the moderation sent back, are for staff.
-        let platforms = (participant.reader == LogReader::Staff).then(|| {
-            tokio::spawn(forward_changes(
-                self.state.platforms.changes(),
-                "platform",
-                self.meeting,
-                direct.clone(),
-            ))
-        });
         let writer = tokio::spawn(write_loop(
             sink,
             join.frames,
             direct_inbox,
-            participant.reader,
+            reader_now,
             join.last_seq,
             Duration::from_secs(self.state.config.live.ping_interval_seconds),
             self.state.shutdown.clone(),
         ));
-        self.read_loop(&mut stream, &participant.actor, &direct).await;
+        let mut session = Session { participant, reader: reader_changes, platforms: None };
+        session.follow_platforms(&self, &direct);
+        self.read_loop(&mut stream, &mut session, &direct).await;
         restreams.abort();
-        if let Some(platforms) = platforms {
+        if let Some(platforms) = session.platforms.take() {
             platforms.abort();
         }
         drop(direct);
         let _ = writer.await;
     }
 
-    /// Waits for `{"type":"auth","token":…}`.
+    /// Signs a reader in with `{"type":"auth","token":…}`: from then on it sees events as that
+    /// participant and may send commands. A refused token ends the connection, as it always
+    /// has, so that a client with a stale token finds out rather than reads on silently.
     async fn authenticate(
         &self,
-        stream: &mut futures_util::stream::SplitStream<WebSocket>,
-    ) -> Result<Participant, (u16, Answer)> {
-        let unauthenticated = || {
-            (
-                close::UNAUTHENTICATED,
-                Answer::error("unauthenticated", "send {\"type\":\"auth\",\"token\":\"…\"} first"),
-            )
-        };
-        let message = tokio::time::timeout(AUTH_WAIT, stream.next()).await.map_err(|_| unauthenticated())?;
-        let Some(Ok(Message::Text(text))) = message else { return Err(unauthenticated()) };
-        #[derive(Deserialize)]
-        struct Auth {
-            r#type: String,
-            token: String,
-        }
-        let auth: Auth = serde_json::from_str(&text).map_err(|_| unauthenticated())?;
-        if auth.r#type != "auth" {
-            return Err(unauthenticated());
-        }
-        participant(&self.state, self.meeting, &auth.token).await.map_err(|error| match error {
-            ApiError::Forbidden(why) => (close::FORBIDDEN, Answer::error("forbidden", why)),
-            _ => unauthenticated(),
-        })
+        session: &mut Session,
+        token: &str,
+        direct: &mpsc::Sender<Utf8Bytes>,
+    ) -> Result<Answer, (u16, Answer)> {
+        let participant =
+            participant(&self.state, self.meeting, token).await.map_err(|error| match error {
+                ApiError::Forbidden(why) => (close::FORBIDDEN, Answer::error("forbidden", why)),
+                _ => (
+                    close::UNAUTHENTICATED,
+                    Answer::error("unauthenticated", "the token does not sign anybody in"),
+                ),
+            })?;
+        let _ = session.reader.send(participant.reader);
+        let you = participant.you.clone();
+        session.participant = Some(participant);
+        session.follow_platforms(self, direct);
+        Ok(Answer::Authenticated { you })
     }
 
     /// Sends what the client missed: everything after `since`, or the recent history.
@@ -372,7 +382,7 @@ impl Connection {
     async fn read_loop(
         &self,
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
-        actor: &Actor,
+        session: &mut Session,
         direct: &mpsc::Sender<Utf8Bytes>,
     ) {
         let idle = Duration::from_secs(self.state.config.live.idle_timeout_seconds);
@@ -402,8 +412,27 @@ impl Connection {
             };
             let answer = if text.len() > max_bytes {
                 Answer::error("message_too_large", format!("messages are at most {max_bytes} bytes"))
+            } else if let Some(token) = auth_token(&text) {
+                match &session.participant {
+                    Some(_) => Answer::error("already_authenticated", "this connection is signed in"),
+                    None => match self.authenticate(session, &token, direct).await {
+                        Ok(answer) => answer,
+                        Err((code, answer)) => {
+                            let _ = direct.try_send(answer.text());
+                            let _ = direct.try_send(Utf8Bytes::from_static(if code == close::FORBIDDEN {
+                                CLOSE_FORBIDDEN
+                            } else {
+                                CLOSE_UNAUTHENTICATED
+                            }));
+                            return;
+                        }
+                    },
+                }
             } else {
-                self.handle(actor, &text).await
+                match &session.participant {
+                    Some(participant) => self.handle(&participant.actor, &text).await,
+                    None => join_first(&text),
+                }
             };
             if !answer_to(direct, answer) {
                 return;
@@ -423,9 +452,6 @@ impl Connection {
             }
             answer
         };
-        if envelope.command.get("type").and_then(Value::as_str) == Some("auth") {
-            return with_request(Answer::error("already_authenticated", "this connection is signed in"));
-        }
         let command: LiveCommand = match serde_json::from_value(envelope.command) {
             Ok(command) => command,
             Err(error) => return with_request(Answer::error("invalid_message", error.to_string())),
@@ -545,8 +571,36 @@ fn refusal(error: &LiveError) -> Answer {
     }
 }
 
-/// A marker the reader puts in the writer's queue to close an idle connection.
+/// Markers the reader puts in the writer's queue to close the connection with a code.
 const CLOSE_IDLE: &str = "\u{0}close-idle";
+const CLOSE_UNAUTHENTICATED: &str = "\u{0}close-unauthenticated";
+const CLOSE_FORBIDDEN: &str = "\u{0}close-forbidden";
+
+/// The token of an `{"type":"auth","token":…}` message; `None` for any other message.
+fn auth_token(text: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Auth {
+        r#type: String,
+        token: String,
+    }
+    // Cheap enough: only a message that parses as exactly this shape is an auth message.
+    let auth: Auth = serde_json::from_str(text).ok()?;
+    (auth.r#type == "auth").then_some(auth.token)
+}
+
+/// The answer to a command from a reader who has not signed in.
+fn join_first(text: &str) -> Answer {
+    let envelope: Option<Envelope> = serde_json::from_str(text).ok();
+    let client_id =
+        envelope.as_ref().and_then(|e| e.command.get("client_id")).and_then(Value::as_str).map(str::to_owned);
+    Answer::Error {
+        code: "join_first".into(),
+        message: "reading needs no name; to comment, vote or moderate, send {\"type\":\"auth\",\"token\":\"…\"} first".into(),
+        request_id: envelope.and_then(|e| e.request_id),
+        client_id,
+        retry_after_ms: None,
+    }
+}
 
 fn close_message(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))
@@ -568,7 +622,7 @@ async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut frames: broadcast::Receiver<Arc<LiveFrame>>,
     mut direct: mpsc::Receiver<Utf8Bytes>,
-    reader: LogReader,
+    reader: watch::Receiver<LogReader>,
     replayed_through: u64,
     ping_every: Duration,
     shutdown: tokio_util::sync::CancellationToken,
@@ -583,12 +637,15 @@ async fn write_loop(
             answer = direct.recv() => match answer {
                 None => Err(WriterEnd::Gone),
                 Some(text) if text.as_str() == CLOSE_IDLE => Err(WriterEnd::Close(close::IDLE, "idle")),
+                Some(text) if text.as_str() == CLOSE_UNAUTHENTICATED => Err(WriterEnd::Close(close::UNAUTHENTICATED, "authentication failed")),
+                Some(text) if text.as_str() == CLOSE_FORBIDDEN => Err(WriterEnd::Close(close::FORBIDDEN, "authentication failed")),
                 Some(text) => write(&mut sink, Message::Text(text)).await,
             },
             frame = frames.recv() => match frame {
                 Err(broadcast::error::RecvError::Lagged(_)) => Err(WriterEnd::Close(close::RESUME, "fell behind; reconnect with since and resume")),
                 Err(broadcast::error::RecvError::Closed) => Err(WriterEnd::Close(close::GOING_AWAY, "the meeting's channel closed; reconnect and resume")),
                 Ok(frame) => {
+                    let reader = *reader.borrow();
                     // Feed what else is already waiting, then flush once.
                     let mut result = feed(&mut sink, &frame, reader, &mut sent_through).await;
                     for _ in 1..FRAMES_PER_FLUSH {
