@@ -292,6 +292,8 @@ pub struct LiveConfig {
     pub hide_reasons: Vec<String>,
     /// Events sent to a client that connects without `since`.
     pub history_events: u32,
+    /// The latest comments in the snapshot a page joining with `snapshot=true` gets.
+    pub snapshot_comments: usize,
     /// Frames a connection may fall behind before it is told to resume.
     pub connection_queue_frames: usize,
     /// The largest message a client may send, in bytes.
@@ -471,6 +473,7 @@ impl Default for LiveConfig {
                 .map(String::from)
                 .to_vec(),
             history_events: 100,
+            snapshot_comments: 200,
             connection_queue_frames: 256,
             max_message_bytes: 8192,
             ping_interval_seconds: 20,
@@ -761,7 +764,11 @@ impl Config {
         if live.max_connections < 1 {
             return invalid("live.max_connections", "must be at least 1");
         }
-        if live.connection_queue_frames < 2 || live.max_batch == 0 || live.history_events > 10_000 {
+        if live.connection_queue_frames < 2
+            || live.max_batch == 0
+            || live.history_events > 10_000
+            || live.snapshot_comments > 10_000
+        {
             return invalid(
                 "live.connection_queue_frames / live.max_batch / live.history_events",
                 "out of range",

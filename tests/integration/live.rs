@@ -573,3 +573,110 @@ async fn viewer_rows(server: &TestServer) -> i64 {
         .await
         .expect("counting viewers")
 }
+
+/// Connects with `snapshot=true` (and the token, if any) and reads the `hello` and `snapshot`.
+async fn join_with_snapshot(server: &TestServer, meeting: i64, token: Option<&str>) -> (LiveClient, Value) {
+    let url = server.live_url(meeting, token, None);
+    let url = format!("{url}{}snapshot=true", if url.contains('?') { '&' } else { '?' });
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.expect("connects");
+    let mut client = LiveClient::new(socket, token.unwrap_or_default());
+    client.hello = client.next(Duration::from_secs(5)).await.expect("a hello");
+    let snapshot = client.next(Duration::from_secs(5)).await.expect("a snapshot");
+    assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+    assert_eq!(snapshot["seq"], client.hello["last_seq"], "the snapshot is of the log as of hello");
+    (client, snapshot)
+}
+
+#[tokio::test]
+async fn a_page_joining_late_gets_a_snapshot_of_what_it_may_see_then_goes_on_live() {
+    let server = TestServer::start_with(|config| {
+        config.live.comment_burst = 100;
+        config.live.snapshot_comments = 5;
+    })
+    .await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let (author_token, author_id) = server.viewer(meeting, "Асель").await;
+    let mut author = server.live(meeting, &author_token, None).await;
+    let mut numbers = Vec::new();
+    for index in 0..12 {
+        numbers.push(
+            author.comment(&format!("s{index}"), &format!("Комментарий номер {index}")).await["comment"]
+                .clone(),
+        );
+    }
+    for command in [
+        json!({"type": "promote", "comments": [numbers[0]]}),
+        json!({"type": "promote", "comments": [numbers[1]]}),
+        json!({"type": "pin", "question": 2, "position": 0}),
+        json!({"type": "slow_mode", "seconds": 30}),
+        json!({"type": "hide", "comment": numbers[11], "reason": "spam"}),
+        json!({"type": "hold_first_comments", "on": true}),
+    ] {
+        assert_eq!(moderator.command(command.clone()).await["type"], "done", "{command}");
+    }
+    assert_eq!(author.command(json!({"type": "vote", "question": 2, "up": true})).await["type"], "done");
+    let (newcomer_token, _) = server.viewer(meeting, "Новичок").await;
+    let mut newcomer = server.live(meeting, &newcomer_token, None).await;
+    let held = newcomer.comment("n1", "Первый раз пишу").await["comment"].clone();
+
+    // Moderators: settings, every question with the pins, the latest comments in any state,
+    // and the held one.
+    let (_, staff) = join_with_snapshot(&server, meeting, Some(&moderator_token)).await;
+    assert_eq!(
+        (staff["slow_mode_seconds"].as_u64(), staff["hold_first_comments"].as_bool()),
+        (Some(30), Some(true))
+    );
+    assert_eq!(staff["pinned"], json!([2]));
+    let questions: Vec<_> = staff["questions"]
+        .as_array()
+        .expect("questions")
+        .iter()
+        .map(|q| (q["question"].clone(), q["state"].clone(), q["votes"].clone()))
+        .collect();
+    assert_eq!(questions, [(json!(1), json!("queued"), json!(0)), (json!(2), json!("queued"), json!(1))]);
+    let comments = staff["comments"].as_array().expect("comments");
+    assert_eq!(comments.len(), 5, "the latest five: {comments:?}");
+    assert_eq!(
+        comments.last().map(|c| (c["comment"].clone(), c["state"].clone())),
+        Some((held.clone(), json!("held")))
+    );
+    assert!(comments.iter().any(|c| c["state"] == "hidden" && c["reason"] == "spam"));
+
+    // The public: no held or hidden comment, nobody's votes.
+    let (mut reader, public) = join_with_snapshot(&server, meeting, None).await;
+    let public_comments = public["comments"].as_array().expect("comments");
+    assert!(public_comments.iter().all(|c| c["state"] == "visible" || c["state"] == "promoted"), "{public}");
+    assert!(!public_comments.iter().any(|c| c["comment"] == held));
+    assert!(public.get("authors").is_none() && public.get("my_votes").is_none());
+    assert_eq!(public["pinned"], json!([2]));
+
+    // A viewer: the public part, and their own.
+    let (_, own) = join_with_snapshot(&server, meeting, Some(&author_token)).await;
+    assert_eq!(own["my_votes"], json!([2]));
+    assert!(
+        own["comments"]
+            .as_array()
+            .expect("comments")
+            .iter()
+            .any(|c| c["comment"] == numbers[11] && c["state"] == "hidden" && c["author"] == author_id)
+    );
+    let (_, newcomers) = join_with_snapshot(&server, meeting, Some(&newcomer_token)).await;
+    assert!(
+        newcomers["comments"]
+            .as_array()
+            .expect("comments")
+            .iter()
+            .any(|c| c["comment"] == held && c["state"] == "held")
+    );
+
+    // Then live, from the snapshot's seq on.
+    let released = moderator.command(json!({"type": "release", "comment": held})).await;
+    let seen = reader.events_through(released["seq"].as_u64().expect("seq")).await;
+    assert_eq!(
+        seen.first().and_then(|e| e["seq"].as_u64()),
+        public["seq"].as_u64().map(|seq| seq + 1),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|e| e["type"] == "comment_released"));
+}

@@ -283,7 +283,9 @@ fn timeouts_bans_and_slow_mode_refuse_with_a_retry_time() {
 
     channel.moderate(LiveCommand::Ban { viewer: ViewerId(1) }).expect("banned");
     assert_eq!(channel.comment(1, "f", "six", 9999).map_err(|e| e.code()), Err("banned"));
-    channel.moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None }).expect("promoted");
+    channel
+        .moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None, into: None })
+        .expect("promoted");
     let vote = channel.send(&viewer(1), LiveCommand::Vote { question: QuestionId(1), up: true }, live(9999));
     assert_eq!(vote.map_err(|e| e.code()), Err("banned"), "a banned viewer does not vote either");
     let odd = channel.comment(2, "a\u{202e}b", "text", 9999);
@@ -307,19 +309,24 @@ fn questions_keep_their_sources_and_votes_through_a_merge() {
     let promote = LiveCommand::Promote {
         comments: vec![CommentId(1), CommentId(2)],
         text: Some("Ремонт дороги".into()),
+        into: None,
     };
     channel.moderate(promote).expect("promoted");
-    channel.moderate(LiveCommand::Promote { comments: vec![CommentId(3)], text: None }).expect("promoted");
+    channel
+        .moderate(LiveCommand::Promote { comments: vec![CommentId(3)], text: None, into: None })
+        .expect("promoted");
     assert_eq!(channel.state.questions[&QuestionId(2)].text, "Нужен детский сад");
     assert_eq!(
         channel.state.comments[&CommentId(1)].state,
         CommentState::Promoted { question: QuestionId(1) }
     );
-    let again = channel.moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None });
+    let again =
+        channel.moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None, into: None });
     assert_eq!(again.map_err(|e| e.code()), Err("already_promoted"));
     channel.moderate(LiveCommand::HoldFirstComments { on: true }).expect("set");
     channel.comment(9, "a", "held text", 5).expect("posted");
-    let held = channel.moderate(LiveCommand::Promote { comments: vec![CommentId(4)], text: None });
+    let held =
+        channel.moderate(LiveCommand::Promote { comments: vec![CommentId(4)], text: None, into: None });
     assert_eq!(held.map_err(|e| e.code()), Err("comment_held"), "promoting would publish it");
     channel.moderate(LiveCommand::HoldFirstComments { on: false }).expect("set");
 
@@ -353,12 +360,90 @@ fn questions_keep_their_sources_and_votes_through_a_merge() {
 }
 
 #[test]
+fn a_cluster_of_comments_joins_a_question_already_in_the_queue() {
+    let mut channel = Channel::new();
+    for (viewer, text) in [(1, "Дорога разбита"), (2, "Когда починят дорогу?"), (3, "Дорогу починят?")]
+    {
+        channel.comment(viewer, "a", text, 0).expect("posted");
+    }
+    channel
+        .moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None, into: None })
+        .expect("promoted");
+    channel
+        .send(&viewer(9), LiveCommand::Vote { question: QuestionId(1), up: true }, live(1))
+        .expect("voted");
+    let joined = LiveCommand::Promote {
+        comments: vec![CommentId(2), CommentId(3)],
+        text: None,
+        into: Some(QuestionId(1)),
+    };
+    channel.moderate(joined).expect("joined");
+    let target = &channel.state.questions[&QuestionId(1)];
+    assert_eq!(target.sources, vec![CommentId(1), CommentId(2), CommentId(3)], "every source lands on it");
+    assert_eq!(target.voters.len(), 1, "its votes stay");
+    assert_eq!(channel.state.questions[&QuestionId(2)].state, QuestionState::Merged { into: QuestionId(1) });
+    assert_eq!(
+        channel.state.comments[&CommentId(3)].state,
+        CommentState::Promoted { question: QuestionId(1) }
+    );
+    let closed = LiveCommand::Promote { comments: vec![], text: None, into: Some(QuestionId(2)) };
+    assert_eq!(channel.moderate(closed).map_err(|e| e.code()), Err("invalid_sources"));
+    channel.comment(4, "a", "ещё", 2).expect("posted");
+    let closed = LiveCommand::Promote { comments: vec![CommentId(4)], text: None, into: Some(QuestionId(2)) };
+    assert_eq!(channel.moderate(closed).map_err(|e| e.code()), Err("question_closed"));
+}
+
+#[test]
+fn a_snapshot_shows_each_view_what_its_events_would_have() {
+    let mut channel = Channel::new();
+    for (viewer, text) in [(1, "раз"), (2, "два"), (3, "три"), (4, "четыре")] {
+        channel.comment(viewer, "a", text, 0).expect("posted");
+    }
+    channel
+        .moderate(LiveCommand::Promote { comments: vec![CommentId(1)], text: None, into: None })
+        .expect("promoted");
+    channel.moderate(LiveCommand::Hide { comment: CommentId(2), reason: "spam".into() }).expect("hidden");
+    channel.moderate(LiveCommand::Ban { viewer: ViewerId(2) }).expect("banned");
+    channel.moderate(LiveCommand::HoldFirstComments { on: true }).expect("set");
+    channel.comment(5, "a", "новичок", 1).expect("posted");
+    channel
+        .send(&viewer(3), LiveCommand::Vote { question: QuestionId(1), up: true }, live(2))
+        .expect("voted");
+
+    let ids = |snapshot: &Snapshot| snapshot.comments.iter().map(|c| c.comment.0).collect::<Vec<_>>();
+    let public = channel.state.snapshot(SnapshotView::Public, 10);
+    assert_eq!(public.seq, channel.state.last_seq);
+    assert_eq!(ids(&public), [1, 3, 4], "no held or hidden comment");
+    assert!(public.authors.is_empty());
+    let latest_two = channel.state.snapshot(SnapshotView::Public, 2);
+    assert_eq!(ids(&latest_two), [3, 4]);
+
+    let staff = channel.state.snapshot(SnapshotView::Staff, 2);
+    assert_eq!(ids(&staff), [4, 5], "the latest in any state");
+    assert_eq!(staff.authors.iter().map(|a| (a.viewer.0, a.banned)).collect::<Vec<_>>(), [(2, true)]);
+    let staff_one = channel.state.snapshot(SnapshotView::Staff, 1);
+    assert_eq!(ids(&staff_one), [5]);
+    channel.comment(6, "b", "ещё один", 3).expect("posted");
+    channel.moderate(LiveCommand::HoldFirstComments { on: false }).expect("set");
+    channel.comment(7, "b", "последний", 4).expect("posted");
+    let staff_one = channel.state.snapshot(SnapshotView::Staff, 1);
+    assert_eq!(ids(&staff_one), [5, 6, 7], "every held comment, however old");
+
+    let hidden_author =
+        channel.state.snapshot(SnapshotView::Public, 10).with_own_part(channel.state.own_part(ViewerId(2)));
+    assert_eq!(ids(&hidden_author), [1, 2, 3, 4, 7], "the author sees their own hidden comment");
+    let voter =
+        channel.state.snapshot(SnapshotView::Public, 10).with_own_part(channel.state.own_part(ViewerId(3)));
+    assert_eq!(voter.my_votes, Some(vec![QuestionId(1)]));
+}
+
+#[test]
 fn one_question_is_on_air_and_pins_lead_the_queue() {
     let mut channel = Channel::new();
     for id in 1..=3 {
         channel.comment(id, "a", "q", 0).expect("posted");
         channel
-            .moderate(LiveCommand::Promote { comments: vec![CommentId(id)], text: None })
+            .moderate(LiveCommand::Promote { comments: vec![CommentId(id)], text: None, into: None })
             .expect("promoted");
     }
     channel.moderate(LiveCommand::Pin { question: QuestionId(3), position: Some(0) }).expect("pinned");
@@ -390,7 +475,7 @@ fn command() -> impl Strategy<Value = (i64, LiveCommand)> {
         1 => comment.clone().prop_map(|comment| (0, LiveCommand::Release { comment })),
         1 => any::<bool>().prop_map(|on| (0, LiveCommand::HoldFirstComments { on })),
         1 => (1i64..5, 1u32..3).prop_map(|(v, minutes)| (0, LiveCommand::TimeOut { viewer: ViewerId(v), minutes })),
-        2 => prop::collection::vec(comment.clone(), 1..3).prop_map(|comments| (0, LiveCommand::Promote { comments, text: None })),
+        2 => prop::collection::vec(comment.clone(), 1..3).prop_map(|comments| (0, LiveCommand::Promote { comments, text: None, into: None })),
         1 => (question.clone(), question.clone()).prop_map(|(question, into)| (0, LiveCommand::Merge { question, into })),
         1 => (question.clone(), prop::option::of(0u32..3)).prop_map(|(question, position)| (0, LiveCommand::Pin { question, position })),
         1 => question.clone().prop_map(|question| (0, LiveCommand::PutOnAir { question })),

@@ -58,6 +58,10 @@ pub struct LiveQuery {
     pub token: Option<String>,
     /// The last `seq` the client saw: every event after it is replayed, then the live ones.
     pub since: Option<u64>,
+    /// Without `since`: start from a snapshot of the channel (settings, questions with the
+    /// queue's pins, the latest comments, and for moderators every held one) instead of the
+    /// recent history, so that joining a long meeting costs no more than joining a short one.
+    pub snapshot: Option<bool>,
 }
 
 /// Who is on the other end, once authenticated.
@@ -111,7 +115,7 @@ pub async fn connect(
         move |socket| async move {
             state.metrics.live_connections.inc();
             Connection { state: state.clone(), meeting: meeting.id, address }
-                .run(socket, participant, query.since)
+                .run(socket, participant, query.since, query.snapshot.unwrap_or(false))
                 .await;
             state.metrics.live_connections.dec();
         },
@@ -245,9 +249,17 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(self, socket: WebSocket, participant: Option<Participant>, since: Option<u64>) {
+    async fn run(
+        self,
+        socket: WebSocket,
+        participant: Option<Participant>,
+        since: Option<u64>,
+        snapshot: bool,
+    ) {
         let (mut sink, mut stream) = socket.split();
-        let join = match self.state.rooms.join_live(self.meeting).await {
+        let reader = participant.as_ref().map_or(LogReader::Public, |p| p.reader);
+        let snapshot_for = (snapshot && since.is_none()).then_some(reader);
+        let join = match self.state.rooms.join_live(self.meeting, snapshot_for).await {
             Ok(join) => join,
             Err(error) => {
                 tracing::warn!(meeting = %self.meeting, %error, "could not join the live channel");
@@ -268,7 +280,6 @@ impl Connection {
         // Without a token the connection reads at once, as the public does; it may
         // authenticate later to comment, vote or moderate.
         let you = participant.as_ref().map_or_else(|| json!({"role": "reader"}), |p| p.you.clone());
-        let reader = participant.as_ref().map_or(LogReader::Public, |p| p.reader);
         let hello = json!({
             "type": "hello",
             "meeting_id": self.meeting,
@@ -283,7 +294,13 @@ impl Connection {
         if sink.send(Message::Text(hello.to_string().into())).await.is_err() {
             return;
         }
-        if let Err(error) = self.replay(&mut sink, reader, since, join.last_seq).await {
+        let caught_up = match &join.snapshot {
+            Some(snapshot) => {
+                sink.send(Message::Text(snapshot.to_json().into())).await.map_err(anyhow::Error::from)
+            }
+            None => self.replay(&mut sink, reader, since, join.last_seq).await,
+        };
+        if let Err(error) = caught_up {
             tracing::warn!(meeting = %self.meeting, %error, "replay failed");
             let _ = sink.send(close_message(close::GOING_AWAY, "replay failed; resume")).await;
             return;

@@ -703,7 +703,23 @@ pub struct ModerationLog {
     /// For each platform the meeting's comments came from besides Kezdesu's page: how many
     /// came, and how many were held, hidden or made questions.
     pub by_platform: Vec<PlatformCount>,
+    /// Actions by moderators and by automatic rules, counted apart.
+    pub by_actor: ActorCounts,
+    /// How many times each automatic rule acted.
+    pub by_rule: Vec<RuleCount>,
     pub entries: Vec<ModerationLogEntry>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+pub struct ActorCounts {
+    pub moderators: u64,
+    pub rules: u64,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RuleCount {
+    pub rule: String,
+    pub count: u64,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -730,8 +746,10 @@ pub struct ReasonCount {
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ModerationLogEntry {
     pub at: String,
-    /// The moderator's display name: officials act in public.
-    pub moderator: String,
+    /// The moderator's display name: officials act in public. `null` when a rule acted.
+    pub moderator: Option<String>,
+    /// The automatic rule that acted (its id in `config/moderation/rules.toml`), if one did.
+    pub rule: Option<String>,
     pub action: String,
     pub reason: Option<String>,
     /// `comment`, `author`, `question` or `channel`.
@@ -761,12 +779,21 @@ pub async fn moderation_log(
     let admin = caller.as_ref().is_some_and(|caller| caller.principal.is_admin());
     let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_actor = ActorCounts::default();
     let entries = record
         .entries
         .iter()
         .map(|entry| {
             let action = wire_name(&entry.action);
             *by_action.entry(action.clone()).or_default() += 1;
+            match &entry.rule {
+                Some(rule) => {
+                    by_actor.rules += 1;
+                    *by_rule.entry(rule.clone()).or_default() += 1;
+                }
+                None => by_actor.moderators += 1,
+            }
             if entry.action == ModerationAction::Hide
                 && let Some(reason) = &entry.reason
             {
@@ -784,7 +811,8 @@ pub async fn moderation_log(
             };
             ModerationLogEntry {
                 at: state.clock.format(entry.at),
-                moderator: entry.moderator.name.clone(),
+                moderator: entry.moderator.as_ref().map(|moderator| moderator.name.clone()),
+                rule: entry.rule.clone(),
                 action,
                 reason: entry.reason.clone(),
                 target_kind: target_kind.to_owned(),
@@ -811,6 +839,8 @@ pub async fn moderation_log(
                 promoted: counts.promoted,
             })
             .collect(),
+        by_actor,
+        by_rule: by_rule.into_iter().map(|(rule, count)| RuleCount { rule, count }).collect(),
         entries,
     }))
 }

@@ -15,7 +15,7 @@ use kezdesu_core::CommentId;
 use kezdesu_core::live::rate::{RateRule, TokenBucket};
 use kezdesu_core::live::{
     Actor, Audience, Decision, LiveCommand, LiveError, LiveEvent, LiveState, ModerationEntry, Moment,
-    QuestionState, StoredEvent,
+    OwnPart, QuestionState, Snapshot, SnapshotView, StoredEvent,
 };
 use kezdesu_core::{QuestionId, ViewerId};
 use std::collections::{BTreeSet, HashMap};
@@ -130,6 +130,35 @@ pub struct LiveJoin {
     pub last_seq: u64,
     /// How many are connected now, this connection included.
     pub viewers: usize,
+    /// The channel at `last_seq`, when the connection asked for a snapshot.
+    pub snapshot: Option<JoinSnapshot>,
+}
+
+/// A snapshot for one joining connection: the one shared by every connection of its view, and
+/// a viewer's own part, joined when it is sent, on the connection's task rather than the room's.
+pub struct JoinSnapshot {
+    pub shared: Arc<Snapshot>,
+    pub own: Option<OwnPart>,
+}
+
+impl JoinSnapshot {
+    /// The `{"type":"snapshot",…}` message.
+    pub fn to_json(&self) -> String {
+        // Serializing our own plain structs cannot fail.
+        match &self.own {
+            None => serde_json::to_string(&*self.shared),
+            Some(own) => serde_json::to_string(&(*self.shared).clone().with_own_part(own.clone())),
+        }
+        .expect("snapshots serialize")
+    }
+}
+
+/// The snapshots last built for each view, with the `seq` they reflect: thousands of pages
+/// joining at once between two events share one.
+#[derive(Default)]
+pub struct SnapshotCache {
+    public: Option<Arc<Snapshot>>,
+    staff: Option<Arc<Snapshot>>,
 }
 
 /// The moderation log as the room knows it, with the text of every hidden comment for admins.
@@ -198,9 +227,32 @@ impl Room {
         Ok(())
     }
 
-    pub(super) fn join_live(&self) -> LiveJoin {
+    pub(super) fn join_live(&mut self, snapshot_for: Option<LogReader>) -> LiveJoin {
         let frames = self.frames.subscribe();
-        LiveJoin { viewers: self.frames.receiver_count(), frames, last_seq: self.live.last_seq }
+        let snapshot = snapshot_for.map(|reader| self.snapshot_for(reader));
+        LiveJoin { viewers: self.frames.receiver_count(), frames, last_seq: self.live.last_seq, snapshot }
+    }
+
+    /// The snapshot `reader` may see, built once per view and `seq`.
+    fn snapshot_for(&mut self, reader: LogReader) -> JoinSnapshot {
+        let (view, own) = match reader {
+            LogReader::Staff => (SnapshotView::Staff, None),
+            LogReader::Viewer(viewer) => (SnapshotView::Public, Some(self.live.own_part(viewer))),
+            LogReader::Public => (SnapshotView::Public, None),
+        };
+        let cached = match view {
+            SnapshotView::Public => &mut self.snapshots.public,
+            SnapshotView::Staff => &mut self.snapshots.staff,
+        };
+        let shared = match cached {
+            Some(snapshot) if snapshot.seq == self.live.last_seq => snapshot.clone(),
+            _ => {
+                let built = Arc::new(self.live.snapshot(view, self.shared.live.snapshot_comments));
+                *cached = Some(built.clone());
+                built
+            }
+        };
+        JoinSnapshot { shared, own }
     }
 
     pub(super) fn moderation_record(&self) -> ModerationRecord {
@@ -439,6 +491,9 @@ impl Room {
                 text: posted.text.clone(),
                 held: false,
                 source: Some(source.public()),
+                flagged: posted.flagged.clone(),
+                likely_question: posted.likely_question,
+                similar_to: posted.similar_to,
             };
             restricted(posted.seq, posted.posted_at, posted.author, public_event)
         } else {

@@ -95,6 +95,8 @@ pub struct Subscription {
 enum Command {
     Live(LiveRequest),
     JoinLive {
+        /// Who a snapshot is for, when the connection asked for one.
+        snapshot_for: Option<crate::store::LogReader>,
         reply: oneshot::Sender<LiveJoin>,
     },
     ModerationLog {
@@ -173,6 +175,8 @@ pub struct LiveRuntime {
     pub max_batch: usize,
     /// Frames a connection may fall behind before it must resume.
     pub queue_frames: usize,
+    /// The latest comments a snapshot carries.
+    pub snapshot_comments: usize,
 }
 
 impl LiveRuntime {
@@ -186,6 +190,7 @@ impl LiveRuntime {
             comment_rate: live::comment_rate(config),
             max_batch: config.max_batch,
             queue_frames: config.connection_queue_frames,
+            snapshot_comments: config.snapshot_comments,
         }
     }
 }
@@ -287,8 +292,12 @@ impl Rooms {
     }
 
     /// Joins the meeting's live channel.
-    pub async fn join_live(&self, meeting: MeetingId) -> Result<LiveJoin, RoomError> {
-        self.ask(meeting, |reply| Command::JoinLive { reply }).await
+    pub async fn join_live(
+        &self,
+        meeting: MeetingId,
+        snapshot_for: Option<crate::store::LogReader>,
+    ) -> Result<LiveJoin, RoomError> {
+        self.ask(meeting, |reply| Command::JoinLive { snapshot_for, reply }).await
     }
 
     /// The meeting's moderation log.
@@ -381,6 +390,7 @@ impl Rooms {
             role,
             lease,
             sent_back: Vec::new(),
+            snapshots: live::SnapshotCache::default(),
         };
         if let (Role::Owner { .. }, Some(lease), Some(cluster)) =
             (&room.role, &mut room.lease, &self.shared.cluster)
@@ -431,6 +441,8 @@ struct Room {
     lease: Option<Lease>,
     /// What the batch being built asks of the platforms, sent once it is committed.
     sent_back: Vec<live::SentBackRequest>,
+    /// The latest snapshots built for joining pages, reused while no event has come since.
+    snapshots: live::SnapshotCache,
 }
 
 /// A room's hold on its meeting's lease.
@@ -569,8 +581,8 @@ impl Room {
             Command::Forwarded { request, reply } => {
                 return self.serve_forwarded(request, reply, inbox).await;
             }
-            Command::JoinLive { reply } => {
-                let _ = reply.send(self.join_live());
+            Command::JoinLive { snapshot_for, reply } => {
+                let _ = reply.send(self.join_live(snapshot_for));
             }
             Command::ModerationLog { reply } => {
                 let _ = reply.send(self.moderation_record());

@@ -224,6 +224,8 @@ impl Room {
     /// connections whatever another writer committed past `committed` meanwhile, so that they
     /// see no gap.
     pub(super) async fn catch_up(&mut self, committed: u64) -> Result<(), RoomError> {
+        // A snapshot built before may name events the rebuilt log does not hold.
+        self.snapshots = super::live::SnapshotCache::default();
         self.load_live().await?;
         let missed = self.committed_between(committed, self.live.last_seq).await?;
         self.deliver(missed, false).await;
@@ -452,8 +454,8 @@ impl Room {
                     events: self.events.subscribe(),
                 }));
             }
-            Command::JoinLive { reply } => {
-                let _ = reply.send(self.join_live());
+            Command::JoinLive { snapshot_for, reply } => {
+                let _ = reply.send(self.join_live(snapshot_for));
             }
             Command::ModerationLog { reply } => {
                 let _ = reply.send(self.moderation_record());

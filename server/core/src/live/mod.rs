@@ -19,7 +19,9 @@
 pub mod rate;
 
 mod model;
+mod snapshot;
 pub use model::*;
+pub use snapshot::*;
 
 use crate::ids::{CommentId, QuestionId, ViewerId};
 use crate::platforms::{
@@ -113,6 +115,14 @@ pub struct IncomingPlatformComment {
     pub author_name: String,
     pub source: CommentSource,
     pub text: String,
+}
+
+/// What [`LiveState::read_comment`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Reading {
+    flagged: Option<AutoVerdict>,
+    likely_question: bool,
+    similar_to: Option<SimilarKey>,
 }
 
 /// What a moderation event asks of the platform.
@@ -211,14 +221,18 @@ impl LiveState {
         }
         let text = text::clean(raw, settings.max_comment_chars, true).map_err(LiveError::Text)?;
         let trusted = standing.is_some_and(|s| s.trusted);
+        let reading = self.read_comment(settings, author, &text, moment.now);
         Ok(Decision::Append(vec![LiveEvent::CommentPosted {
             comment: CommentId(self.comments.len() as i64 + 1),
             author,
             author_name: actor.name.clone(),
             client_id,
             text,
-            held: self.hold_first_comments && !trusted,
+            held: (self.hold_first_comments && !trusted) || reading.flagged.is_some(),
             source: None,
+            flagged: reading.flagged,
+            likely_question: reading.likely_question,
+            similar_to: reading.similar_to,
         }]))
     }
 
@@ -276,15 +290,27 @@ impl LiveState {
             Err(_) => source.platform.as_str().to_owned(),
         };
         let trusted = standing.is_some_and(|s| s.trusted);
+        let reading = self.read_comment(settings, author, &text, moment.now);
         Ok(Decision::Append(vec![LiveEvent::CommentPosted {
             comment: CommentId(self.comments.len() as i64 + 1),
             author,
             author_name,
             client_id: String::new(),
             text,
-            held: self.hold_first_comments && !trusted,
+            held: (self.hold_first_comments && !trusted) || reading.flagged.is_some(),
             source: Some(source),
+            flagged: reading.flagged,
+            likely_question: reading.likely_question,
+            similar_to: reading.similar_to,
         }]))
+    }
+
+    /// What the channel reads in a comment before anyone does: whether an automatic rule
+    /// holds or hides it, whether it reads as a question, and which cluster of near-duplicates
+    /// it joins. Suggestions only; nothing here merges anything.
+    fn read_comment(&self, settings: &LiveSettings, author: ViewerId, text: &str, now: Timestamp) -> Reading {
+        let _ = (settings, author, text, now);
+        Reading::default()
     }
 
     /// What a moderation event asks of the platform a comment or an author came from: remove
@@ -420,7 +446,7 @@ impl LiveState {
                 LiveEvent::SlowModeSet { seconds, by }
             }
             LiveCommand::HoldFirstComments { on } => LiveEvent::HoldFirstCommentsSet { on, by },
-            LiveCommand::Promote { comments, text } => {
+            LiveCommand::Promote { comments, text, into } => {
                 if comments.is_empty() || comments.len() > MAX_SOURCES_PER_PROMOTION {
                     return Err(LiveError::InvalidSources);
                 }
@@ -442,7 +468,19 @@ impl LiveState {
                     None => self.comment(comments[0])?.text.clone(),
                 };
                 let question = QuestionId(self.questions.len() as i64 + 1);
-                LiveEvent::QuestionCreated { question, text, sources: comments, by }
+                let Some(into) = into else {
+                    return Ok(vec![LiveEvent::QuestionCreated { question, text, sources: comments, by }]);
+                };
+                // Joining a question already in the queue: the new question is made and merged
+                // at once, so the register keeps both and every source lands on `into`.
+                let target = self.open_question(into)?;
+                let mut sources = target.sources.clone();
+                sources.extend(comments.iter().copied());
+                let votes = target.voters.len() as u32;
+                return Ok(vec![
+                    LiveEvent::QuestionCreated { question, text, sources: comments, by: by.clone() },
+                    LiveEvent::QuestionMerged { question, into, sources, votes, by },
+                ]);
             }
             LiveCommand::Merge { question, into } => {
                 if question == into {
@@ -508,7 +546,25 @@ impl LiveState {
         self.last_seq = stored.seq;
         let at = stored.at;
         match &stored.event {
-            LiveEvent::CommentPosted { comment, author, author_name, client_id, text, held, source } => {
+            LiveEvent::CommentPosted {
+                comment,
+                author,
+                author_name,
+                client_id,
+                text,
+                held,
+                source,
+                flagged,
+                likely_question,
+                similar_to,
+            } => {
+                let state = match flagged {
+                    Some(verdict) if verdict.action == AutoAction::Hide => {
+                        CommentState::Hidden { reason: verdict.reason.clone() }
+                    }
+                    _ if *held => CommentState::Held,
+                    _ => CommentState::Visible,
+                };
                 self.comments.insert(
                     *comment,
                     Comment {
@@ -518,13 +574,33 @@ impl LiveState {
                         text: text.clone(),
                         posted_at: at,
                         seq: stored.seq,
-                        state: if *held { CommentState::Held } else { CommentState::Visible },
+                        state,
                         source: source.clone(),
+                        flagged: flagged.clone(),
+                        likely_question: *likely_question,
+                        similar_to: *similar_to,
                     },
                 );
+                if let Some(verdict) = flagged {
+                    self.moderation_log.push(ModerationEntry {
+                        at,
+                        moderator: None,
+                        rule: Some(verdict.rule.clone()),
+                        action: match verdict.action {
+                            AutoAction::Hold => ModerationAction::Hold,
+                            AutoAction::Hide => ModerationAction::Hide,
+                        },
+                        reason: Some(verdict.reason.clone()),
+                        target: Target::Comment(*comment),
+                    });
+                }
                 let standing = self.authors.entry(*author).or_default();
                 standing.last_comment_at = Some(at);
                 standing.trusted |= !*held;
+                if standing.recent.len() >= RECENT_PER_AUTHOR {
+                    standing.recent.remove(0);
+                }
+                standing.recent.push(*comment);
                 match source {
                     None => {
                         self.posted.insert((*author, client_id.clone()), (*comment, stored.seq));
@@ -703,7 +779,14 @@ impl LiveState {
         reason: Option<String>,
         target: Target,
     ) {
-        self.moderation_log.push(ModerationEntry { at, moderator: by.clone(), action, reason, target });
+        self.moderation_log.push(ModerationEntry {
+            at,
+            moderator: Some(by.clone()),
+            rule: None,
+            action,
+            reason,
+            target,
+        });
     }
 
     /// The open questions in queue order: pinned ones in their order, then the rest by votes

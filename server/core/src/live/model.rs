@@ -10,6 +10,28 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
+// TEMPORARY until the moderation module lands: the shapes it will define.
+/// What an automatic rule did to a comment, and the public reason it gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoVerdict {
+    pub rule: String,
+    pub action: AutoAction,
+    pub reason: String,
+}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AutoAction {
+    Hold,
+    Hide,
+}
+/// A comment or an open question, as the key of a cluster of near-duplicates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimilarKey {
+    Comment(CommentId),
+    Question(QuestionId),
+}
+
 /// What a client asks of the channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
@@ -54,9 +76,13 @@ pub enum LiveCommand {
         on: bool,
     },
     /// Makes one question of one or more comments; `text` defaults to the first comment's.
+    /// With `into`, that question is then merged into the open question `into`, so a cluster
+    /// of comments joins a question already in the queue, keeping every source.
     Promote {
         comments: Vec<CommentId>,
         text: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        into: Option<QuestionId>,
     },
     /// Merges `question` into `into`, keeping every source comment and every vote.
     Merge {
@@ -107,6 +133,15 @@ pub enum LiveEvent {
         /// Where it was written, when not on Kezdesu's page.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         source: Option<CommentSource>,
+        /// An automatic rule held it (then `held`) or hid it (`held` too, and hidden at once).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        flagged: Option<AutoVerdict>,
+        /// The text reads as a question.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        likely_question: bool,
+        /// The cluster of near-duplicates it joins: its first comment, or an open question.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        similar_to: Option<SimilarKey>,
     },
     CommentHidden {
         comment: CommentId,
@@ -291,6 +326,14 @@ pub struct Comment {
     /// Where it was written, when not on Kezdesu's page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<CommentSource>,
+    /// What an automatic rule did to it, if one acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flagged: Option<AutoVerdict>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub likely_question: bool,
+    /// The cluster of near-duplicates it joined when it was posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similar_to: Option<SimilarKey>,
 }
 
 /// What became of a comment; its author is shown this.
@@ -340,7 +383,13 @@ pub struct AuthorStanding {
     pub timed_out_until: Option<Timestamp>,
     /// For slow mode.
     pub last_comment_at: Option<Timestamp>,
+    /// The author's latest comments, oldest first, at most [`RECENT_PER_AUTHOR`]: for the
+    /// flood rule, and for the author's own part of a snapshot.
+    pub recent: Vec<CommentId>,
 }
+
+/// How many of an author's latest comments the channel remembers by author.
+pub const RECENT_PER_AUTHOR: usize = 8;
 
 impl AuthorStanding {
     /// Refuses a banned author, or one timed out at `now`, whatever the comment came through.
@@ -358,6 +407,8 @@ impl AuthorStanding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModerationAction {
+    /// An automatic rule held a comment for review.
+    Hold,
     Hide,
     Restore,
     Release,
@@ -386,11 +437,14 @@ pub enum Target {
     Channel,
 }
 
-/// One line of the moderation log.
+/// One line of the moderation log: done by a moderator, or by an automatic rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModerationEntry {
     pub at: Timestamp,
-    pub moderator: Moderator,
+    /// Who acted; `None` when an automatic rule did.
+    pub moderator: Option<Moderator>,
+    /// The automatic rule that acted, by its id in the rule set.
+    pub rule: Option<String>,
     pub action: ModerationAction,
     pub reason: Option<String>,
     pub target: Target,
