@@ -10,12 +10,23 @@
 //! With `--also`, the server's other nodes (a cluster): the meeting is set up through
 //! `--server`, and the connections are spread over all the nodes in turn.
 //!
-//! Both `live` and `bare` open `--viewers` WebSocket connections that only read, and have
-//! `--posters` more post `--rate` comments per second in all, for `--seconds`. Each comment
-//! carries the instant it was sent, so every viewer measures end-to-end latency; every viewer
-//! also checks that `seq` has no gap and no duplicate. The report has connections held,
-//! deliveries per second, latency p50/p99/max, gaps and duplicates, and the server's RSS (idle
-//! per connection, and under load) and CPU, read from `/proc/PID`.
+//! Both `live` and `bare` open `--readers` read-only WebSocket connections (no token: public
+//! readers) and then `--viewers` joined ones (each with its own viewer token), which all only
+//! read, and have `--posters` more post `--rate` comments per second in all, for `--seconds`.
+//! Each comment carries the instant it was sent, so every connection measures end-to-end
+//! latency; every connection also checks that `seq` has no gap and no duplicate. The report has
+//! connections held, comments asked for and posted, deliveries per second, latency p50/p99/max,
+//! gaps and duplicates, and the server's RSS (idle per read-only and per joined connection, and
+//! under load) and CPU, read from `/proc/PID`. For `bare`, readers and viewers are the same
+//! plain connections, counted in two groups.
+//!
+//! The generator shares the machine with the server, so it is kept light, so as to measure the
+//! server rather than itself: all the reading connections run on one current-thread runtime
+//! (`--viewer-threads` adds more, each a shard with its own counters and histogram, merged at
+//! the end), every received frame is only scanned for `"seq":` and the send instant (never
+//! parsed as JSON), latencies go into HDR histograms, and the posters run on a thread of their
+//! own, sending each comment at its own instant of an absolute schedule so that viewer work
+//! cannot delay or thin the load: `--rate` × `--seconds` comments are sent.
 //!
 //! The `bare-server` is the baseline: the same axum and tokio broadcast stack and frame shape,
 //! with no store, no rules, no moderation and no authentication.
@@ -25,20 +36,29 @@ use axum::extract::State;
 use axum::extract::ws::{Message as ServerMessage, WebSocket, WebSocketUpgrade};
 use clap::{Args, Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
 use kezdesu::procfs::{self, Process};
 use serde_json::{Value, json};
+use std::cell::RefCell;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 #[path = "load/platforms.rs"]
 mod platforms;
 
-/// How many viewers also record when each platform comment reached them.
+/// How many connections also record when each platform comment reached them.
 const PLATFORM_SAMPLERS: usize = 100;
+/// WebSocket handshakes in flight at once, per shard.
+const CONNECTING_AT_ONCE: usize = 32;
+/// Latencies are recorded in microseconds, up to ten minutes, to three significant digits.
+const LATENCY_MAX_MICROS: u64 = 600_000_000;
+/// How long posters wait after their last send for the last answers.
+const ANSWER_GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Parser)]
 #[command(name = "kezdesu-load", about = "Load generator for Kezdesu's live channel")]
@@ -74,8 +94,12 @@ struct Load {
     /// The server's process ids (one per node), to read their memory and CPU, summed.
     #[arg(long, value_delimiter = ',')]
     server_pid: Vec<u32>,
+    /// Joined connections: each first joins the meeting for a viewer token.
     #[arg(long, default_value_t = 5000)]
     viewers: usize,
+    /// Read-only connections: public readers, with no token (connected before the viewers).
+    #[arg(long, default_value_t = 0)]
+    readers: usize,
     #[arg(long, default_value_t = 20)]
     posters: usize,
     /// Comments per second, all posters together.
@@ -83,6 +107,12 @@ struct Load {
     rate: f64,
     #[arg(long, default_value_t = 30)]
     seconds: u64,
+    /// Seconds to let the server settle after each group connected, before reading its RSS.
+    #[arg(long, default_value_t = 3)]
+    settle: u64,
+    /// Threads (each a current-thread runtime) that the reading connections are spread over.
+    #[arg(long, default_value_t = 1)]
+    viewer_threads: usize,
     /// Source addresses to spread connections over (past ~28,000 ports per address).
     #[arg(long, value_delimiter = ',', default_value = "127.0.0.1")]
     sources: Vec<IpAddr>,
@@ -103,35 +133,43 @@ fn main() -> anyhow::Result<()> {
     // Each connection is a file descriptor; use all the process may have.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
-        match cli.command {
-            Mode::BareServer { listen } => bare_server(listen).await,
-            Mode::Live(load) => {
+    match cli.command {
+        Mode::BareServer { listen } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(bare_server(listen))
+        }
+        Mode::Live(load) => {
+            // This thread only sets up, measures and waits; the connections run elsewhere.
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async move {
                 let setup = live_setup(&load).await?;
                 run_load(&load, setup).await
-            }
-            Mode::Bare(load) => {
-                let base = load.server.replacen("http", "ws", 1);
-                let setup = Setup {
-                    viewer_urls: vec![format!("{base}/ws"); load.viewers],
-                    poster_urls: vec![format!("{base}/ws"); load.posters],
-                    platforms: None,
-                };
-                run_load(&load, setup).await
-            }
+            })
         }
-    })
+        Mode::Bare(load) => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let base = load.server.replacen("http", "ws", 1);
+            let setup = Setup {
+                reader_urls: vec![format!("{base}/ws"); load.readers],
+                viewer_urls: vec![format!("{base}/ws"); load.viewers],
+                poster_urls: vec![format!("{base}/ws"); load.posters],
+                platforms: None,
+            };
+            runtime.block_on(run_load(&load, setup))
+        }
+    }
 }
 
 /// Where each connection goes.
 struct Setup {
+    reader_urls: Vec<String>,
     viewer_urls: Vec<String>,
     poster_urls: Vec<String>,
     platforms: Option<Arc<platforms::PlatformLoad>>,
 }
 
-/// Creates an akim, a territory and a live meeting, then a viewer token per connection.
+/// Creates an akim, a territory and a live meeting, then a viewer token per joined connection
+/// (viewers and posters); readers connect with none.
 async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
     let http = reqwest::Client::new();
     let base = load.server.trim_end_matches('/').to_owned();
@@ -219,21 +257,74 @@ async fn live_setup(load: &Load) -> anyhow::Result<Setup> {
         .collect::<anyhow::Result<_>>()?;
     let (posters, viewers) = urls.split_at(load.posters);
     eprintln!("setup: meeting {id}, {total} viewer tokens");
-    Ok(Setup { viewer_urls: viewers.to_vec(), poster_urls: posters.to_vec(), platforms })
+    let reader_urls =
+        (0..load.readers).map(|n| format!("{}/api/meetings/{id}/live", nodes[n % nodes.len()])).collect();
+    Ok(Setup { reader_urls, viewer_urls: viewers.to_vec(), poster_urls: posters.to_vec(), platforms })
 }
 
-/// What all viewers measured together.
+/// What one shard's connections counted. Only the shard's own thread writes it; the main
+/// thread reads it between the phases of the run.
 #[derive(Default)]
-struct Tally {
+struct Counters {
     deliveries: AtomicU64,
     gaps: AtomicU64,
     duplicates: AtomicU64,
-    /// Viewers the server closed or dropped before the end.
+    /// Connections the server closed or dropped before the end.
     dropped: AtomicU64,
-    /// Latencies in microseconds, sampled from every delivery of every posted comment.
-    latencies: Mutex<Vec<u64>>,
-    /// When each platform comment reached a sampled viewer: (`platform:external_id`, µs).
-    platform_arrivals: Mutex<Vec<(String, u64)>>,
+    /// Connections whose hello said `"role":"reader"`.
+    reader_hellos: AtomicU64,
+}
+
+/// What a shard's thread records for itself while it runs, and hands over when it stops.
+struct Recorded {
+    /// Send-to-receive latencies in microseconds, of every delivery of every posted comment.
+    latencies: Histogram<u64>,
+    /// When each platform comment reached a sampled connection: (`platform:external_id`, µs).
+    platform_arrivals: Vec<(String, u64)>,
+}
+
+impl Default for Recorded {
+    fn default() -> Recorded {
+        Recorded { latencies: latency_histogram(), platform_arrivals: Vec::new() }
+    }
+}
+
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, LATENCY_MAX_MICROS, 3).expect("valid histogram bounds")
+}
+
+thread_local! {
+    /// The current shard's record: each shard is one thread, so no lock is taken per frame.
+    static RECORDED: RefCell<Recorded> = RefCell::default();
+}
+
+/// One thread with a current-thread runtime, running its share of the reading connections.
+struct Shard {
+    handle: tokio::runtime::Handle,
+    counters: Arc<Counters>,
+    stop: oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<Recorded>,
+}
+
+impl Shard {
+    fn start(index: usize) -> anyhow::Result<Shard> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name(format!("viewers-{index}")).spawn(move || {
+            runtime.block_on(async {
+                let _ = stopped.await;
+            });
+            // Dropping the runtime drops (and so closes) every connection it ran.
+            drop(runtime);
+            RECORDED.take()
+        })?;
+        Ok(Shard { handle, counters: Arc::default(), stop, thread })
+    }
+}
+
+fn sum(shards: &[Shard], counter: impl Fn(&Counters) -> &AtomicU64) -> u64 {
+    shards.iter().map(|shard| counter(&shard.counters).load(Ordering::Relaxed)).sum()
 }
 
 fn now_micros() -> u64 {
@@ -242,171 +333,344 @@ fn now_micros() -> u64 {
 
 /// Reads a whole number that starts at `text[at..]`.
 fn number_at(text: &str, at: usize) -> Option<u64> {
-    let digits: &str = &text[at..];
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
-    digits[..end].parse().ok()
+    let digits = text.as_bytes().get(at..)?;
+    let end = digits.iter().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+    if end == 0 || end > 19 {
+        return None;
+    }
+    Some(digits[..end].iter().fold(0, |number, digit| number * 10 + u64::from(digit - b'0')))
 }
 
-/// Scans a frame for `seq`s and bench timestamps without parsing the JSON: the generator
-/// shares the machine with the server and must stay cheap.
-fn scan(text: &str, last_seq: &mut u64, tally: &Tally, latencies: &mut Vec<u64>) {
-    if !text.starts_with(r#"{"type":"events""#) {
-        return;
-    }
-    let received = now_micros();
-    let mut rest = text;
-    while let Some(found) = rest.find(r#""seq":"#) {
-        rest = &rest[found + 6..];
-        let Some(seq) = number_at(rest, 0) else { continue };
-        if *last_seq != 0 {
-            if seq <= *last_seq {
-                tally.duplicates.fetch_add(1, Ordering::Relaxed);
+const EVENTS: &str = r#"{"type":"events""#;
+const SEQ: &str = r#""seq":"#;
+const BENCH: &str = "bench ";
+
+/// What one connection has seen of the meeting's log.
+#[derive(Default)]
+struct Seen {
+    hello: bool,
+    /// The last `seq` when the connection joined (its hello's `last_seq`): the history sent
+    /// after the hello is not measured.
+    history_through: u64,
+    last_seq: u64,
+}
+
+impl Seen {
+    /// Scans a frame for `seq`s and bench timestamps without parsing the JSON: the generator
+    /// shares the machine with the server and must stay cheap.
+    fn frame(&mut self, text: &str, counters: &Counters) {
+        if !text.starts_with(EVENTS) {
+            // Kezdesu's first message (the bare baseline sends none); its keys are sorted, so
+            // the first `last_seq` is the top-level one.
+            if !self.hello && text.contains(r#""type":"hello""#) {
+                self.hello = true;
+                if let Some(at) = text.find(r#""last_seq":"#) {
+                    self.history_through = number_at(text, at + 11).unwrap_or(0);
+                    self.last_seq = self.history_through;
+                }
+                if text.contains(r#""role":"reader""#) {
+                    counters.reader_hellos.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            return;
+        }
+        let received = now_micros();
+        let (mut delivered, mut gaps, mut duplicates) = (0, 0, 0);
+        let mut rest = &text[EVENTS.len()..];
+        let mut next = rest.find(SEQ);
+        while let Some(found) = next {
+            rest = &rest[found + SEQ.len()..];
+            next = rest.find(SEQ);
+            let event = &rest[..next.unwrap_or(rest.len())];
+            let Some(seq) = number_at(event, 0) else { continue };
+            if seq <= self.history_through {
                 continue;
             }
-            if seq > *last_seq + 1 {
-                tally.gaps.fetch_add(seq - *last_seq - 1, Ordering::Relaxed);
+            if self.last_seq != 0 {
+                if seq <= self.last_seq {
+                    duplicates += 1;
+                    continue;
+                }
+                gaps += seq - self.last_seq - 1;
+            }
+            self.last_seq = seq;
+            delivered += 1;
+            if let Some(mark) = event.find(BENCH)
+                && let Some(sent) = number_at(event, mark + BENCH.len())
+            {
+                let latency = received.saturating_sub(sent).max(1);
+                RECORDED.with_borrow_mut(|recorded| recorded.latencies.saturating_record(latency));
             }
         }
-        *last_seq = seq;
-        tally.deliveries.fetch_add(1, Ordering::Relaxed);
-        let event_end = rest.find(r#""seq":"#).unwrap_or(rest.len());
-        if let Some(mark) = rest[..event_end].find("bench ")
-            && let Some(sent) = number_at(rest, mark + 6)
-        {
-            latencies.push(received.saturating_sub(sent));
+        counters.deliveries.fetch_add(delivered, Ordering::Relaxed);
+        if gaps > 0 {
+            counters.gaps.fetch_add(gaps, Ordering::Relaxed);
+        }
+        if duplicates > 0 {
+            counters.duplicates.fetch_add(duplicates, Ordering::Relaxed);
         }
     }
 }
 
-async fn connect(
-    url: &str,
-    source: IpAddr,
-) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+async fn connect(url: &str, source: IpAddr) -> anyhow::Result<Socket> {
     let host = url.split("//").nth(1).and_then(|rest| rest.split('/').next()).context("a host")?;
     let address: SocketAddr = host.parse()?;
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(SocketAddr::new(source, 0))?;
     let stream = socket.connect(address).await?;
-    let (socket, _) = tokio_tungstenite::client_async(url, stream).await?;
+    // Small buffers: ten thousand connections that mostly read small frames.
+    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let (socket, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config)).await?;
     Ok(socket)
 }
 
-async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
-    let tally = Arc::new(Tally::default());
-    let rss_before = rss_kib(&load.server_pid);
-    let connected = Arc::new(AtomicU64::new(0));
-    let stop = tokio_util::sync::CancellationToken::new();
-    let mut viewers = Vec::new();
-    for (index, url) in setup.viewer_urls.iter().enumerate() {
-        let source = load.sources[index % load.sources.len()];
-        let socket = match connect(url, source).await {
-            Ok(socket) => socket,
-            Err(error) => {
-                eprintln!("viewer {index}: {error}");
-                continue;
-            }
-        };
-        connected.fetch_add(1, Ordering::Relaxed);
-        let (tally, stop) = (tally.clone(), stop.clone());
-        let samples_platforms = index < PLATFORM_SAMPLERS;
-        viewers.push(tokio::spawn(async move {
-            let (_, mut read) = socket.split();
-            let mut last_seq = 0;
-            let mut latencies = Vec::new();
-            let mut arrivals = Vec::new();
-            let mut first = true;
-            loop {
-                let message = tokio::select! {
-                    _ = stop.cancelled() => break,
-                    message = read.next() => message,
-                };
-                match message {
-                    Some(Ok(Message::Text(text))) => {
-                        // The first frame may be history; only what follows is measured.
-                        if first && text.starts_with(r#"{"type":"events""#) {
-                            first = false;
-                            if let Some(at) = text.rfind(r#""seq":"#) {
-                                last_seq = number_at(&text, at + 6).unwrap_or(0);
-                            }
-                            continue;
-                        }
-                        scan(&text, &mut last_seq, &tally, &mut latencies);
-                        if samples_platforms {
-                            let received = now_micros();
-                            arrivals.extend(platforms::sources_in(&text).map(|key| (key, received)));
-                        }
-                    }
-                    Some(Ok(Message::Close(frame))) => {
-                        eprintln!("viewer closed: {frame:?}");
-                        tally.dropped.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
-                    Some(Ok(_)) => {}
-                    _ => {
-                        tally.dropped.fetch_add(1, Ordering::Relaxed);
-                        break;
-                    }
+/// Prints the first few of a kind of message, then only counts them (10,000 alike say nothing more).
+fn say_a_few(said: &AtomicU64, message: impl FnOnce() -> String) {
+    if said.fetch_add(1, Ordering::Relaxed) < 5 {
+        eprintln!("{}", message());
+    }
+}
+
+static CLOSES_SAID: AtomicU64 = AtomicU64::new(0);
+static FAILURES_SAID: AtomicU64 = AtomicU64::new(0);
+static ERRORS_SAID: AtomicU64 = AtomicU64::new(0);
+
+/// One reading connection: scans every frame until the server closes it or the shard stops.
+async fn view(mut socket: Socket, counters: Arc<Counters>, samples_platforms: bool) {
+    let mut seen = Seen::default();
+    loop {
+        match socket.next().await {
+            Some(Ok(Message::Text(text))) => {
+                seen.frame(&text, &counters);
+                if samples_platforms {
+                    let received = now_micros();
+                    RECORDED.with_borrow_mut(|recorded| {
+                        recorded
+                            .platform_arrivals
+                            .extend(platforms::sources_in(&text).map(|key| (key, received)))
+                    });
                 }
             }
-            tally.latencies.lock().expect("not poisoned").extend(latencies);
-            tally.platform_arrivals.lock().expect("not poisoned").extend(arrivals);
+            Some(Ok(Message::Close(frame))) => {
+                say_a_few(&CLOSES_SAID, || format!("connection closed by the server: {frame:?}"));
+                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => {
+                counters.dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+}
+
+/// Connects `urls` (connections `first`, `first + 1`, … of the run), spread over the shards in
+/// turn, each connection then reading on its shard; returns how many connected.
+async fn connect_group(shards: &[Shard], urls: &[String], first: usize, load: &Load, platforms: bool) -> u64 {
+    let mut connecting = Vec::new();
+    for (number, shard) in shards.iter().enumerate() {
+        let mine: Vec<(usize, String)> = urls
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| index % shards.len() == number)
+            .map(|(index, url)| (first + index, url.clone()))
+            .collect();
+        let (sources, counters) = (load.sources.clone(), shard.counters.clone());
+        connecting.push(shard.handle.spawn(async move {
+            let mut held = 0;
+            let mut handshakes = futures_util::stream::iter(mine)
+                .map(|(index, url)| {
+                    let source = sources[index % sources.len()];
+                    async move { (index, connect(&url, source).await) }
+                })
+                .buffer_unordered(CONNECTING_AT_ONCE);
+            while let Some((index, connected)) = handshakes.next().await {
+                match connected {
+                    Ok(socket) => {
+                        held += 1;
+                        let samples_platforms = platforms && index < PLATFORM_SAMPLERS;
+                        tokio::spawn(view(socket, counters.clone(), samples_platforms));
+                    }
+                    Err(error) => say_a_few(&FAILURES_SAID, || format!("connection {index}: {error}")),
+                }
+            }
+            held
         }));
     }
-    let held = connected.load(Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let rss_idle = rss_kib(&load.server_pid);
-    let cpu_before = cpu_ticks(&load.server_pid);
-    eprintln!("connected {held} viewers; posting for {} s", load.seconds);
+    let mut held = 0;
+    for shard in connecting {
+        held += shard.await.unwrap_or(0);
+    }
+    held
+}
 
-    let started = Instant::now();
-    let deliveries_before = tally.deliveries.load(Ordering::Relaxed);
-    let posted = Arc::new(AtomicU64::new(0));
-    let errors = Arc::new(AtomicU64::new(0));
-    let per_poster = load.rate / load.posters.max(1) as f64;
-    let mut posters = Vec::new();
-    for (index, url) in setup.poster_urls.iter().enumerate() {
-        let mut socket = connect(url, load.sources[index % load.sources.len()]).await?;
-        let (posted, errors, seconds) = (posted.clone(), errors.clone(), load.seconds);
-        posters.push(tokio::spawn(async move {
-            let interval = Duration::from_secs_f64(1.0 / per_poster);
-            let mut tick = tokio::time::interval_at(
-                tokio::time::Instant::now() + interval.mul_f64(index as f64 / 20.0),
-                interval,
-            );
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-            let mut n = 0u64;
-            while tokio::time::Instant::now() < deadline {
-                tick.tick().await;
-                n += 1;
-                let text = format!("bench {} from poster {index}", now_micros());
-                let message = json!({"type": "comment", "client_id": format!("p{index}-{n}"), "text": text});
-                if socket.send(Message::Text(message.to_string().into())).await.is_err() {
+/// What the posters did.
+#[derive(Default)]
+struct Posted {
+    /// `--rate` × `--seconds`, rounded.
+    asked: u64,
+    sent: u64,
+    /// Acknowledged (committed) by the server.
+    acked: u64,
+    errors: u64,
+    /// The latest a send left after its scheduled instant.
+    worst_send_lag: Duration,
+}
+
+/// Runs the posters on a thread and runtime of their own, so that the reading connections'
+/// work cannot delay their sends.
+fn start_posters(
+    urls: Vec<String>,
+    sources: Vec<IpAddr>,
+    rate: f64,
+    seconds: u64,
+) -> anyhow::Result<oneshot::Receiver<anyhow::Result<Posted>>> {
+    let (done, outcome) = oneshot::channel();
+    std::thread::Builder::new().name("posters".into()).spawn(move || {
+        let posted = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|runtime| runtime.block_on(post_all(urls, sources, rate, seconds)));
+        let _ = done.send(posted);
+    })?;
+    Ok(outcome)
+}
+
+async fn post_all(
+    urls: Vec<String>,
+    sources: Vec<IpAddr>,
+    rate: f64,
+    seconds: u64,
+) -> anyhow::Result<Posted> {
+    let asked = (rate * seconds as f64).round() as u64;
+    let mut sockets = Vec::new();
+    for (index, url) in urls.iter().enumerate() {
+        sockets.push(connect(url, sources[index % sources.len()]).await?);
+    }
+    let posters = sockets.len() as u64;
+    let start = tokio::time::Instant::now() + Duration::from_millis(100);
+    let mut tasks = Vec::new();
+    for (index, socket) in sockets.into_iter().enumerate() {
+        tasks.push(tokio::spawn(post(socket, index as u64, posters, asked, rate, start)));
+    }
+    let mut posted = Posted { asked, ..Posted::default() };
+    for task in tasks {
+        let one = task.await?;
+        posted.sent += one.sent;
+        posted.acked += one.acked;
+        posted.errors += one.errors;
+        posted.worst_send_lag = posted.worst_send_lag.max(one.worst_send_lag);
+    }
+    Ok(posted)
+}
+
+/// Sends comments `index`, `index + posters`, … of the `asked`, the kth at `start + k / rate`
+/// (a late one leaves at once, so that a delay never thins the load), and counts the answers
+/// until all are in or a grace period has passed.
+async fn post(
+    socket: Socket,
+    index: u64,
+    posters: u64,
+    asked: u64,
+    rate: f64,
+    start: tokio::time::Instant,
+) -> Posted {
+    let (mut sink, mut stream) = socket.split();
+    let due_of = |k: u64| start + Duration::from_secs_f64(k as f64 / rate);
+    let mut posted = Posted::default();
+    let mut k = index;
+    let due = tokio::time::sleep_until(due_of(k));
+    let give_up = tokio::time::sleep_until(due_of(asked) + ANSWER_GRACE);
+    tokio::pin!(due, give_up);
+    loop {
+        if k >= asked && posted.acked + posted.errors >= posted.sent {
+            break;
+        }
+        tokio::select! {
+            () = &mut due, if k < asked => {
+                posted.worst_send_lag = posted.worst_send_lag.max(tokio::time::Instant::now() - due_of(k));
+                let text = format!(
+                    r#"{{"type":"comment","client_id":"p{index}-{k}","text":"{BENCH}{} from poster {index}"}}"#,
+                    now_micros()
+                );
+                if sink.send(Message::Text(text.into())).await.is_err() {
                     break;
                 }
-                // Wait for the answer, reading past event frames.
-                while let Some(Ok(reply)) = socket.next().await {
-                    if let Message::Text(reply) = reply {
-                        if reply.contains(r#""type":"ack""#) {
-                            posted.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                        if reply.contains(r#""type":"error""#) {
-                            errors.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
+                posted.sent += 1;
+                k += posters;
+                due.as_mut().reset(due_of(k));
+            }
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) if !text.starts_with(EVENTS) => {
+                    if text.contains(r#""type":"ack""#) {
+                        posted.acked += 1;
+                    } else if text.contains(r#""type":"error""#) {
+                        posted.errors += 1;
+                        say_a_few(&ERRORS_SAID, || format!("poster {index}: {text}"));
                     }
                 }
-            }
-        }));
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+            () = &mut give_up => break,
+        }
     }
+    posted
+}
+
+fn per_connection(before: Option<u64>, after: Option<u64>, connections: u64) -> Value {
+    match (before, after) {
+        (Some(before), Some(after)) if connections > 0 => {
+            json!(format!("{:.1} KiB", (after as f64 - before as f64) / connections as f64))
+        }
+        _ => json!("n/a"),
+    }
+}
+
+fn cpu_share(before: Option<u64>, after: Option<u64>, elapsed: Duration) -> String {
+    // Linux counts CPU time in ticks of 1/100 s.
+    let ticks_per_second = 100.0;
+    match (before, after) {
+        (Some(before), Some(after)) => {
+            format!("{:.0}%", (after - before) as f64 / ticks_per_second / elapsed.as_secs_f64() * 100.0)
+        }
+        _ => "n/a".into(),
+    }
+}
+
+async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
+    let shards = (0..load.viewer_threads.max(1)).map(Shard::start).collect::<anyhow::Result<Vec<_>>>()?;
+    let platforms = setup.platforms.is_some();
+    let settle = Duration::from_secs(load.settle);
+    // Memory is read before and after each group connected and settled: readers first.
+    let rss_before = rss_kib(&load.server_pid);
+    let readers = connect_group(&shards, &setup.reader_urls, 0, load, platforms).await;
+    let rss_readers = if setup.reader_urls.is_empty() {
+        rss_before
+    } else {
+        tokio::time::sleep(settle).await;
+        rss_kib(&load.server_pid)
+    };
+    let joined = connect_group(&shards, &setup.viewer_urls, setup.reader_urls.len(), load, platforms).await;
+    tokio::time::sleep(settle).await;
+    let rss_idle = rss_kib(&load.server_pid);
+    let held = readers + joined;
+    eprintln!("connected {readers} readers and {joined} viewers; posting for {} s", load.seconds);
+
+    let cpu_before = cpu_ticks(&load.server_pid);
+    let own_cpu_before = procfs::cpu_ticks(Process::Current);
+    let deliveries_before = sum(&shards, |c| &c.deliveries);
+    let started = Instant::now();
+    let posters = start_posters(setup.poster_urls.clone(), load.sources.clone(), load.rate, load.seconds)?;
     let injector = setup
         .platforms
         .clone()
         .map(|load_of_platforms| tokio::spawn(load_of_platforms.inject(load.platform_rate, load.seconds)));
-    for poster in posters {
-        let _ = poster.await;
-    }
+    let posted = posters.await.context("the posters' thread ended")??;
     let platform_written = match injector {
         Some(injector) => injector.await.unwrap_or(0),
         None => 0,
@@ -414,27 +678,33 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     let elapsed = started.elapsed();
     let rss_loaded = rss_kib(&load.server_pid);
     let cpu_after = cpu_ticks(&load.server_pid);
+    let own_cpu_after = procfs::cpu_ticks(Process::Current);
     // Let the last deliveries land.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.cancel();
-    for viewer in viewers {
-        let _ = viewer.await;
+    let deliveries = sum(&shards, |c| &c.deliveries) - deliveries_before;
+    let (gaps, duplicates) = (sum(&shards, |c| &c.gaps), sum(&shards, |c| &c.duplicates));
+    let (dropped, reader_hellos) = (sum(&shards, |c| &c.dropped), sum(&shards, |c| &c.reader_hellos));
+    let mut latencies = latency_histogram();
+    let mut arrivals = Vec::new();
+    for shard in shards {
+        let _ = shard.stop.send(());
+        let recorded = shard.thread.join().map_err(|_| anyhow::anyhow!("a viewers' thread panicked"))?;
+        latencies
+            .add(&recorded.latencies)
+            .map_err(|error| anyhow::anyhow!("merging latencies: {error:?}"))?;
+        arrivals.extend(recorded.platform_arrivals);
     }
-    let deliveries = tally.deliveries.load(Ordering::Relaxed) - deliveries_before;
-    let mut latencies = std::mem::take(&mut *tally.latencies.lock().expect("not poisoned"));
-    latencies.sort_unstable();
-    let percentile = |p: f64| -> f64 {
-        if latencies.is_empty() {
-            return f64::NAN;
-        }
-        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies[index] as f64 / 1000.0
+    let millis = |micros: u64| micros as f64 / 1000.0;
+    let latency = if latencies.is_empty() {
+        json!({"p50": Value::Null, "p99": Value::Null, "max": Value::Null, "samples": 0})
+    } else {
+        json!({"p50": millis(latencies.value_at_quantile(0.50)), "p99": millis(latencies.value_at_quantile(0.99)),
+               "max": millis(latencies.max()), "samples": latencies.len()})
     };
     let platform_latency = match &setup.platforms {
         None => Value::Null,
         Some(load_of_platforms) => {
             let served = load_of_platforms.served().await?;
-            let arrivals = std::mem::take(&mut *tally.platform_arrivals.lock().expect("not poisoned"));
             let mut lags: Vec<u64> = arrivals
                 .iter()
                 .filter_map(|(key, received)| served.get(key).map(|at| received.saturating_sub(*at)))
@@ -450,35 +720,31 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
                    "p50": at(0.50), "p99": at(0.99), "max": at(1.0), "samples": lags.len()})
         }
     };
-    let ticks_per_second = 100.0;
-    let cpu = match (cpu_before, cpu_after) {
-        (Some(before), Some(after)) => {
-            format!("{:.0}%", (after - before) as f64 / ticks_per_second / elapsed.as_secs_f64() * 100.0)
-        }
-        _ => "n/a".into(),
-    };
-    let per_connection = match (rss_before, rss_idle) {
-        (Some(before), Some(idle)) if held > 0 => {
-            format!("{:.1} KiB", (idle as f64 - before as f64) / held as f64)
-        }
-        _ => "n/a".into(),
-    };
     println!(
         "{}",
         json!({
             "viewers_connected": held,
-            "viewers_dropped": tally.dropped.load(Ordering::Relaxed),
-            "posted": posted.load(Ordering::Relaxed),
-            "post_errors": errors.load(Ordering::Relaxed),
+            "readers_connected": readers,
+            "joined_connected": joined,
+            "reader_hellos": reader_hellos,
+            "viewers_dropped": dropped,
+            "asked": posted.asked,
+            "sent": posted.sent,
+            "posted": posted.acked,
+            "post_errors": posted.errors,
+            "send_lag_max_ms": millis(posted.worst_send_lag.as_micros() as u64),
             "seconds": (elapsed.as_secs_f64() * 10.0).round() / 10.0,
             "deliveries": deliveries,
             "deliveries_per_second": (deliveries as f64 / elapsed.as_secs_f64()).round(),
-            "latency_ms": {"p50": percentile(0.50), "p99": percentile(0.99), "max": percentile(1.0), "samples": latencies.len()},
-            "gaps": tally.gaps.load(Ordering::Relaxed),
-            "duplicates": tally.duplicates.load(Ordering::Relaxed),
-            "server_rss_kib": {"before": rss_before, "idle_connected": rss_idle, "under_load": rss_loaded},
-            "idle_memory_per_connection": per_connection,
-            "server_cpu": cpu,
+            "latency_ms": latency,
+            "gaps": gaps,
+            "duplicates": duplicates,
+            "server_rss_kib": {"before": rss_before, "readers_connected": rss_readers, "idle_connected": rss_idle, "under_load": rss_loaded},
+            "idle_memory_per_connection": per_connection(rss_before, rss_idle, held),
+            "idle_memory_per_reader": per_connection(rss_before, rss_readers, readers),
+            "idle_memory_per_joined": per_connection(rss_readers, rss_idle, joined),
+            "server_cpu": cpu_share(cpu_before, cpu_after, elapsed),
+            "generator_cpu": cpu_share(own_cpu_before, own_cpu_after, elapsed),
             "platform_latency_ms": platform_latency,
         })
     );

@@ -1,9 +1,14 @@
 //! The live channel over WebSocket: `/api/meetings/{id}/live`.
 //!
 //! One connection is two tasks: this one reads the client's messages and asks the meeting's
-//! room to act on them, and a writer task sends the room's committed events, the answers, and
-//! pings. Events come from one broadcast channel per meeting, serialized once; the writer only
-//! picks the form (full or public) its reader may see and joins them into one frame.
+//! room to act on them, and a writer task sends the room's committed events, the answers, the
+//! meeting's restream states, and pings. Events come from one broadcast channel per meeting,
+//! serialized once; the writer only picks the form (full or public) its reader may see and
+//! joins them into one frame.
+//!
+//! Thousands of connections mostly wait, so what each keeps while it waits is kept small: the
+//! steps that pass (the hello and the history, each command) run in futures boxed apart from
+//! the connection's task, and the read buffer is 1 KiB (docs/bench/live.md has the figures).
 //!
 //! A connection that falls more than `live.connection_queue_frames` frames behind is closed
 //! with code 4000, which tells the client to reconnect with `since` and resume. The protocol is
@@ -47,6 +52,10 @@ pub mod close {
 const REPLAY_PAGE: u32 = 1000;
 /// Answers (acks, errors) a connection may have queued before it counts as too slow.
 const DIRECT_QUEUE: usize = 64;
+/// Each connection's WebSocket read buffer, allocated up front. Readers send nothing but
+/// pongs, and a longer message (a comment) makes it grow; it is read a KiB at a time, so 1 KiB
+/// rather than 4 costs a long comment a few more reads and every connection 3 KiB less.
+const READ_BUFFER: usize = 1024;
 /// Frames joined into one write when several are waiting.
 const FRAMES_PER_FLUSH: usize = 16;
 
@@ -111,15 +120,17 @@ pub async fn connect(
     let hard_limit = (state.config.live.max_message_bytes * 4).max(64 * 1024);
     // A small read buffer: thousands of viewers mostly listen, and tungstenite's default
     // (128 KiB each) would dominate the server's memory.
-    Ok(upgrade.read_buffer_size(4096).max_message_size(hard_limit).max_frame_size(hard_limit).on_upgrade(
-        move |socket| async move {
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_upgrade(move |socket| async move {
             state.metrics.live_connections.inc();
             Connection { state: state.clone(), meeting: meeting.id, address }
                 .run(socket, participant, query.since, query.snapshot.unwrap_or(false))
                 .await;
             state.metrics.live_connections.dec();
-        },
-    ))
+        }))
 }
 
 /// The session cookie of a handshake whose `Origin` is this server itself.
@@ -258,13 +269,49 @@ impl Connection {
     ) {
         let (mut sink, mut stream) = socket.split();
         let reader = participant.as_ref().map_or(LogReader::Public, |p| p.reader);
+        // Boxed, as every step that does not last: this task lives as long as the connection,
+        // and an async function's state is as large as its largest step.
+        let opened = Box::pin(self.open(&mut sink, participant.as_ref(), since, snapshot)).await;
+        let Some((frames, last_seq)) = opened else { return };
+        let (direct, direct_inbox) = mpsc::channel(DIRECT_QUEUE);
+        let (reader_changes, reader_now) = watch::channel(reader);
+        let writer = tokio::spawn(write_loop(
+            sink,
+            Feeds { frames, direct: direct_inbox, restreams: self.state.egress.changes() },
+            self.meeting,
+            reader_now,
+            last_seq,
+            Duration::from_secs(self.state.config.live.ping_interval_seconds),
+            self.state.shutdown.clone(),
+        ));
+        let mut session = Session { participant, reader: reader_changes, platforms: None };
+        session.follow_platforms(&self, &direct);
+        self.read_loop(&mut stream, &mut session, &direct).await;
+        if let Some(platforms) = session.platforms.take() {
+            platforms.abort();
+        }
+        drop(direct);
+        let _ = writer.await;
+    }
+
+    /// Joins the meeting's live channel and sends the hello, then the snapshot or what the
+    /// client missed. Returns the room's frames from there on and the last `seq` sent, or
+    /// `None` when the connection cannot go on (the client was told why).
+    async fn open(
+        &self,
+        sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+        participant: Option<&Participant>,
+        since: Option<u64>,
+        snapshot: bool,
+    ) -> Option<(broadcast::Receiver<Arc<LiveFrame>>, u64)> {
+        let reader = participant.map_or(LogReader::Public, |p| p.reader);
         let snapshot_for = (snapshot && since.is_none()).then_some(reader);
         let join = match self.state.rooms.join_live(self.meeting, snapshot_for).await {
             Ok(join) => join,
             Err(error) => {
                 tracing::warn!(meeting = %self.meeting, %error, "could not join the live channel");
                 let _ = sink.send(close_message(close::GOING_AWAY, "the meeting is unavailable")).await;
-                return;
+                return None;
             }
         };
         // The meeting with its phase and deadlines, so the client counts down from the
@@ -274,12 +321,12 @@ impl Connection {
             Err(error) => {
                 tracing::warn!(meeting = %self.meeting, %error, "could not read the meeting");
                 let _ = sink.send(close_message(close::GOING_AWAY, "the meeting is unavailable")).await;
-                return;
+                return None;
             }
         };
         // Without a token the connection reads at once, as the public does; it may
         // authenticate later to comment, vote or moderate.
-        let you = participant.as_ref().map_or_else(|| json!({"role": "reader"}), |p| p.you.clone());
+        let you = participant.map_or_else(|| json!({"role": "reader"}), |p| p.you.clone());
         let hello = json!({
             "type": "hello",
             "meeting_id": self.meeting,
@@ -290,47 +337,23 @@ impl Connection {
             "viewers": join.viewers,
             "max_comment_chars": self.state.config.live.max_comment_chars,
             "hide_reasons": self.state.config.live.hide_reasons,
-        });
-        if sink.send(Message::Text(hello.to_string().into())).await.is_err() {
-            return;
+        })
+        .to_string();
+        if sink.send(Message::Text(hello.into())).await.is_err() {
+            return None;
         }
         let caught_up = match &join.snapshot {
             Some(snapshot) => {
                 sink.send(Message::Text(snapshot.to_json().into())).await.map_err(anyhow::Error::from)
             }
-            None => self.replay(&mut sink, reader, since, join.last_seq).await,
+            None => self.replay(sink, reader, since, join.last_seq).await,
         };
         if let Err(error) = caught_up {
             tracing::warn!(meeting = %self.meeting, %error, "replay failed");
             let _ = sink.send(close_message(close::GOING_AWAY, "replay failed; resume")).await;
-            return;
+            return None;
         }
-        let (direct, direct_inbox) = mpsc::channel(DIRECT_QUEUE);
-        let (reader_changes, reader_now) = watch::channel(reader);
-        let restreams = tokio::spawn(forward_changes(
-            self.state.egress.changes(),
-            "restream",
-            self.meeting,
-            direct.clone(),
-        ));
-        let writer = tokio::spawn(write_loop(
-            sink,
-            join.frames,
-            direct_inbox,
-            reader_now,
-            join.last_seq,
-            Duration::from_secs(self.state.config.live.ping_interval_seconds),
-            self.state.shutdown.clone(),
-        ));
-        let mut session = Session { participant, reader: reader_changes, platforms: None };
-        session.follow_platforms(&self, &direct);
-        self.read_loop(&mut stream, &mut session, &direct).await;
-        restreams.abort();
-        if let Some(platforms) = session.platforms.take() {
-            platforms.abort();
-        }
-        drop(direct);
-        let _ = writer.await;
+        Some((join.frames, join.last_seq))
     }
 
     /// Signs a reader in with `{"type":"auth","token":…}`: from then on it sees events as that
@@ -432,7 +455,7 @@ impl Connection {
             } else if let Some(token) = auth_token(&text) {
                 match &session.participant {
                     Some(_) => Answer::error("already_authenticated", "this connection is signed in"),
-                    None => match self.authenticate(session, &token, direct).await {
+                    None => match Box::pin(self.authenticate(session, &token, direct)).await {
                         Ok(answer) => answer,
                         Err((code, answer)) => {
                             let _ = direct.try_send(answer.text());
@@ -447,7 +470,7 @@ impl Connection {
                 }
             } else {
                 match &session.participant {
-                    Some(participant) => self.handle(&participant.actor, &text).await,
+                    Some(participant) => Box::pin(self.handle(&participant.actor, &text)).await,
                     None => join_first(&text),
                 }
             };
@@ -539,9 +562,14 @@ impl StatusChange for crate::platforms::PlatformChange {
     }
 }
 
-/// Passes the meeting's restream (or platform reader) state changes to the connection as
-/// `{"type":"restream","status":{…}}` (or `"platform"`), not sequenced (like `viewers`). They
-/// are rare; a connection whose queue is full misses one rather than slowing anything.
+/// A state change as sent: `{"type":"restream","status":{…}}` (or `"platform"`), not
+/// sequenced (like `viewers`).
+fn status_text(kind: &str, change: &impl StatusChange) -> Utf8Bytes {
+    format!(r#"{{"type":"{kind}","status":{}}}"#, change.json()).into()
+}
+
+/// Passes the meeting's platform reader state changes to a staff connection. They are rare; a
+/// connection whose queue is full misses one rather than slowing anything.
 async fn forward_changes<C: StatusChange>(
     mut changes: broadcast::Receiver<C>,
     kind: &'static str,
@@ -551,11 +579,10 @@ async fn forward_changes<C: StatusChange>(
     loop {
         match changes.recv().await {
             Ok(change) if change.meeting() == meeting => {
-                let text = format!(r#"{{"type":"{kind}","status":{}}}"#, change.json());
                 if direct.is_closed() {
                     return;
                 }
-                let _ = direct.try_send(text.into());
+                let _ = direct.try_send(status_text(kind, &change));
             }
             Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
             Err(broadcast::error::RecvError::Closed) => return,
@@ -634,16 +661,29 @@ enum WriterEnd {
     Gone,
 }
 
-/// Sends the room's frames and this connection's answers, and pings, until either side ends.
+/// What a connection's writer sends from.
+struct Feeds {
+    /// The room's frames.
+    frames: broadcast::Receiver<Arc<LiveFrame>>,
+    /// This connection's answers, and the platform readers' states for staff.
+    direct: mpsc::Receiver<Utf8Bytes>,
+    /// Every meeting's restream state changes; this meeting's are passed on.
+    restreams: broadcast::Receiver<crate::egress::RestreamChange>,
+}
+
+/// Sends the room's frames, this connection's answers, the meeting's restream states, and
+/// pings, until either side ends.
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut frames: broadcast::Receiver<Arc<LiveFrame>>,
-    mut direct: mpsc::Receiver<Utf8Bytes>,
+    feeds: Feeds,
+    meeting: MeetingId,
     reader: watch::Receiver<LogReader>,
     replayed_through: u64,
     ping_every: Duration,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
+    let Feeds { mut frames, mut direct, mut restreams } = feeds;
+    let mut restreams_open = true;
     let mut ping = tokio::time::interval(ping_every);
     ping.tick().await;
     let mut sent_through = replayed_through;
@@ -679,6 +719,15 @@ async fn write_loop(
                         Ok(()) => within_time(sink.flush()).await,
                         Err(end) => Err(end),
                     }
+                }
+            },
+            // Rare: passed on here rather than by a task of their own per connection.
+            change = restreams.recv(), if restreams_open => match change {
+                Ok(change) if change.meeting() == meeting => write(&mut sink, Message::Text(status_text("restream", &change))).await,
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => Ok(()),
+                Err(broadcast::error::RecvError::Closed) => {
+                    restreams_open = false;
+                    Ok(())
                 }
             },
             _ = ping.tick() => write(&mut sink, Message::Ping(Default::default())).await,
