@@ -172,7 +172,9 @@ async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = 
           const id = `${label}-${index}-${sent}`;
           // Words that differ from one comment to the next, as people's do: the same text
           // again and again from one author is what the automatic flood rule hides.
-          const topic = [0, 1, 2, 3, 4].map((k) => WORDS[(sent * 7919 + k * 104729 + index * 31) % WORDS.length]).join(' ');
+          // A multiplicative hash, so that no two of a poster's comments share their words.
+          const mixed = Math.imul(sent + 1, 0x9e3779b1) >>> 0;
+          const topic = [0, 1, 2, 3, 4].map((k) => WORDS[Math.floor(mixed / 40 ** k + k * 7) % WORDS.length]).join(' ');
           const text = mode === 'fast' ? `${topic} (${sent} of ${total})` : `${topic} t=${Date.now()}`;
           inFlight.set(id, socket);
           socket.send(JSON.stringify({ type: 'comment', client_id: id, text }));
