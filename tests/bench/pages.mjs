@@ -20,7 +20,7 @@
 // Prints one JSON line per build and a Markdown table of both, side by side.
 
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { api, freePort, launchChromium, signIn, sleep, strongPassword, waitFor } from '../browser/support.mjs';
@@ -56,6 +56,7 @@ function log(...parts) {
 
 /** Starts `bin serve` on `data`; returns {base, adminPassword, stop()}. */
 async function startServer(bin, data, adminPassword) {
+  await mkdir(data, { recursive: true });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEZDESU')));
@@ -67,8 +68,11 @@ async function startServer(bin, data, adminPassword) {
     KEZDESU__LIVE__COMMENT_BURST: '1000',
     KEZDESU__LIVE__COMMENTS_PER_MINUTE_PER_ADDRESS: '100000000',
   });
+  // Run in the data folder: a server reads config/default.toml from its working folder, and
+  // this checkout's documents keys an older baseline does not know.
   const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data], {
     env,
+    cwd: data,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -389,7 +393,7 @@ async function preload(browser, base, meeting, total) {
 async function lateJoin(browser, base, meeting, total) {
   const context = await moderatorContext(browser, base, { viewport: DESKTOP });
   const page = await context.newPage();
-  const newest = `preload ${total} of ${total}`;
+  const newest = `(${total} of ${total})`;
   const began = Date.now();
   await page.goto(`${base}/moderate.html?meeting=${meeting}`);
   await page.waitForFunction(
