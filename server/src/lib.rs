@@ -129,8 +129,17 @@ pub async fn run(
                 .context("connecting to the cluster's Redis at cluster.redis_url")?,
         ),
     };
-    let rooms =
-        Rooms::new(store.clone(), rules.clone(), clock.clone(), live, cluster.clone(), rooms_stop.clone());
+    // Stopped when `run` returns, after the rooms have closed.
+    let room_thread = room::RoomThread::start().context("starting the rooms' thread")?;
+    let rooms = Rooms::new(
+        room_thread.handle(),
+        store.clone(),
+        rules.clone(),
+        clock.clone(),
+        live,
+        cluster.clone(),
+        rooms_stop.clone(),
+    );
     let resumed = rooms.resume_live().await.context("resuming live meetings")?;
     // Media sessions end with the rooms, after the HTTP server has drained.
     let media_peers = match &cluster {
@@ -226,6 +235,8 @@ pub async fn run(
         tracing::warn!("some meeting rooms did not stop in time");
     }
     store.close().await;
+    // Only now: store connections a room opened belong to the rooms' runtime.
+    drop(room_thread);
     tracing::info!("kezdesu stopped");
     Ok(())
 }

@@ -22,8 +22,10 @@
 pub mod live;
 pub mod platform;
 mod replica;
+mod thread;
 
 pub use replica::{PeerAnswer, PeerRequest};
+pub use thread::RoomThread;
 
 use crate::cluster::{Cluster, StreamEntry};
 use crate::store::{Meeting, MeetingFilter, Store, StoreError};
@@ -154,6 +156,8 @@ struct Shared {
     stop: CancellationToken,
     /// Every room task, so that shutdown can wait for them.
     tasks: TaskTracker,
+    /// The rooms' own runtime (see [`RoomThread`]), where every room task runs.
+    runtime: tokio::runtime::Handle,
     /// Held while a meeting's room is opened, so that two callers never open two rooms (two
     /// writers) for one meeting; one lock per meeting, so that a slow open (a long log, a
     /// Redis pause) delays no other meeting. Opening is rare; everything else takes the fast
@@ -200,8 +204,9 @@ impl LiveRuntime {
 }
 
 impl Rooms {
-    /// Rooms that run until `stop` is cancelled.
+    /// Rooms that run on `runtime` until `stop` is cancelled.
     pub fn new(
+        runtime: tokio::runtime::Handle,
         store: Arc<dyn Store>,
         rules: Arc<RuleSet>,
         clock: Clockface,
@@ -217,6 +222,7 @@ impl Rooms {
                 inboxes: Mutex::new(HashMap::new()),
                 stop,
                 tasks: TaskTracker::new(),
+                runtime,
                 opening: Mutex::new(HashMap::new()),
                 live,
                 cluster,
@@ -415,7 +421,7 @@ impl Rooms {
         }
         inboxes.insert(id, sender.clone());
         drop(inboxes);
-        self.shared.tasks.spawn(room.run(receiver, sender.clone()));
+        self.shared.tasks.spawn_on(room.run(receiver, sender.clone()), &self.shared.runtime);
         Ok(sender)
     }
 
