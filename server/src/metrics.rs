@@ -275,7 +275,11 @@ impl Metrics {
             platforms.readers.clone(),
         );
         let alive_tasks = Gauge::default();
-        registry.register("runtime_alive_tasks", "Tasks alive in the async runtime", alive_tasks.clone());
+        registry.register(
+            "runtime_alive_tasks",
+            "Tasks alive in the async runtimes (connections and rooms)",
+            alive_tasks.clone(),
+        );
         let resident_memory_bytes = Gauge::default();
         registry.register(
             "process_resident_memory_bytes",

@@ -240,6 +240,10 @@ impl From<RoomError> for ApiError {
             RoomError::Store(store) => store.into(),
             RoomError::Inconsistent(inconsistent) => ApiError::Internal(inconsistent.to_string()),
             RoomError::ShuttingDown => ApiError::Unavailable,
+            RoomError::CannotOpen(why) => {
+                tracing::warn!(%why, "a meeting's room could not be opened");
+                ApiError::Unavailable
+            }
             RoomError::Unreachable(why) => {
                 tracing::warn!(%why, "the meeting's owner node could not be reached");
                 ApiError::Unavailable

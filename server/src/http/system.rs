@@ -38,7 +38,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     // Counted at scrape time from the store, which is the truth even across restarts.
     let live = state.store.meetings(MeetingFilter::live()).await?.len();
     state.metrics.meetings_live.set(i64::try_from(live).unwrap_or(i64::MAX));
-    let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks();
+    let tasks = tokio::runtime::Handle::current().metrics().num_alive_tasks() + state.rooms.alive_tasks();
     state.metrics.alive_tasks.set(i64::try_from(tasks).unwrap_or(i64::MAX));
     if let Some(bytes) = crate::procfs::resident_bytes(crate::procfs::Process::Current) {
         state.metrics.resident_memory_bytes.set(i64::try_from(bytes).unwrap_or(i64::MAX));

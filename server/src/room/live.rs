@@ -391,9 +391,7 @@ impl Room {
     pub(super) fn announce(&mut self, records: &[LiveEventRecord]) {
         if !records.is_empty() {
             self.stream_out(crate::cluster::StreamEntry::Records { records: records.to_vec() });
-            let frame = LiveFrame::events(records.iter().map(FramedEvent::from_record).collect());
-            // Nobody listening is fine: the events are stored, and clients resume from there.
-            let _ = self.frames.send(Arc::new(frame));
+            self.send_frame(LiveFrame::events(records.iter().map(FramedEvent::from_record).collect()));
         }
         let sent_back = std::mem::take(&mut self.sent_back);
         if let Some(outbox) = self.shared.sent_back.get() {
@@ -402,6 +400,11 @@ impl Room {
                 let _ = outbox.send(request);
             }
         }
+    }
+
+    /// Hands a frame over to be sent to every live connection (see [`super::fan_out`]).
+    pub(super) fn send_frame(&self, frame: LiveFrame) {
+        self.fan_out.send(frame);
     }
 
     fn decide_and_apply(

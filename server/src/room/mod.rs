@@ -19,6 +19,7 @@
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
 //! phase columns or live events in the store directly.
 
+mod fan_out;
 pub mod live;
 pub mod platform;
 mod replica;
@@ -77,6 +78,9 @@ pub enum RoomError {
     Store(#[from] StoreError),
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// The node lacks what a room needs (file descriptors, most likely).
+    #[error("the meeting's room could not be opened: {0}")]
+    CannotOpen(String),
     /// The cluster's Redis could not be reached, or the meeting's owner did not answer.
     #[error("the meeting's owner node could not be reached: {0}")]
     Unreachable(String),
@@ -158,6 +162,8 @@ struct Shared {
     tasks: TaskTracker,
     /// The rooms' own runtime (see [`RoomThread`]), where every room task runs.
     runtime: tokio::runtime::Handle,
+    /// The runtime the connections run on, where each room's frames are fanned out.
+    connections: tokio::runtime::Handle,
     /// Held while a meeting's room is opened, so that two callers never open two rooms (two
     /// writers) for one meeting; one lock per meeting, so that a slow open (a long log, a
     /// Redis pause) delays no other meeting. Opening is rare; everything else takes the fast
@@ -204,7 +210,8 @@ impl LiveRuntime {
 }
 
 impl Rooms {
-    /// Rooms that run on `runtime` until `stop` is cancelled.
+    /// Rooms that run on `runtime` until `stop` is cancelled. Called on the connections'
+    /// runtime, where the rooms' frames are then fanned out.
     pub fn new(
         runtime: tokio::runtime::Handle,
         store: Arc<dyn Store>,
@@ -223,6 +230,7 @@ impl Rooms {
                 stop,
                 tasks: TaskTracker::new(),
                 runtime,
+                connections: tokio::runtime::Handle::current(),
                 opening: Mutex::new(HashMap::new()),
                 live,
                 cluster,
@@ -326,6 +334,11 @@ impl Rooms {
         }
     }
 
+    /// Tasks alive on the rooms' runtime: the rooms, and what they started there.
+    pub fn alive_tasks(&self) -> usize {
+        self.shared.runtime.metrics().num_alive_tasks()
+    }
+
     /// Waits, up to `limit`, for every room task to finish after shutdown was signalled.
     pub async fn wait_closed(&self, limit: Duration) -> bool {
         self.shared.tasks.close();
@@ -389,13 +402,17 @@ impl Rooms {
         };
         let meeting = self.shared.store.meeting(id).await?;
         let (sender, receiver) = mpsc::channel(32);
+        let frames = broadcast::channel(self.shared.live.queue_frames).0;
+        let fan_out = fan_out::FanOut::start(&self.shared.connections, frames.clone())
+            .map_err(|error| RoomError::CannotOpen(error.to_string()))?;
         let mut room = Room {
             meeting,
             shared: self.shared.clone(),
             events: broadcast::channel(EVENT_BUFFER).0,
             live: LiveState::default(),
             buckets: HashMap::new(),
-            frames: broadcast::channel(self.shared.live.queue_frames).0,
+            frames,
+            fan_out,
             poisoned: false,
             role,
             lease,
@@ -442,8 +459,11 @@ struct Room {
     live: LiveState,
     /// Each viewer's comment allowance; not logged, so forgotten at a restart.
     buckets: HashMap<ViewerId, TokenBucket>,
-    /// Live connections' channel; its capacity is each connection's queue.
+    /// Live connections' channel; its capacity is each connection's queue. Joining
+    /// connections subscribe here; frames are sent through `fan_out`.
     frames: broadcast::Sender<Arc<LiveFrame>>,
+    /// Where the room hands its frames to be sent on `frames`.
+    fan_out: fan_out::FanOut,
     /// Set when the state may hold events the store does not; the room then closes.
     poisoned: bool,
     role: Role,
@@ -531,7 +551,7 @@ impl Room {
                     let connected = self.viewers().await;
                     if connected != last_viewer_count {
                         last_viewer_count = connected;
-                        let _ = self.frames.send(Arc::new(LiveFrame::viewers(connected)));
+                        self.send_frame(LiveFrame::viewers(connected));
                     }
                 }
                 _ = idle_check.tick() => {
@@ -674,9 +694,9 @@ impl Room {
                         self.live.evolve(event);
                     }
                     self.stream_out(StreamEntry::Records { records: records.clone() });
-                    let frame =
-                        LiveFrame::events(records.iter().map(live::FramedEvent::from_record).collect());
-                    let _ = self.frames.send(Arc::new(frame));
+                    self.send_frame(LiveFrame::events(
+                        records.iter().map(live::FramedEvent::from_record).collect(),
+                    ));
                     for change in &changes {
                         self.publish(change);
                     }

@@ -9,7 +9,6 @@ use kezdesu_core::live::{Actor, LiveCommand, LiveEvent, StoredEvent};
 use kezdesu_core::timer::{PhaseChange, TransitionError};
 use kezdesu_core::{MeetingId, Phase};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -267,8 +266,7 @@ impl Room {
                 self.live.evolve(&stored);
             }
         }
-        let frame = LiveFrame::events(records.iter().map(FramedEvent::from_record).collect());
-        let _ = self.frames.send(Arc::new(frame));
+        self.send_frame(LiveFrame::events(records.iter().map(FramedEvent::from_record).collect()));
         if !changes.is_empty() {
             // The owner stored the meeting before it streamed the change.
             match self.shared.store.meeting(self.meeting.id).await {
