@@ -60,9 +60,9 @@ python3 - "$live" "$bare" <<'PY'
 import json, sys
 live, bare = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for name, run in (("kezdesu", live), ("bare", bare)):
-    l = run["latency_ms"]
+    l, f = run["latency_ms"], run["first_delivery_ms"]
     print(f"{name}: posted {run['posted']} of {run['asked']} asked, {run['deliveries_per_second']:.0f} deliveries/s, "
-          f"p50/p99/max {l['p50']}/{l['p99']}/{l['max']} ms, gaps {run['gaps']}, duplicates {run['duplicates']}, "
+          f"p50/p99/max {l['p50']}/{l['p99']}/{l['max']} ms (first delivery {f['p50']}/{f['p99']}/{f['max']}), gaps {run['gaps']}, duplicates {run['duplicates']}, "
           f"dropped {run['viewers_dropped']}, server CPU {run['server_cpu']}, generator CPU {run['generator_cpu']}")
 print(f"deliveries/s ratio kezdesu/bare: {live['deliveries_per_second'] / max(bare['deliveries_per_second'], 1):.2f}")
 print(f"idle memory per connection: read-only {live['idle_memory_per_reader']} "

@@ -16,7 +16,8 @@
 //! Each comment carries the instant it was sent, so every connection measures end-to-end
 //! latency; every connection also checks that `seq` has no gap and no duplicate. The report has
 //! connections held, comments asked for and posted, deliveries per second, latency p50/p99/max,
-//! gaps and duplicates, and the server's RSS (idle per read-only and per joined connection, and
+//! the latency of each comment's first delivery to any connection (`first_delivery_ms`: the
+//! path to the fan-out, apart from the fan-out itself), gaps and duplicates, and the server's RSS (idle per read-only and per joined connection, and
 //! under load) and CPU, read from `/proc/PID`. For `bare`, readers and viewers are the same
 //! plain connections, counted in two groups.
 //!
@@ -281,11 +282,32 @@ struct Recorded {
     latencies: Histogram<u64>,
     /// When each platform comment reached a sampled connection: (`platform:external_id`, µs).
     platform_arrivals: Vec<(String, u64)>,
+    /// By `seq`, the latency of a comment's first delivery to any connection (0: none yet):
+    /// the path to the fan-out, apart from the fan-out itself.
+    first_deliveries: Vec<u64>,
 }
 
 impl Default for Recorded {
     fn default() -> Recorded {
-        Recorded { latencies: latency_histogram(), platform_arrivals: Vec::new() }
+        Recorded {
+            latencies: latency_histogram(),
+            platform_arrivals: Vec::new(),
+            first_deliveries: Vec::new(),
+        }
+    }
+}
+
+impl Recorded {
+    fn record(&mut self, seq: u64, latency: u64) {
+        self.latencies.saturating_record(latency);
+        let Ok(index) = usize::try_from(seq) else { return };
+        if index >= self.first_deliveries.len() {
+            self.first_deliveries.resize(index + 1, 0);
+        }
+        let first = &mut self.first_deliveries[index];
+        if *first == 0 || latency < *first {
+            *first = latency;
+        }
     }
 }
 
@@ -454,7 +476,7 @@ impl Seen {
                 && let Some(sent) = number_at(event, mark + BENCH.len())
             {
                 let latency = received.saturating_sub(sent).max(1);
-                RECORDED.with_borrow_mut(|recorded| recorded.latencies.saturating_record(latency));
+                RECORDED.with_borrow_mut(|recorded| recorded.record(seq, latency));
             }
         }
         counters.deliveries.fetch_add(delivered, Ordering::Relaxed);
@@ -742,6 +764,7 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     let (dropped, reader_hellos) = (sum(&shards, |c| &c.dropped), sum(&shards, |c| &c.reader_hellos));
     let mut latencies = latency_histogram();
     let mut arrivals = Vec::new();
+    let mut first_deliveries: Vec<u64> = Vec::new();
     for shard in shards {
         let _ = shard.stop.send(());
         let recorded = shard.thread.join().map_err(|_| anyhow::anyhow!("a viewers' thread panicked"))?;
@@ -749,6 +772,18 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
             .add(&recorded.latencies)
             .map_err(|error| anyhow::anyhow!("merging latencies: {error:?}"))?;
         arrivals.extend(recorded.platform_arrivals);
+        if first_deliveries.len() < recorded.first_deliveries.len() {
+            first_deliveries.resize(recorded.first_deliveries.len(), 0);
+        }
+        for (first, theirs) in first_deliveries.iter_mut().zip(recorded.first_deliveries) {
+            if theirs != 0 && (*first == 0 || theirs < *first) {
+                *first = theirs;
+            }
+        }
+    }
+    let mut firsts = latency_histogram();
+    for first in first_deliveries.into_iter().filter(|first| *first != 0) {
+        firsts.saturating_record(first);
     }
     let millis = |micros: u64| micros as f64 / 1000.0;
     let latency = if latencies.is_empty() {
@@ -756,6 +791,12 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
     } else {
         json!({"p50": millis(latencies.value_at_quantile(0.50)), "p99": millis(latencies.value_at_quantile(0.99)),
                "max": millis(latencies.max()), "samples": latencies.len()})
+    };
+    let first_delivery = if firsts.is_empty() {
+        json!({"p50": Value::Null, "p99": Value::Null, "max": Value::Null, "samples": 0})
+    } else {
+        json!({"p50": millis(firsts.value_at_quantile(0.50)), "p99": millis(firsts.value_at_quantile(0.99)),
+               "max": millis(firsts.max()), "samples": firsts.len()})
     };
     let platform_latency = match &setup.platforms {
         None => Value::Null,
@@ -793,6 +834,7 @@ async fn run_load(load: &Load, setup: Setup) -> anyhow::Result<()> {
             "deliveries": deliveries,
             "deliveries_per_second": (deliveries as f64 / elapsed.as_secs_f64()).round(),
             "latency_ms": latency,
+            "first_delivery_ms": first_delivery,
             "gaps": gaps,
             "duplicates": duplicates,
             "server_rss_kib": {"before": rss_before, "readers_connected": rss_readers, "idle_connected": rss_idle, "under_load": rss_loaded},
