@@ -597,6 +597,54 @@ fn command() -> impl Strategy<Value = (i64, LiveCommand)> {
     ]
 }
 
+/// The state rebuilt from `log`, through JSON as the store keeps it; `in_bulk` as a room loads
+/// it, with the near-duplicate index built once the log is read.
+fn replay(log: &[StoredEvent], in_bulk: bool) -> LiveState {
+    let mut state = LiveState::default();
+    if in_bulk {
+        state.defer_indexing();
+    }
+    for stored in log {
+        let json = serde_json::to_string(stored).expect("serializes");
+        state.evolve(&serde_json::from_str(&json).expect("parses"));
+    }
+    state.index_deferred();
+    state
+}
+
+/// Whether both states suggest the same near-duplicate for every comment's text, ties
+/// included (an index built in another order could break them otherwise).
+fn same_suggestions(one: &LiveState, other: &LiveState) -> bool {
+    one.comments.values().all(|comment| {
+        let text = kezdesu_core::moderation::normalize(&comment.text);
+        one.similar.best_match(&text, 300) == other.similar.best_match(&text, 300)
+    })
+}
+
+#[test]
+fn a_long_log_loaded_in_bulk_indexes_what_one_replayed_event_by_event_does() {
+    let mut channel = Channel::new();
+    // Past the index's bound, so that the oldest comments are dropped while loading, with
+    // near-duplicates among them and a question that keeps its sources indexed.
+    let topics = ["дорога на улице", "свет во дворе", "вода в доме", "автобус номер", "школа рядом"];
+    for i in 0..(MAX_INDEXED_COMMENTS as i64 + 300) {
+        let text = format!("{} {}", topics[(i % 5) as usize], i % 97);
+        channel.comment(1 + i % 50, &format!("c{i}"), &text, i / 10).expect("posted");
+        if i == 10 {
+            let promote = LiveCommand::Promote {
+                comments: vec![CommentId(3)],
+                text: Some("дорога".into()),
+                into: None,
+            };
+            channel.send(&staff(Role::Moderator), promote, live(1)).expect("promoted");
+        }
+    }
+    let loaded = replay(&channel.log, true);
+    assert_eq!(loaded, channel.state);
+    assert!(same_suggestions(&loaded, &channel.state));
+    assert!(loaded.similar.best_match(&kezdesu_core::moderation::normalize("дорога"), 300).is_some());
+}
+
 /// A platform comment: one of a few ids (so some repeat), from one of a few authors that are
 /// also the typed comments' viewers (so bans and holds meet them).
 fn platform_comment() -> impl Strategy<Value = IncomingPlatformComment> {
@@ -639,13 +687,12 @@ proptest! {
         for (index, stored) in channel.log.iter().enumerate() {
             prop_assert_eq!(stored.seq, index as u64 + 1);
         }
-        let mut replayed = LiveState::default();
-        for stored in &channel.log {
-            // Through JSON, as the store keeps it.
-            let json = serde_json::to_string(stored).expect("serializes");
-            replayed.evolve(&serde_json::from_str(&json).expect("parses"));
-        }
+        let replayed = replay(&channel.log, false);
         prop_assert_eq!(&replayed, &channel.state);
+        // Loaded in bulk, with the near-duplicate index built at the end, as a room loads it.
+        let loaded = replay(&channel.log, true);
+        prop_assert_eq!(&loaded, &channel.state);
+        prop_assert!(same_suggestions(&loaded, &channel.state));
         // One question at most is on air, and it is not in the queue.
         let on_air: Vec<_> = channel.state.questions.values().filter(|q| q.state == QuestionState::OnAir).collect();
         prop_assert!(on_air.len() <= 1);

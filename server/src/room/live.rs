@@ -203,6 +203,7 @@ impl Room {
     /// Rebuilds the channel's state from the stored log.
     pub(super) async fn load_live(&mut self) -> Result<(), RoomError> {
         let mut state = LiveState::default();
+        state.defer_indexing();
         loop {
             let records = self
                 .shared
@@ -223,6 +224,7 @@ impl Room {
                 break;
             }
         }
+        state.index_deferred();
         self.live = state;
         Ok(())
     }

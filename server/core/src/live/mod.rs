@@ -26,7 +26,7 @@ pub use model::*;
 pub use snapshot::*;
 
 use crate::ids::{CommentId, QuestionId, ViewerId};
-use crate::moderation::{ModerationRules, SimilarityIndex, normalize};
+use crate::moderation::{ModerationRules, SimilarityIndex};
 use crate::platforms::{
     CommentSource, MAX_AUTHOR_NAME_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_URL_CHARS, SocialPlatform,
 };
@@ -178,6 +178,9 @@ pub struct LiveState {
     /// The comments put in `similar`, oldest first, to drop the oldest past
     /// [`MAX_INDEXED_COMMENTS`]; may name comments already taken out.
     pub indexed_comments: VecDeque<CommentId>,
+    /// While a log is loaded in bulk, what `similar` will hold, in order, once it is
+    /// ([`LiveState::defer_indexing`]).
+    pub(crate) deferred_index: Option<reading::DeferredIndex>,
 }
 
 impl LiveState {
@@ -621,7 +624,7 @@ impl LiveState {
                 }
             }
             LiveEvent::CommentHidden { comment, reason, by } => {
-                self.similar.remove(SimilarKey::Comment(*comment));
+                self.unindex(SimilarKey::Comment(*comment));
                 self.set_comment_state(*comment, CommentState::Hidden { reason: reason.clone() });
                 self.record(at, by, ModerationAction::Hide, Some(reason.clone()), Target::Comment(*comment));
             }
@@ -694,7 +697,7 @@ impl LiveState {
                     // Its text stays indexed: later duplicates of it are suggested against the question.
                     self.set_comment_state(*comment, CommentState::Promoted { question: *question });
                 }
-                self.similar.insert(SimilarKey::Question(*question), &normalize(text));
+                self.index(SimilarKey::Question(*question), text);
                 self.record(at, by, ModerationAction::Promote, None, Target::Question(*question));
             }
             LiveEvent::QuestionMerged { question, into, sources, by, .. } => {
@@ -720,8 +723,7 @@ impl LiveState {
                 if let Some(found) = self.questions.get_mut(question) {
                     found.text = text.clone();
                     if found.is_open() {
-                        self.similar.remove(SimilarKey::Question(*question));
-                        self.similar.insert(SimilarKey::Question(*question), &normalize(text));
+                        self.index(SimilarKey::Question(*question), text);
                     }
                 }
                 self.record(at, by, ModerationAction::EditQuestion, None, Target::Question(*question));
@@ -776,13 +778,13 @@ impl LiveState {
     }
 
     fn close_question(&mut self, question: QuestionId, state: QuestionState) {
-        self.similar.remove(SimilarKey::Question(question));
+        self.unindex(SimilarKey::Question(question));
         // A merged question's sources now belong to the question it joined, and stay indexed.
         if !matches!(state, QuestionState::Merged { .. })
             && let Some(found) = self.questions.get(&question)
         {
-            for comment in &found.sources {
-                self.similar.remove(SimilarKey::Comment(*comment));
+            for comment in found.sources.clone() {
+                self.unindex(SimilarKey::Comment(comment));
             }
         }
         if let Some(found) = self.questions.get_mut(&question) {

@@ -6,6 +6,7 @@ use super::{CommentState, LiveSettings, LiveState, MAX_INDEXED_COMMENTS, Questio
 use crate::ids::{CommentId, QuestionId, ViewerId};
 use crate::moderation::{AutoVerdict, RecentText, SimilarKey, normalize};
 use jiff::Timestamp;
+use std::collections::HashMap;
 
 /// What [`LiveState::read_comment`] found.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -82,12 +83,78 @@ impl LiveState {
 
     /// Puts a comment in the near-duplicate index, dropping the oldest past the bound.
     pub(super) fn index_comment(&mut self, id: CommentId, text: &str) {
-        self.similar.insert(SimilarKey::Comment(id), &normalize(text));
+        self.index(SimilarKey::Comment(id), text);
         self.indexed_comments.push_back(id);
         while self.indexed_comments.len() > MAX_INDEXED_COMMENTS {
             if let Some(oldest) = self.indexed_comments.pop_front() {
-                self.similar.remove(SimilarKey::Comment(oldest));
+                self.unindex(SimilarKey::Comment(oldest));
             }
+        }
+    }
+
+    /// Puts `text` in the near-duplicate index under `key`, replacing what was there.
+    pub(super) fn index(&mut self, key: SimilarKey, text: &str) {
+        match &mut self.deferred_index {
+            Some(deferred) => deferred.put(key),
+            None => self.similar.insert(key, &normalize(text)),
+        }
+    }
+
+    /// Takes `key` out of the near-duplicate index.
+    pub(super) fn unindex(&mut self, key: SimilarKey) {
+        if let Some(deferred) = &mut self.deferred_index {
+            deferred.take(key);
+        }
+        self.similar.remove(key);
+    }
+
+    /// Before loading a log in bulk: from now on, [`LiveState::evolve`] only notes what the
+    /// near-duplicate index holds, until [`LiveState::index_deferred`] builds it. Replaying a
+    /// meeting of 100,000 comments otherwise normalized and indexed every one of them, about
+    /// a second's work, though all but the latest 5,000 are dropped again.
+    pub fn defer_indexing(&mut self) {
+        if self.deferred_index.is_none() {
+            self.deferred_index = Some(DeferredIndex::default());
+        }
+    }
+
+    /// After a bulk load: builds the near-duplicate index from the texts as they stand, in
+    /// the order it would have been built event by event, so that the state equals one that
+    /// was never deferred (and ties between equally near items go the same way).
+    pub fn index_deferred(&mut self) {
+        let Some(deferred) = self.deferred_index.take() else { return };
+        for key in deferred.order.into_iter().flatten() {
+            let text = match key {
+                SimilarKey::Comment(id) => self.comments.get(&id).map(|comment| comment.text.as_str()),
+                SimilarKey::Question(id) => self.questions.get(&id).map(|question| question.text.as_str()),
+            };
+            if let Some(text) = text {
+                self.similar.insert(key, &normalize(text));
+            }
+        }
+    }
+}
+
+/// The keys the near-duplicate index is to hold, in the order each was last put in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DeferredIndex {
+    /// Keys in the order they were put in; `None` where one was taken out or put in again.
+    order: Vec<Option<SimilarKey>>,
+    at: HashMap<SimilarKey, usize>,
+}
+
+impl DeferredIndex {
+    fn put(&mut self, key: SimilarKey) {
+        self.take(key);
+        self.at.insert(key, self.order.len());
+        self.order.push(Some(key));
+    }
+
+    fn take(&mut self, key: SimilarKey) {
+        if let Some(position) = self.at.remove(&key)
+            && let Some(slot) = self.order.get_mut(position)
+        {
+            *slot = None;
         }
     }
 }
