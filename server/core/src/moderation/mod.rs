@@ -11,6 +11,7 @@
 //! - [`SimilarityIndex`]: the open question or comment a new one nearly repeats, to suggest a
 //!   merge (never to merge by itself).
 
+mod errors;
 mod links;
 mod normalize;
 mod phrases;
@@ -18,11 +19,12 @@ mod questions;
 mod rules;
 mod similar;
 
+pub use errors::RulesError;
 pub use normalize::normalize;
 pub use questions::{QuestionLanguage, QuestionWords, QuestionsConfig};
 pub use rules::{
     AutoAction, AutoRule, AutoRules, AutoVerdict, BlockedTermsConfig, Check, DuplicatesConfig, FloodConfig,
-    LinksConfig, ModerationRules, QuestionsFile, RecentText, RuleConfig, RulesConfig, RulesError,
-    ShoutingConfig, TermsFile,
+    LinksConfig, ModerationRules, QuestionsFile, RecentText, RuleConfig, RulesConfig, ShoutingConfig,
+    TermsFile,
 };
 pub use similar::{SimilarKey, SimilarityIndex, jaccard_per_mille, trigrams};

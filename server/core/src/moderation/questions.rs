@@ -11,9 +11,9 @@
 //! matched against the text's own words, lower-cased but not transliterated: normalized,
 //! English `how` would read `хош` and fire on the Kazakh greeting `хош келдіңіз`.
 
+use super::errors::RulesError;
 use super::normalize;
 use super::phrases::Phrases;
-use super::rules::RulesError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

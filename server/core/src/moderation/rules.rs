@@ -9,6 +9,7 @@
 //! who wants profanity hidden before a link is held puts it first. A rule absent from the file
 //! is off.
 
+use super::errors::RulesError;
 use super::links::LinkPolicy;
 use super::normalize;
 use super::normalize::letter_case;
@@ -147,33 +148,6 @@ impl RulesConfig {
     pub fn from_toml(text: &str) -> Result<RulesConfig, RulesError> {
         toml::from_str(text).map_err(|e| RulesError::Toml { file: "rules", message: e.to_string() })
     }
-}
-
-/// Why the moderation files were refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RulesError {
-    #[error("{file}: {message}")]
-    Toml { file: &'static str, message: String },
-    #[error("rule ids must be unique and not empty: `{0}`")]
-    RuleId(String),
-    #[error("rule `{0}`: each check may be used by one rule only")]
-    DuplicateCheck(String),
-    #[error("rule `{rule}`: the reason `{reason}` must be short snake_case (a-z, 0-9, _)")]
-    Reason { rule: String, reason: String },
-    #[error("{field} must be from 0 to 1, got {value}")]
-    Ratio { field: &'static str, value: String },
-    #[error("{0}")]
-    Number(&'static str),
-    #[error("links.allow: `{0}` is not a domain name")]
-    Domain(String),
-    #[error("no blocked-term list was given for language `{0}`, which rules.toml names")]
-    MissingTerms(String),
-    #[error("a blocked-term list was given for language `{0}`, which rules.toml does not name")]
-    UnexpectedTerms(String),
-    #[error("terms/{language}.txt, line {line}: `{term}`: {why}")]
-    Term { language: String, line: usize, term: String, why: &'static str },
-    #[error("questions.toml, {language}: `{word}`: {why}")]
-    BadQuestionWord { language: String, word: String, why: &'static str },
 }
 
 /// A compiled rule: which check, and what to do when it matches.
