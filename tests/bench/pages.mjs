@@ -20,6 +20,7 @@
 // Prints one JSON line per build and a Markdown table of both, side by side.
 
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,6 +42,10 @@ const PRELOAD = Number(args.preload ?? 100000);
 const POSTERS = Number(args.posters ?? 4);
 /** Comments each poster has in flight while preloading. */
 const PRELOAD_IN_FLIGHT = 25;
+// Words for the comments' texts, the same as the live benchmark's generator (kezdesu-load).
+const BENCH_WORDS = readFileSync(new URL('../fixtures/bench-words.txt', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((word) => word !== '');
 const BUILDS = { baseline: args.baseline, new: args.new };
 // `together`: the phone page and the console open during one flood (a real meeting); `apart`:
 // one flood each, so that on a 2-core machine neither page's frames wait for the other's.
@@ -158,13 +163,9 @@ async function posterTokens(base, meeting, count) {
 async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = SECONDS, total = 0, label = 'c' }) {
   await page.goto(`${base}/`);
   return page.evaluate(
-    ({ meeting, tokens, mode, rate, seconds, total, label, inFlightEach }) =>
+    ({ meeting, tokens, mode, rate, seconds, total, label, inFlightEach, WORDS }) =>
       new Promise((resolve, reject) => {
         const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-        const WORDS = ['дорога', 'школа', 'свет', 'вода', 'автобус', 'парк', 'больница', 'садик', 'мусор', 'снег',
-          'крыша', 'отопление', 'тротуар', 'мост', 'рынок', 'аптека', 'остановка', 'двор', 'площадка', 'газ',
-          'жол', 'мектеп', 'су', 'жарық', 'бала', 'аурухана', 'көше', 'үй', 'қоқыс', 'саябақ',
-          'когда', 'почему', 'сколько', 'нужен', 'сломан', 'ремонт', 'новый', 'старый', 'наш', 'район'];
         const sockets = [];
         let sent = 0;
         let acked = 0;
@@ -236,7 +237,7 @@ async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = 
           }, 5);
         }
       }),
-    { meeting, tokens, mode, rate, seconds, total, label, inFlightEach: PRELOAD_IN_FLIGHT },
+    { meeting, tokens, mode, rate, seconds, total, label, inFlightEach: PRELOAD_IN_FLIGHT, WORDS: BENCH_WORDS },
   );
 }
 
