@@ -352,42 +352,32 @@ export function mountClusters({ section, likelySelect = null, command, onArrange
   }
 
   function promoteForm(key) {
-    const form = make('form', 'mod-cluster__form');
-    form.noValidate = true;
-    form.dataset.form = 'promote';
-    const id = `cluster-${key.replace(':', '-')}-text`;
-    const labelElement = make('label');
-    labelElement.htmlFor = id;
     const field = make('textarea');
-    field.id = id;
     field.rows = 2;
-    field.dataset.field = 'text';
-    const submit = make('button', 'button');
-    submit.type = 'submit';
-    submit.dataset.action = 'promote-cluster';
-    const box = make('div', 'field');
-    box.append(labelElement, field);
-    form.append(box, submit);
-    return { form, field, labelElement, submit };
+    return clusterForm(key, { kind: 'promote', field: 'text', input: field, submitClass: 'button' });
   }
 
   function mergeForm(key) {
-    const form = make('form', 'mod-cluster__form mod-cluster__form--merge');
+    return clusterForm(key, { kind: 'merge', field: 'into', input: make('select', 'select'), submitClass: 'button button--quiet' });
+  }
+
+  /** One of a cluster's forms: a labelled `input` and its submit button; their texts are set as the cluster is drawn. */
+  function clusterForm(key, { kind, field, input, submitClass }) {
+    const form = make('form', kind === 'merge' ? 'mod-cluster__form mod-cluster__form--merge' : 'mod-cluster__form');
     form.noValidate = true;
-    form.dataset.form = 'merge';
-    const id = `cluster-${key.replace(':', '-')}-into`;
+    form.dataset.form = kind;
+    const id = `cluster-${key.replace(':', '-')}-${field}`;
     const labelElement = make('label');
     labelElement.htmlFor = id;
-    const field = make('select', 'select');
-    field.id = id;
-    field.dataset.field = 'into';
-    const submit = make('button', 'button button--quiet');
+    input.id = id;
+    input.dataset.field = field;
+    const submit = make('button', submitClass);
     submit.type = 'submit';
-    submit.dataset.action = 'merge-cluster';
+    submit.dataset.action = `${kind}-cluster`;
     const box = make('div', 'field');
-    box.append(labelElement, field);
+    box.append(labelElement, input);
     form.append(box, submit);
-    return { form, field, labelElement, submit };
+    return { form, field: input, labelElement, submit };
   }
 
   return {
