@@ -25,6 +25,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertAccessible } from './accessibility.mjs';
+import { openLive, send } from './live-sockets.mjs';
 import { formatInServerZone, serverMonth, serverYear } from './civil.mjs';
 import { api, launchChromium, signIn, sleep, startServer, strongPassword, watchPage } from './support.mjs';
 
@@ -53,57 +54,6 @@ const BAD_CSV = [
 // No link in it: the shipped `links` rule would hold it first, and this log is about the moderator's
 // own hide (tests/browser/clusters.test.mjs has the rules' entries).
 const SPAM = 'Дешёвые часы со скидкой, недорого — пишите в личку';
-
-/**
- * Opens a live channel socket named `name` in `page` with `token`, and waits for its hello.
- * Returns the hello's `you`.
- */
-async function openLive(page, meeting, name, token) {
-  return page.evaluate(
-    ({ meeting, name, token }) =>
-      new Promise((resolve, reject) => {
-        const url = `ws://${location.host}/api/meetings/${meeting}/live?token=${encodeURIComponent(token)}`;
-        const socket = new WebSocket(url);
-        window.__sockets ??= {};
-        window.__sockets[name] = socket;
-        const timer = setTimeout(() => reject(new Error(`${name}: no hello within 10 s`)), 10000);
-        socket.addEventListener('message', (event) => {
-          const message = JSON.parse(event.data);
-          if (message.type === 'hello') {
-            clearTimeout(timer);
-            resolve(message.you);
-          }
-        });
-        socket.addEventListener('close', (event) => {
-          clearTimeout(timer);
-          reject(new Error(`${name}: closed ${event.code} ${event.reason}`));
-        });
-      }),
-    { meeting, name, token },
-  );
-}
-
-/** Sends `message` on socket `name` and waits for the ack, done or error answering it. */
-async function send(page, name, message) {
-  return page.evaluate(
-    ({ name, message }) =>
-      new Promise((resolve, reject) => {
-        const socket = window.__sockets[name];
-        const key = message.client_id !== undefined ? 'client_id' : 'request_id';
-        const timer = setTimeout(() => reject(new Error(`${name}: no answer to ${JSON.stringify(message)}`)), 10000);
-        const onMessage = (event) => {
-          const answer = JSON.parse(event.data);
-          if (!['ack', 'done', 'error'].includes(answer.type) || answer[key] !== message[key]) return;
-          clearTimeout(timer);
-          socket.removeEventListener('message', onMessage);
-          resolve(answer);
-        };
-        socket.addEventListener('message', onMessage);
-        socket.send(JSON.stringify(message));
-      }),
-    { name, message },
-  );
-}
 
 describe('administration, the moderation log and the home calendar', { timeout: 6 * 60 * 1000 }, () => {
   let server = null;

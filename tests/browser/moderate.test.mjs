@@ -20,6 +20,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertAccessible } from './accessibility.mjs';
+import { listedComments, openLive, receivedEvent, send } from './live-sockets.mjs';
 import { api, launchChromium, signIn, sleep, startServer, strongPassword, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1; // the demo meeting of the first start
@@ -30,80 +31,6 @@ const CONFIG = `
 comment_interval_seconds = 0.1
 comment_burst = 50
 `;
-
-/**
- * Opens a live channel socket named `name` in `page` with `token` and waits for its hello;
- * every event it receives is kept in window.__events[name]. Returns the hello's `you`.
- */
-async function openLive(page, name, token) {
-  return page.evaluate(
-    ({ meeting, name, token }) =>
-      new Promise((resolve, reject) => {
-        const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-        const url = `${scheme}://${location.host}/api/meetings/${meeting}/live?token=${encodeURIComponent(token)}`;
-        const socket = new WebSocket(url);
-        window.__sockets ??= {};
-        window.__events ??= {};
-        window.__sockets[name] = socket;
-        window.__events[name] = [];
-        const timer = setTimeout(() => reject(new Error(`${name}: no hello within 10 s`)), 10000);
-        socket.addEventListener('message', (event) => {
-          const message = JSON.parse(event.data);
-          if (message.type === 'hello') {
-            clearTimeout(timer);
-            resolve(message.you);
-          } else if (message.type === 'events') {
-            window.__events[name].push(...message.events);
-          }
-        });
-        socket.addEventListener('close', (event) => {
-          clearTimeout(timer);
-          reject(new Error(`${name}: closed ${event.code} ${event.reason}`));
-        });
-      }),
-    { meeting: MEETING, name, token },
-  );
-}
-
-/** Sends `message` on the socket `name`; resolves with its ack, done or error. */
-async function send(page, name, message) {
-  return page.evaluate(
-    ({ name, message }) =>
-      new Promise((resolve, reject) => {
-        const socket = window.__sockets[name];
-        const key = message.client_id !== undefined ? 'client_id' : 'request_id';
-        const timer = setTimeout(() => reject(new Error(`${name}: no answer to ${JSON.stringify(message)}`)), 10000);
-        const onMessage = (event) => {
-          const answer = JSON.parse(event.data);
-          if (!['ack', 'done', 'error'].includes(answer.type) || answer[key] !== message[key]) return;
-          clearTimeout(timer);
-          socket.removeEventListener('message', onMessage);
-          resolve(answer);
-        };
-        socket.addEventListener('message', onMessage);
-        socket.send(JSON.stringify(message));
-      }),
-    { name, message },
-  );
-}
-
-/** Waits until the socket `name` has received an event with every field of `fields`; returns it. */
-async function receivedEvent(page, name, fields, timeout = LIVE_TIMEOUT_MS) {
-  const handle = await page.waitForFunction(
-    ({ name, fields }) =>
-      window.__events[name].find((event) =>
-        Object.entries(fields).every(([key, value]) => JSON.stringify(event[key]) === JSON.stringify(value)),
-      ),
-    { name, fields },
-    { timeout },
-  );
-  return handle.jsonValue();
-}
-
-/** The comment numbers the console lists, top to bottom. */
-async function listedComments(page) {
-  return page.locator('#comment-list > li').evaluateAll((items) => items.map((item) => Number(item.dataset.comment)));
-}
 
 /** The question numbers in the console's queue, in order. */
 async function queued(page) {
@@ -157,7 +84,7 @@ describe('the moderator console', { timeout: 5 * 60 * 1000 }, () => {
         expect: 201,
       })
     ).body;
-    const you = await openLive(desk, name, viewer.token);
+    const you = await openLive(desk, MEETING, name, viewer.token);
     assert.equal(you.role, 'viewer');
     return you.viewer_id;
   }

@@ -15,66 +15,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertAccessible } from './accessibility.mjs';
+import { openLive, send } from './live-sockets.mjs';
 import { api, launchChromium, signIn, sleep, startServer, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1; // the demo meeting of the first start
 const LIVE_TIMEOUT_MS = 5000; // "within a few seconds": events are pushed, not polled
 const LIVE_PATH = new RegExp(`/api/meetings/${MEETING}/live(\\?|$)`);
-
-/**
- * Opens a live channel socket named `name` in `page` (loaded from the server), with `token` in
- * the query, and waits for its hello. Returns the hello's `you`.
- */
-async function openLive(page, name, token) {
-  return page.evaluate(
-    ({ meeting, name, token }) =>
-      new Promise((resolve, reject) => {
-        const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-        const url = `${scheme}://${location.host}/api/meetings/${meeting}/live?token=${encodeURIComponent(token)}`;
-        const socket = new WebSocket(url);
-        window.__sockets ??= {};
-        window.__sockets[name] = socket;
-        const timer = setTimeout(() => reject(new Error(`${name}: no hello within 10 s`)), 10000);
-        socket.addEventListener('message', (event) => {
-          const message = JSON.parse(event.data);
-          if (message.type === 'hello') {
-            clearTimeout(timer);
-            resolve(message.you);
-          }
-        });
-        socket.addEventListener('close', (event) => {
-          clearTimeout(timer);
-          reject(new Error(`${name}: closed ${event.code} ${event.reason}`));
-        });
-      }),
-    { meeting: MEETING, name, token },
-  );
-}
-
-/**
- * Sends `message` on the socket `name` and waits for its answer: the `ack` or `error` with its
- * client_id (a comment), or the `done` or `error` with its request_id (anything else).
- */
-async function send(page, name, message) {
-  return page.evaluate(
-    ({ name, message }) =>
-      new Promise((resolve, reject) => {
-        const socket = window.__sockets[name];
-        const key = message.client_id !== undefined ? 'client_id' : 'request_id';
-        const timer = setTimeout(() => reject(new Error(`${name}: no answer to ${JSON.stringify(message)}`)), 10000);
-        const onMessage = (event) => {
-          const answer = JSON.parse(event.data);
-          if (!['ack', 'done', 'error'].includes(answer.type) || answer[key] !== message[key]) return;
-          clearTimeout(timer);
-          socket.removeEventListener('message', onMessage);
-          resolve(answer);
-        };
-        socket.addEventListener('message', onMessage);
-        socket.send(JSON.stringify(message));
-      }),
-    { name, message },
-  );
-}
 
 /** The question numbers listed in the presenter's queue, in order. */
 async function queueNumbers(page) {
@@ -169,8 +115,8 @@ describe('the presenter page follows the live channel', { timeout: 5 * 60 * 1000
         expect: 201,
       })
     ).body;
-    assert.equal((await openLive(desk, 'viewer', viewer.token)).role, 'viewer');
-    assert.equal((await openLive(desk, 'moderator', adminToken)).role, 'admin');
+    assert.equal((await openLive(desk, MEETING, 'viewer', viewer.token)).role, 'viewer');
+    assert.equal((await openLive(desk, MEETING, 'moderator', adminToken)).role, 'admin');
   });
 
   after(async () => {

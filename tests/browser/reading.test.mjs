@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { assertAccessible } from './accessibility.mjs';
+import { openLive, send } from './live-sockets.mjs';
 import { api, diagnostics, launchChromium, signIn, startServer, strongPassword, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1; // the demo meeting of the first start
@@ -45,54 +46,14 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
   const withDiagnostics = diagnostics(() => server, pageLog);
   const moderator = { login: 'moderator.reading', password: strongPassword() };
 
-  /** Opens a socket named `name` on the desk with `token`; resolves with hello's `you`. */
-  async function openLive(name, token) {
-    return desk.evaluate(
-      ({ meeting, name, token }) =>
-        new Promise((resolve, reject) => {
-          const socket = new WebSocket(`ws://${location.host}/api/meetings/${meeting}/live?token=${encodeURIComponent(token)}`);
-          window.__sockets ??= {};
-          window.__sockets[name] = socket;
-          socket.addEventListener('message', (event) => {
-            const message = JSON.parse(event.data);
-            if (message.type === 'hello') resolve(message.you);
-          });
-          socket.addEventListener('close', (event) => reject(new Error(`${name}: closed ${event.code}`)));
-        }),
-      { meeting: MEETING, name, token },
-    );
-  }
-
-  /** Sends a command on socket `name`; resolves with its ack, done or error. */
-  async function send(name, message) {
-    return desk.evaluate(
-      ({ name, message }) =>
-        new Promise((resolve, reject) => {
-          const socket = window.__sockets[name];
-          const key = message.client_id !== undefined ? 'client_id' : 'request_id';
-          const timer = setTimeout(() => reject(new Error(`${name}: no answer`)), 10000);
-          const onMessage = (event) => {
-            const answer = JSON.parse(event.data);
-            if (!['ack', 'done', 'error'].includes(answer.type) || answer[key] !== message[key]) return;
-            clearTimeout(timer);
-            socket.removeEventListener('message', onMessage);
-            resolve(answer);
-          };
-          socket.addEventListener('message', onMessage);
-          socket.send(JSON.stringify(message));
-        }),
-      { name, message },
-    );
-  }
-
   async function comment(name, text) {
-    const answer = await send(name, { type: 'comment', client_id: `r-${++counter}`, text });
+    const answer = await send(desk, name, { type: 'comment', client_id: `r-${++counter}`, text });
     assert.equal(answer.type, 'ack', JSON.stringify(answer));
     return answer.comment;
   }
 
   async function moderate(message) {
-    const answer = await send('moderator', { ...message, request_id: `m-${++counter}` });
+    const answer = await send(desk, 'moderator', { ...message, request_id: `m-${++counter}` });
     assert.equal(answer.type, 'done', JSON.stringify(answer));
     return answer;
   }
@@ -101,7 +62,7 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
     const { token } = (
       await api(server.base, `/api/meetings/${MEETING}/viewers`, { method: 'POST', json: { display_name: displayName }, expect: 201 })
     ).body;
-    await openLive(name, token);
+    await openLive(desk, MEETING, name, token);
   }
 
   before(async () => {
@@ -125,7 +86,7 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
     await desk.goto(`${server.base}/`);
     await viewer('aigul', 'Айгүл');
     await viewer('yerlan', 'Ерлан');
-    await openLive('moderator', await signIn(server.base, moderator.login, moderator.password));
+    await openLive(desk, MEETING, 'moderator', await signIn(server.base, moderator.login, moderator.password));
   });
 
   after(async () => {
@@ -141,7 +102,7 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
       await moderate({ type: 'promote', comments: [roadComment] });
       const issues = (await api(server.base, `/api/meetings/${MEETING}/issues`, { expect: 200 })).body.issues;
       const question = issues.find((issue) => issue.text === road).question;
-      const vote = await send('yerlan', { type: 'vote', question, up: true, request_id: `v-${++counter}` });
+      const vote = await send(desk, 'yerlan', { type: 'vote', question, up: true, request_id: `v-${++counter}` });
       assert.equal(vote.type, 'done');
 
       const context = await browser.newContext({ viewport: PHONE });
