@@ -161,7 +161,7 @@ async function posterTokens(base, meeting, count) {
  * (a few in flight per poster). Resolves with {sent, acked} when done.
  */
 async function post(page, { base, meeting, tokens, mode, rate = RATE, seconds = SECONDS, total = 0, label = 'c' }) {
-  await page.goto(`${base}/`);
+  if (!page.url().startsWith(base)) await page.goto(`${base}/`);
   return page.evaluate(
     ({ meeting, tokens, mode, rate, seconds, total, label, inFlightEach, WORDS }) =>
       new Promise((resolve, reject) => {
@@ -357,10 +357,13 @@ async function flood(browser, base, admin, which = ['phone', 'console']) {
   }
   const pages = [phone, console_].filter(Boolean);
 
+  // The posters' page is opened before measuring: opening a page busies the browser and its GPU
+  // process for a moment, which would show as the measured pages' frame gap at the start.
+  const desk = await (await browser.newContext()).newPage();
+  await desk.goto(`${base}/`);
   await sleep(1000);
   for (const page of pages) await page.evaluate(() => (window.__bench.measuring = true));
   const metricsBefore = cdp ? await mainThreadSeconds(cdp) : null;
-  const desk = await (await browser.newContext()).newPage();
   log(`flood: ${RATE}/s for ${SECONDS} s into meeting ${meeting}`);
   const posted = await post(desk, { base, meeting, tokens, mode: 'rate' });
   await sleep(3000); // the last comments reach the pages

@@ -285,7 +285,7 @@ describe('the live channel connection', () => {
     assert.equal(timers.fire(), 0);
   });
 
-  test('events frames are folded once per frame, and before anything that follows them', () => {
+  test('events frames are folded once per frame, and before any answer that follows them', () => {
     const frames = [];
     const schedule = frameScheduler({
       requestFrame: (callback) => frames.push(callback),
@@ -303,8 +303,12 @@ describe('the live channel connection', () => {
     frames.shift()();
     assert.deepEqual(updates, [5], 'five frames, one update');
     socket.receive({ type: 'events', events: [question(6, 6, 'Q6')] });
-    socket.receive({ type: 'viewers', count: 3 });
-    assert.equal(state.lastSeq, 6, 'folded before the message after it');
+    // A count means the same before or after the waiting events: they wait for their frame.
+    socket.receive({ type: 'viewers', count: 9 });
+    assert.equal(state.viewers, 9);
+    assert.equal(state.lastSeq, 5, 'a count does not draw the batch out of turn');
+    socket.receive({ type: 'done', request_id: 'r-1' });
+    assert.equal(state.lastSeq, 6, 'folded before an answer that follows them');
   });
 
   test('a server without snapshots refuses the handshake: the next attempt joins as before', () => {

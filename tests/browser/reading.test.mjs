@@ -158,6 +158,10 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
       await page.locator('#live-comments', { hasText: SCROLL_TEXTS[29] }).waitFor({ timeout: LIVE_TIMEOUT_MS });
       const lastRow = () => page.locator('#live-comments > li').last().textContent();
       assert.ok((await lastRow()).includes(SCROLL_TEXTS[29]), 'following the newest');
+      // Following means the newest row is in view: the log is scrolled to its bottom.
+      const atBottom = () =>
+        page.locator('#live-comments-log').evaluate((log) => log.scrollHeight > log.clientHeight && log.scrollHeight - log.scrollTop - log.clientHeight < 2);
+      await waitFor(atBottom, { timeout: LIVE_TIMEOUT_MS, message: 'the log at its newest row' });
 
       // The reader scrolls back up: three new comments do not move the list.
       await page.locator('#live-comments-log').evaluate((log) => {
@@ -180,6 +184,7 @@ describe('pages that keep up', { timeout: 3 * 60 * 1000 }, () => {
       assert.match(await lastRow(), /Спасибо за новый сквер/);
       await comment('yerlan', 'И снова в ленте');
       await waitFor(async () => /снова в ленте/.test(await lastRow()), { timeout: LIVE_TIMEOUT_MS, message: 'following again' });
+      await waitFor(atBottom, { timeout: LIVE_TIMEOUT_MS, message: 'the log at its newest row again' });
       // Screen readers hear a summary, not every comment.
       assert.equal(await page.locator('#live-comments-log').getAttribute('aria-live'), 'off');
       await page.locator('#live-comments-announce', { hasText: /Новые комментарии: \d+/ }).waitFor({ state: 'attached', timeout: LIVE_TIMEOUT_MS });

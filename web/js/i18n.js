@@ -2082,6 +2082,22 @@ export function pickLocalized(texts) {
   return '';
 }
 
+// Making an Intl formatter costs far more than formatting with one, and the moderator console
+// formats thousands of counts and times a minute in a flood (4 % of its main thread, when each
+// call made its own). So each is made once per kind, locale and options; the set is small (the
+// languages times the meetings' time zones).
+const formatters = new Map();
+
+function formatter(Kind, locale, options) {
+  const key = `${Kind.name} ${locale} ${JSON.stringify(options)}`;
+  let made = formatters.get(key);
+  if (made === undefined) {
+    made = new Kind(locale, options);
+    formatters.set(key, made);
+  }
+  return made;
+}
+
 /**
  * A date and time shown in the meeting's time zone (Almaty unless the server says otherwise),
  * whatever the reader's device time zone is.
@@ -2095,7 +2111,7 @@ export function formatMeetingDateTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
     const parts = dateParts(date, zone);
     return `${KAZAKH_WEEKDAYS[parts.weekday] ?? parts.weekday}, ${kazakhDate(parts)}, ${parts.hour}:${parts.minute} (${zoneLabel})`;
   }
-  const formatter = new Intl.DateTimeFormat(LOCALES[currentLanguage], {
+  const dateTime = formatter(Intl.DateTimeFormat, LOCALES[currentLanguage], {
     timeZone: zone,
     weekday: 'short',
     day: 'numeric',
@@ -2105,7 +2121,7 @@ export function formatMeetingDateTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
     minute: '2-digit',
     hourCycle: 'h23',
   });
-  return `${formatter.format(date)} (${zoneLabel})`;
+  return `${dateTime.format(date)} (${zoneLabel})`;
 }
 
 /** A calendar day given as `YYYY-MM-DD` (no time, no zone), e.g. "12 March 2026". */
@@ -2117,7 +2133,7 @@ export function formatCalendarDate(dayText) {
   }
   // Noon UTC, shown in UTC: the same day whatever the reader's time zone.
   const date = new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 12));
-  return new Intl.DateTimeFormat(LOCALES[currentLanguage], {
+  return formatter(Intl.DateTimeFormat, LOCALES[currentLanguage], {
     timeZone: 'UTC',
     day: 'numeric',
     month: 'long',
@@ -2130,7 +2146,7 @@ export function formatMeetingDate(isoText, timeZone = DEFAULT_TIME_ZONE) {
   const date = new Date(isoText);
   if (!isoText || Number.isNaN(date.getTime())) return '—';
   if (currentLanguage === 'kk') return kazakhDate(dateParts(date, timeZone || DEFAULT_TIME_ZONE));
-  return new Intl.DateTimeFormat(LOCALES[currentLanguage], {
+  return formatter(Intl.DateTimeFormat, LOCALES[currentLanguage], {
     timeZone: timeZone || DEFAULT_TIME_ZONE,
     day: 'numeric',
     month: 'long',
@@ -2142,7 +2158,7 @@ export function formatMeetingDate(isoText, timeZone = DEFAULT_TIME_ZONE) {
 export function formatMeetingTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
   const date = new Date(isoText);
   if (!isoText || Number.isNaN(date.getTime())) return '—';
-  return new Intl.DateTimeFormat(LOCALES[currentLanguage], {
+  return formatter(Intl.DateTimeFormat, LOCALES[currentLanguage], {
     timeZone: timeZone || DEFAULT_TIME_ZONE,
     hour: '2-digit',
     minute: '2-digit',
@@ -2152,12 +2168,12 @@ export function formatMeetingTime(isoText, timeZone = DEFAULT_TIME_ZONE) {
 
 /** A count in the chosen language's digit grouping (1 843, 1,843). */
 export function formatNumber(value) {
-  return new Intl.NumberFormat(LOCALES[currentLanguage]).format(value);
+  return formatter(Intl.NumberFormat, LOCALES[currentLanguage], {}).format(value);
 }
 
 /** A share in per cent (`66.7` → "66,7 %" / "66.7%"), to one decimal at most. */
 export function formatPercent(value) {
-  return new Intl.NumberFormat(LOCALES[currentLanguage], { style: 'percent', maximumFractionDigits: 1 }).format(
+  return formatter(Intl.NumberFormat, LOCALES[currentLanguage], { style: 'percent', maximumFractionDigits: 1 }).format(
     Number(value) / 100,
   );
 }
@@ -2172,7 +2188,7 @@ const KAZAKH_WEEKDAYS = { Mon: 'дс', Tue: 'сс', Wed: 'ср', Thu: 'бс', Fr
 
 /** The calendar parts of `date` in `timeZone`, as numbers (and the English weekday). */
 export function dateParts(date, timeZone) {
-  const parts = new Intl.DateTimeFormat('en-GB', {
+  const parts = formatter(Intl.DateTimeFormat, 'en-GB', {
     timeZone,
     weekday: 'short',
     day: 'numeric',

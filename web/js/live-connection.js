@@ -207,6 +207,17 @@ export class LiveConnection {
       this.batch.push(message.events);
       return;
     }
+    // A count and a platform's status mean the same before or after the events waiting for the
+    // next frame, so they do not draw that batch out of turn, outside the frame.
+    if (message.type === 'viewers') {
+      this.state.viewers = Number(message.count) || 0;
+      this.handlers.viewers?.(this.state.viewers);
+      return;
+    }
+    if (message.type === 'platform') {
+      if (message.status && typeof message.status === 'object') this.handlers.platform?.(message.status);
+      return;
+    }
     // Anything else comes after the events received before it.
     this.batch.flushNow();
     switch (message.type) {
@@ -232,10 +243,6 @@ export class LiveConnection {
         this.handlers.authenticated?.(message, changes);
         break;
       }
-      case 'viewers':
-        this.state.viewers = Number(message.count) || 0;
-        this.handlers.viewers?.(this.state.viewers);
-        break;
       case 'error':
         if ((!this.welcomed || this.authPending) && (message.code === 'unauthenticated' || message.code === 'forbidden')) {
           this.refused = message.code; // the close (4001 or 4003) follows
@@ -252,9 +259,6 @@ export class LiveConnection {
       case 'ack':
       case 'done':
         this.handlers.answer?.(message);
-        break;
-      case 'platform':
-        if (message.status && typeof message.status === 'object') this.handlers.platform?.(message.status);
         break;
       default:
         break; // a newer server's message this page does not know yet
