@@ -19,8 +19,9 @@
 //       the newest comment on its screen, and its DOM node count.
 // Prints one JSON line per build and a Markdown table of both, side by side.
 
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,6 +51,14 @@ const BUILDS = { baseline: args.baseline, new: args.new };
 // `together`: the phone page and the console open during one flood (a real meeting); `apart`:
 // one flood each, so that on a 2-core machine neither page's frames wait for the other's.
 const PAGES = args.pages === 'apart' ? 'apart' : 'together';
+// `--pin yes` (the default on 2 cores or more): the server, the posters' page, the browser
+// process and this script share the first core, and only the measured page's renderer and
+// Chromium's GPU process may run on the second (and on the first). A citizen's phone does not
+// run the server: without this, a frame of the measured page waits whenever the server and the
+// posters take both cores, and the frame gaps measure the machine's scheduler more than the
+// page. (The page alone on one core was tried: its compositor, raster and GPU threads then
+// wait for its main thread, and it drew fewer frames.)
+const PIN = (args.pin ?? 'yes') !== 'no' && cpus().length >= 2;
 const PHONE = { width: 360, height: 780 };
 const DESKTOP = { width: 1366, height: 900 };
 const MODERATOR = { login: 'bench-moderator', password: 'bench moderator password 7!' };
@@ -57,6 +66,45 @@ const AKIM = { login: 'bench-akim', password: 'bench akim password 7!' };
 
 function log(...parts) {
   console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...parts);
+}
+
+/** The ids of this machine's Chromium processes whose arguments pass `wanted`. */
+function chromiumProcesses(wanted = () => true) {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let argv;
+    try {
+      // Chromium rewrites its process title: its arguments are then one string, with spaces.
+      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split(/[\0 ]/);
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (/chrom/.test(path.basename(argv[0] ?? '')) && wanted(argv)) found.push(Number(name));
+  }
+  return found;
+}
+
+const isRenderer = (argv) => argv.includes('--type=renderer');
+const isGpu = (argv) => argv.includes('--type=gpu-process');
+
+/** Lets every thread of each process run only on `cpus` ("0", "0,1"; taskset; what they start later follows). */
+function pinTo(pids, cpus) {
+  if (!PIN) return;
+  for (const pid of pids) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+}
+
+/** Opens the page to measure (`open()` makes and navigates it), free to use both cores, as the GPU process. */
+async function openMeasured(open) {
+  const before = new Set(chromiumProcesses(isRenderer));
+  await open();
+  pinTo([...chromiumProcesses(isRenderer).filter((pid) => !before.has(pid)), ...chromiumProcesses(isGpu)], '0,1');
 }
 
 /** Starts `bin serve` on `data`; returns {base, adminPassword, stop()}. */
@@ -75,7 +123,8 @@ async function startServer(bin, data, adminPassword) {
   });
   // Run in the data folder: a server reads config/default.toml from its working folder, and
   // this checkout's documents keys an older baseline does not know.
-  const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', data], {
+  const command = ['serve', '--listen', `127.0.0.1:${port}`, '--data', data];
+  const child = spawn(PIN ? 'taskset' : bin, PIN ? ['-c', '0', bin, ...command] : command, {
     env,
     cwd: data,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -334,8 +383,10 @@ async function flood(browser, base, admin, which = ['phone', 'console']) {
   if (which.includes('phone')) {
     phoneContext = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
     await phoneContext.addInitScript(watcherScript('#live-comments'));
-    phone = await phoneContext.newPage();
-    await phone.goto(`${base}/meetings/${meeting}`);
+    await openMeasured(async () => {
+      phone = await phoneContext.newPage();
+      await phone.goto(`${base}/meetings/${meeting}`);
+    });
     // Both builds join as a viewer (the old page could read only after joining).
     await phone.locator('#live-join-name').waitFor({ state: 'visible', timeout: 30000 });
     await phone.fill('#live-join-name', 'Reader');
@@ -351,8 +402,10 @@ async function flood(browser, base, admin, which = ['phone', 'console']) {
   if (which.includes('console')) {
     consoleContext = await moderatorContext(browser, base, { viewport: DESKTOP });
     await consoleContext.addInitScript(watcherScript('#comment-list'));
-    console_ = await consoleContext.newPage();
-    await console_.goto(`${base}/moderate.html?meeting=${meeting}`);
+    await openMeasured(async () => {
+      console_ = await consoleContext.newPage();
+      await console_.goto(`${base}/moderate.html?meeting=${meeting}`);
+    });
     await console_.locator('#mod-connection[data-state="live"]').waitFor({ timeout: 60000 });
   }
   const pages = [phone, console_].filter(Boolean);
@@ -396,6 +449,9 @@ async function preload(browser, base, meeting, total) {
 /** (c): the console opened on the preloaded meeting, until its newest comment is on screen. */
 async function lateJoin(browser, base, meeting, total) {
   const context = await moderatorContext(browser, base, { viewport: DESKTOP });
+  // The page's renderer free to use both cores from its first moment, as the flood's pages.
+  const before = new Set(chromiumProcesses(isRenderer));
+  const pinning = setInterval(() => pinTo(chromiumProcesses(isRenderer).filter((pid) => !before.has(pid)), '0,1'), 50);
   const page = await context.newPage();
   const newest = `(${total} of ${total})`;
   const began = Date.now();
@@ -406,6 +462,7 @@ async function lateJoin(browser, base, meeting, total) {
     { timeout: 600000, polling: 'raf' },
   );
   const seconds = (Date.now() - began) / 1000;
+  clearInterval(pinning);
   await sleep(500);
   const result = { newest_on_screen_s: Number(seconds.toFixed(2)), dom_nodes: await domNodes(page) };
   await context.close();
@@ -415,6 +472,8 @@ async function lateJoin(browser, base, meeting, total) {
 async function main() {
   for (const [name, bin] of Object.entries(BUILDS)) if (!bin) throw new Error(`--${name} BIN is required`);
   const browser = await launchChromium();
+  // Everything but the measured pages on the first core (see PIN).
+  pinTo([process.pid, ...chromiumProcesses()], '0');
   const root = await mkdtemp(path.join(tmpdir(), 'kezdesu-bench-pages-'));
   const adminPassword = strongPassword();
   const results = {};
