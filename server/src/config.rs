@@ -36,6 +36,7 @@ pub struct Config {
     pub demands: DemandsConfig,
     pub cluster: ClusterConfig,
     pub egress: EgressConfig,
+    pub recording: RecordingConfig,
     pub platforms: PlatformsConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
@@ -139,6 +140,41 @@ impl Default for EgressConfig {
             x264_preset: "veryfast".to_owned(),
             x264_bitrate_kbps: 2500,
         }
+    }
+}
+
+/// Recording every on-air period of a meeting, and the replay made of them when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordingConfig {
+    /// Whether the node a publisher is connected to records the broadcast.
+    pub enabled: bool,
+    /// Where the recordings are kept; empty: `recordings` in the data folder. With several
+    /// nodes, one folder every node mounts at the same path (docs/scale.md).
+    pub folder: PathBuf,
+    /// Keep each on-air period's raw file after the replay is made (they are deleted by
+    /// default: the replay holds the same picture and sound).
+    pub keep_parts: bool,
+    /// The ffprobe program (Debian's `ffprobe`), which measures what was recorded. ffmpeg is
+    /// `egress.ffmpeg`.
+    pub ffprobe: PathBuf,
+}
+
+impl Default for RecordingConfig {
+    fn default() -> RecordingConfig {
+        RecordingConfig {
+            enabled: true,
+            folder: PathBuf::new(),
+            keep_parts: false,
+            ffprobe: PathBuf::from("ffprobe"),
+        }
+    }
+}
+
+impl RecordingConfig {
+    /// The folder the recordings are kept in, for a server whose data folder is `data_dir`.
+    pub fn folder_in(&self, data_dir: &std::path::Path) -> PathBuf {
+        if self.folder.as_os_str().is_empty() { data_dir.join("recordings") } else { self.folder.clone() }
     }
 }
 

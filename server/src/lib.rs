@@ -25,6 +25,7 @@ pub mod media;
 pub mod metrics;
 pub mod platforms;
 pub mod procfs;
+pub mod recording;
 pub mod room;
 pub mod secrets;
 pub mod store;
@@ -175,6 +176,17 @@ pub async fn run(
         metrics.platforms.clone(),
         rooms_stop.clone(),
     )?;
+    let node = cluster
+        .as_ref()
+        .map_or_else(|| format!("node-{:016x}", rand::random::<u64>()), |cluster| cluster.node().to_owned());
+    let recordings = recording::Recordings::new(
+        &config,
+        node,
+        store.clone(),
+        media.clone(),
+        metrics.recording.clone(),
+        rooms_stop.clone(),
+    );
     let state = AppState::new(
         config.clone(),
         store.clone(),
@@ -185,6 +197,7 @@ pub async fn run(
         media.clone(),
         egress.clone(),
         platforms.clone(),
+        recordings.clone(),
         cluster.clone(),
         stopping.clone(),
     );
@@ -224,6 +237,10 @@ pub async fn run(
     // A destination ends its stream with a goodbye to its platform, within two seconds.
     if !egress.wait_closed(Duration::from_secs(4)).await {
         tracing::warn!("some restreams did not stop in time");
+    }
+    // Each recorder writes its file's end, and its part is measured and closed.
+    if !recordings.wait_closed(Duration::from_secs(8)).await {
+        tracing::warn!("some recorders did not stop in time");
     }
     if !platforms.wait_closed(Duration::from_secs(2)).await {
         tracing::warn!("some platform readers did not stop in time");

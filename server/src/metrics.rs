@@ -63,6 +63,7 @@ pub struct Metrics {
     pub media: MediaMetrics,
     pub cluster: ClusterMetrics,
     pub egress: EgressMetrics,
+    pub recording: RecordingMetrics,
     pub platforms: PlatformMetrics,
     pub alive_tasks: Gauge,
     pub resident_memory_bytes: Gauge,
@@ -128,6 +129,18 @@ pub struct PlatformMetrics {
     pub quota_units: Counter,
     /// Readers running on this node.
     pub readers: Gauge,
+}
+
+/// Recording the broadcasts, and making their replays.
+#[derive(Clone, Default)]
+pub struct RecordingMetrics {
+    /// Recorders (ffmpeg) running on this node, one per meeting on air here.
+    pub recorders: Gauge,
+    /// Recorders that ended while their meeting was still on air.
+    pub recorder_failures: Counter,
+    /// Replays made, and replays that could not be made.
+    pub replays: Counter,
+    pub replay_failures: Counter,
 }
 
 /// Restreaming to the platforms.
@@ -238,6 +251,19 @@ impl Metrics {
             "ffmpeg processes that ended while their meeting was on air",
             egress.transcoder_failures.clone(),
         );
+        let recording = RecordingMetrics::default();
+        registry.register("recorders", "Recorders running on this node", recording.recorders.clone());
+        registry.register(
+            "recorder_failures",
+            "Recorders that ended while their meeting was on air",
+            recording.recorder_failures.clone(),
+        );
+        registry.register("replays", "Replays made of ended meetings' recordings", recording.replays.clone());
+        registry.register(
+            "replay_failures",
+            "Replays that could not be made",
+            recording.replay_failures.clone(),
+        );
         let platforms = PlatformMetrics::default();
         registry.register(
             "platform_comments",
@@ -301,6 +327,7 @@ impl Metrics {
             media,
             cluster,
             egress,
+            recording,
             platforms,
             alive_tasks,
             resident_memory_bytes,

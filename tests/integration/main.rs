@@ -19,6 +19,7 @@ mod meetings;
 mod platforms;
 mod postgres;
 mod protocol;
+mod recordings;
 mod register;
 mod results;
 mod system;

@@ -297,7 +297,7 @@ async fn two_hundred_sessions_come_and_go_without_leaks() {
     std::fs::write(
         dir.path().join("leak.toml"),
         "[server]\nlisten = \"127.0.0.1:0\"\n[media]\nudp_addresses = [\"127.0.0.1\"]\n\
-         viewer_sessions_per_minute_per_address = 10000\n",
+         viewer_sessions_per_minute_per_address = 10000\n[recording]\nenabled = false\n",
     )
     .expect("writing the config");
     let mut command = crate::binary::kezdesu(dir.path());

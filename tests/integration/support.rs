@@ -81,6 +81,9 @@ impl TestServer {
         config.server.shutdown_grace_seconds = 3;
         // A wildcard bind skips loopback; the tests' peers are all on this machine.
         config.media.udp_addresses = vec![std::net::IpAddr::from([127, 0, 0, 1])];
+        // The synthetic publishers' video is no codec's: nothing to record, and no ffmpeg per
+        // broadcast on the test machine's two cores. The recording tests turn it on.
+        config.recording.enabled = false;
         adjust(&mut config);
         TestServer::launch(config, data).await
     }

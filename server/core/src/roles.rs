@@ -97,6 +97,12 @@ impl Principal {
         self.may_create_meeting(meeting_akim)
     }
 
+    /// Recordings are public records of the meetings: only admins delete one, and the
+    /// deletion itself stays on record.
+    pub fn may_delete_recordings(&self) -> bool {
+        self.is_admin()
+    }
+
     /// A meeting's results are published by the commission, the meeting's akim or an admin.
     pub fn may_publish_results(&self, meeting_akim: AccountId) -> bool {
         match self {

@@ -30,7 +30,7 @@ pub mod rtmp;
 pub mod transcoder;
 
 use crate::config::EgressConfig;
-use crate::media::rtp_source::{RtpSource, SourceCodec};
+use crate::media::rtp_source::RtpSource;
 use crate::media::{Media, StatusChange};
 use crate::metrics::{EgressMetrics, RestreamLabels};
 use crate::secrets::Sealer;
@@ -552,8 +552,8 @@ async fn transcode_once(
         };
     egress.has_video.store(codecs.video.is_some(), std::sync::atomic::Ordering::Relaxed);
     let input = transcoder::Input {
-        video: codecs.video.as_ref().map(rtp_codec).zip(video_port),
-        audio: codecs.audio.as_ref().map(rtp_codec).zip(audio_port),
+        video: codecs.video.as_ref().map(transcoder::RtpCodec::from).zip(video_port),
+        audio: codecs.audio.as_ref().map(transcoder::RtpCodec::from).zip(audio_port),
     };
     let encoding = transcoder::Encoding {
         audio_bitrate_kbps: shared.config.audio_bitrate_kbps,
@@ -631,16 +631,6 @@ async fn transcode_once(
     let _ = running.child.start_kill();
     let _ = running.child.wait().await;
     outcome
-}
-
-fn rtp_codec(codec: &SourceCodec) -> transcoder::RtpCodec {
-    transcoder::RtpCodec {
-        mime_type: codec.mime_type.clone(),
-        clock_rate: codec.clock_rate,
-        channels: codec.channels,
-        fmtp: codec.fmtp.clone(),
-        payload_type: codec.payload_type,
-    }
 }
 
 /// One destination: connect, publish, stream, and after a drop retry as the rule says.

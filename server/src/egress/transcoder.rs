@@ -24,6 +24,18 @@ pub struct RtpCodec {
     pub payload_type: u8,
 }
 
+impl From<&crate::media::rtp_source::SourceCodec> for RtpCodec {
+    fn from(codec: &crate::media::rtp_source::SourceCodec) -> RtpCodec {
+        RtpCodec {
+            mime_type: codec.mime_type.clone(),
+            clock_rate: codec.clock_rate,
+            channels: codec.channels,
+            fmtp: codec.fmtp.clone(),
+            payload_type: codec.payload_type,
+        }
+    }
+}
+
 impl RtpCodec {
     fn encoding_name(&self) -> &str {
         self.mime_type.split_once('/').map_or(self.mime_type.as_str(), |(_, name)| name)
@@ -71,9 +83,10 @@ pub fn sdp(input: &Input) -> String {
     sdp
 }
 
-/// ffmpeg's arguments: nothing secret, and the same for every meeting with the same codecs.
-pub fn arguments(input: &Input, encoding: &Encoding) -> Vec<String> {
-    let mut args: Vec<String> = [
+/// The arguments that make ffmpeg read the RTP its SDP (on stdin) describes: the restream's
+/// transcoder and the recorder start alike.
+pub fn input_arguments() -> Vec<String> {
+    [
         "-hide_banner",
         "-loglevel",
         "error",
@@ -95,7 +108,12 @@ pub fn arguments(input: &Input, encoding: &Encoding) -> Vec<String> {
         "pipe:0",
     ]
     .map(str::to_owned)
-    .to_vec();
+    .to_vec()
+}
+
+/// ffmpeg's arguments: nothing secret, and the same for every meeting with the same codecs.
+pub fn arguments(input: &Input, encoding: &Encoding) -> Vec<String> {
+    let mut args = input_arguments();
     if let Some((codec, _)) = &input.video {
         args.extend(["-map", "0:v:0"].map(str::to_owned));
         if codec.is_h264() {

@@ -17,6 +17,7 @@ mod open311;
 mod platforms;
 mod problem;
 mod receptions;
+mod recordings;
 mod register;
 pub(crate) mod register_io;
 mod session;
@@ -88,6 +89,8 @@ pub struct Shared {
     pub egress: Egress,
     /// The readers of the platforms' comments.
     pub platforms: crate::platforms::Platforms,
+    /// The broadcasts' recordings and replays.
+    pub recordings: crate::recording::Recordings,
     /// Seals platform stream keys before they are stored.
     pub sealer: Sealer,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
@@ -116,6 +119,7 @@ impl AppState {
         media: Media,
         egress: Egress,
         platforms: crate::platforms::Platforms,
+        recordings: crate::recording::Recordings,
         cluster: Option<Cluster>,
         shutdown: CancellationToken,
     ) -> AppState {
@@ -138,6 +142,7 @@ impl AppState {
             media,
             egress,
             platforms,
+            recordings,
             sealer: Sealer::new(config.secret_key.clone(), config.previous_secret_key.clone()),
             config,
             store,
@@ -250,6 +255,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::results, meetings::publish_results))
         .routes(routes!(media::stream_key, media::rotate_stream_key))
         .routes(routes!(media::end_broadcast))
+        .routes(routes!(recordings::show, recordings::delete))
+        .routes(routes!(recordings::file))
         .routes(routes!(destinations::list_for_meeting, destinations::add_to_meeting))
         .routes(routes!(destinations::update_for_meeting, destinations::remove_from_meeting))
         .routes(routes!(destinations::list_defaults, destinations::add_default))

@@ -64,6 +64,12 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 404 with a code of its own, for a thing that may exist later (a recording).
+    #[error("{detail}")]
+    Absent { code: &'static str, detail: String },
+    /// 410: it existed and was removed for good.
+    #[error("{detail}")]
+    Gone { code: &'static str, detail: String },
     #[error("no such route")]
     RouteNotFound,
     #[error("this route does not answer that method")]
@@ -115,7 +121,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthenticated | ApiError::WrongCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::RouteNotFound | ApiError::Absent { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::Gone { .. } => StatusCode::GONE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -136,6 +145,8 @@ impl ApiError {
             ApiError::InvalidBody(_) => "invalid_body",
             ApiError::Invalid { code, .. }
             | ApiError::Conflict { code, .. }
+            | ApiError::Absent { code, .. }
+            | ApiError::Gone { code, .. }
             | ApiError::UnavailableNow { code, .. } => code,
             ApiError::MissingCredential(_) => "unauthenticated",
             ApiError::PreconditionFailed(_) => "precondition_failed",

@@ -119,6 +119,20 @@ impl RtpSource {
         video_port: Option<u16>,
         audio_port: Option<u16>,
     ) {
+        self.forward_noting_start(feeds, socket, video_port, audio_port, &watch::channel(false).0).await;
+    }
+
+    /// [`forward`](Self::forward), setting `started` when the first packet a consumer can
+    /// begin with went out: the video's first keyframe, or without video the first audio.
+    /// The recorder dates its file from that moment.
+    pub async fn forward_noting_start(
+        &self,
+        feeds: Feeds,
+        socket: Arc<UdpSocket>,
+        video_port: Option<u16>,
+        audio_port: Option<u16>,
+        started: &watch::Sender<bool>,
+    ) {
         let Feeds { video: mut video_packets, audio: mut audio_packets } = feeds;
         let codecs = self.broadcast.codecs(Duration::ZERO).await.ok().unwrap_or_default();
         let video_codec =
@@ -152,6 +166,7 @@ impl RtpSource {
                     });
                 }
                 send(&socket, &packet, VIDEO_SSRC, VIDEO_PAYLOAD_TYPE, port).await;
+                started.send_if_modified(|started| !std::mem::replace(started, true));
             }
         };
         let audio = async {
@@ -173,6 +188,9 @@ impl RtpSource {
                     continue;
                 }
                 send(&socket, &packet, AUDIO_SSRC, AUDIO_PAYLOAD_TYPE, port).await;
+                if video_port.is_none() {
+                    started.send_if_modified(|started| !std::mem::replace(started, true));
+                }
             }
         };
         tokio::join!(video, audio);

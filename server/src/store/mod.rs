@@ -14,6 +14,7 @@ pub mod destinations;
 pub mod migrations;
 pub mod platforms;
 pub mod postgres;
+pub mod recordings;
 pub mod register;
 pub mod sqlite;
 
@@ -21,6 +22,7 @@ pub use calendars::*;
 pub use demands::*;
 pub use destinations::*;
 pub use platforms::*;
+pub use recordings::*;
 pub use register::*;
 
 use async_trait::async_trait;
@@ -599,6 +601,57 @@ pub trait Store: Send + Sync + 'static {
     async fn sealed_destination_keys(&self) -> StoreResult<Vec<(i64, String)>>;
     /// Replaces a sealed key by `new` if it is still `old`.
     async fn reseal_destination_key(&self, id: i64, old: &str, new: &str) -> StoreResult<()>;
+
+    /// A meeting's recording with its parts and the replay's files, if it was ever recorded.
+    async fn recording(&self, meeting: MeetingId) -> StoreResult<Option<Recording>>;
+    /// Opens the meeting's next recorded part, written by `node` and leased until
+    /// `alive_until`; `None` when the meeting's recording was deleted.
+    async fn start_recording_part(
+        &self,
+        meeting: MeetingId,
+        node: &str,
+        codecs: &PartCodecs,
+        now: Timestamp,
+        alive_until: Timestamp,
+    ) -> StoreResult<Option<RecordingPart>>;
+    /// Renews an open part's lease (and dates its start, when `started_at` is given); `false`
+    /// when it was closed meanwhile.
+    async fn renew_recording_part(
+        &self,
+        part: i64,
+        alive_until: Timestamp,
+        started_at: Option<Timestamp>,
+    ) -> StoreResult<bool>;
+    /// Closes an open part; `false` when it was closed already.
+    async fn close_recording_part(&self, part: i64, end: &PartEnd) -> StoreResult<bool>;
+    /// Open parts whose lease lapsed before `now` (their writer is gone).
+    async fn lapsed_recording_parts(&self, now: Timestamp) -> StoreResult<Vec<RecordingPart>>;
+    /// Ended meetings whose replay is to be made (or was left half-made).
+    async fn recordings_to_finish(&self, now: Timestamp) -> StoreResult<Vec<MeetingId>>;
+    /// Claims the making of a meeting's replay for `node` until `until`.
+    async fn claim_recording(
+        &self,
+        meeting: MeetingId,
+        node: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Stores the replay made under `node`'s claim (or its failure); `false` if the claim was lost.
+    async fn finish_recording(
+        &self,
+        meeting: MeetingId,
+        node: &str,
+        outcome: &Result<(Vec<RecordingFile>, Vec<PartPlacement>), String>,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Marks a ready or failed recording deleted by `by`, if still at `version`.
+    async fn mark_recording_deleted(
+        &self,
+        meeting: MeetingId,
+        version: i64,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     /// An akim's connected platform accounts.
     async fn platform_credentials(&self, account: AccountId) -> StoreResult<Vec<PlatformCredentialRecord>>;

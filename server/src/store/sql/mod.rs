@@ -20,6 +20,7 @@ mod calendars;
 mod demands;
 mod destinations;
 mod platforms;
+mod recordings;
 mod register;
 
 /// The engine's row, connection and pool, named once for the modules below.
@@ -1311,6 +1312,83 @@ impl Store for SqlStore {
 
     async fn reseal_destination_key(&self, id: i64, old: &str, new: &str) -> StoreResult<()> {
         self.timed("reseal_destination_key", destinations::reseal_key(&self.pool, id, old, new)).await
+    }
+
+    async fn recording(&self, meeting: MeetingId) -> StoreResult<Option<Recording>> {
+        self.timed("recording", recordings::recording(&self.pool, meeting)).await
+    }
+
+    async fn start_recording_part(
+        &self,
+        meeting: MeetingId,
+        node: &str,
+        codecs: &PartCodecs,
+        now: Timestamp,
+        alive_until: Timestamp,
+    ) -> StoreResult<Option<RecordingPart>> {
+        self.timed(
+            "start_recording_part",
+            recordings::start_part(&self.pool, meeting, node, codecs, now, alive_until),
+        )
+        .await
+    }
+
+    async fn renew_recording_part(
+        &self,
+        part: i64,
+        alive_until: Timestamp,
+        started_at: Option<Timestamp>,
+    ) -> StoreResult<bool> {
+        self.timed("renew_recording_part", recordings::renew_part(&self.pool, part, alive_until, started_at))
+            .await
+    }
+
+    async fn close_recording_part(&self, part: i64, end: &PartEnd) -> StoreResult<bool> {
+        self.timed("close_recording_part", recordings::close_part(&self.pool, part, end)).await
+    }
+
+    async fn lapsed_recording_parts(&self, now: Timestamp) -> StoreResult<Vec<RecordingPart>> {
+        self.timed("lapsed_recording_parts", recordings::lapsed_parts(&self.pool, now)).await
+    }
+
+    async fn recordings_to_finish(&self, now: Timestamp) -> StoreResult<Vec<MeetingId>> {
+        self.timed("recordings_to_finish", recordings::recordings_to_finish(&self.pool, now)).await
+    }
+
+    async fn claim_recording(
+        &self,
+        meeting: MeetingId,
+        node: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.timed("claim_recording", recordings::claim_recording(&self.pool, meeting, node, until, now))
+            .await
+    }
+
+    async fn finish_recording(
+        &self,
+        meeting: MeetingId,
+        node: &str,
+        outcome: &Result<(Vec<RecordingFile>, Vec<PartPlacement>), String>,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.timed("finish_recording", recordings::finish_recording(&self.pool, meeting, node, outcome, now))
+            .await
+    }
+
+    async fn mark_recording_deleted(
+        &self,
+        meeting: MeetingId,
+        version: i64,
+        by: AccountId,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        self.timed(
+            "mark_recording_deleted",
+            recordings::mark_recording_deleted(&self.pool, meeting, version, by, now),
+        )
+        .await
     }
 }
 
