@@ -5,7 +5,7 @@
 
 use crate::support::{TestServer, assert_problem, password_of, rand_suffix, read, writable_database};
 use reqwest::{Method, StatusCode, header};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A replay of `bytes` bytes (not a real MP4: these tests read bytes, not pictures), with two
 /// recorded periods, the second 6 s into the file.
@@ -211,4 +211,56 @@ async fn a_recording_still_being_made_is_neither_served_nor_deleted() {
     let admin = server.admin().await;
     let refused = server.call(Method::DELETE, &path, Some(&admin), None).await;
     assert_problem(&refused, StatusCode::CONFLICT, "recording_in_progress");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_public_log_pages_through_the_meeting_and_never_shows_a_hidden_comment() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, moderator_token) = server.live_meeting().await;
+    let (author_token, _) = server.viewer(meeting, "Author").await;
+    let mut author = server.live(meeting, &author_token, None).await;
+    let mut moderator = server.live(meeting, &moderator_token, None).await;
+    let kept = author.comment("a", "Когда отремонтируют школу №3?").await;
+    let hidden = author.comment("b", "Продаю окна недорого, звоните").await;
+    let done =
+        moderator.command(json!({"type": "hide", "comment": hidden["comment"], "reason": "spam"})).await;
+    assert_eq!(done["type"], "done", "{done}");
+    let last = done["seq"].as_u64().expect("seq");
+
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let (status, page) =
+            server.get(&format!("/api/meetings/{meeting}/log?after={after}&limit=2"), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let events = page["events"].as_array().expect("events").clone();
+        assert!(events.len() <= 2, "{page}");
+        after = page["last_seq"].as_u64().expect("last_seq");
+        seen.extend(events);
+        if !page["more"].as_bool().expect("more") {
+            break;
+        }
+    }
+    assert_eq!(after, last);
+    let seqs: Vec<u64> = seen.iter().map(|event| event["seq"].as_u64().expect("seq")).collect();
+    assert_eq!(seqs, (1..=last).collect::<Vec<_>>(), "every event once, in order");
+    assert!(seen.iter().all(|event| event["at"].as_str().is_some()), "each with its instant");
+    let text = serde_json::to_string(&seen).expect("json");
+    assert!(text.contains("Когда отремонтируют школу"), "{text}");
+    assert!(!text.contains("Продаю окна"), "a hidden comment's text is never in the public log: {text}");
+    assert!(
+        seen.iter().any(|event| event["type"] == "comment_hidden" && event["comment"] == hidden["comment"])
+    );
+    assert!(kept["comment"].is_number());
+
+    let response = reqwest::Client::new()
+        .get(server.url(&format!("/api/meetings/{meeting}/log")))
+        .send()
+        .await
+        .expect("the server answers");
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store", "a meeting under way is read fresh");
+    let too_many = server.get(&format!("/api/meetings/{meeting}/log?limit=5000"), None).await;
+    assert_problem(&too_many, StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit");
+    let unknown = server.get("/api/meetings/999999/log", None).await;
+    assert_problem(&unknown, StatusCode::NOT_FOUND, "not_found");
 }

@@ -172,6 +172,7 @@ async fn the_openapi_document_is_true() {
         "GET /healthz",
         "GET /metrics",
         "GET /api/rules",
+        "GET /api/meetings/{id}/log",
         "GET /api/meetings/{id}/recording",
         "DELETE /api/meetings/{id}/recording",
         "GET /api/meetings/{id}/recording/{number}",

@@ -11,6 +11,7 @@ mod compliance;
 mod demands;
 mod destinations;
 mod live;
+mod log;
 mod media;
 mod meetings;
 mod open311;
@@ -255,6 +256,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(meetings::results, meetings::publish_results))
         .routes(routes!(media::stream_key, media::rotate_stream_key))
         .routes(routes!(media::end_broadcast))
+        .routes(routes!(log::log))
         .routes(routes!(recordings::show, recordings::delete))
         .routes(routes!(recordings::file))
         .routes(routes!(destinations::list_for_meeting, destinations::add_to_meeting))
