@@ -3,7 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CHECKPOINT_EVERY, ReplayDiscussion, fileAt, instantAt, phaseBar, positionOf, questionMoments, timeline } from '../../web/js/replay-model.js';
+import {
+  CHECKPOINT_EVERY,
+  ReplayDiscussion,
+  fileAt,
+  formatPosition,
+  instantAt,
+  isShown,
+  phaseBar,
+  positionOf,
+  questionMoments,
+  timeline,
+} from '../../web/js/replay-model.js';
 
 const T0 = Date.parse('2026-03-02T05:00:00Z');
 const iso = (seconds) => new Date(T0 + seconds * 1000).toISOString();
@@ -121,4 +132,23 @@ describe('the phase bar and the questions', () => {
     assert.deepEqual(moments.get(1), { onAir: T0 + 61_000, answered: T0 + 63_000 });
     assert.equal(positionOf(line, moments.get(1).onAir), 7);
   });
+});
+
+test('a place on the timeline reads as the video controls show it', () => {
+  assert.equal(formatPosition(0), '0:00');
+  assert.equal(formatPosition(9.99), '0:09');
+  assert.equal(formatPosition(75), '1:15');
+  assert.equal(formatPosition(3599), '59:59');
+  assert.equal(formatPosition(3600), '1:00:00');
+  assert.equal(formatPosition(3725.4), '1:02:05');
+  assert.equal(formatPosition(-3), '0:00');
+  assert.equal(formatPosition(Number.NaN), '0:00');
+});
+
+test('only visible and promoted comments are shown in the replay', () => {
+  assert.equal(isShown({ state: 'visible' }), true);
+  assert.equal(isShown({ state: 'promoted' }), true);
+  assert.equal(isShown({ state: 'hidden' }), false);
+  assert.equal(isShown({ state: 'held' }), false);
+  assert.equal(isShown(null), false);
 });

@@ -29,6 +29,7 @@ import {
 import { mountPlayer } from './player.js';
 import { mountFollowButton, mountRequestForm } from './request-form.js';
 import { mountReceptions } from './reception-booking.js';
+import { mountReplay } from './replay.js';
 import { mountResults } from './results.js';
 import moderateStrings from './strings/moderate.js';
 import platformsStrings from './strings/platforms.js';
@@ -46,6 +47,12 @@ let messageKey = 'common.loading';
 let connectionState = 'connecting'; // connecting | live | reconnecting | closed
 let livePanel = null; // mounted once the meeting is known
 let player = null; // likewise
+// An ended meeting's replay (replay.js). While it plays, the live panel and the player stay
+// unmounted (or hidden, when the meeting ended in front of the reader): the replay's section
+// shows the recording and the discussion in step instead.
+let replay = null;
+let replayPlaying = false;
+let replayDecided = false; // the recording's state is known (or could not be fetched)
 let controls = null;
 let results = null;
 let requestForm = null;
@@ -71,6 +78,8 @@ function renderAll() {
   results?.render();
   requestForm?.render();
   receptions?.render();
+  replay?.render();
+  if (replayPlaying) return;
   livePanel?.setMeeting(meeting);
   player?.setMeeting(meeting);
 }
@@ -135,6 +144,24 @@ function applyMeeting(next) {
   }
   meeting = next;
   messageKey = null;
+  if (meeting.phase === 'ended' && replay === null) {
+    replay = mountReplay({
+      meetingId,
+      getMeeting: () => meeting,
+      getAccount: () => account,
+      onAvailable: showReplay,
+    });
+  }
+  // An ended meeting waits for its recording's state, so the live panel does not flash up
+  // before the replay takes its place.
+  if (meeting.phase !== 'ended' || replayDecided) mountPanels();
+  renderAll();
+  if (meeting.phase === 'ended' && meeting.deadlines === undefined) fetchDeadlines();
+}
+
+/** The live panel and the player, unless the replay plays. */
+function mountPanels() {
+  if (replayPlaying) return;
   if (livePanel === null) {
     livePanel = mountLivePanel({
       meetingId,
@@ -144,8 +171,16 @@ function applyMeeting(next) {
     });
   }
   if (player === null) player = mountPlayer({ meetingId });
+}
+
+/** The replay plays (or stopped playing: deleted): the page's panels follow. */
+function showReplay(playing) {
+  replayDecided = true;
+  replayPlaying = playing;
+  byId('broadcast').hidden = playing || player === null;
+  byId('live').hidden = playing || livePanel === null;
+  if (!playing) mountPanels();
   renderAll();
-  if (meeting.phase === 'ended' && meeting.deadlines === undefined) fetchDeadlines();
 }
 
 // The meeting ended (live, or before the stream's snapshot came): fetch it for its deadlines,
@@ -192,13 +227,17 @@ async function loadSession() {
   renderControls();
   results?.render();
   receptions?.render();
+  replay?.render();
 }
 
 async function start() {
   setUpLanguageSwitch(() => {
     renderAll();
-    livePanel?.relabel();
-    player?.relabel();
+    if (!replayPlaying) {
+      livePanel?.relabel();
+      player?.relabel();
+    }
+    replay?.render();
     follow?.render();
     receptions?.render();
   });

@@ -153,3 +153,17 @@ export function questionMoments(events) {
   }
   return moments;
 }
+
+/** A place on the timeline as the video's controls show it: m:ss, or h:mm:ss from an hour. */
+export function formatPosition(seconds) {
+  const whole = Math.max(0, Math.floor(Number(seconds) || 0));
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const rest = String(whole % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${rest}` : `${minutes}:${rest}`;
+}
+
+/** Whether the public discussion shows `comment`: hidden and held ones never are. */
+export function isShown(comment) {
+  return comment?.state === 'visible' || comment?.state === 'promoted';
+}
