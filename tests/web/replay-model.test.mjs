@@ -15,6 +15,7 @@ import {
   questionMoments,
   timeline,
 } from '../../web/js/replay-model.js';
+import strings from '../../web/js/strings/replay.js';
 
 const T0 = Date.parse('2026-03-02T05:00:00Z');
 const iso = (seconds) => new Date(T0 + seconds * 1000).toISOString();
@@ -151,4 +152,16 @@ test('only visible and promoted comments are shown in the replay', () => {
   assert.equal(isShown({ state: 'hidden' }), false);
   assert.equal(isShown({ state: 'held' }), false);
   assert.equal(isShown(null), false);
+});
+
+test('every replay string is in Kazakh, Russian and English, with the same placeholders', () => {
+  const keys = Object.keys(strings.en).sort();
+  const placeholders = (text) => [...text.matchAll(/\{(\w+)\}/g)].map((match) => match[1]).sort();
+  for (const language of ['kk', 'ru']) {
+    assert.deepEqual(Object.keys(strings[language]).sort(), keys, language);
+    for (const key of keys) {
+      assert.ok(strings[language][key].trim() !== '', `${language} ${key}`);
+      assert.deepEqual(placeholders(strings[language][key]), placeholders(strings.en[key]), `${language} ${key}`);
+    }
+  }
 });
