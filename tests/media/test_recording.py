@@ -21,7 +21,9 @@ ffprobe then reads:
   readable by ffprobe at once; the recorder it left running ends by itself within 30 s (no
   more packets); a server started again on the same data folder closes the part once its lease
   lapses and, the meeting ended, makes a replay that lasts what was on air before the kill
-  (within 1.5 s).
+  (within 1.5 s);
+- no ffmpeg where `egress.ffmpeg` points: the broadcast stays on air, unrecorded, the log says
+  so once, and no new part is started every few seconds.
 
 Run it with the Python of the venv that has tests/media/requirements.txt:
 
@@ -433,6 +435,23 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
     check_two_periods(server, workdir, periods_meeting, periods_on_air)
 
 
+def no_recorder(binary: Path, workdir: Path, peers: list[Peer], servers: list[Server]) -> None:
+    """ffmpeg missing: the broadcast goes on, unrecorded, said once in the log."""
+    label = "no ffmpeg"
+    server = Server(binary, workdir, extra_env={**RECORDING, "KEZDESU__EGRESS__FFMPEG": str(workdir / "no-such-ffmpeg")})
+    servers.append(server)
+    R.require(f"{label}: the server answers GET /healthz with 200", server.wait_healthy(), f"exit code {server.process.poll()}")
+    staff = sign_in(server)
+    key = go_live(server, staff, MEETING)
+    on_air, _ = publish_period(server, workdir, peers, "publisher-unrecorded", MEETING, key, "h264", 7, label)
+    said = server.output().count("this broadcast is not recorded")
+    R.check(f"{label}: the log says once that the broadcast is not recorded", said == 1, f"said {said} times")
+    manifest = recording_of(server, MEETING).json() or {}
+    parts = manifest.get("parts") or []
+    R.check(f"{label}: no part after the first is started (no retry every few seconds)", len(parts) <= 1, json.dumps(manifest)[:400])
+    server.stop()
+
+
 def killed(binary: Path, workdir: Path, peers: list[Peer], servers: list[Server], orphans: list[int]) -> None:
     """SIGKILL mid-broadcast, raw parts kept; a new server on the same data folder finishes."""
     label = "SIGKILL"
@@ -534,9 +553,10 @@ def main() -> int:
     scenarios = [
         lambda: recorded(Server(binary, workdir / "recorded", extra_env=RECORDING)),
         lambda: killed(binary, workdir / "killed", peers, servers, orphans),
+        lambda: no_recorder(binary, workdir / "no-recorder", peers, servers),
     ]
-    (workdir / "recorded").mkdir()
-    (workdir / "killed").mkdir()
+    for folder in ("recorded", "killed", "no-recorder"):
+        (workdir / folder).mkdir()
     try:
         for scenario in scenarios:
             try:

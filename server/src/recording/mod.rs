@@ -212,6 +212,19 @@ async fn record_meeting(
                 tracing::info!(%meeting, "not recording: the meeting's recording was deleted");
                 break;
             }
+            PartOutcome::CannotStart(why) => {
+                // Said once per broadcast: trying again every few seconds would only repeat it
+                // (and leave an empty part each time).
+                shared.metrics.recorder_failures.inc();
+                tracing::error!(%meeting, reason = %why, "this broadcast is not recorded: its recorder cannot start (egress.ffmpeg)");
+                // Held until the broadcast ends, so that its next status change does not start
+                // a recorder again.
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = shared.stop.cancelled() => {}
+                }
+                break;
+            }
             PartOutcome::Failed(why) => {
                 if stop.is_cancelled() || shared.stop.is_cancelled() {
                     break;
@@ -233,6 +246,9 @@ enum PartOutcome {
     Ended,
     /// The meeting's recording was deleted: it is not recorded into again.
     Deleted,
+    /// The recorder's program cannot be run (not installed, not executable): trying again
+    /// would not help until an operator acts.
+    CannotStart(String),
     Failed(String),
 }
 
@@ -301,7 +317,13 @@ async fn run_recorder(
     let mut child = match ffmpeg::start_recorder(&shared.ffmpeg, &input, file).await {
         Ok(child) => child,
         Err(error) => {
-            return PartOutcome::Failed(format!("could not start {}: {error}", shared.ffmpeg.display()));
+            let why = format!("could not start {}: {error}", shared.ffmpeg.display());
+            return match error.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    PartOutcome::CannotStart(why)
+                }
+                _ => PartOutcome::Failed(why),
+            };
         }
     };
     let outcome = feed_recorder(shared, source, feeds, part, &input, &mut child, stop).await;
@@ -474,14 +496,15 @@ async fn sweep_once(shared: &Arc<Shared>) {
 
 /// Makes a claimed meeting's replay and stores it (or its failure).
 async fn make_replay(shared: &Arc<Shared>, meeting: MeetingId) {
-    let outcome = match shared.store.recording(meeting).await {
-        Ok(Some(recording)) => join_parts(shared, meeting, &recording.parts).await,
-        Ok(None) => Err("the recording is gone".to_owned()),
+    let parts = match shared.store.recording(meeting).await {
+        Ok(Some(recording)) => recording.parts,
+        Ok(None) => Vec::new(),
         Err(error) => {
             tracing::warn!(%meeting, %error, "could not read a recording");
             return;
         }
     };
+    let outcome = join_parts(shared, meeting, &parts).await;
     match &outcome {
         Ok((files, _)) => {
             shared.metrics.replays.inc();
@@ -495,10 +518,8 @@ async fn make_replay(shared: &Arc<Shared>, meeting: MeetingId) {
     match shared.store.finish_recording(meeting, &shared.node, &outcome, Timestamp::now()).await {
         Ok(true) => {
             if outcome.is_ok() && !shared.config.keep_parts {
-                if let Ok(Some(recording)) = shared.store.recording(meeting).await {
-                    for part in &recording.parts {
-                        let _ = tokio::fs::remove_file(shared.folder.join(part.path())).await;
-                    }
+                for part in &parts {
+                    let _ = tokio::fs::remove_file(shared.folder.join(part.path())).await;
                 }
             }
         }
