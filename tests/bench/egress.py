@@ -114,10 +114,13 @@ def wait_first_frames(paths: list[Path], since: float, limit: float = 30) -> lis
     return found
 
 
-def make_inputs(workdir: Path) -> tuple[Path, Path]:
+def make_inputs(workdir: Path, seconds: int = 30) -> tuple[Path, Path]:
+    """The inputs, `seconds` long. A round must end before its file does: aiortc's player,
+    looping a file it does not decode, sends the next pass at once rather than in real time."""
     h264 = workdir / "input-h264.ts"
     vp8 = workdir / "input-vp8.webm"
-    picture = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "30"]
+    picture = ["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+               "-t", str(seconds)]
     rate = ["-b:v", "1500k", "-maxrate", "1500k", "-bufsize", "3000k", "-g", "60"]
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *picture, "-c:v", "libx264", "-profile:v", "baseline",
                     "-preset", "veryfast", "-tune", "zerolatency", *rate, "-bf", "0", "-x264-params", "repeat-headers=1",
