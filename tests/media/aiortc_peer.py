@@ -10,7 +10,9 @@ Two modes:
       `Authorization: Bearer STREAM_KEY`, expects 201 + Location + an SDP answer that accepts
       the codec, keeps sending N seconds, then DELETEs the Location (with the bearer) and
       expects 2xx. With --file, the file's own H.264 or VP8 and Opus are sent as they are,
-      looped, instead of the synthetic video and tone.
+      looped, instead of the synthetic video and tone. With --stamp, each synthetic frame
+      carries the wall clock's milliseconds in its top-left corner (32 black or white blocks)
+      for a viewer to read back: the latency benchmark.
 
   play --url WHEP_URL --seconds N --min-frames M [--expect-codec vp8|h264]
       Receives video (and audio) by WHEP: POSTs a recvonly offer (no auth), expects 201,
@@ -81,11 +83,12 @@ class MovingStripes(VideoStreamTrack):
 
     kind = "video"
 
-    def __init__(self) -> None:
+    def __init__(self, stamp: bool = False) -> None:
         super().__init__()
         self.count = 0
         self.stride = 0
         self.wide = b""
+        self.stamp = stamp
 
     async def recv(self) -> av.VideoFrame:
         pts, time_base = await self.next_timestamp()
@@ -104,13 +107,36 @@ class MovingStripes(VideoStreamTrack):
         for y in range(HEIGHT):
             start = (256 - shift + y) % 256
             rows += wide[start : start + stride]
+        if self.stamp:
+            draw_stamp(rows, stride, int(time.time() * 1000) & 0xFFFFFFFF)
         luma.update(bytes(rows))
         for index, base in ((1, 128 + int(60 * math.sin(t / 20))), (2, 128 + int(60 * math.cos(t / 25)))):
             plane = frame.planes[index]
-            plane.update(bytes([base & 0xFF]) * (plane.line_size * (HEIGHT // 2)))
+            chroma = bytearray([base & 0xFF]) * (plane.line_size * (HEIGHT // 2))
+            if self.stamp:
+                # Grey under the stamp, so that its blocks read as black or white in RGB.
+                for y in range(STAMP_ROWS * STAMP_BLOCK // 2):
+                    offset = y * plane.line_size
+                    chroma[offset : offset + STAMP_COLUMNS * STAMP_BLOCK // 2] = b"\x80" * (STAMP_COLUMNS * STAMP_BLOCK // 2)
+            plane.update(bytes(chroma))
         frame.pts = pts
         frame.time_base = time_base
         return frame
+
+
+# --stamp: the wall clock's milliseconds (mod 2^32) drawn in each frame's top-left corner as 32
+# blocks of 32x32 pixels, 16 to a row, most significant bit first; black is 0, white is 1. A
+# viewer that reads them back (tests/bench/hls.mjs) knows how old the frame it shows is.
+STAMP_BLOCK, STAMP_COLUMNS, STAMP_ROWS = 32, 16, 2
+
+
+def draw_stamp(rows: bytearray, stride: int, millis: int) -> None:
+    for bit in range(STAMP_COLUMNS * STAMP_ROWS):
+        value = b"\xeb" if (millis >> (31 - bit)) & 1 else b"\x10"
+        x = (bit % STAMP_COLUMNS) * STAMP_BLOCK
+        top = (bit // STAMP_COLUMNS) * STAMP_BLOCK
+        for y in range(top, top + STAMP_BLOCK):
+            rows[y * stride + x : y * stride + x + STAMP_BLOCK] = value * STAMP_BLOCK
 
 
 class Tone(MediaStreamTrack):
@@ -329,7 +355,7 @@ async def publish(args: argparse.Namespace) -> int:
         video = player.video
         audio = None if args.no_audio else player.audio
     else:
-        video = MovingStripes()
+        video = MovingStripes(stamp=args.stamp)
         audio = None if args.no_audio else Tone()
     prefer(pc.addTransceiver(video, direction="sendonly"), mime)
     if audio is not None:
@@ -514,6 +540,7 @@ def main() -> int:
     pub.add_argument("--no-audio", action="store_true", help="video only")
     pub.add_argument("--codec", choices=sorted(VIDEO_CODECS), default="vp8", help="the video codec (default vp8)")
     pub.add_argument("--ice-address", help="comma-separated host candidate addresses, or auto")
+    pub.add_argument("--stamp", action="store_true", help="draw the wall clock's milliseconds in each frame (the latency benchmark)")
     pub.add_argument("--file", help="send this already-encoded file (H.264 in MPEG-TS or VP8 in WebM, with Opus) as it is, looped")
     ply = modes.add_parser("play", help="play by WHEP and count decoded video frames")
     ply.add_argument("--url", required=True, help="the WHEP endpoint")
