@@ -460,8 +460,13 @@ pub struct MediaConfig {
     pub turn_secret: Option<String>,
     /// How long before its planned start a meeting may be put on air (for a sound check).
     pub publish_window_minutes: u32,
-    /// The most people watching one meeting at once; more are refused with 503.
+    /// The most people watching one meeting at once; more are refused with 503. Only
+    /// connected viewers count: an offer whose peer never connects holds no place.
     pub max_viewers_per_meeting: usize,
+    /// Sessions of one meeting that have answered but not connected yet, at most. A new offer
+    /// beyond it closes the oldest of them, so offers that never connect cannot keep a meeting
+    /// full; a real viewer connects within a second or two of its offer.
+    pub max_connecting_viewers_per_meeting: usize,
     /// New viewing sessions per minute from one client address.
     pub viewer_sessions_per_minute_per_address: u32,
     /// How long a viewer who arrives as the publisher connects waits for its codecs.
@@ -500,6 +505,7 @@ impl Default for MediaConfig {
             turn_secret: None,
             publish_window_minutes: 30,
             max_viewers_per_meeting: 1000,
+            max_connecting_viewers_per_meeting: 100,
             viewer_sessions_per_minute_per_address: 60,
             codec_wait_seconds: 5,
             connect_timeout_seconds: 15,
@@ -850,9 +856,13 @@ impl Config {
         if !(60..=7 * 24 * 3600).contains(&media.turn_credential_ttl_seconds) {
             return invalid("media.turn_credential_ttl_seconds", "must be a minute to a week");
         }
-        if media.max_viewers_per_meeting == 0 || media.viewer_sessions_per_minute_per_address == 0 {
+        if media.max_viewers_per_meeting == 0
+            || media.max_connecting_viewers_per_meeting == 0
+            || media.viewer_sessions_per_minute_per_address == 0
+        {
             return invalid(
-                "media.max_viewers_per_meeting / media.viewer_sessions_per_minute_per_address",
+                "media.max_viewers_per_meeting / media.max_connecting_viewers_per_meeting / \
+                 media.viewer_sessions_per_minute_per_address",
                 "must be at least 1",
             );
         }

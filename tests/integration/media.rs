@@ -2,7 +2,9 @@
 //! clients; Chromium and aiortc are driven from `tests/run`).
 
 use crate::support::{TestServer, assert_problem, writable_database};
-use kezdesu::media::engine::synthetic::{CountingViewer, PublisherOptions, SyntheticPublisher};
+use kezdesu::media::engine::synthetic::{
+    CountingViewer, PublisherOptions, SyntheticPublisher, viewer_offer_that_never_connects,
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::IpAddr;
@@ -501,5 +503,60 @@ async fn a_viewers_keyframe_request_reaches_the_publisher() {
     }
     assert_eq!(after, before + 1.0, "the viewer's PLI was not passed on to the publisher");
     viewer.stop().await.expect("deleting");
+    publishing.stop().await.expect("stopping");
+}
+
+/// Offers that never connect hold no viewer's place: they are bounded apart from the cap (the
+/// oldest gives way to a new one), and a real viewer still gets in; connected viewers alone
+/// count against `max_viewers_per_meeting`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offers_that_never_connect_leave_room_for_real_viewers() {
+    let server = TestServer::start_with(|config| {
+        config.media.max_viewers_per_meeting = 2;
+        config.media.max_connecting_viewers_per_meeting = 3;
+        config.media.viewer_sessions_per_minute_per_address = 10_000;
+    })
+    .await;
+    let (meeting, _akim, _key, publishing) = on_air(&server).await;
+    let path = format!("/api/meetings/{meeting}/whep");
+    let whep = server.url(&path);
+    let never = viewer_offer_that_never_connects(LOOPBACK, 96).await.expect("an offer");
+    // A flood of answered sessions that never connect: each is accepted (the oldest connecting
+    // ones give way), and none counts as a viewer.
+    for attempt in 0..12 {
+        let (status, body) = post_sdp(&server, &path, None, "application/sdp", &never).await;
+        assert_eq!(status, StatusCode::CREATED, "offer {attempt}: {body}");
+    }
+    assert_eq!(broadcast_status(&server, meeting).await["viewers"], 0);
+
+    // Real viewers get in, up to the cap, with the flood still connecting.
+    let first = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("the first real viewer gets in");
+    let (status, _) = post_sdp(&server, &path, None, "application/sdp", &never).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let second = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("the second real viewer gets in");
+    wait_status(&server, meeting, |status| status["viewers"] == 2).await;
+    assert_eq!(broadcast_status(&server, meeting).await["viewers"], 2);
+    for viewer in [&first, &second] {
+        let mut receiving = false;
+        for _ in 0..50 {
+            if viewer.counters.video_packets.load(Ordering::Relaxed) > 0 {
+                receiving = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(receiving, "a real viewer receives the broadcast");
+    }
+
+    // The cap counts connected viewers: a third offer is refused while two watch.
+    let refused = post_sdp(&server, &path, None, "application/sdp", &never).await;
+    assert_problem(&refused, StatusCode::SERVICE_UNAVAILABLE, "too_many_viewers");
+
+    // One leaves: there is a place again.
+    assert_eq!(first.stop().await.expect("deleting"), StatusCode::OK);
+    wait_status(&server, meeting, |status| status["viewers"] == 1).await;
+    let third = CountingViewer::start(&whep, LOOPBACK, 96).await.expect("a place again");
+    assert_eq!(third.stop().await.expect("deleting"), StatusCode::OK);
+    assert_eq!(second.stop().await.expect("deleting"), StatusCode::OK);
     publishing.stop().await.expect("stopping");
 }

@@ -59,6 +59,10 @@ pub(super) struct ViewerEntry {
     pub(super) stop: CancellationToken,
     /// Set once the session has answered.
     pub(super) ice: Option<IceSession>,
+    /// When the offer came; the oldest connecting session gives way first.
+    pub(super) opened: Instant,
+    /// Whether its peer connected: only connected viewers count against the meeting's cap.
+    pub(super) connected: bool,
 }
 
 /// What trickle ICE needs of a session that has answered.
@@ -148,7 +152,13 @@ impl Broadcast {
     }
 
     pub(super) fn status(&self) -> BroadcastStatus {
-        let viewers = self.viewers.lock().expect("the viewer map is never left poisoned").len();
+        let viewers = self
+            .viewers
+            .lock()
+            .expect("the viewer map is never left poisoned")
+            .values()
+            .filter(|entry| entry.connected)
+            .count();
         BroadcastStatus {
             on_air: self.connected.load(Ordering::Relaxed),
             viewers: u32::try_from(viewers).unwrap_or(u32::MAX),
@@ -207,6 +217,55 @@ impl Broadcast {
             }
         });
         payload_type
+    }
+
+    /// Takes a place for a new viewing session. Refused when `limit` viewers are connected;
+    /// when `connecting_limit` sessions are still connecting, the oldest of them is closed to
+    /// make room, so that offers which never connect cannot keep the meeting full.
+    pub(super) fn open_viewer_slot(
+        &self,
+        session: &str,
+        stop: CancellationToken,
+        limit: usize,
+        connecting_limit: usize,
+        metrics: &MediaMetrics,
+    ) -> Result<(), MediaError> {
+        let mut viewers = self.viewers.lock().expect("the viewer map is never left poisoned");
+        if viewers.values().filter(|entry| entry.connected).count() >= limit {
+            return Err(MediaError::TooManyViewers(limit));
+        }
+        let connecting = viewers.values().filter(|entry| !entry.connected).count();
+        if connecting >= connecting_limit {
+            let oldest = viewers
+                .iter()
+                .filter(|(_, entry)| !entry.connected)
+                .min_by_key(|(_, entry)| entry.opened)
+                .map(|(session, _)| session.clone());
+            if let Some(entry) = oldest.and_then(|oldest| viewers.remove(&oldest)) {
+                entry.stop.cancel();
+                metrics.viewers.dec();
+                tracing::debug!("closed the oldest viewing session still connecting, to make room");
+            }
+        }
+        viewers.insert(
+            session.to_owned(),
+            ViewerEntry { stop, ice: None, opened: Instant::now(), connected: false },
+        );
+        Ok(())
+    }
+
+    /// Counts a session among the connected viewers, if the meeting still has a place for it;
+    /// false (the session is to end) when `limit` others connected first, or it was closed.
+    pub(super) fn admit_viewer(&self, session: &str, limit: usize) -> bool {
+        let mut viewers = self.viewers.lock().expect("the viewer map is never left poisoned");
+        let connected = viewers.values().filter(|entry| entry.connected).count();
+        match viewers.get_mut(session) {
+            Some(entry) if connected < limit => {
+                entry.connected = true;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Ends a viewing session; false if there was none.

@@ -2,7 +2,7 @@
 //! broadcast's packets to it from the live edge, each under the viewer's own SSRC and
 //! negotiated payload type, starting (for video) at a keyframe.
 
-use super::broadcast::{Broadcast, IceSession, Next, ViewerEntry, ViewerFeed};
+use super::broadcast::{Broadcast, IceSession, Next, ViewerFeed};
 use super::engine::{Codec, OutgoingTrack, Packet, Peer, PeerHandles, PeerState};
 use super::keyframe::VideoCodec;
 use super::signaling::{self, OfferedKinds};
@@ -35,16 +35,15 @@ impl Media {
             // The publisher may be on another node: pull its stream from there.
             None => edge::pull(shared, meeting).await?,
         };
-        let limit = shared.config.max_viewers_per_meeting;
         let session = new_session_id();
         let stop = broadcast.stop.child_token();
-        {
-            let mut viewers = broadcast.viewers.lock().expect("the viewer map is never left poisoned");
-            if viewers.len() >= limit {
-                return Err(MediaError::TooManyViewers(limit));
-            }
-            viewers.insert(session.clone(), ViewerEntry { stop: stop.clone(), ice: None });
-        }
+        broadcast.open_viewer_slot(
+            &session,
+            stop.clone(),
+            shared.config.max_viewers_per_meeting,
+            shared.config.max_connecting_viewers_per_meeting,
+            &shared.metrics,
+        )?;
         shared.metrics.viewers.inc();
         let opened = self.open_viewer(&broadcast, wants, offer).await;
         match opened {
@@ -154,6 +153,8 @@ async fn run_viewer(
             state.is_ok_and(|state| *state == PeerState::Connected)
         }
     };
+    // Only now does it take one of the meeting's places; it gives way if they filled meanwhile.
+    let connected = connected && broadcast.admit_viewer(&session, shared.config.max_viewers_per_meeting);
     if connected {
         // Subscribed only now, at the live edge: writing before the peer is connected only
         // makes the engine drop packets, and a backlog would be stale.

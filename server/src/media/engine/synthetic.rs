@@ -152,6 +152,21 @@ pub struct CountingViewer {
 /// The viewer's video track and its SSRC, once it arrives.
 type SharedTrack = Arc<std::sync::Mutex<Option<(IncomingTrack, u32)>>>;
 
+/// A WHEP offer to receive audio and video from a peer that is closed at once: posted, it is
+/// answered, and never connects (what a flood of such offers looks like to the server).
+pub async fn viewer_offer_that_never_connects(
+    address: IpAddr,
+    vp8_payload_type: u8,
+) -> anyhow::Result<String> {
+    let (peer, _handles) = super::client_peer(address, vp8_payload_type).await?;
+    for kind in [MediaKind::Audio, MediaKind::Video] {
+        peer.receive(kind).await?;
+    }
+    let offer = peer.offer().await;
+    peer.close().await;
+    Ok(offer?)
+}
+
 impl CountingViewer {
     /// Offers to receive audio and video (VP8 under `vp8_payload_type`), posts the offer by
     /// WHEP and waits until connected.
