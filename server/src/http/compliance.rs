@@ -6,7 +6,7 @@
 //! progress reports on the issues raised at them.
 
 use super::problem::ApiQuery;
-use super::register_io::{attach, cell};
+use super::register::io::{attach, cell};
 use super::{ApiError, AppState, Problem};
 use crate::store::{Meeting, MeetingFilter, Territory};
 use axum::extract::State;

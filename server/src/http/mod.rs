@@ -20,7 +20,6 @@ mod problem;
 mod receptions;
 mod recordings;
 mod register;
-pub(crate) mod register_io;
 mod session;
 mod system;
 pub(crate) mod territories;
@@ -267,25 +266,25 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(platforms::connect_account, platforms::disconnect_account))
         .routes(routes!(platforms::list_feeds))
         .routes(routes!(platforms::follow, platforms::unfollow))
-        .routes(routes!(register::list, register::create))
-        .routes(routes!(register::categories))
-        .routes(routes!(register::show, register::update))
-        .routes(routes!(register::change_status))
-        .routes(routes!(register::merge))
-        .routes(routes!(register::add_action))
-        .routes(routes!(register::update_action))
-        .routes(routes!(register::add_progress))
-        .routes(routes!(register::history))
-        .routes(routes!(register::contacts))
-        .routes(routes!(register::send_request))
-        .routes(routes!(register::viewer_receipt))
-        .routes(routes!(register::receipt))
-        .routes(routes!(register::briefing))
-        .routes(routes!(register_io::export))
-        .routes(routes!(register_io::central_export))
+        .routes(routes!(register::issues::list, register::issues::create))
+        .routes(routes!(register::issues::categories))
+        .routes(routes!(register::issues::show, register::issues::update))
+        .routes(routes!(register::issues::change_status))
+        .routes(routes!(register::issues::merge))
+        .routes(routes!(register::actions::add_action))
+        .routes(routes!(register::actions::update_action))
+        .routes(routes!(register::progress::add_progress))
+        .routes(routes!(register::history::history))
+        .routes(routes!(register::history::contacts))
+        .routes(routes!(register::requests::send_request))
+        .routes(routes!(register::requests::viewer_receipt))
+        .routes(routes!(register::requests::receipt))
+        .routes(routes!(register::issues::briefing))
+        .routes(routes!(register::io::export))
+        .routes(routes!(register::io::central_export))
         .merge(
             OpenApiRouter::new()
-                .routes(routes!(register_io::import))
+                .routes(routes!(register::io::import))
                 .routes(routes!(territories::import))
                 .layer(DefaultBodyLimit::max(state.config.register.import_max_bytes)),
         )

@@ -2,7 +2,7 @@
 
 use super::caller::Caller;
 use super::problem::{ApiJson, ApiPath};
-use super::register_io::{ImportFile, csv_table, import_file};
+use super::register::io::{ImportFile, csv_table, import_file};
 use super::{ApiError, AppState, Problem};
 use crate::store::NewTerritory;
 use crate::wire::TerritoryView;

@@ -2,10 +2,10 @@
 //! external id), exports of the list (CSV or JSON), and the half-yearly export of central-level
 //! issues for the Government.
 
-use super::caller::Caller;
-use super::problem::ApiQuery;
-use super::register::{IssueQuery, keeps_register, require_keeper};
-use super::{ApiError, AppState, Problem};
+use super::{IssueQuery, keeps_register, require_keeper};
+use crate::http::caller::Caller;
+use crate::http::problem::ApiQuery;
+use crate::http::{ApiError, AppState, Problem};
 use crate::store::{NewIssue, NewSource, RegisterIssue};
 use crate::wire::IssueView;
 use axum::Json;
