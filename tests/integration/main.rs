@@ -14,6 +14,7 @@ mod cluster;
 mod destinations;
 mod errors;
 mod live;
+mod live_fuzz;
 mod media;
 mod meetings;
 mod platforms;

@@ -46,7 +46,18 @@ pub mod close {
     pub const IDLE: u16 = 4008;
     /// The server is shutting down; reconnect later and resume.
     pub const GOING_AWAY: u16 = 1001;
+    /// A frame broke the WebSocket protocol (RFC 6455 §7.4.1).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not UTF-8.
+    pub const INVALID_DATA: u16 = 1007;
+    /// A frame or message beyond the connection's hard limit.
+    pub const TOO_BIG: u16 = 1009;
 }
+
+/// How long a connection closed for a protocol error stays open for its close frame to be
+/// read: dropped at once with the rest of an oversized frame unread, the socket would be reset,
+/// and a reset loses the close frame on its way.
+const LINGER_AFTER_PROTOCOL_ERROR: Duration = Duration::from_secs(2);
 
 /// Events per query when replaying from the store.
 const REPLAY_PAGE: u32 = 1000;
@@ -286,12 +297,18 @@ impl Connection {
         ));
         let mut session = Session { participant, reader: reader_changes, platforms: None };
         session.follow_platforms(&self, &direct);
-        self.read_loop(&mut stream, &mut session, &direct).await;
+        let broken = self.read_loop(&mut stream, &mut session, &direct).await;
         if let Some(platforms) = session.platforms.take() {
             platforms.abort();
         }
         drop(direct);
         let _ = writer.await;
+        if broken {
+            // The close frame is sent; the socket (held by `stream`) stays open a moment for
+            // the client to read it. The WebSocket layer reads nothing more after its error.
+            tokio::time::sleep(LINGER_AFTER_PROTOCOL_ERROR).await;
+            drop(stream);
+        }
     }
 
     /// Joins the meeting's live channel and sends the hello, then the snapshot or what the
@@ -419,31 +436,37 @@ impl Connection {
         Ok(())
     }
 
+    /// Reads and answers the client's messages until the connection ends; true when it ended
+    /// for a frame that broke the protocol (the client is sent a close with its code).
     async fn read_loop(
         &self,
         stream: &mut futures_util::stream::SplitStream<WebSocket>,
         session: &mut Session,
         direct: &mpsc::Sender<Utf8Bytes>,
-    ) {
+    ) -> bool {
         let idle = Duration::from_secs(self.state.config.live.idle_timeout_seconds);
         let max_bytes = self.state.config.live.max_message_bytes;
         loop {
             let message = tokio::select! {
-                _ = self.state.shutdown.cancelled() => return,
+                _ = self.state.shutdown.cancelled() => return false,
                 message = tokio::time::timeout(idle, stream.next()) => message,
             };
             let text = match message {
                 Err(_) => {
                     let _ = direct.try_send(Answer::error("idle", "nothing received; closing").text());
                     let _ = direct.try_send(Utf8Bytes::from_static(CLOSE_IDLE));
-                    return;
+                    return false;
                 }
-                Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return,
+                Ok(Some(Err(error))) => {
+                    let _ = direct.try_send(Utf8Bytes::from_static(close_marker_for(&error.to_string())));
+                    return true;
+                }
+                Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return false,
                 Ok(Some(Ok(Message::Text(text)))) => text,
                 Ok(Some(Ok(Message::Binary(_)))) => {
                     let answer = Answer::error("binary_not_supported", "send JSON text messages");
                     if !answer_to(direct, answer) {
-                        return;
+                        return false;
                     }
                     continue;
                 }
@@ -464,7 +487,7 @@ impl Connection {
                             } else {
                                 CLOSE_UNAUTHENTICATED
                             }));
-                            return;
+                            return false;
                         }
                     },
                 }
@@ -475,7 +498,7 @@ impl Connection {
                 }
             };
             if !answer_to(direct, answer) {
-                return;
+                return false;
             }
         }
     }
@@ -619,6 +642,22 @@ fn refusal(error: &LiveError) -> Answer {
 const CLOSE_IDLE: &str = "\u{0}close-idle";
 const CLOSE_UNAUTHENTICATED: &str = "\u{0}close-unauthenticated";
 const CLOSE_FORBIDDEN: &str = "\u{0}close-forbidden";
+const CLOSE_TOO_BIG: &str = "\u{0}close-too-big";
+const CLOSE_INVALID_DATA: &str = "\u{0}close-invalid-data";
+const CLOSE_PROTOCOL_ERROR: &str = "\u{0}close-protocol-error";
+
+/// The close for a frame the WebSocket layer refused, from its error's words: axum hides the
+/// error's type (and its tungstenite version), but not its message.
+fn close_marker_for(error: &str) -> &'static str {
+    let error = error.to_ascii_lowercase();
+    if error.contains("too long") || error.contains("too big") || error.contains("space limit") {
+        CLOSE_TOO_BIG
+    } else if error.contains("utf-8") || error.contains("utf8") {
+        CLOSE_INVALID_DATA
+    } else {
+        CLOSE_PROTOCOL_ERROR
+    }
+}
 
 /// The token of an `{"type":"auth","token":…}` message; `None` for any other message.
 fn auth_token(text: &str) -> Option<String> {
@@ -696,6 +735,9 @@ async fn write_loop(
                 Some(text) if text.as_str() == CLOSE_IDLE => Err(WriterEnd::Close(close::IDLE, "idle")),
                 Some(text) if text.as_str() == CLOSE_UNAUTHENTICATED => Err(WriterEnd::Close(close::UNAUTHENTICATED, "authentication failed")),
                 Some(text) if text.as_str() == CLOSE_FORBIDDEN => Err(WriterEnd::Close(close::FORBIDDEN, "authentication failed")),
+                Some(text) if text.as_str() == CLOSE_TOO_BIG => Err(WriterEnd::Close(close::TOO_BIG, "frame or message too big")),
+                Some(text) if text.as_str() == CLOSE_INVALID_DATA => Err(WriterEnd::Close(close::INVALID_DATA, "text that is not UTF-8")),
+                Some(text) if text.as_str() == CLOSE_PROTOCOL_ERROR => Err(WriterEnd::Close(close::PROTOCOL_ERROR, "WebSocket protocol error")),
                 Some(text) => write(&mut sink, Message::Text(text)).await,
             },
             frame = frames.recv() => match frame {
