@@ -833,3 +833,23 @@ async fn feed(
     };
     within_time(sink.feed(Message::Text(text))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_frame_closes_with_the_code_its_error_names() {
+        // tungstenite's own wording of each error, as axum passes it on.
+        assert_eq!(
+            close_marker_for("Space limit exceeded: Message too long: 1048576 > 65536"),
+            CLOSE_TOO_BIG
+        );
+        assert_eq!(close_marker_for("UTF-8 encoding error: invalid utf-8 sequence"), CLOSE_INVALID_DATA);
+        assert_eq!(
+            close_marker_for("WebSocket protocol error: Reserved bits are non-zero"),
+            CLOSE_PROTOCOL_ERROR
+        );
+        assert_eq!(close_marker_for("IO error: connection reset"), CLOSE_PROTOCOL_ERROR);
+    }
+}
