@@ -15,6 +15,7 @@ mod log;
 mod media;
 mod meetings;
 mod open311;
+mod openapi;
 mod platforms;
 mod problem;
 mod receptions;
@@ -303,6 +304,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(system::metrics))
         .routes(routes!(system::rules))
         .split_for_parts();
+    let mut openapi = openapi;
+    openapi::document_errors(&mut openapi);
     let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
     let request_timeout = Duration::from_secs(state.config.server.request_timeout_seconds);
     let max_body_bytes = state.config.server.max_body_bytes;
