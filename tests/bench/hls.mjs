@@ -143,7 +143,7 @@ async function main() {
     console.log(`\nMachine: ${model}, ${cpus().length} cores; ${chromium}; window ${seconds} s, a sample every ${SAMPLE_EVERY_MS} ms.\n`);
     console.log('| mode | player says | samples | p50 | p95 | min | max |');
     console.log('|---|---|---|---|---|---|---|');
-    const ms = (value) => (value === null ? '—' : `${value.toLocaleString('en-US')} ms`);
+    const ms = (value) => (value === null ? '—' : `${value} ms`);
     for (const row of rows) {
       console.log(`| ${row.name} | ${row.mode ?? '?'} | ${row.samples} (${row.misreads} unread) | **${ms(row.p50)}** | ${ms(row.p95)} | ${ms(row.min)} | ${ms(row.max)} |`);
     }

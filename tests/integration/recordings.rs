@@ -261,6 +261,9 @@ async fn the_public_log_pages_through_the_meeting_and_never_shows_a_hidden_comme
     assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store", "a meeting under way is read fresh");
     let too_many = server.get(&format!("/api/meetings/{meeting}/log?limit=5000"), None).await;
     assert_problem(&too_many, StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit");
+    // Past the store's 64-bit seqs: refused, not a 500 (schemathesis found it).
+    let beyond = server.get(&format!("/api/meetings/{meeting}/log?after=9223372036854775808"), None).await;
+    assert_problem(&beyond, StatusCode::UNPROCESSABLE_ENTITY, "invalid_after");
     let unknown = server.get("/api/meetings/999999/log", None).await;
     assert_problem(&unknown, StatusCode::NOT_FOUND, "not_found");
 }

@@ -18,6 +18,7 @@ use utoipa::IntoParams;
 const FEED_PAST: SignedDuration = SignedDuration::from_hours(400 * 24);
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// `kk`, `ru` (default) or `en`: the language of titles and places.
@@ -150,9 +151,11 @@ pub async fn akim_feed(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CoverageQuery {
     /// The calendar year, e.g. 2027.
+    #[param(minimum = 1901, maximum = 2199)]
     pub year: i16,
 }
 

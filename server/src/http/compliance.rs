@@ -22,9 +22,11 @@ use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceQuery {
     /// The calendar year, e.g. 2027.
+    #[param(minimum = 2000, maximum = 2199)]
     pub year: i16,
     /// `quarter` (default), `half_year` or `year`.
     pub period: Option<Period>,

@@ -70,6 +70,7 @@ fn supporter(name: &str, contact: &str) -> Result<Supporter, ApiError> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DemandQuery {
     /// Demands on this territory or any inside it.
@@ -111,11 +112,15 @@ pub async fn show(
 #[serde(deny_unknown_fields)]
 pub struct RaiseDemand {
     pub territory_id: i64,
+    #[schema(min_length = 1)]
     pub title: String,
+    #[schema(min_length = 1)]
     pub text: String,
     /// Yours; never published.
+    #[schema(min_length = 1)]
     pub name: String,
     /// A phone number or e-mail address; never published, and how supporters are told apart.
+    #[schema(min_length = 1)]
     pub contact: String,
 }
 
@@ -151,8 +156,10 @@ pub async fn raise(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupportDemand {
+    #[schema(min_length = 1)]
     pub name: String,
     /// A phone number or e-mail address: each supports a demand once.
+    #[schema(min_length = 1)]
     pub contact: String,
 }
 

@@ -71,6 +71,7 @@ const READ_BUFFER: usize = 1024;
 const FRAMES_PER_FLUSH: usize = 16;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LiveQuery {
     /// A viewer or staff token. Browsers cannot set headers on a WebSocket; without this, the

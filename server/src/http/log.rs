@@ -18,11 +18,14 @@ use utoipa::IntoParams;
 pub const MAX_LOG_PAGE: u32 = 2000;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogQuery {
     /// Events after this `seq` (default 0: from the start).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     pub after: Option<u64>,
     /// At most this many: 1 to 2000, default 2000.
+    #[param(minimum = 1, maximum = 2000)]
     pub limit: Option<u32>,
 }
 
@@ -34,7 +37,7 @@ pub struct LogQuery {
     responses(
         (status = 200, description = "`{events, last_seq, more}`; the events as docs/protocol.md describes them", content_type = "application/json"),
         (status = 404, body = Problem),
-        (status = 422, description = "`invalid_limit`", body = Problem),
+        (status = 422, description = "`invalid_limit` or `invalid_after`", body = Problem),
     )
 )]
 pub async fn log(
@@ -48,6 +51,10 @@ pub async fn log(
         return Err(ApiError::invalid("invalid_limit", format!("limit must be 1 to {MAX_LOG_PAGE}")));
     }
     let after = query.after.unwrap_or(0);
+    // The log's seqs are the store's 64-bit signed integers.
+    if i64::try_from(after).is_err() {
+        return Err(ApiError::invalid("invalid_after", format!("after must be 0 to {}", i64::MAX)));
+    }
     // One more than asked for, to know whether there is more.
     let page = state.store.live_events(meeting.id, after, u64::MAX >> 1, limit + 1).await?;
     let more = page.len() > limit as usize;

@@ -34,6 +34,7 @@ pub struct MeetingList {
 const MAX_LIST_LIMIT: u32 = 500;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MeetingQuery {
     /// Only meetings with this status.

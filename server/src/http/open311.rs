@@ -26,6 +26,7 @@ const MAX_IDS: usize = 100;
 const DEFAULT_DAYS: i64 = 90;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LocaleQuery {
     /// `kk`, `ru` (default) or `en`: the language of service names.
     pub locale: Option<String>,
@@ -199,6 +200,7 @@ fn service_request(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestsQuery {
     /// Comma-separated ids; the other filters are ignored when given.
     pub service_request_id: Option<String>,

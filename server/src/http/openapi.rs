@@ -3,6 +3,7 @@
 //!
 //! - every problem is `application/problem+json` (RFC 9457), as [`super::problem`] sends it;
 //! - an operation with parameters or a body can answer 400 (a malformed path, query or JSON);
+//! - one with query parameters, also 422 (a value out of its range);
 //! - one with a JSON body, also 413 (too large), 415 (not JSON) and 422 (well-formed but not
 //!   valid);
 //! - one with a path parameter, 404 (nothing there);
@@ -61,6 +62,9 @@ fn problems_as_problem_json(operation: &mut Operation) {
 
 fn add_shared_errors(operation: &mut Operation, has_path_parameter: bool) {
     let has_parameters = operation.parameters.as_ref().is_some_and(|parameters| !parameters.is_empty());
+    let has_query = operation.parameters.as_ref().is_some_and(|parameters| {
+        parameters.iter().any(|parameter| parameter.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+    });
     let has_json_body = operation
         .request_body
         .as_ref()
@@ -71,10 +75,12 @@ fn add_shared_errors(operation: &mut Operation, has_path_parameter: bool) {
     if has_parameters || has_body || has_path_parameter {
         shared.push(("400", "`bad_request`: a malformed path, query or body"));
     }
+    if has_query || has_json_body {
+        shared.push(("422", "`invalid_*`: a value out of its range, or a body well-formed but not valid"));
+    }
     if has_json_body {
         shared.push(("413", "`payload_too_large`: the body is over the server's limit"));
         shared.push(("415", "`unsupported_media_type`: the body is not `application/json`"));
-        shared.push(("422", "`invalid_*`: the body is well-formed JSON but not valid"));
     }
     if has_path_parameter {
         shared.push(("404", "`not_found`: nothing at this path"));
@@ -165,5 +171,13 @@ mod tests {
         let mut full = document(operation, "/things/{id}");
         document_errors(&mut full);
         assert_eq!(statuses(&full, "/things/{id}"), ["400", "401", "403", "404", "409", "413", "415", "422"]);
+
+        // Query parameters alone: a malformed one (400), one out of its range (422).
+        let operation = OperationBuilder::new()
+            .parameter(ParameterBuilder::new().name("limit").parameter_in(ParameterIn::Query).build())
+            .build();
+        let mut queried = document(operation, "/list");
+        document_errors(&mut queried);
+        assert_eq!(statuses(&queried, "/list"), ["400", "422"]);
     }
 }

@@ -216,10 +216,13 @@ pub async fn cancel(
 #[serde(deny_unknown_fields)]
 pub struct BookSlot {
     /// Yours; shown only to the akimat.
+    #[schema(min_length = 1)]
     pub name: String,
     /// A phone number or e-mail address, for the akimat to reach you; never published.
+    #[schema(min_length = 1)]
     pub contact: String,
     /// What you want to raise.
+    #[schema(min_length = 1)]
     pub topic: String,
 }
 

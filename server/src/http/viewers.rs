@@ -19,6 +19,7 @@ const MAX_VIEWER_NAME_CHARS: usize = 60;
 #[serde(deny_unknown_fields)]
 pub struct JoinMeeting {
     /// The name shown beside the viewer's comments: 1 to 60 characters.
+    #[schema(min_length = 1)]
     pub display_name: String,
 }
 

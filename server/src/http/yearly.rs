@@ -235,7 +235,7 @@ async fn deadlines_of(
 /// Public for revisions in force; drafts for the akim's office and admins.
 #[utoipa::path(
     get, path = "/api/akims/{id}/calendars/{year}", tag = "calendars",
-    params(("id" = i64, Path, description = "The akim's account id"), ("year" = i16, Path, description = "The year")),
+    params(("id" = i64, Path, description = "The akim's account id"), ("year" = i16, Path, description = "The year", minimum = 2000, maximum = 2199)),
     responses(
         (status = 200, body = YearCalendarView),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
@@ -295,7 +295,7 @@ pub struct StartRevision {
 /// admin.
 #[utoipa::path(
     post, path = "/api/akims/{id}/calendars/{year}/revisions", tag = "calendars",
-    params(("id" = i64, Path, description = "The akim's account id"), ("year" = i16, Path, description = "The year")),
+    params(("id" = i64, Path, description = "The akim's account id"), ("year" = i16, Path, description = "The year", minimum = 2000, maximum = 2199)),
     request_body = StartRevision,
     responses(
         (status = 201, body = RevisionView),

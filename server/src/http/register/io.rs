@@ -448,6 +448,7 @@ pub async fn export(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CentralExportQuery {
     /// The collection day, `YYYY-MM-DD`: one of the rule set's (15 February or 15 August).

@@ -247,6 +247,7 @@ impl From<IssueSort> for IssueOrder {
 
 /// Filters of the issue list (and of its exports).
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct IssueQuery {
     /// Issues raised for this meeting.
@@ -295,6 +296,7 @@ pub fn paging(page: Option<u32>, page_size: Option<u32>) -> Result<(u32, u32), A
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CitizenContact {
+    #[schema(min_length = 1)]
     pub name: String,
     /// A phone number or an e-mail address.
     pub contact: Option<String>,

@@ -24,12 +24,15 @@ use super::{
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     /// Your name; never published.
+    #[schema(min_length = 1)]
     pub name: String,
     /// A phone number or e-mail for the answer; never published.
     pub contact: Option<String>,
     /// The problem in a line; published once the commission takes it up.
+    #[schema(min_length = 1)]
     pub title: String,
     /// The request or proposal; published once the commission takes it up.
+    #[schema(min_length = 1)]
     pub text: String,
     pub category: Option<String>,
 }
