@@ -107,8 +107,10 @@ export async function startServer({ configToml = '', startTimeout = 60000, env: 
   // The server's own configuration variables of the caller's shell must not leak into the test.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEZDESU__')));
   env.KEZDESU_ADMIN_PASSWORD = adminPassword;
-  // No recorder per broadcast on the test machine's two cores; the recording tests turn it on.
+  // No recorder nor HLS packager per broadcast on the test machine's two cores; the
+  // recording and HLS tests turn them on.
   env.KEZDESU__RECORDING__ENABLED = 'false';
+  env.KEZDESU__HLS__ENABLED = 'false';
   Object.assign(env, extraEnv);
   const logs = new LogTail();
   const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir, '--config', configFile], {

@@ -170,8 +170,15 @@ class Server:
         self.log_path = workdir / "server.log"
         config = workdir / "kezdesu.toml"
         config.write_text('[media]\nudp_addresses = ["127.0.0.1"]\n' + extra_config)
-        # No recorder per broadcast unless a test asks (test_recording.py): two cores.
-        env = dict(os.environ, KEZDESU_ADMIN_PASSWORD=ADMIN_PASSWORD, NO_COLOR="1", KEZDESU__RECORDING__ENABLED="false")
+        # No recorder nor HLS packager per broadcast unless a test asks (test_recording.py,
+        # test_hls.py): two cores.
+        env = dict(
+            os.environ,
+            KEZDESU_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            NO_COLOR="1",
+            KEZDESU__RECORDING__ENABLED="false",
+            KEZDESU__HLS__ENABLED="false",
+        )
         env.update(extra_env or {})
         command = [
             str(binary),

@@ -10,6 +10,7 @@ mod caller;
 mod compliance;
 mod demands;
 mod destinations;
+mod hls;
 mod live;
 mod log;
 mod media;
@@ -259,6 +260,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(log::log))
         .routes(routes!(recordings::show, recordings::delete))
         .routes(routes!(recordings::file))
+        .routes(routes!(hls::playlist))
+        .routes(routes!(hls::segment))
         .routes(routes!(destinations::list_for_meeting, destinations::add_to_meeting))
         .routes(routes!(destinations::update_for_meeting, destinations::remove_from_meeting))
         .routes(routes!(destinations::list_defaults, destinations::add_default))
