@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { api, diagnostics, launchChromium, runChild, signIn, startServer, waitFor, watchPage } from './support.mjs';
+import { diagnostics, launchChromium, liveWithStreamKey, runChild, startServer, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1;
 const MIN_FRAMES = 60;
@@ -73,15 +73,7 @@ describe('HLS in the meeting page (hls.js in Chromium)', { timeout: 5 * 60 * 100
     if (AIORTC !== null) return;
     server = await startServer({ configToml: CONFIG, env: { KEZDESU__HLS__ENABLED: 'true' } });
     await withDiagnostics('setup', async () => {
-      const token = await signIn(server.base, 'admin', server.adminPassword);
-      await api(server.base, `/api/meetings/${MEETING}/phase`, {
-        method: 'POST',
-        token,
-        json: { phase: 'presentation' },
-        expect: 200,
-      });
-      const key = (await api(server.base, `/api/meetings/${MEETING}/stream-key`, { token, expect: 200 })).body
-        .stream_key;
+      const { streamKey: key } = await liveWithStreamKey(server, MEETING);
       const whip = `${server.base}/api/meetings/${MEETING}/whip`;
       publisher = runChild(
         AIORTC_PYTHON,

@@ -198,6 +198,22 @@ export async function signIn(base, login, password) {
   return body.token;
 }
 
+/**
+ * Signs the admin in, puts `meeting` in its presentation (so that it may go on air) and reads
+ * its stream key. Returns {token, streamKey}.
+ */
+export async function liveWithStreamKey(server, meeting) {
+  const token = await signIn(server.base, 'admin', server.adminPassword);
+  await api(server.base, `/api/meetings/${meeting}/phase`, {
+    method: 'POST',
+    token,
+    json: { phase: 'presentation' },
+    expect: 200,
+  });
+  const { body } = await api(server.base, `/api/meetings/${meeting}/stream-key`, { token, expect: 200 });
+  return { token, streamKey: body.stream_key };
+}
+
 /** Posts an SDP offer to a WHIP or WHEP endpoint. Returns {status, headers, contentType, text, problem}. */
 export async function postSdp(url, sdp, { token = null } = {}) {
   const headers = { 'Content-Type': 'application/sdp' };

@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_aiortc as support  # noqa: E402  (the server, peers and checks are shared)
-from test_aiortc import ADMIN_PASSWORD, MEETING, Fatal, Peer, R, Server, http, is_problem, wait_for  # noqa: E402
+from test_aiortc import ADMIN_PASSWORD, MEETING, Peer, R, Server, guarded, http, is_problem, stop_and_report, summary, wait_for  # noqa: E402
 from test_egress import Receiver, ffprobe  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -198,36 +198,22 @@ def main() -> int:
     receiver: Receiver | None = None
     peers: list[Peer] = []
     started = time.monotonic()
-    try:
+
+    def body() -> None:
+        nonlocal server, receiver
         receiver = Receiver(workdir, "a")
         secret = base64.b64encode(os.urandom(32)).decode()
         server = Server(binary, workdir, extra_env={**HLS, "KEZDESU_SECRET_KEY": secret})
         run(server, receiver, workdir, peers)
-    except Fatal as failure:
-        print(f"# stopped after a fatal failure: {failure}", flush=True)
-    except Exception as error:
-        R.check("the test runs without an exception", False, repr(error))
-        import traceback
 
-        traceback.print_exc()
+    try:
+        guarded(body)
     finally:
-        for peer in peers:
-            peer.stop()
-        if server is not None:
-            server.stop()
-        if R.failed:
-            for peer in peers:
-                print(f"\n# ---- {peer.name} stderr ----\n{peer.stderr()[-3000:]}", end="")
-            if server is not None:
-                lines = server.output().splitlines()
-                print(f"\n# ---- server log (last 200 of {len(lines)} lines) ----")
-                print("\n".join(lines[-200:]))
+        stop_and_report(peers, server, 200)
         if receiver is not None:
             receiver.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"# HLS end-to-end test took {time.monotonic() - started:.0f}s")
-    print(f"{R.passed} passed, {len(R.failed)} failed")
-    return 1 if R.failed else 0
+    return summary("HLS end-to-end test", started)
 
 
 if __name__ == "__main__":

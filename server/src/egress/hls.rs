@@ -92,31 +92,15 @@ pub fn wanted_for(config: &HlsConfig, video: Option<&RtpCodec>) -> bool {
 /// The packager's arguments: FLV on stdin copied, not encoded, into segments and a playlist in
 /// `folder`.
 pub fn packager_arguments(config: &HlsConfig, folder: &Path) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostats",
-        // The FLV's metadata and sequence headers come first: no long probe is needed.
-        "-analyzeduration",
-        "500000",
-        "-probesize",
-        "500000",
-        "-f",
-        "flv",
-        "-i",
-        "pipe:0",
-        "-map",
-        "0",
-        "-c",
-        "copy",
-        // The server's timestamps run on across packager restarts, so the segments' do too.
-        "-copyts",
-        "-f",
-        "hls",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+    let mut args = super::transcoder::quiet_quick_start();
+    args.extend(
+        [
+            "-f", "flv", "-i", "pipe:0", "-map", "0", "-c", "copy",
+            // The server's timestamps run on across packager restarts, so the segments' do too.
+            "-copyts", "-f", "hls",
+        ]
+        .map(str::to_owned),
+    );
     let segment_seconds = config.segment_seconds.to_string();
     let list_size = config.list_size.to_string();
     args.extend(

@@ -86,32 +86,35 @@ pub fn sdp(input: &Input) -> String {
     sdp
 }
 
+/// The arguments every ffmpeg of a live broadcast starts with: only errors on its stderr (they
+/// go to the server's log), and a short probe of its input, whose first packets carry the
+/// streams' parameters (an RTP video starts at a keyframe, an FLV with its sequence headers),
+/// rather than ffmpeg's default 5 s.
+pub fn quiet_quick_start() -> Vec<String> {
+    ["-hide_banner", "-loglevel", "error", "-nostats", "-analyzeduration", "500000", "-probesize", "500000"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
 /// The arguments that make ffmpeg read the RTP its SDP (on stdin) describes: the restream's
 /// transcoder and the recorder start alike.
 pub fn input_arguments() -> Vec<String> {
-    [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostats",
-        // Start as soon as both streams are known rather than after ffmpeg's default 5 s probe:
-        // the video arrives from a keyframe with its parameters, so half a second is plenty.
-        "-analyzeduration",
-        "500000",
-        "-probesize",
-        "500000",
-        // Out-of-order packets on loopback are rare; a short queue keeps the latency low.
-        "-reorder_queue_size",
-        "64",
-        "-protocol_whitelist",
-        "pipe,udp,rtp",
-        "-f",
-        "sdp",
-        "-i",
-        "pipe:0",
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    let mut args = quiet_quick_start();
+    args.extend(
+        [
+            // Out-of-order packets on loopback are rare; a short queue keeps the latency low.
+            "-reorder_queue_size",
+            "64",
+            "-protocol_whitelist",
+            "pipe,udp,rtp",
+            "-f",
+            "sdp",
+            "-i",
+            "pipe:0",
+        ]
+        .map(str::to_owned),
+    );
+    args
 }
 
 /// ffmpeg's arguments: nothing secret, and the same for every meeting with the same codecs.
