@@ -41,6 +41,8 @@ const KEYFRAME_SCHEDULE: Duration = Duration::from_millis(900);
 const PACKAGER_RESTART: Duration = Duration::from_secs(2);
 /// How long a packager may take to write its last segment and end its playlist.
 const PACKAGER_END_LIMIT: Duration = Duration::from_secs(5);
+/// The pause before the publisher's codecs are waited for again.
+const CODEC_RETRY: Duration = Duration::from_secs(1);
 /// How long an ended playlist and its segments stay for players still reading them.
 const KEEP_ENDED: Duration = Duration::from_secs(60);
 
@@ -172,30 +174,42 @@ impl Shared {
 pub(super) async fn run(shared: Arc<Shared>, egress: Arc<MeetingEgress>) {
     let stop = egress.stop.clone();
     let meeting = egress.meeting;
-    let codecs = tokio::select! {
-        _ = stop.cancelled() => return,
-        codecs = egress.source.codecs(CODEC_WAIT) => codecs,
-    };
-    let video = codecs.as_ref().and_then(|codecs| codecs.video.as_ref()).map(RtpCodec::from);
-    if codecs.is_none() || !wanted_for(&shared.hls.config, video.as_ref()) {
-        if codecs.is_some() {
-            tracing::info!(%meeting, "no HLS for this broadcast's video codec (hls.encode_vp8 = false)");
+    let folder = folder_of(&shared.hls.root, meeting);
+    // What a previous period left (its playlist said it ended) makes way for this one.
+    let _ = tokio::fs::remove_dir_all(&folder).await;
+    // Known from now on: until its first playlist, players are told it is coming.
+    let run = shared.hls_begin(meeting, folder.clone());
+    // The codecs decide whether there is HLS at all; they are waited for while on air.
+    let codecs = loop {
+        let codecs = tokio::select! {
+            _ = stop.cancelled() => {
+                shared.hls_forget(meeting, run);
+                return;
+            }
+            codecs = egress.source.codecs(CODEC_WAIT) => codecs,
+        };
+        match codecs {
+            Some(codecs) => break codecs,
+            None => tokio::time::sleep(CODEC_RETRY).await,
         }
+    };
+    let video = codecs.video.as_ref().map(RtpCodec::from);
+    let declined = if !wanted_for(&shared.hls.config, video.as_ref()) {
+        Some("no HLS for this broadcast's video codec (hls.encode_vp8 = false)".to_owned())
+    } else {
+        tokio::fs::create_dir_all(&folder)
+            .await
+            .err()
+            .map(|error| format!("could not make the HLS folder {}: {error}", folder.display()))
+    };
+    if let Some(why) = declined {
+        tracing::warn!(%meeting, %why, "no HLS for this broadcast");
+        shared.hls_forget(meeting, run);
         // The transcoder need not run for HLS: the supervisor looks again.
         egress.hls_declined.store(true, Ordering::Relaxed);
         egress.edited.notify_one();
         return;
     }
-    let folder = folder_of(&shared.hls.root, meeting);
-    // What a previous period left (its playlist said it ended) makes way for this one.
-    let _ = tokio::fs::remove_dir_all(&folder).await;
-    if let Err(error) = tokio::fs::create_dir_all(&folder).await {
-        tracing::warn!(%meeting, folder = %folder.display(), %error, "could not make the HLS folder");
-        egress.hls_declined.store(true, Ordering::Relaxed);
-        egress.edited.notify_one();
-        return;
-    }
-    let run = shared.hls_begin(meeting, folder.clone());
     // Only a copied H.264 needs the publisher's keyframes; x264 makes its own.
     let copied = video.as_ref().is_some_and(RtpCodec::is_h264);
     let ask_keyframes = async {

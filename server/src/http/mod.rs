@@ -97,6 +97,11 @@ pub struct Shared {
     pub sealer: Sealer,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
+    /// With several nodes: the cluster, where another node's part is asked for (HLS made on
+    /// a meeting's origin node).
+    pub cluster: Option<Cluster>,
+    /// The server's own HTTP client, for asking other nodes.
+    pub http_client: reqwest::Client,
 }
 
 impl Deref for AppState {
@@ -153,6 +158,8 @@ impl AppState {
             clock,
             metrics,
             shutdown,
+            cluster,
+            http_client: reqwest::Client::new(),
         }))
     }
 
