@@ -336,6 +336,22 @@ impl Renumbering {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn scheduled_keyframe_requests_pass_the_viewers_throttle_but_not_their_own() {
+        let keyframes = Keyframes::new(Duration::from_secs(1));
+        let metrics = MediaMetrics::default();
+        let last = || *keyframes.last.lock().expect("the keyframe clock");
+        keyframes.request(keyframes.interval, &metrics).await;
+        let first = last().expect("a request went out");
+        keyframes.request(SCHEDULED_KEYFRAME_MIN, &metrics).await;
+        assert_eq!(last(), Some(first), "too soon even for the schedule");
+        tokio::time::sleep(SCHEDULED_KEYFRAME_MIN + Duration::from_millis(50)).await;
+        keyframes.request(keyframes.interval, &metrics).await;
+        assert_eq!(last(), Some(first), "a viewer's request is still held back");
+        keyframes.request(SCHEDULED_KEYFRAME_MIN, &metrics).await;
+        assert!(last().is_some_and(|at| at > first), "the schedule's own throttle lets it through");
+    }
+
     fn vp8_packet(sequence_number: u16, keyframe: bool) -> Arc<Packet> {
         Arc::new(Packet {
             sequence_number,
