@@ -305,9 +305,11 @@ async fn package_once(
     let Some(mut input) = child.stdin.take() else { return "the packager has no stdin".to_owned() };
     let mut writer = flv::Writer::new();
     writer.header(audio, video);
+    // ffmpeg's FLV reader takes a script tag stamped after 0 for a data stream, which the HLS
+    // muxer refuses: the metadata goes first at 0, the sequence headers with the first frame.
     let start = timing.stamp(first.timestamp);
     for tag in held.iter().chain([&first]) {
-        writer.tag(tag, start);
+        writer.tag(tag, if tag.kind == flv::TagKind::Script { 0 } else { start });
     }
     let outcome = loop {
         let bytes = writer.take();
@@ -325,6 +327,11 @@ async fn package_once(
             tag = feed.next(egress) => tag,
         };
         let Some(tag) = tag else { break "the stream ended".to_owned() };
+        // New metadata (a transcoder started again) would be a data stream now: the stream's
+        // kinds and codecs are set already, and its sequence headers still come through.
+        if tag.kind == flv::TagKind::Script {
+            continue;
+        }
         writer.tag(&tag, timing.stamp(tag.timestamp));
     };
     // The end of its input makes ffmpeg write the last segment and end the playlist.
