@@ -4,14 +4,26 @@
 // - with `?hls=1` the player starts in HLS, says so under the video, and decodes more than 60
 //   frames (getVideoPlaybackQuality);
 // - with the WHEP endpoint made to fail (500), the player falls back to HLS by itself, with the
-//   same checks.
+//   same checks;
+// - the server's HLS packager killed mid-broadcast is started again with new segment names, and
+//   hls.js plays on by itself (the video's time and frames advance some 5 s more).
 //
 // Needs KEZDESU_AIORTC_PYTHON and KEZDESU_AIORTC_PEER (as media-h264.test.mjs); without them it
 // is skipped. Run after `cargo build`:  npm ci --prefix tests/browser && node --test tests/browser/
 
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { diagnostics, launchChromium, liveWithStreamKey, runChild, startServer, waitFor, watchPage } from './support.mjs';
+import {
+  diagnostics,
+  launchChromium,
+  liveWithStreamKey,
+  runChild,
+  sleep,
+  startServer,
+  waitFor,
+  watchPage,
+} from './support.mjs';
 
 const MEETING = 1;
 const MIN_FRAMES = 60;
@@ -52,6 +64,22 @@ describe('HLS in the meeting page (hls.js in Chromium)', { timeout: 5 * 60 * 100
   function assertNoPolicyRefusal() {
     const refused = pageLog.filter((line) => /Content Security Policy|Refused to/i.test(line));
     assert.deepEqual(refused, [], 'nothing is refused by the Content-Security-Policy');
+  }
+
+  /** The pids of the server's HLS packagers: its ffmpeg children writing HLS. */
+  function packagers() {
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .filter((pid) => {
+        try {
+          const parent = Number(readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1].split(' ')[1]);
+          const args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+          return parent === server.child.pid && args[0].endsWith('ffmpeg') && args.includes('hls');
+        } catch {
+          return false; // gone meanwhile
+        }
+      })
+      .map(Number);
   }
 
   async function playsByHls(page) {
@@ -130,6 +158,27 @@ describe('HLS in the meeting page (hls.js in Chromium)', { timeout: 5 * 60 * 100
       assert.ok(refused >= 1, 'the player tried WHEP first');
       assert.match(seen.text, /HLS/, 'the mode is shown under the video');
       assertNoPolicyRefusal();
+      await page.context().close();
+    });
+  });
+
+  test('hls.js plays on when the packager is killed and started again', { skip: AIORTC ?? false }, async (t) => {
+    await withDiagnostics('packager restart', async () => {
+      const page = await newPage('hls-restart');
+      await page.goto(`${server.base}/meetings/${MEETING}?hls=1`);
+      const before = await playsByHls(page);
+      const killed = packagers();
+      assert.equal(killed.length, 1, `one packager: ${JSON.stringify(killed)}`);
+      process.kill(killed[0], 'SIGKILL');
+      await waitFor(async () => packagers().some((pid) => !killed.includes(pid)), {
+        timeout: 20000,
+        message: 'a new packager',
+      });
+      await sleep(8000);
+      const after = await playback(page);
+      t.diagnostic(`before the kill ${JSON.stringify(before)}; 8 s after a new packager ${JSON.stringify(after)}`);
+      assert.ok(after.frames > before.frames + 150, 'frames went on being decoded');
+      assert.equal(after.mode, 'hls');
       await page.context().close();
     });
   });
