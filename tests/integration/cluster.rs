@@ -751,6 +751,7 @@ async fn hls_is_asked_of_the_origin_node() {
     assert_eq!(response.headers()["retry-after"], "1");
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
     let problem = crate::support::read(response).await;
     crate::support::assert_problem(&problem, reqwest::StatusCode::SERVICE_UNAVAILABLE, "hls_starting");
     let segment = b.get(&format!("/api/meetings/{meeting}/hls/1.ts"), None).await;

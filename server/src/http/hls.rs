@@ -92,20 +92,20 @@ async fn from_origin(
         .await
         .map_err(|error| unreachable(error.to_string()))?;
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let mut passed = HeaderMap::new();
-    for name in PASSED_ON {
-        if let Some(value) = answer
-            .headers()
-            .get(name.as_str())
-            .and_then(|value| HeaderValue::from_bytes(value.as_bytes()).ok())
-        {
-            passed.insert(name, value);
-        }
-    }
+    let passed: Vec<(header::HeaderName, HeaderValue)> = PASSED_ON
+        .into_iter()
+        .filter_map(|name| {
+            let value = answer.headers().get(name.as_str())?;
+            Some((name, HeaderValue::from_bytes(value.as_bytes()).ok()?))
+        })
+        .collect();
     let body = answer.bytes().await.map_err(|error| unreachable(error.to_string()))?;
     let mut response = (status, body).into_response();
-    response.headers_mut().extend(passed);
-    response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    let headers = response.headers_mut();
+    for (name, value) in passed {
+        headers.insert(name, value);
+    }
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     Ok(Some(response))
 }
 
