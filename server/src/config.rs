@@ -37,6 +37,7 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub egress: EgressConfig,
     pub recording: RecordingConfig,
+    pub hls: HlsConfig,
     pub platforms: PlatformsConfig,
     /// The first admin's password, from `KEZDESU_ADMIN_PASSWORD`; never read from a file.
     #[serde(skip)]
@@ -175,6 +176,28 @@ impl RecordingConfig {
     /// The folder the recordings are kept in, for a server whose data folder is `data_dir`.
     pub fn folder_in(&self, data_dir: &std::path::Path) -> PathBuf {
         if self.folder.as_os_str().is_empty() { data_dir.join("recordings") } else { self.folder.clone() }
+    }
+}
+
+/// The HLS rendition of a meeting on air, for viewers without WebRTC and for a CDN.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HlsConfig {
+    /// Whether the node a publisher is connected to packages the broadcast as HLS.
+    pub enabled: bool,
+    /// The segment length ffmpeg aims at, in seconds; a segment is cut at the first keyframe
+    /// after it, and keyframes are asked for every 0.9 s.
+    pub segment_seconds: u32,
+    /// Segments listed in the playlist (older ones are deleted).
+    pub list_size: u32,
+    /// Whether a VP8 publisher's broadcast gets HLS too, which needs its video encoded to
+    /// H.264 (about half a core at 720p) when no restream does it already.
+    pub encode_vp8: bool,
+}
+
+impl Default for HlsConfig {
+    fn default() -> HlsConfig {
+        HlsConfig { enabled: true, segment_seconds: 1, list_size: 6, encode_vp8: true }
     }
 }
 
@@ -687,6 +710,12 @@ impl Config {
             ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"];
         if !PRESETS.contains(&egress.x264_preset.as_str()) {
             return invalid("egress.x264_preset", "must be an x264 preset such as \"veryfast\"");
+        }
+        if !(1..=2).contains(&self.hls.segment_seconds) || !(3..=30).contains(&self.hls.list_size) {
+            return invalid(
+                "hls.segment_seconds / hls.list_size",
+                "must be 1 to 2 (segments of at most 2 s) / 3 to 30",
+            );
         }
         let platforms = &self.platforms;
         for (name, url) in [

@@ -160,7 +160,7 @@ pub async fn run(
     let sealer = secrets::Sealer::new(config.secret_key.clone(), config.previous_secret_key.clone());
     reseal_stream_keys(store.as_ref(), &sealer).await;
     let egress = egress::Egress::new(
-        config.egress.clone(),
+        &config,
         store.clone(),
         sealer.clone(),
         media.clone(),

@@ -156,6 +156,10 @@ pub struct EgressMetrics {
     pub transcoders: Gauge,
     /// ffmpeg processes that ended while their meeting was still on air.
     pub transcoder_failures: Counter,
+    /// HLS packagers (ffmpeg copying the FLV into segments) running, one per meeting.
+    pub hls_packagers: Gauge,
+    /// HLS packagers that ended while their meeting was still on air.
+    pub hls_packager_failures: Counter,
 }
 
 impl Metrics {
@@ -250,6 +254,16 @@ impl Metrics {
             "restream_transcoder_failures",
             "ffmpeg processes that ended while their meeting was on air",
             egress.transcoder_failures.clone(),
+        );
+        registry.register(
+            "hls_packagers",
+            "HLS packagers (ffmpeg) running on this node",
+            egress.hls_packagers.clone(),
+        );
+        registry.register(
+            "hls_packager_failures",
+            "HLS packagers that ended while their meeting was on air",
+            egress.hls_packager_failures.clone(),
         );
         let recording = RecordingMetrics::default();
         registry.register("recorders", "Recorders running on this node", recording.recorders.clone());

@@ -83,6 +83,11 @@ pub struct MeetingView {
     /// snapshots once the meeting follows a platform; the `platform` event carries changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platforms: Option<Vec<PlatformStatus>>,
+    /// The HLS playlist's path while the meeting is on air with HLS on the node answering (and
+    /// a minute after, while its ended playlist is kept); absent otherwise. In answers about
+    /// meetings, not in event-stream snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hls: Option<String>,
 }
 
 /// Whether a meeting is on air, and how many watch it.
@@ -375,6 +380,7 @@ impl MeetingView {
             restream: None,
             platforms: None,
             deadlines: None,
+            hls: None,
         }
     }
 }

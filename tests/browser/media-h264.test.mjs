@@ -12,7 +12,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { api, launchChromium, runChild, signIn, startServer, waitFor, watchPage } from './support.mjs';
+import { api, launchChromium, liveWithStreamKey, runChild, startServer, waitFor, watchPage } from './support.mjs';
 
 const MEETING = 1;
 const MIN_FRAMES = 60;
@@ -112,15 +112,7 @@ describe('live broadcast in H.264 (aiortc and Chromium)', { timeout: 10 * 60 * 1
     if (AIORTC !== null) return;
     server = await startServer({ configToml: CONFIG });
     await withDiagnostics('setup', async () => {
-      const token = await signIn(server.base, 'admin', server.adminPassword);
-      await api(server.base, `/api/meetings/${MEETING}/phase`, {
-        method: 'POST',
-        token,
-        json: { phase: 'presentation' },
-        expect: 200,
-      });
-      streamKey = (await api(server.base, `/api/meetings/${MEETING}/stream-key`, { token, expect: 200 })).body
-        .stream_key;
+      ({ streamKey } = await liveWithStreamKey(server, MEETING));
       browser = await launchChromium();
     });
   });

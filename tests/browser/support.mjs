@@ -107,8 +107,10 @@ export async function startServer({ configToml = '', startTimeout = 60000, env: 
   // The server's own configuration variables of the caller's shell must not leak into the test.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KEZDESU__')));
   env.KEZDESU_ADMIN_PASSWORD = adminPassword;
-  // No recorder per broadcast on the test machine's two cores; the recording tests turn it on.
+  // No recorder nor HLS packager per broadcast on the test machine's two cores; the
+  // recording and HLS tests turn them on.
   env.KEZDESU__RECORDING__ENABLED = 'false';
+  env.KEZDESU__HLS__ENABLED = 'false';
   Object.assign(env, extraEnv);
   const logs = new LogTail();
   const child = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir, '--config', configFile], {
@@ -194,6 +196,22 @@ export async function api(base, urlPath, { method = 'GET', token = null, json = 
 export async function signIn(base, login, password) {
   const { body } = await api(base, '/api/session', { method: 'POST', json: { login, password }, expect: 200 });
   return body.token;
+}
+
+/**
+ * Signs the admin in, puts `meeting` in its presentation (so that it may go on air) and reads
+ * its stream key. Returns {token, streamKey}.
+ */
+export async function liveWithStreamKey(server, meeting) {
+  const token = await signIn(server.base, 'admin', server.adminPassword);
+  await api(server.base, `/api/meetings/${meeting}/phase`, {
+    method: 'POST',
+    token,
+    json: { phase: 'presentation' },
+    expect: 200,
+  });
+  const { body } = await api(server.base, `/api/meetings/${meeting}/stream-key`, { token, expect: 200 });
+  return { token, streamKey: body.stream_key };
 }
 
 /** Posts an SDP offer to a WHIP or WHEP endpoint. Returns {status, headers, contentType, text, problem}. */

@@ -716,3 +716,55 @@ async fn killing_the_owner_repeats_no_platform_comment_and_another_node_reads_on
         .await;
     assert_eq!(platform_comments_seen(&watching), ids, "every comment once, in order, across the failover");
 }
+
+/// A meeting's HLS is made on its media origin; any other node answers what the origin
+/// answers, and a request forwarded once is not forwarded again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hls_is_asked_of_the_origin_node() {
+    let Some(mut nodes) = Nodes::start(9, None).await else { return };
+    let servers = std::mem::take(&mut nodes.servers);
+    let [a, b] = [&servers[0], &servers[1]];
+    let (quiet, _akim) = b.meeting_with_akim(60).await;
+    let not_on_air = b.get(&format!("/api/meetings/{quiet}/hls/index.m3u8"), None).await;
+    crate::support::assert_problem(&not_on_air, reqwest::StatusCode::NOT_FOUND, "no_hls");
+
+    // These nodes have no ffmpeg: at the origin HLS stays starting, and B passes that on.
+    let OnAir { meeting, .. } = OnAir::at(a).await;
+    let playlist = format!("/api/meetings/{meeting}/hls/index.m3u8");
+    let mut answer = None;
+    let mut last = String::new();
+    for _ in 0..100 {
+        let response = b.client.get(b.url(&playlist)).send().await.expect("B answers");
+        if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+            answer = Some(response);
+            break;
+        }
+        let at_a = a.get(&playlist, None).await;
+        last = format!("{} {}; A: {at_a:?}", response.status(), response.text().await.unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if answer.is_none() {
+        let lines = nodes.processes[0].take().expect("A").terminate();
+        panic!("B answers 503 from the origin; last {last}; A's log:\n{}", lines.join("\n"));
+    }
+    let response = answer.expect("an answer");
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let problem = crate::support::read(response).await;
+    crate::support::assert_problem(&problem, reqwest::StatusCode::SERVICE_UNAVAILABLE, "hls_starting");
+    let segment = b.get(&format!("/api/meetings/{meeting}/hls/1.ts"), None).await;
+    crate::support::assert_problem(&segment, reqwest::StatusCode::NOT_FOUND, "no_segment");
+
+    // A request already forwarded is answered from B's own state, which has no HLS.
+    let forwarded = b
+        .client
+        .get(b.url(&playlist))
+        .header("x-kezdesu-hls-forwarded", "1")
+        .send()
+        .await
+        .expect("B answers");
+    let forwarded = crate::support::read(forwarded).await;
+    crate::support::assert_problem(&forwarded, reqwest::StatusCode::NOT_FOUND, "no_hls");
+}

@@ -13,6 +13,7 @@ mod calendar;
 mod cluster;
 mod destinations;
 mod errors;
+mod hls;
 mod live;
 mod live_fuzz;
 mod media;

@@ -9,7 +9,7 @@ pub(crate) fn repository() -> PathBuf {
 }
 
 /// The files under `folder` whose name ends with one of `extensions`, skipping installed
-/// packages and build output.
+/// packages, build output and vendored libraries (`web/vendor`: others' code, as published).
 pub(crate) fn files(folder: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut folders = vec![folder.to_owned()];
@@ -18,7 +18,7 @@ pub(crate) fn files(folder: &Path, extensions: &[&str]) -> Vec<PathBuf> {
             let path = entry.expect("a directory entry").path();
             let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
             if path.is_dir() {
-                if !matches!(name, "node_modules" | "target" | "__pycache__") {
+                if !matches!(name, "node_modules" | "target" | "__pycache__" | "vendor") {
                     folders.push(path);
                 }
             } else if extensions.iter().any(|extension| name.ends_with(extension)) {

@@ -84,6 +84,7 @@ impl TestServer {
         // The synthetic publishers' video is no codec's: nothing to record, and no ffmpeg per
         // broadcast on the test machine's two cores. The recording tests turn it on.
         config.recording.enabled = false;
+        config.hls.enabled = false;
         adjust(&mut config);
         TestServer::launch(config, data).await
     }

@@ -176,6 +176,8 @@ async fn the_openapi_document_is_true() {
         "GET /api/meetings/{id}/recording",
         "DELETE /api/meetings/{id}/recording",
         "GET /api/meetings/{id}/recording/{number}",
+        "GET /api/meetings/{id}/hls/index.m3u8",
+        "GET /api/meetings/{id}/hls/{segment}",
         "GET /api/meetings/{id}/destinations",
         "POST /api/meetings/{id}/destinations",
         "PATCH /api/meetings/{id}/destinations/{destination}",

@@ -170,8 +170,15 @@ class Server:
         self.log_path = workdir / "server.log"
         config = workdir / "kezdesu.toml"
         config.write_text('[media]\nudp_addresses = ["127.0.0.1"]\n' + extra_config)
-        # No recorder per broadcast unless a test asks (test_recording.py): two cores.
-        env = dict(os.environ, KEZDESU_ADMIN_PASSWORD=ADMIN_PASSWORD, NO_COLOR="1", KEZDESU__RECORDING__ENABLED="false")
+        # No recorder nor HLS packager per broadcast unless a test asks (test_recording.py,
+        # test_hls.py): two cores.
+        env = dict(
+            os.environ,
+            KEZDESU_ADMIN_PASSWORD=ADMIN_PASSWORD,
+            NO_COLOR="1",
+            KEZDESU__RECORDING__ENABLED="false",
+            KEZDESU__HLS__ENABLED="false",
+        )
         env.update(extra_env or {})
         command = [
             str(binary),
@@ -483,6 +490,46 @@ def h264(server: Server, workdir: Path, peers: list[Peer], whip: str, whep: str,
     R.check("H.264: after the publisher stops, broadcast.on_air is false", bool(off_air), str(broadcast(server)))
 
 
+def guarded(body) -> None:
+    """Runs a test's body: a Fatal failure stops it with its message, and any other exception
+    (a bug in the test or an unexpected answer) is a failure, shown with its traceback."""
+    try:
+        body()
+    except Fatal as failure:
+        print(f"# stopped after a fatal failure: {failure}", flush=True)
+    except Exception as error:
+        R.check("the test runs without an exception", False, repr(error))
+        import traceback
+
+        traceback.print_exc()
+
+
+def stop_and_report(peers: list[Peer], server: Server | None, server_lines: int = 300) -> None:
+    """Stops the peers and the server; after a failure, shows each peer's output and the end of
+    the server's log."""
+    for peer in peers:
+        peer.stop()
+    if server is not None:
+        server.stop()
+    if not R.failed:
+        return
+    for peer in peers:
+        print(f"\n# ---- {peer.name} stderr ----\n{peer.stderr()}", end="")
+        if peer.stdout():
+            print(f"# ---- {peer.name} stdout ----\n{peer.stdout()}", end="")
+    if server is not None:
+        lines = server.output().splitlines()
+        print(f"\n# ---- server log (last {server_lines} of {len(lines)} lines) ----")
+        print("\n".join(lines[-server_lines:]))
+
+
+def summary(label: str, started: float) -> int:
+    """Prints how long the test took and its counts; the exit code."""
+    print(f"# {label} took {time.monotonic() - started:.0f}s")
+    print(f"{R.passed} passed, {len(R.failed)} failed")
+    return 1 if R.failed else 0
+
+
 def main() -> int:
     binary = Path(os.environ.get("KEZDESU_BIN", "target/debug/kezdesu"))
     if not binary.is_absolute():
@@ -495,34 +542,18 @@ def main() -> int:
     server: Server | None = None
     peers: list[Peer] = []
     started = time.monotonic()
-    try:
+
+    def body() -> None:
+        nonlocal server
         server = Server(binary, workdir)
         run(server, workdir, peers)
-    except Fatal as failure:
-        print(f"# stopped after a fatal failure: {failure}", flush=True)
-    except Exception as error:  # a bug in the test or an unexpected answer: a failure, shown
-        R.check("the test runs without an exception", False, repr(error))
-        import traceback
 
-        traceback.print_exc()
+    try:
+        guarded(body)
     finally:
-        for peer in peers:
-            peer.stop()
-        if server is not None:
-            server.stop()
-        if R.failed:
-            for peer in peers:
-                print(f"\n# ---- {peer.name} stderr ----\n{peer.stderr()}", end="")
-                if peer.stdout():
-                    print(f"# ---- {peer.name} stdout ----\n{peer.stdout()}", end="")
-            if server is not None:
-                lines = server.output().splitlines()
-                print(f"\n# ---- server log (last 300 of {len(lines)} lines) ----")
-                print("\n".join(lines[-300:]))
+        stop_and_report(peers, server)
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"# aiortc end-to-end test took {time.monotonic() - started:.0f}s")
-    print(f"{R.passed} passed, {len(R.failed)} failed")
-    return 1 if R.failed else 0
+    return summary("aiortc end-to-end test", started)
 
 
 if __name__ == "__main__":

@@ -62,10 +62,12 @@ test('a restream event lands on its destination only', () => {
   assert.deepEqual([...statuses.keys()], [3]);
 });
 
-test('H.264 is preferred whenever a destination is enabled', () => {
+test('H.264 is preferred whenever a destination is enabled, or HLS is on', () => {
   assert.equal(prefersH264([]), false);
   assert.equal(prefersH264([{ enabled: false }]), false);
   assert.equal(prefersH264([{ enabled: false }, { enabled: true }]), true);
+  assert.equal(prefersH264([], true), true);
+  assert.equal(prefersH264([{ enabled: false }], false), false);
 });
 
 test('a new destination is sent trimmed, the key as typed', () => {

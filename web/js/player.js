@@ -3,18 +3,36 @@
 // connection drops, stops when it goes off air or the meeting ends, and shows the
 // "on air / N watching" badge and the unmute button.
 //
-// Test hook: `window.__kezdesuPlayer` is {pc, state, session}: the current RTCPeerConnection
-// (null when not playing), the player's state, so a browser test can read getStats(). It is
+// Two modes, shown as text under the video: `webrtc` (WHEP, live) and `hls` (the server's HLS
+// rendition, a few seconds behind). The player switches to HLS, for the rest of the page's life,
+// when WHEP cannot work from here and the server offers HLS: the WHEP request fails (no answer,
+// 5xx, too_many_viewers; not 503 not_on_air, which only means "not yet"), or the connection
+// fails or is not up within 10 s (what a network blocking WebRTC's UDP looks like). `?hls=1`
+// starts in HLS. hls.js (web/vendor/hls.js) is loaded, only then, by import(); a browser without
+// Media Source Extensions (an older iPhone's Safari) plays HLS itself.
+//
+// Test hook: `window.__kezdesuPlayer` is {pc, state, session, mode, hls}: the current
+// RTCPeerConnection (null when not playing by WebRTC), the player's state, the mode, and the
+// hls.js instance (null unless hls.js plays), so a browser test can read getStats(). It is
 // read-only information and changes nothing when read.
 
-import { formatNumber, t } from './i18n.js';
+import { formatNumber, registerStrings, t } from './i18n.js';
 import { setText } from './meeting-view.js';
+import playerStrings from './strings/player.js';
 import { play } from './webrtc-client.js';
+
+registerStrings(playerStrings);
 
 /** Waits before trying again: 1 s, 2 s, 4 s, 8 s, then 15 s, each with some jitter. */
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];
 /** A connection 'disconnected' for this long is given up and started again. */
 const DISCONNECTED_GRACE_MS = 5000;
+/** A WebRTC connection not up within this is taken for a network that blocks WebRTC. */
+const WEBRTC_CONNECT_LIMIT_MS = 10000;
+/** hls.js, relative to this module, and its worker (a file, since the CSP forbids blob: code). */
+const HLS_MODULE = '../vendor/hls.js/hls.light.min.mjs';
+const HLS_WORKER = '/vendor/hls.js/hls.worker.js';
+const HLS_TYPE = 'application/vnd.apple.mpegurl';
 
 const byId = (id) => document.getElementById(id);
 
@@ -32,7 +50,11 @@ export function mountPlayer({ meetingId }) {
     status: byId('player-status'),
     unmute: byId('player-unmute'),
     offAir: byId('player-off-air'),
+    mode: document.createElement('p'),
   };
+  el.mode.id = 'player-mode';
+  el.mode.className = 'player__status player__mode';
+  el.status.after(el.mode);
 
   let onAir = false;
   let viewers = 0;
@@ -44,6 +66,10 @@ export function mountPlayer({ meetingId }) {
   let disconnectTimer = null;
   let generation = 0; // bumps on every start/stop, so late answers of an old try are dropped
   let starting = false; // an offer is out and its answer not yet in
+  let connectTimer = null;
+  let mode = new URLSearchParams(window.location.search).get('hls') === '1' ? 'hls' : 'webrtc';
+  let hlsPath = null; // the playlist's path as the meeting's JSON names it
+  let hlsPlayer = null; // the hls.js instance while it plays
 
   const hook = {
     get pc() {
@@ -54,6 +80,12 @@ export function mountPlayer({ meetingId }) {
     },
     get state() {
       return state;
+    },
+    get mode() {
+      return mode;
+    },
+    get hls() {
+      return hlsPlayer;
     },
   };
   window.__kezdesuPlayer = hook;
@@ -70,7 +102,9 @@ export function mountPlayer({ meetingId }) {
     el.viewers.hidden = !(onAir && !ended);
     setText(el.viewers, t('broadcast.watching', { n: formatNumber(viewers) }));
     el.root.dataset.state = state;
+    el.root.dataset.mode = mode;
     setText(el.status, statusText());
+    setText(el.mode, wanted() ? t(`player.mode.${mode}`) : '');
     el.offAir.hidden = state === 'playing';
     setText(el.offAir, offAirText());
     el.unmute.hidden = state !== 'playing';
@@ -109,6 +143,8 @@ export function mountPlayer({ meetingId }) {
     retryTimer = null;
     clearTimeout(disconnectTimer);
     disconnectTimer = null;
+    clearTimeout(connectTimer);
+    connectTimer = null;
   }
 
   function stopSession() {
@@ -121,11 +157,54 @@ export function mountPlayer({ meetingId }) {
     el.video.srcObject = null;
   }
 
+  function playlistUrl() {
+    return hlsPath ?? `/api/meetings/${encodeURIComponent(meetingId)}/hls/index.m3u8`;
+  }
+
+  /** Whether the server offers HLS of this meeting: its playlist, or 503 while it starts. */
+  async function hlsOffered() {
+    try {
+      const response = await fetch(playlistUrl(), { cache: 'no-store' });
+      return response.ok || response.status === 503;
+    } catch {
+      return false;
+    }
+  }
+
+  /** WebRTC failed in a way HLS may get around: HLS if the server offers it, else retry. */
+  async function fallBackOr(nextState, retryAfterSeconds = null) {
+    stopSession();
+    const mine = generation;
+    starting = true;
+    const offered = wanted() && (await hlsOffered());
+    if (mine !== generation) return;
+    starting = false;
+    if (offered && wanted()) {
+      switchToHls();
+    } else {
+      retryLater(nextState, retryAfterSeconds);
+    }
+  }
+
+  /** From WebRTC to HLS, for the rest of the page's life: the network will not change. */
+  function switchToHls() {
+    mode = 'hls';
+    attempt = 0;
+    start();
+  }
+
   async function start() {
+    if (mode === 'hls') return startHls();
     stopSession();
     const mine = generation;
     starting = true;
     setState(attempt === 0 ? 'connecting' : state);
+    // Not up in time: HLS if the server offers it; otherwise this attempt goes on as before.
+    connectTimer = setTimeout(async () => {
+      connectTimer = null;
+      if (mine !== generation || state === 'playing' || !(await hlsOffered())) return;
+      if (mine === generation && state !== 'playing' && wanted()) switchToHls();
+    }, WEBRTC_CONNECT_LIMIT_MS);
     try {
       const started = await play({
         url: `/api/meetings/${encodeURIComponent(meetingId)}/whep`,
@@ -144,7 +223,53 @@ export function mountPlayer({ meetingId }) {
       // server is full for now; anything else is retried the same way while the server still
       // says on air.
       const next = { not_on_air: 'waiting', too_many_viewers: 'full' }[error.code] ?? 'retrying';
-      retryLater(next, error.retryAfterSeconds);
+      if (next === 'waiting') retryLater(next, error.retryAfterSeconds);
+      else fallBackOr(next, error.retryAfterSeconds);
+    } finally {
+      if (mine === generation) starting = false;
+    }
+  }
+
+  async function startHls() {
+    stopSession();
+    const mine = generation;
+    starting = true;
+    setState(attempt === 0 ? 'connecting' : state);
+    try {
+      let release = () => {};
+      // hls.js wherever Media Source Extensions are (the same player everywhere: Chromium now
+      // answers canPlayType(HLS) too); the browser's own HLS where they are not (an iPhone's
+      // Safari before iOS 17.1).
+      const mediaSource = 'MediaSource' in window || 'ManagedMediaSource' in window;
+      if (!mediaSource && el.video.canPlayType(HLS_TYPE)) {
+        el.video.src = playlistUrl();
+      } else {
+        const { default: Hls } = await import(HLS_MODULE);
+        if (mine !== generation) return;
+        if (!Hls.isSupported()) throw new Error('this browser has no Media Source Extensions');
+        const hls = new Hls({ workerPath: HLS_WORKER });
+        hls.on(Hls.Events.ERROR, (_event, data) => {
+          if (data.fatal && mine === generation) retryLater('retrying');
+        });
+        hls.loadSource(playlistUrl());
+        hls.attachMedia(el.video);
+        hlsPlayer = hls;
+        release = () => {
+          hls.destroy();
+          if (hlsPlayer === hls) hlsPlayer = null;
+        };
+      }
+      session = {
+        pc: null,
+        stop() {
+          release();
+          el.video.removeAttribute('src');
+          el.video.load();
+        },
+      };
+      el.video.play?.().catch(() => {}); // muted autoplay is allowed; a blocked one waits for a tap
+    } catch {
+      if (mine === generation) retryLater('retrying');
     } finally {
       if (mine === generation) starting = false;
     }
@@ -156,8 +281,12 @@ export function mountPlayer({ meetingId }) {
       attempt = 0;
       clearTimeout(disconnectTimer);
       disconnectTimer = null;
+      clearTimeout(connectTimer);
+      connectTimer = null;
       setState('playing');
-    } else if (connection === 'failed' || connection === 'closed') {
+    } else if (connection === 'failed') {
+      fallBackOr('retrying');
+    } else if (connection === 'closed') {
       retryLater('retrying');
     } else if (connection === 'disconnected') {
       // Often comes back by itself (a network change); give it a moment.
@@ -205,6 +334,16 @@ export function mountPlayer({ meetingId }) {
     render();
   });
   el.video.addEventListener('volumechange', render);
+  // By HLS, playing is when the video plays; a failure of Safari's own HLS shows as an error.
+  el.video.addEventListener('playing', () => {
+    if (mode === 'hls' && session !== null) {
+      attempt = 0;
+      setState('playing');
+    }
+  });
+  el.video.addEventListener('error', () => {
+    if (mode === 'hls' && session !== null && hlsPlayer === null) retryLater('retrying');
+  });
   // Tell the server at once when the reader leaves, so the viewer count stays true.
   window.addEventListener('pagehide', () => stopSession());
 
@@ -214,6 +353,8 @@ export function mountPlayer({ meetingId }) {
     setMeeting(meeting) {
       if (!meeting) return;
       ended = meeting.phase === 'ended' || meeting.status === 'ended' || meeting.status === 'cancelled';
+      // Only answers about the meeting carry it, not the event stream's snapshots: kept.
+      if (typeof meeting.hls === 'string' && meeting.hls.startsWith('/')) hlsPath = meeting.hls;
       if (meeting.broadcast && typeof meeting.broadcast === 'object') {
         onAir = meeting.broadcast.on_air === true;
         viewers = Number(meeting.broadcast.viewers) || 0;

@@ -542,8 +542,8 @@ async function startPublishing(keyRefreshed = false) {
       token: streamKey.stream_key,
       stream: localStream,
       onState: (state) => onPublishState(mine, state),
-      // RTMP carries H.264: a VP8 camera would make the server encode the video again.
-      preferVideoCodec: prefersH264(restream?.destinations() ?? []) ? 'video/H264' : null,
+      // RTMP and HLS carry H.264: a VP8 camera would make the server encode the video again.
+      preferVideoCodec: prefersH264(restream?.destinations() ?? [], streamKey.hls) ? 'video/H264' : null,
     });
     if (mine !== generation || !wantOnAir) {
       started.stop();

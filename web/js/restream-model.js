@@ -98,11 +98,12 @@ export function statusesOf(meeting, previous = new Map()) {
 }
 
 /**
- * Whether the presenter should publish H.264: RTMP carries H.264, so a VP8 camera would have
- * to be encoded again by the server (about a core at 720p) for every restreamed meeting.
+ * Whether the presenter should publish H.264: RTMP and the server's HLS rendition carry H.264,
+ * so a VP8 camera would have to be encoded again by the server (about a core at 720p) for every
+ * restreamed meeting, and for every meeting while HLS is on (`hls`, from the stream key's answer).
  */
-export function prefersH264(destinations) {
-  return Array.isArray(destinations) && destinations.some((destination) => destination.enabled);
+export function prefersH264(destinations, hls = false) {
+  return hls === true || (Array.isArray(destinations) && destinations.some((destination) => destination.enabled));
 }
 
 /** The body of a new destination from the form's values, trimmed. */

@@ -4,7 +4,8 @@
 //! RTMP message of the same type carries, so the destinations' RTMP sessions send the tags as
 //! they are. What a destination joining late needs first (the metadata and the audio and video
 //! sequence headers) is recognised here, and so are keyframes, where a joining destination
-//! starts. Pure: bytes in, tags out.
+//! starts. Pure: bytes in, tags out; and, for a local consumer such as the HLS packager, tags
+//! in, bytes out ([`Writer`]).
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -138,6 +139,45 @@ impl Reader {
     }
 }
 
+/// Writes an FLV stream: the header, then tags, each followed by its size, as [`Reader`] reads
+/// them.
+#[derive(Debug, Default)]
+pub struct Writer {
+    buffer: BytesMut,
+}
+
+impl Writer {
+    pub fn new() -> Writer {
+        Writer::default()
+    }
+
+    /// The file header, saying which kinds the stream has (a reader may wait for each kind it
+    /// announces before it starts).
+    pub fn header(&mut self, audio: bool, video: bool) {
+        let flags = (u8::from(audio) << 2) | u8::from(video);
+        self.buffer.extend_from_slice(&[b'F', b'L', b'V', 1, flags, 0, 0, 0, 9]);
+        // No tag before the first: its "previous tag size" is zero.
+        self.buffer.extend_from_slice(&[0, 0, 0, 0]);
+    }
+
+    /// One tag, stamped `timestamp` (milliseconds) rather than its own.
+    pub fn tag(&mut self, tag: &Tag, timestamp: u32) {
+        let size = tag.body.len().min(MAX_TAG_BYTES);
+        let [_, s1, s2, s3] = u32::try_from(size).unwrap_or(u32::MAX).to_be_bytes();
+        let [extended, t1, t2, t3] = timestamp.to_be_bytes();
+        // Kind, size (24 bits), timestamp (low 24 bits, then the top 8), stream id (always 0).
+        self.buffer.extend_from_slice(&[tag.kind.message_type(), s1, s2, s3, t1, t2, t3, extended, 0, 0, 0]);
+        self.buffer.extend_from_slice(&tag.body[..size]);
+        let previous = u32::try_from(TAG_HEADER_BYTES + size).unwrap_or(u32::MAX);
+        self.buffer.extend_from_slice(&previous.to_be_bytes());
+    }
+
+    /// The bytes written since the last take.
+    pub fn take(&mut self) -> Bytes {
+        self.buffer.split().freeze()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +235,41 @@ mod tests {
             let keyframes: Vec<bool> = tags.iter().map(Tag::is_keyframe).collect();
             assert_eq!(keyframes, [false, true, false, true, false, false]);
         }
+    }
+
+    #[test]
+    fn what_the_writer_writes_the_reader_reads_back() {
+        let mut original = Reader::new();
+        original.push(&stream());
+        let mut tags = Vec::new();
+        while let Some(tag) = original.next_tag().expect("valid FLV") {
+            tags.push(tag);
+        }
+        let mut writer = Writer::new();
+        writer.header(true, true);
+        for tag in &tags {
+            writer.tag(tag, tag.timestamp);
+        }
+        let written = writer.take();
+        assert_eq!(&written[..], &stream()[..], "byte for byte the stream it was read from");
+        let mut reader = Reader::new();
+        reader.push(&written);
+        let mut read = Vec::new();
+        while let Some(tag) = reader.next_tag().expect("valid FLV") {
+            read.push(tag);
+        }
+        assert_eq!(read, tags);
+        assert!(writer.take().is_empty(), "taking empties the writer");
+        writer.tag(&tags[3], 0x0200_0001);
+        let mut restamped = Reader::new();
+        restamped.push(&stream()[..HEADER_BYTES]);
+        restamped.push(&writer.take());
+        let tag = restamped.next_tag().expect("valid FLV").expect("a tag");
+        assert_eq!(
+            (tag.timestamp, &tag.body),
+            (0x0200_0001, &tags[3].body),
+            "stamped anew, extended byte too"
+        );
     }
 
     #[test]

@@ -22,14 +22,19 @@
 //! again with growing pauses for `egress.retry_for_seconds`. Its state is kept here and
 //! announced to the meeting's event stream, live channel and `/metrics`.
 //!
+//! The same FLV feeds the meeting's HLS rendition ([`hls`]), a local consumer that copies it
+//! into segments: the transcoder runs while HLS is on, destinations or not, and its AAC is the
+//! only one.
+//!
 //! Stream keys are opened from their sealed form only in the destination's task, go only into
 //! the RTMP `publish` command, and are never logged nor given to another process.
 
 pub mod flv;
+pub mod hls;
 pub mod rtmp;
 pub mod transcoder;
 
-use crate::config::EgressConfig;
+use crate::config::{Config, EgressConfig};
 use crate::media::rtp_source::RtpSource;
 use crate::media::{Media, StatusChange};
 use crate::metrics::{EgressMetrics, RestreamLabels};
@@ -86,6 +91,12 @@ pub struct Egress {
 
 struct Shared {
     config: EgressConfig,
+    hls: hls::HlsSettings,
+    /// Each meeting's HLS on air here, or ended less than a minute ago. Never held across an
+    /// await.
+    hls_renditions: Mutex<HashMap<MeetingId, hls::HlsEntry>>,
+    /// Numbers each run of a meeting's HLS.
+    hls_runs: std::sync::atomic::AtomicU64,
     store: Arc<dyn Store>,
     sealer: Sealer,
     media: Media,
@@ -115,6 +126,9 @@ struct MeetingEgress {
     /// Whether the stream has video (known once ffmpeg is started): an audio-only one starts
     /// at its first audio tag rather than at a keyframe.
     has_video: std::sync::atomic::AtomicBool,
+    /// HLS will not run for this broadcast (its codec, with `hls.encode_vp8` off): the
+    /// transcoder then runs only for destinations.
+    hls_declined: std::sync::atomic::AtomicBool,
     stop: CancellationToken,
     /// This egress's destination and ffmpeg tasks: a later egress of the same meeting (the
     /// publisher came back) waits for them to end, so that two never publish one key at once.
@@ -137,9 +151,10 @@ fn publishes_alike(a: &Destination, b: &Destination) -> bool {
 }
 
 impl Egress {
-    /// The service, following `media`'s status changes until `stop` is cancelled.
+    /// The service, following `media`'s status changes until `stop` is cancelled, with
+    /// `config`'s `egress` and `hls` sections. HLS files a previous run left are removed.
     pub fn new(
-        config: EgressConfig,
+        config: &Config,
         store: Arc<dyn Store>,
         sealer: Sealer,
         media: Media,
@@ -147,10 +162,15 @@ impl Egress {
         metrics: EgressMetrics,
         stop: CancellationToken,
     ) -> anyhow::Result<Egress> {
-        let tls = rtmp::tls_connector(config.extra_ca_file.as_deref())?;
+        let tls = rtmp::tls_connector(config.egress.extra_ca_file.as_deref())?;
+        let hls = hls::HlsSettings { config: config.hls.clone(), root: config.storage.data_dir.join("hls") };
+        hls::sweep(&hls.root);
         let egress = Egress {
             shared: Arc::new(Shared {
-                config,
+                config: config.egress.clone(),
+                hls,
+                hls_renditions: Mutex::new(HashMap::new()),
+                hls_runs: std::sync::atomic::AtomicU64::new(0),
                 store,
                 sealer,
                 media,
@@ -185,6 +205,11 @@ impl Egress {
             statuses.iter().filter(|((of, _), _)| *of == meeting).map(|(_, status)| status.clone()).collect();
         found.sort_by_key(|status| status.destination_id);
         found
+    }
+
+    /// The meeting's HLS rendition, if it is on air here (or ended less than a minute ago).
+    pub fn hls(&self, meeting: MeetingId) -> Option<hls::HlsRendition> {
+        self.shared.hls_rendition(meeting)
     }
 
     /// Every later state change, of every meeting.
@@ -354,6 +379,7 @@ fn start_meeting(shared: &Arc<Shared>, meeting: MeetingId) {
             running: Mutex::new(HashMap::new()),
             edited: Notify::new(),
             has_video: std::sync::atomic::AtomicBool::new(true),
+            hls_declined: std::sync::atomic::AtomicBool::new(false),
             tasks: TaskTracker::new(),
         });
         meetings.insert(meeting, egress.clone());
@@ -379,7 +405,7 @@ where
     shared.tasks.spawn(egress.tasks.track_future(task))
 }
 
-/// One meeting's restream: its destinations, and ffmpeg while any is enabled.
+/// One meeting's restream: its destinations and its HLS, and ffmpeg while either wants it.
 async fn run_meeting(shared: Arc<Shared>, egress: Arc<MeetingEgress>, previous: Option<TaskTracker>) {
     let stop = egress.stop.clone();
     // The meeting's last egress (its publisher came back, here) ends first: each of its
@@ -390,6 +416,9 @@ async fn run_meeting(shared: Arc<Shared>, egress: Arc<MeetingEgress>, previous: 
             _ = stop.cancelled() => {}
             _ = tokio::time::timeout(PREVIOUS_EGRESS_LIMIT, previous.wait()) => {}
         }
+    }
+    if shared.hls.config.enabled {
+        spawn_for(&shared, &egress, hls::run(shared.clone(), egress.clone()));
     }
     tokio::select! {
         _ = stop.cancelled() => {}
@@ -407,7 +436,7 @@ async fn run_meeting(shared: Arc<Shared>, egress: Arc<MeetingEgress>, previous: 
 }
 
 /// Keeps the running destinations equal to the enabled ones stored, and ffmpeg running while
-/// there is any.
+/// there is any, or HLS.
 async fn supervise_destinations(shared: &Arc<Shared>, egress: &Arc<MeetingEgress>) {
     let mut transcoding: Option<CancellationToken> = None;
     loop {
@@ -426,8 +455,11 @@ async fn supervise_destinations(shared: &Arc<Shared>, egress: &Arc<MeetingEgress
                 continue;
             }
         }
-        // ffmpeg runs while any destination may take the stream: not for failed ones only.
-        let any = {
+        // ffmpeg runs while any destination may take the stream (not for failed ones only), or
+        // while HLS is on for this broadcast.
+        let hls =
+            shared.hls.config.enabled && !egress.hls_declined.load(std::sync::atomic::Ordering::Relaxed);
+        let any = hls || {
             let running = egress.running.lock().expect("the destination map is never left poisoned");
             let statuses = shared.statuses.lock().expect("the status map is never left poisoned");
             running.keys().any(|id| {
@@ -555,10 +587,13 @@ async fn transcode_once(
         video: codecs.video.as_ref().map(transcoder::RtpCodec::from).zip(video_port),
         audio: codecs.audio.as_ref().map(transcoder::RtpCodec::from).zip(audio_port),
     };
+    // HLS cuts its segments at keyframes: x264 makes one a second for it, two for platforms.
+    let for_hls = hls::wanted_for(&shared.hls.config, input.video.as_ref().map(|(codec, _)| codec));
     let encoding = transcoder::Encoding {
         audio_bitrate_kbps: shared.config.audio_bitrate_kbps,
         x264_preset: shared.config.x264_preset.clone(),
         x264_bitrate_kbps: shared.config.x264_bitrate_kbps,
+        keyframe_seconds: if for_hls { 1 } else { 2 },
     };
     let mut running = match transcoder::start(&shared.config.ffmpeg, &input, &encoding).await {
         Ok(running) => running,
@@ -744,10 +779,8 @@ async fn publish(
             Err(error) => return never(error),
         },
     };
-    let mut tags = egress.tags.subscribe();
     // The stream's configuration first, then frames from the next keyframe, asked for now.
-    let configuration =
-        egress.configuration.lock().expect("the configuration is never left poisoned").clone();
+    let (mut feed, configuration) = TagFeed::start(egress);
     let mut timing = SessionTiming::default();
     for tag in &configuration {
         if let Err(error) = send(shared, &mut session, tag, 0, stop).await {
@@ -755,7 +788,6 @@ async fn publish(
         }
     }
     egress.source.request_keyframe().await;
-    let mut waiting_for_keyframe = true;
     // When the first frame went out. Some servers accept a stream and close it at once when
     // they refuse it (nginx-rtmp's `deny publish`), or on its first frame: only a session that
     // lasted LIVE_AFTER from its first frame counts as having been live, for the rule that
@@ -772,26 +804,11 @@ async fn publish(
                 return never(rtmp::PublishError::Stopped);
             }
             error = session.closed() => return ended(error, live_since),
-            tag = tags.recv() => match tag {
-                Ok(tag) => tag,
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    // This platform is slower than the stream: skip to the live edge.
-                    tags = tags.resubscribe();
-                    waiting_for_keyframe = true;
-                    egress.source.request_keyframe().await;
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => return never(rtmp::PublishError::Stopped),
+            tag = feed.next(egress) => match tag {
+                Some(tag) => tag,
+                None => return never(rtmp::PublishError::Stopped),
             },
         };
-        if !tag.is_configuration() && waiting_for_keyframe {
-            // An audio-only stream has no keyframe to wait for.
-            let audio_only = !egress.has_video.load(std::sync::atomic::Ordering::Relaxed);
-            if !(tag.is_keyframe() || (audio_only && tag.kind == flv::TagKind::Audio)) {
-                continue;
-            }
-            waiting_for_keyframe = false;
-        }
         let timestamp = timing.stamp(tag.timestamp);
         if let Err(error) = send(shared, &mut session, &tag, timestamp, stop).await {
             return ended(error, live_since);
@@ -799,6 +816,51 @@ async fn publish(
         if !tag.is_configuration() && live_since.is_none() {
             live_since = Some(std::time::Instant::now());
             on_live();
+        }
+    }
+}
+
+/// A local consumer's reading of the meeting's FLV tags (a destination's, or HLS's): frames
+/// from a keyframe on, skipping to the live edge and the next keyframe when it falls behind,
+/// so that a slow consumer loses only its own frames.
+struct TagFeed {
+    tags: broadcast::Receiver<Arc<flv::Tag>>,
+    waiting_for_keyframe: bool,
+}
+
+impl TagFeed {
+    /// Subscribes now; returns the feed and the stream's configuration as it is now, which the
+    /// consumer sends first (later changes of it come through the feed).
+    fn start(egress: &MeetingEgress) -> (TagFeed, Vec<Arc<flv::Tag>>) {
+        let tags = egress.tags.subscribe();
+        let configuration =
+            egress.configuration.lock().expect("the configuration is never left poisoned").clone();
+        (TagFeed { tags, waiting_for_keyframe: true }, configuration)
+    }
+
+    /// The next tag to send; `None` once the channel closed. Cancel-safe.
+    async fn next(&mut self, egress: &MeetingEgress) -> Option<Arc<flv::Tag>> {
+        loop {
+            let tag = match self.tags.recv().await {
+                Ok(tag) => tag,
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Slower than the stream: skip to the live edge.
+                    self.tags = self.tags.resubscribe();
+                    self.waiting_for_keyframe = true;
+                    egress.source.request_keyframe().await;
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if !tag.is_configuration() && self.waiting_for_keyframe {
+                // An audio-only stream has no keyframe to wait for.
+                let audio_only = !egress.has_video.load(std::sync::atomic::Ordering::Relaxed);
+                if !(tag.is_keyframe() || (audio_only && tag.kind == flv::TagKind::Audio)) {
+                    continue;
+                }
+                self.waiting_for_keyframe = false;
+            }
+            return Some(tag);
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct Encoding {
     pub audio_bitrate_kbps: u32,
     pub x264_preset: String,
     pub x264_bitrate_kbps: u32,
+    /// How often x264 makes a keyframe: 2 s as the platforms ask, 1 s while HLS (which cuts
+    /// its segments only at keyframes) runs too.
+    pub keyframe_seconds: u32,
 }
 
 /// The SDP that tells ffmpeg what arrives on which port (RFC 4566; one media section a kind).
@@ -83,32 +86,35 @@ pub fn sdp(input: &Input) -> String {
     sdp
 }
 
+/// The arguments every ffmpeg of a live broadcast starts with: only errors on its stderr (they
+/// go to the server's log), and a short probe of its input, whose first packets carry the
+/// streams' parameters (an RTP video starts at a keyframe, an FLV with its sequence headers),
+/// rather than ffmpeg's default 5 s.
+pub fn quiet_quick_start() -> Vec<String> {
+    ["-hide_banner", "-loglevel", "error", "-nostats", "-analyzeduration", "500000", "-probesize", "500000"]
+        .map(str::to_owned)
+        .to_vec()
+}
+
 /// The arguments that make ffmpeg read the RTP its SDP (on stdin) describes: the restream's
 /// transcoder and the recorder start alike.
 pub fn input_arguments() -> Vec<String> {
-    [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostats",
-        // Start as soon as both streams are known rather than after ffmpeg's default 5 s probe:
-        // the video arrives from a keyframe with its parameters, so half a second is plenty.
-        "-analyzeduration",
-        "500000",
-        "-probesize",
-        "500000",
-        // Out-of-order packets on loopback are rare; a short queue keeps the latency low.
-        "-reorder_queue_size",
-        "64",
-        "-protocol_whitelist",
-        "pipe,udp,rtp",
-        "-f",
-        "sdp",
-        "-i",
-        "pipe:0",
-    ]
-    .map(str::to_owned)
-    .to_vec()
+    let mut args = quiet_quick_start();
+    args.extend(
+        [
+            // Out-of-order packets on loopback are rare; a short queue keeps the latency low.
+            "-reorder_queue_size",
+            "64",
+            "-protocol_whitelist",
+            "pipe,udp,rtp",
+            "-f",
+            "sdp",
+            "-i",
+            "pipe:0",
+        ]
+        .map(str::to_owned),
+    );
+    args
 }
 
 /// ffmpeg's arguments: nothing secret, and the same for every meeting with the same codecs.
@@ -119,9 +125,10 @@ pub fn arguments(input: &Input, encoding: &Encoding) -> Vec<String> {
         if codec.is_h264() {
             args.extend(["-c:v", "copy"].map(str::to_owned));
         } else {
-            // VP8 (or any other codec) is encoded to H.264, with a keyframe every 2 s as the
-            // platforms ask.
+            // VP8 (or any other codec) is encoded to H.264, with keyframes as often as
+            // `keyframe_seconds` says.
             let bitrate = format!("{}k", encoding.x264_bitrate_kbps);
+            let keyframes = format!("expr:gte(t,n_forced*{})", encoding.keyframe_seconds.max(1));
             let buffer = format!("{}k", encoding.x264_bitrate_kbps * 2);
             args.extend(
                 [
@@ -140,7 +147,7 @@ pub fn arguments(input: &Input, encoding: &Encoding) -> Vec<String> {
                     "-bufsize",
                     &buffer,
                     "-force_key_frames",
-                    "expr:gte(t,n_forced*2)",
+                    &keyframes,
                 ]
                 .map(str::to_owned),
             );
@@ -244,16 +251,18 @@ pub async fn start(
     drop(stdin);
     let output = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout"))?;
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(log_diagnostics(stderr));
+        tokio::spawn(log_diagnostics(stderr, "ffmpeg"));
     }
     Ok(Transcoder { child, output })
 }
 
-async fn log_diagnostics(stderr: tokio::process::ChildStderr) {
+/// Logs what an ffmpeg prints on its standard error, line by line under `label`, until it
+/// closes. Nothing secret reaches an ffmpeg, so nothing secret is logged.
+pub async fn log_diagnostics(stderr: tokio::process::ChildStderr, label: &'static str) {
     use tokio::io::AsyncBufReadExt;
     let mut lines = tokio::io::BufReader::new(stderr).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        tracing::warn!(line = %line.chars().take(500).collect::<String>(), "ffmpeg");
+        tracing::warn!(line = %line.chars().take(500).collect::<String>(), "{label}");
     }
 }
 
@@ -281,8 +290,17 @@ mod tests {
         }
     }
 
+    fn vp8_codec() -> RtpCodec {
+        RtpCodec { mime_type: "video/VP8".to_owned(), fmtp: String::new(), payload_type: 96, ..h264() }
+    }
+
     fn encoding() -> Encoding {
-        Encoding { audio_bitrate_kbps: 128, x264_preset: "veryfast".to_owned(), x264_bitrate_kbps: 2500 }
+        Encoding {
+            audio_bitrate_kbps: 128,
+            x264_preset: "veryfast".to_owned(),
+            x264_bitrate_kbps: 2500,
+            keyframe_seconds: 2,
+        }
     }
 
     #[test]
@@ -306,10 +324,16 @@ mod tests {
         assert!(joined.contains("-c:v copy"), "{joined}");
         assert!(joined.contains("-c:a aac -b:a 128k -ar 48000"), "{joined}");
         assert!(joined.ends_with("-f flv pipe:1"), "{joined}");
-        let vp8 =
-            RtpCodec { mime_type: "video/VP8".to_owned(), fmtp: String::new(), payload_type: 96, ..h264() };
-        let encoded = arguments(&Input { video: Some((vp8, 40000)), audio: None }, &encoding()).join(" ");
+        let encoded =
+            arguments(&Input { video: Some((vp8_codec(), 40000)), audio: None }, &encoding()).join(" ");
         assert!(encoded.contains("-c:v libx264 -preset veryfast"), "{encoded}");
+        assert!(encoded.contains("-force_key_frames expr:gte(t,n_forced*2)"), "{encoded}");
+        let for_hls = arguments(
+            &Input { video: Some((vp8_codec(), 40000)), audio: None },
+            &Encoding { keyframe_seconds: 1, ..encoding() },
+        )
+        .join(" ");
+        assert!(for_hls.contains("-force_key_frames expr:gte(t,n_forced*1)"), "{for_hls}");
         assert!(!encoded.contains("-c:a"), "{encoded}");
     }
 

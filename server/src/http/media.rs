@@ -42,6 +42,9 @@ pub struct StreamKeyView {
     pub whip_url: String,
     /// RFC 3339 with offset.
     pub rotated_at: String,
+    /// Whether the server makes an HLS rendition of the broadcast: it is H.264, so a camera
+    /// sending H.264 (OBS, or a browser asked to) spares the server an encode.
+    pub hls: bool,
 }
 
 /// The meeting's stream key, issued on first read. Only its akim and admins.
@@ -122,6 +125,7 @@ fn view_key(state: &AppState, headers: &HeaderMap, key: &StreamKey) -> StreamKey
         stream_key: key.key.clone(),
         whip_url: format!("{scheme}://{host}/api/meetings/{}/whip", key.meeting),
         rotated_at: state.clock.format(key.rotated_at),
+        hls: state.config.hls.enabled,
     }
 }
 

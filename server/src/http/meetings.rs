@@ -169,6 +169,11 @@ async fn check_territory(state: &AppState, id: i64) -> Result<TerritoryId, ApiEr
 fn view(state: &AppState, meeting: &Meeting) -> MeetingView {
     let mut view = MeetingView::of(meeting, Timestamp::now(), &state.clock);
     view.broadcast = Some(state.media.status(meeting.id));
+    view.hls = state
+        .egress
+        .hls(meeting.id)
+        .filter(|rendition| rendition.on_air)
+        .map(|_| super::hls::playlist_path(meeting.id));
     view
 }
 

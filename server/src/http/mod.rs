@@ -10,6 +10,7 @@ mod caller;
 mod compliance;
 mod demands;
 mod destinations;
+mod hls;
 mod live;
 mod log;
 mod media;
@@ -96,6 +97,11 @@ pub struct Shared {
     pub sealer: Sealer,
     /// Cancelled when the server begins to shut down; long-lived streams end on it.
     pub shutdown: CancellationToken,
+    /// With several nodes: the cluster, where another node's part is asked for (HLS made on
+    /// a meeting's origin node).
+    pub cluster: Option<Cluster>,
+    /// The server's own HTTP client, for asking other nodes.
+    pub http_client: reqwest::Client,
 }
 
 impl Deref for AppState {
@@ -152,6 +158,8 @@ impl AppState {
             clock,
             metrics,
             shutdown,
+            cluster,
+            http_client: reqwest::Client::new(),
         }))
     }
 
@@ -259,6 +267,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(log::log))
         .routes(routes!(recordings::show, recordings::delete))
         .routes(routes!(recordings::file))
+        .routes(routes!(hls::playlist))
+        .routes(routes!(hls::segment))
         .routes(routes!(destinations::list_for_meeting, destinations::add_to_meeting))
         .routes(routes!(destinations::update_for_meeting, destinations::remove_from_meeting))
         .routes(routes!(destinations::list_defaults, destinations::add_default))

@@ -137,7 +137,14 @@ impl Broadcast {
 
     /// Asks the publisher for a keyframe, throttled for the whole meeting.
     pub async fn request_keyframe(&self) {
-        self.keyframes.request(&self.metrics).await;
+        self.keyframes.request(self.keyframes.interval, &self.metrics).await;
+    }
+
+    /// Asks the publisher for a keyframe on a schedule of its own (HLS cuts its segments only
+    /// at keyframes), at most one per [`SCHEDULED_KEYFRAME_MIN`] whatever the viewers' throttle:
+    /// a schedule every 0.9 s held back by a 1 s throttle would get one every 1.8 s.
+    pub async fn request_scheduled_keyframe(&self) {
+        self.keyframes.request(self.keyframes.interval.min(SCHEDULED_KEYFRAME_MIN), &self.metrics).await;
     }
 
     /// Waits until the broadcast ends: the publisher went off air, the meeting ended, or the
@@ -282,6 +289,9 @@ impl Broadcast {
     }
 }
 
+/// The shortest time between a scheduled keyframe request and the request before it.
+pub const SCHEDULED_KEYFRAME_MIN: Duration = Duration::from_millis(800);
+
 /// Keyframe requests to the publisher, at most one per interval for the whole meeting: a
 /// hundred viewers joining at once must not make the camera send a hundred keyframes.
 struct Keyframes {
@@ -295,10 +305,11 @@ impl Keyframes {
         Keyframes { source: Mutex::new(None), last: Mutex::new(None), interval }
     }
 
-    async fn request(&self, metrics: &MediaMetrics) {
+    /// Sends a request unless one went out less than `interval` ago.
+    async fn request(&self, interval: Duration, metrics: &MediaMetrics) {
         {
             let mut last = self.last.lock().expect("the keyframe clock is never left poisoned");
-            if last.is_some_and(|at| at.elapsed() < self.interval) {
+            if last.is_some_and(|at| at.elapsed() < interval) {
                 return;
             }
             *last = Some(Instant::now());
@@ -383,6 +394,22 @@ impl Renumbering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn scheduled_keyframe_requests_pass_the_viewers_throttle_but_not_their_own() {
+        let keyframes = Keyframes::new(Duration::from_secs(1));
+        let metrics = MediaMetrics::default();
+        let last = || *keyframes.last.lock().expect("the keyframe clock");
+        keyframes.request(keyframes.interval, &metrics).await;
+        let first = last().expect("a request went out");
+        keyframes.request(SCHEDULED_KEYFRAME_MIN, &metrics).await;
+        assert_eq!(last(), Some(first), "too soon even for the schedule");
+        tokio::time::sleep(SCHEDULED_KEYFRAME_MIN + Duration::from_millis(50)).await;
+        keyframes.request(keyframes.interval, &metrics).await;
+        assert_eq!(last(), Some(first), "a viewer's request is still held back");
+        keyframes.request(SCHEDULED_KEYFRAME_MIN, &metrics).await;
+        assert!(last().is_some_and(|at| at > first), "the schedule's own throttle lets it through");
+    }
 
     fn vp8_packet(sequence_number: u16, keyframe: bool) -> Arc<Packet> {
         Arc::new(Packet {

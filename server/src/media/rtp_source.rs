@@ -97,6 +97,12 @@ impl RtpSource {
         self.broadcast.request_keyframe().await;
     }
 
+    /// Asks for a keyframe on the caller's own schedule, such as HLS's segment cuts: held
+    /// back only by a shorter throttle than the viewers' requests.
+    pub async fn request_scheduled_keyframe(&self) {
+        self.broadcast.request_scheduled_keyframe().await;
+    }
+
     /// Subscribes to both kinds now: what arrives from here on waits in the channels (up to
     /// their capacity) for [`forward`](Self::forward).
     pub fn subscribe(&self) -> Feeds {
