@@ -48,7 +48,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_aiortc as support  # noqa: E402  (the server, peers and checks are shared)
-from test_aiortc import ADMIN_PASSWORD, MEETING, Fatal, Peer, R, Server, http, is_problem, wait_for  # noqa: E402
+from test_aiortc import (  # noqa: E402
+    ADMIN_PASSWORD,
+    MEETING,
+    Peer,
+    R,
+    Server,
+    guarded,
+    http,
+    is_problem,
+    summary,
+    wait_for,
+)
 from test_egress import ffprobe, video_times  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -560,14 +571,7 @@ def main() -> int:
     try:
         for scenario in scenarios:
             try:
-                scenario()
-            except Fatal as failure:
-                print(f"# stopped the scenario after a fatal failure: {failure}", flush=True)
-            except Exception as error:  # a bug in the test or an unexpected answer: a failure, shown
-                R.check("the test runs without an exception", False, repr(error))
-                import traceback
-
-                traceback.print_exc()
+                guarded(scenario)
             finally:
                 for peer in peers:
                     peer.stop()
@@ -589,9 +593,7 @@ def main() -> int:
                 print(f"\n# ---- {log.relative_to(workdir)} (last 200 of {len(lines)} lines) ----")
                 print("\n".join(lines[-200:]))
         shutil.rmtree(workdir, ignore_errors=True)
-    print(f"# recording end-to-end test took {time.monotonic() - started:.0f}s")
-    print(f"{R.passed} passed, {len(R.failed)} failed")
-    return 1 if R.failed else 0
+    return summary("recording end-to-end test", started)
 
 
 def recorders_writing_any() -> list[str]:

@@ -36,7 +36,7 @@ pub mod transcoder;
 
 use crate::config::{Config, EgressConfig};
 use crate::media::rtp_source::RtpSource;
-use crate::media::{Media, StatusChange};
+use crate::media::{Media, PublisherChange};
 use crate::metrics::{EgressMetrics, RestreamLabels};
 use crate::secrets::Sealer;
 use crate::store::{Destination, DestinationOwner, Store};
@@ -314,27 +314,15 @@ fn state_name(state: RestreamState) -> &'static str {
 /// Starts a meeting's egress when it goes on air with its publisher here, and stops it when it
 /// goes off air.
 async fn follow_media(shared: Arc<Shared>) {
-    let mut changes = shared.media.changes();
-    loop {
-        let change: StatusChange = tokio::select! {
-            _ = shared.stop.cancelled() => break,
-            change = changes.recv() => match change {
-                Ok(change) => change,
-                // A missed change is caught up below from the media's own state.
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    reconcile_all(&shared);
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-        };
-        // A publisher here, connecting or on air: the meeting is restreamed from this node.
-        if shared.media.rtp_source(change.meeting).is_some() {
-            start_meeting(&shared, change.meeting);
-        } else {
-            stop_meeting(&shared, change.meeting);
-        }
-    }
+    // A publisher here, connecting or on air: the meeting is restreamed from this node.
+    shared
+        .media
+        .follow_publishers(&shared.stop, |change| match change {
+            PublisherChange::Here(meeting) => start_meeting(&shared, meeting),
+            PublisherChange::Gone(meeting) => stop_meeting(&shared, meeting),
+            PublisherChange::Missed => reconcile_all(&shared),
+        })
+        .await;
     let running: Vec<Arc<MeetingEgress>> = shared
         .meetings
         .lock()

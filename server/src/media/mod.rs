@@ -43,6 +43,17 @@ mod viewer;
 
 pub use broadcast::{Broadcast, Codecs};
 
+/// A change of the publishers on this node, as [`Media::follow_publishers`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublisherChange {
+    /// The meeting's publisher is connected to this node (connecting or on air).
+    Here(MeetingId),
+    /// It is not (any more).
+    Gone(MeetingId),
+    /// Changes were missed: catch up from [`Media::published_here`].
+    Missed,
+}
+
 use broadcast::IceSession;
 
 use crate::config::MediaConfig;
@@ -183,6 +194,36 @@ impl Media {
     /// Every later status change, of every meeting.
     pub fn changes(&self) -> Receiver<StatusChange> {
         self.shared.changes.subscribe()
+    }
+
+    /// Tells `on_change` of every change of the publishers on this node, until `stop`: a
+    /// meeting whose publisher is here (connecting or on air), one whose publisher is not, or
+    /// that changes were missed (the follower then catches up from [`Media::published_here`]).
+    /// The consumers of a publisher's RTP (the restream, the recorder) follow it.
+    pub async fn follow_publishers(
+        &self,
+        stop: &CancellationToken,
+        mut on_change: impl FnMut(PublisherChange),
+    ) {
+        let mut changes = self.changes();
+        loop {
+            let change = tokio::select! {
+                _ = stop.cancelled() => return,
+                change = changes.recv() => match change {
+                    Ok(change) => change,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        on_change(PublisherChange::Missed);
+                        continue;
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+            };
+            on_change(if self.rtp_source(change.meeting).is_some() {
+                PublisherChange::Here(change.meeting)
+            } else {
+                PublisherChange::Gone(change.meeting)
+            });
+        }
     }
 
     /// The meeting's broadcast on this node, for a consumer of its packets that needs no

@@ -71,7 +71,7 @@ pub async fn start_recorder(program: &Path, input: &Input, output: &Path) -> std
     stdin.write_all(transcoder::sdp(input).as_bytes()).await?;
     drop(stdin);
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(log_diagnostics(stderr));
+        tokio::spawn(transcoder::log_diagnostics(stderr, "ffmpeg (recorder)"));
     }
     Ok(child)
 }
@@ -167,14 +167,6 @@ pub fn temporary_beside(path: &Path) -> PathBuf {
     let mut name = path.file_name().map(|name| name.to_os_string()).unwrap_or_default();
     name.push(format!(".tmp.{extension}"));
     path.with_file_name(name)
-}
-
-async fn log_diagnostics(stderr: tokio::process::ChildStderr) {
-    use tokio::io::AsyncBufReadExt;
-    let mut lines = tokio::io::BufReader::new(stderr).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        tracing::warn!(line = %line.chars().take(500).collect::<String>(), "ffmpeg (recorder)");
-    }
 }
 
 #[cfg(test)]

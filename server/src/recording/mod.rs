@@ -30,7 +30,7 @@ pub mod replay;
 use crate::config::{Config, RecordingConfig};
 use crate::egress::transcoder::{self, Input};
 use crate::media::rtp_source::RtpSource;
-use crate::media::{Media, StatusChange};
+use crate::media::{Media, PublisherChange};
 use crate::metrics::RecordingMetrics;
 use crate::store::{self, PartCodecs, PartEnd, PartPlacement, RecordingFile, RecordingPart, Store};
 use jiff::{SignedDuration, Timestamp};
@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -146,30 +146,22 @@ impl Recordings {
 
 /// Starts recording a meeting when its publisher is here, and stops when it goes off air.
 async fn follow_media(shared: Arc<Shared>) {
-    let mut changes = shared.media.changes();
-    // Meetings already on air when the service starts.
-    for meeting in shared.media.published_here() {
-        start_meeting(&shared, meeting);
-    }
-    loop {
-        let change: StatusChange = tokio::select! {
-            _ = shared.stop.cancelled() => break,
-            change = changes.recv() => match change {
-                Ok(change) => change,
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    for meeting in shared.media.published_here() {
-                        start_meeting(&shared, meeting);
-                    }
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-        };
-        if shared.media.rtp_source(change.meeting).is_some() {
-            start_meeting(&shared, change.meeting);
+    let catch_up = |shared: &Arc<Shared>| {
+        for meeting in shared.media.published_here() {
+            start_meeting(shared, meeting);
         }
-        // Going off air ends the broadcast, which ends its recorder (`RtpSource::ended`).
-    }
+    };
+    // Meetings already on air when the service starts.
+    catch_up(&shared);
+    shared
+        .media
+        .follow_publishers(&shared.stop, |change| match change {
+            PublisherChange::Here(meeting) => start_meeting(&shared, meeting),
+            // Going off air ends the broadcast, which ends its recorder (`RtpSource::ended`).
+            PublisherChange::Gone(_) => {}
+            PublisherChange::Missed => catch_up(&shared),
+        })
+        .await;
 }
 
 fn start_meeting(shared: &Arc<Shared>, meeting: MeetingId) {
