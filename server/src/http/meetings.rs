@@ -589,6 +589,9 @@ pub async fn change_phase(
         ));
     }
     let meeting = state.rooms.enter_phase(meeting.id, request.phase).await?;
+    if meeting.phases.ended_at.is_some() {
+        state.recordings.meeting_ended();
+    }
     Ok(Json(view(&state, &meeting)))
 }
 

@@ -81,8 +81,9 @@ struct Shared {
     metrics: RecordingMetrics,
     /// The meetings being recorded here, each with its stop. Never held across an await.
     recording: Mutex<HashMap<MeetingId, CancellationToken>>,
-    /// Woken when a part closed, so that an ended meeting's replay is made at once.
-    part_closed: Notify,
+    /// Woken when a part closed or a meeting ended, so that an ended meeting's replay is made
+    /// at once.
+    sweep_now: Notify,
     stop: CancellationToken,
     tasks: TaskTracker,
 }
@@ -110,7 +111,7 @@ impl Recordings {
                 media,
                 metrics,
                 recording: Mutex::new(HashMap::new()),
-                part_closed: Notify::new(),
+                sweep_now: Notify::new(),
                 stop,
                 tasks: TaskTracker::new(),
             }),
@@ -120,6 +121,12 @@ impl Recordings {
         }
         recordings.shared.tasks.spawn(sweep(recordings.shared.clone()));
         recordings
+    }
+
+    /// A meeting ended: its replay is made at once rather than at the next sweep, if no
+    /// part is still open (the broadcast ended before the meeting did, as it usually does).
+    pub fn meeting_ended(&self) {
+        self.shared.sweep_now.notify_one();
     }
 
     /// Where a file named in a row (relative to the recordings' folder) is.
@@ -433,7 +440,7 @@ async fn close_part(shared: &Arc<Shared>, part: &RecordingPart, file: &Path, end
     match shared.store.close_recording_part(part.id, &end).await {
         Ok(_) => {
             tracing::info!(meeting = %part.meeting, part = part.number, duration_ms = end.duration_ms, bytes, "recording part closed");
-            shared.part_closed.notify_one();
+            shared.sweep_now.notify_one();
         }
         Err(error) => tracing::warn!(part = part.id, %error, "could not close a recording part"),
     }
@@ -445,7 +452,7 @@ async fn sweep(shared: Arc<Shared>) {
         sweep_once(&shared).await;
         tokio::select! {
             _ = shared.stop.cancelled() => break,
-            _ = shared.part_closed.notified() => {}
+            _ = shared.sweep_now.notified() => {}
             _ = tokio::time::sleep(SWEEP_EVERY) => {}
         }
     }
