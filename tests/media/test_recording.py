@@ -22,8 +22,8 @@ ffprobe then reads:
   more packets); a server started again on the same data folder closes the part once its lease
   lapses and, the meeting ended, makes a replay that lasts what was on air before the kill
   (within 1.5 s);
-- no ffmpeg where `egress.ffmpeg` points: the broadcast stays on air, unrecorded, the log says
-  so once, and no new part is started every few seconds.
+- no ffmpeg where `egress.ffmpeg` points: the broadcast stays on air, unrecorded and without
+  HLS, the log says each once, and no new part is started every few seconds.
 
 Run it with the Python of the venv that has tests/media/requirements.txt:
 
@@ -449,7 +449,8 @@ def run(server: Server, workdir: Path, peers: list[Peer]) -> None:
 def no_recorder(binary: Path, workdir: Path, peers: list[Peer], servers: list[Server]) -> None:
     """ffmpeg missing: the broadcast goes on, unrecorded, said once in the log."""
     label = "no ffmpeg"
-    server = Server(binary, workdir, extra_env={**RECORDING, "KEZDESU__EGRESS__FFMPEG": str(workdir / "no-such-ffmpeg")})
+    server = Server(binary, workdir, extra_env={**RECORDING, "KEZDESU__HLS__ENABLED": "true",
+                                                "KEZDESU__EGRESS__FFMPEG": str(workdir / "no-such-ffmpeg")})
     servers.append(server)
     R.require(f"{label}: the server answers GET /healthz with 200", server.wait_healthy(), f"exit code {server.process.poll()}")
     staff = sign_in(server)
@@ -457,6 +458,8 @@ def no_recorder(binary: Path, workdir: Path, peers: list[Peer], servers: list[Se
     on_air, _ = publish_period(server, workdir, peers, "publisher-unrecorded", MEETING, key, "h264", 7, label)
     said = server.output().count("this broadcast is not recorded")
     R.check(f"{label}: the log says once that the broadcast is not recorded", said == 1, f"said {said} times")
+    unpackaged = server.output().count("the restream and HLS cannot run")
+    R.check(f"{label}: the log says once that HLS cannot run (no retry every 2 s)", unpackaged == 1, f"said {unpackaged} times")
     manifest = recording_of(server, MEETING).json() or {}
     parts = manifest.get("parts") or []
     R.check(f"{label}: no part after the first is started (no retry every few seconds)", len(parts) <= 1, json.dumps(manifest)[:400])

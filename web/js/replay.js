@@ -163,8 +163,9 @@ export function mountReplay({ meetingId, getMeeting, getAccount, onAvailable = (
   async function prepare(events) {
     line = timeline(manifest);
     discussion = new ReplayDiscussion(events);
-    const whole = new ReplayDiscussion(events);
-    finalState = whole.at(Number.POSITIVE_INFINITY);
+    // The whole meeting once, for the index of its questions: a plain fold, with no kept states.
+    finalState = live.createState();
+    for (const event of events) live.applyEvent(finalState, event);
     moments = questionMoments(events);
     segments = phaseBar(events, line);
     drawnIndex = -1;

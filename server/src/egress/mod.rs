@@ -534,12 +534,20 @@ async fn run_transcoder(shared: Arc<Shared>, egress: Arc<MeetingEgress>, stop: C
     let mut last: u32 = 0;
     while !stop.is_cancelled() {
         shared.metrics.transcoders.inc();
-        let outcome = transcode_once(&shared, &egress, &stop, offset, &mut last).await;
+        let mut cannot_run = false;
+        let outcome = transcode_once(&shared, &egress, &stop, offset, &mut last, &mut cannot_run).await;
         shared.metrics.transcoders.dec();
         if stop.is_cancelled() {
             break;
         }
         shared.metrics.transcoder_failures.inc();
+        if cannot_run {
+            // Said once: starting it again every 2 s would only repeat it until an operator
+            // installs ffmpeg (the quick start's machine may have none).
+            tracing::error!(meeting = %egress.meeting, reason = %outcome, "the restream and HLS cannot run for this broadcast (egress.ffmpeg)");
+            stop.cancelled().await;
+            break;
+        }
         tracing::warn!(meeting = %egress.meeting, reason = %outcome, "the restream's ffmpeg ended; starting it again");
         offset = last.saturating_add(40);
         tokio::select! {
@@ -556,6 +564,7 @@ async fn transcode_once(
     stop: &CancellationToken,
     offset: u32,
     last: &mut u32,
+    cannot_run: &mut bool,
 ) -> String {
     // Subscribed first, so that the packets from now on (the first keyframe among them, which
     // a publisher sending a file cannot repeat on request) wait for ffmpeg in the channel.
@@ -585,7 +594,10 @@ async fn transcode_once(
     };
     let mut running = match transcoder::start(&shared.config.ffmpeg, &input, &encoding).await {
         Ok(running) => running,
-        Err(error) => return format!("could not start {}: {error}", shared.config.ffmpeg.display()),
+        Err(error) => {
+            *cannot_run = transcoder::cannot_run(&error);
+            return format!("could not start {}: {error}", shared.config.ffmpeg.display());
+        }
     };
     let socket = match tokio::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await {
         Ok(socket) => Arc::new(socket),

@@ -256,6 +256,12 @@ pub async fn start(
     Ok(Transcoder { child, output })
 }
 
+/// Whether a child that failed to start never will without an operator: its program is not
+/// installed, or not executable. Other failures are worth another try.
+pub fn cannot_run(error: &std::io::Error) -> bool {
+    matches!(error.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied)
+}
+
 /// Logs what an ffmpeg prints on its standard error, line by line under `label`, until it
 /// closes. Nothing secret reaches an ffmpeg, so nothing secret is logged.
 pub async fn log_diagnostics(stderr: tokio::process::ChildStderr, label: &'static str) {

@@ -317,11 +317,10 @@ async fn run_recorder(
         Ok(child) => child,
         Err(error) => {
             let why = format!("could not start {}: {error}", shared.ffmpeg.display());
-            return match error.kind() {
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
-                    PartOutcome::CannotStart(why)
-                }
-                _ => PartOutcome::Failed(why),
+            return if transcoder::cannot_run(&error) {
+                PartOutcome::CannotStart(why)
+            } else {
+                PartOutcome::Failed(why)
             };
         }
     };
