@@ -26,17 +26,13 @@ import time
 from pathlib import Path
 
 from egress import Receiver, children, make_inputs, measure  # tests/bench/egress.py
+from recording import signed_in  # tests/bench/recording.py
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "media"))
-from test_aiortc import ADMIN_PASSWORD, MEETING, Peer, Server, http, wait_for  # noqa: E402
+from test_aiortc import MEETING, Peer, Server, http, wait_for  # noqa: E402
 
 SETTLE_SECONDS = 3
-
-
-def signed_in(server: Server) -> dict:
-    token = (http("POST", server.url("/api/session"), json_body={"login": "admin", "password": ADMIN_PASSWORD}).json() or {})["token"]
-    return {"Authorization": f"Bearer {token}"}
 
 
 def command_line(pid: int) -> list[str]:
