@@ -175,11 +175,11 @@ async fn account_rules_hold() {
         .await;
     assert_problem(&again, StatusCode::UNAUTHORIZED, "wrong_credentials");
 
-    // The last enabled admin cannot be demoted or disabled.
+    // The last enabled admin cannot demote themselves (nor may any admin).
     assert_problem(
         &server.patch("/api/accounts/1", Some(&admin), json!({"role": "moderator"})).await,
         StatusCode::CONFLICT,
-        "last_admin",
+        "own_account",
     );
     assert_problem(&server.get("/api/accounts/999", Some(&admin)).await, StatusCode::NOT_FOUND, "not_found");
 }
@@ -275,12 +275,16 @@ async fn there_is_always_an_enabled_admin() {
     let (status, _) =
         server.patch(&format!("/api/accounts/{second}"), Some(&admin), json!({"disabled": true})).await;
     assert_eq!(status, StatusCode::OK, "another admin is left");
+    // Alone, an admin could only disable themselves, which no admin may do; `last_admin` then
+    // guards the race of two admins disabling each other (the next test).
     let answer = server.patch("/api/accounts/1", Some(&admin), json!({"disabled": true})).await;
-    assert_problem(&answer, StatusCode::CONFLICT, "last_admin");
+    assert_problem(&answer, StatusCode::CONFLICT, "own_account");
     let (status, _) =
         server.patch(&format!("/api/accounts/{second}"), Some(&admin), json!({"disabled": false})).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = server.patch("/api/accounts/1", Some(&admin), json!({"role": "moderator"})).await;
+    let second_token = server.sign_in("second.admin", &password_of("second.admin")).await;
+    let (status, _) =
+        server.patch("/api/accounts/1", Some(&second_token), json!({"role": "moderator"})).await;
     assert_eq!(status, StatusCode::OK, "the second admin is enabled again");
 }
 
@@ -329,4 +333,53 @@ async fn two_admins_disabling_each_other_at_once_leave_one_enabled() {
             assert_eq!(status, StatusCode::OK);
         }
     }
+}
+
+#[tokio::test]
+async fn an_admin_cannot_lock_themselves_out_and_keeps_the_sign_in_that_changed_their_password() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let (_, current) = server.get("/api/session", Some(&admin)).await;
+    let own = current["account"]["id"].as_i64().expect("the admin's id");
+    // A second admin exists, so `last_admin` is not what refuses these.
+    let other_login = format!("admin{}", rand_suffix());
+    let other = server.create_account(&admin, &other_login, "admin").await;
+
+    for change in [json!({"disabled": true}), json!({"role": "moderator"})] {
+        let answer = server.patch(&format!("/api/accounts/{own}"), Some(&admin), change.clone()).await;
+        assert_problem(&answer, StatusCode::CONFLICT, "own_account");
+    }
+    let (status, _) = server.get("/api/session", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "the refused changes ended nothing");
+
+    // A new password ends the admin's other sign-ins, not the one that set it.
+    let elsewhere = server.admin().await;
+    let new_password = "a new and long admin password";
+    let (status, body) =
+        server.patch(&format!("/api/accounts/{own}"), Some(&admin), json!({"password": new_password})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(server.get("/api/session", Some(&admin)).await.0, StatusCode::OK);
+    assert_problem(
+        &server.get("/api/session", Some(&elsewhere)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    server.sign_in("admin", new_password).await;
+
+    // Another admin may still disable this one, which ends all its sign-ins.
+    let other_token = server.sign_in(&other_login, &password_of(&other_login)).await;
+    let (status, body) =
+        server.patch(&format!("/api/accounts/{own}"), Some(&other_token), json!({"disabled": true})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_problem(
+        &server.get("/api/session", Some(&admin)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    );
+    // And its own password change, through the same route, keeps its own sign-in too.
+    let (status, _) = server
+        .patch(&format!("/api/accounts/{other}"), Some(&other_token), json!({"password": new_password}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(server.get("/api/session", Some(&other_token)).await.0, StatusCode::OK);
 }

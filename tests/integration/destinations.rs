@@ -161,7 +161,7 @@ async fn an_akims_defaults_are_copied_to_each_new_meeting() {
     let moderator = server.create_account(&admin, &format!("moderator{}", rand_suffix()), "moderator").await;
     assert_problem(
         &server.get(&format!("/api/accounts/{moderator}/destinations"), Some(&admin)).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::NOT_FOUND,
         "not_an_akim",
     );
 

@@ -235,3 +235,61 @@ async fn no_bad_input_reaches_a_500() {
     let (status, _) = server.get("/healthz", None).await;
     assert_eq!(status, StatusCode::OK, "the server is still healthy");
 }
+
+#[tokio::test]
+async fn a_whole_number_written_with_a_fraction_is_an_integer_as_json_schema_says() {
+    let server = TestServer::start().await;
+    let admin = server.admin().await;
+    let territory = server.create_territory(&admin, &format!("75{:07}", rand_suffix() % 10_000_000)).await;
+    let login = format!("akim{}", rand_suffix());
+    let akim = server.create_account(&admin, &login, "akim").await;
+    let mut body = meeting_body(territory, akim, 90);
+    body["planned_minutes"] = json!(90.0);
+    body["territory_id"] = json!(territory as f64);
+    let (status, meeting) = server.post("/api/meetings", Some(&admin), body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{meeting}");
+    assert_eq!(meeting["planned_minutes"], 90);
+    // A fraction is still no integer, and says which field.
+    body["planned_minutes"] = json!(90.5);
+    let answer = server.post("/api/meetings", Some(&admin), body).await;
+    assert_problem(&answer, StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    assert!(
+        answer.1["detail"].as_str().is_some_and(|detail| detail.contains("planned_minutes")),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_document_s_edges_hold_for_a_plain_client() {
+    let server = TestServer::start().await;
+    // The live channel without a WebSocket handshake: a problem document, not plain text.
+    let response = reqwest::get(server.url("/api/meetings/1/live")).await.expect("an answer");
+    let content_type = response.headers().get("content-type").cloned();
+    assert_problem(&read(response).await, StatusCode::BAD_REQUEST, "bad_request");
+    assert_eq!(content_type.as_ref().and_then(|value| value.to_str().ok()), Some("application/problem+json"));
+    // `format` belongs to the export; the list refuses it rather than ignoring it.
+    assert_problem(
+        &server.get("/api/issues?format=csv", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_format",
+    );
+    assert_eq!(server.get("/api/issues/export?format=json", None).await.0, StatusCode::OK);
+
+    let (status, document) = server.get("/api/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    // The configured categories, on what a client sends, and the event stream's events.
+    let category = &document["components"]["schemas"]["CreateIssue"]["properties"]["category"]["pattern"];
+    assert!(category.as_str().is_some_and(|pattern| pattern.contains("roads")), "{category}");
+    let events = &document["paths"]["/api/meetings/{id}/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        ["schema"]["oneOf"];
+    let names: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|event| event["properties"]["event"]["const"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["snapshot", "phase_changed", "meeting_updated", "broadcast", "restream", "platform", "lagged"]
+    );
+}

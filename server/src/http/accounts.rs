@@ -26,10 +26,13 @@ pub struct AccountList {
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// 3 to 64 characters: lower-case Latin letters, digits, `.`, `-` and `_`.
+    #[schema(pattern = "^[a-z0-9._-]{3,64}$")]
     pub login: String,
+    #[schema(min_length = 1)]
     pub display_name: String,
     pub role: Role,
-    /// At least 10 characters.
+    /// 10 to 256 characters.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: String,
     /// For an akim: the territory they govern, which sets how far ahead their meetings are
     /// announced and what their calendar covers.
@@ -41,9 +44,11 @@ pub struct CreateAccount {
 pub struct UpdateAccount {
     pub display_name: Option<String>,
     pub role: Option<Role>,
-    /// A new password; ends every sign-in of the account.
+    /// A new password; ends every sign-in of the account, except the caller's own when an admin
+    /// changes their own.
+    #[schema(min_length = 10, max_length = 256)]
     pub password: Option<String>,
-    /// Disabling ends every sign-in of the account.
+    /// Disabling ends every sign-in of the account. An admin cannot disable themselves.
     pub disabled: Option<bool>,
     /// For an akim: the territory they govern.
     pub territory_id: Option<i64>,
@@ -157,7 +162,7 @@ pub async fn show(
     responses(
         (status = 200, body = AccountView),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "It would leave no enabled admin"),
+        (status = 409, body = Problem, description = "It would leave no enabled admin (`last_admin`), or an admin would disable or demote themselves (`own_account`)"),
         (status = 422, body = Problem),
     ),
     security(("bearer" = []))
@@ -170,6 +175,16 @@ pub async fn update(
 ) -> Result<Json<AccountView>, ApiError> {
     require_admin(&caller)?;
     let id = AccountId(id);
+    let own_account = caller.account.as_ref().is_some_and(|account| account.id == id);
+    // An admin who disabled or demoted themselves would be locked out by their own hand, with
+    // their session ended; another admin must do it.
+    if own_account && (request.disabled == Some(true) || request.role.is_some_and(|role| role != Role::Admin))
+    {
+        return Err(ApiError::conflict(
+            "own_account",
+            "an admin cannot disable or demote their own account; another admin must",
+        ));
+    }
     let display_name = request.display_name.as_deref().map(clean_display_name).transpose()?;
     let password_hash = match request.password {
         Some(password) => Some(hash_new_password(password).await?),
@@ -185,7 +200,9 @@ pub async fn update(
     };
     let account = state.store.update_account(id, changes, Timestamp::now()).await?;
     if ends_sign_ins {
-        state.store.delete_staff_sessions_of(id).await?;
+        // An admin changing their own password stays signed in where they did it.
+        let keep = own_account.then_some(caller.token_hash.as_str());
+        state.store.delete_staff_sessions_of(id, keep).await?;
     }
     tracing::info!(account = %id, "account updated");
     Ok(Json(AccountView::of(&account, &state.clock)))

@@ -22,6 +22,7 @@ const FEED_PAST: SignedDuration = SignedDuration::from_hours(400 * 24);
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
     /// `kk`, `ru` (default) or `en`: the language of titles and places.
+    #[param(pattern = "^(kk|ru|en)$")]
     pub lang: Option<String>,
 }
 

@@ -35,6 +35,7 @@ pub struct ComplianceQuery {
     /// Only this akim.
     pub akim_account_id: Option<i64>,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -267,7 +268,7 @@ fn csv_file(report: &ComplianceReport, kato_of: &HashMap<TerritoryId, String>) -
     get, path = "/api/compliance", tag = "compliance",
     params(ComplianceQuery),
     responses(
-        (status = 200, body = ComplianceReport, description = "JSON, or text/csv with format=csv"),
+        (status = 200, description = "JSON, or text/csv with format=csv", content((ComplianceReport = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem),
     )
 )]

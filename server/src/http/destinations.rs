@@ -240,7 +240,11 @@ async fn akim_owner(state: &AppState, caller: &Caller, id: AccountId) -> Result<
     }
     let account = state.store.account(id).await?;
     if account.role != Role::Akim {
-        return Err(ApiError::invalid("not_an_akim", "default destinations belong to akims' accounts"));
+        // The path names no akim, so there is nothing at it: 404, as for an account that is not.
+        return Err(ApiError::Absent {
+            code: "not_an_akim",
+            detail: "default destinations belong to akims' accounts".to_owned(),
+        });
     }
     Ok(DestinationOwner::Account(id))
 }

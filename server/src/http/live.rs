@@ -20,6 +20,7 @@ use super::{ApiError, AppState, Problem};
 use crate::room::live::{FramedEvent, LiveFailure, LiveFrame, LiveReply, events_frame};
 use crate::store::LogReader;
 use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
@@ -98,6 +99,7 @@ struct Participant {
     params(("id" = i64, Path, description = "Meeting id"), LiveQuery),
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 400, body = Problem, description = "Not a WebSocket handshake (`bad_request`), or a malformed query"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 503, body = Problem, description = "The server holds its maximum of live connections"),
     )
@@ -108,8 +110,16 @@ pub async fn connect(
     ApiQuery(query): ApiQuery<LiveQuery>,
     ClientIp(address): ClientIp,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    // A plain GET (a browser's address bar, a generated client) gets a problem document that
+    // says what this is, not axum's plain-text rejection.
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::BadRequest(format!(
+            "this is the live channel's WebSocket; open it with a WebSocket client (docs/protocol.md): {}",
+            rejection.body_text()
+        ))
+    })?;
     let meeting = state.store.meeting(MeetingId(id)).await?;
     if state.metrics.live_connections.get() >= state.config.live.max_connections {
         return Err(ApiError::Unavailable);

@@ -42,10 +42,13 @@ pub struct MeetingQuery {
     /// Only meetings in this territory.
     pub territory_id: Option<i64>,
     /// Only meetings planned to start at or after this instant (RFC 3339 with offset).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Only meetings planned to start before this instant (RFC 3339 with offset).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// At most this many, earliest first: 1 to 500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -57,6 +60,7 @@ pub struct CreateMeeting {
     /// The akim who holds the meeting; an akim creating a meeting may leave it out.
     pub akim_account_id: Option<i64>,
     /// RFC 3339 with an offset, e.g. `2026-03-02T10:00:00+05:00`.
+    #[schema(format = DateTime)]
     pub planned_start: String,
     pub planned_minutes: i64,
     pub kind: MeetingKind,
@@ -74,6 +78,7 @@ pub struct UpdateMeeting {
     pub title: Option<LocalizedText>,
     pub territory_id: Option<i64>,
     pub akim_account_id: Option<i64>,
+    #[schema(format = DateTime)]
     pub planned_start: Option<String>,
     pub planned_minutes: Option<i64>,
     pub kind: Option<MeetingKind>,
@@ -88,7 +93,19 @@ pub struct UpdateMeeting {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePhase {
+    #[schema(value_type = PhaseTarget)]
     pub phase: Phase,
+}
+
+/// The phases a meeting can be moved into: never back to `scheduled`. For the document only;
+/// the handler reads a [`Phase`] and refuses `scheduled` with 422 `invalid_phase`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum PhaseTarget {
+    Presentation,
+    Qa,
+    Ended,
 }
 
 fn parse_instant(field: &str, text: &str) -> Result<Timestamp, ApiError> {

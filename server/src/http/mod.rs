@@ -316,7 +316,16 @@ pub fn app(state: AppState) -> Router {
         .split_for_parts();
     let mut openapi = openapi;
     openapi::document_errors(&mut openapi);
-    let openapi_json: Arc<str> = openapi.to_json().unwrap_or_default().into();
+    let mut document = serde_json::to_value(&openapi).unwrap_or_default();
+    let category_codes: Vec<&str> =
+        state.config.register.categories.iter().map(|category| category.code.as_str()).collect();
+    let meeting_rules = &state.rules.meeting;
+    openapi::document_runtime(
+        &mut document,
+        &category_codes,
+        (meeting_rules.min_planned_minutes, meeting_rules.max_planned_minutes),
+    );
+    let openapi_json: Arc<str> = document.to_string().into();
     let request_timeout = Duration::from_secs(state.config.server.request_timeout_seconds);
     let max_body_bytes = state.config.server.max_body_bytes;
 

@@ -28,7 +28,8 @@ const DEFAULT_DAYS: i64 = 90;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LocaleQuery {
-    /// `kk`, `ru` (default) or `en`: the language of service names.
+    /// `kk`, `ru` (default) or `en`: the language of service names; any other falls back to
+    /// `ru`, as GeoReport v2 leaves the locale free.
     pub locale: Option<String>,
 }
 
@@ -207,8 +208,10 @@ pub struct RequestsQuery {
     /// Comma-separated category codes.
     pub service_code: Option<String>,
     /// Requested at or after (W3C date-time); 90 days before `end_date` when absent.
+    #[param(format = DateTime)]
     pub start_date: Option<String>,
     /// Requested before (W3C date-time); now when absent.
+    #[param(format = DateTime)]
     pub end_date: Option<String>,
     /// Comma-separated `open` and `closed`.
     pub status: Option<String>,

@@ -269,7 +269,11 @@ async fn akim_account(state: &AppState, caller: &Caller, id: AccountId) -> Resul
     }
     let account = state.store.account(id).await?;
     if account.role != Role::Akim {
-        return Err(ApiError::invalid("not_an_akim", "platform accounts belong to akims' accounts"));
+        // The path names no akim, so there is nothing at it: 404, as for an account that is not.
+        return Err(ApiError::Absent {
+            code: "not_an_akim",
+            detail: "platform accounts belong to akims' accounts".to_owned(),
+        });
     }
     Ok(id)
 }

@@ -299,14 +299,52 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 Ok(ApiJson(value))
             }
             Err(error) => {
+                // JSON has one kind of number, and JSON Schema calls `3.0` an integer: a client
+                // may send a count or an id that way. Only then is the body read a second time.
+                if let Some(value) = with_integral_numbers_as_integers(&bytes) {
+                    return deserialize_value(value).map(ApiJson);
+                }
                 let is_json = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok();
-                let path = error.path().to_string();
-                let place = if path == "." { String::new() } else { format!("{path}: ") };
-                let message = format!("{place}{}", error.inner());
+                let message = located(&error);
                 Err(if is_json { ApiError::InvalidBody(message) } else { ApiError::MalformedJson(message) })
             }
         }
     }
+}
+
+/// The body as a JSON value with every number that has no fractional part (`3.0`, `-1e3`) made
+/// an integer, when it held any such number; `None` otherwise, or when it is not JSON.
+fn with_integral_numbers_as_integers(bytes: &[u8]) -> Option<serde_json::Value> {
+    fn visit(value: &mut serde_json::Value, changed: &mut bool) {
+        match value {
+            serde_json::Value::Number(number) if number.is_f64() => {
+                let float = number.as_f64().unwrap_or(f64::NAN);
+                // Within ±2^53 every integer is exact as an f64, so nothing is rounded into one.
+                if float.fract() == 0.0 && float.abs() <= 9_007_199_254_740_992.0 {
+                    *value = serde_json::Value::from(float as i64);
+                    *changed = true;
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|item| visit(item, changed)),
+            serde_json::Value::Object(fields) => fields.values_mut().for_each(|field| visit(field, changed)),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let mut changed = false;
+    visit(&mut value, &mut changed);
+    changed.then_some(value)
+}
+
+fn deserialize_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| ApiError::InvalidBody(located(&error)))
+}
+
+/// A deserialization error with the path of the field it is about, e.g. `entries[1].day: …`.
+fn located(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = error.path().to_string();
+    let place = if path == "." { String::new() } else { format!("{path}: ") };
+    format!("{place}{}", error.inner())
 }
 
 /// `axum::extract::Path`, with rejections answered as problems. An id that is not a number

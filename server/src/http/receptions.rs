@@ -125,6 +125,7 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct CreateSlot {
     /// RFC 3339 with an offset; at or after the meeting's planned start.
+    #[schema(format = DateTime)]
     pub starts_at: String,
     pub minutes: u32,
     pub place: String,

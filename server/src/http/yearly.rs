@@ -430,6 +430,7 @@ pub struct AgreeRevision {
     /// The version read.
     pub version: i64,
     /// The day of the maslikhat's decision, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub agreed_on: String,
     /// The decision's number.
     pub maslikhat_decision: String,
@@ -441,6 +442,7 @@ pub struct SubmitRevision {
     /// The version read.
     pub version: i64,
     /// The day it was sent to the Government, `YYYY-MM-DD`; today if left out.
+    #[schema(format = Date)]
     pub submitted_on: Option<String>,
 }
 

@@ -338,8 +338,9 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Timestamp,
     ) -> StoreResult<()>;
     async fn delete_staff_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Ends every sign-in of an account, e.g. when it is disabled or its password changes.
-    async fn delete_staff_sessions_of(&self, account: AccountId) -> StoreResult<()>;
+    /// Ends every sign-in of an account, e.g. when it is disabled or its password changes, but
+    /// `keep`: the sign-in (by its token's hash) of an admin who changed their own password.
+    async fn delete_staff_sessions_of(&self, account: AccountId, keep: Option<&str>) -> StoreResult<()>;
     /// Drops expired sign-ins and viewer tokens; returns how many.
     async fn delete_expired_tokens(&self, now: Timestamp) -> StoreResult<u64>;
     /// Finds the live owner of a token by its hash: an enabled account or a viewer.

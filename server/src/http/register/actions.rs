@@ -24,6 +24,7 @@ pub struct ActionItemInput {
     pub executor_organisation: Option<String>,
     pub executor_person: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub deadline: Option<String>,
     pub financing_needed: Option<bool>,
     /// Whole tenge; needs `financing_needed`.

@@ -356,9 +356,12 @@ const EXPORT_CHUNK: u32 = 500;
 /// logged.
 #[utoipa::path(
     get, path = "/api/issues/export", tag = "issues",
-    params(IssueQuery),
+    params(
+        IssueQuery,
+        ("format" = Option<String>, Query, pattern = "^(json|csv)$", description = "`json` (default) or `csv`"),
+    ),
     responses(
-        (status = 200, body = [IssueView], description = "JSON, or text/csv with format=csv"),
+        (status = 200, description = "JSON, or text/csv with format=csv", content(([IssueView] = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 422, body = Problem),
     )
 )]
@@ -452,8 +455,10 @@ pub async fn export(
 #[serde(deny_unknown_fields)]
 pub struct CentralExportQuery {
     /// The collection day, `YYYY-MM-DD`: one of the rule set's (15 February or 15 August).
+    #[param(format = Date)]
     pub due: String,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -474,7 +479,7 @@ pub struct CentralExport {
     get, path = "/api/issues/central-export", tag = "issues",
     params(CentralExportQuery),
     responses(
-        (status = 200, body = CentralExport, description = "JSON, or text/csv with format=csv"),
+        (status = 200, description = "JSON, or text/csv with format=csv", content((CentralExport = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem),
     ),

@@ -35,6 +35,12 @@ pub async fn list(
     ApiQuery(query): ApiQuery<IssueQuery>,
 ) -> Result<Json<IssuePage>, ApiError> {
     let (page, page_size) = paging(query.page, query.page_size)?;
+    if query.format.is_some() {
+        return Err(ApiError::invalid(
+            "invalid_format",
+            "the list is JSON; GET /api/issues/export takes `format`",
+        ));
+    }
     check_category(&state, query.category.as_deref())?;
     let (issues, total) = state.listed_issues(&query, caller.as_ref(), Some((page, page_size))).await?;
     let keeper = keeps_register(caller.as_ref());
@@ -91,6 +97,7 @@ pub async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateIssue {
+    #[schema(min_length = 1)]
     pub title: String,
     /// The request in the citizen's words, or the commission's description.
     #[serde(default)]

@@ -263,10 +263,13 @@ pub struct IssueQuery {
     #[param(inline)]
     pub sort: Option<IssueSort>,
     /// From 1.
+    #[param(minimum = 1, maximum = 4294967295_u32)]
     pub page: Option<u32>,
     /// 1 to 200; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     pub page_size: Option<u32>,
-    /// For exports: `json` (default) or `csv`.
+    /// Only for the export, which documents it itself: the list is always JSON.
+    #[param(ignore)]
     pub format: Option<String>,
 }
 

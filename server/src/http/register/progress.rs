@@ -19,7 +19,9 @@ use super::{MAX_TEXT_CHARS, clean_text, parse_date, refuse_merged};
 #[serde(deny_unknown_fields)]
 pub struct AddProgress {
     /// The day of the report, `YYYY-MM-DD`; today when absent.
+    #[schema(format = Date)]
     pub reported_on: Option<String>,
+    #[schema(min_length = 1)]
     pub text: String,
 }
 

@@ -378,12 +378,16 @@ impl Store for SqlStore {
         .await
     }
 
-    async fn delete_staff_sessions_of(&self, account: AccountId) -> StoreResult<()> {
+    async fn delete_staff_sessions_of(&self, account: AccountId, keep: Option<&str>) -> StoreResult<()> {
         self.timed("delete_staff_sessions_of", async {
-            sqlx::query("DELETE FROM staff_sessions WHERE account_id = $1")
-                .bind(account.0)
-                .execute(&self.pool)
-                .await?;
+            // `keep` is bound whatever its value, so the statement stays one prepared shape.
+            sqlx::query(
+                "DELETE FROM staff_sessions WHERE account_id = $1 AND token_hash <> COALESCE($2, '')",
+            )
+            .bind(account.0)
+            .bind(keep)
+            .execute(&self.pool)
+            .await?;
             Ok(())
         })
         .await
