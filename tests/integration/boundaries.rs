@@ -1,7 +1,8 @@
 //! The boundaries ARCHITECTURE.md claims, checked by reading the sources: what a part of the
 //! server names (`use` lines and paths), which store methods it calls, what SQL exists, and
 //! what the pages do. Each test names the claim it keeps; a claim with a test of its own
-//! elsewhere is pointed to, and claims no source scan can check are listed in docs/testing.md.
+//! elsewhere is pointed to, and the claims no source scan can check are named in ARCHITECTURE.md
+//! (`tests/`).
 //!
 //! - the core does no IO and reads no clock: `server/core/tests/core_is_pure.rs`;
 //! - only the media engine names webrtc-rs: `engine_boundary.rs`;

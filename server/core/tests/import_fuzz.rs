@@ -6,7 +6,7 @@
 //! file and a field the row has, with a message; and an acceptance keeps every documented
 //! promise (one cleaned row per raw row, values in their bounds, references to what exists,
 //! parents before children). `KEZDESU_FUZZ_CASES` runs more cases than the default 256, as the
-//! live channel's fuzz does (docs/testing.md).
+//! live channel's fuzz does (docs/api.md, "The bodies other programs send, fuzzed").
 
 use kezdesu_core::issues::import::{
     ImportContext, MAX_CHANNEL_CHARS, MAX_EXTERNAL_ID_CHARS, MAX_SUPPORTERS, MAX_TEXT_CHARS, MAX_TITLE_CHARS,
