@@ -292,6 +292,21 @@ fn egress_reads_destinations_and_touches_no_room() {
 }
 
 #[test]
+fn one_process_encodes_the_broadcast() {
+    // "One AAC encode per meeting": HLS is packaged by a copy-only ffmpeg, the recorder copies
+    // what the publisher sent; only the restream's transcoder names an encoder (x264 for a VP8
+    // publisher's video, AAC for Opus). tests/media/test_hls.py counts the processes too.
+    let mut server = sources_under("server/src", &[".rs"]);
+    server.retain(|source| source.name != "server/src/egress/transcoder.rs");
+    assert_none(
+        naming(&server, &["\"aac\"", "\"libx264\"", "\"libvpx", "\"libopus\"", "\"libfdk_aac\""], &[]),
+        "only egress/transcoder.rs encodes",
+    );
+    let transcoder = [source("server/src/egress/transcoder.rs")];
+    assert_eq!(naming(&transcoder, &["\"aac\""], &[]).len(), 1, "one AAC encoder, in the transcoder");
+}
+
+#[test]
 fn recording_touches_no_room_or_restream() {
     // `recording`: "never depends on" egress (it shares only egress/transcoder.rs's ffmpeg
     // helpers), "writes its own tables and files only; it never touches the rooms or the
