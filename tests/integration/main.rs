@@ -1,6 +1,7 @@
 //! Integration tests: each boots the real server with `kezdesu::run` on 127.0.0.1:0 and a
 //! temporary data folder, and talks to it over HTTP as a client would.
 
+mod boundaries;
 mod civil;
 mod engine_boundary;
 mod local_zone;
@@ -14,6 +15,7 @@ mod cluster;
 mod destinations;
 mod errors;
 mod hls;
+mod input_fuzz;
 mod live;
 mod live_fuzz;
 mod media;

@@ -3,9 +3,14 @@
 // and tables that stack into labelled cards on a phone. Everything from the API goes in as text
 // (textContent), never as markup.
 
-import { formatCalendarDate, formatMeetingDateTime, formatNumber, formatPercent, t } from './i18n.js';
+import { formatCalendarDate, formatMeetingDateTime, formatNumber, formatPercent, registerStrings, t } from './i18n.js';
 import { isWebLink } from './calendar-model.js';
 import { make } from './register-view.js';
+import calendarStrings from './strings/calendar.js';
+import complianceStrings from './strings/compliance.js';
+
+registerStrings(calendarStrings);
+registerStrings(complianceStrings);
 
 /** A period of the year in words: "Q2", "2nd half-year", "Year". */
 export function periodName(period, index) {

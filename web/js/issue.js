@@ -41,8 +41,10 @@ import {
   territoryName,
 } from './register-view.js';
 import platformsStrings from './strings/platforms.js';
+import issueStrings from './strings/issue.js';
 
 registerStrings(platformsStrings);
+registerStrings(issueStrings);
 
 const byId = (id) => document.getElementById(id);
 const issueId = parseIssueId(new URLSearchParams(location.search).get('id'));

@@ -5,7 +5,7 @@
 // the register (the commission, akims, admins) also see issues not yet public, marked as such.
 
 import { api, describeError, fetchSession } from './api.js';
-import { formatNumber, setUpLanguageSwitch, t } from './i18n.js';
+import { formatNumber, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import {
   ISSUE_STATUSES,
   LEVELS,
@@ -34,6 +34,9 @@ import {
   statusBadge,
   territoryName,
 } from './register-view.js';
+import issuesStrings from './strings/issues.js';
+
+registerStrings(issuesStrings);
 
 const byId = (id) => document.getElementById(id);
 const el = {

@@ -4,7 +4,10 @@
 // Both pages use the same element ids for these parts.
 
 import { api, describeError } from './api.js';
-import { t } from './i18n.js';
+import { registerStrings, t } from './i18n.js';
+import meetingViewStrings from './strings/meeting-view.js';
+
+registerStrings(meetingViewStrings);
 
 export const TIMER_TICK_MS = 250;
 

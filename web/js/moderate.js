@@ -44,10 +44,14 @@ import { mountRestream } from './restream.js';
 import strings from './strings/moderate.js';
 import platformsStrings from './strings/platforms.js';
 import restreamStrings from './strings/restream.js';
+import liveStrings from './strings/live.js';
+import moderationLogStrings from './strings/moderation-log.js';
 
 registerStrings(strings);
 registerStrings(restreamStrings);
 registerStrings(platformsStrings);
+registerStrings(liveStrings);
+registerStrings(moderationLogStrings);
 
 /** The roles this console is for (docs/protocol.md: "moderators" are both). */
 const MODERATOR_ROLES = ['moderator', 'admin'];

@@ -26,10 +26,12 @@ import {
 import { stackedTable } from './calendar-view.js';
 import { formatInstantSeconds } from './locale-format.js';
 import { make } from './register-view.js';
+import liveStrings from './strings/live.js';
 
 registerStrings(strings);
 registerStrings(platformsStrings); // the platforms' names and the table's title
 registerStrings(clustersStrings); // the automatic rules' names and reasons
+registerStrings(liveStrings);
 
 const byId = (id) => document.getElementById(id);
 const meetingId = readMeetingId(location.search);

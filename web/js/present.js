@@ -40,10 +40,16 @@ import { publish } from './webrtc-client.js';
 import moderateStrings from './strings/moderate.js';
 import platformsStrings from './strings/platforms.js';
 import restreamStrings from './strings/restream.js';
+import presentStrings from './strings/present.js';
+import liveStrings from './strings/live.js';
+import playerStrings from './strings/player.js';
 
 registerStrings(moderateStrings); // the link to the moderator console
 registerStrings(restreamStrings);
 registerStrings(platformsStrings);
+registerStrings(presentStrings);
+registerStrings(liveStrings);
+registerStrings(playerStrings);
 
 /** Waits before publishing again after a drop: 1 s, 2 s, 4 s, 8 s, then 15 s. */
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000];

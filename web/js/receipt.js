@@ -5,7 +5,7 @@
 // code is the only key, so it goes to the API and nowhere else.
 
 import { api, describeError } from './api.js';
-import { pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import { CLOSED_STATUSES } from './register-model.js';
 import {
   actionTable,
@@ -18,6 +18,9 @@ import {
   sourceKindName,
   statusBadge,
 } from './register-view.js';
+import receiptStrings from './strings/receipt.js';
+
+registerStrings(receiptStrings);
 
 const byId = (id) => document.getElementById(id);
 const code = (new URLSearchParams(location.search).get('code') ?? '').trim();

@@ -6,10 +6,15 @@
 // link to receptions.html.
 
 import { api, describeError } from './api.js';
-import { formatNumber, t } from './i18n.js';
+import { formatNumber, registerStrings, t } from './i18n.js';
 import { mayArrangeReceptions } from './calendar-model.js';
 import { formatInstant } from './calendar-view.js';
 import { make } from './register-view.js';
+import receptionBookingStrings from './strings/reception-booking.js';
+import requestFormStrings from './strings/request-form.js';
+
+registerStrings(receptionBookingStrings);
+registerStrings(requestFormStrings);
 
 const byId = (id) => document.getElementById(id);
 

@@ -7,7 +7,7 @@
 // meeting's akim; the server checks again.
 
 import { api, describeError, fetchSession } from './api.js';
-import { formatNumber, pickLocalized, setUpLanguageSwitch, t } from './i18n.js';
+import { formatNumber, pickLocalized, registerStrings, setUpLanguageSwitch, t } from './i18n.js';
 import {
   ALMATY,
   instantToLocalInput,
@@ -20,6 +20,9 @@ import { formatInstant } from './calendar-view.js';
 import { officialsLine } from './reception-booking.js';
 import { parseIssueId } from './register-model.js';
 import { make } from './register-view.js';
+import receptionsStrings from './strings/receptions.js';
+
+registerStrings(receptionsStrings);
 
 const byId = (id) => document.getElementById(id);
 const meetingId = readId(new URLSearchParams(location.search).get('meeting'));

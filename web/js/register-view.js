@@ -4,8 +4,11 @@
 // (textContent), never as markup.
 
 import { api } from './api.js';
-import { formatCalendarDate, formatMeetingDateTime, formatNumber, pickLocalized, t } from './i18n.js';
+import { formatCalendarDate, formatMeetingDateTime, formatNumber, pickLocalized, registerStrings, t } from './i18n.js';
 import { historySummary, territoryOptions } from './register-model.js';
+import registerViewStrings from './strings/register-view.js';
+
+registerStrings(registerViewStrings);
 
 /** An element with a class and text. */
 export function make(tag, className, text) {

@@ -8,9 +8,12 @@
 //   follows every comment of theirs that becomes a question.
 
 import { api, describeError } from './api.js';
-import { t } from './i18n.js';
+import { registerStrings, t } from './i18n.js';
 import { receiptPath } from './register-model.js';
 import { fillCategorySelect, loadCategories } from './register-view.js';
+import requestFormStrings from './strings/request-form.js';
+
+registerStrings(requestFormStrings);
 
 const byId = (id) => document.getElementById(id);
 

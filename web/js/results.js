@@ -8,9 +8,12 @@
 // measure, the executors and the deadline.
 
 import { api, describeError } from './api.js';
-import { formatCalendarDate, formatMeetingDate, formatMeetingDateTime, t } from './i18n.js';
+import { formatCalendarDate, formatMeetingDate, formatMeetingDateTime, registerStrings, t } from './i18n.js';
 import { mayPublishResults, setText } from './meeting-view.js';
 import { formatDay, issueLink, make, overdueBadge, statusBadge } from './register-view.js';
+import resultsStrings from './strings/results.js';
+
+registerStrings(resultsStrings);
 
 const byId = (id) => document.getElementById(id);
 

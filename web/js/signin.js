@@ -2,7 +2,10 @@
 // return to the page named in ?next=.
 
 import { api, describeError, fetchSession } from './api.js';
-import { setUpLanguageSwitch, t } from './i18n.js';
+import { registerStrings, setUpLanguageSwitch, t } from './i18n.js';
+import signinStrings from './strings/signin.js';
+
+registerStrings(signinStrings);
 
 const form = document.getElementById('signin-form');
 const signedInSection = document.getElementById('signed-in');

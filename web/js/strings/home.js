@@ -1,5 +1,5 @@
-// The home page's calendar section (index.html): upcoming meetings by month, the akims' yearly
-// calendars and the iCalendar feeds.
+// The home page (index.html, home.js): the live and upcoming meetings, and its calendar section:
+// upcoming meetings by month, the akims' yearly calendars and the iCalendar feeds.
 export default {
   kk: {
     'homecal.title': 'Кездесулер күнтізбесі',
@@ -21,6 +21,11 @@ export default {
     'homecal.feed': 'iCalendar (.ics)',
     'homecal.feedLabel': '{name}: iCalendar жазылымы (.ics)',
     'homecal.limited': 'Алғашқы {n} кездесу көрсетілген.',
+    'home.pageTitle': 'Kezdesu — әкімдердің кездесулері',
+    'home.live': 'Қазір өтуде',
+    'home.upcoming': 'Алдағы',
+    'home.past': 'Өткен',
+    'home.empty': 'Әзірге кездесулер жоқ.',
   },
   ru: {
     'homecal.title': 'Календарь встреч',
@@ -42,6 +47,11 @@ export default {
     'homecal.feed': 'iCalendar (.ics)',
     'homecal.feedLabel': '{name}: подписка iCalendar (.ics)',
     'homecal.limited': 'Показаны первые {n} встреч.',
+    'home.pageTitle': 'Kezdesu — встречи акимов',
+    'home.live': 'Идут сейчас',
+    'home.upcoming': 'Предстоящие',
+    'home.past': 'Прошедшие',
+    'home.empty': 'Встреч пока нет.',
   },
   en: {
     'homecal.title': 'Calendar of meetings',
@@ -63,5 +73,10 @@ export default {
     'homecal.feed': 'iCalendar (.ics)',
     'homecal.feedLabel': '{name}: iCalendar subscription (.ics)',
     'homecal.limited': 'The first {n} meetings are shown.',
+    'home.pageTitle': "Kezdesu — akims' meetings",
+    'home.live': 'Live now',
+    'home.upcoming': 'Upcoming',
+    'home.past': 'Past',
+    'home.empty': 'No meetings yet.',
   },
 };

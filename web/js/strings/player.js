@@ -1,16 +1,53 @@
-// The broadcast player's own strings: which way the video arrives (WebRTC live, or HLS a few
-// seconds behind, for networks that block WebRTC).
+// The broadcast player's own strings (player.js): the player's states, and which way the video
+// arrives (WebRTC live, or HLS a few seconds behind, for networks that block WebRTC). Registered
+// by player.js, and by present.js for the broadcast's states on the presenter page.
 export default {
   kk: {
     'player.mode.webrtc': 'Режим: WebRTC, тікелей',
     'player.mode.hls': 'Режим: HLS, ~5 с кідіріспен',
+    'broadcast.title': 'Тікелей эфир',
+    'broadcast.onAir': 'Эфирде',
+    'broadcast.offAir': 'Эфирде емес',
+    'broadcast.watching': '{n} көрермен',
+    'player.unmute': 'Дыбысты қосу',
+    'player.mute': 'Дыбысты өшіру',
+    'player.connecting': 'Эфирге қосылуда…',
+    'player.waiting': 'Эфир басталуын күтуде…',
+    'player.retrying': 'Байланыс үзілді, қайта қосылуда…',
+    'player.full': 'Қазір көрермендер тым көп, сәлден кейін қайта қосылады…',
+    'player.offAir': 'Қазір эфир жоқ. Эфир басталғанда бейне осында өздігінен көрсетіледі.',
+    'player.ended': 'Кездесу аяқталды, эфир жабық.',
   },
   ru: {
     'player.mode.webrtc': 'Режим: WebRTC, в реальном времени',
     'player.mode.hls': 'Режим: HLS, с задержкой ~5 с',
+    'broadcast.title': 'Прямой эфир',
+    'broadcast.onAir': 'В эфире',
+    'broadcast.offAir': 'Не в эфире',
+    'broadcast.watching': 'Смотрят: {n}',
+    'player.unmute': 'Включить звук',
+    'player.mute': 'Выключить звук',
+    'player.connecting': 'Подключение к эфиру…',
+    'player.waiting': 'Ожидание начала эфира…',
+    'player.retrying': 'Связь потеряна, переподключение…',
+    'player.full': 'Сейчас слишком много зрителей, скоро попробуем снова…',
+    'player.offAir': 'Сейчас эфира нет. Видео появится здесь само, когда эфир начнётся.',
+    'player.ended': 'Встреча завершена, эфир закрыт.',
   },
   en: {
     'player.mode.webrtc': 'Mode: WebRTC, live',
     'player.mode.hls': 'Mode: HLS, ~5 s behind',
+    'broadcast.title': 'Live broadcast',
+    'broadcast.onAir': 'On air',
+    'broadcast.offAir': 'Off air',
+    'broadcast.watching': '{n} watching',
+    'player.unmute': 'Unmute',
+    'player.mute': 'Mute',
+    'player.connecting': 'Connecting to the broadcast…',
+    'player.waiting': 'Waiting for the broadcast to start…',
+    'player.retrying': 'Connection lost, reconnecting…',
+    'player.full': 'Too many viewers right now; trying again shortly…',
+    'player.offAir': 'Not on air right now. The video appears here by itself when the broadcast starts.',
+    'player.ended': 'The meeting is over; the broadcast has ended.',
   },
 };
