@@ -1,10 +1,10 @@
 //! Rooms: one task per meeting that is live or watched, the only writer of its phase.
 //!
 //! Everything that changes a meeting's phase sends the room a command and waits for the
-//! answer; the room applies it through the pure [`SessionTimer`], stores the result, and only
-//! then tells its subscribers. A room also sleeps until its timer's next deadline and applies
-//! the automatic switch to Q&A itself, so the switch happens whether or not anyone is
-//! connected. Subscribers receive events serialized once, as shared bytes.
+//! answer; the room applies it through the pure `SessionTimer` (by way of its machine), stores
+//! the result, and only then tells its subscribers. A room also sleeps until its timer's next
+//! deadline and applies the automatic switch to Q&A itself, so the switch happens whether or
+//! not anyone is connected. Subscribers receive events serialized once, as shared bytes.
 //!
 //! A room also owns its meeting's live channel (see [`live`]): the comment log with its
 //! gap-free sequence numbers, moderation and the question queue.
@@ -15,6 +15,11 @@
 //! follow that stream and fan it out to their own connections and subscribers exactly as the
 //! owner does, forward commands to the owner, and take over when its lease lapses. The
 //! replica roles, owner and mirror, are in `replica.rs`.
+//!
+//! The room's phase decisions (when a switch is due, what to commit, the order commit →
+//! announce → answer) are a state machine with no IO and no clock, `RoomMachine` (`machine.rs`);
+//! the room's task is its driver: it gathers inputs, reads the clock once for each, does the IO
+//! each output asks for, and decides no phase itself.
 //!
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
 //! phase columns or live events in the store directly.
