@@ -27,6 +27,7 @@
 mod fan_out;
 pub mod live;
 mod machine;
+mod machine_io;
 pub mod platform;
 mod replica;
 mod thread;
@@ -40,11 +41,12 @@ use crate::wire::{Clockface, MeetingView, PhaseChangedEvent};
 use jiff::Timestamp;
 use kezdesu_core::ViewerId;
 use kezdesu_core::live::rate::{RateRule, TokenBucket};
-use kezdesu_core::live::{Actor, LiveCommand, LiveSettings, LiveState, StoredEvent};
+use kezdesu_core::live::{Actor, LiveCommand, LiveSettings, LiveState};
 use kezdesu_core::timer::{InconsistentRecord, PhaseChange, TransitionError};
 use kezdesu_core::{MeetingId, Phase, RuleSet};
 use live::{LiveFailure, LiveFrame, LiveJoin, LiveRequest, LiveResult, ModerationRecord};
-use machine::{Input, Output, Plan, Refusal, RoomMachine, WriteKind};
+use machine::{Input, RoomMachine};
+use machine_io::plan_of;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -650,139 +652,6 @@ impl Room {
         None
     }
 
-    /// Applies what is due and, when given, the requested phase: the machine re-reads the
-    /// meeting (its plan may have been edited), and the room stores the result, then publishes
-    /// each change (see [`Room::drive`]).
-    async fn apply(&mut self, target: Option<Phase>) -> Result<Vec<PhaseChange>, RoomError> {
-        self.machine.handle(Input::Apply { target }, now_to_the_millisecond());
-        // A requested write always finishes; nothing to answer would mean nothing changed.
-        self.drive().await.unwrap_or(Ok(Vec::new()))
-    }
-
-    /// Does what the machine asks, in its order, handing each result back with the instant it
-    /// came, until it asks nothing more. Returns the result of the last requested write.
-    ///
-    /// The room does IO here and nothing else: whether to write, what, and when to announce it
-    /// are the machine's. The one thing the room adds is the error behind [`Refusal::Failed`].
-    async fn drive(&mut self) -> Option<Result<Vec<PhaseChange>, RoomError>> {
-        let store = self.shared.store.clone();
-        // The meeting as last read, for the commit to name the version it read.
-        let mut read: Option<Meeting> = None;
-        // The events being committed, serialized once for the store and again for no one.
-        let mut committing: Vec<crate::store::LiveEventRecord> = Vec::new();
-        let mut failure: Option<RoomError> = None;
-        let mut requested = None;
-        while let Some(output) = self.machine.poll_output() {
-            let input = match output {
-                Output::ReadMeeting => match store.meeting(self.meeting.id).await {
-                    Ok(mut fresh) => {
-                        if fresh.phases == Default::default() {
-                            // The rules in force when the meeting is held are the ones it is held under.
-                            fresh.presentation_share = self.shared.rules.meeting.presentation_share;
-                        }
-                        let plan = plan_of(&fresh);
-                        read = Some(fresh);
-                        Input::Read { plan, last_seq: self.live.last_seq }
-                    }
-                    Err(error) => {
-                        failure = Some(error.into());
-                        Input::Failed
-                    }
-                },
-                Output::Commit { events, phases, share } => {
-                    // A commit always follows the read it was decided from.
-                    let mut meeting = read.clone().unwrap_or_else(|| self.meeting.clone());
-                    meeting.phases = phases;
-                    meeting.presentation_share = share;
-                    committing = events.iter().map(live::record_of).collect();
-                    let now = now_to_the_millisecond();
-                    match store
-                        .commit_live(self.meeting.id, &committing, &[], &[], Some(&meeting), None, now)
-                        .await
-                    {
-                        Ok(saved) => {
-                            self.meeting = saved.unwrap_or(meeting);
-                            Input::Committed
-                        }
-                        Err(StoreError::VersionConflict) => Input::Conflict,
-                        // Another writer took the next sequence number (two owners overlapped
-                        // in a failover): follow what it wrote, then try again on top of it.
-                        Err(StoreError::Taken(_)) if self.shared.cluster.is_some() => Input::Taken,
-                        Err(error) => {
-                            failure = Some(error.into());
-                            Input::Failed
-                        }
-                    }
-                }
-                Output::CatchUp => match self.catch_up(self.live.last_seq).await {
-                    Ok(()) => Input::CaughtUp,
-                    Err(error) => {
-                        failure = Some(error);
-                        Input::Failed
-                    }
-                },
-                Output::Announce { events, changes } => {
-                    self.announce_phases(&events, std::mem::take(&mut committing), &changes);
-                    continue;
-                }
-                Output::Finished { kind, result } => {
-                    if let Ok(changes) = &result
-                        && changes.is_empty()
-                        && let Some(fresh) = read.take()
-                    {
-                        self.meeting = fresh;
-                    }
-                    let result = result.map_err(|refusal| match refusal {
-                        Refusal::Cancelled => RoomError::Cancelled,
-                        Refusal::Transition(error) => RoomError::Transition(error),
-                        Refusal::Inconsistent(error) => RoomError::Inconsistent(error),
-                        Refusal::Conflict => StoreError::VersionConflict.into(),
-                        Refusal::Failed => failure
-                            .take()
-                            .unwrap_or_else(|| StoreError::Io("the phase write failed".into()).into()),
-                    });
-                    match kind {
-                        WriteKind::Requested => requested = Some(result),
-                        WriteKind::Automatic => {
-                            if let Err(error) = result {
-                                // Retried at the machine's next deadline, a moment from now.
-                                tracing::error!(meeting = %self.meeting.id, %error, "automatic phase switch failed");
-                            }
-                        }
-                    }
-                    continue;
-                }
-            };
-            self.machine.handle(input, now_to_the_millisecond());
-        }
-        requested
-    }
-
-    /// Tells everyone of phase changes the store has confirmed: this node's connections, the
-    /// other nodes' (through the stream), and the subscribers.
-    fn announce_phases(
-        &mut self,
-        events: &[StoredEvent],
-        records: Vec<crate::store::LiveEventRecord>,
-        changes: &[PhaseChange],
-    ) {
-        debug_assert!(records.iter().map(|record| record.seq).eq(events.iter().map(|event| event.seq)));
-        for event in events {
-            self.live.evolve(event);
-        }
-        self.stream_out(StreamEntry::Records { records: records.clone() });
-        self.send_frame(LiveFrame::events(records.iter().map(live::FramedEvent::from_record).collect()));
-        for change in changes {
-            self.publish(change);
-        }
-    }
-
-    /// Takes `meeting` as stored now, read outside a phase write (a mirror following, a takeover).
-    fn adopt(&mut self, meeting: Meeting) {
-        self.machine.handle(Input::Reloaded(plan_of(&meeting)), now_to_the_millisecond());
-        self.meeting = meeting;
-    }
-
     /// Tells subscribers that the plan (title, time, status) changed.
     fn publish_update(&self) {
         self.stream_out(StreamEntry::MeetingUpdated { last_seq: self.live.last_seq });
@@ -798,16 +667,6 @@ impl Room {
         let json = serde_json::to_string(&event).expect("events serialize");
         // No subscribers is fine: the change is stored, and readers see it there.
         let _ = self.events.send(RoomEvent { name: "phase_changed", json: json.into() });
-    }
-}
-
-/// What the room's machine needs of a stored meeting.
-fn plan_of(meeting: &Meeting) -> Plan {
-    Plan {
-        planned_minutes: meeting.planned_minutes,
-        share: meeting.presentation_share,
-        phases: meeting.phases,
-        cancelled: meeting.cancelled_at.is_some(),
     }
 }
 
