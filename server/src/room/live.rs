@@ -286,7 +286,7 @@ impl Room {
         first: LiveRequest,
         inbox: &mut mpsc::Receiver<super::Command>,
     ) -> Option<super::Command> {
-        let phase = self.timer().map(|timer| timer.phase()).unwrap_or(kezdesu_core::Phase::Scheduled);
+        let phase = self.machine.phase();
         let mut records: Vec<LiveEventRecord> = Vec::new();
         let mut public_updates: Vec<PublicFormUpdate> = Vec::new();
         let mut pending: Vec<Pending> = Vec::new();

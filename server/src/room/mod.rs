@@ -1,10 +1,10 @@
 //! Rooms: one task per meeting that is live or watched, the only writer of its phase.
 //!
 //! Everything that changes a meeting's phase sends the room a command and waits for the
-//! answer; the room applies it through the pure [`SessionTimer`], stores the result, and only
-//! then tells its subscribers. A room also sleeps until its timer's next deadline and applies
-//! the automatic switch to Q&A itself, so the switch happens whether or not anyone is
-//! connected. Subscribers receive events serialized once, as shared bytes.
+//! answer; the room applies it through the pure `SessionTimer` (by way of its machine), stores
+//! the result, and only then tells its subscribers. A room also sleeps until its timer's next
+//! deadline and applies the automatic switch to Q&A itself, so the switch happens whether or
+//! not anyone is connected. Subscribers receive events serialized once, as shared bytes.
 //!
 //! A room also owns its meeting's live channel (see [`live`]): the comment log with its
 //! gap-free sequence numbers, moderation and the question queue.
@@ -16,11 +16,18 @@
 //! owner does, forward commands to the owner, and take over when its lease lapses. The
 //! replica roles, owner and mirror, are in `replica.rs`.
 //!
+//! The room's phase decisions (when a switch is due, what to commit, the order commit →
+//! announce → answer) are a state machine with no IO and no clock, `RoomMachine` (`machine.rs`);
+//! the room's task is its driver: it gathers inputs, reads the clock once for each, does the IO
+//! each output asks for, and decides no phase itself.
+//!
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
 //! phase columns or live events in the store directly.
 
 mod fan_out;
 pub mod live;
+mod machine;
+mod machine_io;
 pub mod platform;
 mod replica;
 mod thread;
@@ -34,10 +41,12 @@ use crate::wire::{Clockface, MeetingView, PhaseChangedEvent};
 use jiff::Timestamp;
 use kezdesu_core::ViewerId;
 use kezdesu_core::live::rate::{RateRule, TokenBucket};
-use kezdesu_core::live::{Actor, LiveCommand, LiveEvent, LiveSettings, LiveState, StoredEvent};
-use kezdesu_core::timer::{InconsistentRecord, PhaseChange, SessionTimer, TransitionError};
+use kezdesu_core::live::{Actor, LiveCommand, LiveSettings, LiveState};
+use kezdesu_core::timer::{InconsistentRecord, PhaseChange, TransitionError};
 use kezdesu_core::{MeetingId, Phase, RuleSet};
 use live::{LiveFailure, LiveFrame, LiveJoin, LiveRequest, LiveResult, ModerationRecord};
+use machine::{Input, RoomMachine};
+use machine_io::plan_of;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,8 +60,6 @@ const EVENT_BUFFER: usize = 64;
 const IDLE_CLOSE_AFTER: Duration = Duration::from_secs(60);
 /// How often a room tells its live connections how many they are, when that changed.
 const VIEWER_COUNT_INTERVAL: Duration = Duration::from_secs(2);
-/// Optimistic-concurrency retries when a meeting was edited between read and write.
-const WRITE_ATTEMPTS: usize = 5;
 /// Commands handled back to back before the room looks at its timer, lease and stop signal
 /// again, so that a flood of commands never starves them.
 const COMMANDS_PER_TURN: usize = 64;
@@ -401,12 +408,14 @@ impl Rooms {
             _ => (Role::Alone, 0),
         };
         let meeting = self.shared.store.meeting(id).await?;
+        let machine = RoomMachine::new(plan_of(&meeting), !matches!(role, Role::Mirror { .. }));
         let (sender, receiver) = mpsc::channel(32);
         let frames = broadcast::channel(self.shared.live.queue_frames).0;
         let fan_out = fan_out::FanOut::start(&self.shared.connections, frames.clone())
             .map_err(|error| RoomError::CannotOpen(error.to_string()))?;
         let mut room = Room {
             meeting,
+            machine,
             shared: self.shared.clone(),
             events: broadcast::channel(EVENT_BUFFER).0,
             live: LiveState::default(),
@@ -452,6 +461,9 @@ impl Rooms {
 struct Room {
     /// The meeting as last stored; re-read before every change.
     meeting: Meeting,
+    /// The room's decisions about the meeting's phase: when to switch, what to commit, and
+    /// that it is committed before it is announced. Told of every change of `meeting`.
+    machine: RoomMachine,
     shared: Arc<Shared>,
     /// Subscribers' channel; each event is serialized once before it is sent.
     events: broadcast::Sender<RoomEvent>,
@@ -514,21 +526,18 @@ impl Room {
         // A command a burst met and left for the next turn.
         let mut carried: Option<Command> = None;
         loop {
-            // Applied at the top of every turn, so a busy inbox can never hold the switch back.
-            if self.writes()
-                && self.switch_is_due()
-                && let Err(error) = self.apply(None).await
-            {
-                // Retried on the next turn; the deadline stays due.
-                tracing::error!(meeting = %id, %error, "automatic phase switch failed");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            let deadline =
-                self.timer().ok().and_then(|timer| timer.next_deadline()).filter(|_| self.writes());
+            // Time is an input: read once at the top of every turn and handed to the machine,
+            // which says whether a switch is due. At the top of every turn, so that a busy inbox
+            // can never hold the switch back; a switch that failed is retried when the machine's
+            // next deadline says so, while the room goes on serving.
+            let now = now_to_the_millisecond();
+            self.machine.handle(Input::Timeout, now);
+            self.drive().await;
+            let deadline = self.machine.next_deadline();
             tokio::select! {
                 biased;
                 _ = self.shared.stop.cancelled() => break,
-                _ = sleep_until(deadline) => {}
+                _ = sleep_until(deadline, now) => {}
                 entry = replica::next_entry(&mut self.role) => match entry {
                     Some(entry) => self.follow(entry).await,
                     // The stream is no longer followed: the node is stopping.
@@ -555,8 +564,8 @@ impl Room {
                     }
                 }
                 _ = idle_check.tick() => {
-                    self.trim_buckets(Timestamp::now());
-                    let live = self.timer().map(|timer| timer.phase().is_live()).unwrap_or(false);
+                    self.trim_buckets(now_to_the_millisecond());
+                    let live = self.machine.phase().is_live();
                     if !live && self.events.receiver_count() == 0 && self.frames.receiver_count() == 0 {
                         break;
                     }
@@ -643,82 +652,10 @@ impl Room {
         None
     }
 
-    fn switch_is_due(&self) -> bool {
-        let deadline = self.timer().ok().and_then(|timer| timer.next_deadline());
-        deadline.is_some_and(|deadline| deadline <= Timestamp::now())
-    }
-
-    fn timer(&self) -> Result<SessionTimer, InconsistentRecord> {
-        SessionTimer::new(self.meeting.planned_minutes, self.meeting.presentation_share, self.meeting.phases)
-    }
-
-    /// Applies what is due at `now` and, when given, the requested phase; stores the result,
-    /// then publishes each change. Re-reads the meeting first: its plan may have been edited.
-    async fn apply(&mut self, target: Option<Phase>) -> Result<Vec<PhaseChange>, RoomError> {
-        let store = self.shared.store.clone();
-        for _ in 0..WRITE_ATTEMPTS {
-            let mut fresh = store.meeting(self.meeting.id).await?;
-            let now = now_to_the_millisecond();
-            if target.is_some() && fresh.cancelled_at.is_some() {
-                return Err(RoomError::Cancelled);
-            }
-            if fresh.phases == Default::default() {
-                // The rules in force when the meeting is held are the ones it is held under.
-                fresh.presentation_share = self.shared.rules.meeting.presentation_share;
-            }
-            let mut timer = SessionTimer::new(fresh.planned_minutes, fresh.presentation_share, fresh.phases)?;
-            let changes = match target {
-                Some(target) => timer.enter(target, now)?,
-                None => timer.advance(now).into_iter().collect(),
-            };
-            if changes.is_empty() {
-                self.meeting = fresh;
-                return Ok(changes);
-            }
-            fresh.phases = timer.record();
-            // The live log records the phase changes in the same transaction as the meeting.
-            let stored: Vec<StoredEvent> = changes
-                .iter()
-                .zip(1..)
-                .map(|(change, offset)| StoredEvent {
-                    seq: self.live.last_seq + offset,
-                    at: change.at,
-                    event: LiveEvent::PhaseChanged { phase: change.phase, cause: change.cause },
-                })
-                .collect();
-            let records: Vec<_> = stored.iter().map(live::record_of).collect();
-            match store.commit_live(self.meeting.id, &records, &[], &[], Some(&fresh), None, now).await {
-                Ok(saved) => {
-                    self.meeting = saved.unwrap_or(fresh);
-                    for event in &stored {
-                        self.live.evolve(event);
-                    }
-                    self.stream_out(StreamEntry::Records { records: records.clone() });
-                    self.send_frame(LiveFrame::events(
-                        records.iter().map(live::FramedEvent::from_record).collect(),
-                    ));
-                    for change in &changes {
-                        self.publish(change);
-                    }
-                    return Ok(changes);
-                }
-                Err(StoreError::VersionConflict) => continue,
-                // Another writer took the next sequence number (two owners overlapped in a
-                // failover): follow what it wrote, then try again on top of it.
-                Err(StoreError::Taken(_)) if self.shared.cluster.is_some() => {
-                    self.catch_up(self.live.last_seq).await?;
-                    continue;
-                }
-                Err(error) => return Err(error.into()),
-            }
-        }
-        Err(StoreError::VersionConflict.into())
-    }
-
     /// Tells subscribers that the plan (title, time, status) changed.
     fn publish_update(&self) {
         self.stream_out(StreamEntry::MeetingUpdated { last_seq: self.live.last_seq });
-        let view = MeetingView::of(&self.meeting, Timestamp::now(), &self.shared.clock);
+        let view = MeetingView::of(&self.meeting, now_to_the_millisecond(), &self.shared.clock);
         let json = serde_json::to_string(&view).expect("events serialize");
         let _ = self.events.send(RoomEvent { name: "meeting_updated", json: json.into() });
     }
@@ -733,6 +670,9 @@ impl Room {
     }
 }
 
+/// The room's clock: the one place where a room reads the time, to hand it to its machine
+/// with an input (or to the live channel, which still decides in the room).
+///
 /// The store keeps milliseconds; an instant finer than that would read back differently after
 /// a restart.
 pub(crate) fn now_to_the_millisecond() -> Timestamp {
@@ -744,12 +684,13 @@ pub(crate) fn now_to_the_millisecond() -> Timestamp {
 /// that a clock stepped forward (NTP) delays a switch by at most this much.
 const LONGEST_NAP: Duration = Duration::from_secs(1);
 
-/// Sleeps until `deadline` or for [`LONGEST_NAP`], whichever is sooner; forever without one.
-async fn sleep_until(deadline: Option<Timestamp>) {
+/// Sleeps from `now` until `deadline` or for [`LONGEST_NAP`], whichever is sooner; forever
+/// without one.
+async fn sleep_until(deadline: Option<Timestamp>, now: Timestamp) {
     match deadline {
         None => std::future::pending().await,
         Some(deadline) => {
-            let wait = deadline.duration_since(Timestamp::now());
+            let wait = deadline.duration_since(now);
             let wait = Duration::try_from(wait).unwrap_or(Duration::ZERO);
             // One millisecond late rather than early: the wall clock and tokio's clock differ.
             tokio::time::sleep((wait + Duration::from_millis(1)).min(LONGEST_NAP)).await;

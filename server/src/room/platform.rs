@@ -46,7 +46,7 @@ pub enum BatchRefusal {
 impl Room {
     pub(super) async fn run_platform_batch(&mut self, batch: PlatformBatch) {
         let PlatformBatch { platform, comments, cursor, reply } = batch;
-        let phase = self.timer().map(|timer| timer.phase()).unwrap_or(kezdesu_core::Phase::Scheduled);
+        let phase = self.machine.phase();
         let mut outcome = BatchOutcome::default();
         let mut records = Vec::new();
         let mut public_updates = Vec::new();

@@ -188,7 +188,7 @@ impl Room {
         match entry {
             StreamEntry::MeetingUpdated { .. } => match self.shared.store.meeting(self.meeting.id).await {
                 Ok(meeting) => {
-                    self.meeting = meeting;
+                    self.adopt(meeting);
                     self.publish_update();
                 }
                 Err(error) => {
@@ -270,7 +270,7 @@ impl Room {
         if !changes.is_empty() {
             // The owner stored the meeting before it streamed the change.
             match self.shared.store.meeting(self.meeting.id).await {
-                Ok(meeting) => self.meeting = meeting,
+                Ok(meeting) => self.adopt(meeting),
                 Err(error) => {
                     tracing::warn!(meeting = %self.meeting.id, %error, "could not re-read the meeting")
                 }
@@ -346,8 +346,10 @@ impl Room {
             }
         };
         self.role = Role::Owner { outbox: outbox(cluster, id) };
+        self.machine.handle(super::machine::Input::Writes(true), super::now_to_the_millisecond());
         let rebuilt = async {
-            self.meeting = self.shared.store.meeting(id).await?;
+            let meeting = self.shared.store.meeting(id).await?;
+            self.adopt(meeting);
             self.load_live().await
         };
         if let Err(error) = rebuilt.await {
