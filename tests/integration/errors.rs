@@ -338,3 +338,44 @@ async fn a_rate_limit_keeps_its_wait_in_every_language() {
         assert_eq!(detail, expected, "{accept}: {body}");
     }
 }
+
+/// A live connection whose handshake asks for `accept_language`, past its `hello`.
+async fn live_in(server: &TestServer, meeting: i64, token: &str, accept_language: &str) -> LiveClient {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = server.live_url(meeting, Some(token), None).into_client_request().expect("a request");
+    request.headers_mut().insert("accept-language", accept_language.parse().expect("a header value"));
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connects");
+    let mut client = LiveClient::new(socket, token);
+    let hello = client.next(std::time::Duration::from_secs(5)).await.expect("a hello");
+    assert_eq!(hello["type"], "hello", "{hello}");
+    client
+}
+
+#[tokio::test]
+async fn live_errors_follow_the_handshakes_accept_language() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (token, _) = server.viewer(meeting, "Тілші").await;
+    let cases = [
+        ("kk-KZ", "мәтін бос болмауы керек", "мәтін ең көбі 1000 таңба болуы керек, берілгені: 1001"),
+        (
+            "ru-RU,ru;q=0.9",
+            "текст не должен быть пустым",
+            "текст должен быть не длиннее 1000 символов, получено 1001",
+        ),
+        ("en", "text must not be empty", "text must be at most 1000 characters, got 1001"),
+    ];
+    for (n, (accept, empty_message, long_message)) in cases.into_iter().enumerate() {
+        let mut viewer = live_in(&server, meeting, &token, accept).await;
+        let empty = viewer.comment(&format!("empty-{n}"), "   ").await;
+        assert_eq!(
+            (empty["code"].as_str(), empty["message"].as_str()),
+            (Some("text_empty"), Some(empty_message))
+        );
+        let long = viewer.comment(&format!("long-{n}"), &"я".repeat(1001)).await;
+        assert_eq!(
+            (long["code"].as_str(), long["message"].as_str()),
+            (Some("text_too_long"), Some(long_message))
+        );
+    }
+}

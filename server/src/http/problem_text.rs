@@ -21,10 +21,14 @@
 //!
 //! The `title` stays the HTTP reason phrase in English, and `code` never changes: it is what a
 //! client matches on.
+//!
+//! The live WebSocket's `error` messages use the same catalogue: the handshake's
+//! `Accept-Language` is kept in [`CONNECTION_LANG`] while the connection runs, and an answer
+//! is said in it as it is serialized.
 
 use super::problem::Problem;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use catalogue::{CODES, DETAILS, Entry};
@@ -114,13 +118,30 @@ fn quality<'a>(parameters: impl Iterator<Item = &'a str>) -> Option<u16> {
     Some(q)
 }
 
-/// The outermost layer: problems answer in the request's language, and say so.
-pub async fn localize_problems(request: Request, next: Next) -> Response {
-    let lang = request
-        .headers()
+/// The language a request's headers prefer.
+pub fn requested(headers: &HeaderMap) -> Lang {
+    headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
-        .map_or(Lang::En, Lang::preferred);
+        .map_or(Lang::En, Lang::preferred)
+}
+
+tokio::task_local! {
+    /// The language a live WebSocket's handshake asked for, while its connection runs: the
+    /// `message` of the `error`s it answers is said in it.
+    pub static CONNECTION_LANG: Lang;
+}
+
+/// An error's message on the live channel in the connection's language; `None` for English
+/// (or outside a connection), where the message is already right.
+pub fn in_connection_language(code: &str, message: &str) -> Option<String> {
+    let lang = CONNECTION_LANG.try_with(|lang| *lang).ok().filter(|lang| *lang != Lang::En)?;
+    Some(localize(code, message, lang))
+}
+
+/// The outermost layer: problems answer in the request's language, and say so.
+pub async fn localize_problems(request: Request, next: Next) -> Response {
+    let lang = requested(request.headers());
     let mut response = next.run(request).await;
     let Some(problem) = response.extensions_mut().remove::<Problem>() else {
         return response;

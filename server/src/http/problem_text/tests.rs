@@ -240,6 +240,81 @@ fn errors_of_the_core_said_in_details_are_in_the_catalogue() {
     }
 }
 
+/// Every refusal of the live channel's core, with its code and message as the connection
+/// sends them.
+#[test]
+fn every_live_error_has_its_three_languages() {
+    use jiff::{SignedDuration, Timestamp};
+    use kezdesu_core::live::LiveError;
+    use kezdesu_core::text::TextError;
+    /// Fails to compile when `LiveError` gains a variant, so that it is added below.
+    fn listed(error: &LiveError) {
+        match error {
+            LiveError::NotLive
+            | LiveError::ViewersOnly
+            | LiveError::Forbidden
+            | LiveError::InvalidClientId
+            | LiveError::Text(_)
+            | LiveError::Banned
+            | LiveError::TimedOut { .. }
+            | LiveError::SlowMode { .. }
+            | LiveError::RateLimited { .. }
+            | LiveError::UnknownComment
+            | LiveError::UnknownQuestion
+            | LiveError::UnknownAuthor
+            | LiveError::QuestionClosed
+            | LiveError::InvalidReason { .. }
+            | LiveError::NotHidden
+            | LiveError::NotHeld
+            | LiveError::CommentHidden
+            | LiveError::CommentHeld
+            | LiveError::AlreadyPromoted
+            | LiveError::InvalidSources
+            | LiveError::InvalidMinutes
+            | LiveError::InvalidSeconds
+            | LiveError::InvalidSource => {}
+        }
+    }
+    let wait = SignedDuration::from_secs(30);
+    let errors = [
+        LiveError::NotLive,
+        LiveError::ViewersOnly,
+        LiveError::Forbidden,
+        LiveError::InvalidClientId,
+        LiveError::Text(TextError::Empty),
+        LiveError::Text(TextError::TooLong { max: 500, got: 501 }),
+        LiveError::Banned,
+        LiveError::TimedOut { until: Timestamp::UNIX_EPOCH, retry_after: wait },
+        LiveError::SlowMode { retry_after: wait },
+        LiveError::RateLimited { retry_after: wait },
+        LiveError::UnknownComment,
+        LiveError::UnknownQuestion,
+        LiveError::UnknownAuthor,
+        LiveError::QuestionClosed,
+        LiveError::InvalidReason { allowed: vec!["spam".into(), "insult".into()] },
+        LiveError::NotHidden,
+        LiveError::NotHeld,
+        LiveError::CommentHidden,
+        LiveError::CommentHeld,
+        LiveError::AlreadyPromoted,
+        LiveError::InvalidSources,
+        LiveError::InvalidMinutes,
+        LiveError::InvalidSeconds,
+        LiveError::InvalidSource,
+    ];
+    for error in &errors {
+        listed(error);
+        let (code, message) = (error.code(), error.to_string());
+        assert!(CODES.iter().any(|entry| entry.0 == code), "{code} is not in CODES");
+        assert!(template_of(code, &message).is_some(), "{code}: {message:?} is not in the catalogue");
+    }
+    let timed_out = &errors[7];
+    assert_eq!(
+        localize(timed_out.code(), &timed_out.to_string(), Lang::Ru),
+        "вам временно запрещено комментировать до 1970-01-01T00:00:00Z"
+    );
+}
+
 /// What the source of the server writes: codes, and (code, English detail template) pairs.
 #[derive(Default)]
 struct Written {
@@ -266,11 +341,14 @@ fn literal(text: &str) -> Option<(String, &str)> {
     None
 }
 
-/// A detail's template as written (a literal, or a `format!`'s first argument).
-fn detail_at(text: &str) -> Option<String> {
+/// A detail as written (a literal, or a `format!`'s first argument), as it reads with sample
+/// values in a `format!`'s holes (`{error}` with `error_text`).
+fn detail_at(text: &str, error_text: &str) -> Option<String> {
     let text = text.trim_start();
-    let text = text.strip_prefix("format!(").unwrap_or(text);
-    literal(text).map(|(value, _)| value)
+    match text.strip_prefix("format!(") {
+        Some(format) => literal(format).map(|(value, _)| filled(&value, error_text)),
+        None => literal(text).map(|(value, _)| value),
+    }
 }
 
 /// A format string with each `{…}` filled with a sample value (`{{` and `}}` are braces).
@@ -293,6 +371,14 @@ fn filled(template: &str, error_text: &str) -> String {
     out
 }
 
+/// Text checked by the core (`{field} {error}`) reads with a refusal of `text::clean`.
+fn error_text(code: &str) -> &'static str {
+    const TEXT_CODES: [&str; 5] =
+        ["invalid_field", "invalid_name", "invalid_title", "invalid_summary", "invalid_display_name"];
+    if TEXT_CODES.contains(&code) { "must not be empty" } else { "x7" }
+}
+
+/// The codes and details of one source file, each detail as it reads with sample values.
 fn scan(written: &mut Written, file: &Path) {
     let source = std::fs::read_to_string(file).expect("a source file reads");
     // Tests may build errors of their own.
@@ -318,53 +404,49 @@ fn scan(written: &mut Written, file: &Path) {
             written.details.insert((code.to_owned(), detail, file.display().to_string()));
         }
     };
-    for (marker, code) in [("ApiError::invalid(", None), ("ApiError::conflict(", None)].into_iter().chain([
-        ("ApiError::Forbidden(", Some("forbidden")),
-        ("ApiError::MissingCredential(", Some("unauthenticated")),
-        ("ApiError::NotFound(", Some("not_found")),
-        ("StoreError::NotFound(", Some("not_found")),
-        ("ApiError::BadRequest(", Some("bad_request")),
-        ("ApiError::InvalidBody(", Some("invalid_body")),
-        ("ApiError::WrongContentType(", Some("unsupported_media_type")),
-    ]) {
+    // `invalid("code", detail)`; a code given by a variable is checked elsewhere.
+    for marker in ["ApiError::invalid(", "ApiError::conflict(", "Answer::error("] {
         for (at, _) in flat.match_indices(marker) {
-            let after = &flat[at + marker.len()..];
-            match code {
-                None => {
-                    // `invalid("code", detail)`: a code given by a variable is checked elsewhere.
-                    let Some((code, rest)) = literal(after) else { continue };
-                    add(&code, rest.trim_start().strip_prefix(',').and_then(detail_at));
-                }
-                Some(code) => {
-                    let detail =
-                        detail_at(after.trim_start().trim_start_matches("&")).map(|detail| match code {
-                            "not_found" => format!("{detail} not found"),
-                            "invalid_body" => {
-                                format!("the request body does not match the expected shape: {detail}")
-                            }
-                            "unsupported_media_type" => format!("the request body must be {detail}"),
-                            _ => detail,
-                        });
-                    add(code, detail);
-                }
-            }
+            let Some((code, rest)) = literal(&flat[at + marker.len()..]) else { continue };
+            let detail =
+                rest.trim_start().strip_prefix(',').and_then(|rest| detail_at(rest, error_text(&code)));
+            add(&code, detail);
         }
     }
-    for marker in ["ApiError::Absent {", "ApiError::Gone {", "ApiError::UnavailableNow {"] {
+    // Variants whose code is their own, and how they frame what they are given.
+    let framed = [
+        ("ApiError::Forbidden(", "forbidden", "{}"),
+        ("ApiError::MissingCredential(", "unauthenticated", "{}"),
+        ("ApiError::NotFound(", "not_found", "{} not found"),
+        ("StoreError::NotFound(", "not_found", "{} not found"),
+        ("ApiError::BadRequest(", "bad_request", "{}"),
+        ("ApiError::InvalidBody(", "invalid_body", "the request body does not match the expected shape: {}"),
+        ("ApiError::WrongContentType(", "unsupported_media_type", "the request body must be {}"),
+    ];
+    for (marker, code, frame) in framed {
+        for (at, _) in flat.match_indices(marker) {
+            let detail = detail_at(flat[at + marker.len()..].trim_start().trim_start_matches('&'), "x7");
+            add(code, detail.map(|detail| frame.replace("{}", &detail)));
+        }
+    }
+    // `Absent { code: "…", detail: … }`, and the live channel's `Error { code: "…".into(), message: … }`.
+    for marker in ["ApiError::Absent {", "ApiError::Gone {", "ApiError::UnavailableNow {", "Answer::Error {"]
+    {
         for (at, _) in flat.match_indices(marker) {
             let after = flat[at + marker.len()..].trim_start();
             let Some((code, rest)) = after.strip_prefix("code:").and_then(literal) else { continue };
-            let detail = rest
-                .trim_start()
-                .strip_prefix(',')
-                .and_then(|rest| rest.trim_start().strip_prefix("detail:").and_then(detail_at));
+            let rest = rest.strip_prefix(".into()").unwrap_or(rest).trim_start();
+            let detail = rest.strip_prefix(',').and_then(|rest| {
+                let rest = rest.trim_start();
+                let rest = rest.strip_prefix("detail:").or_else(|| rest.strip_prefix("message:"))?;
+                detail_at(rest, "x7")
+            });
             add(&code, detail);
         }
     }
     // Codes chosen by a match on an error: `SlotError::Minutes => "invalid_minutes",`.
     for (at, _) in flat.match_indices("=> \"") {
-        let before = &flat[..at];
-        let arm = before.rsplit([',', '{']).next().unwrap_or("");
+        let arm = flat[..at].rsplit([',', '{']).next().unwrap_or("");
         if !arm.contains("Error::") {
             continue;
         }
@@ -403,9 +485,16 @@ fn written() -> Written {
 fn the_scan_finds_what_the_handlers_write() {
     let written = written();
     // A few known ones, so that a scan broken by a change of style does not pass empty.
-    for code in
-        ["invalid_limit", "forbidden", "no_hls", "recording_deleted", "reception_full", "too_many_viewers"]
-    {
+    let known = [
+        "invalid_limit",
+        "forbidden",
+        "no_hls",
+        "recording_deleted",
+        "reception_full",
+        "too_many_viewers",
+        "join_first",
+    ];
+    for code in known {
         assert!(written.codes.contains(code), "the scan missed {code}");
     }
     assert!(written.codes.len() > 80, "only {} codes found", written.codes.len());
@@ -422,22 +511,16 @@ fn every_code_the_server_writes_has_its_three_languages() {
 
 #[test]
 fn every_detail_the_server_writes_has_its_three_languages() {
-    // Text checked by the core (`{field} {error}`) reads with a refusal of `text::clean`.
-    const TEXT_CODES: [&str; 5] =
-        ["invalid_field", "invalid_name", "invalid_title", "invalid_summary", "invalid_display_name"];
     let written = written();
     let mut missing = Vec::new();
-    for (code, template, file) in &written.details {
-        let error_text = if TEXT_CODES.contains(&code.as_str()) { "must not be empty" } else { "x7" };
-        let sample = filled(template, error_text);
-        if template_of(code, &sample).is_none() {
-            missing.push(format!("{file}: {code}: {template:?}"));
-        }
-        // A generic "{what} not found" matches anything; each thing gets its own words.
-        if code == "not_found"
-            && template_of(code, &sample).is_some_and(|(entry, _)| entry.1 == "{what} not found")
-        {
-            missing.push(format!("{file}: {code}: {template:?} (only the generic entry)"));
+    for (code, sample, file) in &written.details {
+        match template_of(code, sample) {
+            None => missing.push(format!("{file}: {code}: {sample:?}")),
+            // A generic "{what} not found" matches anything; each thing gets its own words.
+            Some((entry, _)) if entry.1 == "{what} not found" => {
+                missing.push(format!("{file}: {code}: {sample:?} (only the generic entry)"));
+            }
+            Some(_) => {}
         }
     }
     assert!(
