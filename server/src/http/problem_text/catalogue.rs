@@ -287,7 +287,7 @@ pub const CODES: &[Entry] = &[
     // The live channel's errors (`http/live.rs`, `kezdesu_core::live::LiveError`).
     ("already_authenticated", "already signed in", "кіріп қойғансыз", "вход уже выполнен"),
     ("already_promoted", "already part of a question", "сұраққа айналып қойған", "уже часть вопроса"),
-    ("banned", "banned from the comments", "пікір жазуға тыйым салынған", "комментировать запрещено"),
+    ("banned", "banned from the comments", "пікірлерде бұғатталған", "автор заблокирован"),
     (
         "binary_not_supported",
         "binary messages are not supported",
@@ -334,7 +334,7 @@ pub const CODES: &[Entry] = &[
     ("slow_mode", "slow mode is on", "баяу режим қосулы", "включён медленный режим"),
     ("text_empty", "the text is empty", "мәтін бос", "пустой текст"),
     ("text_too_long", "the text is too long", "мәтін тым ұзын", "слишком длинный текст"),
-    ("timed_out", "timed out", "пікір жазуға уақытша тыйым салынған", "комментирование временно запрещено"),
+    ("timed_out", "timed out", "пікір жазуға уақытша шектеу қойылған", "временный запрет на комментарии"),
     ("unknown_author", "no such author", "мұндай автор жоқ", "такого автора нет"),
     ("unknown_comment", "no such comment", "мұндай пікір жоқ", "такого комментария нет"),
     ("unknown_question", "no such question", "мұндай сұрақ жоқ", "такого вопроса нет"),
@@ -409,7 +409,7 @@ pub const DETAILS: &[Entry] = &[
     (
         "unauthenticated",
         "sign in first: send `Authorization: Bearer <token>` or the session cookie",
-        "алдымен кіріңіз: `Authorization: Bearer <token>` тақырыбын немесе сессия cookie-ін жіберіңіз",
+        "алдымен кіріңіз: `Authorization: Bearer <token>` тақырыбын немесе сессияның cookie файлын жіберіңіз",
         "сначала войдите: передайте `Authorization: Bearer <token>` или cookie сеанса",
     ),
     (
@@ -896,14 +896,14 @@ pub const DETAILS: &[Entry] = &[
     (
         "invalid_timestamp",
         "starts_at must be RFC 3339 with an offset, such as 2026-03-02T15:00:00+05:00",
-        "starts_at ығысуы көрсетілген RFC 3339 пішімінде болуы керек, мысалы 2026-03-02T15:00:00+05:00",
-        "starts_at должно быть в формате RFC 3339 со смещением, например 2026-03-02T15:00:00+05:00",
+        "starts_at UTC-ден ығысуы көрсетілген RFC 3339 пішімінде болуы керек, мысалы 2026-03-02T15:00:00+05:00",
+        "starts_at должно быть в формате RFC 3339 со смещением от UTC, например 2026-03-02T15:00:00+05:00",
     ),
     (
         "invalid_timestamp",
         "{field} must be RFC 3339 with an offset, such as 2026-03-02T10:00:00+05:00; got {text}",
-        "{field} ығысуы көрсетілген RFC 3339 пішімінде болуы керек, мысалы 2026-03-02T10:00:00+05:00; берілгені: {text}",
-        "{field} должно быть в формате RFC 3339 со смещением, например 2026-03-02T10:00:00+05:00; получено {text}",
+        "{field} UTC-ден ығысуы көрсетілген RFC 3339 пішімінде болуы керек, мысалы 2026-03-02T10:00:00+05:00; берілгені: {text}",
+        "{field} должно быть в формате RFC 3339 со смещением от UTC, например 2026-03-02T10:00:00+05:00; получено {text}",
     ),
     (
         "invalid_online_link",
@@ -1011,10 +1011,10 @@ pub const DETAILS: &[Entry] = &[
     (
         "invalid_date",
         "{field} must be a W3C date-time with an offset",
-        "{field} ығысуы көрсетілген W3C күні мен уақыты болуы керек",
-        "{field} должно быть датой и временем W3C со смещением",
+        "{field} UTC-ден ығысуы көрсетілген W3C күні мен уақыты болуы керек",
+        "{field} должно быть датой и временем W3C со смещением от UTC",
     ),
-    ("invalid_date", "end_date is too early", "end_date тым ерте", "end_date слишком ранняя"),
+    ("invalid_date", "end_date is too early", "end_date тым ерте күн", "end_date — слишком ранняя дата"),
     (
         "invalid_date",
         "reported_on cannot be in the future",
@@ -1027,7 +1027,7 @@ pub const DETAILS: &[Entry] = &[
         "due YYYY-MM-DD пішімінде болуы керек",
         "due должно быть в формате YYYY-MM-DD",
     ),
-    ("invalid_date", "due is too late", "due тым кеш", "due слишком поздно"),
+    ("invalid_date", "due is too late", "due тым кеш күн", "due — слишком поздняя дата"),
     (
         "invalid_date",
         "{date} cannot be placed in the time zone: {error}",
@@ -1571,13 +1571,13 @@ pub const DETAILS: &[Entry] = &[
     (
         "banned",
         "you were banned from this meeting's comments",
-        "сізге бұл кездесуде пікір жазуға тыйым салынды",
-        "вам запрещено комментировать на этой встрече",
+        "сіз бұл кездесудің пікірлерінде бұғатталдыңыз",
+        "вы заблокированы в комментариях этой встречи",
     ),
     (
         "timed_out",
         "you were timed out until {until}",
-        "сізге {until} дейін пікір жазуға уақытша тыйым салынды",
+        "сізге {until} дейін пікір жазуға уақытша шектеу қойылды",
         "вам временно запрещено комментировать до {until}",
     ),
     (
@@ -1665,8 +1665,8 @@ pub const DETAILS: &[Entry] = &[
     (
         "unauthenticated",
         "the token does not sign anybody in",
-        "бұл токенмен ешкім кіре алмайды",
-        "по этому токену никто не входит",
+        "бұл токенмен кіру мүмкін емес",
+        "по этому токену войти нельзя",
     ),
     (
         "since_ahead",
@@ -1701,7 +1701,7 @@ pub const DETAILS: &[Entry] = &[
     (
         "malformed_message",
         "not a JSON object: {error}",
-        "JSON нысаны емес: {error}",
+        "JSON объектісі емес: {error}",
         "это не объект JSON: {error}",
     ),
     (
