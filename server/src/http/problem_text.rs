@@ -166,10 +166,33 @@ pub fn localize(code: &str, english: &str, lang: Lang) -> String {
     if lang == Lang::En {
         return english.to_owned();
     }
-    if let Some((entry, values)) = template_of(code, english) {
-        return fill(pick(entry, lang), &values);
+    // Matching backtracks over the places a template's text recurs; a detail is short, but one
+    // may quote what a client sent (a CSV header, say), so a long one is not read at all.
+    if english.len() > MAX_MATCHED_BYTES {
+        return free_text(code, english, lang);
     }
-    // Free text: the code's meaning, and the English as it came.
+    let said = |(entry, values): (&Entry, Vec<(String, &str)>)| fill(pick(entry, lang), &values);
+    // A value rarely holds "; ", which joins a list of problems (`entries[0]: …; entries[3]: …`):
+    // a detail is read whole with values without it, then problem by problem, then whole.
+    if let Some(found) = matching(code, english, true) {
+        return said(found);
+    }
+    let parts: Option<Vec<String>> =
+        english.split("; ").map(|part| matching(code, part, true).map(said)).collect();
+    if let Some(parts) = parts.filter(|parts| parts.len() > 1) {
+        return parts.join("; ");
+    }
+    if let Some(found) = matching(code, english, false) {
+        return said(found);
+    }
+    free_text(code, english, lang)
+}
+
+/// The longest detail matched against the catalogue.
+const MAX_MATCHED_BYTES: usize = 4096;
+
+/// Free text: the code's meaning, and the English as it came.
+fn free_text(code: &str, english: &str, lang: Lang) -> String {
     match CODES.iter().find(|entry| entry.0 == code) {
         Some(entry) => format!("{} ({english})", pick(entry, lang)),
         None => english.to_owned(),
@@ -177,11 +200,22 @@ pub fn localize(code: &str, english: &str, lang: Lang) -> String {
 }
 
 /// The catalogue's template that `english` is, for `code`, with the values of its holes.
+#[cfg(test)]
 fn template_of<'t>(code: &str, english: &'t str) -> Option<(&'static Entry, Vec<(String, &'t str)>)> {
+    matching(code, english, false)
+}
+
+/// As [`template_of`]; `whole_values` refuses values that hold "; ".
+fn matching<'t>(
+    code: &str,
+    english: &'t str,
+    whole_values: bool,
+) -> Option<(&'static Entry, Vec<(String, &'t str)>)> {
     DETAILS
         .iter()
         .filter(|entry| entry.0 == code)
         .filter_map(|entry| Some((entry, holes_of(entry.1, english)?)))
+        .filter(|(_, values)| !whole_values || values.iter().all(|(_, value)| !value.contains("; ")))
         .max_by_key(|(entry, _)| literal_len(entry.1))
 }
 

@@ -125,9 +125,18 @@ fn templated_details_keep_their_values() {
     // The more specific template wins over the general one.
     assert_eq!(localize("not_found", "meeting not found", Lang::Ru), "встреча не найдена");
     assert_eq!(localize("not_found", "widget not found", Lang::Ru), "«widget» не найдено");
+    // A list of problems is said problem by problem.
+    let entries = "entries[0]: 2027-03-01 is not in 2026; entries[2]: territory 9 is not the akim's territory or inside it";
+    assert_eq!(
+        localize("invalid_entries", entries, Lang::Ru),
+        "entries[0]: 2027-03-01 не приходится на 2026 год; entries[2]: территория № 9 — не территория акима и не входит в неё"
+    );
     // Free text with no template keeps the English after the code's meaning.
     assert_eq!(localize("bad_request", "Bad Request", Lang::Ru), "неверный запрос (Bad Request)");
     assert_eq!(localize("no_such_code", "whatever", Lang::Kk), "whatever");
+    // A detail quoting a huge input is not searched for templates.
+    let huge = format!("unknown columns [{}]; the columns are kato", "\"; the columns are \", ".repeat(2000));
+    assert!(localize("unknown_column", &huge, Lang::Ru).starts_with("неизвестный столбец (unknown columns"));
 }
 
 /// Details written by the `ApiError` variants themselves.
@@ -233,6 +242,25 @@ fn errors_of_the_core_said_in_details_are_in_the_catalogue() {
         ("invalid_sdp", crate::media::signaling::OfferError::NoMedia.to_string()),
         ("invalid_sdp", crate::media::signaling::OfferError::TooManySections.to_string()),
         ("invalid_sdp", crate::media::signaling::OfferError::Simulcast.to_string()),
+        ("invalid_follow", kezdesu_core::platforms::PlatformProblem::Identifier("video_id").to_string()),
+        ("invalid_follow", kezdesu_core::platforms::PlatformProblem::VkOwner.to_string()),
+        ("invalid_follow", kezdesu_core::platforms::PlatformProblem::VkObject.to_string()),
+        ("invalid_credential", kezdesu_core::platforms::PlatformProblem::Positive("group_id").to_string()),
+        ("invalid_credential", kezdesu_core::platforms::PlatformProblem::TelegramChat.to_string()),
+        ("invalid_credential", kezdesu_core::platforms::PlatformProblem::Token("bot_token").to_string()),
+        (
+            "invalid_follow",
+            kezdesu_core::platforms::PlatformProblem::Required("video_id", "facebook").to_string(),
+        ),
+        (
+            "invalid_follow",
+            kezdesu_core::platforms::PlatformProblem::NotUsed("post_id", "youtube").to_string(),
+        ),
+        (
+            "invalid_entries",
+            kezdesu_core::yearly::EntryError { index: 3, problem: "place must not be empty".into() }
+                .to_string(),
+        ),
         ("weak_password", crate::auth::check_new_password("short").expect_err("a short password is refused")),
     ];
     for (code, detail) in details {
