@@ -379,3 +379,15 @@ async fn live_errors_follow_the_handshakes_accept_language() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_query_axum_cannot_read_keeps_its_reason_in_the_frame() {
+    let server = TestServer::start().await;
+    let (status, body, language, _) =
+        in_language(&server, Method::GET, "/api/meetings?limit=many", Some("kk")).await;
+    assert_problem(&(status, body.clone()), StatusCode::BAD_REQUEST, "bad_request");
+    assert_eq!(language.as_deref(), Some("kk"));
+    let detail = body["detail"].as_str().expect("a detail");
+    assert!(detail.starts_with("сұрау жолын (query string) оқу мүмкін болмады: "), "{detail}");
+    assert!(detail.contains("limit"), "the reason is kept as it came: {detail}");
+}

@@ -1856,4 +1856,12 @@ pub const DETAILS: &[Entry] = &[
         "entries[{index}]: online_link ұзындығы {max} таңбадан аспайтын http(s) мекенжайы болуы керек",
         "entries[{index}]: online_link должен быть адресом http(s) не длиннее {max} символов",
     ),
+    // axum's own words for a query it cannot read, and a bare 400 from a layer.
+    (
+        "bad_request",
+        "Failed to deserialize query string: {reason}",
+        "сұрау жолын (query string) оқу мүмкін болмады: {reason}",
+        "не удалось разобрать строку запроса (query string): {reason}",
+    ),
+    ("bad_request", "Bad Request", "сұрау дұрыс емес", "неверный запрос"),
 ];

@@ -132,7 +132,7 @@ fn templated_details_keep_their_values() {
         "entries[0]: 2027-03-01 не приходится на 2026 год; entries[2]: территория № 9 — не территория акима и не входит в неё"
     );
     // Free text with no template keeps the English after the code's meaning.
-    assert_eq!(localize("bad_request", "Bad Request", Lang::Ru), "неверный запрос (Bad Request)");
+    assert_eq!(localize("bad_request", "Length Required", Lang::Ru), "неверный запрос (Length Required)");
     assert_eq!(localize("no_such_code", "whatever", Lang::Kk), "whatever");
     // A detail quoting a huge input is not searched for templates.
     let huge = format!("unknown columns [{}]; the columns are kato", "\"; the columns are \", ".repeat(2000));
