@@ -1864,4 +1864,17 @@ pub const DETAILS: &[Entry] = &[
         "не удалось разобрать строку запроса (query string): {reason}",
     ),
     ("bad_request", "Bad Request", "сұрау дұрыс емес", "неверный запрос"),
+    // A viewer's offer the media on air cannot answer (`media/viewer.rs`).
+    (
+        "unacceptable_offer",
+        "the offer asks for none of the media on air",
+        "ұсыныс эфирдегі медианың ешқайсысын сұрамайды",
+        "предложение не запрашивает ничего из того, что идёт в эфире",
+    ),
+    (
+        "unacceptable_offer",
+        "the offer accepts none of the codecs on air",
+        "ұсыныс эфирдегі кодектердің ешқайсысын қабылдамайды",
+        "предложение не принимает ни один из кодеков эфира",
+    ),
 ];

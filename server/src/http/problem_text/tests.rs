@@ -450,6 +450,7 @@ fn scan(written: &mut Written, file: &Path) {
         ("ApiError::BadRequest(", "bad_request", "{}"),
         ("ApiError::InvalidBody(", "invalid_body", "the request body does not match the expected shape: {}"),
         ("ApiError::WrongContentType(", "unsupported_media_type", "the request body must be {}"),
+        ("MediaError::Unacceptable(", "unacceptable_offer", "{}"),
     ];
     for (marker, code, frame) in framed {
         for (at, _) in flat.match_indices(marker) {
