@@ -293,3 +293,159 @@ async fn the_document_s_edges_hold_for_a_plain_client() {
         ["snapshot", "phase_changed", "meeting_updated", "broadcast", "restream", "platform", "lagged"]
     );
 }
+
+/// One request with an `Accept-Language`: the problem, its `Content-Language` and `Vary`.
+async fn in_language(
+    server: &TestServer,
+    method: Method,
+    path: &str,
+    accept_language: Option<&str>,
+) -> (StatusCode, serde_json::Value, Option<String>, Vec<String>) {
+    let mut request = reqwest::Client::new().request(method, server.url(path));
+    if let Some(languages) = accept_language {
+        request = request.header("accept-language", languages);
+    }
+    let response = request.send().await.expect("the server answers");
+    let language =
+        response.headers().get("content-language").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let vary = response
+        .headers()
+        .get_all("vary")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|name| name.trim().to_ascii_lowercase()))
+        .collect();
+    let (status, body) = read(response).await;
+    (status, body, language, vary)
+}
+
+#[tokio::test]
+async fn problem_details_follow_accept_language() {
+    let server = TestServer::start().await;
+    // (Accept-Language, the language answered, the detail of a 422 naming a field and a limit.)
+    let cases = [
+        (Some("kk"), "kk", "limit 1 мен 500 аралығында болуы керек"),
+        (Some("kk-KZ,ru;q=0.5"), "kk", "limit 1 мен 500 аралығында болуы керек"),
+        (Some("ru-RU,ru;q=0.9"), "ru", "limit должен быть от 1 до 500"),
+        (Some("en"), "en", "limit must be 1 to 500"),
+        (Some("de, en;q=0.1, ru;q=0.2"), "ru", "limit должен быть от 1 до 500"),
+        (Some("fr"), "en", "limit must be 1 to 500"),
+        (None, "en", "limit must be 1 to 500"),
+    ];
+    for (accept, language, detail) in cases {
+        let (status, body, content_language, vary) =
+            in_language(&server, Method::GET, "/api/meetings?limit=0", accept).await;
+        assert_problem(&(status, body.clone()), StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit");
+        assert_eq!(body["detail"], detail, "{accept:?}: {body}");
+        assert_eq!(content_language.as_deref(), Some(language), "{accept:?}");
+        assert!(vary.iter().any(|name| name == "accept-language"), "{accept:?}: Vary {vary:?}");
+        // The title is the HTTP reason phrase, in English whatever the language.
+        assert_eq!(body["title"], "Unprocessable Entity", "{body}");
+    }
+
+    // A 404 of a handler and one of the router's own, in all three.
+    let not_found =
+        [(Some("kk"), "кездесу табылмады"), (Some("ru"), "встреча не найдена"), (None, "meeting not found")];
+    for (accept, detail) in not_found {
+        let (status, body, _, _) = in_language(&server, Method::GET, "/api/meetings/987654", accept).await;
+        assert_problem(&(status, body.clone()), StatusCode::NOT_FOUND, "not_found");
+        assert_eq!(body["detail"], detail, "{body}");
+    }
+    let (status, body, content_language, _) =
+        in_language(&server, Method::DELETE, "/api/meetings", Some("ru")).await;
+    assert_problem(&(status, body.clone()), StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+    assert_eq!(body["detail"], "этот маршрут не поддерживает такой метод", "{body}");
+    assert_eq!(content_language.as_deref(), Some("ru"));
+
+    // An answer that is not a problem is left as it was.
+    let (status, _, content_language, vary) =
+        in_language(&server, Method::GET, "/api/meetings", Some("kk")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_language, None);
+    assert!(!vary.iter().any(|name| name == "accept-language"), "{vary:?}");
+}
+
+#[tokio::test]
+async fn a_rate_limit_keeps_its_wait_in_every_language() {
+    let server = TestServer::start_with(|config| config.auth.sign_in_attempts_per_minute = 1).await;
+    let wrong = json!({"login": "nobody", "password": "not the password"});
+    let mut answers = Vec::new();
+    for accept in ["kk", "ru-RU", "en", "kk", "ru-RU", "en"] {
+        let response = reqwest::Client::new()
+            .post(server.url("/api/session"))
+            .header("accept-language", accept)
+            .json(&wrong)
+            .send()
+            .await
+            .expect("the server answers");
+        answers.push((accept, read(response).await));
+    }
+    let limited: Vec<_> =
+        answers.iter().filter(|(_, (status, _))| *status == StatusCode::TOO_MANY_REQUESTS).collect();
+    assert!(limited.len() >= 3, "{answers:?}");
+    for (accept, answer) in limited {
+        assert_problem(answer, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+        let body = &answer.1;
+        let wait = body["retry_after_seconds"].as_u64().expect("a wait");
+        let detail = body["detail"].as_str().expect("a detail");
+        let expected = match *accept {
+            "kk" => format!("сұраулар тым көп; {wait} с кейін қайталаңыз"),
+            "ru-RU" => format!("слишком много запросов; повторите через {wait} с"),
+            _ => format!("too many requests; try again in {wait} s"),
+        };
+        assert_eq!(detail, expected, "{accept}: {body}");
+    }
+}
+
+/// A live connection whose handshake asks for `accept_language`, past its `hello`.
+async fn live_in(server: &TestServer, meeting: i64, token: &str, accept_language: &str) -> LiveClient {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = server.live_url(meeting, Some(token), None).into_client_request().expect("a request");
+    request.headers_mut().insert("accept-language", accept_language.parse().expect("a header value"));
+    let (socket, _) = tokio_tungstenite::connect_async(request).await.expect("connects");
+    let mut client = LiveClient::new(socket, token);
+    let hello = client.next(std::time::Duration::from_secs(5)).await.expect("a hello");
+    assert_eq!(hello["type"], "hello", "{hello}");
+    client
+}
+
+#[tokio::test]
+async fn live_errors_follow_the_handshakes_accept_language() {
+    let server = TestServer::start().await;
+    let (meeting, _akim, _moderator) = server.live_meeting().await;
+    let (token, _) = server.viewer(meeting, "Тілші").await;
+    let cases = [
+        ("kk-KZ", "мәтін бос болмауы керек", "мәтін ең көбі 1000 таңба болуы керек, берілгені: 1001"),
+        (
+            "ru-RU,ru;q=0.9",
+            "текст не должен быть пустым",
+            "текст должен быть не длиннее 1000 символов, получено 1001",
+        ),
+        ("en", "text must not be empty", "text must be at most 1000 characters, got 1001"),
+    ];
+    for (n, (accept, empty_message, long_message)) in cases.into_iter().enumerate() {
+        let mut viewer = live_in(&server, meeting, &token, accept).await;
+        let empty = viewer.comment(&format!("empty-{n}"), "   ").await;
+        assert_eq!(
+            (empty["code"].as_str(), empty["message"].as_str()),
+            (Some("text_empty"), Some(empty_message))
+        );
+        let long = viewer.comment(&format!("long-{n}"), &"я".repeat(1001)).await;
+        assert_eq!(
+            (long["code"].as_str(), long["message"].as_str()),
+            (Some("text_too_long"), Some(long_message))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_query_axum_cannot_read_keeps_its_reason_in_the_frame() {
+    let server = TestServer::start().await;
+    let (status, body, language, _) =
+        in_language(&server, Method::GET, "/api/meetings?limit=many", Some("kk")).await;
+    assert_problem(&(status, body.clone()), StatusCode::BAD_REQUEST, "bad_request");
+    assert_eq!(language.as_deref(), Some("kk"));
+    let detail = body["detail"].as_str().expect("a detail");
+    assert!(detail.starts_with("сұрау жолын (query string) оқу мүмкін болмады: "), "{detail}");
+    assert!(detail.contains("limit"), "the reason is kept as it came: {detail}");
+}

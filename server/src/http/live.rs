@@ -139,6 +139,7 @@ pub async fn connect(
         },
         (None, None) => None,
     };
+    let lang = super::problem_text::requested(&headers);
     let hard_limit = (state.config.live.max_message_bytes * 4).max(64 * 1024);
     // A small read buffer: thousands of viewers mostly listen, and tungstenite's default
     // (128 KiB each) would dominate the server's memory.
@@ -148,9 +149,9 @@ pub async fn connect(
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| async move {
             state.metrics.live_connections.inc();
-            Connection { state: state.clone(), meeting: meeting.id, address }
-                .run(socket, participant, query.since, query.snapshot.unwrap_or(false))
-                .await;
+            let connection = Connection { state: state.clone(), meeting: meeting.id, address };
+            let run = connection.run(socket, participant, query.since, query.snapshot.unwrap_or(false));
+            super::problem_text::CONNECTION_LANG.scope(lang, run).await;
             state.metrics.live_connections.dec();
         }))
 }
@@ -270,6 +271,19 @@ impl Answer {
     }
 
     fn text(&self) -> Utf8Bytes {
+        // An error's message is said in the language the handshake asked for.
+        if let Answer::Error { code, message, request_id, client_id, retry_after_ms } = self
+            && let Some(said) = super::problem_text::in_connection_language(code, message)
+        {
+            let said = Answer::Error {
+                code: code.clone(),
+                message: said,
+                request_id: request_id.clone(),
+                client_id: client_id.clone(),
+                retry_after_ms: *retry_after_ms,
+            };
+            return serde_json::to_string(&said).expect("answers serialize").into();
+        }
         // Serializing our own plain enum cannot fail.
         serde_json::to_string(self).expect("answers serialize").into()
     }

@@ -19,6 +19,7 @@ mod open311;
 mod openapi;
 mod platforms;
 mod problem;
+mod problem_text;
 mod receptions;
 mod recordings;
 mod register;
@@ -376,6 +377,8 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_panic| {
             ApiError::Internal("a handler panicked".to_owned()).into_response()
         }))
+        // Outermost, so that a problem made by any layer inside is said in the caller's language.
+        .layer(middleware::from_fn(problem_text::localize_problems))
         .with_state(state)
 }
 

@@ -23,8 +23,10 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An RFC 9457 problem document.
-#[derive(Debug, Serialize, ToSchema)]
+/// An RFC 9457 problem document. Its `detail` is in the language the request's
+/// `Accept-Language` prefers among kk, ru and en (English otherwise; see `problem_text`); its
+/// `title` is the HTTP reason phrase, in English; its `code` is the same in every language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI naming the problem type: `urn:kezdesu:problem:<code>`.
     #[serde(rename = "type")]
@@ -206,6 +208,9 @@ pub fn problem_response(error: &ApiError) -> Response {
     let problem = error.problem();
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     let mut response = (error.status_code(), body).into_response();
+    // The English problem travels with the response, for `problem_text::localize_problems`
+    // to say in the caller's language.
+    response.extensions_mut().insert(problem.clone());
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
     if let Some(seconds) = problem.retry_after_seconds {
