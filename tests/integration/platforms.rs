@@ -236,8 +236,10 @@ async fn accounts_and_feeds_are_managed_by_the_akim_and_tokens_are_write_only() 
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     // Bad input: problems that name what is wrong, and nothing stored.
+    // A platform the server does not know is nothing at that path.
+    let unknown = put(&server, &format!("{accounts}/myspace"), &akim, json!({"access_token": "x"})).await;
+    assert_problem(&unknown, StatusCode::NOT_FOUND, "unknown_platform");
     let cases = [
-        (format!("{accounts}/myspace"), json!({"access_token": "x"}), "unknown_platform"),
         (format!("{accounts}/youtube"), json!({"refresh_token": "x"}), "invalid_credential"),
         (format!("{accounts}/vk"), json!({"access_token": "has space"}), "invalid_credential"),
         (format!("{accounts}/vk"), json!({"bot_token": "x", "access_token": "y"}), "invalid_credential"),

@@ -278,9 +278,11 @@ async fn akim_account(state: &AppState, caller: &Caller, id: AccountId) -> Resul
     Ok(id)
 }
 
+/// The platform the path names. Another name names nothing: 404, as an id that is not a number.
 fn platform_of(text: &str) -> Result<SocialPlatform, ApiError> {
-    SocialPlatform::parse(text).ok_or_else(|| {
-        ApiError::invalid("unknown_platform", "the platform must be youtube, telegram, vk or facebook")
+    SocialPlatform::parse(text).ok_or_else(|| ApiError::Absent {
+        code: "unknown_platform",
+        detail: "the platform must be youtube, telegram, vk or facebook".to_owned(),
     })
 }
 
