@@ -408,12 +408,6 @@ pub const DETAILS: &[Entry] = &[
         "тело запроса должно быть {type}",
     ),
     (
-        "unsupported_media_type",
-        "the request body must be an import is text/csv or application/json",
-        "импорт файлы text/csv немесе application/json болуы керек",
-        "файл импорта должен быть text/csv или application/json",
-    ),
-    (
         "unauthenticated",
         "sign in first: send `Authorization: Bearer <token>` or the session cookie",
         "алдымен кіріңіз: `Authorization: Bearer <token>` тақырыбын немесе сессияның cookie файлын жіберіңіз",

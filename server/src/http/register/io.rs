@@ -79,7 +79,7 @@ pub(crate) fn import_file(
     match content_type(headers).as_deref() {
         Some("text/csv") => Ok(ImportFile::Csv(body)),
         Some("application/json") => Ok(ImportFile::Json(body)),
-        _ => Err(ApiError::WrongContentType("an import is text/csv or application/json")),
+        _ => Err(ApiError::WrongContentType("text/csv or application/json")),
     }
 }
 
