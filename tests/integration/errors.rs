@@ -274,6 +274,18 @@ async fn the_document_s_edges_hold_for_a_plain_client() {
         "invalid_format",
     );
     assert_eq!(server.get("/api/issues/export?format=json", None).await.0, StatusCode::OK);
+    // And paging belongs to the list: the export holds every issue.
+    assert_problem(
+        &server.get("/api/issues/export?page_size=0", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_paging",
+    );
+    // Open311's `status` is checked even when ids make the other filters moot.
+    assert_problem(
+        &server.get("/open311/v2/requests.json?service_request_id=1&status=ok", None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_status",
+    );
 
     let (status, document) = server.get("/api/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);

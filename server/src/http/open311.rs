@@ -213,7 +213,10 @@ pub struct RequestsQuery {
     /// Requested before (W3C date-time); now when absent.
     #[param(format = DateTime)]
     pub end_date: Option<String>,
-    /// Comma-separated `open` and `closed`.
+    /// Comma-separated `open` and `closed` (each trimmed; empty items are skipped).
+    #[param(
+        pattern = r"^[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:open|closed)?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:,[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*(?:open|closed)?[\t\n\x0B\x0C\r \x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*)*$"
+    )]
     pub status: Option<String>,
     pub locale: Option<String>,
 }
@@ -243,19 +246,6 @@ pub async fn requests(
     let locale = query.locale.as_deref();
     let places = Places::load(&state, locale).await?;
     let public = |issue: &RegisterIssue| publicly_listed(issue.status, issue.raised_live(), false);
-    if let Some(ids) = comma_list(query.service_request_id.as_deref()) {
-        let mut found = Vec::new();
-        for id in ids.iter().take(MAX_IDS) {
-            let Ok(id) = id.parse::<i64>() else { continue };
-            if let Ok(issue) = state.store.issue(IssueId(id)).await
-                && issue.merged_into.is_none()
-                && public(&issue)
-            {
-                found.push(service_request(&state, &issue, &places, locale));
-            }
-        }
-        return Ok(Json(found));
-    }
     let end = match &query.end_date {
         Some(text) => parse_datetime("end_date", text)?,
         None => Timestamp::now(),
@@ -271,6 +261,21 @@ pub async fn requests(
         && let Some(bad) = statuses.iter().find(|status| !matches!(status.as_str(), "open" | "closed"))
     {
         return Err(ApiError::invalid("invalid_status", format!("status is open or closed, not {bad:?}")));
+    }
+    // The other filters are ignored when ids are given, but still checked above: a malformed
+    // query is refused whatever else it asks.
+    if let Some(ids) = comma_list(query.service_request_id.as_deref()) {
+        let mut found = Vec::new();
+        for id in ids.iter().take(MAX_IDS) {
+            let Ok(id) = id.parse::<i64>() else { continue };
+            if let Ok(issue) = state.store.issue(IssueId(id)).await
+                && issue.merged_into.is_none()
+                && public(&issue)
+            {
+                found.push(service_request(&state, &issue, &places, locale));
+            }
+        }
+        return Ok(Json(found));
     }
     let filter = IssueFilter {
         public_only: true,

@@ -985,6 +985,12 @@ pub const DETAILS: &[Entry] = &[
         "status — open или closed, а не {given}",
     ),
     (
+        "invalid_paging",
+        "the export holds every issue matching the filters; it has no pages",
+        "экспортта сүзгілерге сай барлық мәселе бар; оның беттері жоқ",
+        "в выгрузке все вопросы, подходящие под фильтры; страниц у неё нет",
+    ),
+    (
         "invalid_format",
         "the list is JSON; GET /api/issues/export takes `format`",
         "тізім JSON түрінде беріледі; `format` параметрін GET /api/issues/export қабылдайды",

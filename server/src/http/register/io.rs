@@ -370,6 +370,12 @@ pub async fn export(
     caller: Option<Caller>,
     ApiQuery(query): ApiQuery<IssueQuery>,
 ) -> Result<Response, ApiError> {
+    if query.page.is_some() || query.page_size.is_some() {
+        return Err(ApiError::invalid(
+            "invalid_paging",
+            "the export holds every issue matching the filters; it has no pages",
+        ));
+    }
     let csv = match query.format.as_deref().unwrap_or("json") {
         "json" => false,
         "csv" => true,

@@ -26,7 +26,11 @@ use super::{
 /// admins also see issues not yet taken up (`public: false`).
 #[utoipa::path(
     get, path = "/api/issues", tag = "issues",
-    params(IssueQuery),
+    params(
+        IssueQuery,
+        ("page" = Option<u32>, Query, minimum = 1, maximum = 4294967295_u32, description = "From 1"),
+        ("page_size" = Option<u32>, Query, minimum = 1, maximum = 200, description = "1 to 200; 50 when absent"),
+    ),
     responses((status = 200, body = IssuePage), (status = 400, body = Problem), (status = 422, body = Problem))
 )]
 pub async fn list(

@@ -262,11 +262,11 @@ pub struct IssueQuery {
     pub overdue: Option<bool>,
     #[param(inline)]
     pub sort: Option<IssueSort>,
-    /// From 1.
-    #[param(minimum = 1, maximum = 4294967295_u32)]
+    /// Only for the list, which documents it itself: the export holds every issue.
+    #[param(ignore)]
     pub page: Option<u32>,
-    /// 1 to 200; 50 when absent.
-    #[param(minimum = 1, maximum = 200)]
+    /// Only for the list, like `page`.
+    #[param(ignore)]
     pub page_size: Option<u32>,
     /// Only for the export, which documents it itself: the list is always JSON.
     #[param(ignore)]
