@@ -26,6 +26,7 @@
 
 mod fan_out;
 pub mod live;
+mod live_machine;
 mod machine;
 mod machine_io;
 pub mod platform;
@@ -39,8 +40,7 @@ use crate::cluster::{Cluster, StreamEntry};
 use crate::store::{Meeting, MeetingFilter, Store, StoreError};
 use crate::wire::{Clockface, MeetingView, PhaseChangedEvent};
 use jiff::Timestamp;
-use kezdesu_core::ViewerId;
-use kezdesu_core::live::rate::{RateRule, TokenBucket};
+use kezdesu_core::live::rate::RateRule;
 use kezdesu_core::live::{Actor, LiveCommand, LiveSettings, LiveState};
 use kezdesu_core::timer::{InconsistentRecord, PhaseChange, TransitionError};
 use kezdesu_core::{MeetingId, Phase, RuleSet};
@@ -418,14 +418,19 @@ impl Rooms {
             machine,
             shared: self.shared.clone(),
             events: broadcast::channel(EVENT_BUFFER).0,
-            live: LiveState::default(),
-            buckets: HashMap::new(),
+            live: live_machine::LiveMachine::new(
+                live_machine::LiveConfig {
+                    meeting: id,
+                    settings: self.shared.live.settings.clone(),
+                    comment_rate: self.shared.live.comment_rate,
+                },
+                LiveState::default(),
+            ),
             frames,
             fan_out,
             poisoned: false,
             role,
             lease,
-            sent_back: Vec::new(),
             snapshots: live::SnapshotCache::default(),
         };
         if let (Role::Owner { .. }, Some(lease), Some(cluster)) =
@@ -467,10 +472,9 @@ struct Room {
     shared: Arc<Shared>,
     /// Subscribers' channel; each event is serialized once before it is sent.
     events: broadcast::Sender<RoomEvent>,
-    /// The live channel's state, as of the last committed event.
-    live: LiveState,
-    /// Each viewer's comment allowance; not logged, so forgotten at a restart.
-    buckets: HashMap<ViewerId, TokenBucket>,
+    /// The live channel's decisions (see `live_machine.rs`), and its state as of the last
+    /// committed event; told of every event committed by someone else.
+    live: live_machine::LiveMachine,
     /// Live connections' channel; its capacity is each connection's queue. Joining
     /// connections subscribe here; frames are sent through `fan_out`.
     frames: broadcast::Sender<Arc<LiveFrame>>,
@@ -481,8 +485,6 @@ struct Room {
     role: Role,
     /// With several nodes: this room's hold on the meeting's lease.
     lease: Option<Lease>,
-    /// What the batch being built asks of the platforms, sent once it is committed.
-    sent_back: Vec<live::SentBackRequest>,
     /// The latest snapshots built for joining pages, reused while no event has come since.
     snapshots: live::SnapshotCache,
 }
@@ -564,7 +566,7 @@ impl Room {
                     }
                 }
                 _ = idle_check.tick() => {
-                    self.trim_buckets(now_to_the_millisecond());
+                    self.live.trim_buckets(now_to_the_millisecond());
                     let live = self.machine.phase().is_live();
                     if !live && self.events.receiver_count() == 0 && self.frames.receiver_count() == 0 {
                         break;
@@ -654,7 +656,7 @@ impl Room {
 
     /// Tells subscribers that the plan (title, time, status) changed.
     fn publish_update(&self) {
-        self.stream_out(StreamEntry::MeetingUpdated { last_seq: self.live.last_seq });
+        self.stream_out(StreamEntry::MeetingUpdated { last_seq: self.live.state().last_seq });
         let view = MeetingView::of(&self.meeting, now_to_the_millisecond(), &self.shared.clock);
         let json = serde_json::to_string(&view).expect("events serialize");
         let _ = self.events.send(RoomEvent { name: "meeting_updated", json: json.into() });
