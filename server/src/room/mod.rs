@@ -19,7 +19,8 @@
 //! The room's phase decisions (when a switch is due, what to commit, the order commit →
 //! announce → answer) are a state machine with no IO and no clock, `RoomMachine` (`machine.rs`);
 //! the room's task is its driver: it gathers inputs, reads the clock once for each, does the IO
-//! each output asks for, and decides no phase itself.
+//! each output asks for, and decides no phase itself. The live channel's group commit is the
+//! same kind of machine, `LiveMachine` (`live_machine.rs`), driven from `live.rs`.
 //!
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
 //! phase columns or live events in the store directly.
@@ -672,8 +673,8 @@ impl Room {
     }
 }
 
-/// The room's clock: the one place where a room reads the time, to hand it to its machine
-/// with an input (or to the live channel, which still decides in the room).
+/// The room's clock: the one place where a room reads the time, to hand it to its machines
+/// with an input (and to the store, which stamps a commit with it).
 ///
 /// The store keeps milliseconds; an instant finer than that would read back differently after
 /// a restart.
