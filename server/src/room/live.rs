@@ -1,23 +1,24 @@
 //! The live channel inside a room: group commit of comments, votes and moderation, and the
 //! frames that fan the committed events out to every connection.
 //!
-//! Commands that arrive together are decided and applied in memory one after another, then
-//! committed in one transaction ("group commit"), and only then acknowledged and broadcast.
-//! If the commit fails, nothing is acknowledged and the state is rebuilt from the log, so the
-//! state in memory never holds what the store does not.
+//! Commands that arrive together are collected here and handed to the pure `LiveMachine`
+//! (`live_machine.rs`), which decides and applies them in memory one after another and asks
+//! for them to be committed in one transaction ("group commit"); only once the commit is
+//! answered does it ask for acknowledgements and the broadcast. If the commit fails, nothing is
+//! acknowledged and it asks for the state to be rebuilt from the log, so the state in memory
+//! never holds what the store does not. This file is the driver: it collects, does the IO each
+//! output asks for, and decides nothing.
 
+use super::live_machine::{BatchOutcome, BatchRefusal, Input as LiveInput, Output as LiveOutput};
+pub use super::live_machine::{LiveFailure, LiveReply, LiveResult, SentBackRequest};
 use super::{Room, RoomError};
-use crate::store::{
-    FeedCursor, IssueSource, LiveEventRecord, LogReader, ProblemIssue, PublicForm, PublicFormUpdate,
-};
-use jiff::Timestamp;
+use crate::store::{LiveEventRecord, LogReader};
 use kezdesu_core::CommentId;
-use kezdesu_core::live::rate::{RateRule, TokenBucket};
+use kezdesu_core::ViewerId;
+use kezdesu_core::live::rate::RateRule;
 use kezdesu_core::live::{
-    Actor, Audience, Decision, LiveCommand, LiveError, LiveEvent, LiveState, ModerationEntry, Moment,
-    OwnPart, QuestionState, Snapshot, SnapshotView, StoredEvent,
+    Actor, LiveCommand, LiveState, ModerationEntry, OwnPart, Snapshot, SnapshotView, StoredEvent,
 };
-use kezdesu_core::{QuestionId, ViewerId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -96,26 +97,6 @@ pub fn events_frame<'a>(events: impl Iterator<Item = &'a FramedEvent>, reader: L
     frame
 }
 
-/// Why a live command got no acknowledgement.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum LiveFailure {
-    /// The channel's rules refused it.
-    Refused(LiveError),
-    /// It could not be stored; nothing was kept, and it may be retried.
-    Unavailable,
-}
-
-/// The answer to a live command, sent once its events are durable.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum LiveReply {
-    /// A comment was stored (or had been, for a retry with the same client id).
-    Posted { comment: CommentId, seq: u64 },
-    /// Done; `seq` is the last event it caused, `None` when it changed nothing.
-    Done { seq: Option<u64> },
-}
-
-pub type LiveResult = Result<LiveReply, LiveFailure>;
-
 /// A live command waiting in a room's inbox.
 pub struct LiveRequest {
     pub actor: Actor,
@@ -180,25 +161,6 @@ pub fn comment_rate(config: &crate::config::LiveConfig) -> RateRule {
     }
 }
 
-/// What a committed moderation event asks of the platform a comment or author came from,
-/// handed to the node's platforms service, which never holds the room up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentBackRequest {
-    pub meeting: kezdesu_core::MeetingId,
-    /// The moderation event's seq.
-    pub seq: u64,
-    pub comment: Option<CommentId>,
-    pub viewer: Option<ViewerId>,
-    pub platform: kezdesu_core::platforms::SocialPlatform,
-    pub action: kezdesu_core::live::SentBack,
-}
-
-/// A decided command, waiting for its batch to commit.
-struct Pending {
-    reply: oneshot::Sender<LiveResult>,
-    answer: LiveReply,
-}
-
 impl Room {
     /// Rebuilds the channel's state from the stored log.
     pub(super) async fn load_live(&mut self) -> Result<(), RoomError> {
@@ -225,21 +187,26 @@ impl Room {
             }
         }
         state.index_deferred();
-        self.live = state;
+        self.live.handle(LiveInput::Rebuilt(Box::new(state)), super::now_to_the_millisecond());
         Ok(())
     }
 
     pub(super) fn join_live(&mut self, snapshot_for: Option<LogReader>) -> LiveJoin {
         let frames = self.frames.subscribe();
         let snapshot = snapshot_for.map(|reader| self.snapshot_for(reader));
-        LiveJoin { viewers: self.frames.receiver_count(), frames, last_seq: self.live.last_seq, snapshot }
+        LiveJoin {
+            viewers: self.frames.receiver_count(),
+            frames,
+            last_seq: self.live.state().last_seq,
+            snapshot,
+        }
     }
 
     /// The snapshot `reader` may see, built once per view and `seq`.
     fn snapshot_for(&mut self, reader: LogReader) -> JoinSnapshot {
         let (view, own) = match reader {
             LogReader::Staff => (SnapshotView::Staff, None),
-            LogReader::Viewer(viewer) => (SnapshotView::Public, Some(self.live.own_part(viewer))),
+            LogReader::Viewer(viewer) => (SnapshotView::Public, Some(self.live.state().own_part(viewer))),
             LogReader::Public => (SnapshotView::Public, None),
         };
         let cached = match view {
@@ -247,9 +214,9 @@ impl Room {
             SnapshotView::Staff => &mut self.snapshots.staff,
         };
         let shared = match cached {
-            Some(snapshot) if snapshot.seq == self.live.last_seq => snapshot.clone(),
+            Some(snapshot) if snapshot.seq == self.live.state().last_seq => snapshot.clone(),
             _ => {
-                let built = Arc::new(self.live.snapshot(view, self.shared.live.snapshot_comments));
+                let built = Arc::new(self.live.state().snapshot(view, self.shared.live.snapshot_comments));
                 *cached = Some(built.clone());
                 built
             }
@@ -260,6 +227,7 @@ impl Room {
     pub(super) fn moderation_record(&self) -> ModerationRecord {
         let acted_on: BTreeSet<CommentId> = self
             .live
+            .state()
             .moderation_log
             .iter()
             .filter_map(|entry| match entry.target {
@@ -269,49 +237,33 @@ impl Room {
             .collect();
         let hidden_texts = acted_on
             .into_iter()
-            .filter_map(|id| self.live.comments.get(&id).map(|comment| (id, comment.text.clone())))
+            .filter_map(|id| self.live.state().comments.get(&id).map(|comment| (id, comment.text.clone())))
             .collect();
         ModerationRecord {
-            entries: self.live.moderation_log.clone(),
+            entries: self.live.state().moderation_log.clone(),
             hidden_texts,
-            by_platform: self.live.platform_counts(),
+            by_platform: self.live.state().platform_counts(),
         }
     }
 
-    /// Decides `first` and whatever else is already waiting, up to the batch limit, commits
-    /// them together, then answers each. Returns a non-live command met in the inbox, for the
-    /// caller to handle after this batch.
+    /// Hands `first` and whatever else is already waiting, up to the batch limit, to the live
+    /// machine, which decides them together; then does what it asks (commit, answer, announce).
+    /// Returns a non-live command met in the inbox, for the caller to handle after this batch.
     pub(super) async fn run_live_batch(
         &mut self,
         first: LiveRequest,
         inbox: &mut mpsc::Receiver<super::Command>,
     ) -> Option<super::Command> {
         let phase = self.machine.phase();
-        let mut records: Vec<LiveEventRecord> = Vec::new();
-        let mut public_updates: Vec<PublicFormUpdate> = Vec::new();
-        let mut pending: Vec<Pending> = Vec::new();
-        let mut handled = 0;
-        let mut touched: BTreeSet<QuestionId> = BTreeSet::new();
+        let mut commands = Vec::new();
+        let mut replies = Vec::new();
         let mut deferred = None;
         let mut request = Some(first);
         while let Some(LiveRequest { actor, command, reply }) = request.take() {
-            let moment = Moment { now: super::now_to_the_millisecond(), phase };
-            match self.decide_and_apply(
-                &actor,
-                command,
-                moment,
-                &mut records,
-                &mut public_updates,
-                &mut touched,
-            ) {
-                Ok(answer) => pending.push(Pending { reply, answer }),
-                Err(error) => {
-                    let _ = reply.send(Err(LiveFailure::Refused(error)));
-                }
-            }
+            commands.push((actor, command));
+            replies.push(Some(reply));
             // Refused commands count too, so a flood of them cannot hold a batch open.
-            handled += 1;
-            if handled >= self.shared.live.max_batch {
+            if commands.len() >= self.shared.live.max_batch {
                 break;
             }
             match inbox.try_recv() {
@@ -327,75 +279,75 @@ impl Room {
                 Err(_) => {}
             }
         }
-        if records.is_empty() {
-            for Pending { reply, answer } in pending {
-                let _ = reply.send(Ok(answer));
-            }
-            return deferred;
-        }
-        if self.commit_batch(&records, &public_updates, &touched, None).await {
-            for Pending { reply, answer } in pending {
-                let _ = reply.send(Ok(answer));
-            }
-            self.announce(&records);
-        } else {
-            for Pending { reply, .. } in pending {
-                let _ = reply.send(Err(LiveFailure::Unavailable));
-            }
-        }
+        self.live.handle(LiveInput::Commands { commands, phase }, super::now_to_the_millisecond());
+        self.drive_live(replies, None).await;
         deferred
     }
 
-    /// Commits a batch's events (and, for a platform reader's batch, the cursor it was read up
-    /// to). Returns whether it was committed; if not, the state is rebuilt from the log (or the
-    /// room poisoned). Once the commands are answered, [`Room::announce`] tells everyone.
-    pub(super) async fn commit_batch(
+    /// Does the live machine's outputs in order, each result handed back to it: commits (with
+    /// the clock read for the store's stamp), answers, announcements and rebuilds. Nothing here
+    /// decides. `replies` are the senders of the commands handed in, by index; `platform` the
+    /// platform reader's.
+    pub(super) async fn drive_live(
         &mut self,
-        records: &[LiveEventRecord],
-        public_updates: &[PublicFormUpdate],
-        touched: &BTreeSet<QuestionId>,
-        cursor: Option<&FeedCursor>,
-    ) -> bool {
-        let issues = self.issues_for(touched);
-        let committed = self
-            .shared
-            .store
-            .commit_live(
-                self.meeting.id,
-                records,
-                public_updates,
-                &issues,
-                None,
-                cursor,
-                super::now_to_the_millisecond(),
-            )
-            .await;
-        match committed {
-            Ok(_) => true,
-            Err(error) => {
-                self.sent_back.clear();
-                tracing::error!(meeting = %self.meeting.id, %error, "could not commit live events");
-                // What the store had before this batch: another writer may have added to it.
-                let committed = records.first().map_or(self.live.last_seq, |record| record.seq - 1);
-                if let Err(error) = self.catch_up(committed).await {
-                    // The state holds events the store does not: close the room, so the next
-                    // command opens a fresh one from the log.
-                    tracing::error!(meeting = %self.meeting.id, %error, "could not rebuild the live state");
-                    self.poisoned = true;
+        mut replies: Vec<Option<oneshot::Sender<LiveResult>>>,
+        mut platform: Option<oneshot::Sender<Result<BatchOutcome, BatchRefusal>>>,
+    ) {
+        while let Some(output) = self.live.poll_output() {
+            match output {
+                LiveOutput::Commit { records, public_updates, issues, cursor } => {
+                    let committed = self
+                        .shared
+                        .store
+                        .commit_live(
+                            self.meeting.id,
+                            &records,
+                            &public_updates,
+                            &issues,
+                            None,
+                            cursor.as_ref(),
+                            super::now_to_the_millisecond(),
+                        )
+                        .await;
+                    let input = match committed {
+                        Ok(_) => LiveInput::Committed,
+                        Err(error) => {
+                            tracing::error!(meeting = %self.meeting.id, %error, "could not commit live events");
+                            LiveInput::Failed
+                        }
+                    };
+                    self.live.handle(input, super::now_to_the_millisecond());
                 }
-                false
+                LiveOutput::Reply { to, result } => {
+                    if let Some(reply) = replies.get_mut(to).and_then(Option::take) {
+                        let _ = reply.send(result);
+                    }
+                }
+                LiveOutput::PlatformReply(result) => {
+                    if let Some(reply) = platform.take() {
+                        let _ = reply.send(result);
+                    }
+                }
+                LiveOutput::Broadcast { records, sent_back } => self.announce(&records, sent_back),
+                LiveOutput::Rebuild { committed } => {
+                    if let Err(error) = self.catch_up(committed).await {
+                        // The state holds events the store does not: close the room, so the
+                        // next command opens a fresh one from the log.
+                        tracing::error!(meeting = %self.meeting.id, %error, "could not rebuild the live state");
+                        self.poisoned = true;
+                    }
+                }
             }
         }
     }
 
     /// Streams a committed batch to the other nodes, fans it out to this node's connections,
     /// and hands what its moderation asks of the platforms to the node's platforms service.
-    pub(super) fn announce(&mut self, records: &[LiveEventRecord]) {
+    fn announce(&mut self, records: &[LiveEventRecord], sent_back: Vec<SentBackRequest>) {
         if !records.is_empty() {
             self.stream_out(crate::cluster::StreamEntry::Records { records: records.to_vec() });
             self.send_frame(LiveFrame::events(records.iter().map(FramedEvent::from_record).collect()));
         }
-        let sent_back = std::mem::take(&mut self.sent_back);
         if let Some(outbox) = self.shared.sent_back.get() {
             for request in sent_back {
                 // The platforms service ends only with the node; nothing is waited for.
@@ -407,194 +359,5 @@ impl Room {
     /// Hands a frame over to be sent to every live connection (see [`super::fan_out`]).
     pub(super) fn send_frame(&self, frame: LiveFrame) {
         self.fan_out.send(frame);
-    }
-
-    fn decide_and_apply(
-        &mut self,
-        actor: &Actor,
-        command: LiveCommand,
-        moment: Moment,
-        records: &mut Vec<LiveEventRecord>,
-        public_updates: &mut Vec<PublicFormUpdate>,
-        touched: &mut BTreeSet<QuestionId>,
-    ) -> Result<LiveReply, LiveError> {
-        let is_comment = matches!(command, LiveCommand::Comment { .. });
-        let events = match self.live.decide(&self.shared.live.settings, actor, command, moment)? {
-            Decision::AlreadyPosted { comment, seq } => return Ok(LiveReply::Posted { comment, seq }),
-            Decision::Append(events) => events,
-        };
-        if is_comment && let kezdesu_core::Principal::Viewer { viewer, .. } = actor.principal {
-            let rule = self.shared.live.comment_rate;
-            let bucket = self.buckets.entry(viewer).or_insert_with(|| TokenBucket::new(rule, moment.now));
-            bucket.take(rule, moment.now).map_err(|retry_after| LiveError::RateLimited { retry_after })?;
-        }
-        let mut answer = LiveReply::Done { seq: None };
-        for event in events {
-            let stored = StoredEvent { seq: self.live.last_seq + 1, at: moment.now, event };
-            if let LiveEvent::CommentPosted { comment, .. } = &stored.event {
-                answer = LiveReply::Posted { comment: *comment, seq: stored.seq };
-            } else {
-                answer = LiveReply::Done { seq: Some(stored.seq) };
-            }
-            self.apply_decided(stored, records, public_updates, touched);
-        }
-        Ok(answer)
-    }
-
-    /// Applies one decided event to the state and adds it to the batch being built.
-    pub(super) fn apply_decided(
-        &mut self,
-        stored: StoredEvent,
-        records: &mut Vec<LiveEventRecord>,
-        public_updates: &mut Vec<PublicFormUpdate>,
-        touched: &mut BTreeSet<QuestionId>,
-    ) {
-        touched.extend(questions_touched(&stored.event));
-        public_updates.extend(self.republish(&stored.event));
-        self.live.evolve(&stored);
-        if let Some((platform, action)) = self.live.sent_back(&stored.event) {
-            let (comment, viewer) = match &stored.event {
-                LiveEvent::CommentHidden { comment, .. } => (Some(*comment), None),
-                LiveEvent::AuthorTimedOut { viewer, .. } | LiveEvent::AuthorBanned { viewer, .. } => {
-                    (None, Some(*viewer))
-                }
-                _ => (None, None),
-            };
-            self.sent_back.push(SentBackRequest {
-                meeting: self.meeting.id,
-                seq: stored.seq,
-                comment,
-                viewer,
-                platform,
-                action,
-            });
-        }
-        records.push(record_of(&stored));
-    }
-
-    /// How a moderation event changes what the public is replayed of the comment it names: a
-    /// hidden comment's text is no longer replayed to anyone but moderators and its author;
-    /// a restored or released one is replayed to everyone again.
-    fn republish(&self, event: &LiveEvent) -> Option<PublicFormUpdate> {
-        let (comment, hide) = match event {
-            LiveEvent::CommentHidden { comment, .. } => (comment, true),
-            LiveEvent::CommentRestored { comment, .. } | LiveEvent::CommentReleased { comment, .. } => {
-                (comment, false)
-            }
-            _ => return None,
-        };
-        let posted = self.live.comments.get(comment)?;
-        let public = if hide {
-            restricted(posted.seq, posted.posted_at, posted.author, LiveEvent::Redacted)
-        } else if let Some(source) = posted.source.as_ref().filter(|source| source.author_id.is_some()) {
-            // A platform comment is replayed to the public without its author's platform id.
-            let public_event = LiveEvent::CommentPosted {
-                comment: posted.id,
-                author: posted.author,
-                author_name: posted.author_name.clone(),
-                client_id: String::new(),
-                text: posted.text.clone(),
-                held: false,
-                source: Some(source.public()),
-                flagged: posted.flagged.clone(),
-                likely_question: posted.likely_question,
-                similar_to: posted.similar_to,
-            };
-            restricted(posted.seq, posted.posted_at, posted.author, public_event)
-        } else {
-            PublicForm::FULL
-        };
-        Some(PublicFormUpdate { seq: posted.seq, public })
-    }
-
-    /// The issue-list rows of the questions a batch touched, as they stand now.
-    fn issues_for(&self, touched: &BTreeSet<QuestionId>) -> Vec<ProblemIssue> {
-        touched
-            .iter()
-            .filter_map(|id| self.live.questions.get(id))
-            .map(|question| {
-                let (state, outcome) = match &question.state {
-                    QuestionState::Queued => ("queued", None),
-                    QuestionState::OnAir => ("on_air", None),
-                    QuestionState::Answered { summary } => ("answered", Some(summary.clone())),
-                    QuestionState::Dismissed { reason } => ("dismissed", Some(reason.clone())),
-                    QuestionState::Merged { into } => {
-                        ("merged", Some(format!("merged into question {into}")))
-                    }
-                };
-                ProblemIssue {
-                    meeting: self.meeting.id,
-                    question: question.id.0,
-                    text: question.text.clone(),
-                    state: state.to_owned(),
-                    outcome,
-                    votes: question.voters.len() as i64,
-                    merged_into: match &question.state {
-                        QuestionState::Merged { into } => Some(into.0),
-                        _ => None,
-                    },
-                    created_at: question.created_at,
-                    sources: question
-                        .sources
-                        .iter()
-                        .filter_map(|id| self.live.comments.get(id))
-                        .map(|comment| IssueSource {
-                            comment: comment.id.0,
-                            author: comment.author,
-                            author_name: comment.author_name.clone(),
-                            text: comment.text.clone(),
-                            posted_at: comment.posted_at,
-                            source: comment.source.as_ref().map(|source| source.public()),
-                        })
-                        .collect(),
-                }
-            })
-            .collect()
-    }
-
-    /// Forgets rate-limit buckets that have filled up again, so idle viewers cost nothing.
-    pub(super) fn trim_buckets(&mut self, now: Timestamp) {
-        let rule = self.shared.live.comment_rate;
-        self.buckets.retain(|_, bucket| !bucket.is_full(rule, now));
-    }
-}
-
-/// The questions an event changes, whose issue-list rows must be refreshed.
-fn questions_touched(event: &LiveEvent) -> Vec<QuestionId> {
-    match event {
-        LiveEvent::QuestionCreated { question, .. }
-        | LiveEvent::QuestionEdited { question, .. }
-        | LiveEvent::QuestionAnswered { question, .. }
-        | LiveEvent::QuestionDismissed { question, .. }
-        | LiveEvent::VoteCast { question, .. } => vec![*question],
-        LiveEvent::QuestionMerged { question, into, .. } => vec![*question, *into],
-        LiveEvent::QuestionOnAir { question, replaces, .. } => {
-            std::iter::once(*question).chain(*replaces).collect()
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// Serializes an event once in each form it is shown in.
-pub(super) fn record_of(stored: &StoredEvent) -> LiveEventRecord {
-    // Serializing our own plain structs cannot fail.
-    let body = serde_json::to_string(stored).expect("events serialize");
-    let public = match stored.event.audience() {
-        Audience::Everyone => PublicForm::FULL,
-        Audience::StaffAnd(viewer) => restricted(stored.seq, stored.at, viewer, stored.event.public_form()),
-    };
-    LiveEventRecord { seq: stored.seq, at: stored.at, body, public }
-}
-
-/// The public form of an event seen in full only by moderators and `viewer`: others see
-/// `public_event` in its place, under the same `seq`.
-fn restricted(seq: u64, at: Timestamp, viewer: ViewerId, public_event: LiveEvent) -> PublicForm {
-    let redacted = public_event == LiveEvent::Redacted;
-    let public = StoredEvent { seq, at, event: public_event };
-    // Serializing our own plain structs cannot fail.
-    PublicForm {
-        body: Some(serde_json::to_string(&public).expect("events serialize")),
-        audience: Some(viewer),
-        redacted,
     }
 }

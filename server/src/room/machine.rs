@@ -21,8 +21,8 @@
 //! answered that commit was [`Input::Committed`]; a commit that failed or conflicted is never
 //! announced. The property test at the end drives random inputs in simulated time to check it.
 //!
-//! The live channel's group commit (comments, votes, moderation) is still decided in the room
-//! itself (`live.rs`); it is the next part to move here.
+//! The live channel's group commit (comments, votes, moderation) is a sibling machine of the
+//! same kind, `live_machine.rs`, with the same guarantee for its own outputs.
 
 use jiff::{SignedDuration, Timestamp};
 use kezdesu_core::Phase;

@@ -47,7 +47,7 @@ impl Room {
                         }
                         let plan = plan_of(&fresh);
                         read = Some(fresh);
-                        Input::Read { plan, last_seq: self.live.last_seq }
+                        Input::Read { plan, last_seq: self.live.state().last_seq }
                     }
                     Err(error) => {
                         failure = Some(error.into());
@@ -59,7 +59,7 @@ impl Room {
                     let mut meeting = read.clone().unwrap_or_else(|| self.meeting.clone());
                     meeting.phases = phases;
                     meeting.presentation_share = share;
-                    committing = events.iter().map(live::record_of).collect();
+                    committing = events.iter().map(super::live_machine::record_of).collect();
                     let now = now_to_the_millisecond();
                     match store
                         .commit_live(self.meeting.id, &committing, &[], &[], Some(&meeting), None, now)
@@ -79,7 +79,7 @@ impl Room {
                         }
                     }
                 }
-                Output::CatchUp => match self.catch_up(self.live.last_seq).await {
+                Output::CatchUp => match self.catch_up(self.live.state().last_seq).await {
                     Ok(()) => Input::CaughtUp,
                     Err(error) => {
                         failure = Some(error);

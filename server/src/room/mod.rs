@@ -19,13 +19,15 @@
 //! The room's phase decisions (when a switch is due, what to commit, the order commit →
 //! announce → answer) are a state machine with no IO and no clock, `RoomMachine` (`machine.rs`);
 //! the room's task is its driver: it gathers inputs, reads the clock once for each, does the IO
-//! each output asks for, and decides no phase itself.
+//! each output asks for, and decides no phase itself. The live channel's group commit is the
+//! same kind of machine, `LiveMachine` (`live_machine.rs`), driven from `live.rs`.
 //!
 //! A room holds no lock across an await and does no HTTP; it must not be bypassed by writing
 //! phase columns or live events in the store directly.
 
 mod fan_out;
 pub mod live;
+mod live_machine;
 mod machine;
 mod machine_io;
 pub mod platform;
@@ -39,8 +41,7 @@ use crate::cluster::{Cluster, StreamEntry};
 use crate::store::{Meeting, MeetingFilter, Store, StoreError};
 use crate::wire::{Clockface, MeetingView, PhaseChangedEvent};
 use jiff::Timestamp;
-use kezdesu_core::ViewerId;
-use kezdesu_core::live::rate::{RateRule, TokenBucket};
+use kezdesu_core::live::rate::RateRule;
 use kezdesu_core::live::{Actor, LiveCommand, LiveSettings, LiveState};
 use kezdesu_core::timer::{InconsistentRecord, PhaseChange, TransitionError};
 use kezdesu_core::{MeetingId, Phase, RuleSet};
@@ -418,14 +419,19 @@ impl Rooms {
             machine,
             shared: self.shared.clone(),
             events: broadcast::channel(EVENT_BUFFER).0,
-            live: LiveState::default(),
-            buckets: HashMap::new(),
+            live: live_machine::LiveMachine::new(
+                live_machine::LiveConfig {
+                    meeting: id,
+                    settings: self.shared.live.settings.clone(),
+                    comment_rate: self.shared.live.comment_rate,
+                },
+                LiveState::default(),
+            ),
             frames,
             fan_out,
             poisoned: false,
             role,
             lease,
-            sent_back: Vec::new(),
             snapshots: live::SnapshotCache::default(),
         };
         if let (Role::Owner { .. }, Some(lease), Some(cluster)) =
@@ -467,10 +473,9 @@ struct Room {
     shared: Arc<Shared>,
     /// Subscribers' channel; each event is serialized once before it is sent.
     events: broadcast::Sender<RoomEvent>,
-    /// The live channel's state, as of the last committed event.
-    live: LiveState,
-    /// Each viewer's comment allowance; not logged, so forgotten at a restart.
-    buckets: HashMap<ViewerId, TokenBucket>,
+    /// The live channel's decisions (see `live_machine.rs`), and its state as of the last
+    /// committed event; told of every event committed by someone else.
+    live: live_machine::LiveMachine,
     /// Live connections' channel; its capacity is each connection's queue. Joining
     /// connections subscribe here; frames are sent through `fan_out`.
     frames: broadcast::Sender<Arc<LiveFrame>>,
@@ -481,8 +486,6 @@ struct Room {
     role: Role,
     /// With several nodes: this room's hold on the meeting's lease.
     lease: Option<Lease>,
-    /// What the batch being built asks of the platforms, sent once it is committed.
-    sent_back: Vec<live::SentBackRequest>,
     /// The latest snapshots built for joining pages, reused while no event has come since.
     snapshots: live::SnapshotCache,
 }
@@ -564,7 +567,7 @@ impl Room {
                     }
                 }
                 _ = idle_check.tick() => {
-                    self.trim_buckets(now_to_the_millisecond());
+                    self.live.trim_buckets(now_to_the_millisecond());
                     let live = self.machine.phase().is_live();
                     if !live && self.events.receiver_count() == 0 && self.frames.receiver_count() == 0 {
                         break;
@@ -654,7 +657,7 @@ impl Room {
 
     /// Tells subscribers that the plan (title, time, status) changed.
     fn publish_update(&self) {
-        self.stream_out(StreamEntry::MeetingUpdated { last_seq: self.live.last_seq });
+        self.stream_out(StreamEntry::MeetingUpdated { last_seq: self.live.state().last_seq });
         let view = MeetingView::of(&self.meeting, now_to_the_millisecond(), &self.shared.clock);
         let json = serde_json::to_string(&view).expect("events serialize");
         let _ = self.events.send(RoomEvent { name: "meeting_updated", json: json.into() });
@@ -670,8 +673,8 @@ impl Room {
     }
 }
 
-/// The room's clock: the one place where a room reads the time, to hand it to its machine
-/// with an input (or to the live channel, which still decides in the room).
+/// The room's clock: the one place where a room reads the time, to hand it to its machines
+/// with an input (and to the store, which stamps a commit with it).
 ///
 /// The store keeps milliseconds; an instant finer than that would read back differently after
 /// a restart.

@@ -165,7 +165,7 @@ impl Room {
     /// of it): events a previous owner committed but did not live to append.
     pub(super) async fn republish_since(&mut self, streamed: u64) {
         let Some(cluster) = self.cluster().cloned() else { return };
-        let last = self.live.last_seq;
+        let last = self.live.state().last_seq;
         let kept = u64::try_from(cluster.stream_entries()).unwrap_or(u64::MAX);
         let unstreamed = match self.committed_between(streamed.max(last.saturating_sub(kept)), last).await {
             Ok(records) => records,
@@ -197,12 +197,12 @@ impl Room {
             },
             StreamEntry::Records { records } => {
                 let mut fresh: Vec<LiveEventRecord> =
-                    records.into_iter().filter(|record| record.seq > self.live.last_seq).collect();
+                    records.into_iter().filter(|record| record.seq > self.live.state().last_seq).collect();
                 let Some(first) = fresh.first().map(|record| record.seq) else { return };
-                if first > self.live.last_seq + 1 {
+                if first > self.live.state().last_seq + 1 {
                     // The stream skipped some (it was trimmed, or an owner died between its
                     // commit and its append): the store has every committed event.
-                    match self.committed_between(self.live.last_seq, first - 1).await {
+                    match self.committed_between(self.live.state().last_seq, first - 1).await {
                         Ok(mut missing) => {
                             missing.append(&mut fresh);
                             fresh = missing;
@@ -226,7 +226,7 @@ impl Room {
         // A snapshot built before may name events the rebuilt log does not hold.
         self.snapshots = super::live::SnapshotCache::default();
         self.load_live().await?;
-        let missed = self.committed_between(committed, self.live.last_seq).await?;
+        let missed = self.committed_between(committed, self.live.state().last_seq).await?;
         self.deliver(missed, false).await;
         Ok(())
     }
@@ -337,7 +337,7 @@ impl Room {
         if let Some(lease) = &mut self.lease {
             lease.renewed(std::time::Instant::now(), cluster.lease_duration());
         }
-        let delivered = self.live.last_seq;
+        let delivered = self.live.state().last_seq;
         let streamed = match cluster.stream_tail(id).await {
             Ok((_, streamed)) => streamed,
             Err(error) => {
@@ -357,7 +357,7 @@ impl Room {
             self.poisoned = true;
             return;
         }
-        match self.committed_between(delivered, self.live.last_seq).await {
+        match self.committed_between(delivered, self.live.state().last_seq).await {
             Ok(unseen) => self.deliver(unseen, false).await,
             Err(error) => {
                 tracing::error!(meeting = %id, %error, "could not read what this node has not delivered");
@@ -370,7 +370,7 @@ impl Room {
             tracing::error!(meeting = %id, %error, "could not apply a switch after taking over");
         }
         cluster.metrics().takeovers.inc();
-        tracing::info!(meeting = %id, node = cluster.node(), last_seq = self.live.last_seq, "took the meeting over");
+        tracing::info!(meeting = %id, node = cluster.node(), last_seq = self.live.state().last_seq, "took the meeting over");
     }
 
     /// Gives the lease up when an owner's room closes, so another node takes over at once.
