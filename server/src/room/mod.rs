@@ -26,6 +26,7 @@
 //! phase columns or live events in the store directly.
 
 mod fan_out;
+mod lease;
 pub mod live;
 mod live_machine;
 mod machine;
@@ -45,6 +46,7 @@ use kezdesu_core::live::rate::RateRule;
 use kezdesu_core::live::{Actor, LiveCommand, LiveSettings, LiveState};
 use kezdesu_core::timer::{InconsistentRecord, PhaseChange, TransitionError};
 use kezdesu_core::{MeetingId, Phase, RuleSet};
+use lease::{Lease, Renewal};
 use live::{LiveFailure, LiveFrame, LiveJoin, LiveRequest, LiveResult, ModerationRecord};
 use machine::{Input, RoomMachine};
 use machine_io::plan_of;
@@ -393,7 +395,13 @@ impl Rooms {
         }
         // With several nodes: the stream's tail is read before the store, so that a mirror
         // following from there misses nothing the store does not already have.
-        let lease = self.shared.cluster.as_ref().map(|cluster| Lease::new(cluster.lease_holder()));
+        let lease = self
+            .shared
+            .cluster
+            .as_ref()
+            .map(|cluster| Lease::new(cluster.lease_holder(), cluster.lease_duration()));
+        // A claim that succeeds holds from when it was sent (see `lease.rs`).
+        let claim_sent = std::time::Instant::now();
         let (role, streamed) = match (&self.shared.cluster, &lease) {
             (Some(cluster), Some(lease)) => {
                 let (tail, streamed) = cluster.stream_tail(id).await?;
@@ -434,10 +442,8 @@ impl Rooms {
             lease,
             snapshots: live::SnapshotCache::default(),
         };
-        if let (Role::Owner { .. }, Some(lease), Some(cluster)) =
-            (&room.role, &mut room.lease, &self.shared.cluster)
-        {
-            lease.renewed(std::time::Instant::now(), cluster.lease_duration());
+        if let (Role::Owner { .. }, Some(lease)) = (&room.role, &mut room.lease) {
+            lease.answered(Renewal::Renewed, claim_sent, std::time::Instant::now());
         }
         room.load_live().await?;
         if room.writes() {
@@ -488,26 +494,6 @@ struct Room {
     lease: Option<Lease>,
     /// The latest snapshots built for joining pages, reused while no event has come since.
     snapshots: live::SnapshotCache,
-}
-
-/// A room's hold on its meeting's lease.
-struct Lease {
-    /// The value the room sets the lease to (see [`Cluster::lease_holder`]).
-    holder: String,
-    /// Until when the lease is surely still this room's, from the last renewal that Redis
-    /// confirmed: an owner that cannot reach Redis stops writing by then.
-    valid_until: Option<std::time::Instant>,
-}
-
-impl Lease {
-    fn new(holder: String) -> Lease {
-        Lease { holder, valid_until: None }
-    }
-
-    /// Records a renewal sent at `sent` and confirmed.
-    fn renewed(&mut self, sent: std::time::Instant, lasts: Duration) {
-        self.valid_until = Some(sent + lasts);
-    }
 }
 
 impl Room {

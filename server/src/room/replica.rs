@@ -1,6 +1,7 @@
 //! A room among several nodes: the owner streams what it commits, mirrors follow, forward
 //! commands and take over a lapsed lease. See the module above and [`crate::cluster`].
 
+use super::lease::{Renewal, Verdict};
 use super::live::{FramedEvent, LiveFailure, LiveFrame, LiveRequest, LiveResult};
 use super::{Command, Role, Room, RoomError, Rooms, Subscription};
 use crate::cluster::{Cluster, NodeRequest, StreamEntry};
@@ -290,39 +291,39 @@ impl Room {
             Role::Alone => {}
             Role::Owner { .. } => {
                 let sent = std::time::Instant::now();
-                match cluster.renew(id, &holder).await {
-                    Ok(true) => {
-                        if let Some(lease) = &mut self.lease {
-                            lease.renewed(sent, cluster.lease_duration());
-                        }
-                    }
-                    Ok(false) => {
-                        // Another node owns the meeting now: this room must not write again.
-                        // Its connections end and reconnect, to a mirror.
-                        tracing::warn!(meeting = %id, "lost the meeting's lease; closing its room");
-                        self.poisoned = true;
-                    }
+                let answer = cluster.renew(id, &holder).await;
+                // Read after the call returned, however long Redis took (see `lease.rs`).
+                let answered = std::time::Instant::now();
+                let renewal = match &answer {
+                    Ok(true) => Renewal::Renewed,
+                    Ok(false) => Renewal::HeldByAnother,
+                    Err(_) => Renewal::Unreachable,
+                };
+                let Some(lease) = &mut self.lease else { return };
+                let verdict = lease.answered(renewal, sent, answered);
+                let stops = verdict == Verdict::StopWriting;
+                match answer {
+                    Ok(true) => {}
+                    // Its connections end and reconnect, to a mirror.
+                    Ok(false) => tracing::warn!(meeting = %id, "lost the meeting's lease; closing its room"),
                     Err(error) => {
-                        // Redis may come back before the lease lapses; once it may have
-                        // lapsed, another node may be writing, so this room stops.
-                        let lapsed = self
-                            .lease
-                            .as_ref()
-                            .and_then(|lease| lease.valid_until)
-                            .is_none_or(|until| std::time::Instant::now() >= until);
-                        tracing::warn!(meeting = %id, %error, lapsed, "could not renew the meeting's lease");
-                        if lapsed {
-                            self.poisoned = true;
-                        }
+                        tracing::warn!(meeting = %id, %error, lapsed = stops, "could not renew the meeting's lease")
                     }
+                }
+                if stops {
+                    self.poisoned = true;
                 }
             }
             Role::Mirror { .. } => match cluster.owner(id).await {
-                Ok(None) => match cluster.claim(id, &holder).await {
-                    Ok(true) => self.take_over(&cluster).await,
-                    Ok(false) => {}
-                    Err(error) => tracing::warn!(meeting = %id, %error, "could not claim the meeting"),
-                },
+                Ok(None) => {
+                    // A claim that succeeds holds from when it was sent.
+                    let claim_sent = std::time::Instant::now();
+                    match cluster.claim(id, &holder).await {
+                        Ok(true) => self.take_over(&cluster, claim_sent).await,
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(meeting = %id, %error, "could not claim the meeting"),
+                    }
+                }
                 Ok(Some(_)) => {}
                 Err(error) => tracing::warn!(meeting = %id, %error, "could not read the meeting's owner"),
             },
@@ -332,10 +333,10 @@ impl Room {
     /// Becomes the owner after the previous one's lease lapsed: rebuilds from the store, tells
     /// this node's connections and the stream what they have not seen, then applies what fell
     /// due while no node wrote.
-    async fn take_over(&mut self, cluster: &Cluster) {
+    async fn take_over(&mut self, cluster: &Cluster, claim_sent: std::time::Instant) {
         let id = self.meeting.id;
         if let Some(lease) = &mut self.lease {
-            lease.renewed(std::time::Instant::now(), cluster.lease_duration());
+            lease.answered(Renewal::Renewed, claim_sent, std::time::Instant::now());
         }
         let delivered = self.live.state().last_seq;
         let streamed = match cluster.stream_tail(id).await {
