@@ -353,12 +353,13 @@ async fn follow_youtube_chat(
 }
 
 fn clean_name(name: &str) -> Result<String, ApiError> {
-    // A name is optional: the platform names the destination well enough.
-    if name.trim().is_empty() {
-        return Ok(String::new());
+    // A name is optional: the platform names the destination well enough. Blank once cleaned
+    // (white space, control or invisible characters only) is no name.
+    match text::clean(name, MAX_NAME_CHARS, false) {
+        Ok(name) => Ok(name),
+        Err(text::TextError::Empty) => Ok(String::new()),
+        Err(error) => Err(ApiError::invalid("invalid_name", format!("name: {error}"))),
     }
-    text::clean(name, MAX_NAME_CHARS, false)
-        .map_err(|error| ApiError::invalid("invalid_name", format!("name: {error}")))
 }
 
 fn checked_url(platform: Platform, url: &str) -> Result<String, ApiError> {

@@ -127,10 +127,11 @@ fn clean_title(title: &LocalizedText) -> Result<LocalizedText, ApiError> {
 
 /// The place of a meeting: plain text up to 300 characters, or empty.
 fn check_place(raw: &str) -> Result<String, ApiError> {
-    if raw.trim().is_empty() {
-        return Ok(String::new());
+    // Blank once cleaned (white space, control or invisible characters only): no place.
+    match kezdesu_core::text::clean(raw, 300, false) {
+        Err(kezdesu_core::text::TextError::Empty) => Ok(String::new()),
+        _ => super::register::clean_text("place", raw, 300, false),
     }
-    super::register::clean_text("place", raw, 300, false)
 }
 
 /// An online link: an absolute http(s) address, or empty.
@@ -331,6 +332,7 @@ const MAX_SUMMARY_CHARS: usize = 20_000;
 #[serde(deny_unknown_fields)]
 pub struct PublishResults {
     /// What the meeting discussed and decided; plain text, line breaks kept.
+    #[schema(min_length = 1)]
     pub summary: String,
 }
 

@@ -376,6 +376,7 @@ pub async fn export(
             "the export holds every issue matching the filters; it has no pages",
         ));
     }
+    super::check_category(&state, query.category.as_deref())?;
     let csv = match query.format.as_deref().unwrap_or("json") {
         "json" => false,
         "csv" => true,

@@ -200,6 +200,7 @@ pub async fn create(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIssue {
+    #[schema(min_length = 1)]
     pub title: Option<String>,
     pub description: Option<String>,
     /// A category code; an empty string clears it.
