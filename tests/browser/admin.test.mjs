@@ -290,11 +290,12 @@ describe('administration, the moderation log and the home calendar', { timeout: 
       });
       assert.equal(refused.status, 401, 'a disabled account cannot sign in');
 
-      // The last enabled admin cannot be disabled: the refusal in words; Escape closes the form.
+      // An admin cannot disable their own account (another admin must): the refusal in words;
+      // Escape closes the form.
       await page.locator('#accounts-table [data-edit="1"]').click();
       await edit.getByLabel('Отключена (вход невозможен)').check();
       await page.locator('#account-edit-save').click();
-      await page.locator('#account-edit-error', { hasText: 'не останется ни одного действующего администратора' }).waitFor();
+      await page.locator('#account-edit-error', { hasText: 'Нельзя отключить свою учётную запись' }).waitFor();
       await page.keyboard.press('Escape');
       await edit.waitFor({ state: 'hidden' });
       assert.equal(await page.evaluate(() => document.activeElement?.dataset.edit), '1');
